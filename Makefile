@@ -1,0 +1,54 @@
+# bareio — build the kernel, the boot ISO, the host tools and run the tests.
+#   make            build/bareio.elf and build/bareio.iso
+#   make run        boot the harness in QEMU on the default scratch disks
+#   make test       every test: host unit tests and QEMU scenarios
+# Toolchain: host gcc by default; CROSS=x86_64-elf- or CC=clang also work.
+
+CROSS   ?=
+CC      := $(if $(filter default,$(origin CC)),$(CROSS)gcc,$(CC))
+HOSTCC  ?= cc
+PYTHON  ?= /usr/bin/python3
+BUILD   ?= build
+
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+    -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \
+    -mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 -mgeneral-regs-only \
+    -mcmodel=small -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+    -fno-strict-aliasing -I.
+ifneq ($(filter clang%,$(notdir $(CC))),)
+KERNEL_CFLAGS += --target=x86_64-pc-none-elf
+endif
+KERNEL_LDFLAGS := -nostdlib -static -Wl,-T,linker.ld -Wl,-z,max-page-size=0x1000 \
+    -Wl,--build-id=none -Wl,-n
+ifneq ($(filter clang%,$(notdir $(CC))),)
+KERNEL_LDFLAGS += -fuse-ld=lld --target=x86_64-pc-none-elf
+else
+KERNEL_LDFLAGS += -no-pie
+# The single RWX segment is deliberate (see linker.ld).
+KERNEL_LDFLAGS += -Wl,--no-warn-rwx-segments
+endif
+
+KERNEL_SRCS := $(wildcard boot/*.S kernel/*.S kernel/*.c drivers/*/*.c lib/*.c tests/kernel/*.c)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
+
+ISO_CMDLINE ?=
+
+.PHONY: all kernel iso run test host-test scenario-test deps clean
+all: kernel iso
+kernel: $(BUILD)/bareio.elf
+
+$(BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/bareio.elf: $(KERNEL_OBJS) linker.ld
+	$(CC) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+
+-include $(KERNEL_OBJS:.o=.d)
+
+clean:
+	rm -rf $(BUILD)

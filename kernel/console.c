@@ -1,0 +1,120 @@
+/* kernel/console.c — formatted, levelled output to the serial console plus a
+ * ring of recent log text kept in memory for failure reports. */
+#include "kernel/console.h"
+#include "kernel/io.h"
+#include "lib/format.h"
+#include "lib/string.h"
+#include <stdarg.h>
+
+static struct serial_port console = { .mmio = false, .base = 0x3f8, .baud = 115200 };
+static enum log_level level = LOG_INFO;
+
+static char ring[LOG_RING_SIZE];
+static uint64_t ring_total;     /* bytes ever written; ring position = total % size */
+
+static void ring_put(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        ring[(ring_total + i) % LOG_RING_SIZE] = s[i];
+    ring_total += len;
+}
+
+static void serial_write(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\n')
+            serial_putc(&console, '\r');
+        serial_putc(&console, s[i]);
+    }
+}
+
+void console_write(const char *s, size_t len)
+{
+    uint64_t flags = irq_save();
+    serial_write(s, len);
+    ring_put(s, len);
+    irq_restore(flags);
+}
+
+void console_early_init(void)
+{
+    serial_init(&console);
+}
+
+int console_configure(const struct serial_port *port)
+{
+    struct serial_port candidate = *port;
+    if (!serial_init(&candidate))
+        return 0;
+    console = candidate;
+    return 1;
+}
+
+const struct serial_port *console_port(void) { return &console; }
+void console_set_level(enum log_level l) { level = l; }
+enum log_level console_level(void) { return level; }
+
+#define LINE_MAX_LEN 512
+
+struct line_sink {
+    char buf[LINE_MAX_LEN];
+    size_t len;
+    int to_serial;
+};
+
+static void line_flush(struct line_sink *ls)
+{
+    if (!ls->len)
+        return;
+    uint64_t flags = irq_save();
+    if (ls->to_serial)
+        serial_write(ls->buf, ls->len);
+    ring_put(ls->buf, ls->len);
+    irq_restore(flags);
+    ls->len = 0;
+}
+
+static void line_put(void *ctx, char c)
+{
+    struct line_sink *ls = ctx;
+    if (ls->len == sizeof(ls->buf))
+        line_flush(ls);     /* over-long line: written in pieces */
+    ls->buf[ls->len++] = c;
+}
+
+static void vlog(int to_serial, const char *fmt, va_list ap)
+{
+    struct line_sink ls = { .len = 0, .to_serial = to_serial };
+    vformat(line_put, &ls, fmt, ap);
+    line_flush(&ls);
+}
+
+void kprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(1, fmt, ap);
+    va_end(ap);
+}
+
+void klog(enum log_level l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(l <= level, fmt, ap);
+    va_end(ap);
+}
+
+size_t log_ring_copy(char *dst, size_t max)
+{
+    uint64_t flags = irq_save();
+    uint64_t avail = ring_total < LOG_RING_SIZE ? ring_total : LOG_RING_SIZE;
+    size_t n = max < avail ? max : (size_t)avail;
+    uint64_t start = ring_total - n;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = ring[(start + i) % LOG_RING_SIZE];
+    irq_restore(flags);
+    return n;
+}
+
+uint64_t log_ring_total(void) { return ring_total; }

@@ -1,0 +1,102 @@
+/* kernel/ktest.h — declaring in-kernel test suites and cases.
+ *
+ * A suite is a static table of cases registered in the .ktest_suites linker
+ * section, so it can sit next to the code it tests and needs no central list.
+ * The harness (kernel/ktest.c) runs the suites selected by `tests=` in order of
+ * their `order` key (then name), prints KTAP version 1 on the console, checks
+ * the DMA leak count after every case and enforces each case's timeout.
+ *
+ *   static void lib_crc32c_known_vectors(struct ktest *t)
+ *   {
+ *       KT_EXPECT_EQ(t, crc32c("123456789", 9), 0xe3069283);
+ *   }
+ *   static const struct ktest_case lib_cases[] = {
+ *       KTEST_CASE(lib_crc32c_known_vectors),
+ *       KTEST_CASE_TIMEOUT(lib_slow_thing, 5000),
+ *   };
+ *   KTEST_SUITE(lib, 10, lib_cases);
+ *
+ * Case names appear in KTAP as written (the function name). Diagnostics go
+ * through ktest_diag() and come out as `# ` lines before the result. */
+#ifndef KERNEL_KTEST_H
+#define KERNEL_KTEST_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ktest;                       /* the running case's state */
+
+#define KTEST_DEFAULT_TIMEOUT_MS 10000
+/* Run only when `tests=` names the case exactly (suite.case), never through a
+ * wildcard: for cases that crash the kernel or need special QEMU set-ups. */
+#define KTEST_EXPLICIT (1u << 0)
+
+struct ktest_case {
+    const char *name;
+    void (*fn)(struct ktest *t);
+    uint32_t timeout_ms;
+    uint32_t flags;
+};
+
+struct ktest_suite {
+    const char *name;
+    unsigned order;                 /* lower runs first: lib 10, memory 20, time 30, acpi 40, pci 50 */
+    const struct ktest_case *cases;
+    size_t count;
+    /* Optional: return false (after ktest-free diagnostics via klog) to skip the
+     * whole suite; `reason` must then be set to say why. */
+    bool (*available)(const char **reason);
+};
+
+#define KTEST_CASE(fn_) { .name = #fn_, .fn = fn_, .timeout_ms = KTEST_DEFAULT_TIMEOUT_MS, .flags = 0 }
+#define KTEST_CASE_TIMEOUT(fn_, ms) { .name = #fn_, .fn = fn_, .timeout_ms = (ms), .flags = 0 }
+#define KTEST_CASE_EXPLICIT(fn_) { .name = #fn_, .fn = fn_, .timeout_ms = KTEST_DEFAULT_TIMEOUT_MS, .flags = KTEST_EXPLICIT }
+
+#define KTEST_SUITE_FULL(name_, order_, cases_, available_)                        \
+    static const struct ktest_suite ktest_suite_##name_                            \
+        __attribute__((used, section(".ktest_suites." #name_), aligned(8))) = {    \
+        .name = #name_, .order = (order_), .cases = (cases_),                      \
+        .count = sizeof(cases_) / sizeof((cases_)[0]), .available = (available_) }
+#define KTEST_SUITE(name_, order_, cases_) KTEST_SUITE_FULL(name_, order_, cases_, NULL)
+
+/* Results. A case passes unless it records a failure; a skip ends it as SKIP. */
+void ktest_fail_at(struct ktest *t, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void ktest_skip(struct ktest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ktest_diag(struct ktest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool ktest_failed(const struct ktest *t);
+
+#define KT_FAIL(t, ...) ktest_fail_at((t), __FILE__, __LINE__, __VA_ARGS__)
+
+/* EXPECT records the failure and goes on; ASSERT also returns from the case. */
+#define KT_EXPECT(t, cond)                                                          \
+    ((cond) ? true : (ktest_fail_at((t), __FILE__, __LINE__, "expected: %s", #cond), false))
+#define KT_ASSERT(t, cond)                                                          \
+    do { if (!KT_EXPECT(t, cond)) return; } while (0)
+
+#define KT_EXPECT_EQ(t, a, b) ({                                                    \
+    uint64_t kt_a_ = (uint64_t)(a), kt_b_ = (uint64_t)(b);                          \
+    bool kt_ok_ = kt_a_ == kt_b_;                                                   \
+    if (!kt_ok_)                                                                    \
+        ktest_fail_at((t), __FILE__, __LINE__, "expected %s == %s: %#llx != %#llx", \
+                      #a, #b, (unsigned long long)kt_a_, (unsigned long long)kt_b_); \
+    kt_ok_; })
+#define KT_ASSERT_EQ(t, a, b) do { if (!KT_EXPECT_EQ(t, a, b)) return; } while (0)
+
+#define KT_EXPECT_STREQ(t, a, b) ({                                                 \
+    const char *kt_a_ = (a), *kt_b_ = (b);                                          \
+    bool kt_ok_ = kt_a_ && kt_b_ && strcmp(kt_a_, kt_b_) == 0;                      \
+    if (!kt_ok_)                                                                    \
+        ktest_fail_at((t), __FILE__, __LINE__, "expected %s == %s: \"%s\" != \"%s\"", \
+                      #a, #b, kt_a_ ? kt_a_ : "(null)", kt_b_ ? kt_b_ : "(null)");  \
+    kt_ok_; })
+
+/* The harness. Returns the exit status (enum bareio_exit in kernel/exit.h). */
+int ktest_run_all(const char *selection);
+/* Called by the exception handler: reports the running case as crashed, closes
+ * the KTAP document and exits with BAREIO_EXIT_CRASH. Never returns. */
+__attribute__((noreturn)) void ktest_crash(const char *what);
+/* The name of the running case ("suite.case"), or NULL. */
+const char *ktest_current(void);
+
+#endif
