@@ -50,5 +50,18 @@ $(BUILD)/bareio.elf: $(KERNEL_OBJS) linker.ld
 
 -include $(KERNEL_OBJS:.o=.d)
 
+# Host unit tests: tests/host/*.c with lib/*.c built for the host (lib's
+# string functions renamed by tests/host/rename.h).
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DBAREIO_HOST_TEST \
+    -fsanitize=address,undefined -fno-sanitize-recover=undefined
+HOST_TEST_SRCS := $(wildcard tests/host/*.c)
+HOST_LIB_SRCS := $(wildcard lib/*.c)
+$(BUILD)/host/unit: $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) $(wildcard lib/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -include tests/host/rename.h -o $@ $(HOST_TEST_SRCS) $(HOST_LIB_SRCS)
+
+host-test: $(BUILD)/host/unit
+	$(BUILD)/host/unit
+
 clean:
 	rm -rf $(BUILD)

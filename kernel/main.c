@@ -3,6 +3,7 @@
  * test harness, then the exit that reports its result. */
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
+#include "kernel/exit.h"
 #include "kernel/io.h"
 
 void kmain(uint32_t magic, uint32_t info_phys);
@@ -12,16 +13,20 @@ void kmain(uint32_t magic, uint32_t info_phys)
     console_early_init();
     kprintf("\nbareio: booting (x86_64)\n");
     if (!bootinfo_parse(magic, info_phys))
-        goto halt;
+        bareio_exit(BAREIO_EXIT_CRASH);
     kprintf("bareio: loader %s via %s, cmdline \"%s\"\n",
             boot_info.loader[0] ? boot_info.loader : "(unnamed)", boot_info.protocol,
             boot_info.cmdline);
-    for (unsigned i = 0; i < boot_info.mem_count; i++)
-        kprintf("mem: %016llx-%016llx %s\n", (unsigned long long)boot_info.mem[i].base,
-                (unsigned long long)(boot_info.mem[i].base + boot_info.mem[i].length - 1),
-                mem_type_name(boot_info.mem[i].type));
-halt:
-    outb(0xf4, 0x10);
-    for (;;)
-        cpu_halt();
+
+    /* [cmdline]  parse and apply the command line; a bad one exits with USAGE */
+    /* [cpu]      idt_init(): GDT/TSS/IDT, exceptions decoded from here on */
+    /* [memory]   memory_init(): physical memory, final page tables, DMA allocator */
+    /* [acpi]     acpi_init(): RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
+    /* [console]  console from ACPI SPCR unless console= was given */
+    /* [time]     time_init(): TSC calibrated against HPET or PIT */
+    /* [apic]     apic_init(): LAPIC on, legacy PICs masked, then interrupts on */
+    /* [pci]      pci_init(): enumerate, print the table */
+    /* [harness]  run the selected suites and exit with their result */
+
+    bareio_exit(BAREIO_EXIT_PASS);
 }

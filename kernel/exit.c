@@ -1,0 +1,56 @@
+/* kernel/exit.c — ending a run: QEMU's isa-debug-exit, halt, or reset
+ * (ACPI FADT reset register when there is one, else 0xCF9, else the 8042). */
+#include "kernel/exit.h"
+#include "kernel/console.h"
+#include "kernel/io.h"
+#include <stdarg.h>
+
+#define DEBUG_EXIT_PORT 0xf4
+
+static enum exit_method method = EXIT_AUTO;
+
+void exit_set_method(enum exit_method m) { method = m; }
+
+/* QEMU's isa-debug-exit reads as 0; an unclaimed port reads as all ones. Only
+ * trusted under a hypervisor (CPUID.1:ECX bit 31), so real machines never get
+ * a stray write to port 0xf4. */
+static int qemu_exit_device_present(void)
+{
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    if (!(c & (1u << 31)))
+        return 0;
+    return inb(DEBUG_EXIT_PORT) == 0;
+}
+
+static void reset_system(void)
+{
+    outb(0xcf9, 0x02);
+    outb(0xcf9, 0x06);          /* PCI reset control: hard reset */
+    for (int i = 0; i < 100000 && (inb(0x64) & 0x02); i++)
+        cpu_pause();
+    outb(0x64, 0xfe);           /* 8042 pulse reset line */
+}
+
+void bareio_exit(enum bareio_exit status)
+{
+    enum exit_method m = method;
+    if (m == EXIT_AUTO)
+        m = qemu_exit_device_present() ? EXIT_QEMU : EXIT_HALT;
+    irq_disable();
+    switch (m) {
+    case EXIT_QEMU:
+        outb(DEBUG_EXIT_PORT, (uint8_t)status);
+        kprintf("bareio: isa-debug-exit did not stop the machine; halting\n");
+        break;
+    case EXIT_REBOOT:
+        kprintf("bareio: rebooting\n");
+        reset_system();
+        break;
+    default:
+        kprintf("bareio: halted (exit status %#x)\n", status);
+        break;
+    }
+    for (;;)
+        cpu_halt();
+}

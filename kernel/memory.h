@@ -1,0 +1,48 @@
+/* kernel/memory.h — physical memory, the page tables and DMA memory.
+ *
+ * bareio runs identity-mapped: a kernel pointer is its physical address. All
+ * usable RAM (also above 4 GiB) is mapped write-back; device registers are
+ * mapped uncached on request with mmio_map(). */
+#ifndef KERNEL_MEMORY_H
+#define KERNEL_MEMORY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* From the boot memory map: reserves the kernel image, low 1 MiB and firmware
+ * areas, builds the final page tables and the DMA allocator. */
+void memory_init(void);
+
+/* Maps [phys, phys+size) uncached (PCD|PWT) and returns the address to use
+ * (identity: equal to phys). NULL when the range cannot be mapped. */
+volatile void *mmio_map(uint64_t phys, uint64_t size);
+
+static inline uint64_t virt_to_phys(const void *p) { return (uint64_t)(uintptr_t)p; }
+static inline void *phys_to_virt(uint64_t phys) { return (void *)(uintptr_t)phys; }
+
+enum dma_placement {
+    DMA_BELOW_4G,       /* for devices without 64-bit addressing (AHCI without CAP.S64A) */
+    DMA_ABOVE_4G,       /* to prove 64-bit DMA works; fails when there is no RAM there */
+    DMA_ANYWHERE,
+};
+
+struct dma_region {
+    void *virt;         /* NULL when the allocation failed */
+    uint64_t phys;
+    uint64_t size;      /* as requested */
+};
+
+/* Physically contiguous, zeroed memory of `size` bytes, aligned to `align`
+ * (a power of two; 0 means 4096), not crossing a multiple of `boundary` (a power
+ * of two >= size, or 0 for none), placed as asked. Page granular underneath. */
+struct dma_region dma_alloc(uint64_t size, uint64_t align, uint64_t boundary,
+                            enum dma_placement placement);
+void dma_free(struct dma_region *region);
+/* Live dma_alloc() allocations; the harness checks it is unchanged by each case. */
+uint64_t dma_outstanding(void);
+/* Usable RAM in bytes below and above 4 GiB (as the allocator manages it). */
+uint64_t memory_total_below_4g(void);
+uint64_t memory_total_above_4g(void);
+const char *dma_placement_name(enum dma_placement placement);
+
+#endif

@@ -1,0 +1,62 @@
+/* tests/host/test_format.c — lib/format.c against the C standard's rules. */
+#include "tests/host/htest.h"
+#include "tests/host/rename.h"
+#include "lib/format.h"
+
+static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static const char *fmt(const char *f, ...)
+{
+    static char buf[128];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+HTEST(format_integers)
+{
+    HT_EXPECT_STREQ(fmt("%d %i %u", -42, 7, 4000000000u), "-42 7 4000000000");
+    HT_EXPECT_STREQ(fmt("%lld", (long long)-9223372036854775807LL - 1), "-9223372036854775808");
+    HT_EXPECT_STREQ(fmt("%llu", 18446744073709551615ULL), "18446744073709551615");
+    HT_EXPECT_STREQ(fmt("%hhu %hd", 300, 70000), "44 4464");
+    HT_EXPECT_STREQ(fmt("%zu %o", (size_t)12, 8), "12 10");
+}
+
+HTEST(format_hex_and_pointer)
+{
+    HT_EXPECT_STREQ(fmt("%x %X %#x %#x", 0xbeef, 0xbeef, 0x1f, 0), "beef BEEF 0x1f 0");
+    HT_EXPECT_STREQ(fmt("%08x|%-6x|%6x", 0xab, 0xab, 0xab), "000000ab|ab    |    ab");
+    HT_EXPECT_STREQ(fmt("%#010x", 0x1234), "0x00001234");
+    HT_EXPECT_STREQ(fmt("%p", (void *)0x1000), "0x1000");
+}
+
+HTEST(format_width_precision_flags)
+{
+    HT_EXPECT_STREQ(fmt("%5d|%-5d|%05d", 42, 42, -42), "   42|42   |-0042");
+    HT_EXPECT_STREQ(fmt("%+d % d %.3d", 5, 5, 7), "+5  5 007");
+    HT_EXPECT_STREQ(fmt("%.0d|", 0), "|");
+    HT_EXPECT_STREQ(fmt("%*d|%-*d|", 4, 1, 3, 2), "   1|2  |");
+}
+
+HTEST(format_strings_and_chars)
+{
+    HT_EXPECT_STREQ(fmt("%s|%8s|%-8s|", "ab", "ab", "ab"), "ab|      ab|ab      |");
+    HT_EXPECT_STREQ(fmt("%.3s", "abcdef"), "abc");
+    /* precision bounds the read: the source need not be terminated */
+    char unterminated[4] = { 'w', 'x', 'y', 'z' };
+    HT_EXPECT_STREQ(fmt("%.4s", unterminated), "wxyz");
+    const char *volatile null_string = NULL;
+    HT_EXPECT_STREQ(fmt("%s", null_string), "(null)");
+    HT_EXPECT_STREQ(fmt("%c%c %%", 'o', 'k'), "ok %");
+}
+
+HTEST(format_truncates_and_counts)
+{
+    char buf[6];
+    int n = snprintf(buf, sizeof buf, "%s", "0123456789");
+    HT_EXPECT_EQ(n, 10);
+    HT_EXPECT_STREQ(buf, "01234");
+    n = snprintf(NULL, 0, "%d", 12345);
+    HT_EXPECT_EQ(n, 5);
+}
