@@ -5,6 +5,8 @@
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
+#include "kernel/irq.h"
+#include "kernel/ktest.h"
 
 void kmain(uint32_t magic, uint32_t info_phys);
 
@@ -19,14 +21,13 @@ void kmain(uint32_t magic, uint32_t info_phys)
             boot_info.cmdline);
 
     /* [cmdline]  parse and apply the command line; a bad one exits with USAGE */
-    /* [cpu]      idt_init(): GDT/TSS/IDT, exceptions decoded from here on */
+    idt_init();     /* [cpu] GDT/TSS/IDT, exceptions decoded from here on */
     /* [memory]   memory_init(): physical memory, final page tables, DMA allocator */
     /* [acpi]     acpi_init(): RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
     /* [console]  console from ACPI SPCR unless console= was given */
     /* [time]     time_init(): TSC calibrated against HPET or PIT */
     /* [apic]     apic_init(): LAPIC on, legacy PICs masked, then interrupts on */
     /* [pci]      pci_init(): enumerate, print the table */
-    /* [harness]  run the selected suites and exit with their result */
-
-    bareio_exit(BAREIO_EXIT_PASS);
+    /* [harness] run the selected suites and exit with their result */
+    bareio_exit((enum bareio_exit)ktest_run_all("*"));
 }

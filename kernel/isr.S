@@ -1,0 +1,101 @@
+/* kernel/isr.S — one entry stub per IDT vector. Each pushes a dummy error code
+ * where the CPU pushes none (so every frame has the same layout, struct
+ * irq_frame in kernel/irq.h), the vector number, then the general registers,
+ * and calls irq_dispatch(frame). */
+
+
+    .text
+    .code64
+
+/* 256 stubs, each at isr_stubs + vector * ISR_STUB_SIZE (kernel/idt.c relies on it). */
+#define ISR_STUB_SIZE 16
+    .align ISR_STUB_SIZE
+    .global isr_stubs
+isr_stubs:
+    .set vector, 0
+    .rept 256
+    .align ISR_STUB_SIZE
+    /* error code pushed by the CPU for 8, 10-14, 17, 21, 29, 30 (SDM vol. 3 table 6-1) */
+    .if !(vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 || vector == 30)
+    pushq $0
+    .endif
+    pushq $vector
+    jmp isr_common
+    .set vector, vector + 1
+    .endr
+    .align ISR_STUB_SIZE
+    .global isr_stubs_end
+isr_stubs_end:                      /* idt_init() checks the stubs' total size */
+
+isr_common:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    cld
+    mov %rsp, %rdi
+    call irq_dispatch
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    add $16, %rsp                   /* vector and error code */
+    iretq
+
+/* ktest_setjmp/ktest_longjmp: the harness's way back from a case that timed
+ * out (longjmp from the LAPIC timer handler) — callee-saved registers, stack
+ * and return address only. */
+    .text
+    .global ktest_setjmp
+ktest_setjmp:
+    mov %rbx, 0(%rdi)
+    mov %rbp, 8(%rdi)
+    mov %r12, 16(%rdi)
+    mov %r13, 24(%rdi)
+    mov %r14, 32(%rdi)
+    mov %r15, 40(%rdi)
+    lea 8(%rsp), %rax               /* the caller's rsp after return */
+    mov %rax, 48(%rdi)
+    mov (%rsp), %rax                /* return address */
+    mov %rax, 56(%rdi)
+    xor %eax, %eax
+    ret
+
+    .global ktest_longjmp
+ktest_longjmp:
+    mov 0(%rdi), %rbx
+    mov 8(%rdi), %rbp
+    mov 16(%rdi), %r12
+    mov 24(%rdi), %r13
+    mov 32(%rdi), %r14
+    mov 40(%rdi), %r15
+    mov 48(%rdi), %rsp
+    mov %esi, %eax
+    test %eax, %eax
+    jnz 1f
+    inc %eax
+1:  jmp *56(%rdi)
+
+    .section .note.GNU-stack, "", @progbits

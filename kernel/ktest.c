@@ -1,0 +1,324 @@
+/* kernel/ktest.c — the in-kernel test harness. Runs the suites registered in
+ * the .ktest_suites section (kernel/ktest.h) that `tests=` selects, in order,
+ * and reports them as KTAP version 1 between two banner lines:
+ *
+ *   === bareio KTAP START ===
+ *   KTAP version 1 / 1..N / "# Subtest: suite" / nested cases / suite results
+ *   # bareio: P passed, F failed, S skipped
+ *   === bareio KTAP END ===
+ *
+ * After each case it checks that the case freed all its DMA memory. A case that
+ * runs past its timeout is abandoned (longjmp from the LAPIC timer interrupt)
+ * and reported as failed; a case that takes an exception is reported as
+ * crashed, the remaining cases as skipped, and the run ends with CRASH. */
+#include "kernel/ktest.h"
+#include "kernel/console.h"
+#include "kernel/exit.h"
+#include "kernel/io.h"
+#include "lib/format.h"
+#include "lib/glob.h"
+#include "lib/ktap.h"
+#include "lib/string.h"
+#include <stdarg.h>
+
+#define KTEST_MAX_SUITES 128
+#define KTEST_BANNER_START "=== bareio KTAP START ==="
+#define KTEST_BANNER_END "=== bareio KTAP END ==="
+
+extern const struct ktest_suite __ktest_suites_start[], __ktest_suites_end[];
+
+struct ktest {
+    const struct ktest_suite *suite;
+    const struct ktest_case *kcase;
+    bool failed;
+    bool skipped;
+    char skip_reason[160];
+};
+
+struct totals {
+    unsigned passed, failed, skipped;
+};
+
+static struct ktest *running;
+static char running_name[128];
+static bool ktap_open;              /* START printed, END not yet */
+static const char *selection = "*";
+
+/* Where the run is, so a crash can close the document consistently. */
+static const struct ktest_suite *order[KTEST_MAX_SUITES];
+static unsigned suite_count, suite_index, suite_number, case_index, case_number;
+static struct totals totals;
+static struct totals suite_totals;
+
+static void console_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    kprintf("%s\n", line);
+}
+
+static struct ktap_writer ktap = { console_line, NULL };
+
+/* ---- selection ---- */
+
+static void case_full_name(const struct ktest_suite *s, const struct ktest_case *c, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s.%s", s->name, c->name);
+}
+
+static bool case_selected(const struct ktest_suite *s, const struct ktest_case *c)
+{
+    char full[128];
+    case_full_name(s, c, full, sizeof(full));
+    enum glob_list_match m = glob_list_match(selection, full);
+    if (c->flags & KTEST_EXPLICIT)
+        return m == GLOB_LIST_LITERAL;
+    return m != GLOB_LIST_NONE || glob_list_match(selection, s->name) != GLOB_LIST_NONE;
+}
+
+static unsigned selected_cases(const struct ktest_suite *s)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < s->count; i++)
+        n += case_selected(s, &s->cases[i]);
+    return n;
+}
+
+/* Every pattern in tests= must select something: a typo is an error, not an
+ * empty (and therefore "passing") run. */
+static bool pattern_selects_something(const char *pattern, size_t len)
+{
+    bool literal = glob_is_literal(pattern, len);
+    for (unsigned i = 0; i < suite_count; i++) {
+        const struct ktest_suite *s = order[i];
+        bool suite_match = glob_match_n(pattern, len, s->name);
+        for (size_t j = 0; j < s->count; j++) {
+            char full[128];
+            case_full_name(s, &s->cases[j], full, sizeof(full));
+            bool explicit_only = s->cases[j].flags & KTEST_EXPLICIT;
+            if (glob_match_n(pattern, len, full) && (!explicit_only || literal))
+                return true;
+            if (suite_match && !explicit_only)
+                return true;
+        }
+    }
+    return false;
+}
+
+static void list_suites(void)
+{
+    kprintf("ktest: available suites:");
+    for (unsigned i = 0; i < suite_count; i++)
+        kprintf(" %s", order[i]->name);
+    kprintf("\n");
+}
+
+static bool selection_valid(void)
+{
+    bool ok = true;
+    const char *p = selection;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len && !pattern_selects_something(p, len)) {
+            kprintf("ktest: tests=%.*s selects no test (cases marked explicit must be named in full)\n",
+                    (int)len, p);
+            ok = false;
+        }
+        p += len + (comma ? 1 : 0);
+    }
+    if (!ok)
+        list_suites();
+    return ok;
+}
+
+static void sort_suites(void)
+{
+    suite_count = 0;
+    for (const struct ktest_suite *s = __ktest_suites_start; s < __ktest_suites_end; s++) {
+        if (suite_count == KTEST_MAX_SUITES) {
+            kprintf("ktest: more than %d suites; raise KTEST_MAX_SUITES\n", KTEST_MAX_SUITES);
+            break;
+        }
+        order[suite_count++] = s;
+    }
+    for (unsigned i = 1; i < suite_count; i++) {
+        const struct ktest_suite *s = order[i];
+        unsigned j = i;
+        while (j > 0 && (order[j - 1]->order > s->order ||
+                         (order[j - 1]->order == s->order && strcmp(order[j - 1]->name, s->name) > 0))) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = s;
+    }
+}
+
+/* ---- reporting from inside a case ---- */
+
+void ktest_diag(struct ktest *t, const char *fmt, ...)
+{
+    (void)t;
+    char msg[KTAP_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ktap_diag(&ktap, 1, msg);
+}
+
+void ktest_fail_at(struct ktest *t, const char *file, int line, const char *fmt, ...)
+{
+    char msg[KTAP_LINE_MAX];
+    int n = snprintf(msg, sizeof(msg), "%s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+    va_end(ap);
+    ktap_diag(&ktap, 1, msg);
+    t->failed = true;
+}
+
+void ktest_skip(struct ktest *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->skip_reason, sizeof(t->skip_reason), fmt, ap);
+    va_end(ap);
+    t->skipped = true;
+}
+
+bool ktest_failed(const struct ktest *t) { return t->failed; }
+const char *ktest_current(void) { return running ? running_name : NULL; }
+
+/* ---- running ---- */
+
+static void count_result(struct ktest *t)
+{
+    struct totals *both[2] = { &totals, &suite_totals };
+    for (int i = 0; i < 2; i++) {
+        if (t->failed)
+            both[i]->failed++;
+        else if (t->skipped)
+            both[i]->skipped++;
+        else
+            both[i]->passed++;
+    }
+}
+
+static void run_case(const struct ktest_suite *s, const struct ktest_case *c, unsigned number)
+{
+    struct ktest t = { .suite = s, .kcase = c };
+    case_full_name(s, c, running_name, sizeof(running_name));
+    running = &t;
+    c->fn(&t);
+    running = NULL;
+    /* A case that failed is reported as failed even if it also asked to skip. */
+    ktap_result(&ktap, 1, !t.failed, number, c->name, (!t.failed && t.skipped) ? t.skip_reason : NULL);
+    count_result(&t);
+}
+
+static void suite_result(const struct ktest_suite *s, unsigned number)
+{
+    const char *skip = NULL;
+    if (!suite_totals.failed && !suite_totals.passed && suite_totals.skipped)
+        skip = "every case skipped";
+    ktap_result(&ktap, 0, suite_totals.failed == 0, number, s->name, skip);
+}
+
+static void close_document(void)
+{
+    kprintf("# bareio: %u passed, %u failed, %u skipped\n", totals.passed, totals.failed, totals.skipped);
+    kprintf("%s\n", KTEST_BANNER_END);
+    ktap_open = false;
+}
+
+int ktest_run_all(const char *tests)
+{
+    selection = (tests && *tests) ? tests : "*";
+    sort_suites();
+    if (!selection_valid())
+        return BAREIO_EXIT_USAGE;
+
+    unsigned selected_suites = 0;
+    for (unsigned i = 0; i < suite_count; i++)
+        selected_suites += selected_cases(order[i]) > 0;
+
+    kprintf("%s\n", KTEST_BANNER_START);
+    ktap_open = true;
+    ktap_version(&ktap, 0);
+    ktap_plan(&ktap, 0, selected_suites);
+
+    suite_number = 0;
+    for (suite_index = 0; suite_index < suite_count; suite_index++) {
+        const struct ktest_suite *s = order[suite_index];
+        unsigned n = selected_cases(s);
+        if (!n)
+            continue;
+        suite_number++;
+        suite_totals = (struct totals){ 0 };
+        const char *reason = NULL;
+        if (s->available && !s->available(&reason)) {
+            ktap_result(&ktap, 0, true, suite_number, s->name, reason ? reason : "not available");
+            totals.skipped += n;
+            continue;
+        }
+        ktap_subtest(&ktap, 0, s->name);
+        ktap_version(&ktap, 1);
+        ktap_plan(&ktap, 1, n);
+        case_number = 0;
+        for (case_index = 0; case_index < s->count; case_index++) {
+            const struct ktest_case *c = &s->cases[case_index];
+            if (!case_selected(s, c))
+                continue;
+            run_case(s, c, ++case_number);
+        }
+        suite_result(s, suite_number);
+    }
+    close_document();
+    return totals.failed ? BAREIO_EXIT_FAIL : BAREIO_EXIT_PASS;
+}
+
+/* Called from the exception handler and panic(): the running case crashed.
+ * Reports it, reports what was not run as skipped (so the KTAP plan still
+ * holds), closes the document and exits with CRASH. */
+void ktest_crash(const char *what)
+{
+    irq_disable();
+    if (!ktap_open) {
+        kprintf("bareio: crashed outside any test: %s\n", what);
+        bareio_exit(BAREIO_EXIT_CRASH);
+    }
+    const struct ktest_suite *s = order[suite_index];
+    if (running) {
+        char reason[KTAP_LINE_MAX];
+        snprintf(reason, sizeof(reason), "CRASH: %s", what);
+        ktap_diag(&ktap, 1, reason);
+        running->failed = true;
+        ktap_result(&ktap, 1, false, case_number, running->kcase->name, NULL);
+        count_result(running);
+        running = NULL;
+        for (case_index++; case_index < s->count; case_index++) {
+            const struct ktest_case *c = &s->cases[case_index];
+            if (case_selected(s, c)) {
+                ktap_result(&ktap, 1, true, ++case_number, c->name, "not run: the kernel crashed");
+                totals.skipped++;
+            }
+        }
+        suite_result(s, suite_number);
+    } else {
+        /* Between cases (or in a suite's availability check): fail the suite. */
+        ktap_diag(&ktap, 0, what);
+        ktap_result(&ktap, 0, false, suite_number, s->name, NULL);
+        totals.failed++;
+    }
+    for (suite_index++; suite_index < suite_count; suite_index++) {
+        unsigned n = selected_cases(order[suite_index]);
+        if (!n)
+            continue;
+        ktap_result(&ktap, 0, true, ++suite_number, order[suite_index]->name, "not run: the kernel crashed");
+        totals.skipped += n;
+    }
+    kprintf("bareio: CRASH: %s\n", what);
+    close_document();
+    bareio_exit(BAREIO_EXIT_CRASH);
+}

@@ -1,0 +1,57 @@
+/* kernel/panic.c — panic() and the frame-pointer backtrace. bareio is built
+ * with -fno-omit-frame-pointer, so every frame starts with (saved rbp, return
+ * address); boot/entry.S zeroes rbp so the chain ends at kmain. Addresses are
+ * printed raw; tools/run-qemu resolves them with addr2line on the host. */
+#include "kernel/panic.h"
+#include "kernel/console.h"
+#include "kernel/exit.h"
+#include "kernel/io.h"
+#include "kernel/ktest.h"
+#include "lib/format.h"
+#include <stdarg.h>
+
+extern char __kernel_start[], __kernel_end[];
+
+#define BACKTRACE_MAX_FRAMES 32
+
+static int frame_pointer_plausible(uint64_t rbp)
+{
+    /* Stacks live in the kernel image (.bss); anything else is not a frame. */
+    return rbp && !(rbp & 7) && rbp >= (uint64_t)(uintptr_t)__kernel_start &&
+           rbp + 16 <= (uint64_t)(uintptr_t)__kernel_end;
+}
+
+void backtrace_print(uint64_t rip, uint64_t rbp)
+{
+    kprintf("  backtrace:\n");
+    kprintf("    #0 %#llx\n", (unsigned long long)rip);
+    for (int i = 1; i < BACKTRACE_MAX_FRAMES && frame_pointer_plausible(rbp); i++) {
+        const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
+        uint64_t ret = frame[1];
+        if (!ret)
+            break;
+        kprintf("    #%d %#llx\n", i, (unsigned long long)ret);
+        if (frame[0] <= rbp)
+            break;              /* stacks grow down: the caller's frame is higher */
+        rbp = frame[0];
+    }
+}
+
+void panic(const char *fmt, ...)
+{
+    static int panicking;
+    irq_disable();
+    if (panicking++)
+        bareio_exit(BAREIO_EXIT_CRASH);
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    const char *test = ktest_current();
+    kprintf("bareio: PANIC: %s%s%s\n", msg, test ? " in test " : "", test ? test : "");
+    /* Start at our caller: its return address and its frame. */
+    const uint64_t *frame = __builtin_frame_address(0);
+    backtrace_print(frame[1], frame[0]);
+    ktest_crash(msg);
+}
