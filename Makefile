@@ -13,7 +13,7 @@ BUILD   ?= build
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
     -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \
     -mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 -mgeneral-regs-only \
-    -mcmodel=small -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+    -mcmodel=small -fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-asynchronous-unwind-tables \
     -fno-strict-aliasing -I.
 ifneq ($(filter clang%,$(notdir $(CC))),)
 KERNEL_CFLAGS += --target=x86_64-pc-none-elf
@@ -45,8 +45,25 @@ $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/bareio.elf: $(KERNEL_OBJS) linker.ld
+# Two links: the first gives the function addresses, tools/gen-ksyms turns
+# them into a table placed after everything else, the second link adds it. The
+# build fails if any function moved between the two.
+NM ?= $(CROSS)nm
+$(BUILD)/bareio-nosyms.elf: $(KERNEL_OBJS) linker.ld
 	$(CC) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+
+$(BUILD)/ksyms.S: $(BUILD)/bareio-nosyms.elf tools/gen-ksyms
+	$(NM) -n $< | sh tools/gen-ksyms > $@
+
+$(BUILD)/ksyms.o: $(BUILD)/ksyms.S
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/bareio.elf: $(BUILD)/bareio-nosyms.elf $(BUILD)/ksyms.o
+	$(CC) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms.o
+	@$(NM) -n $(BUILD)/bareio-nosyms.elf | awk '$$2 ~ /^[Tt]$$/' > $(BUILD)/syms-pass1.txt
+	@$(NM) -n $@ | awk '$$2 ~ /^[Tt]$$/' > $(BUILD)/syms-pass2.txt
+	@cmp -s $(BUILD)/syms-pass1.txt $(BUILD)/syms-pass2.txt || \
+	    { echo "ksyms: function addresses changed between links"; rm -f $@; exit 1; }
 
 -include $(KERNEL_OBJS:.o=.d)
 

@@ -1,12 +1,13 @@
 /* kernel/panic.c — panic() and the frame-pointer backtrace. bareio is built
  * with -fno-omit-frame-pointer, so every frame starts with (saved rbp, return
- * address); boot/entry.S zeroes rbp so the chain ends at kmain. Addresses are
- * printed raw; tools/run-qemu resolves them with addr2line on the host. */
+ * address); boot/entry.S zeroes rbp so the chain ends at kmain. Names come
+ * from the table the build embeds (kernel/symbols.c). */
 #include "kernel/panic.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/ktest.h"
+#include "kernel/symbols.h"
 #include "lib/format.h"
 #include <stdarg.h>
 
@@ -21,16 +22,28 @@ static int frame_pointer_plausible(uint64_t rbp)
            rbp + 16 <= (uint64_t)(uintptr_t)__kernel_end;
 }
 
+static void print_frame(int index, uint64_t addr)
+{
+    uint64_t offset;
+    const char *name = symbol_lookup(index ? addr - 1 : addr, &offset);
+    if (name)
+        kprintf("    #%d 0x%llx %s+0x%llx\n", index, (unsigned long long)addr, name,
+                (unsigned long long)(index ? offset + 1 : offset));
+    else
+        kprintf("    #%d 0x%llx\n", index, (unsigned long long)addr);
+}
+
 void backtrace_print(uint64_t rip, uint64_t rbp)
 {
     kprintf("  backtrace:\n");
-    kprintf("    #0 %#llx\n", (unsigned long long)rip);
+    print_frame(0, rip);
     for (int i = 1; i < BACKTRACE_MAX_FRAMES && frame_pointer_plausible(rbp); i++) {
         const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
         uint64_t ret = frame[1];
         if (!ret)
             break;
-        kprintf("    #%d %#llx\n", i, (unsigned long long)ret);
+        /* A return address points after the call: look up ret - 1. */
+        print_frame(i, ret);
         if (frame[0] <= rbp)
             break;              /* stacks grow down: the caller's frame is higher */
         rbp = frame[0];
