@@ -1,0 +1,329 @@
+"""tools/bareio_ktap.py — read the KTAP report out of a bareio serial log.
+
+Implements the subset of KTAP version 1 (Linux Documentation/dev-tools/ktap.rst)
+that bareio prints between its `=== bareio KTAP START/END ===` banners: version
+lines, `1..N` plans, `ok`/`not ok` results with SKIP/CRASH directives, `#`
+diagnostics and subtests nested by two-space indentation. Lines that are not
+KTAP (kernel log output printed while a case runs) are ignored. Standard
+library only, so tools/ktap-check, tools/run-qemu and the pytest scenarios can
+all import it.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+START_BANNER = "=== bareio KTAP START ==="
+END_BANNER = "=== bareio KTAP END ==="
+# kernel/idt.c, kernel/panic.c and kernel/ktest.c print these when a run dies.
+CRASH_MARKERS = ("bareio: EXCEPTION", "bareio: PANIC", "bareio: CRASH", "bareio: crashed outside")
+
+_VERSION = re.compile(r"^KTAP version (\d+)\s*$")
+_PLAN = re.compile(r"^1\.\.(\d+)\s*$")
+_RESULT = re.compile(r"^(not ok|ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*?))?\s*$")
+_SUBTEST = re.compile(r"^# Subtest: (.*?)\s*$")
+_DIAG = re.compile(r"^#(?: (.*)|)$")
+_SUMMARY = re.compile(r"^bareio: (\d+) passed, (\d+) failed, (\d+) skipped\s*$")
+
+
+@dataclass
+class Result:
+    """One `ok`/`not ok` line; `children` holds its subtest's results."""
+    number: int
+    name: str
+    ok: bool
+    directive: str            # "" or the text after '#', e.g. "SKIP no NVMe"
+    line: int                 # 1-based line number in the log
+    path: str                 # "suite.case" (dotted names of its parents)
+    diagnostics: List[str] = field(default_factory=list)
+    children: List["Result"] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> bool:
+        return self.directive.upper().startswith("SKIP")
+
+    @property
+    def crashed(self) -> bool:
+        return self.directive.upper().startswith("CRASH")
+
+    @property
+    def status(self) -> str:
+        if self.skipped:
+            return "skip"
+        return "pass" if self.ok else "fail"
+
+
+@dataclass
+class Report:
+    """Everything found in one log. `problems` is empty only for a clean run."""
+    found_start: bool = False
+    found_end: bool = False
+    results: List[Result] = field(default_factory=list)    # top level: suites
+    problems: List[str] = field(default_factory=list)
+    crash_lines: List[str] = field(default_factory=list)   # marker + dump
+    kernel_summary: Optional[tuple] = None                 # (passed, failed, skipped)
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: List[Result] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.failures and not self.crash_lines
+
+    def find(self, path: str) -> Optional[Result]:
+        """The result named `path` ("memory" or "memory.dma_above_4g")."""
+        def walk(results):
+            for r in results:
+                if r.path == path:
+                    return r
+                hit = walk(r.children)
+                if hit:
+                    return hit
+            return None
+        return walk(self.results)
+
+    def suites(self) -> List[str]:
+        return [r.name for r in self.results]
+
+
+@dataclass
+class _Doc:
+    """A KTAP document being read: the top one or a nested subtest."""
+    level: int
+    line: int
+    prefix: str
+    plan: Optional[int] = None
+    results: List[Result] = field(default_factory=list)
+    pending_diags: List[str] = field(default_factory=list)
+    subtest_name: Optional[str] = None
+
+
+def _classify(text: str):
+    """Returns (kind, match) for a KTAP line, or (None, None) for other output."""
+    for kind, pattern in (("version", _VERSION), ("plan", _PLAN), ("result", _RESULT),
+                          ("subtest", _SUBTEST), ("diag", _DIAG)):
+        m = pattern.match(text)
+        if m:
+            return kind, m
+    return None, None
+
+
+class _Parser:
+    def __init__(self, report: Report):
+        self.report = report
+        self.stack: List[_Doc] = []
+        self.closed_child: Optional[_Doc] = None    # subtest just ended, awaiting its result
+        self.next_subtest: Optional[str] = None
+        self.seen_root = False
+
+    def problem(self, lineno: int, msg: str):
+        self.report.problems.append(f"line {lineno}: {msg}")
+
+    def close_top(self, lineno: int, cut_off: bool = False):
+        doc = self.stack.pop()
+        if cut_off:
+            pass                                    # the plan cannot be judged: reported once as cut off
+        elif doc.plan is None:
+            self.problem(doc.line, f"{doc.prefix or 'top-level'} document has no plan line (1..N)")
+        elif doc.plan != len(doc.results):
+            self.problem(lineno, f"plan mismatch in {doc.prefix or 'top-level document'}: "
+                                 f"plan says 1..{doc.plan} but {len(doc.results)} results")
+        self.closed_child = doc
+
+    def feed(self, lineno: int, raw: str):
+        stripped = raw.lstrip(" ")
+        indent = len(raw) - len(stripped)
+        kind, m = _classify(stripped)
+        if kind is None:
+            return                                  # kernel log output: ignored
+        if indent % 2:
+            self.problem(lineno, f"indentation of {indent} spaces is not a multiple of 2: {raw!r}")
+            return
+        level = indent // 2
+        if not self.stack:
+            if kind == "version" and level == 0 and not self.seen_root:
+                self.open(lineno, level, m)
+            elif kind == "diag" and self.seen_root:
+                self.trailing_diag(m)
+            else:
+                self.problem(lineno, f"expected 'KTAP version 1' first, got {raw.strip()!r}")
+            return
+        top = self.stack[-1]
+        if kind == "version":
+            if level == top.level + 1:
+                self.open(lineno, level, m)
+            else:
+                self.problem(lineno, f"nested 'KTAP version' at indent {indent}, expected {2 * (top.level + 1)}")
+        elif kind == "subtest":
+            self.next_subtest = m.group(1)
+        elif kind == "plan":
+            if level != top.level:
+                self.problem(lineno, f"plan at indent {indent}, expected {2 * top.level}")
+            elif top.plan is not None or top.results:
+                self.problem(lineno, "plan line after results or a second plan line")
+            else:
+                top.plan = int(m.group(1))
+        elif kind == "diag":
+            target = next((d for d in reversed(self.stack) if d.level == level), top)
+            target.pending_diags.append(m.group(1) or "")
+        elif kind == "result":
+            self.result(lineno, level, indent, m)
+
+    def open(self, lineno: int, level: int, m):
+        if m.group(1) != "1":
+            self.problem(lineno, f"KTAP version {m.group(1)}, only version 1 is understood")
+        if level == 0:
+            prefix = ""
+            self.seen_root = True
+        else:
+            parent = self.stack[-1]
+            prefix = parent.prefix + "." if parent.prefix else ""
+            prefix += self.next_subtest or f"#{len(parent.results) + 1}"
+        self.stack.append(_Doc(level=level, line=lineno, prefix=prefix,
+                               subtest_name=self.next_subtest))
+        self.next_subtest = None
+        self.closed_child = None
+
+    def result(self, lineno: int, level: int, indent: int, m):
+        while self.stack and self.stack[-1].level > level:
+            self.close_top(lineno)
+        if not self.stack or self.stack[-1].level != level:
+            self.problem(lineno, f"result at indent {indent} outside any KTAP document")
+            return
+        doc = self.stack[-1]
+        number, name = int(m.group(2)), (m.group(3) or "").strip()
+        expected = len(doc.results) + 1
+        if number != expected:
+            self.problem(lineno, f"test number {number} out of sequence, expected {expected}")
+        r = Result(number=number, name=name, ok=m.group(1) == "ok",
+                   directive=(m.group(4) or "").strip(), line=lineno,
+                   path=f"{doc.prefix}.{name}" if doc.prefix else name,
+                   diagnostics=doc.pending_diags)
+        doc.pending_diags = []
+        child = self.closed_child
+        if child is not None and child.level == level + 1:
+            r.children = child.results
+            r.diagnostics = child.pending_diags + r.diagnostics
+            if child.subtest_name is not None and child.subtest_name != name:
+                self.problem(lineno, f"result '{name}' closes subtest '{child.subtest_name}'")
+        self.closed_child = None
+        self.next_subtest = None
+        doc.results.append(r)
+
+    def trailing_diag(self, m):
+        text = m.group(1) or ""
+        s = _SUMMARY.match(text)
+        if s:
+            self.report.kernel_summary = tuple(int(x) for x in s.groups())
+
+    def finish(self, lineno: int, cut_off: bool):
+        while len(self.stack) > 1:
+            self.close_top(lineno, cut_off)
+        if self.stack:
+            root = self.stack[0]
+            for d in root.pending_diags:
+                s = _SUMMARY.match(d)
+                if s:
+                    self.report.kernel_summary = tuple(int(x) for x in s.groups())
+            self.close_top(lineno, cut_off)
+            self.report.results = root.results
+
+
+def _count(report: Report):
+    """Counts leaf cases; a suite that fails with all its cases passing (or
+    with no cases) counts as one failure of its own."""
+    def walk(r: Result):
+        if r.children and not r.skipped:
+            child_failed = False
+            for c in r.children:
+                child_failed |= walk(c)
+            if not r.ok and not child_failed:
+                report.failed += 1
+                report.failures.append(r)
+                return True
+            if r.ok and child_failed:
+                report.problems.append(f"line {r.line}: '{r.path}' is reported ok but has failing cases")
+            return child_failed or not r.ok
+        if r.status == "skip":
+            report.skipped += 1
+        elif r.status == "pass":
+            report.passed += 1
+        else:
+            report.failed += 1
+            report.failures.append(r)
+            return True
+        return False
+    for r in report.results:
+        walk(r)
+
+
+def _find_crash(lines: List[str], report: Report):
+    for i, line in enumerate(lines):
+        if any(marker in line for marker in CRASH_MARKERS):
+            dump = [line.rstrip()]
+            for follow in lines[i + 1:i + 40]:
+                kind, _ = _classify(follow.strip())
+                if kind == "result" or START_BANNER in follow or END_BANNER in follow:
+                    break
+                dump.append(follow.rstrip())
+            while dump and not dump[-1].strip():
+                dump.pop()
+            report.crash_lines = dump
+            return
+
+
+def parse_log(text: str, expect=()) -> Report:
+    """Parses a serial log; `expect` lists suites that must be present."""
+    report = Report()
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    _find_crash(lines, report)
+    starts = [i for i, line in enumerate(lines) if line.strip() == START_BANNER]
+    if not starts:
+        report.problems.append("no KTAP report: the log has no '%s' line" % START_BANNER)
+    else:
+        report.found_start = True
+        if len(starts) > 1:
+            report.problems.append(f"{len(starts)} KTAP reports in one log (did the machine reboot?); "
+                                   "checking the first")
+        end = next((i for i in range(starts[0] + 1, len(lines)) if lines[i].strip() == END_BANNER), None)
+        if end is None:
+            report.problems.append("the run was cut off: no '%s' line after the report" % END_BANNER)
+        else:
+            report.found_end = True
+        parser = _Parser(report)
+        for i in range(starts[0] + 1, end if end is not None else len(lines)):
+            parser.feed(i + 1, lines[i].rstrip())
+        parser.finish((end if end is not None else len(lines)) + 1, cut_off=end is None)
+        _count(report)
+        # A suite skipped as a whole counts all its cases as skipped in the
+        # kernel's summary but is one line in KTAP, so only passes and failures
+        # can be compared.
+        if report.kernel_summary and end is not None and \
+                report.kernel_summary[:2] != (report.passed, report.failed):
+            report.problems.append("the kernel's summary says %d passed, %d failed but the report holds "
+                                   "%d passed, %d failed" % (report.kernel_summary[:2] + (report.passed, report.failed)))
+    for suite in expect:
+        if suite and report.find(suite) is None:
+            report.problems.append(f"expected suite '{suite}' is missing from the report")
+    return report
+
+
+def format_report(report: Report) -> str:
+    """The human summary: one headline, then what went wrong and why."""
+    out = []
+    head = f"ktap-check: {report.passed} passed, {report.failed} failed, {report.skipped} skipped"
+    if report.failures:
+        head += "; failures: " + ", ".join(r.path for r in report.failures)
+    out.append(head)
+    for r in report.failures:
+        out.append(f"  not ok {r.path}" + (f" # {r.directive}" if r.directive else "") + f" (log line {r.line})")
+        for d in r.diagnostics:
+            out.append(f"    # {d}")
+    if report.crash_lines:
+        out.append("ktap-check: the kernel crashed:")
+        out.extend("  " + line for line in report.crash_lines)
+    for p in report.problems:
+        out.append(f"ktap-check: {p}")
+    out.append("ktap-check: PASS" if report.ok else "ktap-check: FAIL")
+    return "\n".join(out)
