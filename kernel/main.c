@@ -7,6 +7,7 @@
 #include "kernel/io.h"
 #include "kernel/irq.h"
 #include "kernel/ktest.h"
+#include "kernel/memory.h"
 
 void kmain(uint32_t magic, uint32_t info_phys);
 
@@ -22,7 +23,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     /* [cmdline]  parse and apply the command line; a bad one exits with USAGE */
     idt_init();     /* [cpu] GDT/TSS/IDT, exceptions decoded from here on */
-    /* [memory]   memory_init(): physical memory, final page tables, DMA allocator */
+    memory_init();      /* [memory]   memory_init(): physical memory, final page tables, DMA allocator */
     /* [acpi]     acpi_init(): RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
     /* [console]  console from ACPI SPCR unless console= was given */
     /* [time]     time_init(): TSC calibrated against HPET or PIT */

@@ -2,7 +2,9 @@
  *
  * bareio runs identity-mapped: a kernel pointer is its physical address. All
  * usable RAM (also above 4 GiB) is mapped write-back; device registers are
- * mapped uncached on request with mmio_map(). */
+ * mapped uncached on request with mmio_map(). The code lives in kernel/physmem.c
+ * (memory map, allocator set-up), kernel/paging.c (page tables, mmio_map) and
+ * kernel/dma.c (DMA allocations) on top of lib/pagealloc.c. */
 #ifndef KERNEL_MEMORY_H
 #define KERNEL_MEMORY_H
 #include <stdbool.h>
@@ -14,7 +16,10 @@
 void memory_init(void);
 
 /* Maps [phys, phys+size) uncached (PCD|PWT) and returns the address to use
- * (identity: equal to phys). NULL when the range cannot be mapped. */
+ * (identity: equal to phys). NULL when the range cannot be mapped (size 0,
+ * beyond the CPU's physical address width, out of page-table memory, or called
+ * before memory_init). Idempotent: pages already mapped are left as they are,
+ * so a range that is RAM stays write-back. Works above 4 GiB. */
 volatile void *mmio_map(uint64_t phys, uint64_t size);
 
 static inline uint64_t virt_to_phys(const void *p) { return (uint64_t)(uintptr_t)p; }
@@ -44,5 +49,16 @@ uint64_t dma_outstanding(void);
 uint64_t memory_total_below_4g(void);
 uint64_t memory_total_above_4g(void);
 const char *dma_placement_name(enum dma_placement placement);
+/* Bytes the allocator has free right now (all placements). */
+uint64_t memory_free_bytes(void);
+
+/* ---- Shared by kernel/physmem.c, kernel/paging.c and kernel/dma.c only ---- */
+struct pagealloc;
+/* The page allocator. Callers keep interrupts off around each use. */
+struct pagealloc *physmem_allocator(void);
+/* Builds the final page tables and switches CR3 to them (kernel/paging.c). */
+void paging_init(void);
+/* Pages holding page tables; they are not DMA memory and not in dma_outstanding(). */
+uint64_t paging_table_pages(void);
 
 #endif
