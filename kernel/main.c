@@ -2,6 +2,7 @@
  * command line, CPU tables, memory, ACPI, clock, interrupts, PCI, then the
  * test harness, then the exit that reports its result. */
 #include "kernel/bootinfo.h"
+#include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
@@ -22,6 +23,14 @@ void kmain(uint32_t magic, uint32_t info_phys)
             boot_info.cmdline);
 
     /* [cmdline]  parse and apply the command line; a bad one exits with USAGE */
+    if (!cmdline_apply(boot_info.cmdline)) {
+        kprintf("bareio: bad command line; see the messages above\n");
+        bareio_exit(BAREIO_EXIT_USAGE);
+    }
+    if (cmdline_help_requested()) {     /* a run that only prints help is not a pass */
+        cmdline_print_help();
+        bareio_exit(BAREIO_EXIT_USAGE);
+    }
     idt_init();     /* [cpu] GDT/TSS/IDT, exceptions decoded from here on */
     memory_init();      /* [memory]   memory_init(): physical memory, final page tables, DMA allocator */
     /* [acpi]     acpi_init(): RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */

@@ -258,6 +258,10 @@ int cmdline_syntax(const struct cmdline_key *key, char *buf, size_t size)
     struct message m = { .len = 0 };
     m.buf[0] = '\0';
     message_add(&m, "%s", key->name);
+    if (key->value_syntax) {
+        message_add(&m, "=%s", key->value_syntax);
+        return snprintf(buf, size, "%s", m.buf);
+    }
     switch (key->kind) {
     case CMDLINE_ENUM:
         for (size_t i = 0; i < key->word_count; i++)

@@ -47,6 +47,7 @@ struct cmdline_key {
     size_t word_count;
     uint64_t min, max;                  /* UINT */
     const char *help;                   /* one line, for `help` */
+    const char *value_syntax;           /* optional, for `help`: "DEVICE[,BAUD]" */
     /* Optional: a further check before anything is applied (say, that a device
      * answers there). On false, `why` says what is wrong. */
     bool (*check)(const struct cmdline_key *key, const struct cmdline_value *value,

@@ -402,6 +402,12 @@ HTEST(cmdline_syntax_and_description_for_help)
     HT_EXPECT_STREQ(buf, "verbose=on|off");
     cmdline_syntax(&keys[7], buf, sizeof buf);
     HT_EXPECT_STREQ(buf, "help");
+    struct cmdline_key custom = keys[4];
+    custom.value_syntax = "DEVICE[,BAUD]";
+    cmdline_syntax(&custom, buf, sizeof buf);
+    HT_EXPECT_STREQ(buf, "name=DEVICE[,BAUD]");
+    cmdline_syntax(&keys[4], buf, sizeof buf);
+    HT_EXPECT_STREQ(buf, "name=TEXT");
     cmdline_describe(&keys[0], buf, sizeof buf);
     HT_EXPECT_STREQ(buf, "one of qemu, halt, reboot");
     int n = cmdline_describe(&keys[1], buf, 8);
