@@ -7,6 +7,7 @@
  * there is no AML interpreter, so nothing from the DSDT/SSDTs is evaluated. */
 #include "kernel/acpi.h"
 #include "kernel/bootinfo.h"
+#include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/memory.h"
 #include "lib/string.h"
@@ -601,6 +602,22 @@ bool acpi_parse_spcr(const struct acpi_sdt_header *table, struct serial_port *ou
 bool acpi_spcr_console(struct serial_port *out)
 {
     return acpi_parse_spcr(acpi_find_table("SPCR", 0), out);
+}
+
+bool acpi_console_from_spcr(void)
+{
+    struct serial_port port;
+    if (cmdline_console_given() || !acpi_spcr_console(&port))
+        return false;
+    kprintf("acpi: SPCR console: 16550 at %s %#llx, stride %u, %u baud; switching\n",
+            port.mmio ? "mmio" : "io", (unsigned long long)port.base, 1u << port.reg_shift,
+            port.baud ? port.baud : 115200);
+    if (!console_configure(&port)) {
+        klog(LOG_WARN, "acpi: no UART answers at the SPCR address; console unchanged\n");
+        return false;
+    }
+    kprintf("acpi: console now on the SPCR UART\n");
+    return true;
 }
 
 /* ---- HPET and FADT ------------------------------------------------------- */
