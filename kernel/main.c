@@ -1,6 +1,8 @@
 /* kernel/main.c — the boot path, top to bottom: console, boot information,
  * command line, CPU tables, memory, ACPI, clock, interrupts, PCI, then the
  * test harness, then the exit that reports its result. */
+#include "drivers/pci/pci.h"
+#include "kernel/acpi.h"
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
@@ -33,11 +35,11 @@ void kmain(uint32_t magic, uint32_t info_phys)
     }
     idt_init();     /* [cpu] GDT/TSS/IDT, exceptions decoded from here on */
     memory_init();      /* [memory]   memory_init(): physical memory, final page tables, DMA allocator */
-    /* [acpi]     acpi_init(): RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
-    /* [console]  console from ACPI SPCR unless console= was given */
+    acpi_init();        /* [acpi]     acpi_init(): RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
+    acpi_console_from_spcr();   /* [console]  console from ACPI SPCR unless console= was given */
     /* [time]     time_init(): TSC calibrated against HPET or PIT */
     /* [apic]     apic_init(): LAPIC on, legacy PICs masked, then interrupts on */
-    /* [pci]      pci_init(): enumerate, print the table */
+    pci_init();         /* [pci]      pci_init(): enumerate, print the table */
     /* [harness] run the selected suites and exit with their result */
     bareio_exit((enum bareio_exit)ktest_run_all("*"));
 }
