@@ -11,8 +11,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Calibrates the TSC (panics, decoded, when there is no usable TSC or reference). */
 void time_init(void);
-uint64_t time_ns(void);                 /* since time_init(); never goes backwards */
+/* Nanoseconds since the clock's first use (early boot); never goes backwards.
+ * Before time_init() the TSC is assumed to run at 4 GHz, so early delays are
+ * long rather than short; time_init() switches rates without a step back. */
+uint64_t time_ns(void);
 void delay_us(uint64_t us);
 void delay_ms(uint64_t ms);
 static inline uint64_t deadline_after_us(uint64_t us) { return time_ns() + us * 1000; }
@@ -20,5 +24,14 @@ static inline uint64_t deadline_after_ms(uint64_t ms) { return time_ns() + ms * 
 static inline bool deadline_passed(uint64_t deadline) { return time_ns() >= deadline; }
 uint64_t tsc_frequency_hz(void);
 const char *time_calibration_source(void);  /* "hpet" or "pit" */
+/* The TSC, read after earlier instructions have completed (LFENCE; RDTSC). */
+uint64_t tsc_read(void);
+uint64_t tsc_ticks_to_ns(uint64_t ticks);
+/* CPUID 0x80000007 EDX bit 8: the TSC rate does not change with P-/C-states. */
+bool tsc_is_invariant(void);
+/* Spread (max - min) of the calibration windows, in ppm of the result. */
+uint64_t tsc_calibration_spread_ppm(void);
+/* The bound on the chosen window's error from its TSC stamps, in ppm. */
+uint64_t tsc_calibration_error_ppm(void);
 
 #endif

@@ -1,0 +1,437 @@
+/* kernel/apic.c — the local APIC in xAPIC mode (Intel SDM vol. 3 ch. 11):
+ * located by IA32_APIC_BASE (cross-checked with the ACPI MADT), software
+ * enabled through the Spurious-Interrupt Vector Register, LVT entries set for a
+ * system whose devices interrupt by MSI; the 8259 PICs remapped to vectors 32-47
+ * (so a spurious IRQ 7/15 lands on a known vector) and fully masked. The timer
+ * runs one-shot for the harness's timeouts, calibrated against the TSC.
+ * Left out: x2APIC mode (left if firmware chose it), the I/O APIC, other CPUs. */
+#include "kernel/apic.h"
+#include "kernel/acpi.h"
+#include "kernel/console.h"
+#include "kernel/exit.h"
+#include "kernel/io.h"
+#include "kernel/irq.h"
+#include "kernel/memory.h"
+#include "kernel/time.h"
+#include "lib/scale.h"
+
+/* IA32_APIC_BASE, SDM vol. 3 §11.4.4 figure 11-5. */
+#define MSR_IA32_APIC_BASE          0x1b
+#define APIC_BASE_BSP               (1ull << 8)
+#define APIC_BASE_EXTD              (1ull << 10)    /* x2APIC mode */
+#define APIC_BASE_EN                (1ull << 11)    /* xAPIC global enable */
+#define APIC_BASE_ADDRESS_MASK      0x000ffffffffff000ull
+#define CPUID_1_EDX_APIC            (1u << 9)
+
+/* Register offsets, SDM vol. 3 table 11-1. */
+#define APIC_REG_ID                 0x020
+#define APIC_REG_VERSION            0x030
+#define APIC_REG_TPR                0x080
+#define APIC_REG_EOI                0x0b0
+#define APIC_REG_SVR                0x0f0
+#define APIC_REG_ISR(n)             (0x100 + 0x10 * (n))
+#define APIC_REG_IRR(n)             (0x200 + 0x10 * (n))
+#define APIC_REG_ESR                0x280
+#define APIC_REG_LVT_CMCI           0x2f0
+#define APIC_REG_ICR_LOW            0x300
+#define APIC_REG_ICR_HIGH           0x310
+#define APIC_REG_LVT_TIMER          0x320
+#define APIC_REG_LVT_THERMAL        0x330
+#define APIC_REG_LVT_PERFMON        0x340
+#define APIC_REG_LVT_LINT0          0x350
+#define APIC_REG_LVT_LINT1          0x360
+#define APIC_REG_LVT_ERROR          0x370
+#define APIC_REG_TIMER_INITIAL      0x380
+#define APIC_REG_TIMER_CURRENT      0x390
+#define APIC_REG_TIMER_DIVIDE       0x3e0
+#define APIC_REGISTER_BLOCK_SIZE    0x1000
+
+#define APIC_ID_SHIFT               24              /* §11.4.6: xAPIC ID in bits 31:24 */
+#define APIC_VERSION_VERSION(v)     ((v) & 0xff)
+#define APIC_VERSION_MAX_LVT(v)     (((v) >> 16) & 0xff)   /* number of LVT entries - 1 */
+
+/* SVR, §11.9 figure 11-23. */
+#define APIC_SVR_SOFTWARE_ENABLE    (1u << 8)
+
+/* LVT entries, §11.5.1 figure 11-8. */
+#define APIC_LVT_DELIVERY_FIXED     (0u << 8)
+#define APIC_LVT_DELIVERY_NMI       (4u << 8)
+#define APIC_LVT_DELIVERY_EXTINT    (7u << 8)
+#define APIC_LVT_MASKED             (1u << 16)
+#define APIC_LVT_TIMER_ONESHOT      (0u << 17)
+
+/* ICR, §11.6.1 figure 11-12. */
+#define APIC_ICR_DELIVERY_FIXED     (0u << 8)
+#define APIC_ICR_DELIVERY_PENDING   (1u << 12)
+#define APIC_ICR_LEVEL_ASSERT       (1u << 14)
+#define APIC_ICR_SHORTHAND_SELF     (1u << 18)
+
+/* MSI, §11.11.1 figure 11-24 and §11.11.2 figure 11-25. */
+#define MSI_ADDRESS_BASE            0xfee00000u
+#define MSI_ADDRESS_DEST_ID_SHIFT   12
+#define MSI_DATA_DELIVERY_FIXED     (0u << 8)
+#define MSI_DATA_TRIGGER_EDGE       (0u << 15)
+
+/* 8259A: ICW1-4 and OCW1 (8259A data sheet); master at 0x20, slave at 0xa0. */
+#define PIC_MASTER_COMMAND          0x20
+#define PIC_MASTER_DATA             0x21
+#define PIC_SLAVE_COMMAND           0xa0
+#define PIC_SLAVE_DATA              0xa1
+#define PIC_ICW1_INIT_WITH_ICW4     0x11
+#define PIC_ICW3_MASTER_SLAVE_ON_IR2 0x04
+#define PIC_ICW3_SLAVE_ID_2         0x02
+#define PIC_ICW4_8086               0x01
+#define PIC_MASTER_VECTOR_BASE      32
+#define PIC_SLAVE_VECTOR_BASE       40
+
+#define TIMER_CALIBRATION_WINDOWS   3
+#define TIMER_CALIBRATION_US        10000
+#define TIMER_MIN_HZ                1000000ull
+#define TIMER_MAX_DIVIDE_SHIFT      7               /* divide by 128 */
+#define ICR_IDLE_TIMEOUT_US         10000
+
+static volatile void *lapic;
+static uint64_t lapic_phys;
+static uint32_t lapic_id_value;
+static uint64_t timer_hz;               /* divide-by-1 input clock */
+static struct scale ns_to_timer_ticks;
+static struct scale timer_ticks_to_ns;
+static unsigned timer_divide_shift;     /* divide by 2^shift for the pending shot */
+static int timer_vector = IRQ_VECTOR_LAPIC_TIMER;
+
+static uint32_t apic_read(uint32_t reg)
+{
+    return mmio_read32(lapic, reg);
+}
+
+static void apic_write(uint32_t reg, uint32_t value)
+{
+    mmio_write32(lapic, reg, value);
+}
+
+/* ---- locating and enabling ---- */
+
+/* The base address from IA32_APIC_BASE, with xAPIC mode globally enabled. A
+ * firmware that left x2APIC on must be taken through "disabled" first: §11.12.5
+ * forbids going from x2APIC straight to xAPIC. */
+static uint64_t apic_enable_xapic_mode(void)
+{
+    uint64_t msr = rdmsr(MSR_IA32_APIC_BASE);
+    if (msr & APIC_BASE_EXTD) {
+        klog(LOG_INFO, "apic: firmware left x2APIC mode on; switching to xAPIC mode\n");
+        msr &= ~(APIC_BASE_EN | APIC_BASE_EXTD);
+        wrmsr(MSR_IA32_APIC_BASE, msr);
+    }
+    if (!(msr & APIC_BASE_EN))
+        wrmsr(MSR_IA32_APIC_BASE, msr | APIC_BASE_EN);
+    msr = rdmsr(MSR_IA32_APIC_BASE);
+    if (!(msr & APIC_BASE_EN))
+        panic("apic: IA32_APIC_BASE.EN does not stay set (MSR reads %#llx)", (unsigned long long)msr);
+    if (!(msr & APIC_BASE_BSP))
+        klog(LOG_WARN, "apic: IA32_APIC_BASE.BSP is clear: not running on the bootstrap processor?\n");
+    return msr & APIC_BASE_ADDRESS_MASK;
+}
+
+/* The MADT should describe the same registers (ACPI 6.4 §5.2.12); the MSR
+ * wins when they differ, since it is what the CPU decodes. */
+static bool apic_check_madt(uint64_t base)
+{
+    struct acpi_madt_info madt;
+    if (!acpi_madt(&madt)) {
+        klog(LOG_INFO, "apic: no MADT; assuming 8259 PICs are present\n");
+        return true;
+    }
+    if (madt.lapic_address != base)
+        klog(LOG_WARN, "apic: MADT says the local APIC is at %#llx, IA32_APIC_BASE says %#llx; using the MSR\n",
+             (unsigned long long)madt.lapic_address, (unsigned long long)base);
+    return madt.pcat_compat;
+}
+
+/* LVT set-up, §11.5.1: every source masked except LINT1, which on PC systems
+ * carries NMI (MP spec §5.1 virtual wire mode wiring); LINT0 is the 8259's
+ * ExtINT input and stays masked, so nothing arrives through the PICs. */
+static void apic_setup_lvt(uint32_t max_lvt)
+{
+    apic_write(APIC_REG_LVT_TIMER, APIC_LVT_MASKED | IRQ_VECTOR_LAPIC_TIMER);
+    apic_write(APIC_REG_LVT_LINT0, APIC_LVT_MASKED | APIC_LVT_DELIVERY_EXTINT);
+    apic_write(APIC_REG_LVT_LINT1, APIC_LVT_DELIVERY_NMI);
+    apic_write(APIC_REG_LVT_ERROR, APIC_LVT_MASKED | IRQ_VECTOR_SPURIOUS);
+    /* Entries beyond the version register's Max LVT Entry do not exist. */
+    if (max_lvt >= 4)
+        apic_write(APIC_REG_LVT_PERFMON, APIC_LVT_MASKED);
+    if (max_lvt >= 5)
+        apic_write(APIC_REG_LVT_THERMAL, APIC_LVT_MASKED);
+    if (max_lvt >= 6)
+        apic_write(APIC_REG_LVT_CMCI, APIC_LVT_MASKED);
+}
+
+/* ESR, §11.5.3: a write latches the current errors into the register, then it
+ * can be read; a second write-read pair clears what firmware left. */
+static uint32_t apic_latch_error_status(void)
+{
+    apic_write(APIC_REG_ESR, 0);
+    return apic_read(APIC_REG_ESR);
+}
+
+/* Firmware may leave a vector in service; EOI until the ISR is empty so our
+ * first interrupt is not blocked behind it (bounded: 256 vectors at most). */
+static void apic_drain_in_service(void)
+{
+    for (int round = 0; round < 256; round++) {
+        bool any = false;
+        for (int n = 0; n < 8; n++)
+            any |= apic_read(APIC_REG_ISR(n)) != 0;
+        if (!any)
+            return;
+        apic_write(APIC_REG_EOI, 0);
+    }
+    klog(LOG_WARN, "apic: in-service register still not empty after 256 EOIs\n");
+}
+
+/* 8259A initialisation: ICW1 (edge, cascade, ICW4 follows), ICW2 (vector base),
+ * ICW3 (slave on IR2), ICW4 (8086 mode), then OCW1 masking every line. Port
+ * 0x80 writes give the old parts their recovery time between accesses. */
+static void pic_remap_and_mask(void)
+{
+    static const struct { uint16_t port; uint8_t value; } sequence[] = {
+        { PIC_MASTER_COMMAND, PIC_ICW1_INIT_WITH_ICW4 },
+        { PIC_SLAVE_COMMAND, PIC_ICW1_INIT_WITH_ICW4 },
+        { PIC_MASTER_DATA, PIC_MASTER_VECTOR_BASE },
+        { PIC_SLAVE_DATA, PIC_SLAVE_VECTOR_BASE },
+        { PIC_MASTER_DATA, PIC_ICW3_MASTER_SLAVE_ON_IR2 },
+        { PIC_SLAVE_DATA, PIC_ICW3_SLAVE_ID_2 },
+        { PIC_MASTER_DATA, PIC_ICW4_8086 },
+        { PIC_SLAVE_DATA, PIC_ICW4_8086 },
+        { PIC_MASTER_DATA, 0xff },
+        { PIC_SLAVE_DATA, 0xff },
+    };
+    for (unsigned i = 0; i < sizeof(sequence) / sizeof(sequence[0]); i++) {
+        outb(sequence[i].port, sequence[i].value);
+        outb(0x80, 0);
+    }
+}
+
+/* ---- the timer ---- */
+
+/* Divide Configuration Register values (§11.5.4 figure 11-10), by log2 of the divisor. */
+static const uint32_t timer_divide_config[TIMER_MAX_DIVIDE_SHIFT + 1] = {
+    0xb, 0x0, 0x1, 0x2, 0x3, 0x8, 0x9, 0xa,
+};
+
+/* The timer's clock at divide-by-1: count down from the maximum for a while
+ * with the LVT masked and compare with the TSC. */
+static uint64_t timer_calibration_window(void)
+{
+    apic_write(APIC_REG_LVT_TIMER, APIC_LVT_MASKED | APIC_LVT_TIMER_ONESHOT | IRQ_VECTOR_LAPIC_TIMER);
+    apic_write(APIC_REG_TIMER_DIVIDE, timer_divide_config[0]);
+    apic_write(APIC_REG_TIMER_INITIAL, UINT32_MAX);
+    uint64_t tsc_start = tsc_read();
+    uint32_t count_start = apic_read(APIC_REG_TIMER_CURRENT);
+    delay_us(TIMER_CALIBRATION_US);
+    uint64_t tsc_end = tsc_read();
+    uint32_t count_end = apic_read(APIC_REG_TIMER_CURRENT);
+    apic_write(APIC_REG_TIMER_INITIAL, 0);
+    if (count_end >= count_start)
+        return 0;
+    return rate_hz(count_start - count_end, tsc_ticks_to_ns(tsc_end - tsc_start));
+}
+
+static void timer_calibrate(void)
+{
+    uint64_t rates[TIMER_CALIBRATION_WINDOWS];
+    for (int i = 0; i < TIMER_CALIBRATION_WINDOWS; i++) {
+        rates[i] = timer_calibration_window();
+        if (rates[i] == 0) {
+            klog(LOG_ERR, "apic: the timer's current count did not move in %u us at divide-by-1; no timer\n",
+                 TIMER_CALIBRATION_US);
+            return;
+        }
+    }
+    uint64_t hz = median_u64(rates, TIMER_CALIBRATION_WINDOWS);
+    if (hz < TIMER_MIN_HZ || !scale_init(&ns_to_timer_ticks, NS_PER_SECOND, hz) ||
+        !scale_init(&timer_ticks_to_ns, hz, NS_PER_SECOND)) {
+        klog(LOG_ERR, "apic: timer calibrated to %llu Hz, outside what bareio can use; no timer\n",
+             (unsigned long long)hz);
+        return;
+    }
+    timer_hz = hz;
+}
+
+void apic_timer_arm(int vector, uint64_t ns)
+{
+    if (!lapic || timer_hz == 0) {
+        klog(LOG_ERR, "apic: timer not available (not calibrated); a %llu ns shot cannot be armed\n",
+             (unsigned long long)ns);
+        return;
+    }
+    /* Calibration error must only ever make the shot late: pad by 1/1024 and
+     * one tick, then round up at the divider. */
+    uint64_t ticks = scale_apply(&ns_to_timer_ticks, ns);
+    ticks += ticks / 1024 + 1;
+    unsigned shift = 0;
+    while (shift < TIMER_MAX_DIVIDE_SHIFT && ((ticks + (1ull << shift) - 1) >> shift) > UINT32_MAX)
+        shift++;
+    uint64_t count = (ticks + (1ull << shift) - 1) >> shift;
+    if (count > UINT32_MAX) {
+        klog(LOG_WARN, "apic: %llu ns is beyond the timer's range; clamped\n", (unsigned long long)ns);
+        count = UINT32_MAX;
+    }
+    uint64_t flags = irq_save();
+    /* §11.5.4: set mode and divider first; writing the initial count starts it. */
+    apic_write(APIC_REG_TIMER_INITIAL, 0);
+    apic_write(APIC_REG_LVT_TIMER, APIC_LVT_TIMER_ONESHOT | (uint32_t)(vector & 0xff));
+    apic_write(APIC_REG_TIMER_DIVIDE, timer_divide_config[shift]);
+    timer_divide_shift = shift;
+    timer_vector = vector;
+    apic_write(APIC_REG_TIMER_INITIAL, (uint32_t)count);
+    irq_restore(flags);
+}
+
+void apic_timer_oneshot_ns(uint64_t ns)
+{
+    apic_timer_arm(IRQ_VECTOR_LAPIC_TIMER, ns);
+}
+
+void apic_timer_cancel(void)
+{
+    if (!lapic)
+        return;
+    /* §11.5.4: an initial count of 0 stops the timer. */
+    apic_write(APIC_REG_TIMER_INITIAL, 0);
+    apic_write(APIC_REG_LVT_TIMER, APIC_LVT_MASKED | (uint32_t)(timer_vector & 0xff));
+}
+
+uint64_t apic_timer_remaining_ns(void)
+{
+    if (!lapic || timer_hz == 0)
+        return 0;
+    uint64_t current = apic_read(APIC_REG_TIMER_CURRENT);
+    return scale_apply(&timer_ticks_to_ns, current << timer_divide_shift);
+}
+
+int apic_timer_vector(void)
+{
+    return timer_vector;
+}
+
+uint64_t apic_timer_frequency_hz(void)
+{
+    return timer_hz;
+}
+
+/* ---- interrupts ---- */
+
+uint32_t apic_id(void)
+{
+    return lapic_id_value;
+}
+
+void apic_eoi(void)
+{
+    /* §11.8.5: any write to the EOI register; 0 for future compatibility. */
+    apic_write(APIC_REG_EOI, 0);
+}
+
+static bool apic_wait_icr_idle(void)
+{
+    uint64_t deadline = deadline_after_us(ICR_IDLE_TIMEOUT_US);
+    while (apic_read(APIC_REG_ICR_LOW) & APIC_ICR_DELIVERY_PENDING) {
+        if (deadline_passed(deadline)) {
+            klog(LOG_ERR, "apic: ICR delivery status still 'send pending' after %u us (ICR %#x, ESR %#x)\n",
+                 ICR_IDLE_TIMEOUT_US, apic_read(APIC_REG_ICR_LOW), apic_latch_error_status());
+            return false;
+        }
+        cpu_pause();
+    }
+    return true;
+}
+
+bool apic_send_self_ipi(int vector)
+{
+    if (!lapic || vector < 16 || vector > 255) {
+        klog(LOG_ERR, "apic: cannot send a self-IPI on vector %d\n", vector);
+        return false;
+    }
+    uint64_t flags = irq_save();
+    bool ok = apic_wait_icr_idle();
+    if (ok) {
+        /* §11.6.1: the high half holds the destination, ignored with the
+         * "self" shorthand; writing the low half sends. */
+        apic_write(APIC_REG_ICR_HIGH, 0);
+        apic_write(APIC_REG_ICR_LOW, APIC_ICR_SHORTHAND_SELF | APIC_ICR_LEVEL_ASSERT |
+                                     APIC_ICR_DELIVERY_FIXED | (uint32_t)vector);
+        ok = apic_wait_icr_idle();
+    }
+    irq_restore(flags);
+    return ok;
+}
+
+uint32_t apic_msi_address(void)
+{
+    /* Redirection hint 0 and destination mode 0: physical, this CPU only. */
+    return MSI_ADDRESS_BASE | ((lapic_id_value & 0xff) << MSI_ADDRESS_DEST_ID_SHIFT);
+}
+
+uint32_t apic_msi_data(int vector)
+{
+    return MSI_DATA_TRIGGER_EDGE | MSI_DATA_DELIVERY_FIXED | ((uint32_t)vector & 0xff);
+}
+
+bool apic_vector_in_service(int vector)
+{
+    return lapic && (apic_read(APIC_REG_ISR(vector / 32)) >> (vector % 32)) & 1;
+}
+
+bool apic_vector_requested(int vector)
+{
+    return lapic && (apic_read(APIC_REG_IRR(vector / 32)) >> (vector % 32)) & 1;
+}
+
+uint32_t apic_error_status(void)
+{
+    return lapic ? apic_latch_error_status() : 0;
+}
+
+uint32_t apic_spurious_register(void)
+{
+    return lapic ? apic_read(APIC_REG_SVR) : 0;
+}
+
+void apic_init(void)
+{
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    if (!(d & CPUID_1_EDX_APIC))
+        panic("apic: CPUID.1:EDX.APIC[bit 9] is clear: no local APIC");
+
+    lapic_phys = apic_enable_xapic_mode();
+    bool have_pics = apic_check_madt(lapic_phys);
+    lapic = mmio_map(lapic_phys, APIC_REGISTER_BLOCK_SIZE);
+    if (!lapic)
+        panic("apic: cannot map the local APIC registers at %#llx", (unsigned long long)lapic_phys);
+
+    uint32_t version = apic_read(APIC_REG_VERSION);
+    if (version == 0xffffffffu)
+        panic("apic: version register reads all ones at %#llx: nothing decodes there",
+              (unsigned long long)lapic_phys);
+    lapic_id_value = apic_read(APIC_REG_ID) >> APIC_ID_SHIFT;
+
+    if (have_pics)
+        pic_remap_and_mask();
+    apic_setup_lvt(APIC_VERSION_MAX_LVT(version));
+    apic_write(APIC_REG_TPR, 0);                  /* accept every priority class */
+    apic_write(APIC_REG_SVR, APIC_SVR_SOFTWARE_ENABLE | IRQ_VECTOR_SPURIOUS);
+    apic_latch_error_status();
+    uint32_t esr = apic_latch_error_status();
+    if (esr)
+        klog(LOG_WARN, "apic: error status %#x right after enabling\n", esr);
+    apic_drain_in_service();
+    irq_eoi_hook = apic_eoi;
+
+    timer_calibrate();
+    kprintf("apic: LAPIC id %u at %#llx, version %#x, %u LVT entries, timer %llu.%03llu MHz; "
+            "8259 PICs %s\n", lapic_id_value, (unsigned long long)lapic_phys,
+            APIC_VERSION_VERSION(version), APIC_VERSION_MAX_LVT(version) + 1,
+            (unsigned long long)(timer_hz / 1000000), (unsigned long long)(timer_hz / 1000 % 1000),
+            have_pics ? "remapped to 32-47 and masked" : "absent (MADT PCAT_COMPAT clear)");
+}

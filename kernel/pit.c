@@ -1,0 +1,80 @@
+/* kernel/pit.c — 8254 PIT channel 2 as a polled one-shot (Intel 8254 data
+ * sheet: mode 0 "interrupt on terminal count"; port 0x61 is the chipset's NMI
+ * Status and Control register: bit 0 timer 2 gate, bit 1 speaker data enable,
+ * bit 5 timer 2 OUT). Channel 0 and its IRQ 0 are left alone: bareio never
+ * unmasks the 8259s. Mode 0 starts counting when the count's high byte is
+ * written with the gate already high, so this works whether or not the board
+ * (or QEMU, which ignores the gate in mode 0) retriggers on a gate edge. */
+#include "kernel/pit.h"
+#include "kernel/io.h"
+#include "kernel/time.h"
+#include "lib/scale.h"
+
+#define PIT_PORT_CHANNEL2 0x42
+#define PIT_PORT_COMMAND  0x43
+#define PORT_NMI_SC       0x61
+
+/* Control word: SC = 10 (counter 2), RW = 11 (LSB then MSB), M = 000 (mode 0), BCD = 0. */
+#define PIT_CMD_CHANNEL2_LOHI_MODE0 0xb0
+
+#define NMI_SC_TIMER2_GATE   (1u << 0)
+#define NMI_SC_SPEAKER_DATA  (1u << 1)
+#define NMI_SC_TIMER2_OUT    (1u << 5)
+/* Bits 4-7 are read-only status; writes must keep bits 2-3 as read. */
+#define NMI_SC_WRITABLE      0x0fu
+
+uint16_t pit_count_for_us(uint64_t us)
+{
+    uint64_t count = us * PIT_INPUT_HZ / 1000000;
+    if (count == 0 || count > PIT_MAX_COUNT)
+        return 0;
+    return (uint16_t)count;
+}
+
+uint64_t pit_count_to_ns(uint64_t count)
+{
+    return count * NS_PER_SECOND / PIT_INPUT_HZ;
+}
+
+static void nmi_sc_write_gate(bool gate)
+{
+    uint8_t v = inb(PORT_NMI_SC) & NMI_SC_WRITABLE;
+    v &= (uint8_t)~(NMI_SC_SPEAKER_DATA | NMI_SC_TIMER2_GATE);
+    if (gate)
+        v |= NMI_SC_TIMER2_GATE;
+    outb(PORT_NMI_SC, v);
+}
+
+void pit_oneshot_start_stamped(uint16_t count, uint64_t *tsc_before, uint64_t *tsc_after)
+{
+    nmi_sc_write_gate(true);
+    outb(PIT_PORT_COMMAND, PIT_CMD_CHANNEL2_LOHI_MODE0);   /* OUT goes low */
+    outb(PIT_PORT_CHANNEL2, (uint8_t)count);
+    *tsc_before = tsc_read();
+    outb(PIT_PORT_CHANNEL2, (uint8_t)(count >> 8));        /* counting starts */
+    *tsc_after = tsc_read();
+}
+
+void pit_oneshot_start(uint16_t count)
+{
+    uint64_t before, after;
+    pit_oneshot_start_stamped(count, &before, &after);
+}
+
+bool pit_oneshot_expired(void)
+{
+    return (inb(PORT_NMI_SC) & NMI_SC_TIMER2_OUT) != 0;
+}
+
+bool pit_oneshot_wait(uint64_t max_polls)
+{
+    for (uint64_t i = 0; i < max_polls; i++)
+        if (pit_oneshot_expired())
+            return true;
+    return false;
+}
+
+void pit_oneshot_stop(void)
+{
+    nmi_sc_write_gate(false);
+}
