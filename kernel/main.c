@@ -3,6 +3,7 @@
  * test harness, then the exit that reports its result. */
 #include "drivers/pci/pci.h"
 #include "kernel/acpi.h"
+#include "kernel/apic.h"
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
@@ -11,6 +12,7 @@
 #include "kernel/irq.h"
 #include "kernel/ktest.h"
 #include "kernel/memory.h"
+#include "kernel/time.h"
 
 void kmain(uint32_t magic, uint32_t info_phys);
 
@@ -37,8 +39,9 @@ void kmain(uint32_t magic, uint32_t info_phys)
     memory_init();      /* [memory]   memory_init(): physical memory, final page tables, DMA allocator */
     acpi_init();        /* [acpi]     acpi_init(): RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
     acpi_console_from_spcr();   /* [console]  console from ACPI SPCR unless console= was given */
-    /* [time]     time_init(): TSC calibrated against HPET or PIT */
-    /* [apic]     apic_init(): LAPIC on, legacy PICs masked, then interrupts on */
+    time_init();        /* [time]     time_init(): TSC calibrated against HPET or PIT */
+    apic_init();        /* [apic]     apic_init(): LAPIC on, legacy PICs masked, then interrupts on */
+    irq_enable();
     pci_init();         /* [pci]      pci_init(): enumerate, print the table */
     /* [harness] run the selected suites and exit with their result */
     bareio_exit((enum bareio_exit)ktest_run_all("*"));
