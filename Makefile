@@ -33,7 +33,7 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 
 ISO_CMDLINE ?=
 
-.PHONY: all kernel iso run test host-test scenario-test deps clean
+.PHONY: all kernel iso run test host-test tools-test scenario-test deps clean FORCE
 all: kernel iso
 kernel: $(BUILD)/bareio.elf
 
@@ -79,6 +79,45 @@ $(BUILD)/host/unit: $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) $(wildcard lib/*.h tests/
 
 host-test: $(BUILD)/host/unit
 	$(BUILD)/host/unit
+
+# ---- ISO, QEMU runs and tests (tools/) ----
+# The ISO's command line is baked into its grub.cfg; the stamp file makes a
+# changed ISO_CMDLINE rebuild the image.
+$(BUILD)/iso-cmdline: FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' '$(subst ','\'',$(ISO_CMDLINE))' | cmp -s - $@ || \
+	    printf '%s\n' '$(subst ','\'',$(ISO_CMDLINE))' > $@
+
+$(BUILD)/bareio.iso: $(BUILD)/bareio.elf $(BUILD)/iso-cmdline tools/mkiso tools/grub.cfg.in
+	tools/mkiso $@ '$(subst ','\'',$(ISO_CMDLINE))' $(BUILD)/bareio.elf
+
+iso: $(BUILD)/bareio.iso
+
+deps:
+	@tools/install-deps
+
+# make run: boot the harness on the default scratch disks (RUN_CMDLINE is the
+# kernel command line, RUN_ARGS more tools/run-qemu options).
+RUN_CMDLINE ?=
+RUN_ARGS ?=
+run: deps
+	@$(MAKE) --no-print-directory kernel
+	tools/run-qemu --kernel $(BUILD)/bareio.elf --append '$(subst ','\'',$(RUN_CMDLINE))' --disks default \
+	    --disk-dir $(BUILD)/disks --log $(BUILD)/run.log $(RUN_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory kernel
+	@$(MAKE) --no-print-directory host-test
+	@$(MAKE) --no-print-directory tools-test
+	@$(MAKE) --no-print-directory scenario-test
+
+tools-test:
+	$(PYTHON) -m pytest -q tests/tools
+
+# Scenarios boot the real kernel under TCG, two at a time when pytest-xdist is there.
+scenario-test: $(BUILD)/bareio.elf $(BUILD)/bareio.iso
+	BAREIO_BUILD=$(BUILD) $(PYTHON) -m pytest -q --durations=0 \
+	    $$($(PYTHON) -c 'import xdist' 2>/dev/null && echo '-n 2') tests/scenarios
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,100 @@
+"""tests/scenarios/conftest.py — shared set-up for the QEMU scenarios.
+
+Each scenario boots the real kernel through tools/run-qemu (TCG, always with a
+timeout) and gets back a Boot: run-qemu's exit status, the serial log, and the
+KTAP report parsed by tools/bareio_ktap.py. The kernel is $BAREIO_BUILD/bareio.elf
+(default build/; `make scenario-test` builds it). ISOs with a scenario's own
+command line are made with tools/mkiso, once per command line and session.
+"""
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(ROOT, "tools")
+sys.path.insert(0, TOOLS)
+import bareio_ktap  # noqa: E402
+
+BUILD = os.path.join(ROOT, os.environ.get("BAREIO_BUILD", "build"))
+KERNEL = os.path.join(BUILD, "bareio.elf")
+DEFAULT_ISO = os.path.join(BUILD, "bareio.iso")
+# run-qemu's own exit statuses
+PASS, FAIL, CRASH, USAGE, OTHER, TIMEOUT = 0, 1, 2, 3, 4, 124
+
+
+@dataclass
+class Boot:
+    status: int
+    log: str
+    stderr: str
+    seconds: float
+    log_path: str
+    report: bareio_ktap.Report
+
+    def loader_line(self) -> str:
+        return next((line for line in self.log.splitlines() if line.startswith("bareio: loader ")), "")
+
+    def describe(self) -> str:
+        """What to show when a scenario fails: the tail of the log and run-qemu's words."""
+        tail = "\n".join(self.log.splitlines()[-60:])
+        return (f"run-qemu exit {self.status} after {self.seconds:.1f} s\n--- serial (tail) ---\n{tail}\n"
+                f"--- run-qemu ---\n{self.stderr}")
+
+
+@pytest.fixture(scope="session")
+def kernel():
+    if not os.path.isfile(KERNEL):
+        pytest.fail(f"{KERNEL} is missing: build it with make kernel (or make scenario-test)")
+    return KERNEL
+
+
+@pytest.fixture
+def boot(tmp_path):
+    """boot(*run_qemu_args, timeout=120) -> Boot; serial log in the test's tmp dir."""
+    count = [0]
+
+    def run(*args, timeout=120):
+        count[0] += 1
+        log_path = str(tmp_path / f"serial-{count[0]}.log")
+        cmd = [sys.executable, os.path.join(TOOLS, "run-qemu"), "--quiet", "--log", log_path,
+               "--timeout", str(timeout), "--disk-dir", str(tmp_path / "disks"), *args]
+        started = time.monotonic()
+        # run-qemu enforces `timeout` on QEMU; the margin covers its own start-up.
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 60,
+                           env={k: v for k, v in os.environ.items() if k != "ACCEL"})
+        seconds = time.monotonic() - started
+        with open(log_path, "rb") as f:
+            log = f.read().decode("utf-8", "replace").replace("\r", "")
+        return Boot(p.returncode, log, p.stderr, seconds, log_path, bareio_ktap.parse_log(log))
+    return run
+
+
+@pytest.fixture(scope="session")
+def make_iso(kernel, tmp_path_factory):
+    """make_iso(cmdline) -> path of an ISO whose grub.cfg passes `cmdline`."""
+    made = {}
+
+    def make(cmdline):
+        if cmdline not in made:
+            out = tmp_path_factory.mktemp("iso") / "bareio.iso"
+            subprocess.run([os.path.join(TOOLS, "mkiso"), str(out), cmdline, kernel],
+                           check=True, timeout=120)
+            made[cmdline] = str(out)
+        return made[cmdline]
+    return make
+
+
+def check_ktap(b: Boot, expect=()):
+    """Scenario (j): the boot's KTAP report passes tools/ktap-check, run as a user would."""
+    p = subprocess.run([sys.executable, os.path.join(TOOLS, "ktap-check"), b.log_path,
+                        "--expect", ",".join(expect)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, f"ktap-check failed:\n{p.stdout}\n{b.describe()}"
+
+
+def assert_clean_pass(b: Boot, expect=()):
+    assert b.status == PASS, b.describe()
+    check_ktap(b, expect)
