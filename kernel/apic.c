@@ -264,6 +264,11 @@ void apic_timer_arm(int vector, uint64_t ns)
              (unsigned long long)ns);
         return;
     }
+    if (vector < 16 || vector > 255) {
+        /* §11.5.3: vectors 0-15 are illegal and only set an ESR bit. */
+        klog(LOG_ERR, "apic: timer vector %d is not a usable vector\n", vector);
+        return;
+    }
     /* Calibration error must only ever make the shot late: pad by 1/1024 and
      * one tick, then round up at the divider. */
     uint64_t ticks = scale_apply(&ns_to_timer_ticks, ns);
@@ -379,12 +384,12 @@ uint32_t apic_msi_data(int vector)
 
 bool apic_vector_in_service(int vector)
 {
-    return lapic && (apic_read(APIC_REG_ISR(vector / 32)) >> (vector % 32)) & 1;
+    return lapic && vector >= 0 && vector <= 255 && (apic_read(APIC_REG_ISR(vector / 32)) >> (vector % 32)) & 1;
 }
 
 bool apic_vector_requested(int vector)
 {
-    return lapic && (apic_read(APIC_REG_IRR(vector / 32)) >> (vector % 32)) & 1;
+    return lapic && vector >= 0 && vector <= 255 && (apic_read(APIC_REG_IRR(vector / 32)) >> (vector % 32)) & 1;
 }
 
 uint32_t apic_error_status(void)
