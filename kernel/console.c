@@ -8,6 +8,7 @@
 
 static struct serial_port console = { .mmio = false, .base = 0x3f8, .baud = 115200 };
 static enum log_level level = LOG_INFO;
+static const char *klog_prefix;
 
 static char ring[LOG_RING_SIZE];
 static uint64_t ring_total;     /* bytes ever written; ring position = total % size */
@@ -60,6 +61,8 @@ struct line_sink {
     char buf[LINE_MAX_LEN];
     size_t len;
     int to_serial;
+    const char *prefix;     /* put before every line */
+    int at_line_start;
 };
 
 static void line_flush(struct line_sink *ls)
@@ -74,17 +77,28 @@ static void line_flush(struct line_sink *ls)
     ls->len = 0;
 }
 
-static void line_put(void *ctx, char c)
+static void line_put_raw(struct line_sink *ls, char c)
 {
-    struct line_sink *ls = ctx;
     if (ls->len == sizeof(ls->buf))
         line_flush(ls);     /* over-long line: written in pieces */
     ls->buf[ls->len++] = c;
 }
 
-static void vlog(int to_serial, const char *fmt, va_list ap)
+static void line_put(void *ctx, char c)
 {
-    struct line_sink ls = { .len = 0, .to_serial = to_serial };
+    struct line_sink *ls = ctx;
+    if (ls->at_line_start && ls->prefix)
+        for (const char *p = ls->prefix; *p; p++)
+            line_put_raw(ls, *p);
+    ls->at_line_start = c == '\n';
+    line_put_raw(ls, c);
+}
+
+void console_set_klog_prefix(const char *prefix) { klog_prefix = prefix; }
+
+static void vlog(int to_serial, const char *prefix, const char *fmt, va_list ap)
+{
+    struct line_sink ls = { .len = 0, .to_serial = to_serial, .prefix = prefix, .at_line_start = 1 };
     vformat(line_put, &ls, fmt, ap);
     line_flush(&ls);
 }
@@ -93,7 +107,7 @@ void kprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog(1, fmt, ap);
+    vlog(1, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -101,7 +115,7 @@ void klog(enum log_level l, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog(l <= level, fmt, ap);
+    vlog(l <= level, klog_prefix, fmt, ap);
     va_end(ap);
 }
 

@@ -23,6 +23,9 @@ enum log_level console_level(void);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Levelled output: printed when level <= the console level, always kept in the ring. */
 void klog(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Every line klog() writes starts with `prefix` until it is set to NULL (the
+ * harness makes log lines inside a test case KTAP diagnostics). */
+void console_set_klog_prefix(const char *prefix);
 /* Raw string, no formatting: for exception handlers. */
 void console_write(const char *s, size_t len);
 

@@ -12,9 +12,13 @@
  * and reported as failed; a case that takes an exception is reported as
  * crashed, the remaining cases as skipped, and the run ends with CRASH. */
 #include "kernel/ktest.h"
+#include "kernel/apic.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
+#include "kernel/irq.h"
+#include "kernel/memory.h"
+#include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/glob.h"
 #include "lib/ktap.h"
@@ -192,6 +196,37 @@ const char *ktest_current(void) { return running ? running_name : NULL; }
 
 /* ---- running ---- */
 
+/* kernel/isr.S: callee-saved registers, stack pointer, return address. */
+int ktest_setjmp(uint64_t buf[8]) __attribute__((returns_twice));
+__attribute__((noreturn)) void ktest_longjmp(uint64_t buf[8], int value);
+
+static uint64_t case_jump[8];
+static uint64_t case_deadline_ns;
+
+/* The LAPIC timer fired during a case: if the case is past its deadline,
+ * abandon it and go back to run_case(). The dispatcher's EOI would come after
+ * we return, which we never do, so acknowledge here. */
+static void case_timeout_interrupt(void *ctx, struct irq_frame *frame)
+{
+    (void)ctx;
+    (void)frame;
+    if (!running)
+        return;
+    uint64_t now = time_ns();
+    if (now < case_deadline_ns) {
+        apic_timer_oneshot_ns(case_deadline_ns - now);  /* a test re-armed the timer */
+        return;
+    }
+    apic_eoi();
+    ktest_longjmp(case_jump, 1);
+}
+
+static void console_prefix_for_case(bool in_case)
+{
+    /* Log lines written during a case become KTAP diagnostics of that case. */
+    console_set_klog_prefix(in_case ? "  # " : NULL);
+}
+
 static void count_result(struct ktest *t)
 {
     struct totals *both[2] = { &totals, &suite_totals };
@@ -208,10 +243,31 @@ static void count_result(struct ktest *t)
 static void run_case(const struct ktest_suite *s, const struct ktest_case *c, unsigned number)
 {
     struct ktest t = { .suite = s, .kcase = c };
+    volatile uint64_t dma_before = dma_outstanding();
+    volatile uint64_t timeout_ns = (uint64_t)c->timeout_ms * 1000000ull;
+
     case_full_name(s, c, running_name, sizeof(running_name));
     running = &t;
-    c->fn(&t);
+    console_prefix_for_case(true);
+    case_deadline_ns = time_ns() + timeout_ns;
+    apic_timer_oneshot_ns(timeout_ns);
+    if (ktest_setjmp(case_jump) == 0) {
+        c->fn(&t);
+    } else {
+        /* Back from case_timeout_interrupt(), on an interrupt gate: IF is clear. */
+        irq_enable();
+        ktest_fail_at(&t, __FILE__, __LINE__, "timed out after %u ms: the case was abandoned",
+                      c->timeout_ms);
+    }
+    apic_timer_cancel();
+    console_prefix_for_case(false);
     running = NULL;
+
+    uint64_t dma_after = dma_outstanding();
+    if (dma_after != dma_before)
+        ktest_fail_at(&t, __FILE__, __LINE__,
+                      "DMA memory leaked: %llu allocations outstanding before the case, %llu after",
+                      (unsigned long long)dma_before, (unsigned long long)dma_after);
     /* A case that failed is reported as failed even if it also asked to skip. */
     ktap_result(&ktap, 1, !t.failed, number, c->name, (!t.failed && t.skipped) ? t.skip_reason : NULL);
     count_result(&t);
@@ -236,6 +292,7 @@ int ktest_run_all(const char *tests)
 {
     selection = (tests && *tests) ? tests : "*";
     sort_suites();
+    irq_set_handler(IRQ_VECTOR_LAPIC_TIMER, case_timeout_interrupt, NULL);
     if (!selection_valid())
         return BAREIO_EXIT_USAGE;
 
@@ -284,6 +341,8 @@ int ktest_run_all(const char *tests)
 void ktest_crash(const char *what)
 {
     irq_disable();
+    apic_timer_cancel();
+    console_prefix_for_case(false);
     if (!ktap_open) {
         kprintf("bareio: crashed outside any test: %s\n", what);
         bareio_exit(BAREIO_EXIT_CRASH);

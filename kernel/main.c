@@ -26,7 +26,6 @@ void kmain(uint32_t magic, uint32_t info_phys)
             boot_info.loader[0] ? boot_info.loader : "(unnamed)", boot_info.protocol,
             boot_info.cmdline);
 
-    /* [cmdline]  parse and apply the command line; a bad one exits with USAGE */
     if (!cmdline_apply(boot_info.cmdline)) {
         kprintf("bareio: bad command line; see the messages above\n");
         bareio_exit(BAREIO_EXIT_USAGE);
@@ -35,14 +34,13 @@ void kmain(uint32_t magic, uint32_t info_phys)
         cmdline_print_help();
         bareio_exit(BAREIO_EXIT_USAGE);
     }
-    idt_init();     /* [cpu] GDT/TSS/IDT, exceptions decoded from here on */
-    memory_init();      /* [memory]   memory_init(): physical memory, final page tables, DMA allocator */
-    acpi_init();        /* [acpi]     acpi_init(): RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
-    acpi_console_from_spcr();   /* [console]  console from ACPI SPCR unless console= was given */
-    time_init();        /* [time]     time_init(): TSC calibrated against HPET or PIT */
-    apic_init();        /* [apic]     apic_init(): LAPIC on, legacy PICs masked, then interrupts on */
+    idt_init();                 /* GDT/TSS/IDT: exceptions are decoded from here on */
+    memory_init();              /* physical memory, final page tables, DMA allocator */
+    acpi_init();                /* RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
+    acpi_console_from_spcr();   /* unless console= was given */
+    time_init();                /* TSC calibrated against the HPET or the PIT */
+    apic_init();                /* LAPIC on, legacy PICs masked */
     irq_enable();
-    pci_init();         /* [pci]      pci_init(): enumerate, print the table */
-    /* [harness] run the selected suites and exit with their result */
-    bareio_exit((enum bareio_exit)ktest_run_all("*"));
+    pci_init();                 /* enumerate, print the table */
+    bareio_exit((enum bareio_exit)ktest_run_all(cmdline_tests()));
 }

@@ -1,8 +1,12 @@
 /* tests/kernel/test_selftest.c — cases that prove the kernel reports its own
- * failures: each deliberately crashes, so each is explicit (run only when
- * `tests=` names it in full) and a QEMU scenario checks the decoded report. */
+ * failures: each deliberately crashes, hangs or leaks, so each is explicit
+ * (run only when `tests=` names it in full) and a QEMU scenario checks that
+ * the harness reports it. */
 #include "kernel/ktest.h"
 #include "kernel/exit.h"
+#include "kernel/io.h"
+#include "kernel/memory.h"
+#include "kernel/time.h"
 #include <stdint.h>
 
 /* The top of the canonical lower half is never mapped. */
@@ -27,7 +31,28 @@ static void trigger_panic(struct ktest *t)
     panic("deliberate panic from the selftest suite");
 }
 
+/* Spins past its 300 ms timeout: the harness must abandon it, report it as
+ * failed and go on. The spin itself is bounded so that a broken timeout
+ * shows up as this case failing rather than as a hang. */
+static void case_timeout_is_enforced(struct ktest *t)
+{
+    uint64_t give_up = deadline_after_ms(5000);
+    while (!deadline_passed(give_up))
+        cpu_pause();
+    KT_FAIL(t, "still running after 5 s: the 300 ms case timeout did not fire");
+}
+
+/* Allocates and does not free: the harness must report the leak. */
+static void dma_leak_is_detected(struct ktest *t)
+{
+    struct dma_region r = dma_alloc(4096, 4096, 0, DMA_ANYWHERE);
+    KT_EXPECT(t, r.virt != NULL);
+}
+
 static const struct ktest_case selftest_cases[] = {
+    { .name = "case_timeout_is_enforced", .fn = case_timeout_is_enforced, .timeout_ms = 300,
+      .flags = KTEST_EXPLICIT },
+    KTEST_CASE_EXPLICIT(dma_leak_is_detected),
     KTEST_CASE_EXPLICIT(trigger_page_fault),
     KTEST_CASE_EXPLICIT(trigger_invalid_opcode),
     KTEST_CASE_EXPLICIT(trigger_panic),
