@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "lib/string.h"      /* strcmp, for KT_EXPECT_STREQ */
 
 struct ktest;                       /* the running case's state */
 
