@@ -60,3 +60,21 @@ HTEST(format_truncates_and_counts)
     n = snprintf(NULL, 0, "%d", 12345);
     HT_EXPECT_EQ(n, 5);
 }
+
+/* Conversions the command-line messages depend on (lib/cmdline.c). */
+HTEST(format_star_precision_cuts_strings)
+{
+    HT_EXPECT_STREQ(fmt("[%.*s]", 3, "console=ttyS0"), "[con]");
+    HT_EXPECT_STREQ(fmt("[%.*s]", 0, "x"), "[]");
+    /* The span need not be terminated: only `precision` bytes are read. */
+    char span[3] = { 'a', 'b', 'c' };
+    HT_EXPECT_STREQ(fmt("[%.*s]", 2, span), "[ab]");
+}
+
+HTEST(format_left_justified_column_overflows_cleanly)
+{
+    HT_EXPECT_STREQ(fmt("%-6s|", "exit"), "exit  |");
+    HT_EXPECT_STREQ(fmt("%-3s|", "loglevel"), "loglevel|");
+    HT_EXPECT_STREQ(fmt("%#llx %llu", 0xffffffffffffffffull, 0ull), "0xffffffffffffffff 0");
+    HT_EXPECT_STREQ(fmt("%zu%c", (size_t)7, 'K'), "7K");
+}
