@@ -700,8 +700,11 @@ bool acpi_init(void)
     rsdp_info.found = true;
     rsdp_info.revision = r->revision;
     rsdp_info.checksum_ok = true;   /* rsdp_candidate() checked it */
-    kprintf("acpi: RSDP rev %u %s from %s at %#llx\n", r->revision, oem, rsdp_info.source,
-            (unsigned long long)rsdp_info.phys);
+    if (rsdp_info.phys)
+        kprintf("acpi: RSDP rev %u %s from %s at %#llx\n", r->revision, oem, rsdp_info.source,
+                (unsigned long long)rsdp_info.phys);
+    else
+        kprintf("acpi: RSDP rev %u %s from the %s copy\n", r->revision, oem, rsdp_info.source);
     const struct acpi_sdt_header *root = root_select(r);
     if (!root) {
         klog(LOG_WARN, "acpi: no usable XSDT or RSDT\n");
