@@ -2,6 +2,7 @@
  * ring of recent log text kept in memory for failure reports. */
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/memory.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include <stdarg.h>
@@ -42,9 +43,29 @@ void console_early_init(void)
     serial_init(&console);
 }
 
+static bool memory_ready;
+
+/* The final page tables map only RAM: an MMIO UART must be mapped uncached. */
+static bool map_uart(struct serial_port *p)
+{
+    if (!p->mmio || !memory_ready)
+        return true;
+    p->regs = (volatile uint8_t *)mmio_map(p->base, 8u << p->reg_shift);
+    return p->regs != NULL;
+}
+
+void console_memory_ready(void)
+{
+    memory_ready = true;
+    map_uart(&console);
+}
+
 int console_configure(const struct serial_port *port)
 {
     struct serial_port candidate = *port;
+    candidate.regs = NULL;
+    if (!map_uart(&candidate))
+        return 0;
     if (!serial_init(&candidate))
         return 0;
     console = candidate;

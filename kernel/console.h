@@ -15,6 +15,9 @@ void console_early_init(void);
  * current console, when no UART answers there. */
 int console_configure(const struct serial_port *port);
 const struct serial_port *console_port(void);
+/* Called once memory_init() has built the final page tables: maps an MMIO
+ * console's registers uncached (the boot tables mapped them identity). */
+void console_memory_ready(void);
 
 void console_set_level(enum log_level level);
 enum log_level console_level(void);

@@ -36,6 +36,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     }
     idt_init();                 /* GDT/TSS/IDT: exceptions are decoded from here on */
     memory_init();              /* physical memory, final page tables, DMA allocator */
+    console_memory_ready();     /* an MMIO console is mapped again under the final tables */
     acpi_init();                /* RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
     acpi_console_from_spcr();   /* unless console= was given */
     time_init();                /* TSC calibrated against the HPET or the PIT */

@@ -40,8 +40,10 @@ static void uart_write(struct serial_port *p, unsigned reg, uint8_t v)
 
 bool serial_init(struct serial_port *p)
 {
-    if (p->mmio)
-        p->regs = (volatile uint8_t *)(uintptr_t)p->base;   /* identity-mapped */
+    /* Before memory_init() the boot page tables identity-map the low 4 GiB;
+     * afterwards the console maps MMIO UARTs with mmio_map() and sets regs. */
+    if (p->mmio && !p->regs)
+        p->regs = (volatile uint8_t *)(uintptr_t)p->base;
     uart_write(p, UART_SCR, 0x5a);
     if (uart_read(p, UART_SCR) != 0x5a) {
         p->present = false;
