@@ -39,11 +39,13 @@ def ahci_disk(ctx: DiskContext, name: str, bus: str, size: int = 64 * MiB) -> Li
             "-device", f"ide-hd,drive={name},bus={bus},serial=bareio-{name}"]
 
 
-def nvme_controller(ctx: DiskContext, name: str, size: int = 64 * MiB) -> List[str]:
-    """One NVMe controller with one namespace (NSID 1) backed by a scratch image."""
+def nvme_controller(ctx: DiskContext, name: str, size: int = 64 * MiB, bus: str = "") -> List[str]:
+    """One NVMe controller with one namespace (NSID 1) backed by a scratch image;
+    `bus` puts it behind a bridge or root port instead of on the root bus."""
     path = ctx.image(f"{name}n1.img", size)
+    where = f",bus={bus}" if bus else ""
     return ["-drive", f"if=none,id={name}n1,format=raw,file={path}",
-            "-device", f"nvme,id={name},serial=bareio-{name},drive={name}n1"]
+            "-device", f"nvme,id={name},serial=bareio-{name},drive={name}n1{where}"]
 
 
 def setup_none(ctx: DiskContext) -> List[str]:
@@ -55,9 +57,18 @@ def setup_default(ctx: DiskContext) -> List[str]:
     return ahci_disk(ctx, "ahci0", "ide.0") + nvme_controller(ctx, "nvme0")
 
 
+def setup_bridged(ctx: DiskContext) -> List[str]:
+    """The default disks, but the NVMe controller sits behind a PCIe root port
+    (bus 1), so PCI enumeration has to walk a bridge to find it."""
+    return (ahci_disk(ctx, "ahci0", "ide.0")
+            + ["-device", "pcie-root-port,id=rp1,chassis=1"]
+            + nvme_controller(ctx, "nvme0", bus="rp1"))
+
+
 SETUPS: Dict[str, Callable[[DiskContext], List[str]]] = {
     "none": setup_none,
     "default": setup_default,
+    "bridged": setup_bridged,
 }
 
 

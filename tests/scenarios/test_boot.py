@@ -6,9 +6,10 @@ import pytest
 from conftest import DEFAULT_ISO, assert_clean_pass
 
 
-def test_kernel_append_runs_selected_suite(boot, kernel):
+@pytest.mark.parametrize("smp", ["1", "2"])
+def test_kernel_append_runs_selected_suite(boot, kernel, smp):
     """(a) -kernel with -append: the command line is echoed, only the chosen suite runs."""
-    b = boot("--kernel", kernel, "--append", "tests=lib exit=qemu")
+    b = boot("--kernel", kernel, "--append", "tests=lib exit=qemu", "--smp", smp)
     assert 'bareio: loader qemu via multiboot1, cmdline "tests=lib exit=qemu"' in b.log, b.describe()
     assert_clean_pass(b, expect=["lib"])
     assert b.report.suites() == ["lib"], b.describe()

@@ -19,3 +19,14 @@ def test_q35_without_hpet(boot, kernel):
     b = boot("--kernel", kernel, "--append", "tests=time,memory", "--", "-no-hpet", timeout=300)
     assert_clean_pass(b, expect=["time", "memory"])
     assert "hpet" in b.log.lower(), "the kernel says what it did about the missing HPET"
+
+
+def test_pci_behind_bridge_and_msi_with_edu(boot, kernel):
+    """The pci suite with nothing left to skip for want of hardware: NVMe behind
+    a PCIe root port (disk set-up `bridged`) and QEMU's edu device for MSI."""
+    b = boot("--kernel", kernel, "--append", "tests=pci", "--disks", "bridged", "--", "-device", "edu")
+    assert_clean_pass(b, expect=["pci"])
+    assert "8086:2922" in b.log and "SATA controller (AHCI)" in b.log, "the boot-time PCI table lists the AHCI"
+    for case in ("pci.pci_devices_behind_bridges_are_found", "pci.pci_msi_delivered_by_edu"):
+        r = b.report.find(case)
+        assert r is not None and r.status == "pass", f"{case}: {r and r.directive}\n{b.describe()}"
