@@ -256,7 +256,7 @@ static void report_exception(struct irq_frame *f)
     kprintf("  R14 0x%016llx R15 0x%016llx\n", (unsigned long long)f->r14, (unsigned long long)f->r15);
     kprintf("  CR0 0x%016llx CR2 0x%016llx CR3 0x%016llx CR4 0x%016llx\n", (unsigned long long)cr0,
             (unsigned long long)cr2, (unsigned long long)cr3, (unsigned long long)cr4);
-    backtrace_print(f->rip, f->rbp);
+    backtrace_print(f->rip, f->rbp, false);
 }
 
 static void handle_exception(struct irq_frame *f)

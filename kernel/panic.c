@@ -22,28 +22,28 @@ static int frame_pointer_plausible(uint64_t rbp)
            rbp + 16 <= (uint64_t)(uintptr_t)__kernel_end;
 }
 
-static void print_frame(int index, uint64_t addr)
+static void print_frame(int index, uint64_t addr, bool return_address)
 {
     uint64_t offset;
-    const char *name = symbol_lookup(index ? addr - 1 : addr, &offset);
+    const char *name = symbol_lookup(return_address ? addr - 1 : addr, &offset);
     if (name)
         kprintf("    #%d 0x%llx %s+0x%llx\n", index, (unsigned long long)addr, name,
-                (unsigned long long)(index ? offset + 1 : offset));
+                (unsigned long long)(return_address ? offset + 1 : offset));
     else
         kprintf("    #%d 0x%llx\n", index, (unsigned long long)addr);
 }
 
-void backtrace_print(uint64_t rip, uint64_t rbp)
+void backtrace_print(uint64_t rip, uint64_t rbp, bool rip_is_return_address)
 {
     kprintf("  backtrace:\n");
-    print_frame(0, rip);
+    print_frame(0, rip, rip_is_return_address);
     for (int i = 1; i < BACKTRACE_MAX_FRAMES && frame_pointer_plausible(rbp); i++) {
         const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
         uint64_t ret = frame[1];
         if (!ret)
             break;
         /* A return address points after the call: look up ret - 1. */
-        print_frame(i, ret);
+        print_frame(i, ret, true);
         if (frame[0] <= rbp)
             break;              /* stacks grow down: the caller's frame is higher */
         rbp = frame[0];
@@ -65,6 +65,6 @@ void panic(const char *fmt, ...)
     kprintf("bareio: PANIC: %s%s%s\n", msg, test ? " in test " : "", test ? test : "");
     /* Start at our caller: its return address and its frame. */
     const uint64_t *frame = __builtin_frame_address(0);
-    backtrace_print(frame[1], frame[0]);
+    backtrace_print(frame[1], frame[0], true);
     ktest_crash(msg);
 }

@@ -45,8 +45,6 @@ def test_panic_is_reported_with_backtrace(boot, kernel):
     assert re.search(r"backtrace:\n(\s+#\d+ 0x[0-9a-f]+ \w+\+0x[0-9a-f]+\n)+", b.log), b.describe()
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/panic.c names a frame by its return address, not address-1: "
-                   "a call to a noreturn function as the last instruction is named after the next function")
 def test_panic_backtrace_names_the_panicking_function(boot, kernel):
     b = boot("--kernel", kernel, "--append", "tests=selftest.trigger_panic")
     frames = re.findall(r"#\d+ 0x[0-9a-f]+ (\w+)\+", b.log.split("backtrace:", 1)[-1])
