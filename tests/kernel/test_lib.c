@@ -7,6 +7,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/bootinfo.h"
 #include "kernel/ktest.h"
 #include "lib/cmdline.h"
 #include "lib/crc.h"
@@ -208,8 +209,9 @@ static void capture(void *ctx, const char *message)
 static void lib_cmdline_private_table(struct ktest *t)
 {
     const char *live_tests = cmdline_tests();
-    char live_before[64];
-    strlcpy(live_before, live_tests, sizeof live_before);
+    /* As long as the live tests= value can be (kernel/cmdline.c). */
+    char live_before[BOOT_CMDLINE_MAX];
+    KT_ASSERT(t, strlcpy(live_before, live_tests, sizeof live_before) < sizeof live_before);
     enum log_level live_level = console_level();
 
     struct cmdline_key keys[4];

@@ -1,10 +1,8 @@
 """tests/scenarios/test_errors.py — the kernel says clearly what went wrong:
-a bad command line, and a crash inside a test case."""
+a bad command line, a crash inside a test case, a case that hangs or leaks."""
 import re
 
-import pytest
-
-from conftest import CRASH, USAGE
+from conftest import CRASH, FAIL, USAGE
 
 
 def test_bad_cmdline_names_the_key(boot, kernel):
@@ -49,3 +47,30 @@ def test_panic_backtrace_names_the_panicking_function(boot, kernel):
     b = boot("--kernel", kernel, "--append", "tests=selftest.trigger_panic")
     frames = re.findall(r"#\d+ 0x[0-9a-f]+ (\w+)\+", b.log.split("backtrace:", 1)[-1])
     assert "trigger_panic" in frames, b.describe()
+
+
+def test_hung_case_times_out_and_leak_is_reported(boot, kernel):
+    """A case spinning past its 300 ms timeout is abandoned and failed, a case
+    that keeps DMA memory is failed for the leak, and the run goes on (lib
+    still runs and passes): a failing exit, not a crash."""
+    b = boot("--kernel", kernel, "--append",
+             "tests=selftest.case_timeout_is_enforced,selftest.dma_leak_is_detected,lib")
+    assert b.status == FAIL, b.describe()
+    r = b.report
+    assert r.found_end and r.problems == [] and not r.crash_lines, b.describe()
+    assert sorted(f.path for f in r.failures) == ["selftest.case_timeout_is_enforced",
+                                                  "selftest.dma_leak_is_detected"], b.describe()
+    timeout = r.find("selftest.case_timeout_is_enforced")
+    assert any("timed out after 300 ms" in d for d in timeout.diagnostics), b.describe()
+    assert not any("did not fire" in d for d in timeout.diagnostics), b.describe()
+    leak = r.find("selftest.dma_leak_is_detected")
+    assert any("DMA memory leaked: 0 allocations outstanding before the case, 1 after" in d
+               for d in leak.diagnostics), b.describe()
+    assert "lib" in r.suites() and r.passed >= 10, b.describe()
+
+
+def test_unknown_test_name_is_an_error(boot, kernel):
+    """tests= naming nothing is a usage error, not an empty passing run."""
+    b = boot("--kernel", kernel, "--append", "tests=no_such_suite")
+    assert b.status == USAGE, b.describe()
+    assert "tests=no_such_suite selects no test" in b.log, b.describe()
