@@ -2,7 +2,7 @@
 a bad command line, a crash inside a test case, a case that hangs or leaks."""
 import re
 
-from conftest import CRASH, FAIL, USAGE
+from conftest import CRASH, FAIL, OTHER, TIMEOUT, USAGE
 
 
 def test_bad_cmdline_names_the_key(boot, kernel):
@@ -74,3 +74,21 @@ def test_unknown_test_name_is_an_error(boot, kernel):
     b = boot("--kernel", kernel, "--append", "tests=no_such_suite")
     assert b.status == USAGE, b.describe()
     assert "tests=no_such_suite selects no test" in b.log, b.describe()
+
+
+def test_exit_halt_stops_without_exiting_qemu(boot, kernel):
+    """exit=halt: the result is printed and the CPU halts; QEMU keeps running
+    (run-qemu ends it at its timeout)."""
+    b = boot("--kernel", kernel, "--append", "tests=lib exit=halt", timeout=20)
+    assert b.status == TIMEOUT, b.describe()
+    assert "bareio: halted (exit status 0x10)" in b.log, b.describe()
+    assert b.report.found_end and b.report.failed == 0, b.describe()
+
+
+def test_exit_reboot_uses_the_acpi_reset_register(boot, kernel):
+    """exit=reboot resets through the FADT's reset register (q35: I/O 0xcf9);
+    with -no-reboot QEMU then exits with status 0."""
+    b = boot("--kernel", kernel, "--append", "tests=lib exit=reboot")
+    assert b.status == OTHER, b.describe()
+    assert "bareio: rebooting through the ACPI reset register (I/O 0xcf9 <- 0xf)" in b.log, b.describe()
+    assert b.report.found_end and b.report.failed == 0, b.describe()
