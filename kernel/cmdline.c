@@ -43,37 +43,13 @@ CMDLINE_FLAG_KEY(help_setting, "help", "print these keys and stop");
 
 /* ---- console= ---- */
 
-#define UART_SCR 7                  /* scratch register: no function, just storage */
 #define FOUR_GIB (1ull << 32)       /* the boot page tables map this much */
 
-static uint8_t uart_scratch_read(const struct cmdline_console *c)
-{
-    if (c->mmio)
-        return mmio_read8((volatile void *)(uintptr_t)c->base, UART_SCR);
-    return inb((uint16_t)(c->base + UART_SCR));
-}
-
-static void uart_scratch_write(const struct cmdline_console *c, uint8_t v)
-{
-    if (c->mmio)
-        mmio_write8((volatile void *)(uintptr_t)c->base, UART_SCR, v);
-    else
-        outb((uint16_t)(c->base + UART_SCR), v);
-}
-
-/* A UART keeps what is written to SCR; an empty port reads back all ones (or
- * whatever floats). Two patterns, so a bus that echoes one value is not taken
- * for a UART; the old contents are put back. Unlike serial_init() this does
- * not reprogram the UART, so a line that is refused leaves it as it was. */
+/* serial_probe() does not reprogram the UART, so a refused line leaves it as it was. */
 static bool uart_answers(const struct cmdline_console *c)
 {
-    uint8_t saved = uart_scratch_read(c);
-    uart_scratch_write(c, 0x5a);
-    bool ok = uart_scratch_read(c) == 0x5a;
-    uart_scratch_write(c, 0xa5);
-    ok = ok && uart_scratch_read(c) == 0xa5;
-    uart_scratch_write(c, saved);
-    return ok;
+    struct serial_port port = { .mmio = c->mmio, .base = c->base };
+    return serial_probe(&port);
 }
 
 static bool console_check(const struct cmdline_key *key, const struct cmdline_value *value,
@@ -84,7 +60,7 @@ static bool console_check(const struct cmdline_key *key, const struct cmdline_va
     if (!cmdline_parse_console(value->text, value->len, &c, why, why_size))
         return false;
     /* Before memory_init() only the boot page tables exist. */
-    if (c.mmio && c.base + UART_SCR >= FOUR_GIB) {
+    if (c.mmio && c.base + 8 > FOUR_GIB) {
         snprintf(why, why_size, "MMIO UARTs above 4 GiB are not supported");
         return false;
     }

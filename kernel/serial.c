@@ -38,14 +38,34 @@ static void uart_write(struct serial_port *p, unsigned reg, uint8_t v)
         outb((uint16_t)(p->base + reg), v);
 }
 
-bool serial_init(struct serial_port *p)
+static void use_identity_mapping(struct serial_port *p)
 {
     /* Before memory_init() the boot page tables identity-map the low 4 GiB;
      * afterwards the console maps MMIO UARTs with mmio_map() and sets regs. */
     if (p->mmio && !p->regs)
         p->regs = (volatile uint8_t *)(uintptr_t)p->base;
-    uart_write(p, UART_SCR, 0x5a);
-    if (uart_read(p, UART_SCR) != 0x5a) {
+}
+
+/* A UART keeps what is written to SCR; an empty port reads back all ones (or
+ * whatever floats). Two patterns, so a bus that echoes one value is not taken
+ * for a UART; the old contents are put back and nothing else is touched. */
+bool serial_probe(const struct serial_port *port)
+{
+    struct serial_port p = *port;
+    use_identity_mapping(&p);
+    uint8_t saved = uart_read(&p, UART_SCR);
+    uart_write(&p, UART_SCR, 0x5a);
+    bool ok = uart_read(&p, UART_SCR) == 0x5a;
+    uart_write(&p, UART_SCR, 0xa5);
+    ok = ok && uart_read(&p, UART_SCR) == 0xa5;
+    uart_write(&p, UART_SCR, saved);
+    return ok;
+}
+
+bool serial_init(struct serial_port *p)
+{
+    use_identity_mapping(p);
+    if (!serial_probe(p)) {
         p->present = false;
         return false;
     }

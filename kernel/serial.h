@@ -16,6 +16,9 @@ struct serial_port {
 /* Programs 8N1 at port->baud, FIFOs on, interrupts off. Returns false when
  * the scratch register does not hold a value (no UART there). */
 bool serial_init(struct serial_port *port);
+/* True when a UART answers at `port` (its scratch register holds values);
+ * changes nothing on the device. */
+bool serial_probe(const struct serial_port *port);
 void serial_putc(struct serial_port *port, char c);
 
 #endif

@@ -2,7 +2,7 @@
 a bad command line, a crash inside a test case, a case that hangs or leaks."""
 import re
 
-from conftest import CRASH, FAIL, OTHER, TIMEOUT, USAGE
+from conftest import CRASH, FAIL, OTHER, PASS, TIMEOUT, USAGE
 
 
 def test_bad_cmdline_names_the_key(boot, kernel):
@@ -92,3 +92,22 @@ def test_exit_reboot_uses_the_acpi_reset_register(boot, kernel):
     assert b.status == OTHER, b.describe()
     assert "bareio: rebooting through the ACPI reset register (I/O 0xcf9 <- 0xf)" in b.log, b.describe()
     assert b.report.found_end and b.report.failed == 0, b.describe()
+
+
+def test_console_on_a_port_without_uart_is_refused(boot, kernel):
+    """console=ttyS2 where no UART answers: a usage error naming the port,
+    and the console stays on COM1 to say so."""
+    b = boot("--kernel", kernel, "--append", "tests=lib console=ttyS2")
+    assert b.status == USAGE, b.describe()
+    assert "cmdline: console=ttyS2: no UART answers at I/O port 0x3e8" in b.log, b.describe()
+
+
+def test_console_moves_to_com2(boot, kernel, tmp_path):
+    """console=ttyS1: COM1 says where the console went; the report is on COM2."""
+    com2 = tmp_path / "com2.log"
+    b = boot("--kernel", kernel, "--append", "tests=lib console=ttyS1", "--", "-serial", f"file:{com2}")
+    assert b.status == PASS, b.describe()
+    assert "bareio: console moves to I/O port 0x2f8 (console=ttyS1)" in b.log, b.describe()
+    assert "=== bareio KTAP START ===" not in b.log, b.describe()
+    moved = com2.read_text(errors="replace")
+    assert "=== bareio KTAP END ===" in moved and "# bareio: 11 passed, 0 failed, 0 skipped" in moved, moved[-2000:]
