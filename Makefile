@@ -71,11 +71,18 @@ $(BUILD)/bareio.elf: $(BUILD)/bareio-nosyms.elf $(BUILD)/ksyms.o
 # string functions renamed by tests/host/rename.h).
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DBAREIO_HOST_TEST \
     -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# A driver's pure logic (descriptor builders, status decoders) is tested the
+# same way: each drivers/<name>/host.mk adds its hardware-free files to
+# HOST_DRIVER_SRCS.
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_LIB_SRCS := $(wildcard lib/*.c)
-$(BUILD)/host/unit: $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) $(wildcard lib/*.h tests/host/*.h)
+HOST_DRIVER_SRCS :=
+-include $(wildcard drivers/*/host.mk)
+$(BUILD)/host/unit: $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) \
+                    $(wildcard lib/*.h tests/host/*.h drivers/*/*.h drivers/*/host.mk)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -include tests/host/rename.h -o $@ $(HOST_TEST_SRCS) $(HOST_LIB_SRCS)
+	$(HOSTCC) $(HOST_CFLAGS) -include tests/host/rename.h -o $@ $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) \
+	    $(HOST_DRIVER_SRCS)
 
 host-test: $(BUILD)/host/unit
 	$(BUILD)/host/unit

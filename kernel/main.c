@@ -1,6 +1,7 @@
 /* kernel/main.c — the boot path, top to bottom: console, boot information,
  * command line, CPU tables, memory, ACPI, clock, interrupts, PCI, then the
  * test harness, then the exit that reports its result. */
+#include "drivers/blk/blk.h"
 #include "drivers/pci/pci.h"
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
@@ -43,5 +44,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
     apic_init();                /* LAPIC on, legacy PICs masked */
     irq_enable();
     pci_init();                 /* enumerate, print the table */
-    bareio_exit((enum bareio_exit)ktest_run_all(cmdline_tests()));
+    blk_init();                 /* storage drivers: one line per controller and disk */
+    int status = ktest_run_all(cmdline_tests());
+    blk_shutdown_all();         /* orderly controller shutdown before the exit */
+    bareio_exit((enum bareio_exit)status);
 }

@@ -1,0 +1,521 @@
+/* drivers/blk/blk.c — the block layer: device table, driver start-up, the
+ * device-independent checks every request passes before a driver sees it
+ * (including the write gate that keeps non-scratch disks untouched), the
+ * trace ring and the structured failure record. The interface and its rules
+ * are described in drivers/blk/blk.h. */
+#include "drivers/blk/blk.h"
+#include "drivers/pci/pci.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/io.h"
+#include "kernel/memory.h"
+#include "kernel/time.h"
+#include "lib/crc.h"
+#include "lib/format.h"
+#include "lib/glob.h"
+#include "lib/scratch.h"
+#include "lib/string.h"
+
+#include <stdarg.h>
+
+#define BLK_MAX_DEVICES 32
+#define BLK_MAX_FAULTS 16
+
+CMDLINE_UINT(uint32_t, blk_timeout_ms, "blk.timeout", 30000, 10, 600000,
+             "per-command deadline in milliseconds before a driver aborts and recovers");
+CMDLINE_GLOBS(blk_allow_write, "allow_write", 256, "",
+              "serial numbers (globs) of devices that may be written although they carry "
+              "no scratch label");
+
+static struct blk_dev *devices[BLK_MAX_DEVICES];
+static unsigned device_count;
+static struct blk_controller_fault faults[BLK_MAX_FAULTS];
+static unsigned fault_count;
+
+extern const struct blk_driver __blk_drivers_start[], __blk_drivers_end[];
+
+/* ---- names ---- */
+
+static const struct {
+    const char *name;
+    const char *remedy;
+} causes[BLK_CAUSE_COUNT] = {
+    [BLK_OK] = { "ok", "nothing to do" },
+    [BLK_CAUSE_BUS_MASTER_OFF] = { "bus mastering disabled",
+        "set PCI COMMAND.BME (bit 2); firmware or a hypervisor left the function unable to DMA" },
+    [BLK_CAUSE_BAR_UNASSIGNED] = { "register BAR not assigned",
+        "the firmware gave the controller no MMIO window: check the BIOS PCI/above-4G settings" },
+    [BLK_CAUSE_NOT_AHCI_MODE] = { "controller not in AHCI mode",
+        "set the SATA mode to AHCI in the firmware setup (not IDE/RAID)" },
+    [BLK_CAUSE_UNSUPPORTED] = { "unsupported controller version or capability",
+        "use a controller that implements what the report names, or extend the driver" },
+    [BLK_CAUSE_CONTROLLER_FATAL] = { "controller fatal status",
+        "the controller reported a fatal error (NVMe CSTS.CFS / AHCI HBFS): power-cycle it, check firmware" },
+    [BLK_CAUSE_NOT_READY] = { "controller or firmware not ready",
+        "the device did not become ready within its spec timeout: check power, cabling, firmware" },
+    [BLK_CAUSE_IRQ_NOT_DELIVERED] = { "interrupt not delivered",
+        "the device completed but no interrupt arrived: check MSI/MSI-X routing, or run with polling" },
+    [BLK_CAUSE_MISALIGNED] = { "buffer misaligned",
+        "align the buffer as the named controller rule requires" },
+    [BLK_CAUSE_DMA_UNREACHABLE] = { "DMA address beyond the controller's reach",
+        "place the buffer below 4 GiB: the controller has no 64-bit addressing" },
+    [BLK_CAUSE_LBA_RANGE] = { "lba out of range",
+        "keep LBA + length within the device's capacity" },
+    [BLK_CAUSE_MEDIA] = { "media error",
+        "the medium failed at the reported LBA: replace the disk or remap the sector" },
+    [BLK_CAUSE_TIMEOUT] = { "device timeout",
+        "the command did not complete in time: check the device, or raise blk.timeout= for slow media" },
+    [BLK_CAUSE_MISCOMPARE_MISDIRECTED] = { "data miscompare: misdirected write",
+        "data written for another LBA came back: suspect LBA translation in the controller or driver" },
+    [BLK_CAUSE_MISCOMPARE_LOST] = { "data miscompare: lost write",
+        "an older generation came back: a write was acknowledged but never reached the medium" },
+    [BLK_CAUSE_MISCOMPARE_TORN] = { "data miscompare: torn write",
+        "the block is part new, part old: a write was cut short (power loss, PRD/PRP length bug)" },
+    [BLK_CAUSE_MISCOMPARE_CORRUPT] = { "data miscompare: corrupt data",
+        "the block's content is damaged: suspect DMA, memory or the medium" },
+    [BLK_CAUSE_INVALID] = { "invalid request",
+        "the request breaks a rule of the device (length, namespace, op); see the detail" },
+    [BLK_CAUSE_READ_ONLY] = { "device is not scratch",
+        "mark the disk with tools/mkscratch or name it with allow_write=SERIAL" },
+    [BLK_CAUSE_LINK] = { "link or interface error",
+        "the SATA link dropped or reported a transport error: check the cable and port" },
+    [BLK_CAUSE_ABORTED] = { "aborted by recovery",
+        "another command's error reset the port or controller; retry" },
+    [BLK_CAUSE_DEVICE_ERROR] = { "device error",
+        "the device refused the command; see the decoded status" },
+};
+
+const char *blk_cause_name(enum blk_cause cause)
+{
+    return (unsigned)cause < BLK_CAUSE_COUNT ? causes[cause].name : "unknown cause";
+}
+
+const char *blk_cause_remedy(enum blk_cause cause)
+{
+    return (unsigned)cause < BLK_CAUSE_COUNT ? causes[cause].remedy : "";
+}
+
+const char *blk_op_name(enum blk_op op)
+{
+    static const char *const names[BLK_OP_COUNT] = {
+        [BLK_OP_READ] = "read", [BLK_OP_WRITE] = "write", [BLK_OP_FLUSH] = "flush",
+        [BLK_OP_TRIM] = "trim", [BLK_OP_WRITE_ZEROES] = "write-zeroes",
+    };
+    return (unsigned)op < BLK_OP_COUNT ? names[op] : "?";
+}
+
+void blk_format_size(char *buf, size_t size, uint64_t bytes)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+    unsigned u = 0;
+    uint64_t whole = bytes, frac = 0;
+
+    while (whole >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        frac = whole % 1024;
+        whole /= 1024;
+        u++;
+    }
+    if (frac == 0)
+        snprintf(buf, size, "%llu %s", (unsigned long long)whole, units[u]);
+    else
+        snprintf(buf, size, "%llu.%02llu %s", (unsigned long long)whole,
+                 (unsigned long long)(frac * 100 / 1024), units[u]);
+}
+
+/* ---- controllers that failed ---- */
+
+void blk_controller_failed(const char *name, struct pci_device *pci, enum blk_cause cause,
+                           const char *fmt, ...)
+{
+    va_list ap;
+    struct blk_controller_fault *f;
+
+    if (fault_count >= BLK_MAX_FAULTS)
+        return;
+    f = &faults[fault_count++];
+    strlcpy(f->name, name, sizeof(f->name));
+    f->pci = pci;
+    f->cause = cause;
+    va_start(ap, fmt);
+    vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+    va_end(ap);
+    klog(LOG_ERR, "%s: %s: %s", f->name, blk_cause_name(cause), f->detail);
+}
+
+unsigned blk_controller_fault_count(void) { return fault_count; }
+
+const struct blk_controller_fault *blk_controller_fault_at(unsigned i)
+{
+    return i < fault_count ? &faults[i] : NULL;
+}
+
+/* ---- trace ring ---- */
+
+static struct blk_trace_entry trace[BLK_TRACE_SIZE];
+static unsigned trace_next;     /* total entries ever written */
+
+static void trace_record(const struct blk_dev *dev, const struct blk_request *req, bool completion)
+{
+    uint64_t flags = irq_save();
+    struct blk_trace_entry *e = &trace[trace_next++ % BLK_TRACE_SIZE];
+
+    e->t_ns = time_ns();
+    e->dev = (uint8_t)dev->index;
+    e->op = req->op;
+    e->completion = completion;
+    e->cause = (uint8_t)req->cause;
+    e->count = req->count;
+    e->lba = req->lba;
+    e->dev_status = req->dev_status;
+    irq_restore(flags);
+}
+
+void blk_trace_print(const struct blk_dev *dev, unsigned n)
+{
+    unsigned total = trace_next, avail = total < BLK_TRACE_SIZE ? total : BLK_TRACE_SIZE;
+    unsigned shown = 0, start;
+
+    /* Find where the last n matching entries begin. */
+    start = total;
+    while (start > total - avail && shown < n) {
+        const struct blk_trace_entry *e = &trace[(start - 1) % BLK_TRACE_SIZE];
+        start--;
+        if (!dev || e->dev == dev->index)
+            shown++;
+    }
+    for (unsigned i = start; i < total; i++) {
+        const struct blk_trace_entry *e = &trace[i % BLK_TRACE_SIZE];
+        if (dev && e->dev != dev->index)
+            continue;
+        klog(LOG_INFO, "  trace %llu.%06llu ms %s %s %s lba %llu count %u%s%s status 0x%x",
+             (unsigned long long)(e->t_ns / 1000000), (unsigned long long)(e->t_ns % 1000000),
+             e->dev < device_count ? devices[e->dev]->name : "?",
+             e->completion ? "done  " : "submit", blk_op_name(e->op),
+             (unsigned long long)e->lba, e->count,
+             e->completion ? " -> " : "", e->completion ? blk_cause_name(e->cause) : "",
+             e->dev_status);
+    }
+}
+
+/* ---- device table and access decision ---- */
+
+unsigned blk_count(void) { return device_count; }
+
+struct blk_dev *blk_get(unsigned index) { return index < device_count ? devices[index] : NULL; }
+
+struct blk_dev *blk_find(const char *name)
+{
+    for (unsigned i = 0; i < device_count; i++)
+        if (strcmp(devices[i]->name, name) == 0)
+            return devices[i];
+    return NULL;
+}
+
+static bool dev_consistent(const struct blk_dev *dev)
+{
+    uint32_t bs = dev->block_size;
+    return dev->ops && dev->ops->submit && dev->ops->kick && dev->ops->poll &&
+           bs >= 512 && (bs & (bs - 1)) == 0 && dev->nblocks > 0 && dev->max_segs > 0 &&
+           dev->addr_align > 0 && dev->len_align > 0 && dev->nqueues > 0 &&
+           dev->queue_depth > 0 && dev->dma_limit > 0;
+}
+
+/* Reads the first block synchronously into a bounce buffer. */
+static enum blk_cause read_first_block(struct blk_dev *dev, struct dma_region *buf)
+{
+    struct blk_request req;
+    struct blk_seg seg;
+
+    *buf = dma_alloc(dev->block_size, 4096, 0, DMA_BELOW_4G);
+    if (!buf->virt)
+        return BLK_CAUSE_INVALID;
+    seg.phys = buf->phys;
+    seg.len = dev->block_size;
+    seg.reserved = 0;
+    return blk_io(dev, &req, BLK_OP_READ, 0, 1, &seg, 1, 0);
+}
+
+/* Decides whether the harness may write the device and where: a scratch label
+ * confines writes to its data range; allow_write=SERIAL opens the whole
+ * device. Anything else is read-only, with the reason kept in dev->access. */
+static void decide_access(struct blk_dev *dev)
+{
+    struct dma_region buf;
+    struct scratch_label label;
+    enum blk_cause rc;
+    uint64_t bytes = dev->nblocks * dev->block_size;
+
+    dev->writable = false;
+    dev->write_first = dev->write_end = 0;
+    /* Until a label says otherwise, the identity is a hash of the serial. */
+    uint32_t h1 = crc32c(dev->serial, strlen(dev->serial));
+    uint32_t h2 = crc32c(dev->model, strlen(dev->model));
+    memset(dev->identity, 0, sizeof(dev->identity));
+    memcpy(dev->identity, &h1, 4);
+    memcpy(dev->identity + 4, &h2, 4);
+
+    rc = read_first_block(dev, &buf);
+    if (rc != BLK_OK) {
+        snprintf(dev->access, sizeof(dev->access), "read-only: reading LBA 0 failed (%s)",
+                 blk_cause_name(rc));
+        goto out;
+    }
+    enum scratch_status st = scratch_label_parse(buf.virt, bytes, &label);
+    if (st == SCRATCH_OK) {
+        dev->writable = true;
+        dev->write_first = label.data_offset / dev->block_size;
+        dev->write_end = label.data_size ? (label.data_offset + label.data_size) / dev->block_size
+                                         : dev->nblocks;
+        memcpy(dev->identity, label.uuid, 16);
+        char from[24], to[24];
+        blk_format_size(from, sizeof(from), label.data_offset);
+        blk_format_size(to, sizeof(to), dev->write_end * dev->block_size);
+        snprintf(dev->access, sizeof(dev->access), "scratch (label): writes to %s..%s", from, to);
+    } else if (dev->serial[0] && blk_allow_write[0] &&
+               glob_list_match(blk_allow_write, dev->serial) != GLOB_LIST_NONE) {
+        dev->writable = true;
+        dev->write_first = 0;
+        dev->write_end = dev->nblocks;
+        snprintf(dev->access, sizeof(dev->access), "scratch (allow_write=%s): whole device",
+                 dev->serial);
+    } else {
+        snprintf(dev->access, sizeof(dev->access), "read-only: %s", scratch_status_name(st));
+    }
+out:
+    if (buf.virt)
+        dma_free(&buf);
+}
+
+bool blk_register(struct blk_dev *dev)
+{
+    if (device_count >= BLK_MAX_DEVICES) {
+        klog(LOG_ERR, "blk: %s not added: the table holds %d devices", dev->name, BLK_MAX_DEVICES);
+        return false;
+    }
+    if (!dev_consistent(dev)) {
+        klog(LOG_ERR, "blk: %s not added: inconsistent description (block size %u, %llu blocks)",
+             dev->name, dev->block_size, (unsigned long long)dev->nblocks);
+        return false;
+    }
+    dev->index = device_count;
+    dev->timeout_ms = blk_timeout_ms;
+    devices[device_count++] = dev;
+    decide_access(dev);
+    klog(LOG_INFO, "%s: %s", dev->name, dev->access);
+    return true;
+}
+
+void blk_init(void)
+{
+    for (const struct blk_driver *d = __blk_drivers_start; d < __blk_drivers_end; d++)
+        d->init();
+}
+
+void blk_shutdown_all(void)
+{
+    for (unsigned i = 0; i < device_count; i++)
+        if (devices[i]->ops->shutdown)
+            devices[i]->ops->shutdown(devices[i]);
+}
+
+/* ---- requests ---- */
+
+static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
+{
+    va_list ap;
+    req->cause = cause;
+    va_start(ap, fmt);
+    vsnprintf(req->detail, sizeof(req->detail), fmt, ap);
+    va_end(ap);
+    return cause;
+}
+
+static bool op_writes(uint8_t op)
+{
+    return op == BLK_OP_WRITE || op == BLK_OP_TRIM || op == BLK_OP_WRITE_ZEROES;
+}
+
+static enum blk_cause check_segments(const struct blk_dev *dev, struct blk_request *req)
+{
+    uint64_t total = 0, want = (uint64_t)req->count * dev->block_size;
+
+    if (req->nsegs == 0 || !req->segs)
+        return refuse(req, BLK_CAUSE_INVALID, "%s of %u blocks without a data buffer",
+                      blk_op_name(req->op), req->count);
+    if (req->nsegs > dev->max_segs)
+        return refuse(req, BLK_CAUSE_INVALID, "%u segments, the device takes at most %u",
+                      req->nsegs, dev->max_segs);
+    for (uint32_t i = 0; i < req->nsegs; i++) {
+        const struct blk_seg *s = &req->segs[i];
+        if (s->len == 0)
+            return refuse(req, BLK_CAUSE_INVALID, "segment %u has length 0", i);
+        if (s->phys % dev->addr_align)
+            return refuse(req, BLK_CAUSE_MISALIGNED,
+                          "segment %u at 0x%llx is not %u-byte aligned, which %s requires", i,
+                          (unsigned long long)s->phys, dev->addr_align, dev->kind);
+        if (s->len % dev->len_align)
+            return refuse(req, BLK_CAUSE_MISALIGNED,
+                          "segment %u length %u is not a multiple of %u, which %s requires", i,
+                          s->len, dev->len_align, dev->kind);
+        if (s->phys + s->len > dev->dma_limit || s->phys + s->len < s->phys)
+            return refuse(req, BLK_CAUSE_DMA_UNREACHABLE,
+                          "segment %u at 0x%llx+%u lies beyond 0x%llx, the controller's reach", i,
+                          (unsigned long long)s->phys, s->len,
+                          (unsigned long long)dev->dma_limit);
+        total += s->len;
+    }
+    if (total != want)
+        return refuse(req, BLK_CAUSE_INVALID, "segments hold %llu bytes, %u blocks need %llu",
+                      (unsigned long long)total, req->count, (unsigned long long)want);
+    return BLK_OK;
+}
+
+static enum blk_cause check_request(const struct blk_dev *dev, struct blk_request *req)
+{
+    static const uint32_t needs[BLK_OP_COUNT] = {
+        [BLK_OP_TRIM] = BLK_CAP_TRIM, [BLK_OP_WRITE_ZEROES] = BLK_CAP_WRITE_ZEROES,
+    };
+
+    if (req->op >= BLK_OP_COUNT)
+        return refuse(req, BLK_CAUSE_INVALID, "unknown operation %u", req->op);
+    if ((dev->caps & needs[req->op]) != needs[req->op])
+        return refuse(req, BLK_CAUSE_INVALID, "%s does not support %s", dev->name,
+                      blk_op_name(req->op));
+    if ((req->flags & BLK_F_FUA) && (req->op != BLK_OP_WRITE || !(dev->caps & BLK_CAP_FUA)))
+        return refuse(req, BLK_CAUSE_INVALID, "FUA %s", req->op != BLK_OP_WRITE
+                      ? "applies to writes only" : "is not supported by the device");
+    if (req->op == BLK_OP_FLUSH)
+        return BLK_OK;
+    if (req->count == 0)
+        return refuse(req, BLK_CAUSE_INVALID, "%s of zero blocks", blk_op_name(req->op));
+    if (!(req->flags & BLK_F_UNCHECKED) &&
+        (req->lba >= dev->nblocks || req->count > dev->nblocks - req->lba))
+        return refuse(req, BLK_CAUSE_LBA_RANGE, "lba %llu + %u blocks is past the end (%llu blocks)",
+                      (unsigned long long)req->lba, req->count, (unsigned long long)dev->nblocks);
+    if (op_writes(req->op)) {
+        if (!dev->writable)
+            return refuse(req, BLK_CAUSE_READ_ONLY, "%s refused: %s", blk_op_name(req->op),
+                          dev->access);
+        bool past_end_test = (req->flags & BLK_F_UNCHECKED) && req->lba >= dev->write_end &&
+                             dev->write_end == dev->nblocks;
+        if (req->lba < dev->write_first ||
+            (!past_end_test && (req->lba >= dev->write_end ||
+                                req->count > dev->write_end - req->lba)))
+            return refuse(req, BLK_CAUSE_READ_ONLY,
+                          "%s of lba %llu+%u is outside the scratch range %llu..%llu",
+                          blk_op_name(req->op), (unsigned long long)req->lba, req->count,
+                          (unsigned long long)dev->write_first,
+                          (unsigned long long)dev->write_end);
+    }
+    if (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE)
+        return check_segments(dev, req);
+    return BLK_OK;
+}
+
+enum blk_cause blk_submit(struct blk_dev *dev, struct blk_request *req)
+{
+    enum blk_cause rc;
+
+    req->complete = false;
+    req->cause = BLK_OK;
+    req->dev_status = 0;
+    req->error_lba = req->lba;
+    req->bytes = 0;
+    req->detail[0] = '\0';
+    req->complete_ns = 0;
+    rc = check_request(dev, req);
+    if (rc != BLK_OK)
+        return rc;
+    req->submit_ns = time_ns();
+    trace_record(dev, req, false);
+    rc = dev->ops->submit(dev, req);
+    if (rc != BLK_OK && req->cause == BLK_OK)
+        req->cause = rc;
+    return rc;
+}
+
+void blk_kick(struct blk_dev *dev, unsigned queue)
+{
+    dev->ops->kick(dev, queue % dev->nqueues);
+}
+
+unsigned blk_poll(struct blk_dev *dev, unsigned queue)
+{
+    return dev->ops->poll(dev, queue % dev->nqueues);
+}
+
+void blk_complete(struct blk_dev *dev, struct blk_request *req, enum blk_cause cause)
+{
+    req->cause = cause;
+    req->complete_ns = time_ns();
+    trace_record(dev, req, true);
+    __atomic_store_n(&req->complete, true, __ATOMIC_RELEASE);
+    if (req->done)
+        req->done(req);
+}
+
+enum blk_cause blk_wait(struct blk_dev *dev, struct blk_request *req, uint32_t timeout_ms)
+{
+    /* The driver's own deadline plus time for its abort and reset. */
+    uint64_t bound = timeout_ms ? timeout_ms : (uint64_t)dev->timeout_ms * 2 + 20000;
+    uint64_t deadline = deadline_after_ms(bound);
+
+    while (!__atomic_load_n(&req->complete, __ATOMIC_ACQUIRE)) {
+        dev->ops->poll(dev, req->queue % dev->nqueues);
+        if (__atomic_load_n(&req->complete, __ATOMIC_ACQUIRE))
+            break;
+        if (deadline_passed(deadline)) {
+            snprintf(req->detail, sizeof(req->detail),
+                     "%s never completed the request within %llu ms (driver did not time it out)",
+                     dev->name, (unsigned long long)bound);
+            req->cause = BLK_CAUSE_TIMEOUT;
+            return req->cause;
+        }
+        cpu_pause();
+    }
+    return req->cause;
+}
+
+enum blk_cause blk_io(struct blk_dev *dev, struct blk_request *req, enum blk_op op, uint64_t lba,
+                      uint32_t count, const struct blk_seg *segs, uint32_t nsegs, uint16_t flags)
+{
+    enum blk_cause rc;
+
+    memset(req, 0, sizeof(*req));
+    req->op = (uint8_t)op;
+    req->flags = flags;
+    req->lba = lba;
+    req->count = count;
+    req->segs = segs;
+    req->nsegs = nsegs;
+    rc = blk_submit(dev, req);
+    if (rc != BLK_OK)
+        return rc;
+    blk_kick(dev, req->queue);
+    return blk_wait(dev, req, 0);
+}
+
+/* ---- failure record ---- */
+
+void blk_report_failure(struct blk_dev *dev, const struct blk_request *req, const char *what)
+{
+    klog(LOG_ERR, "FAILURE %s: device %s (%s %s, serial %s)", what, dev->name, dev->kind,
+         dev->model, dev->serial);
+    klog(LOG_ERR, "  io: %s lba %llu count %u (%llu bytes) flags 0x%x queue %u",
+         blk_op_name(req->op), (unsigned long long)req->lba, req->count,
+         (unsigned long long)req->count * dev->block_size, req->flags, req->queue);
+    for (uint32_t i = 0; i < req->nsegs && i < 8 && req->segs; i++)
+        klog(LOG_ERR, "  segment %u: phys 0x%llx len %u", i,
+             (unsigned long long)req->segs[i].phys, req->segs[i].len);
+    if (req->nsegs > 8)
+        klog(LOG_ERR, "  ... %u segments in all", req->nsegs);
+    klog(LOG_ERR, "  status: 0x%x %s; error lba %llu; %llu bytes transferred",
+         req->dev_status, req->detail[0] ? req->detail : "(no detail)",
+         (unsigned long long)req->error_lba, (unsigned long long)req->bytes);
+    klog(LOG_ERR, "  cause: %s", blk_cause_name(req->cause));
+    klog(LOG_ERR, "  remedy: %s", blk_cause_remedy(req->cause));
+    if (dev->ops->describe)
+        dev->ops->describe(dev, req);
+    klog(LOG_ERR, "  last commands on %s:", dev->name);
+    blk_trace_print(dev, 8);
+}

@@ -1,0 +1,256 @@
+/* drivers/blk/blk.h — the block-device interface that every storage driver
+ * (AHCI, NVMe, the test RAM disk) implements and the harness uses, so that a
+ * test never needs to know which kind of controller it drives.
+ *
+ * Design:
+ * - Asynchronous and allocation-free per I/O. The caller owns every struct
+ *   blk_request and its segment array; a driver keeps its per-command state
+ *   (command slots, PRP list pages, PRDTs) allocated once at bring-up.
+ * - Submission is split from notification: blk_submit() queues a request
+ *   (builds the command, writes no doorbell), blk_kick() rings the doorbell
+ *   once for everything queued on that queue, blk_poll() reaps completions.
+ *   A benchmark queues 32 requests and kicks once.
+ * - Data is described by physical segments (struct blk_seg). The driver turns
+ *   them into PRPs or a PRDT and refuses, before anything reaches the device,
+ *   segments that break its rules, naming the rule in req->detail.
+ * - A request larger than one command is split by the driver and completes
+ *   once, when every part has; BLK_F_NOSPLIT sends it as one command anyway
+ *   (negative tests: "transfer above MDTS").
+ * - The block layer (blk.c) validates what is device-independent before a
+ *   driver sees a request: op supported, length, LBA range, segment bytes ==
+ *   blocks * block size, and the write gate: only devices the user made
+ *   scratch are written, and only inside their scratch range.
+ * - Every completion carries a cause from one fixed list (enum blk_cause),
+ *   the device's raw status and its decoding in words; blk_cause_remedy()
+ *   says what to do about it.
+ * - Completion callbacks may run in interrupt context (MSI/MSI-X modes) or
+ *   from blk_poll(); they must not submit or wait.
+ */
+#ifndef DRIVERS_BLK_BLK_H
+#define DRIVERS_BLK_BLK_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pci_device;
+
+enum blk_op {
+    BLK_OP_READ,
+    BLK_OP_WRITE,
+    BLK_OP_FLUSH,           /* whole device; lba/count/segs unused */
+    BLK_OP_TRIM,            /* ATA DATA SET MANAGEMENT / NVMe DSM deallocate; no data */
+    BLK_OP_WRITE_ZEROES,    /* NVMe Write Zeroes; no data */
+    BLK_OP_COUNT
+};
+
+/* Request flags. */
+#define BLK_F_FUA       (1u << 0)   /* write: force unit access */
+#define BLK_F_NOSPLIT   (1u << 1)   /* one command even above max_transfer (negative tests) */
+#define BLK_F_UNCHECKED (1u << 2)   /* skip the block layer's LBA range check, so the
+                                     * device's own answer is tested (negative tests);
+                                     * the write gate still applies */
+
+/* Why a request or a controller failed: a fixed list, each with a remedy. */
+enum blk_cause {
+    BLK_OK = 0,
+    BLK_CAUSE_BUS_MASTER_OFF,       /* PCI COMMAND.BME clear: the device cannot DMA */
+    BLK_CAUSE_BAR_UNASSIGNED,       /* register BAR missing or zero */
+    BLK_CAUSE_NOT_AHCI_MODE,        /* GHC.AE cannot be set / controller in IDE mode */
+    BLK_CAUSE_UNSUPPORTED,          /* controller version or capability not supported */
+    BLK_CAUSE_CONTROLLER_FATAL,     /* NVMe CSTS.CFS, AHCI host bus fatal error */
+    BLK_CAUSE_NOT_READY,            /* firmware / device never became ready */
+    BLK_CAUSE_IRQ_NOT_DELIVERED,    /* the device completed but no interrupt arrived */
+    BLK_CAUSE_MISALIGNED,           /* buffer breaks the controller's alignment rule */
+    BLK_CAUSE_DMA_UNREACHABLE,      /* buffer beyond the controller's addressing */
+    BLK_CAUSE_LBA_RANGE,            /* LBA past the end of the device */
+    BLK_CAUSE_MEDIA,                /* unrecovered read / write fault on the medium */
+    BLK_CAUSE_TIMEOUT,              /* no completion before the deadline */
+    BLK_CAUSE_MISCOMPARE_MISDIRECTED, /* data of another LBA came back */
+    BLK_CAUSE_MISCOMPARE_LOST,      /* an older generation came back: write lost */
+    BLK_CAUSE_MISCOMPARE_TORN,      /* part of the block is new, part is old */
+    BLK_CAUSE_MISCOMPARE_CORRUPT,   /* the block's content is damaged */
+    BLK_CAUSE_INVALID,              /* request the device cannot take (zero length, bad
+                                     * namespace, unsupported op, too many segments) */
+    BLK_CAUSE_READ_ONLY,            /* write to a device or range that is not scratch */
+    BLK_CAUSE_LINK,                 /* SATA link down / interface (CRC, protocol) error */
+    BLK_CAUSE_ABORTED,              /* failed by the recovery of another command */
+    BLK_CAUSE_DEVICE_ERROR,         /* the device refused the command for another reason */
+    BLK_CAUSE_COUNT
+};
+const char *blk_cause_name(enum blk_cause cause);     /* "lba out of range" */
+const char *blk_cause_remedy(enum blk_cause cause);   /* one sentence: what to do */
+const char *blk_op_name(enum blk_op op);              /* "read", "write", ... */
+/* "64 MiB", "3.00 TiB": sizes in boot lines and reports. */
+void blk_format_size(char *buf, size_t size, uint64_t bytes);
+
+/* One physically contiguous piece of a data buffer. */
+struct blk_seg {
+    uint64_t phys;
+    uint32_t len;           /* bytes */
+    uint32_t reserved;
+};
+
+struct blk_request {
+    /* Set by the caller. */
+    uint8_t op;             /* enum blk_op */
+    uint8_t queue;          /* queue pair (taken modulo the device's nqueues) */
+    uint16_t flags;         /* BLK_F_* */
+    uint32_t nsegs;
+    uint64_t lba;
+    uint32_t count;         /* logical blocks */
+    const struct blk_seg *segs;
+    void (*done)(struct blk_request *req);  /* optional; once, maybe in IRQ context */
+    void *ctx;
+
+    /* Set by the driver (or the block layer) on completion. */
+    volatile bool complete;
+    enum blk_cause cause;
+    uint32_t dev_status;    /* raw: NVMe (DNR<<15 | M<<14 | SCT<<8 | SC); AHCI PxTFD */
+    uint64_t error_lba;     /* first failing LBA when the device says, else lba */
+    uint64_t bytes;         /* bytes the device reported transferred (PRDBC, ...) */
+    char detail[160];       /* the status decoded in words */
+    uint64_t submit_ns, complete_ns;
+
+    /* Private to the driver while the request is in flight. */
+    uint64_t drv[4];
+    struct blk_request *next;
+};
+
+/* Device capabilities (blk_dev.caps). */
+#define BLK_CAP_FLUSH           (1u << 0)
+#define BLK_CAP_FUA             (1u << 1)
+#define BLK_CAP_TRIM            (1u << 2)
+#define BLK_CAP_WRITE_ZEROES    (1u << 3)
+#define BLK_CAP_WRITE_CACHE     (1u << 4)   /* volatile write cache present/enabled */
+#define BLK_CAP_NCQ             (1u << 5)
+#define BLK_CAP_TRIM_ZEROES     (1u << 6)   /* trimmed blocks read back as zeroes */
+#define BLK_CAP_DMA64           (1u << 7)   /* can reach memory above 4 GiB */
+
+struct blk_dev;
+
+struct blk_ops {
+    /* Builds and queues the command(s); no doorbell. BLK_OK, or the cause of a
+     * refusal (req->detail says why) — then nothing reached the device and
+     * done() is not called. */
+    enum blk_cause (*submit)(struct blk_dev *dev, struct blk_request *req);
+    /* Tells the device about everything queued on `queue` (one doorbell). */
+    void (*kick)(struct blk_dev *dev, unsigned queue);
+    /* Reaps completions on `queue` and checks deadlines (timeout → recovery);
+     * returns how many requests completed. Must be callable in every
+     * completion mode, also to detect a completion whose interrupt is missing. */
+    unsigned (*poll)(struct blk_dev *dev, unsigned queue);
+    /* Prints the request's descriptors as sent (PRP entries, PRDT) and the
+     * decoded controller state, one klog line each, for a failure record. */
+    void (*describe)(struct blk_dev *dev, const struct blk_request *req);
+    /* Orderly stop at the end of a run (NVMe CC.SHN); may be NULL. */
+    void (*shutdown)(struct blk_dev *dev);
+};
+
+struct blk_dev {
+    /* Filled by the driver before blk_register(). */
+    char name[16];          /* "ahci0p2", "nvme0n1" */
+    char model[48];
+    char serial[24];
+    char firmware[12];
+    const char *kind;       /* "ahci", "nvme", "ramdisk" */
+    struct pci_device *pci; /* NULL for the RAM disk */
+    uint32_t block_size;    /* logical, bytes */
+    uint32_t phys_block_size;
+    uint64_t nblocks;
+    uint32_t max_transfer;  /* blocks per command (MDTS, 65536 for ATA) */
+    uint32_t max_segs;      /* segments per request */
+    uint32_t addr_align;    /* segment base alignment, bytes (NVMe 4, AHCI 2) */
+    uint32_t len_align;     /* segment length multiple, bytes (AHCI 2, NVMe 4) */
+    uint64_t dma_limit;     /* first physical address the controller cannot reach */
+    uint32_t caps;          /* BLK_CAP_* */
+    uint16_t nqueues;       /* queue pairs usable with blk_submit */
+    uint16_t queue_depth;   /* requests in flight per queue */
+    const struct blk_ops *ops;
+    void *priv;
+
+    /* Set by the block layer. */
+    unsigned index;
+    uint32_t timeout_ms;    /* per-command deadline (blk.timeout=) */
+    bool writable;          /* scratch: label, bareio GPT partition or allow_write= */
+    bool boot_device;       /* bareio was booted from it: never written */
+    uint64_t write_first;   /* writes confined to [write_first, write_end) blocks */
+    uint64_t write_end;
+    char access[96];        /* why writable or read-only, in words */
+    uint8_t identity[16];   /* scratch label UUID (or hash of the serial) for stamps */
+};
+
+/* Driver registration: BLK_DRIVER(ahci, ahci_init) runs ahci_init() from
+ * blk_init(); the function finds its controllers and calls blk_register(). */
+struct blk_driver {
+    const char *name;
+    void (*init)(void);
+};
+#define BLK_DRIVER(name_, init_)                                                      \
+    static const struct blk_driver blk_driver_##name_                                 \
+        __attribute__((used, section(".blk_drivers." #name_), aligned(8))) =          \
+            { #name_, init_ }
+
+/* A controller that could not be brought up: kept for the preflight suite and
+ * the end-of-run summary. */
+struct blk_controller_fault {
+    char name[16];          /* "ahci0", "nvme1" */
+    struct pci_device *pci;
+    enum blk_cause cause;
+    char detail[160];
+};
+void blk_controller_failed(const char *name, struct pci_device *pci, enum blk_cause cause,
+                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+unsigned blk_controller_fault_count(void);
+const struct blk_controller_fault *blk_controller_fault_at(unsigned i);
+
+/* Runs every BLK_DRIVER's init, then prints one line per device. */
+void blk_init(void);
+/* Adds a device: decides whether it may be written (scratch label, GPT
+ * partition, allow_write=) and prints its line. Returns false when the table
+ * is full or the device description is inconsistent (then it is not added). */
+bool blk_register(struct blk_dev *dev);
+/* Calls every device's shutdown. */
+void blk_shutdown_all(void);
+
+unsigned blk_count(void);
+struct blk_dev *blk_get(unsigned index);
+struct blk_dev *blk_find(const char *name);
+
+/* Validates (see the top of this file), stamps submit_ns, records the request
+ * in the trace ring and hands it to the driver. BLK_OK or the refusal's cause
+ * (req->cause/detail set too; done() not called). */
+enum blk_cause blk_submit(struct blk_dev *dev, struct blk_request *req);
+void blk_kick(struct blk_dev *dev, unsigned queue);
+unsigned blk_poll(struct blk_dev *dev, unsigned queue);
+/* Polls until req completes; a bound of timeout_ms (0: the device's
+ * timeout_ms plus recovery time) that ends in BLK_CAUSE_TIMEOUT if the driver
+ * never completed it. Returns req->cause. */
+enum blk_cause blk_wait(struct blk_dev *dev, struct blk_request *req, uint32_t timeout_ms);
+/* Submit, kick, wait: one synchronous request. `req` is filled in and its
+ * result kept for the caller to report. */
+enum blk_cause blk_io(struct blk_dev *dev, struct blk_request *req, enum blk_op op, uint64_t lba,
+                      uint32_t count, const struct blk_seg *segs, uint32_t nsegs, uint16_t flags);
+
+/* Drivers call this when a request finishes (sets complete_ns, records the
+ * trace entry, calls done). cause BLK_OK for success. */
+void blk_complete(struct blk_dev *dev, struct blk_request *req, enum blk_cause cause);
+
+/* Trace ring: the last BLK_TRACE_SIZE submissions and completions, all devices. */
+#define BLK_TRACE_SIZE 64
+struct blk_trace_entry {
+    uint64_t t_ns;
+    uint8_t dev, op, completion;    /* completion: 0 submit, 1 complete */
+    uint8_t cause;
+    uint32_t count;
+    uint64_t lba;
+    uint32_t dev_status;
+};
+/* Prints the last `n` entries (all devices when dev is NULL), oldest first. */
+void blk_trace_print(const struct blk_dev *dev, unsigned n);
+
+/* A request's failure, as one structured record on the console: device, op,
+ * LBA, length, segments, cause, status in words, remedy, then the driver's
+ * describe() and the last trace entries. `what` says which test saw it. */
+void blk_report_failure(struct blk_dev *dev, const struct blk_request *req, const char *what);
+
+#endif
