@@ -26,6 +26,8 @@ CMDLINE_UINT(uint32_t, blk_timeout_ms, "blk.timeout", 30000, 10, 600000,
 CMDLINE_GLOBS(blk_allow_write, "allow_write", 256, "",
               "serial numbers (globs) of devices that may be written although they carry "
               "no scratch label");
+CMDLINE_GLOBS(blk_no_bus_master, "test.no_bus_master", 64, "",
+              "test only: drivers (ahci, nvme) that leave PCI bus mastering off");
 
 static struct blk_dev *devices[BLK_MAX_DEVICES];
 static unsigned device_count;
@@ -140,6 +142,11 @@ void blk_controller_failed(const char *name, struct pci_device *pci, enum blk_ca
     vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
     va_end(ap);
     klog(LOG_ERR, "%s: %s: %s", f->name, blk_cause_name(cause), f->detail);
+}
+
+bool blk_test_no_bus_master(const char *driver)
+{
+    return blk_no_bus_master[0] && glob_list_match(blk_no_bus_master, driver) != GLOB_LIST_NONE;
 }
 
 unsigned blk_controller_fault_count(void) { return fault_count; }

@@ -203,6 +203,12 @@ void blk_controller_failed(const char *name, struct pci_device *pci, enum blk_ca
 unsigned blk_controller_fault_count(void);
 const struct blk_controller_fault *blk_controller_fault_at(unsigned i);
 
+/* Test-only (test.no_bus_master=DRIVERS): true when the named driver must leave
+ * PCI bus mastering off, so that the preflight checks can be shown to catch it.
+ * A driver then still maps and inspects its controller but must refuse I/O
+ * with BLK_CAUSE_BUS_MASTER_OFF instead of waiting for DMA that never comes. */
+bool blk_test_no_bus_master(const char *driver);
+
 /* Runs every BLK_DRIVER's init, then prints one line per device. */
 void blk_init(void);
 /* Adds a device: decides whether it may be written (scratch label, GPT
