@@ -1,0 +1,280 @@
+/* lib/stamp.c — building and classifying data stamps (layout in lib/stamp.h).
+ *
+ * The check regenerates, sector by sector, what the block should hold and
+ * compares. Only when a sector differs is it examined: is it all zero, does
+ * it carry no stamp at all, a damaged stamp, or a valid stamp of some other
+ * write? The block's verdict follows from the mix of sector kinds. Depends
+ * only on lib/crc.c, so host tools can build it with their own libc. */
+#include "lib/stamp.h"
+#include "lib/crc.h"
+
+/* ---- little-endian fields ---- */
+
+static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned bytes)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* SplitMix64 (Steele, Lea, Flood 2014) kept local so the file needs no rng. */
+static uint64_t mix_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* ---- building ---- */
+
+static void build_sector(uint8_t *s, uint32_t block_size, const uint8_t identity[16],
+                         uint64_t seed, uint64_t lba, uint64_t gen, uint16_t sector)
+{
+    const uint8_t magic[8] = { 'B', 'I', 'O', 'S', 'T', 'A', 'M', 'P' };
+    uint64_t state;
+
+    for (unsigned i = 0; i < 8; i++)
+        s[STAMP_OFF_MAGIC + i] = magic[i];
+    put_le(s + STAMP_OFF_VERSION, STAMP_VERSION, 2);
+    put_le(s + STAMP_OFF_SECTOR, sector, 2);
+    put_le(s + STAMP_OFF_BLOCK_SIZE, block_size, 4);
+    for (unsigned i = 0; i < 16; i++)
+        s[STAMP_OFF_IDENTITY + i] = identity[i];
+    put_le(s + STAMP_OFF_LBA, lba, 8);
+    put_le(s + STAMP_OFF_SEED, seed, 8);
+    put_le(s + STAMP_OFF_GEN, gen, 8);
+    put_le(s + STAMP_OFF_HEADER_CRC, crc32c(s, STAMP_OFF_HEADER_CRC), 4);
+    put_le(s + STAMP_OFF_HEADER_CRC + 4, 0, 4);
+
+    /* Every (seed, lba, gen, sector) gets its own stream: mixing each input
+     * through one SplitMix step keeps nearby LBAs and generations far apart. */
+    state = seed;
+    state ^= mix_next(&(uint64_t){ lba ^ 0x4c4241ull });
+    state ^= mix_next(&(uint64_t){ gen ^ 0x47454eull }) << 1;
+    state ^= mix_next(&(uint64_t){ (uint64_t)sector ^ 0x534543ull }) >> 1;
+    for (unsigned off = STAMP_OFF_PAYLOAD; off < STAMP_OFF_SECTOR_CRC; off += 8) {
+        uint64_t v = mix_next(&state);
+        unsigned n = STAMP_OFF_SECTOR_CRC - off < 8 ? STAMP_OFF_SECTOR_CRC - off : 8;
+        put_le(s + off, v, n);
+    }
+    put_le(s + STAMP_OFF_SECTOR_CRC, crc32c(s, STAMP_OFF_SECTOR_CRC), 4);
+}
+
+void stamp_fill(void *buf, uint32_t block_size, const struct stamp_key *k, uint64_t lba)
+{
+    uint8_t *p = buf;
+    for (uint32_t off = 0; off + STAMP_SECTOR_SIZE <= block_size; off += STAMP_SECTOR_SIZE)
+        build_sector(p + off, block_size, k->identity, k->seed, lba, k->gen,
+                     (uint16_t)(off / STAMP_SECTOR_SIZE));
+}
+
+void stamp_fill_blocks(void *buf, uint32_t block_size, uint32_t count, const struct stamp_key *k,
+                       uint64_t lba)
+{
+    uint8_t *p = buf;
+    for (uint32_t i = 0; i < count; i++)
+        stamp_fill(p + (size_t)i * block_size, block_size, k, lba + i);
+}
+
+/* ---- parsing ---- */
+
+bool stamp_parse_header(const void *sector, struct stamp_header *h)
+{
+    const uint8_t *s = sector;
+    const char *magic = STAMP_MAGIC;
+
+    for (unsigned i = 0; i < 8; i++)
+        if (s[STAMP_OFF_MAGIC + i] != (uint8_t)magic[i])
+            return false;
+    if (get_le(s + STAMP_OFF_HEADER_CRC, 4) != crc32c(s, STAMP_OFF_HEADER_CRC))
+        return false;
+    h->version = (uint16_t)get_le(s + STAMP_OFF_VERSION, 2);
+    if (h->version != STAMP_VERSION)
+        return false;
+    h->sector = (uint16_t)get_le(s + STAMP_OFF_SECTOR, 2);
+    h->block_size = (uint32_t)get_le(s + STAMP_OFF_BLOCK_SIZE, 4);
+    for (unsigned i = 0; i < 16; i++)
+        h->identity[i] = s[STAMP_OFF_IDENTITY + i];
+    h->lba = get_le(s + STAMP_OFF_LBA, 8);
+    h->seed = get_le(s + STAMP_OFF_SEED, 8);
+    h->gen = get_le(s + STAMP_OFF_GEN, 8);
+    return true;
+}
+
+typedef uint64_t word_alias __attribute__((may_alias));
+
+size_t stamp_first_nonzero(const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    size_t i = 0;
+
+    /* Word at a time once aligned: zero checks run over whole read buffers. */
+    while (i < len && ((uintptr_t)(p + i) & 7))
+        if (p[i++])
+            return i - 1;
+    for (; i + 8 <= len; i += 8)
+        if (*(const word_alias *)(const void *)(p + i))
+            break;
+    for (; i < len; i++)
+        if (p[i])
+            return i;
+    return len;
+}
+
+/* ---- checking ---- */
+
+enum sector_kind {
+    SECTOR_GOOD,        /* exactly as expected */
+    SECTOR_ZERO,
+    SECTOR_FOREIGN,     /* no stamp header */
+    SECTOR_DAMAGED,     /* a stamp header, but the bytes do not add up */
+    SECTOR_OTHER,       /* a whole valid stamp sector of another write */
+};
+
+static bool same_identity(const uint8_t a[16], const uint8_t b[16])
+{
+    for (unsigned i = 0; i < 16; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+static bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+static size_t matching_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++)
+        same += a[i] == b[i];
+    return same;
+}
+
+/* A sector that is not the expected one: what is it? A valid header whose
+ * sector is exactly what that header would produce is another write's
+ * sector; anything else with a header is damage. */
+static enum sector_kind classify_sector(const uint8_t *s, const uint8_t *want, uint32_t block_size,
+                                        uint16_t index, struct stamp_header *h)
+{
+    uint8_t rebuilt[STAMP_SECTOR_SIZE];
+
+    if (stamp_first_nonzero(s, STAMP_SECTOR_SIZE) == STAMP_SECTOR_SIZE)
+        return SECTOR_ZERO;
+    if (!stamp_parse_header(s, h))
+        /* No readable header. If most bytes still are the expected ones the
+         * header was hit by damage (a flipped bit in the magic); unrelated
+         * data matches about one byte in 256. */
+        return matching_bytes(s, want, STAMP_SECTOR_SIZE) >= STAMP_SECTOR_SIZE / 2
+                   ? SECTOR_DAMAGED : SECTOR_FOREIGN;
+    /* A valid sector at the wrong position or of another block size means the
+     * data moved inside the transfer: damage, not another write. */
+    if (h->sector != index || h->block_size != block_size)
+        return SECTOR_DAMAGED;
+    build_sector(rebuilt, h->block_size, h->identity, h->seed, h->lba, h->gen, h->sector);
+    return bytes_equal(rebuilt, s, STAMP_SECTOR_SIZE) ? SECTOR_OTHER : SECTOR_DAMAGED;
+}
+
+static bool same_write(const struct stamp_header *a, const struct stamp_header *b)
+{
+    return a->lba == b->lba && a->gen == b->gen && a->seed == b->seed &&
+           same_identity(a->identity, b->identity);
+}
+
+enum stamp_status stamp_check(const void *buf, uint32_t block_size, const struct stamp_key *expected,
+                              uint64_t lba, struct stamp_result *r)
+{
+    const uint8_t *p = buf;
+    uint8_t want[STAMP_SECTOR_SIZE];
+    unsigned counts[SECTOR_OTHER + 1] = { 0 };
+    struct stamp_header first_other = { 0 }, h;
+    bool have_other = false, others_agree = true, have_diff = false;
+
+    *r = (struct stamp_result){ .status = STAMP_OK };
+    r->sectors = block_size / STAMP_SECTOR_SIZE;
+    for (uint32_t i = 0; i < r->sectors; i++) {
+        const uint8_t *s = p + (size_t)i * STAMP_SECTOR_SIZE;
+        build_sector(want, block_size, expected->identity, expected->seed, lba, expected->gen,
+                     (uint16_t)i);
+        if (bytes_equal(want, s, STAMP_SECTOR_SIZE)) {
+            counts[SECTOR_GOOD]++;
+            continue;
+        }
+        if (!have_diff) {
+            uint32_t j = 0;
+            while (want[j] == s[j])
+                j++;
+            have_diff = true;
+            r->offset = i * STAMP_SECTOR_SIZE + j;
+            r->expected = want[j];
+            r->actual = s[j];
+            r->first_bad_offset = i * STAMP_SECTOR_SIZE;
+        }
+        enum sector_kind kind = classify_sector(s, want, block_size, (uint16_t)i, &h);
+        counts[kind]++;
+        if (kind == SECTOR_OTHER) {
+            if (!have_other) {
+                first_other = h;
+                have_other = true;
+            } else if (!same_write(&first_other, &h)) {
+                others_agree = false;
+            }
+        }
+    }
+    r->good_sectors = counts[SECTOR_GOOD];
+    if (have_other) {
+        r->found_lba = first_other.lba;
+        r->found_gen = first_other.gen;
+        r->found_seed = first_other.seed;
+        r->found_other_device = !same_identity(first_other.identity, expected->identity);
+    }
+
+    if (counts[SECTOR_GOOD] == r->sectors)
+        r->status = STAMP_OK;
+    else if (counts[SECTOR_DAMAGED])
+        r->status = STAMP_CORRUPT;
+    else if (counts[SECTOR_ZERO] == r->sectors)
+        r->status = STAMP_ZERO;
+    else if (counts[SECTOR_ZERO] + counts[SECTOR_FOREIGN] == r->sectors)
+        r->status = STAMP_FOREIGN;
+    else if (counts[SECTOR_OTHER] == r->sectors && others_agree)
+        r->status = (first_other.lba != lba || r->found_other_device) ? STAMP_MISDIRECTED
+                                                                       : STAMP_LOST;
+    else
+        r->status = STAMP_TORN;     /* sectors of different writes mixed */
+    return r->status;
+}
+
+/* ---- names ---- */
+
+static const char *const status_names[STAMP_STATUS_COUNT][2] = {
+    [STAMP_OK] = { "ok", "the expected stamp" },
+    [STAMP_MISDIRECTED] = { "misdirected", "valid stamp of another LBA or device (misdirected write)" },
+    [STAMP_LOST] = { "lost", "valid stamp of this LBA from an older write (lost write)" },
+    [STAMP_TORN] = { "torn", "sectors of different writes mixed (torn write)" },
+    [STAMP_CORRUPT] = { "corrupt", "stamp present but its bytes are damaged (corrupt data)" },
+    [STAMP_ZERO] = { "zero", "all zeroes (trimmed, zeroed or never written)" },
+    [STAMP_FOREIGN] = { "foreign", "no stamp at all (data bareio did not write)" },
+};
+
+const char *stamp_status_name(enum stamp_status status)
+{
+    return (unsigned)status < STAMP_STATUS_COUNT ? status_names[status][0] : "unknown";
+}
+
+const char *stamp_status_describe(enum stamp_status status)
+{
+    return (unsigned)status < STAMP_STATUS_COUNT ? status_names[status][1] : "unknown status";
+}

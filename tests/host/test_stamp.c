@@ -1,0 +1,224 @@
+/* tests/host/test_stamp.c — data stamps: a stamped block checks OK, and each
+ * kind of wrong data (another LBA, an older generation, another run or
+ * device, a torn mix of sectors, a flipped bit, zeroes, foreign bytes) is
+ * classified as what it is, with the first differing byte named. */
+#include "tests/host/htest.h"
+#include "tests/host/rename.h"
+#include "lib/crc.h"
+#include "lib/stamp.h"
+
+#include <stdlib.h>
+
+static struct stamp_key key(uint64_t gen)
+{
+    struct stamp_key k;
+    for (int i = 0; i < 16; i++)
+        k.identity[i] = (uint8_t)(0x10 + i);
+    k.seed = 0x1234abcdull;
+    k.gen = gen;
+    return k;
+}
+
+HTEST(stamp_round_trip_512_and_4096)
+{
+    static uint8_t buf[4096];
+    struct stamp_key k = key(3);
+    struct stamp_result r;
+    struct stamp_header h;
+
+    stamp_fill(buf, 512, &k, 2048);
+    HT_EXPECT(memcmp(buf, "BIOSTAMP", 8) == 0);
+    HT_EXPECT_EQ(stamp_check(buf, 512, &k, 2048, &r), STAMP_OK);
+    HT_EXPECT_EQ(r.sectors, 1);
+    HT_EXPECT_EQ(r.good_sectors, 1);
+    HT_EXPECT(stamp_parse_header(buf, &h));
+    HT_EXPECT_EQ(h.lba, 2048);
+    HT_EXPECT_EQ(h.gen, 3);
+    HT_EXPECT_EQ(h.seed, 0x1234abcdull);
+    HT_EXPECT_EQ(h.block_size, 512);
+
+    stamp_fill(buf, 4096, &k, 7);
+    HT_EXPECT_EQ(stamp_check(buf, 4096, &k, 7, &r), STAMP_OK);
+    HT_EXPECT_EQ(r.sectors, 8);
+    HT_EXPECT(stamp_parse_header(buf + 3 * 512, &h));
+    HT_EXPECT_EQ(h.sector, 3);
+    HT_EXPECT_EQ(h.block_size, 4096);
+}
+
+HTEST(stamp_layout_fields_little_endian)
+{
+    uint8_t buf[512];
+    struct stamp_key k = key(0x0102030405060708ull);
+    stamp_fill(buf, 512, &k, 0x1122334455667788ull);
+    HT_EXPECT_EQ(buf[STAMP_OFF_VERSION], 1);
+    HT_EXPECT_EQ(buf[STAMP_OFF_LBA], 0x88);
+    HT_EXPECT_EQ(buf[STAMP_OFF_LBA + 7], 0x11);
+    HT_EXPECT_EQ(buf[STAMP_OFF_GEN], 0x08);
+    HT_EXPECT_EQ(buf[STAMP_OFF_IDENTITY], 0x10);
+    uint32_t crc = (uint32_t)buf[508] | (uint32_t)buf[509] << 8 | (uint32_t)buf[510] << 16 |
+                   (uint32_t)buf[511] << 24;
+    HT_EXPECT_EQ(crc, crc32c(buf, 508));
+}
+
+HTEST(stamp_payload_differs_by_lba_gen_seed)
+{
+    uint8_t a[512], b[512];
+    struct stamp_key k = key(1), k2 = key(2), k3 = key(1);
+    k3.seed++;
+    stamp_fill(a, 512, &k, 100);
+    stamp_fill(b, 512, &k, 101);
+    HT_EXPECT(memcmp(a + 64, b + 64, 444) != 0);
+    stamp_fill(b, 512, &k2, 100);
+    HT_EXPECT(memcmp(a + 64, b + 64, 444) != 0);
+    stamp_fill(b, 512, &k3, 100);
+    HT_EXPECT(memcmp(a + 64, b + 64, 444) != 0);
+    stamp_fill(b, 512, &k, 100);
+    HT_EXPECT(memcmp(a, b, 512) == 0);
+}
+
+HTEST(stamp_misdirected_names_found_lba)
+{
+    uint8_t buf[4096];
+    struct stamp_key k = key(1);
+    struct stamp_result r;
+    stamp_fill(buf, 4096, &k, 500);
+    HT_EXPECT_EQ(stamp_check(buf, 4096, &k, 501, &r), STAMP_MISDIRECTED);
+    HT_EXPECT_EQ(r.found_lba, 500);
+    HT_EXPECT(!r.found_other_device);
+    HT_EXPECT_EQ(r.offset, STAMP_OFF_LBA);     /* the LBA's low byte differs first */
+    HT_EXPECT_EQ(r.expected, 501 & 0xff);
+    HT_EXPECT_EQ(r.actual, 500 & 0xff);
+}
+
+HTEST(stamp_other_device_is_misdirected)
+{
+    uint8_t buf[512];
+    struct stamp_key k = key(1), other = key(1);
+    struct stamp_result r;
+    other.identity[5] ^= 0xff;
+    stamp_fill(buf, 512, &other, 9);
+    HT_EXPECT_EQ(stamp_check(buf, 512, &k, 9, &r), STAMP_MISDIRECTED);
+    HT_EXPECT(r.found_other_device);
+    HT_EXPECT_EQ(r.offset, STAMP_OFF_IDENTITY + 5);
+}
+
+HTEST(stamp_lost_names_found_generation)
+{
+    uint8_t buf[1024];
+    struct stamp_key old = key(4), now = key(5);
+    struct stamp_result r;
+    stamp_fill(buf, 1024, &old, 77);
+    HT_EXPECT_EQ(stamp_check(buf, 1024, &now, 77, &r), STAMP_LOST);
+    HT_EXPECT_EQ(r.found_gen, 4);
+    HT_EXPECT_EQ(r.found_lba, 77);
+    HT_EXPECT_EQ(r.offset, STAMP_OFF_GEN);
+
+    struct stamp_key other_run = key(5);
+    other_run.seed = 99;
+    stamp_fill(buf, 1024, &other_run, 77);
+    HT_EXPECT_EQ(stamp_check(buf, 1024, &now, 77, &r), STAMP_LOST);
+    HT_EXPECT_EQ(r.found_seed, 99);
+}
+
+HTEST(stamp_torn_at_sector_granularity)
+{
+    uint8_t buf[4096], old[4096];
+    struct stamp_key k_old = key(1), k_new = key(2);
+    struct stamp_result r;
+    stamp_fill(old, 4096, &k_old, 10);
+    stamp_fill(buf, 4096, &k_new, 10);
+    memcpy(buf + 2048, old + 2048, 2048);       /* the second half never landed */
+    HT_EXPECT_EQ(stamp_check(buf, 4096, &k_new, 10, &r), STAMP_TORN);
+    HT_EXPECT_EQ(r.first_bad_offset, 2048);
+    HT_EXPECT_EQ(r.good_sectors, 4);
+    HT_EXPECT_EQ(r.found_gen, 1);
+    HT_EXPECT_EQ(r.offset, 2048 + STAMP_OFF_GEN);
+
+    /* New data over zeroes (a short transfer) is torn too. */
+    stamp_fill(buf, 4096, &k_new, 10);
+    memset(buf + 3584, 0, 512);
+    HT_EXPECT_EQ(stamp_check(buf, 4096, &k_new, 10, &r), STAMP_TORN);
+    HT_EXPECT_EQ(r.first_bad_offset, 3584);
+}
+
+HTEST(stamp_bit_flip_is_corrupt_with_first_byte)
+{
+    uint8_t buf[4096];
+    struct stamp_key k = key(1);
+    struct stamp_result r;
+    stamp_fill(buf, 4096, &k, 3);
+    uint8_t was = buf[1000];
+    buf[1000] ^= 0x40;
+    HT_EXPECT_EQ(stamp_check(buf, 4096, &k, 3, &r), STAMP_CORRUPT);
+    HT_EXPECT_EQ(r.offset, 1000);
+    HT_EXPECT_EQ(r.expected, was);
+    HT_EXPECT_EQ(r.actual, was ^ 0x40);
+
+    /* A damaged header CRC, and a sector shifted within the block. */
+    stamp_fill(buf, 4096, &k, 3);
+    buf[512 + STAMP_OFF_HEADER_CRC] ^= 1;
+    HT_EXPECT_EQ(stamp_check(buf, 4096, &k, 3, &r), STAMP_CORRUPT);
+    HT_EXPECT_EQ(r.offset, 512 + STAMP_OFF_HEADER_CRC);
+    stamp_fill(buf, 4096, &k, 3);
+    buf[2] ^= 0x80;                             /* the magic itself */
+    HT_EXPECT_EQ(stamp_check(buf, 4096, &k, 3, &r), STAMP_CORRUPT);
+    stamp_fill(buf, 4096, &k, 3);
+    memcpy(buf + 1024, buf + 512, 512);
+    HT_EXPECT_EQ(stamp_check(buf, 4096, &k, 3, &r), STAMP_CORRUPT);
+    HT_EXPECT_EQ(r.first_bad_offset, 1024);
+}
+
+HTEST(stamp_payload_change_with_fixed_crc_is_corrupt)
+{
+    /* Someone rewrote the payload and resealed the sector CRC: the header is
+     * valid, the CRC is valid, but the payload is not what the header says. */
+    uint8_t buf[512];
+    struct stamp_key k = key(1);
+    struct stamp_result r;
+    stamp_fill(buf, 512, &k, 3);
+    buf[200] ^= 1;
+    uint32_t c = crc32c(buf, 508);
+    for (int i = 0; i < 4; i++)
+        buf[508 + i] = (uint8_t)(c >> (8 * i));
+    HT_EXPECT_EQ(stamp_check(buf, 512, &k, 3, &r), STAMP_CORRUPT);
+    HT_EXPECT_EQ(r.offset, 200);
+}
+
+HTEST(stamp_zero_and_foreign)
+{
+    uint8_t buf[1024];
+    struct stamp_key k = key(1);
+    struct stamp_result r;
+    memset(buf, 0, sizeof(buf));
+    HT_EXPECT_EQ(stamp_check(buf, 1024, &k, 3, &r), STAMP_ZERO);
+    HT_EXPECT_EQ(r.offset, 0);
+    HT_EXPECT_EQ(r.expected, 'B');
+    HT_EXPECT_EQ(r.actual, 0);
+    memset(buf, 0xe5, sizeof(buf));
+    HT_EXPECT_EQ(stamp_check(buf, 1024, &k, 3, &r), STAMP_FOREIGN);
+    memset(buf, 0, 512);
+    HT_EXPECT_EQ(stamp_check(buf, 1024, &k, 3, &r), STAMP_FOREIGN);
+}
+
+HTEST(stamp_first_nonzero_any_alignment)
+{
+    uint8_t *b = calloc(1, 100);
+    HT_EXPECT_EQ(stamp_first_nonzero(b + 3, 90), 90);
+    b[50] = 1;
+    HT_EXPECT_EQ(stamp_first_nonzero(b + 3, 90), 47);
+    HT_EXPECT_EQ(stamp_first_nonzero(b + 51, 10), 10);
+    HT_EXPECT_EQ(stamp_first_nonzero(b + 50, 1), 0);
+    free(b);
+}
+
+HTEST(stamp_names)
+{
+    HT_EXPECT_STREQ(stamp_status_name(STAMP_OK), "ok");
+    HT_EXPECT_STREQ(stamp_status_name(STAMP_MISDIRECTED), "misdirected");
+    HT_EXPECT_STREQ(stamp_status_name(STAMP_LOST), "lost");
+    HT_EXPECT_STREQ(stamp_status_name(STAMP_TORN), "torn");
+    HT_EXPECT_STREQ(stamp_status_name(STAMP_CORRUPT), "corrupt");
+    HT_EXPECT_STREQ(stamp_status_name(STAMP_ZERO), "zero");
+    HT_EXPECT_STREQ(stamp_status_name(STAMP_FOREIGN), "foreign");
+    HT_EXPECT_STREQ(stamp_status_name(STAMP_STATUS_COUNT), "unknown");
+}
