@@ -1,0 +1,176 @@
+/* lib/disksig.c — on-disk signatures that mark a disk as in use (the list and
+ * its sources are in lib/disksig.h). Each probe is one small function over
+ * the disk's first bytes; a probe whose bytes lie beyond `len` finds nothing. */
+#include "lib/disksig.h"
+#include "lib/string.h"
+
+#include <stdbool.h>
+
+#define ISO9660_DESCRIPTOR 32768u       /* system area is the first 16 2-KiB sectors */
+#define ISO9660_VOLUME_ID 40            /* ECMA-119 §8.4.6: 32 d-characters */
+#define EXT_SUPER_MAGIC (1024u + 56u)   /* s_magic in the superblock at 1024 */
+#define BTRFS_SUPER_MAGIC (65536u + 64u)
+#define MBR_PARTITION_TABLE 446u
+#define MBR_SIGNATURE 510u
+
+struct probe_buf {
+    const uint8_t *p;
+    size_t len;
+};
+
+static bool has(const struct probe_buf *b, uint64_t offset, const void *bytes, size_t n)
+{
+    return offset + n <= b->len && memcmp(b->p + offset, bytes, n) == 0;
+}
+
+static bool boot_signature(const struct probe_buf *b)
+{
+    return has(b, MBR_SIGNATURE, "\x55\xaa", 2);
+}
+
+static bool probe_iso9660(const struct probe_buf *b, uint64_t *at)
+{
+    *at = ISO9660_DESCRIPTOR + 1;
+    return has(b, ISO9660_DESCRIPTOR + 1, "CD001", 5);
+}
+
+static bool probe_gpt(const struct probe_buf *b, uint64_t *at)
+{
+    static const uint32_t sector_sizes[] = { 512, 4096 };
+    for (unsigned i = 0; i < 2; i++) {
+        *at = sector_sizes[i];
+        if (has(b, sector_sizes[i], "EFI PART", 8))
+            return true;
+    }
+    return false;
+}
+
+/* A FAT12/16/32 boot sector: x86 jump, a power-of-two sector size and the
+ * file-system type string in the BPB (FAT32 at 82, the others at 54). */
+static bool probe_fat(const struct probe_buf *b, uint64_t *at)
+{
+    *at = 0;
+    if (!boot_signature(b) || !(b->p[0] == 0xeb || b->p[0] == 0xe9))
+        return false;
+    uint16_t bytes_per_sector = (uint16_t)(b->p[11] | b->p[12] << 8);
+    if (bytes_per_sector < 512 || bytes_per_sector > 4096 ||
+        (bytes_per_sector & (bytes_per_sector - 1)) != 0)
+        return false;
+    if (has(b, 54, "FAT", 3)) {
+        *at = 54;
+        return true;
+    }
+    *at = 82;
+    return has(b, 82, "FAT32", 5);
+}
+
+static bool probe_oem(const struct probe_buf *b, const char *oem, uint64_t *at)
+{
+    *at = 3;
+    return has(b, 3, oem, 8);
+}
+
+/* An MBR with at least one used entry (partition type != 0). */
+static bool probe_mbr(const struct probe_buf *b, uint64_t *at)
+{
+    if (!boot_signature(b))
+        return false;
+    for (unsigned i = 0; i < 4; i++) {
+        *at = MBR_PARTITION_TABLE + 16 * i;
+        if (b->p[*at + 4] != 0)
+            return true;
+    }
+    return false;
+}
+
+static bool probe_lvm2(const struct probe_buf *b, uint64_t *at)
+{
+    for (unsigned sector = 0; sector < 4; sector++) {
+        *at = 512u * sector;
+        if (has(b, *at, "LABELONE", 8) && has(b, *at + 24, "LVM2 001", 8))
+            return true;
+    }
+    return false;
+}
+
+/* The swap signature ends the first page: 4 KiB pages and larger ones. */
+static bool probe_swap(const struct probe_buf *b, uint64_t *at)
+{
+    static const uint32_t pages[] = { 4096, 8192, 16384, 65536 };
+    for (unsigned i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        *at = pages[i] - 10;
+        if (has(b, *at, "SWAPSPACE2", 10) || has(b, *at, "SWAP-SPACE", 10))
+            return true;
+    }
+    return false;
+}
+
+struct disksig disksig_probe(const void *buf, size_t len)
+{
+    struct probe_buf b = { buf, len };
+    struct disksig s = { DISKSIG_NONE, 0 };
+    uint64_t at = 0;
+
+    if (probe_iso9660(&b, &at))
+        s.kind = DISKSIG_ISO9660;
+    else if (probe_gpt(&b, &at))
+        s.kind = DISKSIG_GPT;
+    else if (probe_oem(&b, "EXFAT   ", &at))
+        s.kind = DISKSIG_EXFAT;
+    else if (probe_oem(&b, "NTFS    ", &at))
+        s.kind = DISKSIG_NTFS;
+    else if (probe_fat(&b, &at))
+        s.kind = DISKSIG_FAT;
+    else if (probe_mbr(&b, &at))
+        s.kind = DISKSIG_MBR;
+    else if ((at = EXT_SUPER_MAGIC, has(&b, at, "\x53\xef", 2)))
+        s.kind = DISKSIG_EXT;
+    else if ((at = 0, has(&b, 0, "XFSB", 4)))
+        s.kind = DISKSIG_XFS;
+    else if ((at = BTRFS_SUPER_MAGIC, has(&b, at, "_BHRfS_M", 8)))
+        s.kind = DISKSIG_BTRFS;
+    else if (probe_lvm2(&b, &at))
+        s.kind = DISKSIG_LVM2;
+    else if (probe_swap(&b, &at))
+        s.kind = DISKSIG_SWAP;
+    else if ((at = 0, has(&b, 0, "LUKS\xba\xbe", 6)))
+        s.kind = DISKSIG_LUKS;
+    if (s.kind != DISKSIG_NONE)
+        s.offset = at;
+    return s;
+}
+
+const char *disksig_name(enum disksig_kind kind)
+{
+    switch (kind) {
+    case DISKSIG_NONE: return "nothing";
+    case DISKSIG_ISO9660: return "an ISO 9660 file system";
+    case DISKSIG_GPT: return "a GPT partition table";
+    case DISKSIG_FAT: return "a FAT file system";
+    case DISKSIG_EXFAT: return "an exFAT file system";
+    case DISKSIG_NTFS: return "an NTFS file system";
+    case DISKSIG_MBR: return "an MBR partition table";
+    case DISKSIG_EXT: return "an ext2/3/4 file system";
+    case DISKSIG_XFS: return "an XFS file system";
+    case DISKSIG_BTRFS: return "a btrfs file system";
+    case DISKSIG_LVM2: return "an LVM2 physical volume";
+    case DISKSIG_SWAP: return "Linux swap";
+    case DISKSIG_LUKS: return "a LUKS encrypted volume";
+    }
+    return "?";
+}
+
+void disksig_iso9660_volume_id(const void *buf, size_t len, char *out)
+{
+    struct probe_buf b = { buf, len };
+    size_t n = 32;
+
+    out[0] = '\0';
+    if (!has(&b, ISO9660_DESCRIPTOR, "\x01" "CD001", 6) ||
+        ISO9660_DESCRIPTOR + ISO9660_VOLUME_ID + 32 > len)
+        return;
+    memcpy(out, b.p + ISO9660_DESCRIPTOR + ISO9660_VOLUME_ID, 32);
+    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
+        n--;
+    out[n] = '\0';
+}
