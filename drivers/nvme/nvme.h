@@ -1,0 +1,409 @@
+/* drivers/nvme/nvme.h — NVMe register, command and data-structure layouts
+ * (NVM Express Base Specification 1.4 / 2.0), and the driver's internal
+ * interface between its files:
+ *   nvme_ctrl.c   bring-up, enable/disable, CSTS.CFS, reset, shutdown
+ *   nvme_admin.c  admin commands: Identify, Set Features, queue creation, Abort,
+ *                 Doorbell Buffer Config
+ *   nvme_io.c     the blk_ops: submit/kick/poll, CIDs, phase tags, splitting,
+ *                 timeouts, interrupts, describe
+ *   nvme_prp.c    PRP builder (pure, host-tested)
+ *   nvme_status.c status and register decoding (pure, host-tested)
+ * Only the NVM command set, 64-byte SQEs / 16-byte CQEs and 4 KiB memory pages
+ * are used; SGLs, metadata, protection information and CMB are left out. */
+#ifndef DRIVERS_NVME_NVME_H
+#define DRIVERS_NVME_NVME_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "drivers/blk/blk.h"
+
+/* ---- controller registers (§3.1) ---- */
+#define NVME_REG_CAP        0x00    /* Controller Capabilities, 64-bit */
+#define NVME_REG_VS         0x08    /* Version */
+#define NVME_REG_INTMS      0x0c    /* Interrupt Mask Set (INTx/MSI only) */
+#define NVME_REG_INTMC      0x10    /* Interrupt Mask Clear */
+#define NVME_REG_CC         0x14    /* Controller Configuration */
+#define NVME_REG_CSTS       0x1c    /* Controller Status */
+#define NVME_REG_AQA        0x24    /* Admin Queue Attributes */
+#define NVME_REG_ASQ        0x28    /* Admin Submission Queue base, 64-bit */
+#define NVME_REG_ACQ        0x30    /* Admin Completion Queue base, 64-bit */
+#define NVME_REG_DOORBELLS  0x1000  /* SQ y tail: 0x1000 + 2y*(4<<DSTRD); CQ y head: +1 */
+
+#define NVME_CAP_MQES(c)    ((uint32_t)((c) & 0xffff))          /* 0-based */
+#define NVME_CAP_CQR        (1ull << 16)
+#define NVME_CAP_TO(c)      ((uint32_t)(((c) >> 24) & 0xff))   /* 500 ms units */
+#define NVME_CAP_DSTRD(c)   ((uint32_t)(((c) >> 32) & 0xf))
+#define NVME_CAP_NSSRS      (1ull << 36)
+#define NVME_CAP_CSS(c)     ((uint32_t)(((c) >> 37) & 0xff))
+#define NVME_CAP_CSS_NVM    (1u << 0)
+#define NVME_CAP_MPSMIN(c)  ((uint32_t)(((c) >> 48) & 0xf))    /* 2^(12+n) bytes */
+#define NVME_CAP_MPSMAX(c)  ((uint32_t)(((c) >> 52) & 0xf))
+
+#define NVME_VS_MAJOR(v)    ((v) >> 16)
+#define NVME_VS_MINOR(v)    (((v) >> 8) & 0xff)
+#define NVME_VS_TERTIARY(v) ((v) & 0xff)
+
+#define NVME_CC_EN          (1u << 0)
+#define NVME_CC_CSS_SHIFT   4
+#define NVME_CC_MPS_SHIFT   7
+#define NVME_CC_AMS_SHIFT   11
+#define NVME_CC_SHN_SHIFT   14
+#define NVME_CC_SHN_MASK    (3u << NVME_CC_SHN_SHIFT)
+#define NVME_CC_SHN_NORMAL  (1u << NVME_CC_SHN_SHIFT)
+#define NVME_CC_IOSQES_SHIFT 16
+#define NVME_CC_IOCQES_SHIFT 20
+
+#define NVME_CSTS_RDY       (1u << 0)
+#define NVME_CSTS_CFS       (1u << 1)
+#define NVME_CSTS_SHST(s)   (((s) >> 2) & 3)
+#define NVME_CSTS_SHST_COMPLETE 2
+#define NVME_CSTS_NSSRO     (1u << 4)
+#define NVME_CSTS_PP        (1u << 5)
+
+#define NVME_SQES_LOG2      6       /* 64-byte submission queue entries */
+#define NVME_CQES_LOG2      4       /* 16-byte completion queue entries */
+
+/* ---- Submission Queue Entry (§4.2) ---- */
+struct nvme_sqe {
+    uint32_t cdw0;          /* OPC 7:0, FUSE 9:8, PSDT 15:14, CID 31:16 */
+    uint32_t nsid;
+    uint32_t cdw2, cdw3;
+    uint64_t mptr;
+    uint64_t prp1;
+    uint64_t prp2;
+    uint32_t cdw10, cdw11, cdw12, cdw13, cdw14, cdw15;
+};
+_Static_assert(sizeof(struct nvme_sqe) == 64, "NVMe 1.4 §4.2: SQE is 64 bytes");
+_Static_assert(offsetof(struct nvme_sqe, prp1) == 24, "NVMe 1.4 §4.2: DPTR at byte 24");
+_Static_assert(offsetof(struct nvme_sqe, cdw10) == 40, "NVMe 1.4 §4.2: CDW10 at byte 40");
+#define NVME_SQE_OPC(cdw0)  ((cdw0) & 0xff)
+#define NVME_SQE_CID(cdw0)  ((cdw0) >> 16)
+
+/* ---- Completion Queue Entry (§4.6) ---- */
+struct nvme_cqe {
+    uint32_t dw0;           /* command specific */
+    uint32_t dw1;
+    uint16_t sqhd;          /* SQ head pointer */
+    uint16_t sqid;
+    uint16_t cid;
+    uint16_t status;        /* P 0, SC 8:1, SCT 11:9, CRD 13:12, M 14, DNR 15 */
+};
+_Static_assert(sizeof(struct nvme_cqe) == 16, "NVMe 1.4 §4.6: CQE is 16 bytes");
+_Static_assert(offsetof(struct nvme_cqe, status) == 14, "NVMe 1.4 §4.6: status in DW3 31:17");
+#define NVME_CQE_PHASE      1u
+
+/* ---- opcodes (§5, NVM Command Set §6) ---- */
+enum nvme_admin_opcode {
+    NVME_ADMIN_DELETE_SQ = 0x00,
+    NVME_ADMIN_CREATE_SQ = 0x01,
+    NVME_ADMIN_GET_LOG_PAGE = 0x02,
+    NVME_ADMIN_DELETE_CQ = 0x04,
+    NVME_ADMIN_CREATE_CQ = 0x05,
+    NVME_ADMIN_IDENTIFY = 0x06,
+    NVME_ADMIN_ABORT = 0x08,
+    NVME_ADMIN_SET_FEATURES = 0x09,
+    NVME_ADMIN_GET_FEATURES = 0x0a,
+    NVME_ADMIN_DOORBELL_BUFFER_CONFIG = 0x7c,
+};
+enum nvme_io_opcode {
+    NVME_CMD_FLUSH = 0x00,
+    NVME_CMD_WRITE = 0x01,
+    NVME_CMD_READ = 0x02,
+    NVME_CMD_WRITE_ZEROES = 0x08,
+    NVME_CMD_DSM = 0x09,
+};
+#define NVME_RW_FUA             (1u << 30)      /* CDW12 */
+#define NVME_DSM_ATTR_AD        (1u << 2)       /* CDW11: deallocate */
+#define NVME_IDENTIFY_CNS_NS    0x00
+#define NVME_IDENTIFY_CNS_CTRL  0x01
+#define NVME_IDENTIFY_CNS_ACTIVE_NS_LIST 0x02
+#define NVME_FEAT_NUMBER_OF_QUEUES 0x07
+#define NVME_QUEUE_PHYS_CONTIG  (1u << 0)       /* Create I/O SQ/CQ CDW11.PC */
+#define NVME_CQ_IRQ_ENABLED     (1u << 1)       /* Create I/O CQ CDW11.IEN */
+
+/* DSM range (NVM Command Set §3.2.3 Figure "Dataset Management – Range"). */
+struct nvme_dsm_range {
+    uint32_t cattr;
+    uint32_t nlb;
+    uint64_t slba;
+};
+_Static_assert(sizeof(struct nvme_dsm_range) == 16, "NVM CS: DSM range is 16 bytes");
+
+/* ---- Identify Controller (§5.15.2.2, Figure 247) ---- */
+struct nvme_id_ctrl {
+    uint16_t vid;
+    uint16_t ssvid;
+    char sn[20];
+    char mn[40];
+    char fr[8];
+    uint8_t rab;
+    uint8_t ieee[3];
+    uint8_t cmic;
+    uint8_t mdts;           /* 2^n minimum pages; 0 = no limit */
+    uint16_t cntlid;
+    uint32_t ver;
+    uint32_t rtd3r;
+    uint32_t rtd3e;         /* µs: shutdown latency */
+    uint32_t oaes;
+    uint32_t ctratt;
+    uint8_t rsvd100[156];
+    uint16_t oacs;          /* byte 256 */
+    uint8_t acl, aerl, frmw, lpa, elpe, npss, avscc, apsta;
+    uint16_t wctemp, cctemp;
+    uint8_t rsvd270[242];
+    uint8_t sqes;           /* byte 512 */
+    uint8_t cqes;
+    uint16_t maxcmd;
+    uint32_t nn;
+    uint16_t oncs;          /* byte 520 */
+    uint16_t fuses;
+    uint8_t fna;
+    uint8_t vwc;            /* byte 525 */
+    uint16_t awun, awupf;
+    uint8_t nvscc, nwpc;
+    uint16_t acwu;
+    uint16_t rsvd534;
+    uint32_t sgls;          /* byte 536 */
+    uint8_t rsvd540[4096 - 540];
+};
+_Static_assert(sizeof(struct nvme_id_ctrl) == 4096, "NVMe 1.4 Figure 247: 4 KiB");
+_Static_assert(offsetof(struct nvme_id_ctrl, mdts) == 77, "Identify Controller MDTS at 77");
+_Static_assert(offsetof(struct nvme_id_ctrl, rtd3e) == 88, "Identify Controller RTD3E at 88");
+_Static_assert(offsetof(struct nvme_id_ctrl, oacs) == 256, "Identify Controller OACS at 256");
+_Static_assert(offsetof(struct nvme_id_ctrl, sqes) == 512, "Identify Controller SQES at 512");
+_Static_assert(offsetof(struct nvme_id_ctrl, nn) == 516, "Identify Controller NN at 516");
+_Static_assert(offsetof(struct nvme_id_ctrl, oncs) == 520, "Identify Controller ONCS at 520");
+_Static_assert(offsetof(struct nvme_id_ctrl, vwc) == 525, "Identify Controller VWC at 525");
+_Static_assert(offsetof(struct nvme_id_ctrl, sgls) == 536, "Identify Controller SGLS at 536");
+#define NVME_OACS_DBBUF         (1u << 8)
+#define NVME_ONCS_DSM           (1u << 2)
+#define NVME_ONCS_WRITE_ZEROES  (1u << 3)
+#define NVME_VWC_PRESENT        (1u << 0)
+
+/* ---- Identify Namespace (NVM Command Set §4.1.5.1) ---- */
+struct nvme_lbaf {
+    uint16_t ms;            /* metadata bytes per LBA */
+    uint8_t lbads;          /* 2^n data bytes */
+    uint8_t rp;             /* relative performance, bits 1:0 */
+};
+_Static_assert(sizeof(struct nvme_lbaf) == 4, "LBA Format is 4 bytes");
+
+struct nvme_id_ns {
+    uint64_t nsze;
+    uint64_t ncap;
+    uint64_t nuse;
+    uint8_t nsfeat;
+    uint8_t nlbaf;          /* 0-based */
+    uint8_t flbas;          /* bits 3:0 format index, bit 4 metadata at end of LBA */
+    uint8_t mc, dpc, dps, nmic, rescap, fpi;
+    uint8_t dlfeat;         /* byte 33: bits 2:0 = 1 deallocated blocks read zero */
+    uint8_t rsvd34[128 - 34];
+    struct nvme_lbaf lbaf[64];
+    uint8_t rsvd384[4096 - 384];
+};
+_Static_assert(sizeof(struct nvme_id_ns) == 4096, "Identify Namespace is 4 KiB");
+_Static_assert(offsetof(struct nvme_id_ns, flbas) == 26, "Identify Namespace FLBAS at 26");
+_Static_assert(offsetof(struct nvme_id_ns, dlfeat) == 33, "Identify Namespace DLFEAT at 33");
+_Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "Identify Namespace LBAF0 at 128");
+#define NVME_DLFEAT_READ_ZEROES 1u
+
+/* ---- pure helpers: PRP builder (nvme_prp.c) ---- */
+/* One PRP list page the caller owns: host view and bus address. */
+struct nvme_prp_page {
+    uint64_t *entries;
+    uint64_t phys;
+};
+struct nvme_prp {
+    uint64_t prp1, prp2;
+    uint32_t entries;       /* PRP entries in all (PRP1, PRP2 or list entries) */
+    uint32_t list_pages;    /* list pages used */
+};
+/* Checks the PRP rules on a request's segments (§4.3): only the first may
+ * start inside a page, and every segment but the last must end on a page
+ * boundary. -1 when they hold, else the index of the offending segment with
+ * the rule in words in `why`. */
+int nvme_prp_check(const struct blk_seg *segs, uint32_t nsegs, uint32_t page_size,
+                   char *why, size_t why_size);
+/* PRP entries a transfer of `bytes` starting at page offset `first_offset` needs. */
+uint32_t nvme_prp_entry_count(uint64_t first_offset, uint64_t bytes, uint32_t page_size);
+/* List pages for `entries` PRP entries (0 or 1 entries: none; 2: none). */
+uint32_t nvme_prp_list_pages_for(uint32_t entries, uint32_t page_size);
+/* Builds PRP1/PRP2 and the list for bytes [offset, offset+bytes) of the
+ * segments (which passed nvme_prp_check). A list that needs more than
+ * `npages` pages is refused (false, nothing written past the pages). Chained
+ * list pages: the last entry of a full page points to the next page. */
+bool nvme_prp_build(const struct blk_seg *segs, uint32_t nsegs, uint64_t offset, uint64_t bytes,
+                    uint32_t page_size, const struct nvme_prp_page *pages, uint32_t npages,
+                    struct nvme_prp *out);
+
+/* ---- pure helpers: status and register decoding (nvme_status.c) ---- */
+/* req->dev_status form: DNR<<15 | M<<14 | SCT<<8 | SC. */
+#define NVME_STATUS_DNR     (1u << 15)
+#define NVME_STATUS_MORE    (1u << 14)
+#define NVME_STATUS_SCT(s)  (((s) >> 8) & 7)
+#define NVME_STATUS_SC(s)   ((s) & 0xff)
+#define NVME_SCT_GENERIC    0
+#define NVME_SCT_COMMAND    1
+#define NVME_SCT_MEDIA      2
+#define NVME_SCT_PATH       3
+#define NVME_SCT_VENDOR     7
+#define NVME_SC_ABORT_REQUESTED 0x07
+#define NVME_SC_LBA_RANGE   0x80
+/* From the CQE status field (phase bit dropped) to the dev_status form. */
+uint16_t nvme_status_from_cqe(uint16_t cqe_status);
+/* "generic: LBA out of range (SCT 0h SC 80h, DNR)" */
+void nvme_status_describe(uint16_t status, char *buf, size_t size);
+enum blk_cause nvme_status_cause(uint16_t status);
+/* The status may be retried: not success and DNR clear. */
+bool nvme_status_retryable(uint16_t status);
+const char *nvme_sct_name(unsigned sct);
+/* Registers in words. */
+void nvme_decode_csts(uint32_t csts, char *buf, size_t size);
+void nvme_decode_cc(uint32_t cc, char *buf, size_t size);
+void nvme_decode_cap(uint64_t cap, char *buf, size_t size);
+
+/* ---- the driver (kernel only) ---- */
+#ifndef BAREIO_HOST_TEST
+#include "kernel/memory.h"
+
+#define NVME_MAX_CONTROLLERS    4
+#define NVME_MAX_NAMESPACES     8       /* per controller */
+#define NVME_MAX_IO_QUEUES      16
+#define NVME_ADMIN_DEPTH        32
+#define NVME_PAGE_SIZE          4096u
+#define NVME_MAX_TRANSFER_BYTES (4u << 20)  /* our cap when MDTS allows more or is 0 */
+#define NVME_MAX_RETRIES        2           /* per command, only when DNR is clear */
+
+enum nvme_irq_mode { NVME_IRQ_POLL, NVME_IRQ_MSIX, NVME_IRQ_INTX };
+
+struct nvme_ctrl;
+struct nvme_ns;
+
+/* One command slot (CID = index in its queue), allocated at queue creation. */
+struct nvme_cmd {
+    struct blk_request *req;    /* NULL when the slot is free */
+    struct nvme_ns *ns;
+    struct nvme_sqe sqe;        /* as sent (kept after completion for describe/tests) */
+    struct nvme_prp_page *pages;    /* this slot's PRP list pages */
+    uint64_t deadline_ns;
+    uint64_t slba;              /* this part's first LBA and length */
+    uint32_t nlb;
+    uint32_t bytes;
+    uint8_t retries;
+    bool in_flight;
+    bool timed_out;
+    uint16_t last_status;
+};
+
+struct nvme_queue {
+    struct nvme_ctrl *ctrl;
+    uint16_t qid;
+    uint16_t depth;             /* entries in the SQ and the CQ */
+    struct dma_region sq_mem, cq_mem, cmd_mem, prp_mem, page_mem;
+    volatile struct nvme_sqe *sq;
+    volatile struct nvme_cqe *cq;
+    struct nvme_cmd *cmds;
+    uint16_t sq_tail, sq_head, cq_head, sq_tail_rung;
+    uint8_t phase;
+    uint16_t in_flight;
+    uint32_t pages_per_cmd;
+    /* Requests whose remaining parts wait for a free slot, oldest first. */
+    struct blk_request *pending_head, *pending_tail;
+    /* Interrupts. */
+    enum nvme_irq_mode irq_mode;    /* of this queue (a queue falls back to poll) */
+    int vector;                 /* MSI-X: kernel vector, else -1 */
+    uint16_t msix_index;
+    uint64_t irq_seen_count;    /* irq_count(vector) when a stale CQE was first seen */
+    uint64_t stale_since_ns;    /* a CQE waiting for its interrupt since */
+    /* Statistics (tests). */
+    uint64_t completed, polled_completed;
+    uint64_t sq_doorbell_writes, cq_doorbell_writes, mmio_doorbell_writes;
+    uint64_t interrupts;
+};
+
+struct nvme_ns {
+    struct blk_dev dev;
+    struct nvme_ctrl *ctrl;
+    uint32_t nsid;
+    uint32_t lba_shift;
+    uint32_t test_nsid_once;    /* test hook: the next command goes to this NSID */
+};
+
+struct nvme_ctrl {
+    char name[16];              /* "nvme0" */
+    unsigned index;
+    struct pci_device *pci;
+    volatile void *regs;
+    uint64_t cap;
+    uint32_t vs;
+    uint32_t doorbell_stride;   /* bytes: 4 << CAP.DSTRD */
+    uint32_t timeout_ms;        /* CAP.TO */
+    struct nvme_id_ctrl *id;    /* Identify Controller data (DMA page) */
+    struct dma_region id_mem, scratch_mem, dbbuf_mem, eventidx_mem;
+    uint32_t max_transfer_bytes;
+    uint32_t mdts_bytes;        /* 0: no limit */
+    bool bus_master;
+    bool alive;                 /* enabled and serving */
+    bool shut_down;
+    bool shadow_doorbells;      /* Doorbell Buffer Config in effect */
+    bool in_recovery;
+    enum nvme_irq_mode irq_mode;
+    uint16_t queue_depth;
+    uint16_t nio;               /* I/O queue pairs */
+    uint16_t nio_granted;       /* what Number of Queues allowed */
+    struct nvme_queue admin;
+    struct nvme_queue io[NVME_MAX_IO_QUEUES];
+    unsigned nns;
+    struct nvme_ns ns[NVME_MAX_NAMESPACES];
+    /* Recovery statistics (tests). */
+    unsigned resets, aborts_sent, aborts_not_done, cfs_seen, timeouts;
+    char last_recovery[160];
+};
+
+/* nvme_ctrl.c */
+extern unsigned nvme_controller_count;
+struct nvme_ctrl *nvme_controller(unsigned index);
+bool nvme_ctrl_disable(struct nvme_ctrl *c, char *why, size_t why_size);
+enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size);
+/* Reset after a timeout or CSTS.CFS: disable, enable, recreate queues,
+ * repost what was in flight. false when the controller could not come back. */
+bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason);
+bool nvme_ctrl_check_fatal(struct nvme_ctrl *c);
+void nvme_ctrl_shutdown(struct nvme_ctrl *c);
+uint32_t nvme_read_csts(struct nvme_ctrl *c);
+
+/* nvme_admin.c: synchronous admin commands on the polled admin queue. */
+uint16_t nvme_admin_sync(struct nvme_ctrl *c, struct nvme_sqe *sqe, uint32_t timeout_ms,
+                         struct nvme_cqe *cqe_out);
+uint16_t nvme_identify(struct nvme_ctrl *c, uint8_t cns, uint32_t nsid, uint64_t buf_phys);
+uint16_t nvme_set_number_of_queues(struct nvme_ctrl *c, uint16_t wanted, uint16_t *granted);
+uint16_t nvme_create_io_queues(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t vector_index);
+uint16_t nvme_delete_io_queues(struct nvme_ctrl *c, struct nvme_queue *q);
+uint16_t nvme_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid, bool *not_aborted);
+uint16_t nvme_doorbell_buffer_config(struct nvme_ctrl *c);
+
+/* nvme_io.c */
+extern const struct blk_ops nvme_blk_ops;
+bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
+                      uint32_t pages_per_cmd);
+void nvme_queue_reset_indexes(struct nvme_queue *q);
+void nvme_ring_sq(struct nvme_queue *q);
+void nvme_ring_cq(struct nvme_queue *q);
+/* Puts a command's SQE at the tail (no doorbell). */
+void nvme_queue_post(struct nvme_queue *q, const struct nvme_sqe *sqe);
+bool nvme_queue_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
+/* After a reset: the queue's in-flight commands, except timed-out ones, are
+ * posted again; timed-out ones complete with BLK_CAUSE_TIMEOUT. */
+void nvme_queue_repost(struct nvme_queue *q);
+void nvme_queue_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
+
+/* Test hooks (tests/kernel/test_nvme.c). */
+struct nvme_ns *nvme_ns_of(struct blk_dev *dev);
+/* The SQE of the request's last command as sent, and up to `max` PRP list
+ * entries (in list order across chained pages, chain pointers included). */
+bool nvme_test_last_command(struct blk_dev *dev, const struct blk_request *req,
+                            struct nvme_sqe *sqe, uint64_t *list, uint32_t max, uint32_t *nlist);
+void nvme_test_set_vector_masked(struct blk_dev *dev, unsigned queue, bool masked);
+#endif /* BAREIO_HOST_TEST */
+
+#endif
