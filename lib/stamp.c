@@ -257,6 +257,123 @@ enum stamp_status stamp_check(const void *buf, uint32_t block_size, const struct
     return r->status;
 }
 
+/* ---- extent map ---- */
+
+void stamp_map_init(struct stamp_map *m, struct stamp_extent *storage, uint32_t capacity)
+{
+    m->ext = storage;
+    m->count = 0;
+    m->capacity = capacity;
+    m->overflowed = false;
+}
+
+static bool map_insert_at(struct stamp_map *m, uint32_t at, const struct stamp_extent *e)
+{
+    if (m->count == m->capacity) {
+        m->overflowed = true;
+        return false;
+    }
+    for (uint32_t i = m->count; i > at; i--)
+        m->ext[i] = m->ext[i - 1];
+    m->ext[at] = *e;
+    m->count++;
+    return true;
+}
+
+static void map_remove_at(struct stamp_map *m, uint32_t at)
+{
+    for (uint32_t i = at; i + 1 < m->count; i++)
+        m->ext[i] = m->ext[i + 1];
+    m->count--;
+}
+
+bool stamp_map_clear(struct stamp_map *m, uint64_t lba, uint64_t count)
+{
+    uint64_t end = lba + count;
+
+    for (uint32_t i = 0; i < m->count;) {
+        struct stamp_extent *e = &m->ext[i];
+        uint64_t e_end = e->lba + e->count;
+        if (e_end <= lba) {
+            i++;
+            continue;
+        }
+        if (e->lba >= end)
+            break;
+        if (e->lba < lba && e_end > end) {          /* the range is inside e: split */
+            struct stamp_extent right = *e;
+            right.lba = end;
+            right.count = e_end - end;
+            e->count = lba - e->lba;
+            return map_insert_at(m, i + 1, &right);
+        }
+        if (e->lba < lba) {                         /* e sticks out on the left */
+            e->count = lba - e->lba;
+            i++;
+        } else if (e_end > end) {                   /* e sticks out on the right */
+            e->count = e_end - end;
+            e->lba = end;
+            break;
+        } else {
+            map_remove_at(m, i);                    /* e lies inside the range */
+        }
+    }
+    return true;
+}
+
+static bool extents_join(const struct stamp_extent *a, const struct stamp_extent *b)
+{
+    return a->lba + a->count == b->lba && a->kind == b->kind && a->gen == b->gen;
+}
+
+bool stamp_map_set(struct stamp_map *m, uint64_t lba, uint64_t count, enum stamp_extent_kind kind,
+                   uint64_t gen)
+{
+    struct stamp_extent e = { .lba = lba, .count = count, .kind = kind,
+                              .gen = kind == STAMP_EXTENT_ZERO ? 0 : gen };
+    uint32_t at = 0;
+    bool ok;
+
+    if (count == 0)
+        return true;
+    ok = stamp_map_clear(m, lba, count);
+    while (at < m->count && m->ext[at].lba < lba)
+        at++;
+    if (at > 0 && extents_join(&m->ext[at - 1], &e)) {
+        m->ext[at - 1].count += count;
+        at--;
+    } else if (!map_insert_at(m, at, &e)) {
+        return false;
+    }
+    if (at + 1 < m->count && extents_join(&m->ext[at], &m->ext[at + 1])) {
+        m->ext[at].count += m->ext[at + 1].count;
+        map_remove_at(m, at + 1);
+    }
+    return ok;
+}
+
+const struct stamp_extent *stamp_map_find(const struct stamp_map *m, uint64_t lba)
+{
+    uint32_t lo = 0, hi = m->count;
+
+    while (lo < hi) {                   /* first extent ending after lba */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (m->ext[mid].lba + m->ext[mid].count <= lba)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->count && m->ext[lo].lba <= lba ? &m->ext[lo] : NULL;
+}
+
+uint64_t stamp_map_blocks(const struct stamp_map *m)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < m->count; i++)
+        n += m->ext[i].count;
+    return n;
+}
+
 /* ---- names ---- */
 
 static const char *const status_names[STAMP_STATUS_COUNT][2] = {

@@ -110,6 +110,44 @@ bool stamp_parse_header(const void *sector, struct stamp_header *h);
 /* Offset of the first non-zero byte, or len when all bytes are zero. */
 size_t stamp_first_nonzero(const void *buf, size_t len);
 
+/* ---- what a device should hold: an extent map ----
+ * A sorted list of non-overlapping LBA ranges, each either stamped with one
+ * generation (under the run's key) or zeroed. The harness records every write
+ * here; the manifest it prints at the end of a run is this map. Storage is the
+ * caller's (no allocation); when it is full, the map keeps what fits, sets
+ * `overflowed` and the caller must say the manifest is incomplete. */
+enum stamp_extent_kind {
+    STAMP_EXTENT_STAMPED,
+    STAMP_EXTENT_ZERO,
+};
+
+struct stamp_extent {
+    uint64_t lba;
+    uint64_t count;
+    uint64_t gen;           /* stamped: the generation; zero: 0 */
+    uint32_t kind;          /* enum stamp_extent_kind */
+    uint32_t reserved;
+};
+
+struct stamp_map {
+    struct stamp_extent *ext;
+    uint32_t count, capacity;
+    bool overflowed;
+};
+
+void stamp_map_init(struct stamp_map *m, struct stamp_extent *storage, uint32_t capacity);
+/* [lba, lba+count) now holds `kind` (of generation gen): replaces whatever
+ * overlapped, merges with equal neighbours. False when the map was full. */
+bool stamp_map_set(struct stamp_map *m, uint64_t lba, uint64_t count, enum stamp_extent_kind kind,
+                   uint64_t gen);
+/* Forgets [lba, lba+count): its content is no longer known. False when
+ * splitting an extent needed room the map did not have. */
+bool stamp_map_clear(struct stamp_map *m, uint64_t lba, uint64_t count);
+/* The extent that holds lba, or NULL. */
+const struct stamp_extent *stamp_map_find(const struct stamp_map *m, uint64_t lba);
+/* Blocks covered by the map. */
+uint64_t stamp_map_blocks(const struct stamp_map *m);
+
 /* "ok", "misdirected", "lost", "torn", "corrupt", "zero", "foreign". */
 const char *stamp_status_name(enum stamp_status status);
 /* One phrase: "valid stamp of another LBA (misdirected write)". */

@@ -222,3 +222,109 @@ HTEST(stamp_names)
     HT_EXPECT_STREQ(stamp_status_name(STAMP_FOREIGN), "foreign");
     HT_EXPECT_STREQ(stamp_status_name(STAMP_STATUS_COUNT), "unknown");
 }
+
+/* ---- extent map ---- */
+
+static int map_equals(const struct stamp_map *m, const uint64_t (*want)[4], uint32_t n)
+{
+    if (m->count != n)
+        return 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (m->ext[i].lba != want[i][0] || m->ext[i].count != want[i][1] ||
+            m->ext[i].kind != want[i][2] || m->ext[i].gen != want[i][3])
+            return 0;
+    return 1;
+}
+
+HTEST(stamp_map_overwrites_split_and_merge)
+{
+    struct stamp_extent store[8];
+    struct stamp_map m;
+    stamp_map_init(&m, store, 8);
+
+    HT_EXPECT(stamp_map_set(&m, 100, 50, STAMP_EXTENT_STAMPED, 1));
+    HT_EXPECT(stamp_map_set(&m, 150, 10, STAMP_EXTENT_STAMPED, 1));     /* joins */
+    static const uint64_t a[][4] = { { 100, 60, 0, 1 } };
+    HT_EXPECT(map_equals(&m, a, 1));
+
+    HT_EXPECT(stamp_map_set(&m, 120, 5, STAMP_EXTENT_STAMPED, 2));      /* splits */
+    static const uint64_t b[][4] = { { 100, 20, 0, 1 }, { 120, 5, 0, 2 }, { 125, 35, 0, 1 } };
+    HT_EXPECT(map_equals(&m, b, 3));
+
+    HT_EXPECT(stamp_map_set(&m, 90, 40, STAMP_EXTENT_ZERO, 7));         /* covers two, trims one */
+    static const uint64_t c[][4] = { { 90, 40, 1, 0 }, { 130, 30, 0, 1 } };
+    HT_EXPECT(map_equals(&m, c, 2));
+
+    HT_EXPECT(stamp_map_set(&m, 130, 30, STAMP_EXTENT_ZERO, 0));        /* joins on the left */
+    static const uint64_t d[][4] = { { 90, 70, 1, 0 } };
+    HT_EXPECT(map_equals(&m, d, 1));
+    HT_EXPECT_EQ(stamp_map_blocks(&m), 70);
+
+    HT_EXPECT(stamp_map_clear(&m, 100, 10));
+    static const uint64_t e[][4] = { { 90, 10, 1, 0 }, { 110, 50, 1, 0 } };
+    HT_EXPECT(map_equals(&m, e, 2));
+    HT_EXPECT(stamp_map_find(&m, 105) == NULL);
+    HT_EXPECT(stamp_map_find(&m, 90) == &store[0]);
+    HT_EXPECT(stamp_map_find(&m, 159) == &store[1]);
+    HT_EXPECT(stamp_map_find(&m, 160) == NULL);
+    HT_EXPECT(!m.overflowed);
+}
+
+HTEST(stamp_map_full_says_so)
+{
+    struct stamp_extent store[3];
+    struct stamp_map m;
+    stamp_map_init(&m, store, 3);
+    for (uint64_t i = 0; i < 3; i++)
+        HT_EXPECT(stamp_map_set(&m, i * 10, 5, STAMP_EXTENT_STAMPED, i));
+    HT_EXPECT(!stamp_map_set(&m, 100, 5, STAMP_EXTENT_STAMPED, 9));
+    HT_EXPECT(m.overflowed);
+    HT_EXPECT_EQ(m.count, 3);
+    /* Overwriting what is there exactly still fits. */
+    struct stamp_map m2;
+    stamp_map_init(&m2, store, 3);
+    HT_EXPECT(stamp_map_set(&m2, 0, 100, STAMP_EXTENT_STAMPED, 1));
+    HT_EXPECT(stamp_map_set(&m2, 0, 100, STAMP_EXTENT_STAMPED, 2));
+    HT_EXPECT_EQ(m2.count, 1);
+    HT_EXPECT_EQ(store[0].gen, 2);
+}
+
+HTEST(stamp_map_random_against_array)
+{
+    /* The map must agree with a plain per-block array after any sequence. */
+    enum { N = 300 };
+    static struct stamp_extent store[256];
+    static int64_t truth[N];
+    struct stamp_map m;
+    uint64_t s = 42;
+    stamp_map_init(&m, store, 256);
+    for (int i = 0; i < N; i++)
+        truth[i] = -1;
+    for (int step = 0; step < 2000; step++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t lba = (s >> 33) % N, count = 1 + (s >> 20) % 20, op = (s >> 10) % 4;
+        uint64_t gen = 1 + (s >> 50) % 3;
+        if (lba + count > N)
+            count = N - lba;
+        if (op == 0) {
+            HT_EXPECT(stamp_map_clear(&m, lba, count));
+            for (uint64_t b = lba; b < lba + count; b++)
+                truth[b] = -1;
+        } else {
+            enum stamp_extent_kind k = op == 1 ? STAMP_EXTENT_ZERO : STAMP_EXTENT_STAMPED;
+            HT_EXPECT(stamp_map_set(&m, lba, count, k, gen));
+            for (uint64_t b = lba; b < lba + count; b++)
+                truth[b] = k == STAMP_EXTENT_ZERO ? 0 : (int64_t)gen;
+        }
+    }
+    for (uint64_t b = 0; b < N; b++) {
+        const struct stamp_extent *e = stamp_map_find(&m, b);
+        int64_t got = !e ? -1 : e->kind == STAMP_EXTENT_ZERO ? 0 : (int64_t)e->gen;
+        HT_EXPECT_EQ(got, truth[b]);
+    }
+    for (uint32_t i = 1; i < m.count; i++) {
+        HT_EXPECT(m.ext[i - 1].lba + m.ext[i - 1].count <= m.ext[i].lba);
+        HT_EXPECT(!(m.ext[i - 1].lba + m.ext[i - 1].count == m.ext[i].lba &&
+                    m.ext[i - 1].kind == m.ext[i].kind && m.ext[i - 1].gen == m.ext[i].gen));
+    }
+}
