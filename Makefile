@@ -33,7 +33,7 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 
 ISO_CMDLINE ?=
 
-.PHONY: all kernel iso run test host-test tools-test scenario-test deps clean FORCE
+.PHONY: all kernel iso run test host-test host-tools tools-test scenario-test deps clean FORCE
 all: kernel iso
 kernel: $(BUILD)/bareio.elf
 
@@ -86,6 +86,18 @@ $(BUILD)/host/unit: $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) \
 
 host-test: $(BUILD)/host/unit
 	$(BUILD)/host/unit
+
+# Host tools: tools/mkscratch and tools/verify-image are C programs that share
+# lib/ (scratch label, GPT, stamps) with the kernel, built the way the host
+# tests are (lib's string functions renamed). The tools/ wrappers build them.
+HOST_TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I.
+HOST_TOOLS := $(BUILD)/tools/mkscratch $(BUILD)/tools/verify-image
+$(BUILD)/tools/%: tools/src/%.c $(HOST_LIB_SRCS) $(wildcard lib/*.h tests/host/rename.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@ $< $(HOST_LIB_SRCS)
+
+host-tools: $(HOST_TOOLS)
+tools-test: host-tools
 
 # ---- ISO, QEMU runs and tests (tools/) ----
 # The ISO's command line is baked into its grub.cfg; the stamp file makes a
