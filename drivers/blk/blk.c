@@ -3,6 +3,7 @@
  * (including the write gate that keeps non-scratch disks untouched), the
  * trace ring and the structured failure record. The interface and its rules
  * are described in drivers/blk/blk.h. */
+#include "drivers/blk/access.h"
 #include "drivers/blk/blk.h"
 #include "drivers/pci/pci.h"
 #include "kernel/cmdline.h"
@@ -11,10 +12,8 @@
 #include "kernel/memory.h"
 #include "kernel/time.h"
 #include "lib/crc.h"
-#include "lib/disksig.h"
 #include "lib/format.h"
 #include "lib/glob.h"
-#include "lib/gpt.h"
 #include "lib/scratch.h"
 #include "lib/string.h"
 
@@ -248,78 +247,16 @@ static enum blk_cause read_blocks(struct blk_dev *dev, uint64_t lba, uint32_t co
     return blk_io(dev, &req, BLK_OP_READ, lba, count, &seg, 1, 0);
 }
 
-static void set_scratch(struct blk_dev *dev, uint64_t first, uint64_t end, const char *how)
-{
-    char from[24], to[24];
-
-    dev->writable = true;
-    dev->write_first = first;
-    dev->write_end = end;
-    blk_format_size(from, sizeof(from), first * dev->block_size);
-    blk_format_size(to, sizeof(to), end * dev->block_size);
-    snprintf(dev->access, sizeof(dev->access), "scratch (%s): writes to %s..%s", how, from, to);
-}
-
-/* The boot medium: tools/mkiso writes "BAREIO_<bootid>" as the ISO 9660
- * volume identifier and bootid=<id> on the kernel command line, so the ISO
- * bareio booted from is recognised on whatever controller it sits behind. */
-static bool is_boot_medium(const uint8_t *head, size_t len)
-{
-    char volid[33], want[48];
-
-    if (!blk_boot_id[0])
-        return false;
-    disksig_iso9660_volume_id(head, len, volid);
-    snprintf(want, sizeof(want), "BAREIO_%s", blk_boot_id);
-    return volid[0] && strcmp(volid, want) == 0;
-}
-
-/* A GPT with a bareio partition (lib/gpt.h) opens that partition. Returns the
- * GPT's status; on GPT_OK *part is the partition. The entry array is taken
- * from `head` when it lies inside, else read. */
-static enum gpt_status find_bareio_partition(struct blk_dev *dev, const uint8_t *head, size_t len,
-                                             struct gpt_partition *part)
-{
-    uint32_t bs = dev->block_size;
-    struct gpt_header h;
-    struct dma_region entries = { 0 };
-    enum gpt_status st;
-
-    if (len < 2 * (size_t)bs)
-        return GPT_NONE;
-    st = gpt_parse_header(head + bs, bs, dev->nblocks, &h);
-    if (st != GPT_OK)
-        return st;
-    uint64_t bytes = gpt_entries_bytes(&h);
-    if (h.entries_lba * bs + bytes <= len)
-        return gpt_find_partition(&h, head + h.entries_lba * bs, gpt_type_bareio, 0, part);
-    if (read_blocks(dev, h.entries_lba, (uint32_t)((bytes + bs - 1) / bs), &entries) != BLK_OK)
-        st = GPT_BAD_HEADER;
-    else
-        st = gpt_find_partition(&h, entries.virt, gpt_type_bareio, 0, part);
-    if (entries.virt)
-        dma_free(&entries);
-    return st;
-}
-
-/* Decides whether the harness may write the device and where, first rule that
- * applies wins:
- *   1. the boot medium is never written (not even with a label or allow_write=);
- *   2. a scratch label confines writes to its data range;
- *   3. a GPT partition with bareio's type GUID confines writes to it;
- *   4. anything else that shows a partition table, file system or ISO image
- *      (lib/disksig.h) is in use: read-only even when allow_write= names it;
- *   5. allow_write=SERIAL opens the whole device;
- *   6. everything else is read-only.
- * The reason is kept in dev->access. */
+/* Decides whether the harness may write the device and where: reads the
+ * device's first BLK_ACCESS_SPAN bytes and applies the rules of
+ * drivers/blk/access.h (boot medium never; scratch label; bareio GPT
+ * partition; a disk in use stays read-only even with allow_write=;
+ * allow_write=). The reason is kept in dev->access. */
 static void decide_access(struct blk_dev *dev)
 {
     struct dma_region buf = { 0 };
-    struct scratch_label label;
-    struct gpt_partition part;
     enum blk_cause rc;
-    uint64_t bytes = dev->nblocks * dev->block_size;
-    uint32_t head_blocks = (uint32_t)((DISKSIG_SPAN + dev->block_size - 1) / dev->block_size);
+    uint32_t head_blocks = (uint32_t)((BLK_ACCESS_SPAN + dev->block_size - 1) / dev->block_size);
 
     dev->writable = false;
     dev->boot_device = false;
@@ -339,46 +276,9 @@ static void decide_access(struct blk_dev *dev)
                  head_blocks, blk_cause_name(rc));
         goto out;
     }
-    const uint8_t *head = buf.virt;
-    size_t len = (size_t)head_blocks * dev->block_size;
     bool allowed = dev->serial[0] && blk_allow_write[0] &&
                    glob_list_match(blk_allow_write, dev->serial) != GLOB_LIST_NONE;
-
-    if (is_boot_medium(head, len)) {
-        dev->boot_device = true;
-        snprintf(dev->access, sizeof(dev->access), "read-only: boot medium (bootid=%s), never written",
-                 blk_boot_id);
-        goto out;
-    }
-    enum scratch_status st = scratch_label_parse(head, bytes, &label);
-    if (st == SCRATCH_OK) {
-        memcpy(dev->identity, label.uuid, 16);
-        set_scratch(dev, label.data_offset / dev->block_size,
-                    label.data_size ? (label.data_offset + label.data_size) / dev->block_size
-                                    : dev->nblocks, "label");
-        goto out;
-    }
-    enum gpt_status gst = find_bareio_partition(dev, head, len, &part);
-    if (gst == GPT_OK) {
-        char how[24];
-        memcpy(dev->identity, part.unique_guid, 16);
-        snprintf(how, sizeof(how), "GPT partition %u", part.index + 1);
-        set_scratch(dev, part.first_lba, part.last_lba + 1, how);
-        goto out;
-    }
-    struct disksig sig = disksig_probe(head, len);
-    if (sig.kind != DISKSIG_NONE) {
-        /* A damaged or foreign GPT is named by what is wrong with it. */
-        const char *what = sig.kind == DISKSIG_GPT && gst != GPT_NONE ? gpt_status_name(gst)
-                                                                      : disksig_name(sig.kind);
-        snprintf(dev->access, sizeof(dev->access), "read-only: %s%s (in use%s)",
-                 sig.kind == DISKSIG_GPT && gst != GPT_NONE ? "" : "holds ", what,
-                 allowed ? ": allow_write= does not apply" : "");
-    } else if (allowed) {
-        set_scratch(dev, 0, dev->nblocks, "allow_write");
-    } else {
-        snprintf(dev->access, sizeof(dev->access), "read-only: %s", scratch_status_name(st));
-    }
+    blk_access_decide(dev, buf.virt, (size_t)head_blocks * dev->block_size, allowed, blk_boot_id);
 out:
     if (buf.virt)
         dma_free(&buf);
