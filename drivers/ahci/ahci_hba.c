@@ -1,0 +1,244 @@
+/* drivers/ahci/ahci_hba.c — finds AHCI host bus adapters (PCI class
+ * 01:06:01), maps ABAR (BAR5), enables memory space and bus mastering, takes
+ * the HBA from the firmware (BIOS/OS handoff, AHCI 1.3.1 §10.6.3), resets it
+ * (§10.4.3) into AHCI mode, chooses the completion mode (ahci.irq=) and
+ * brings up every implemented port (ahci_port.c). One boot line per
+ * controller. Leaves out: enclosure management, command completion
+ * coalescing, port multipliers, FIS-based switching. */
+#include "drivers/ahci/ahci_priv.h"
+#include "drivers/pci/pci.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/io.h"
+#include "kernel/irq.h"
+#include "kernel/time.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+static const struct cmdline_word ahci_irq_words[] = {
+    { "poll", AHCI_IRQ_POLL }, { "msi", AHCI_IRQ_MSI },
+};
+CMDLINE_ENUM(ahci_irq_key, "ahci.irq", AHCI_IRQ_MSI, ahci_irq_words,
+             "how AHCI completions are noticed: msi (default when the HBA has MSI) or poll");
+
+static struct ahci_hba hbas[AHCI_MAX_CONTROLLERS];
+static unsigned hba_count;
+
+/* §10.6.3: ask the BIOS to give up the HBA when CAP2.BOH says it may own it. */
+static bool bios_handoff(struct ahci_hba *h, char *why, size_t why_size)
+{
+    uint32_t bohc;
+    uint64_t deadline;
+
+    if (!(h->cap2 & AHCI_CAP2_BOH))
+        return true;
+    bohc = mmio_read32(h->abar, AHCI_REG_BOHC);
+    if (!(bohc & AHCI_BOHC_BOS))
+        return true;
+    mmio_write32(h->abar, AHCI_REG_BOHC, bohc | AHCI_BOHC_OOS);
+    deadline = deadline_after_ms(AHCI_BOHC_TIMEOUT_MS);
+    while (mmio_read32(h->abar, AHCI_REG_BOHC) & AHCI_BOHC_BOS) {
+        /* BIOS Busy: it is finishing outstanding commands; give it 2 s. */
+        if (mmio_read32(h->abar, AHCI_REG_BOHC) & AHCI_BOHC_BB)
+            deadline = deadline_after_ms(AHCI_BOHC_BUSY_TIMEOUT_MS);
+        if (deadline_passed(deadline)) {
+            snprintf(why, why_size, "BIOS did not release the HBA: BOHC 0x%x (BOS still set)",
+                     mmio_read32(h->abar, AHCI_REG_BOHC));
+            return false;
+        }
+        delay_us(100);
+    }
+    return true;
+}
+
+/* GHC.AE must stick (it is read-only 1 when CAP.SAM, writable otherwise). */
+static bool enable_ahci_mode(struct ahci_hba *h)
+{
+    uint32_t ghc = mmio_read32(h->abar, AHCI_REG_GHC);
+    if (!(ghc & AHCI_GHC_AE))
+        mmio_write32(h->abar, AHCI_REG_GHC, ghc | AHCI_GHC_AE);
+    return (mmio_read32(h->abar, AHCI_REG_GHC) & AHCI_GHC_AE) != 0;
+}
+
+/* §10.4.3: GHC.HR, bounded wait for it to clear, then AE again. PI is
+ * written once by firmware and lost by some HBAs on reset: restore it. */
+static enum blk_cause hba_reset(struct ahci_hba *h, char *why, size_t why_size)
+{
+    uint32_t pi = mmio_read32(h->abar, AHCI_REG_PI);
+    uint64_t deadline;
+
+    if (!enable_ahci_mode(h)) {
+        snprintf(why, why_size, "GHC.AE does not stick (GHC 0x%x): the HBA stays in legacy mode",
+                 mmio_read32(h->abar, AHCI_REG_GHC));
+        return BLK_CAUSE_NOT_AHCI_MODE;
+    }
+    mmio_write32(h->abar, AHCI_REG_GHC, mmio_read32(h->abar, AHCI_REG_GHC) | AHCI_GHC_HR);
+    deadline = deadline_after_ms(AHCI_HR_TIMEOUT_MS);
+    while (mmio_read32(h->abar, AHCI_REG_GHC) & AHCI_GHC_HR) {
+        if (deadline_passed(deadline)) {
+            snprintf(why, why_size, "GHC.HR still set %u ms after the HBA reset",
+                     AHCI_HR_TIMEOUT_MS);
+            return BLK_CAUSE_NOT_READY;
+        }
+        delay_us(100);
+    }
+    if (!enable_ahci_mode(h)) {
+        snprintf(why, why_size, "GHC.AE does not stick after reset (GHC 0x%x)",
+                 mmio_read32(h->abar, AHCI_REG_GHC));
+        return BLK_CAUSE_NOT_AHCI_MODE;
+    }
+    if (mmio_read32(h->abar, AHCI_REG_PI) == 0 && pi != 0)
+        mmio_write32(h->abar, AHCI_REG_PI, pi);
+    return BLK_OK;
+}
+
+static void hba_interrupt(void *ctx, struct irq_frame *frame)
+{
+    struct ahci_hba *h = ctx;
+    uint32_t is = mmio_read32(h->abar, AHCI_REG_IS);
+
+    (void)frame;
+    /* §10.7.2: clear each port's PxIS first (inside ahci_port_interrupt), then IS. */
+    for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
+        if ((is & (1u << i)) && h->port[i])
+            ahci_port_interrupt(h->port[i]);
+    mmio_write32(h->abar, AHCI_REG_IS, is);
+}
+
+static void choose_irq_mode(struct ahci_hba *h)
+{
+    h->irq_mode = AHCI_IRQ_POLL;
+    h->vector = -1;
+    if (ahci_irq_key == AHCI_IRQ_POLL)
+        return;
+    if (!h->pci->cap_msi) {
+        klog(LOG_WARN, "%s: no MSI capability: completions are polled\n", h->name);
+        return;
+    }
+    h->vector = irq_alloc_vector(hba_interrupt, h);
+    if (h->vector < 0) {
+        klog(LOG_WARN, "%s: no free interrupt vector: completions are polled\n", h->name);
+        return;
+    }
+    if (!pci_msi_enable(h->pci, (uint8_t)h->vector)) {
+        klog(LOG_WARN, "%s: MSI could not be enabled: completions are polled\n", h->name);
+        irq_free_vector(h->vector);
+        h->vector = -1;
+        return;
+    }
+    h->irq_mode = AHCI_IRQ_MSI;
+}
+
+static void print_controller(const struct ahci_hba *h)
+{
+    const struct pci_bar *bar = pci_get_bar(h->pci, 5);
+    static const char *const speed[] = { "?", "1.5 Gb/s", "3 Gb/s", "6 Gb/s" };
+    unsigned iss = (h->cap >> AHCI_CAP_ISS_SHIFT) & 0xf;
+
+    char version[16];
+    if (h->vs & 0xff)
+        snprintf(version, sizeof(version), "%x.%x.%x", h->vs >> 16, (h->vs >> 8) & 0xff, h->vs & 0xff);
+    else
+        snprintf(version, sizeof(version), "%x.%x", h->vs >> 16, (h->vs >> 8) & 0xff);
+    klog(LOG_INFO, "%s: %02x:%02x.%x %04x:%04x ABAR 0x%llx AHCI %s, %u ports (PI 0x%x), "
+         "%u slots, NCQ %s, S64A %s, SSS %s, SCLO %s, %s, CAP 0x%08x CAP2 0x%x, irq %s\n",
+         h->name, h->pci->bus, h->pci->device, h->pci->function, h->pci->vendor_id,
+         h->pci->device_id, (unsigned long long)(bar ? bar->phys : 0), version, (h->cap & AHCI_CAP_NP_MASK) + 1, h->pi,
+         h->slots, h->sncq ? "yes" : "no", h->s64a ? "yes" : "no",
+         h->cap & AHCI_CAP_SSS ? "yes" : "no", h->cap & AHCI_CAP_SCLO ? "yes" : "no",
+         iss < 4 ? speed[iss] : "?", h->cap, h->cap2,
+         h->irq_mode == AHCI_IRQ_MSI ? "msi" : "poll");
+}
+
+static void hba_probe(struct pci_device *pci)
+{
+    struct ahci_hba *h = &hbas[hba_count];
+    const struct pci_bar *bar = pci_get_bar(pci, 5);
+    char why[160];
+    enum blk_cause rc;
+
+    memset(h, 0, sizeof(*h));
+    h->index = hba_count++;     /* a failed controller keeps its number */
+    h->pci = pci;
+    snprintf(h->name, sizeof(h->name), "ahci%u", h->index);
+    if (!bar || bar->phys == 0 || bar->size == 0 ||
+        (bar->type != PCI_BAR_MEM32 && bar->type != PCI_BAR_MEM64)) {
+        blk_controller_failed(h->name, pci, BLK_CAUSE_BAR_UNASSIGNED,
+                              "BAR5 (ABAR) is %s", !bar || bar->size == 0 ? "not implemented"
+                              : bar->type == PCI_BAR_IO ? "an I/O BAR" : "not assigned (0)");
+        return;
+    }
+    h->bus_master_off = blk_test_no_bus_master("ahci");
+    if (!pci_enable(pci, true, false, !h->bus_master_off)) {
+        blk_controller_failed(h->name, pci, BLK_CAUSE_UNSUPPORTED,
+                              "PCI COMMAND memory space%s did not stick",
+                              h->bus_master_off ? "" : "/bus master");
+        return;
+    }
+    h->abar = pci_map_bar(pci, 5);
+    if (!h->abar) {
+        blk_controller_failed(h->name, pci, BLK_CAUSE_BAR_UNASSIGNED,
+                              "BAR5 at 0x%llx could not be mapped", (unsigned long long)bar->phys);
+        return;
+    }
+    h->cap = mmio_read32(h->abar, AHCI_REG_CAP);
+    h->cap2 = mmio_read32(h->abar, AHCI_REG_CAP2);
+    h->vs = mmio_read32(h->abar, AHCI_REG_VS);
+    if (!bios_handoff(h, why, sizeof(why))) {
+        blk_controller_failed(h->name, pci, BLK_CAUSE_NOT_READY, "%s", why);
+        return;
+    }
+    rc = hba_reset(h, why, sizeof(why));
+    if (rc != BLK_OK) {
+        blk_controller_failed(h->name, pci, rc, "%s", why);
+        return;
+    }
+    h->cap = mmio_read32(h->abar, AHCI_REG_CAP);
+    h->pi = mmio_read32(h->abar, AHCI_REG_PI);
+    h->slots = ((h->cap >> AHCI_CAP_NCS_SHIFT) & 0x1f) + 1;
+    h->s64a = (h->cap & AHCI_CAP_S64A) != 0;
+    h->sncq = (h->cap & AHCI_CAP_SNCQ) != 0;
+    choose_irq_mode(h);
+    print_controller(h);
+    if (h->bus_master_off) {
+        /* Documented choice: the disks are not registered at all, and the
+         * controller is recorded as failed so the preflight names the cause. */
+        uint16_t command = pci_read16(pci, PCI_COMMAND);
+        if (!(command & PCI_COMMAND_BUS_MASTER)) {
+            blk_controller_failed(h->name, pci, BLK_CAUSE_BUS_MASTER_OFF,
+                                  "PCI COMMAND 0x%04x has BME clear: no disks registered, no I/O "
+                                  "attempted", command);
+            return;
+        }
+    }
+    for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
+        if (h->pi & (1u << i))
+            ahci_port_probe(h, i);
+    /* Interrupts from the HBA only once every port is set up (§10.1.2 step 7). */
+    mmio_write32(h->abar, AHCI_REG_IS, mmio_read32(h->abar, AHCI_REG_IS));
+    if (h->irq_mode == AHCI_IRQ_MSI)
+        mmio_write32(h->abar, AHCI_REG_GHC, mmio_read32(h->abar, AHCI_REG_GHC) | AHCI_GHC_IE);
+    /* Registration reads LBA 0, so only now, with completions working. */
+    for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
+        if (h->port[i])
+            h->port[i]->registered = blk_register(&h->port[i]->dev);
+}
+
+static void ahci_init(void)
+{
+    for (unsigned i = 0; hba_count < AHCI_MAX_CONTROLLERS; i++) {
+        struct pci_device *pci = pci_find_class(0x01, 0x06, 0x01, i);
+        if (!pci)
+            break;
+        hba_probe(pci);
+    }
+}
+
+BLK_DRIVER(ahci, ahci_init);
+
+struct ahci_port *ahci_port_of(struct blk_dev *dev)
+{
+    if (!dev || !dev->kind || strcmp(dev->kind, "ahci") != 0)
+        return NULL;
+    return dev->priv;
+}

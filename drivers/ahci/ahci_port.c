@@ -1,0 +1,376 @@
+/* drivers/ahci/ahci_port.c — one AHCI port: bring-up (AHCI 1.3.1 §10.1.2:
+ * stop the engines, command list and received-FIS memory, spin-up, link
+ * detection, COMRESET §10.4.2, signature), IDENTIFY and registration of an
+ * ATA disk, and the error recovery of §6.2.2 (stop, clear errors, COMRESET
+ * when the device is stuck or keeps a stale ERR, restart). ATAPI devices,
+ * port multipliers and empty ports get one line each and are left alone. */
+#include "drivers/ahci/ahci_priv.h"
+#include "drivers/pci/pci.h"
+#include "kernel/console.h"
+#include "kernel/io.h"
+#include "kernel/time.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+#define AHCI_MAX_PORT_STATES 32
+
+static struct ahci_port port_pool[AHCI_MAX_PORT_STATES];
+static unsigned port_pool_used;
+
+static uint32_t rd(struct ahci_port *p, unsigned reg) { return mmio_read32(p->regs, reg); }
+static void wr(struct ahci_port *p, unsigned reg, uint32_t v) { mmio_write32(p->regs, reg, v); }
+
+/* Waits until (reg & mask) == want; false after timeout_ms. */
+static bool wait_reg(struct ahci_port *p, unsigned reg, uint32_t mask, uint32_t want,
+                     uint32_t timeout_ms)
+{
+    uint64_t deadline = deadline_after_ms(timeout_ms);
+    while ((rd(p, reg) & mask) != want) {
+        if (deadline_passed(deadline))
+            return (rd(p, reg) & mask) == want;
+        delay_us(10);
+    }
+    return true;
+}
+
+/* §10.1.2: clear ST, then CR must clear within 500 ms. */
+bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size)
+{
+    wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_ST);
+    if (!wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS)) {
+        snprintf(why, why_size, "PxCMD.CR still set %u ms after clearing ST (PxCMD 0x%x)",
+                 AHCI_ENGINE_TIMEOUT_MS, rd(p, AHCI_PxCMD));
+        return false;
+    }
+    return true;
+}
+
+static bool stop_fis_receive(struct ahci_port *p, char *why, size_t why_size)
+{
+    wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_FRE);
+    if (!wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_FR, 0, AHCI_ENGINE_TIMEOUT_MS)) {
+        snprintf(why, why_size, "PxCMD.FR still set %u ms after clearing FRE (PxCMD 0x%x)",
+                 AHCI_ENGINE_TIMEOUT_MS, rd(p, AHCI_PxCMD));
+        return false;
+    }
+    return true;
+}
+
+/* §10.3.1: ST may be set only with FRE set, CR clear and BSY/DRQ clear. */
+bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size)
+{
+    uint32_t tfd = rd(p, AHCI_PxTFD);
+    if (tfd & (ATA_STS_BSY | ATA_STS_DRQ)) {
+        char words[64];
+        ahci_decode_tfd(tfd, words, sizeof(words));
+        snprintf(why, why_size, "cannot start the port: device busy (PxTFD %s)", words);
+        return false;
+    }
+    if (!wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS)) {
+        snprintf(why, why_size, "cannot start the port: PxCMD.CR stays set");
+        return false;
+    }
+    wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) | AHCI_PxCMD_FRE | AHCI_PxCMD_ST);
+    return true;
+}
+
+static bool link_up(struct ahci_port *p)
+{
+    return (rd(p, AHCI_PxSSTS) & AHCI_SSTS_DET_MASK) == AHCI_SSTS_DET_PRESENT_PHY;
+}
+
+/* PHY communication established within timeout_ms; gives up early when the
+ * port shows no presence at all (DET 0) for AHCI_LINK_ABSENT_MS. */
+static bool wait_link(struct ahci_port *p, uint32_t timeout_ms)
+{
+    uint64_t start = time_ns(), deadline = deadline_after_ms(timeout_ms);
+    while (!link_up(p)) {
+        if (deadline_passed(deadline))
+            return false;
+        if ((rd(p, AHCI_PxSSTS) & AHCI_SSTS_DET_MASK) == 0 &&
+            time_ns() - start > (uint64_t)AHCI_LINK_ABSENT_MS * 1000000)
+            return false;
+        delay_us(100);
+    }
+    return true;
+}
+
+/* §10.4.2: PxSCTL.DET = 1 for at least 1 ms, then 0; the link comes back up
+ * and DIAG.X is set, which must be cleared so PxTFD follows the device. */
+bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size)
+{
+    uint32_t sctl = rd(p, AHCI_PxSCTL) & ~AHCI_SCTL_DET_MASK;
+
+    p->stats.comresets++;
+    wr(p, AHCI_PxSCTL, sctl | AHCI_SCTL_IPM_NO_PARTIAL_SLUMBER | AHCI_SCTL_DET_COMRESET);
+    delay_ms(AHCI_COMRESET_HOLD_MS + 1);
+    wr(p, AHCI_PxSCTL, sctl | AHCI_SCTL_IPM_NO_PARTIAL_SLUMBER);
+    if (!wait_link(p, AHCI_LINK_TIMEOUT_MS)) {
+        char words[80];
+        ahci_decode_ssts(rd(p, AHCI_PxSSTS), words, sizeof(words));
+        snprintf(why, why_size, "no link after COMRESET: PxSSTS %s", words);
+        return false;
+    }
+    wr(p, AHCI_PxSERR, 0xffffffffu);
+    return true;
+}
+
+bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why, size_t why_size)
+{
+    /* QEMU leaves DRDY clear after COMRESET: wait for BSY/DRQ only. */
+    if (!wait_reg(p, AHCI_PxTFD, ATA_STS_BSY | ATA_STS_DRQ, 0, timeout_ms)) {
+        char words[64];
+        ahci_decode_tfd(rd(p, AHCI_PxTFD), words, sizeof(words));
+        snprintf(why, why_size, "device still busy %u ms after reset: PxTFD %s", timeout_ms, words);
+        return false;
+    }
+    return true;
+}
+
+static void clear_errors(struct ahci_port *p)
+{
+    wr(p, AHCI_PxSERR, 0xffffffffu);    /* write-1-to-clear */
+    wr(p, AHCI_PxIS, 0xffffffffu);
+}
+
+/* §6.2.2: the port has stopped on an error (or a command timed out). */
+bool ahci_port_recover(struct ahci_port *p, char *why, size_t why_size)
+{
+    bool reset = false;
+    char sub[120];
+
+    p->stats.recoveries++;
+    why[0] = '\0';
+    if (!ahci_port_stop_engine(p, sub, sizeof(sub)))
+        reset = true;           /* CR stuck: only a reset of the link frees it */
+    clear_errors(p);
+    /* A device still BSY/DRQ, or one keeping ERR set from the failed command
+     * (QEMU keeps it until a reset), must be reset before the next command. */
+    if (rd(p, AHCI_PxTFD) & (ATA_STS_BSY | ATA_STS_DRQ | ATA_STS_ERR))
+        reset = true;
+    if (reset) {
+        if (!ahci_port_comreset(p, sub, sizeof(sub)) ||
+            !ahci_port_wait_not_busy(p, AHCI_READY_TIMEOUT_MS, sub, sizeof(sub))) {
+            snprintf(why, why_size, "recovery failed: %s", sub);
+            return false;
+        }
+        clear_errors(p);
+    }
+    if (!ahci_port_start_engine(p, sub, sizeof(sub))) {
+        snprintf(why, why_size, "recovery failed: %s", sub);
+        return false;
+    }
+    snprintf(why, why_size, "port restarted%s", reset ? " after COMRESET" : "");
+    return true;
+}
+
+/* ---- bring-up ---- */
+
+static bool alloc_memory(struct ahci_port *p)
+{
+    enum dma_placement where = p->hba->s64a ? DMA_ANYWHERE : DMA_BELOW_4G;
+    uint8_t *base;
+
+    /* One page: command list (1 KiB aligned) at 0, received FIS (256 B
+     * aligned) at 1 KiB, IDENTIFY/log buffer at 2 KiB, DSM ranges at 3 KiB. */
+    p->mem = dma_alloc(4096, 4096, 0, where);
+    if (!p->mem.virt)
+        return false;
+    p->tables = dma_alloc((uint64_t)p->slots * sizeof(struct ahci_cmd_table), 4096, 0, where);
+    if (!p->tables.virt) {
+        dma_free(&p->mem);
+        return false;
+    }
+    base = p->mem.virt;
+    p->cmd_list = (struct ahci_cmd_header *)base;
+    p->rfis = (struct ahci_received_fis *)(base + 1024);
+    p->identify_buf = (uint16_t *)(base + 2048);
+    p->dsm_buf = (uint64_t *)(base + 3072);
+    p->table = p->tables.virt;
+    for (unsigned s = 0; s < p->slots; s++) {
+        uint64_t t = p->tables.phys + s * sizeof(struct ahci_cmd_table);
+        p->cmd_list[s].ctba = (uint32_t)t;
+        p->cmd_list[s].ctbau = (uint32_t)(t >> 32);
+    }
+    return true;
+}
+
+static void free_memory(struct ahci_port *p)
+{
+    char why[120];
+    /* The HBA must no longer write received FISes into the page. */
+    if (!stop_fis_receive(p, why, sizeof(why))) {
+        klog(LOG_WARN, "ahci%up%u: %s: port memory kept\n", p->hba->index, p->number, why);
+        return;
+    }
+    dma_free(&p->tables);
+    dma_free(&p->mem);
+}
+
+static void program_memory(struct ahci_port *p)
+{
+    uint64_t clb = p->mem.phys, fb = p->mem.phys + 1024;
+    wr(p, AHCI_PxCLB, (uint32_t)clb);
+    wr(p, AHCI_PxCLBU, p->hba->s64a ? (uint32_t)(clb >> 32) : 0);
+    wr(p, AHCI_PxFB, (uint32_t)fb);
+    wr(p, AHCI_PxFBU, p->hba->s64a ? (uint32_t)(fb >> 32) : 0);
+}
+
+static void format_caps(const struct ata_identity *id, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s%s%s%s", id->write_cache ? (id->write_cache_enabled ? ", write cache on"
+             : ", write cache off") : "", id->fua ? ", FUA" : "",
+             id->trim ? ", TRIM" : "", id->trim_zeroes ? " (reads zeroes)" : "",
+             id->rotation == 1 ? ", SSD" : "");
+}
+
+static bool identify(struct ahci_port *p, char *why, size_t why_size)
+{
+    struct fis_reg_h2d fis;
+    enum ata_identify_status st;
+
+    memset(&fis, 0, sizeof(fis));
+    fis.fis_type = FIS_TYPE_REG_H2D;
+    fis.flags = FIS_H2D_C;
+    fis.command = ATA_CMD_IDENTIFY_DEVICE;
+    if (!ahci_exec_sync(p, &fis, p->identify_buf, 512, false, AHCI_IDENTIFY_TIMEOUT_MS, why,
+                        why_size))
+        return false;
+    st = ata_identify_parse(p->identify_buf, &p->id);
+    if (st != ATA_IDENTIFY_OK) {
+        snprintf(why, why_size, "IDENTIFY DEVICE unusable: %s", ata_identify_status_name(st));
+        return false;
+    }
+    return true;
+}
+
+static void fill_blk_dev(struct ahci_port *p)
+{
+    struct blk_dev *d = &p->dev;
+    const struct ata_identity *id = &p->id;
+    unsigned depth = id->ncq && p->hba->sncq ? id->ncq_depth : 1;
+
+    snprintf(d->name, sizeof(d->name), "ahci%up%u", p->hba->index, p->number);
+    strlcpy(d->model, id->model, sizeof(d->model));
+    strlcpy(d->serial, id->serial, sizeof(d->serial));
+    strlcpy(d->firmware, id->firmware, sizeof(d->firmware));
+    d->kind = "ahci";
+    d->pci = p->hba->pci;
+    d->block_size = id->logical_size;
+    d->phys_block_size = id->physical_size;
+    d->nblocks = id->nblocks;
+    d->max_transfer = ATA_MAX_SECTORS_EXT;
+    d->max_segs = AHCI_PRDT_ENTRIES;
+    d->addr_align = 2;          /* PRD DBA bit 0 reserved: word aligned */
+    d->len_align = 2;           /* PRD DBC must describe an even byte count */
+    d->dma_limit = p->hba->s64a ? ~0ull : (1ull << 32);
+    d->caps = (p->hba->s64a ? BLK_CAP_DMA64 : 0) | (id->flush_ext ? BLK_CAP_FLUSH : 0) |
+              (id->fua ? BLK_CAP_FUA : 0) | (id->trim ? BLK_CAP_TRIM : 0) |
+              (id->trim_zeroes ? BLK_CAP_TRIM_ZEROES : 0) |
+              (id->write_cache_enabled ? BLK_CAP_WRITE_CACHE : 0) |
+              (depth > 1 ? BLK_CAP_NCQ : 0);
+    d->nqueues = 1;
+    d->queue_depth = (uint16_t)(depth < p->slots ? depth : p->slots);
+    d->ops = &ahci_blk_ops;
+    d->priv = p;
+}
+
+static void print_disk(struct ahci_port *p)
+{
+    char cap[24], extra[96], align[40] = "";
+    const struct ata_identity *id = &p->id;
+
+    blk_format_size(cap, sizeof(cap), id->nblocks * id->logical_size);
+    format_caps(id, extra, sizeof(extra));
+    if (id->alignment)
+        snprintf(align, sizeof(align), ", LBA 0 at logical offset %u", id->alignment);
+    klog(LOG_INFO, "%s: %s %s fw %s, %s (%llu sectors), %u/%u bytes per sector (logical/physical)"
+         "%s, NCQ %u%s%s\n", p->dev.name, id->model, id->serial, id->firmware, cap,
+         (unsigned long long)id->nblocks, id->logical_size, id->physical_size, align,
+         p->dev.queue_depth, extra, id->checksum_present ? "" : ", no IDENTIFY checksum");
+}
+
+/* Link, signature; true when an ATA disk answers and the port is started. */
+static bool port_link_and_signature(struct ahci_port *p, const char *name)
+{
+    char why[160], words[80];
+    uint32_t sig;
+
+    if (p->hba->cap & AHCI_CAP_SSS)
+        wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) | AHCI_PxCMD_SUD);
+    if (!wait_link(p, AHCI_LINK_ABSENT_MS) && !ahci_port_comreset(p, why, sizeof(why))) {
+        ahci_decode_ssts(rd(p, AHCI_PxSSTS), words, sizeof(words));
+        klog(LOG_INFO, "%s: empty (PxSSTS %s)\n", name, words);
+        return false;
+    }
+    wr(p, AHCI_PxSERR, 0xffffffffu);    /* DIAG.X from the link coming up */
+    if (!ahci_port_wait_not_busy(p, AHCI_READY_TIMEOUT_MS, why, sizeof(why))) {
+        klog(LOG_WARN, "%s: skipped: %s\n", name, why);
+        return false;
+    }
+    sig = rd(p, AHCI_PxSIG);
+    if (sig != AHCI_SIG_ATA) {
+        ahci_decode_ssts(rd(p, AHCI_PxSSTS), words, sizeof(words));
+        klog(LOG_INFO, "%s: %s (signature 0x%08x), not driven; PxSSTS %s\n", name,
+             ahci_signature_name(sig), sig, words);
+        return false;
+    }
+    clear_errors(p);
+    wr(p, AHCI_PxIE, p->hba->irq_mode == AHCI_IRQ_MSI ? AHCI_PxIE_IO : 0);
+    if (!ahci_port_start_engine(p, why, sizeof(why))) {
+        klog(LOG_WARN, "%s: skipped: %s\n", name, why);
+        return false;
+    }
+    return true;
+}
+
+void ahci_port_probe(struct ahci_hba *hba, unsigned number)
+{
+    struct ahci_port *p;
+    char name[16], why[160];
+
+    snprintf(name, sizeof(name), "%sp%u", hba->name, number);
+    if (port_pool_used >= AHCI_MAX_PORT_STATES) {
+        klog(LOG_WARN, "%s: skipped: the driver keeps at most %d ports\n", name,
+             AHCI_MAX_PORT_STATES);
+        return;
+    }
+    p = &port_pool[port_pool_used];
+    memset(p, 0, sizeof(*p));
+    p->hba = hba;
+    p->number = number;
+    p->regs = ahci_port_regs(hba->abar, number);
+    p->slots = hba->slots;
+    if (!ahci_port_stop_engine(p, why, sizeof(why)) || !stop_fis_receive(p, why, sizeof(why))) {
+        klog(LOG_WARN, "%s: skipped: %s\n", name, why);
+        return;
+    }
+    if (!alloc_memory(p)) {
+        klog(LOG_WARN, "%s: skipped: no DMA memory for the command list\n", name);
+        return;
+    }
+    program_memory(p);
+    clear_errors(p);
+    wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) | AHCI_PxCMD_FRE);
+    if (!port_link_and_signature(p, name))
+        goto release;
+    if (!identify(p, why, sizeof(why))) {
+        klog(LOG_WARN, "%s: ATA disk skipped: %s\n", name, why);
+        goto stop;
+    }
+    port_pool_used++;
+    hba->port[number] = p;
+    fill_blk_dev(p);
+    print_disk(p);
+    return;
+stop:
+    ahci_port_stop_engine(p, why, sizeof(why));
+release:
+    wr(p, AHCI_PxIE, 0);
+    free_memory(p);
+}
+
+void ahci_test_mask_port_irq(struct ahci_port *p, bool masked)
+{
+    wr(p, AHCI_PxIE, masked || p->hba->irq_mode != AHCI_IRQ_MSI ? 0 : AHCI_PxIE_IO);
+}

@@ -1,0 +1,134 @@
+/* drivers/ahci/ahci_priv.h — the AHCI driver's state, shared by its files
+ * (ahci_hba.c bring-up, ahci_port.c port engine and recovery, ahci_io.c
+ * commands and completions) and visible to the in-kernel test suite, which
+ * reads the statistics and uses the test hooks at the end. Kernel only. */
+#ifndef DRIVERS_AHCI_AHCI_PRIV_H
+#define DRIVERS_AHCI_AHCI_PRIV_H
+#include "drivers/ahci/ahci.h"
+#include "kernel/memory.h"
+
+#define AHCI_MAX_CONTROLLERS 4
+#define AHCI_MAX_SLOTS      32
+
+/* Bounds on waits, from the spec where it gives one. */
+#define AHCI_HR_TIMEOUT_MS          1000    /* §10.4.3: GHC.HR clears within 1 s */
+#define AHCI_ENGINE_TIMEOUT_MS      500     /* §10.1.2: CR/FR clear within 500 ms */
+#define AHCI_BOHC_TIMEOUT_MS        25      /* §10.6.3: BOS clears within 25 ms ... */
+#define AHCI_BOHC_BUSY_TIMEOUT_MS   2000    /* ... or 2 s once BB is set */
+#define AHCI_COMRESET_HOLD_MS       1       /* §10.4.2: DET=1 for at least 1 ms */
+#define AHCI_LINK_TIMEOUT_MS        1000    /* PHY up after COMRESET */
+#define AHCI_LINK_ABSENT_MS         50      /* DET still 0 this long: nothing attached */
+#define AHCI_READY_TIMEOUT_MS       10000   /* BSY/DRQ clear after reset (drive spin-up) */
+#define AHCI_IDENTIFY_TIMEOUT_MS    5000
+#define AHCI_IRQ_GRACE_MS           500     /* MSI mode: a done slot's interrupt is this late */
+
+enum ahci_irq_mode { AHCI_IRQ_POLL, AHCI_IRQ_MSI };
+
+/* One command slot while a part of a request occupies it. */
+struct ahci_slot {
+    struct blk_request *req;        /* NULL: free */
+    uint8_t command;                /* ATA command sent */
+    bool ncq;
+    uint64_t lba;                   /* this part */
+    uint32_t count;                 /* sectors of this part */
+    uint64_t bytes;                 /* data bytes of this part (0 for non-data) */
+    uint64_t offset;                /* where this part starts in the request's data */
+    unsigned prdt_entries;
+    uint64_t deadline_ns;
+    uint64_t done_seen_ns;          /* MSI mode: when poll() first saw it finished */
+};
+
+struct ahci_port_stats {
+    uint64_t commands, ncq_commands, parts;
+    unsigned max_in_flight;         /* most slots issued at once */
+    unsigned recoveries, comresets;
+    uint64_t irqs;
+    unsigned irq_missed;            /* completions noticed by poll, not by the interrupt */
+};
+
+struct ahci_hba;
+
+struct ahci_port {
+    struct ahci_hba *hba;
+    unsigned number;
+    volatile void *regs;            /* this port's register block */
+    struct dma_region mem;          /* command list, received FIS, buffers */
+    struct dma_region tables;       /* one ahci_cmd_table per slot */
+    struct ahci_cmd_header *cmd_list;
+    struct ahci_received_fis *rfis;
+    uint16_t *identify_buf;         /* 512 bytes: IDENTIFY, NCQ error log */
+    uint64_t *dsm_buf;              /* 512 bytes: TRIM ranges */
+    struct ahci_cmd_table *table;
+    unsigned slots;
+    struct ata_identity id;
+    struct blk_dev dev;
+    bool registered;
+    bool dead;                      /* recovery failed: every request is refused */
+    char dead_reason[120];
+
+    /* I/O state, touched with interrupts off. */
+    struct ahci_slot slot[AHCI_MAX_SLOTS];
+    uint32_t issued;                /* slots the HBA owns (PxCI/PxSACT set by us) */
+    uint32_t to_issue;              /* slots built by kick, not yet written to PxCI */
+    bool ncq_active, nonqueued_active;
+    struct blk_request *wait_head, *wait_tail;  /* submitted, not yet in a slot */
+    struct ahci_port_stats stats;
+
+    /* The last failure's registers, for describe(). */
+    struct {
+        uint32_t pxis, pxtfd, pxserr, pxcmd, pxci, pxsact;
+        unsigned slot;
+        unsigned prdt_entries;
+        struct ahci_prd prdt[8];
+        bool valid;
+    } last_error;
+};
+
+struct ahci_hba {
+    unsigned index;
+    char name[16];                  /* "ahci0" */
+    struct pci_device *pci;
+    volatile void *abar;
+    uint32_t cap, cap2, pi, vs;
+    unsigned slots;
+    bool s64a, sncq;
+    bool bus_master_off;            /* test.no_bus_master=ahci */
+    enum ahci_irq_mode irq_mode;
+    int vector;
+    struct ahci_port *port[AHCI_MAX_PORTS];
+};
+
+static inline volatile void *ahci_port_regs(volatile void *abar, unsigned port)
+{
+    return (volatile uint8_t *)abar + AHCI_PORT_BASE + port * AHCI_PORT_SIZE;
+}
+
+/* ahci_port.c: port engine (AHCI 1.3.1 §10.1.2, §10.4.2, §6.2.2). */
+bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size);
+bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size);
+bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size);
+bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why, size_t why_size);
+/* §6.2.2: stop, clear errors, COMRESET when the device is stuck or keeps ERR,
+ * restart. Returns false (with why) when the port could not be restarted. */
+bool ahci_port_recover(struct ahci_port *p, char *why, size_t why_size);
+/* Bring-up of one implemented port; sets hba->port[n] when an ATA disk is
+ * ready (the caller registers it once interrupts are on). */
+void ahci_port_probe(struct ahci_hba *hba, unsigned number);
+
+/* ahci_io.c: commands. */
+extern const struct blk_ops ahci_blk_ops;
+/* A non-queued command issued and polled to completion on slot 0 while the
+ * port is otherwise idle (bring-up, NCQ error log). Returns PxIS|error facts. */
+bool ahci_exec_sync(struct ahci_port *p, const struct fis_reg_h2d *fis, void *buf, uint32_t len,
+                    bool write, uint32_t timeout_ms, char *why, size_t why_size);
+void ahci_port_interrupt(struct ahci_port *p);
+void ahci_fis_set_lba(struct fis_reg_h2d *fis, uint64_t lba);
+
+/* ---- For the in-kernel suite ---- */
+/* The port behind an "ahci..." blk device, or NULL. */
+struct ahci_port *ahci_port_of(struct blk_dev *dev);
+/* Test hook: stop (true) or restore (false) this port's interrupt enables,
+ * so the suite can show a missing interrupt is diagnosed. */
+void ahci_test_mask_port_irq(struct ahci_port *p, bool masked);
+
+#endif

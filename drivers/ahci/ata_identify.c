@@ -1,0 +1,140 @@
+/* drivers/ahci/ata_identify.c — parses the 256 words of IDENTIFY DEVICE
+ * (ATA8-ACS §7.16.7) into what the driver and the boot line need: strings,
+ * LBA48 capacity, logical/physical sector size and alignment, NCQ depth,
+ * write cache, FUA, TRIM. Pure: no hardware access, tested on the host.
+ * Leaves out CHS, LBA28-only devices (the driver issues 48-bit commands)
+ * and the security/SMART feature words. */
+#include "drivers/ahci/ahci.h"
+#include "lib/string.h"
+
+/* Word numbers. */
+#define ID_GENERAL          0
+#define ID_SERIAL           10      /* 10 words */
+#define ID_FIRMWARE         23      /* 4 words */
+#define ID_MODEL            27      /* 20 words */
+#define ID_CAPABILITIES     49
+#define ID_ADDITIONAL       69
+#define ID_QUEUE_DEPTH      75
+#define ID_SATA_CAPS        76
+#define ID_CMDSET_1         82
+#define ID_CMDSET_2         83
+#define ID_CMDSET_EXT       84
+#define ID_ENABLED_1        85
+#define ID_ENABLED_2        86
+#define ID_ENABLED_EXT      87
+#define ID_LBA48_CAPACITY   100     /* 4 words */
+#define ID_DSM_MAX_BLOCKS   105
+#define ID_SECTOR_SIZES     106
+#define ID_LOGICAL_SIZE     117     /* 2 words, in words */
+#define ID_DSM              169
+#define ID_ALIGNMENT        209
+#define ID_ROTATION         217
+#define ID_INTEGRITY        255
+
+#define ID_VALID_MASK       0xc000u /* bits 15:14 == 01b: the word is valid */
+#define ID_VALID            0x4000u
+
+static bool word_valid(uint16_t w) { return (w & ID_VALID_MASK) == ID_VALID; }
+
+/* ATA strings hold two characters per word, the first in the high byte;
+ * padded with spaces, which are trimmed here. */
+static void ata_string(const uint16_t *words, unsigned nwords, char *out)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < nwords; i++) {
+        out[n++] = (char)(words[i] >> 8);
+        out[n++] = (char)(words[i] & 0xff);
+    }
+    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
+        n--;
+    out[n] = '\0';
+    /* Leading spaces too: some drives right-justify the serial number. */
+    unsigned lead = 0;
+    while (out[lead] == ' ')
+        lead++;
+    if (lead)
+        memmove(out, out + lead, n - lead + 1);
+}
+
+/* Word 255: signature A5h in bits 7:0, and then the 512 bytes sum to zero. */
+static bool checksum_ok(const uint16_t words[256], bool *present)
+{
+    uint8_t sum = 0;
+    *present = (words[ID_INTEGRITY] & 0xff) == 0xa5;
+    if (!*present)
+        return true;
+    for (unsigned i = 0; i < 256; i++)
+        sum = (uint8_t)(sum + (words[i] & 0xff) + (words[i] >> 8));
+    return sum == 0;
+}
+
+static void parse_sector_sizes(const uint16_t w[256], struct ata_identity *id)
+{
+    uint16_t sizes = w[ID_SECTOR_SIZES];
+
+    id->logical_size = 512;
+    id->physical_size = 512;
+    id->alignment = 0;
+    if (!word_valid(sizes))
+        return;
+    if (sizes & (1u << 12))     /* logical sector longer than 256 words */
+        id->logical_size = 2 * ((uint32_t)w[ID_LOGICAL_SIZE] | (uint32_t)w[ID_LOGICAL_SIZE + 1] << 16);
+    id->physical_size = id->logical_size;
+    if (sizes & (1u << 13))     /* several logical sectors per physical: 2^(3:0) */
+        id->physical_size = id->logical_size << (sizes & 0xf);
+    if (word_valid(w[ID_ALIGNMENT]))
+        id->alignment = w[ID_ALIGNMENT] & 0x3fff;
+}
+
+enum ata_identify_status ata_identify_parse(const uint16_t w[256], struct ata_identity *id)
+{
+    memset(id, 0, sizeof(*id));
+    if (!checksum_ok(w, &id->checksum_present))
+        return ATA_IDENTIFY_BAD_CHECKSUM;
+    if (w[ID_GENERAL] & (1u << 15))
+        return ATA_IDENTIFY_NOT_ATA;
+    ata_string(&w[ID_SERIAL], 10, id->serial);
+    ata_string(&w[ID_FIRMWARE], 4, id->firmware);
+    ata_string(&w[ID_MODEL], 20, id->model);
+
+    bool cmdset_valid = word_valid(w[ID_CMDSET_2]);
+    if (!cmdset_valid || !(w[ID_CMDSET_2] & (1u << 10)))
+        return ATA_IDENTIFY_NO_LBA48;
+    id->nblocks = (uint64_t)w[ID_LBA48_CAPACITY] | (uint64_t)w[ID_LBA48_CAPACITY + 1] << 16 |
+                  (uint64_t)w[ID_LBA48_CAPACITY + 2] << 32 |
+                  (uint64_t)w[ID_LBA48_CAPACITY + 3] << 48;
+    parse_sector_sizes(w, id);
+    if (id->logical_size < 512 || (id->logical_size & (id->logical_size - 1)))
+        return ATA_IDENTIFY_BAD_SECTOR_SIZE;
+
+    /* Word 76 is a SATA word; 0000h and FFFFh mean "not reported". */
+    if (w[ID_SATA_CAPS] != 0 && w[ID_SATA_CAPS] != 0xffff && (w[ID_SATA_CAPS] & (1u << 8))) {
+        id->ncq = true;
+        id->ncq_depth = (w[ID_QUEUE_DEPTH] & 0x1f) + 1u;
+    }
+    id->write_cache = (w[ID_CMDSET_1] & (1u << 5)) != 0;
+    id->write_cache_enabled = id->write_cache && (w[ID_ENABLED_1] & (1u << 5));
+    id->flush_ext = (w[ID_CMDSET_2] & (1u << 13)) != 0;
+    id->fua = word_valid(w[ID_CMDSET_EXT]) && (w[ID_CMDSET_EXT] & (1u << 6));
+    id->trim = (w[ID_DSM] & 1u) != 0;
+    if (id->trim) {
+        id->trim_deterministic = (w[ID_ADDITIONAL] & (1u << 14)) != 0;
+        id->trim_zeroes = id->trim_deterministic && (w[ID_ADDITIONAL] & (1u << 5));
+        /* 0 means the device did not say; ACS-2 allows assuming one block. */
+        id->dsm_max_blocks = w[ID_DSM_MAX_BLOCKS] ? w[ID_DSM_MAX_BLOCKS] : 1;
+    }
+    id->rotation = w[ID_ROTATION] == 0xffff ? 0 : w[ID_ROTATION];
+    return ATA_IDENTIFY_OK;
+}
+
+const char *ata_identify_status_name(enum ata_identify_status status)
+{
+    switch (status) {
+    case ATA_IDENTIFY_OK: return "ok";
+    case ATA_IDENTIFY_BAD_CHECKSUM: return "IDENTIFY checksum (word 255) does not sum to zero";
+    case ATA_IDENTIFY_NOT_ATA: return "IDENTIFY word 0 bit 15 set: not an ATA device";
+    case ATA_IDENTIFY_NO_LBA48: return "no 48-bit addressing (word 83 bit 10), which the driver requires";
+    case ATA_IDENTIFY_BAD_SECTOR_SIZE: return "logical sector size (words 106, 117-118) is not a power of two >= 512";
+    }
+    return "?";
+}
