@@ -145,7 +145,7 @@ void blk_controller_failed(const char *name, struct pci_device *pci, enum blk_ca
     va_start(ap, fmt);
     vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
     va_end(ap);
-    klog(LOG_ERR, "%s: %s: %s", f->name, blk_cause_name(cause), f->detail);
+    klog(LOG_ERR, "%s: %s: %s\n", f->name, blk_cause_name(cause), f->detail);
 }
 
 bool blk_test_no_bus_master(const char *driver)
@@ -198,7 +198,7 @@ void blk_trace_print(const struct blk_dev *dev, unsigned n)
         const struct blk_trace_entry *e = &trace[i % BLK_TRACE_SIZE];
         if (dev && e->dev != dev->index)
             continue;
-        klog(LOG_INFO, "  trace %llu.%06llu ms %s %s %s lba %llu count %u%s%s status 0x%x",
+        klog(LOG_INFO, "  trace %llu.%06llu ms %s %s %s lba %llu count %u%s%s status 0x%x\n",
              (unsigned long long)(e->t_ns / 1000000), (unsigned long long)(e->t_ns % 1000000),
              e->dev < device_count ? devices[e->dev]->name : "?",
              e->completion ? "done  " : "submit", blk_op_name(e->op),
@@ -287,11 +287,11 @@ out:
 bool blk_register(struct blk_dev *dev)
 {
     if (device_count >= BLK_MAX_DEVICES) {
-        klog(LOG_ERR, "blk: %s not added: the table holds %d devices", dev->name, BLK_MAX_DEVICES);
+        klog(LOG_ERR, "blk: %s not added: the table holds %d devices\n", dev->name, BLK_MAX_DEVICES);
         return false;
     }
     if (!dev_consistent(dev)) {
-        klog(LOG_ERR, "blk: %s not added: inconsistent description (block size %u, %llu blocks)",
+        klog(LOG_ERR, "blk: %s not added: inconsistent description (block size %u, %llu blocks)\n",
              dev->name, dev->block_size, (unsigned long long)dev->nblocks);
         return false;
     }
@@ -299,7 +299,7 @@ bool blk_register(struct blk_dev *dev)
     dev->timeout_ms = blk_timeout_ms;
     devices[device_count++] = dev;
     decide_access(dev);
-    klog(LOG_INFO, "%s: %s", dev->name, dev->access);
+    klog(LOG_INFO, "%s: %s\n", dev->name, dev->access);
     return true;
 }
 
@@ -497,23 +497,23 @@ enum blk_cause blk_io(struct blk_dev *dev, struct blk_request *req, enum blk_op 
 
 void blk_report_failure(struct blk_dev *dev, const struct blk_request *req, const char *what)
 {
-    klog(LOG_ERR, "FAILURE %s: device %s (%s %s, serial %s)", what, dev->name, dev->kind,
+    klog(LOG_ERR, "FAILURE %s: device %s (%s %s, serial %s)\n", what, dev->name, dev->kind,
          dev->model, dev->serial);
-    klog(LOG_ERR, "  io: %s lba %llu count %u (%llu bytes) flags 0x%x queue %u",
+    klog(LOG_ERR, "  io: %s lba %llu count %u (%llu bytes) flags 0x%x queue %u\n",
          blk_op_name(req->op), (unsigned long long)req->lba, req->count,
          (unsigned long long)req->count * dev->block_size, req->flags, req->queue);
     for (uint32_t i = 0; i < req->nsegs && i < 8 && req->segs; i++)
-        klog(LOG_ERR, "  segment %u: phys 0x%llx len %u", i,
+        klog(LOG_ERR, "  segment %u: phys 0x%llx len %u\n", i,
              (unsigned long long)req->segs[i].phys, req->segs[i].len);
     if (req->nsegs > 8)
-        klog(LOG_ERR, "  ... %u segments in all", req->nsegs);
-    klog(LOG_ERR, "  status: 0x%x %s; error lba %llu; %llu bytes transferred",
+        klog(LOG_ERR, "  ... %u segments in all\n", req->nsegs);
+    klog(LOG_ERR, "  status: 0x%x %s; error lba %llu; %llu bytes transferred\n",
          req->dev_status, req->detail[0] ? req->detail : "(no detail)",
          (unsigned long long)req->error_lba, (unsigned long long)req->bytes);
-    klog(LOG_ERR, "  cause: %s", blk_cause_name(req->cause));
-    klog(LOG_ERR, "  remedy: %s", blk_cause_remedy(req->cause));
+    klog(LOG_ERR, "  cause: %s\n", blk_cause_name(req->cause));
+    klog(LOG_ERR, "  remedy: %s\n", blk_cause_remedy(req->cause));
     if (dev->ops->describe)
         dev->ops->describe(dev, req);
-    klog(LOG_ERR, "  last commands on %s:", dev->name);
+    klog(LOG_ERR, "  last commands on %s:\n", dev->name);
     blk_trace_print(dev, 8);
 }
