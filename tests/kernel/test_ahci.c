@@ -1,0 +1,671 @@
+/* tests/kernel/test_ahci.c — the `ahci` suite: the AHCI driver through the
+ * block interface, on whatever SATA disks QEMU (or a PC) was started with.
+ * Identify and the blk_dev description, data round trips from 1 sector to
+ * several MiB, PRDTs of many small odd-sized entries, a request split at the
+ * 65536-sector command limit, 32 NCQ tags in flight from one kick, FLUSH,
+ * FUA and TRIM when the disk has them, LBAs beyond 2^32, decoded errors for
+ * an out-of-range LBA and for blkdebug-injected read/write errors, a lost
+ * interrupt, and (explicit) a timeout recovered on a throttled disk.
+ *
+ * Writes go only to devices the block layer calls writable and only inside
+ * [write_first, write_end); read-only devices make the writing cases skip.
+ * Disks named by serial: bareio-slow (throttled: only the timeout case) and
+ * bareio-blkdebug (errors injected at ahci.test_read_error= and
+ * ahci.test_write_error=; other cases stay clear of those LBAs). */
+#include "drivers/ahci/ahci_priv.h"
+#include "drivers/blk/blk.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/ktest.h"
+#include "kernel/memory.h"
+#include "lib/rng.h"
+#include "lib/string.h"
+
+CMDLINE_UINT(uint64_t, ahci_test_read_error, "ahci.test_read_error", 0, 0, ~0ull,
+             "test only: LBA where blkdebug fails reads on the disk with serial bareio-blkdebug");
+CMDLINE_UINT(uint64_t, ahci_test_write_error, "ahci.test_write_error", 0, 0, ~0ull,
+             "test only: LBA where blkdebug fails writes on the disk with serial bareio-blkdebug");
+
+#define SERIAL_SLOW     "bareio-slow"
+#define SERIAL_FAULTY   "bareio-blkdebug"
+#define MiB             (1024ull * 1024)
+#define TEST_BASE_LBA   2048        /* 1 MiB in: clear of LBA 0 and its label */
+
+/* ---- helpers ---- */
+
+static bool contains(const char *haystack, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *haystack; haystack++)
+        if (strncmp(haystack, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static bool is_ahci(const struct blk_dev *d) { return d->kind && strcmp(d->kind, "ahci") == 0; }
+
+/* The first AHCI disk fit for general tests (not the throttled one). */
+static struct blk_dev *pick_disk(bool need_write, uint64_t min_blocks)
+{
+    for (unsigned i = 0; i < blk_count(); i++) {
+        struct blk_dev *d = blk_get(i);
+        if (!is_ahci(d) || strcmp(d->serial, SERIAL_SLOW) == 0)
+            continue;
+        if (need_write && (!d->writable || d->write_end - d->write_first < min_blocks + TEST_BASE_LBA))
+            continue;
+        return d;
+    }
+    return NULL;
+}
+
+static struct blk_dev *disk_or_skip(struct ktest *t, bool need_write, uint64_t min_blocks)
+{
+    struct blk_dev *d = pick_disk(need_write, min_blocks);
+    if (!d) {
+        bool any = pick_disk(false, 0) != NULL;
+        ktest_skip(t, any ? "no writable AHCI disk with %llu blocks of scratch range (use "
+                   "allow_write= or a scratch label)" : "no AHCI disk", (unsigned long long)min_blocks);
+    }
+    return d;
+}
+
+static uint64_t base_lba(const struct blk_dev *d) { return d->write_first + TEST_BASE_LBA; }
+
+static struct dma_region buffer(struct blk_dev *d, uint64_t bytes)
+{
+    return dma_alloc(bytes, 4096, 0, d->dma_limit > (1ull << 32) ? DMA_ANYWHERE : DMA_BELOW_4G);
+}
+
+static void fill(void *buf, uint64_t bytes, uint64_t seed)
+{
+    struct rng r;
+    rng_seed(&r, seed);
+    rng_fill(&r, buf, bytes);
+}
+
+/* Index of the first differing byte, or -1. */
+static int64_t first_difference(const uint8_t *a, const uint8_t *b, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return (int64_t)i;
+    return -1;
+}
+
+static bool io_ok(struct ktest *t, struct blk_dev *d, struct blk_request *req, enum blk_op op,
+                  uint64_t lba, uint32_t count, const struct blk_seg *segs, uint32_t nsegs,
+                  uint16_t flags)
+{
+    enum blk_cause rc = blk_io(d, req, op, lba, count, segs, nsegs, flags);
+    if (rc != BLK_OK) {
+        KT_FAIL(t, "%s %s lba %llu count %u: %s (%s)", d->name, blk_op_name(op),
+                (unsigned long long)lba, count, blk_cause_name(rc), req->detail);
+        blk_report_failure(d, req, ktest_current());
+        return false;
+    }
+    return true;
+}
+
+/* Writes `count` sectors of pattern `seed` at lba from one buffer, reads them
+ * back into another and compares. */
+static void round_trip(struct ktest *t, struct blk_dev *d, uint64_t lba, uint32_t count,
+                       uint64_t seed)
+{
+    uint64_t bytes = (uint64_t)count * d->block_size;
+    struct dma_region w = buffer(d, bytes), r = buffer(d, bytes);
+    struct blk_request req;
+    struct blk_seg sw = { w.phys, (uint32_t)bytes, 0 }, sr = { r.phys, (uint32_t)bytes, 0 };
+
+    if (!KT_EXPECT(t, w.virt && r.virt))
+        goto out;
+    fill(w.virt, bytes, seed);
+    memset(r.virt, 0xa5, bytes);
+    if (!io_ok(t, d, &req, BLK_OP_WRITE, lba, count, &sw, 1, 0))
+        goto out;
+    KT_EXPECT_EQ(t, req.bytes, bytes);
+    if (!io_ok(t, d, &req, BLK_OP_READ, lba, count, &sr, 1, 0))
+        goto out;
+    KT_EXPECT_EQ(t, req.bytes, bytes);
+    int64_t at = first_difference(w.virt, r.virt, bytes);
+    if (at >= 0)
+        KT_FAIL(t, "%u sectors at lba %llu: data differs at byte %lld (sector %llu), seed %llu",
+                count, (unsigned long long)lba, (long long)at,
+                (unsigned long long)(lba + (uint64_t)at / d->block_size),
+                (unsigned long long)seed);
+out:
+    if (w.virt)
+        dma_free(&w);
+    if (r.virt)
+        dma_free(&r);
+}
+
+/* ---- identify and description ---- */
+
+static void ahci_disks_identified(struct ktest *t)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < blk_count(); i++) {
+        struct blk_dev *d = blk_get(i);
+        if (!is_ahci(d))
+            continue;
+        struct ahci_port *p = ahci_port_of(d);
+        KT_ASSERT(t, p != NULL);
+        n++;
+        ktest_diag(t, "%s: \"%s\" serial \"%s\" fw \"%s\" %llu x %u B, phys %u, NCQ depth %u, "
+                   "caps 0x%x, %s", d->name, d->model, d->serial, d->firmware,
+                   (unsigned long long)d->nblocks, d->block_size, d->phys_block_size,
+                   d->queue_depth, d->caps, d->access);
+        KT_EXPECT(t, d->model[0] != '\0');
+        KT_EXPECT(t, d->serial[0] != '\0');
+        /* ATA strings are stored byte-swapped: a correct swap leaves no
+         * trailing blanks and, for QEMU, reads "QEMU HARDDISK". */
+        KT_EXPECT(t, d->model[strlen(d->model) - 1] != ' ');
+        if (strncmp(d->model, "QEMU", 4) == 0)
+            KT_EXPECT_STREQ(t, d->model, "QEMU HARDDISK");
+        KT_EXPECT(t, d->nblocks > 0);
+        KT_EXPECT_EQ(t, d->nblocks, p->id.nblocks);
+        KT_EXPECT(t, d->block_size >= 512 && d->phys_block_size >= d->block_size);
+        KT_EXPECT_EQ(t, d->addr_align, 2);
+        KT_EXPECT_EQ(t, d->len_align, 2);
+        KT_EXPECT_EQ(t, d->max_transfer, 65536);
+        KT_EXPECT_EQ(t, d->max_segs, AHCI_PRDT_ENTRIES);
+        KT_EXPECT_EQ(t, d->nqueues, 1);
+        unsigned depth = p->id.ncq && p->hba->sncq ? p->id.ncq_depth : 1;
+        KT_EXPECT_EQ(t, d->queue_depth, depth < p->hba->slots ? depth : p->hba->slots);
+        KT_EXPECT_EQ(t, d->dma_limit, p->hba->s64a ? ~0ull : 1ull << 32);
+        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_NCQ), d->queue_depth > 1);
+        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_TRIM), p->id.trim);
+        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_TRIM_ZEROES), p->id.trim_zeroes);
+        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_FUA), p->id.fua);
+        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_DMA64), p->hba->s64a);
+    }
+    if (n == 0)
+        ktest_skip(t, "no AHCI disk");
+}
+
+/* ---- data ---- */
+
+static void ahci_round_trip_1_sector_to_6_mib(struct ktest *t)
+{
+    static const uint32_t sizes[] = { 1, 2, 7, 8, 255, 256, 257, 2048, 8192, 12288 };
+    struct blk_dev *d = disk_or_skip(t, true, 16384);
+    if (!d)
+        return;
+    uint64_t lba = base_lba(d);
+    for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && !ktest_failed(t); i++) {
+        round_trip(t, d, lba, sizes[i], 0xa0c1 + i);
+        lba += sizes[i] + 3;     /* odd offsets: not all requests 4K aligned on disk */
+    }
+    ktest_diag(t, "%s: %u sizes up to %u sectors (%llu MiB) written and read back", d->name,
+               (unsigned)(sizeof(sizes) / sizeof(sizes[0])), sizes[9],
+               (unsigned long long)(sizes[9] * (uint64_t)d->block_size / MiB));
+}
+
+/* 200 segments of uneven, even lengths at word- (not dword-) aligned
+ * addresses, written through one segmentation and read through another. */
+static void ahci_prdt_many_small_entries(struct ktest *t)
+{
+    enum { NSEG = 200 };
+    static struct blk_seg wsegs[NSEG], rsegs[NSEG];
+    struct blk_dev *d = disk_or_skip(t, true, 4096);
+    if (!d)
+        return;
+    uint64_t lba = base_lba(d) + 40000;
+    uint32_t total = 0;
+    struct rng r;
+    rng_seed(&r, 77);
+    uint32_t lens[NSEG];
+    for (unsigned i = 0; i < NSEG; i++) {
+        lens[i] = 2 * (uint32_t)rng_range(&r, 1, 700);
+        total += lens[i];
+    }
+    /* Round the last segment up so the total is whole sectors. */
+    uint32_t pad = (d->block_size - total % d->block_size) % d->block_size;
+    lens[NSEG - 1] += pad;
+    total += pad;
+    uint32_t count = total / d->block_size;
+
+    /* Gaps of 6 bytes between the pieces: every piece starts 2 bytes past a dword. */
+    struct dma_region w = buffer(d, total + NSEG * 8 + 64), rd = buffer(d, total + 64);
+    struct dma_region flat = buffer(d, total);
+    struct blk_request req;
+    if (!KT_EXPECT(t, w.virt && rd.virt && flat.virt))
+        goto out;
+    uint64_t off = 2;
+    fill(flat.virt, total, 4242);
+    uint64_t pos = 0;
+    for (unsigned i = 0; i < NSEG; i++) {
+        wsegs[i] = (struct blk_seg){ w.phys + off, lens[i], 0 };
+        memcpy((uint8_t *)w.virt + off, (uint8_t *)flat.virt + pos, lens[i]);
+        pos += lens[i];
+        off += lens[i] + 6;
+    }
+    if (!io_ok(t, d, &req, BLK_OP_WRITE, lba, count, wsegs, NSEG, 0))
+        goto out;
+    /* Read back through a different cut: NSEG pieces of reversed lengths. */
+    pos = 0;
+    for (unsigned i = 0; i < NSEG; i++) {
+        rsegs[i] = (struct blk_seg){ rd.phys + 2 + pos, lens[NSEG - 1 - i], 0 };
+        pos += lens[NSEG - 1 - i];
+    }
+    memset(rd.virt, 0, total + 64);
+    if (!io_ok(t, d, &req, BLK_OP_READ, lba, count, rsegs, NSEG, 0))
+        goto out;
+    int64_t at = first_difference(flat.virt, (uint8_t *)rd.virt + 2, total);
+    if (at >= 0)
+        KT_FAIL(t, "data differs at byte %lld of %u", (long long)at, total);
+    KT_EXPECT_EQ(t, ((uint8_t *)rd.virt)[0], 0);        /* nothing before the first piece */
+    KT_EXPECT_EQ(t, ((uint8_t *)rd.virt)[total + 2], 0); /* nor after the last */
+    ktest_diag(t, "%u PRD entries, %u bytes (%u sectors)", NSEG, total, count);
+out:
+    if (w.virt)
+        dma_free(&w);
+    if (rd.virt)
+        dma_free(&rd);
+    if (flat.virt)
+        dma_free(&flat);
+}
+
+/* 65536 + 256 sectors: more than one ATA command can carry. */
+static void ahci_large_request_is_split(struct ktest *t)
+{
+    const uint32_t count = 65536 + 256;
+    struct blk_dev *d = disk_or_skip(t, true, count);
+    if (!d)
+        return;
+    struct ahci_port *p = ahci_port_of(d);
+    uint64_t parts_before = p->stats.parts;
+    round_trip(t, d, base_lba(d), count, 0x5117);
+    uint64_t parts = p->stats.parts - parts_before;
+    ktest_diag(t, "%u sectors (%llu MiB) took %llu commands (write + read)", count,
+               (unsigned long long)((uint64_t)count * d->block_size / MiB),
+               (unsigned long long)parts);
+    KT_EXPECT_EQ(t, parts, 4);      /* 2 parts each way */
+}
+
+struct ncq_batch {
+    struct blk_request req[32];
+    struct blk_seg seg[32];
+};
+
+static void ahci_ncq_32_tags_in_flight(struct ktest *t)
+{
+    static struct ncq_batch b;
+    const uint32_t count = 16;
+    struct blk_dev *d = disk_or_skip(t, true, 32 * 64);
+    if (!d)
+        return;
+    struct ahci_port *p = ahci_port_of(d);
+    if (!(d->caps & BLK_CAP_NCQ) || d->queue_depth < 32) {
+        ktest_skip(t, "%s: queue depth %u (NCQ %s)", d->name, d->queue_depth,
+                   d->caps & BLK_CAP_NCQ ? "yes" : "no");
+        return;
+    }
+    uint64_t bytes = count * d->block_size;
+    struct dma_region w = buffer(d, 32 * bytes), r = buffer(d, 32 * bytes);
+    if (!KT_EXPECT(t, w.virt && r.virt))
+        goto out;
+    fill(w.virt, 32 * bytes, 3232);
+    memset(r.virt, 0, 32 * bytes);
+    for (int pass = 0; pass < 2; pass++) {
+        struct dma_region *buf = pass == 0 ? &w : &r;
+        p->stats.max_in_flight = 0;
+        uint64_t ncq_before = p->stats.ncq_commands;
+        for (unsigned i = 0; i < 32; i++) {
+            struct blk_request *q = &b.req[i];
+            memset(q, 0, sizeof(*q));
+            /* Scattered on disk, 64 sectors apart, in reverse order. */
+            q->op = pass == 0 ? BLK_OP_WRITE : BLK_OP_READ;
+            q->lba = base_lba(d) + 60000 + (31 - i) * 64;
+            q->count = count;
+            b.seg[i] = (struct blk_seg){ buf->phys + i * bytes, (uint32_t)bytes, 0 };
+            q->segs = &b.seg[i];
+            q->nsegs = 1;
+            if (!KT_EXPECT_EQ(t, blk_submit(d, q), BLK_OK))
+                goto out;
+        }
+        blk_kick(d, 0);     /* one doorbell for all 32 */
+        for (unsigned i = 0; i < 32; i++) {
+            enum blk_cause rc = blk_wait(d, &b.req[i], 0);
+            if (rc != BLK_OK) {
+                KT_FAIL(t, "tag %u: %s (%s)", i, blk_cause_name(rc), b.req[i].detail);
+                blk_report_failure(d, &b.req[i], ktest_current());
+            }
+        }
+        ktest_diag(t, "%s pass: %u commands in flight at once, %llu NCQ commands",
+                   pass == 0 ? "write" : "read", p->stats.max_in_flight,
+                   (unsigned long long)(p->stats.ncq_commands - ncq_before));
+        KT_EXPECT_EQ(t, p->stats.max_in_flight, 32);
+        KT_EXPECT_EQ(t, p->stats.ncq_commands - ncq_before, 32);
+    }
+    int64_t at = first_difference(w.virt, r.virt, 32 * bytes);
+    if (at >= 0)
+        KT_FAIL(t, "request %lld: data differs at byte %lld", (long long)(at / (int64_t)bytes),
+                (long long)(at % (int64_t)bytes));
+out:
+    if (w.virt)
+        dma_free(&w);
+    if (r.virt)
+        dma_free(&r);
+}
+
+static void ahci_flush(struct ktest *t)
+{
+    struct blk_dev *d = disk_or_skip(t, true, 8);
+    struct blk_request req;
+    if (!d)
+        return;
+    if (!(d->caps & BLK_CAP_FLUSH)) {
+        ktest_skip(t, "%s has no FLUSH CACHE EXT", d->name);
+        return;
+    }
+    round_trip(t, d, base_lba(d) + 50000, 8, 1);
+    KT_EXPECT(t, io_ok(t, d, &req, BLK_OP_FLUSH, 0, 0, NULL, 0, 0));
+}
+
+static void ahci_fua_write(struct ktest *t)
+{
+    struct blk_dev *d = disk_or_skip(t, true, 8);
+    if (!d)
+        return;
+    if (!(d->caps & BLK_CAP_FUA)) {
+        ktest_skip(t, "%s: IDENTIFY word 84 bit 6 clear: no FUA", d->name);
+        return;
+    }
+    uint64_t bytes = 8 * d->block_size;
+    struct dma_region w = buffer(d, bytes), r = buffer(d, bytes);
+    struct blk_seg sw = { w.phys, (uint32_t)bytes, 0 }, sr = { r.phys, (uint32_t)bytes, 0 };
+    struct blk_request req;
+    fill(w.virt, bytes, 0xf0a);
+    if (io_ok(t, d, &req, BLK_OP_WRITE, base_lba(d) + 50100, 8, &sw, 1, BLK_F_FUA) &&
+        io_ok(t, d, &req, BLK_OP_READ, base_lba(d) + 50100, 8, &sr, 1, 0))
+        KT_EXPECT(t, memcmp(w.virt, r.virt, bytes) == 0);
+    dma_free(&w);
+    dma_free(&r);
+}
+
+static void ahci_trim(struct ktest *t)
+{
+    struct blk_dev *d = disk_or_skip(t, true, 64);
+    struct blk_request req;
+    if (!d)
+        return;
+    if (!(d->caps & BLK_CAP_TRIM)) {
+        ktest_skip(t, "%s: IDENTIFY word 169 bit 0 clear: no TRIM", d->name);
+        return;
+    }
+    uint64_t lba = base_lba(d) + 50200, bytes = 64 * d->block_size;
+    round_trip(t, d, lba, 64, 0x7e1);
+    if (!io_ok(t, d, &req, BLK_OP_TRIM, lba, 64, NULL, 0, 0))
+        return;
+    struct dma_region r = buffer(d, bytes);
+    struct blk_seg sr = { r.phys, (uint32_t)bytes, 0 };
+    memset(r.virt, 0xa5, bytes);
+    if (io_ok(t, d, &req, BLK_OP_READ, lba, 64, &sr, 1, 0)) {
+        uint8_t zero[512] = { 0 };
+        bool zeroes = true;
+        for (uint64_t o = 0; o < bytes; o += 512)
+            zeroes = zeroes && memcmp((uint8_t *)r.virt + o, zero, 512) == 0;
+        ktest_diag(t, "%s: 64 sectors trimmed; they read back as %s (TRIM_ZEROES %s)", d->name,
+                   zeroes ? "zeroes" : "other data", d->caps & BLK_CAP_TRIM_ZEROES ? "yes" : "no");
+        if (d->caps & BLK_CAP_TRIM_ZEROES)
+            KT_EXPECT(t, zeroes);
+    }
+    dma_free(&r);
+}
+
+/* LBA48 for real: an LBA above 2^32 and its alias modulo 2^32 keep apart. */
+static void ahci_lba_beyond_2_32(struct ktest *t)
+{
+    struct blk_dev *d = NULL;
+    for (unsigned i = 0; i < blk_count() && !d; i++) {
+        struct blk_dev *c = blk_get(i);
+        if (is_ahci(c) && c->writable && c->write_end > (1ull << 32) + 4096 &&
+            c->write_first < 1024)
+            d = c;
+    }
+    if (!d) {
+        ktest_skip(t, "no writable AHCI disk larger than 2 TiB (scenario: 3 TiB sparse image)");
+        return;
+    }
+    uint64_t high = (1ull << 32) + 1000, low = high & 0xffffffffull;
+    round_trip(t, d, low, 8, 0x10);
+    round_trip(t, d, high, 8, 0x11);
+    /* The low copy must still hold its own data. */
+    uint64_t bytes = 8 * d->block_size;
+    struct dma_region a = buffer(d, bytes), r = buffer(d, bytes);
+    struct blk_seg sr = { r.phys, (uint32_t)bytes, 0 };
+    struct blk_request req;
+    fill(a.virt, bytes, 0x10);
+    if (io_ok(t, d, &req, BLK_OP_READ, low, 8, &sr, 1, 0))
+        KT_EXPECT(t, memcmp(a.virt, r.virt, bytes) == 0);
+    ktest_diag(t, "%s: lba %llu and %llu round-tripped independently", d->name,
+               (unsigned long long)high, (unsigned long long)low);
+    dma_free(&a);
+    dma_free(&r);
+}
+
+/* ---- errors ---- */
+
+static bool read_works(struct ktest *t, struct blk_dev *d, uint64_t lba)
+{
+    struct dma_region r = buffer(d, d->block_size);
+    struct blk_seg s = { r.phys, d->block_size, 0 };
+    struct blk_request req;
+    bool ok = io_ok(t, d, &req, BLK_OP_READ, lba, 1, &s, 1, 0);
+    dma_free(&r);
+    return ok;
+}
+
+static void ahci_out_of_range_lba_decoded(struct ktest *t)
+{
+    struct blk_dev *d = disk_or_skip(t, false, 0);
+    if (!d)
+        return;
+    struct ahci_port *p = ahci_port_of(d);
+    struct dma_region r = buffer(d, 8 * d->block_size);
+    struct blk_seg s = { r.phys, 8 * d->block_size, 0 };
+    struct blk_request req;
+    unsigned recoveries = p->stats.recoveries;
+    enum blk_cause rc = blk_io(d, &req, BLK_OP_READ, d->nblocks + 10, 8, &s, 1, BLK_F_UNCHECKED);
+    ktest_diag(t, "read at lba %llu (capacity %llu): %s, status 0x%x: %s",
+               (unsigned long long)(d->nblocks + 10), (unsigned long long)d->nblocks,
+               blk_cause_name(rc), req.dev_status, req.detail);
+    KT_EXPECT_EQ(t, rc, BLK_CAUSE_LBA_RANGE);
+    KT_EXPECT(t, req.dev_status & ATA_STS_ERR);
+    KT_EXPECT(t, contains(req.detail, "PxTFD STS"));
+    KT_EXPECT(t, contains(req.detail, "ERR"));
+    KT_EXPECT_EQ(t, p->stats.recoveries, recoveries + 1);
+    dma_free(&r);
+    KT_EXPECT(t, read_works(t, d, 0));      /* the port still works */
+}
+
+static void ahci_misaligned_segments_refused(struct ktest *t)
+{
+    struct blk_dev *d = disk_or_skip(t, false, 0);
+    if (!d)
+        return;
+    struct dma_region r = buffer(d, 2 * d->block_size);
+    struct blk_seg odd_base[2] = { { r.phys + 1, 511, 0 }, { r.phys + 512, 1, 0 } };
+    struct blk_seg odd_len[2] = { { r.phys, 511, 0 }, { r.phys + 512, 1, 0 } };
+    struct blk_request req;
+    KT_EXPECT_EQ(t, blk_io(d, &req, BLK_OP_READ, 0, 1, odd_base, 2, 0), BLK_CAUSE_MISALIGNED);
+    ktest_diag(t, "odd base: %s", req.detail);
+    KT_EXPECT_EQ(t, blk_io(d, &req, BLK_OP_READ, 0, 1, odd_len, 2, 0), BLK_CAUSE_MISALIGNED);
+    ktest_diag(t, "odd length: %s", req.detail);
+    dma_free(&r);
+    KT_EXPECT(t, read_works(t, d, 0));
+}
+
+static struct blk_dev *faulty_disk(void)
+{
+    for (unsigned i = 0; i < blk_count(); i++)
+        if (is_ahci(blk_get(i)) && strcmp(blk_get(i)->serial, SERIAL_FAULTY) == 0)
+            return blk_get(i);
+    return NULL;
+}
+
+static void check_injected(struct ktest *t, struct blk_dev *d, enum blk_op op, uint64_t lba)
+{
+    uint64_t bytes = 8 * d->block_size;
+    struct dma_region b = buffer(d, bytes);
+    struct blk_seg s = { b.phys, (uint32_t)bytes, 0 };
+    struct blk_request req;
+    fill(b.virt, bytes, lba);
+    enum blk_cause rc = blk_io(d, &req, op, lba, 8, &s, 1, 0);
+    ktest_diag(t, "injected %s error at lba %llu: %s, error lba %llu, status 0x%x: %s",
+               blk_op_name(op), (unsigned long long)lba, blk_cause_name(rc),
+               (unsigned long long)req.error_lba, req.dev_status, req.detail);
+    KT_EXPECT_EQ(t, rc, BLK_CAUSE_MEDIA);
+    KT_EXPECT(t, req.error_lba >= lba && req.error_lba < lba + 8);
+    KT_EXPECT(t, req.dev_status & ATA_STS_ERR);
+    KT_EXPECT(t, contains(req.detail, "in-range LBA"));
+    /* The neighbourhood and the port still work. */
+    if (op == BLK_OP_WRITE || d->writable)
+        round_trip(t, d, lba + 64, 8, lba + 64);
+    else
+        KT_EXPECT(t, read_works(t, d, lba + 64));
+    dma_free(&b);
+}
+
+static void ahci_injected_read_error_reported(struct ktest *t)
+{
+    struct blk_dev *d = faulty_disk();
+    if (!d || !ahci_test_read_error) {
+        ktest_skip(t, "needs a disk with serial %s and ahci.test_read_error=LBA", SERIAL_FAULTY);
+        return;
+    }
+    check_injected(t, d, BLK_OP_READ, ahci_test_read_error);
+}
+
+static void ahci_injected_write_error_reported(struct ktest *t)
+{
+    struct blk_dev *d = faulty_disk();
+    if (!d || !ahci_test_write_error) {
+        ktest_skip(t, "needs a disk with serial %s and ahci.test_write_error=LBA", SERIAL_FAULTY);
+        return;
+    }
+    if (!d->writable) {
+        ktest_skip(t, "%s is read-only: %s", d->name, d->access);
+        return;
+    }
+    check_injected(t, d, BLK_OP_WRITE, ahci_test_write_error);
+}
+
+/* MSI mode: with the port's interrupt enables cleared, poll() must still
+ * find the finished command and say the interrupt never came. */
+static void ahci_lost_interrupt_diagnosed(struct ktest *t)
+{
+    struct blk_dev *d = disk_or_skip(t, false, 0);
+    if (!d)
+        return;
+    struct ahci_port *p = ahci_port_of(d);
+    if (p->hba->irq_mode != AHCI_IRQ_MSI) {
+        ktest_skip(t, "completions are polled (ahci.irq=poll): no interrupt to lose");
+        return;
+    }
+    struct dma_region r = buffer(d, d->block_size);
+    struct blk_seg s = { r.phys, d->block_size, 0 };
+    struct blk_request req;
+    ahci_test_mask_port_irq(p, true);
+    enum blk_cause rc = blk_io(d, &req, BLK_OP_READ, 0, 1, &s, 1, 0);
+    ahci_test_mask_port_irq(p, false);
+    ktest_diag(t, "%s", req.detail);
+    KT_EXPECT_EQ(t, rc, BLK_CAUSE_IRQ_NOT_DELIVERED);
+    dma_free(&r);
+    uint64_t irqs = p->stats.irqs;
+    KT_EXPECT(t, read_works(t, d, 0));
+    KT_EXPECT(t, p->stats.irqs > irqs);     /* interrupts are back */
+}
+
+/* The completion mode in use really is the one that completed the I/O. */
+static void ahci_completion_mode(struct ktest *t)
+{
+    struct blk_dev *d = disk_or_skip(t, false, 0);
+    if (!d)
+        return;
+    struct ahci_port *p = ahci_port_of(d);
+    uint64_t irqs = p->stats.irqs;
+    for (int i = 0; i < 4; i++)
+        KT_ASSERT(t, read_works(t, d, (uint64_t)i * 8));
+    ktest_diag(t, "%s: irq mode %s, %llu interrupts for 4 reads", d->name,
+               p->hba->irq_mode == AHCI_IRQ_MSI ? "msi" : "poll",
+               (unsigned long long)(p->stats.irqs - irqs));
+    if (p->hba->irq_mode == AHCI_IRQ_MSI)
+        KT_EXPECT(t, p->stats.irqs - irqs >= 4);
+    else
+        KT_EXPECT_EQ(t, p->stats.irqs - irqs, 0);
+}
+
+/* Explicit (tests=ahci.ahci_timeout_recovered): a throttled disk
+ * (serial bareio-slow, QEMU throttling.iops-total=1) and a short
+ * blk.timeout=: some commands time out, the others of the port are
+ * aborted or complete, and the port works afterwards. */
+static void ahci_timeout_recovered(struct ktest *t)
+{
+    static struct ncq_batch b;
+    struct blk_dev *d = NULL;
+    for (unsigned i = 0; i < blk_count(); i++)
+        if (is_ahci(blk_get(i)) && strcmp(blk_get(i)->serial, SERIAL_SLOW) == 0)
+            d = blk_get(i);
+    if (!d) {
+        ktest_skip(t, "needs a throttled disk with serial %s", SERIAL_SLOW);
+        return;
+    }
+    struct ahci_port *p = ahci_port_of(d);
+    unsigned n = 8, timeouts = 0, aborted = 0, ok = 0;
+    struct dma_region r = buffer(d, n * 8 * d->block_size);
+    unsigned recoveries = p->stats.recoveries;
+    for (unsigned i = 0; i < n; i++) {
+        struct blk_request *q = &b.req[i];
+        memset(q, 0, sizeof(*q));
+        q->op = BLK_OP_READ;
+        q->lba = 1000 + i * 8;
+        q->count = 8;
+        b.seg[i] = (struct blk_seg){ r.phys + i * 8 * d->block_size, 8 * d->block_size, 0 };
+        q->segs = &b.seg[i];
+        q->nsegs = 1;
+        KT_ASSERT_EQ(t, blk_submit(d, q), BLK_OK);
+    }
+    blk_kick(d, 0);
+    for (unsigned i = 0; i < n; i++) {
+        enum blk_cause rc = blk_wait(d, &b.req[i], 0);
+        ktest_diag(t, "read %u: %s %s", i, blk_cause_name(rc), b.req[i].detail);
+        timeouts += rc == BLK_CAUSE_TIMEOUT;
+        aborted += rc == BLK_CAUSE_ABORTED;
+        ok += rc == BLK_OK;
+        if (rc == BLK_CAUSE_TIMEOUT)
+            KT_EXPECT(t, contains(b.req[i].detail, "no completion within"));
+    }
+    dma_free(&r);
+    ktest_diag(t, "%u timed out, %u aborted, %u completed; %u recoveries, timeout %u ms",
+               timeouts, aborted, ok, p->stats.recoveries - recoveries, d->timeout_ms);
+    KT_EXPECT(t, timeouts >= 1);
+    KT_EXPECT_EQ(t, timeouts + aborted + ok, n);
+    KT_EXPECT(t, p->stats.recoveries > recoveries);
+    /* Afterwards the port works: one read, allowed to wait for the throttle. */
+    d->timeout_ms *= 20;
+    KT_EXPECT(t, read_works(t, d, 0));
+    d->timeout_ms /= 20;
+}
+
+static const struct ktest_case ahci_cases[] = {
+    KTEST_CASE(ahci_disks_identified),
+    KTEST_CASE(ahci_completion_mode),
+    KTEST_CASE_TIMEOUT(ahci_round_trip_1_sector_to_6_mib, 60000),
+    KTEST_CASE_TIMEOUT(ahci_prdt_many_small_entries, 30000),
+    KTEST_CASE_TIMEOUT(ahci_large_request_is_split, 120000),
+    KTEST_CASE_TIMEOUT(ahci_ncq_32_tags_in_flight, 30000),
+    KTEST_CASE(ahci_flush),
+    KTEST_CASE(ahci_fua_write),
+    KTEST_CASE(ahci_trim),
+    KTEST_CASE_TIMEOUT(ahci_lba_beyond_2_32, 30000),
+    KTEST_CASE_TIMEOUT(ahci_out_of_range_lba_decoded, 30000),
+    KTEST_CASE(ahci_misaligned_segments_refused),
+    KTEST_CASE_TIMEOUT(ahci_injected_read_error_reported, 30000),
+    KTEST_CASE_TIMEOUT(ahci_injected_write_error_reported, 30000),
+    KTEST_CASE_TIMEOUT(ahci_lost_interrupt_diagnosed, 30000),
+    { .name = "ahci_timeout_recovered", .fn = ahci_timeout_recovered, .timeout_ms = 120000,
+      .flags = KTEST_EXPLICIT },
+};
+KTEST_SUITE(ahci, 60, ahci_cases);
