@@ -281,6 +281,10 @@ static void suite_result(const struct ktest_suite *s, unsigned number)
     ktap_result(&ktap, 0, suite_totals.failed == 0, number, s->name, skip);
 }
 
+static void (*end_hook)(void);
+
+void ktest_set_end_hook(void (*hook)(void)) { end_hook = hook; }
+
 static void close_document(void)
 {
     kprintf("# bareio: %u passed, %u failed, %u skipped\n", totals.passed, totals.failed, totals.skipped);
@@ -331,6 +335,8 @@ int ktest_run_all(const char *tests)
         }
         suite_result(s, suite_number);
     }
+    if (end_hook)
+        end_hook();
     close_document();
     return totals.failed ? BAREIO_EXIT_FAIL : BAREIO_EXIT_PASS;
 }

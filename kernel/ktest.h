@@ -99,5 +99,9 @@ int ktest_run_all(const char *selection);
 __attribute__((noreturn)) void ktest_crash(const char *what);
 /* The name of the running case ("suite.case"), or NULL. */
 const char *ktest_current(void);
+/* Called once at the end of a run that did not crash, just before the totals
+ * line and the END banner (the dio harness prints its summary table there,
+ * as `#` diagnostics). */
+void ktest_set_end_hook(void (*hook)(void));
 
 #endif

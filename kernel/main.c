@@ -7,6 +7,7 @@
 #include "kernel/apic.h"
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
+#include "kernel/dio.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
@@ -45,7 +46,9 @@ void kmain(uint32_t magic, uint32_t info_phys)
     irq_enable();
     pci_init();                 /* enumerate, print the table */
     blk_init();                 /* storage drivers: one line per controller and disk */
+    ktest_set_end_hook(dio_print_summary);     /* per-device table before KTAP END */
     int status = ktest_run_all(cmdline_tests());
     blk_shutdown_all();         /* orderly controller shutdown before the exit */
+    dio_print_manifests();      /* what the harness wrote, for tools/verify-image */
     bareio_exit((enum bareio_exit)status);
 }

@@ -1,0 +1,524 @@
+/* kernel/dio.c — the direct-I/O harness engine (interface in kernel/dio.h).
+ *
+ * Every block the harness writes carries a stamp (lib/stamp.h) keyed by the
+ * device's identity, the run's seed and a per-device write generation; the
+ * device's extent map records which generation each LBA must hold (or that
+ * it must read as zeroes). A read is checked against the map, so a wrong
+ * block is classified (misdirected, lost, torn, corrupt) and reported with
+ * the whole request and the first differing byte. The map is printed as the
+ * run's manifest at the end, for tools/verify-image to check the medium.
+ *
+ * The pools are allocated once, before the first case (the harness checks
+ * every case for DMA leaks, and a pool is not one), below 4 GiB so any
+ * controller reaches them; tests of other placements allocate their own. */
+#include "kernel/dio.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/ktest.h"
+#include "kernel/time.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+#include <stdarg.h>
+
+#define DIO_POISON_BYTE 0xdb
+
+static bool check_expect_key(const struct cmdline_key *key, const struct cmdline_value *value,
+                             char *why, size_t why_size);
+
+CMDLINE_UINT(uint64_t, dio_seed_key, "dio.seed", 0, 0, ~0ull,
+             "seed of the harness's data stamps and random choices (0: from the TSC; always printed)");
+CMDLINE_STRING(dio_expect_key, "dio.expect", 96, "",
+               "verify blocks a host tool stamped (tools/verify-image --seed) read-only, first of all",
+               .check = check_expect_key, .value_syntax = "LBA:COUNT:SEED:GEN");
+
+static struct dio_dev dio_devs[DIO_MAX_DEVICES];
+static unsigned dio_dev_count;
+static bool prepared;
+static uint64_t run_seed;
+
+/* ---- dio.expect= ---- */
+
+struct expect_spec {
+    uint64_t lba, count, seed, gen;
+};
+
+static bool parse_expect(const char *s, size_t len, struct expect_spec *out)
+{
+    uint64_t v[4];
+    size_t i = 0;
+    for (int f = 0; f < 4; f++) {
+        size_t end = i;
+        while (end < len && s[end] != ':')
+            end++;
+        if (end == i || cmdline_parse_number(s + i, end - i, &v[f]) != CMDLINE_NUMBER_OK)
+            return false;
+        if ((f < 3) != (end < len))
+            return false;
+        i = end + 1;
+    }
+    *out = (struct expect_spec){ v[0], v[1], v[2], v[3] };
+    return out->count > 0;
+}
+
+static bool check_expect_key(const struct cmdline_key *key, const struct cmdline_value *value,
+                             char *why, size_t why_size)
+{
+    struct expect_spec e;
+    (void)key;
+    if (parse_expect(value->text, value->len, &e))
+        return true;
+    snprintf(why, why_size, "expected LBA:COUNT:SEED:GEN with COUNT > 0 (numbers decimal or 0x hex)");
+    return false;
+}
+
+bool dio_expect(uint64_t *lba, uint64_t *count, uint64_t *seed, uint64_t *gen)
+{
+    struct expect_spec e;
+    if (!dio_expect_key[0] || !parse_expect(dio_expect_key, strlen(dio_expect_key), &e))
+        return false;
+    *lba = e.lba;
+    *count = e.count;
+    *seed = e.seed;
+    *gen = e.gen;
+    return true;
+}
+
+/* ---- set-up ---- */
+
+bool dio_prepare(const char **reason)
+{
+    if (prepared)
+        return true;
+    if (blk_count() == 0) {
+        *reason = "no block devices (no AHCI/NVMe disk found, no blk.ramdisk=)";
+        return false;
+    }
+    run_seed = dio_seed_key ? dio_seed_key : (tsc_read() ^ (tsc_read() << 29)) | 1;
+    kprintf("dio: seed 0x%llx (dio.seed=0x%llx repeats this run's data and choices)\n",
+            (unsigned long long)run_seed, (unsigned long long)run_seed);
+    for (unsigned i = 0; i < blk_count() && dio_dev_count < DIO_MAX_DEVICES; i++) {
+        struct dio_dev *d = &dio_devs[dio_dev_count++];
+        struct blk_dev *dev = blk_get(i);
+        uint64_t pool = DIO_POOL_BYTES + DIO_POOL_SLACK;
+
+        d->dev = dev;
+        stamp_map_init(&d->map, d->ext, DIO_MAP_CAPACITY);
+        d->next_gen = 1;
+        d->region_next = dev->write_first;
+        d->rbuf = dma_alloc(pool, 4096, 0, DMA_BELOW_4G);
+        if (dev->writable)
+            d->wbuf = dma_alloc(pool, 4096, 0, DMA_BELOW_4G);
+        if (!d->rbuf.virt || (dev->writable && !d->wbuf.virt))
+            klog(LOG_ERR, "dio: %s: no memory for the buffer pool; its tests will fail\n", dev->name);
+        kprintf("dio: %s (%s, %llu blocks of %u bytes): %s\n", dev->name, dev->kind,
+                (unsigned long long)dev->nblocks, dev->block_size, dev->access);
+    }
+    if (blk_count() > DIO_MAX_DEVICES)
+        klog(LOG_WARN, "dio: only the first %d of %u devices are tested\n", DIO_MAX_DEVICES,
+             blk_count());
+    prepared = true;
+    return true;
+}
+
+unsigned dio_count(void) { return dio_dev_count; }
+struct dio_dev *dio_at(unsigned i) { return i < dio_dev_count ? &dio_devs[i] : NULL; }
+uint64_t dio_seed(void) { return run_seed; }
+
+uint32_t dio_pool_blocks(const struct dio_dev *d)
+{
+    return DIO_POOL_BYTES / d->dev->block_size;
+}
+
+void dio_release(void)
+{
+    for (unsigned i = 0; i < dio_dev_count; i++) {
+        if (dio_devs[i].rbuf.virt)
+            dma_free(&dio_devs[i].rbuf);
+        if (dio_devs[i].wbuf.virt)
+            dma_free(&dio_devs[i].wbuf);
+    }
+}
+
+/* ---- per-device outcomes ---- */
+
+void dio_fail_at(struct ktest *t, struct dio_dev *d, enum blk_cause cause, const char *file,
+                 int line, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ktest_fail_at(t, file, line, "%s: %s%s%s", d->dev->name, msg, cause ? " — cause: " : "",
+                  cause ? blk_cause_name(cause) : "");
+    d->case_failed = true;
+    if ((unsigned)cause < BLK_CAUSE_COUNT && cause != BLK_OK)
+        d->tally.cause_counts[cause]++;
+}
+
+void dio_skip(struct ktest *t, struct dio_dev *d, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ktest_diag(t, "%s: skipped: %s", d->dev->name, msg);
+    d->case_skipped = true;
+}
+
+void dio_for_each(struct ktest *t, bool write_test, dio_dev_fn fn)
+{
+    unsigned ran = 0, skipped = 0;
+
+    for (unsigned i = 0; i < dio_dev_count; i++) {
+        struct dio_dev *d = &dio_devs[i];
+        d->case_failed = d->case_skipped = false;
+        if (write_test && !d->dev->writable)
+            dio_skip(t, d, "%s", d->dev->access);
+        else if (!d->rbuf.virt || (d->dev->writable && !d->wbuf.virt))
+            DIO_FAIL(t, d, BLK_OK, "no buffer pool (out of DMA memory below 4 GiB)");
+        else
+            fn(t, d);
+        if (d->case_failed)
+            d->tally.failed++;
+        else if (d->case_skipped)
+            d->tally.skipped++;
+        else
+            d->tally.passed++;
+        ran++;
+        skipped += d->case_skipped && !d->case_failed;
+    }
+    if (ran && skipped == ran)
+        ktest_skip(t, "no device this case applies to");
+}
+
+/* ---- stamps and the map ---- */
+
+uint64_t dio_region(struct dio_dev *d, uint64_t n)
+{
+    struct blk_dev *dev = d->dev;
+    if (d->region_next + n > dev->write_end)
+        d->region_next = dev->write_first;
+    uint64_t lba = d->region_next;
+    d->region_next += n;
+    return lba;
+}
+
+uint64_t dio_new_gen(struct dio_dev *d) { return d->next_gen++; }
+
+struct stamp_key dio_key(const struct dio_dev *d, uint64_t gen)
+{
+    struct stamp_key k;
+    memcpy(k.identity, d->dev->identity, sizeof(k.identity));
+    k.seed = run_seed;
+    k.gen = gen;
+    return k;
+}
+
+void dio_stamp(const struct dio_dev *d, void *buf, uint64_t lba, uint32_t count, uint64_t gen)
+{
+    struct stamp_key k = dio_key(d, gen);
+    stamp_fill_blocks(buf, d->dev->block_size, count, &k, lba);
+}
+
+void dio_record(struct dio_dev *d, uint64_t lba, uint64_t count, enum stamp_extent_kind kind,
+                uint64_t gen)
+{
+    d->written = true;
+    if (!stamp_map_set(&d->map, lba, count, kind, gen))
+        klog(LOG_WARN, "dio: %s: extent map full (%d extents): the manifest will be incomplete\n",
+             d->dev->name, DIO_MAP_CAPACITY);
+}
+
+void dio_forget(struct dio_dev *d, uint64_t lba, uint64_t count)
+{
+    if (!stamp_map_clear(&d->map, lba, count))
+        klog(LOG_WARN, "dio: %s: extent map full: the manifest will be incomplete\n", d->dev->name);
+}
+
+void dio_poison(void *buf, uint64_t len)
+{
+    uint64_t *w = buf;
+    uint64_t pattern = 0x0101010101010101ull * DIO_POISON_BYTE;
+    for (uint64_t i = 0; i < len / 8; i++)
+        w[i] = pattern;
+    for (uint64_t i = len & ~7ull; i < len; i++)
+        ((uint8_t *)buf)[i] = DIO_POISON_BYTE;
+}
+
+enum blk_cause dio_stamp_cause(enum stamp_status status)
+{
+    switch (status) {
+    case STAMP_OK: return BLK_OK;
+    case STAMP_MISDIRECTED: return BLK_CAUSE_MISCOMPARE_MISDIRECTED;
+    case STAMP_LOST: return BLK_CAUSE_MISCOMPARE_LOST;
+    case STAMP_TORN: return BLK_CAUSE_MISCOMPARE_TORN;
+    /* Zeroes where a stamp belongs: the write never reached the medium. */
+    case STAMP_ZERO: return BLK_CAUSE_MISCOMPARE_LOST;
+    default: return BLK_CAUSE_MISCOMPARE_CORRUPT;
+    }
+}
+
+/* ---- verification ---- */
+
+/* A block that must read as zeroes: what is there instead? */
+static void check_zero_block(const uint8_t *p, uint32_t bs, struct stamp_result *r)
+{
+    struct stamp_header h = { 0 };
+    size_t off = stamp_first_nonzero(p, bs);
+
+    *r = (struct stamp_result){ .status = STAMP_OK };
+    if (off == bs)
+        return;
+    r->offset = (uint32_t)off;
+    r->expected = 0;
+    r->actual = p[off];
+    /* Our own stamp still there: the zeroing was lost. */
+    r->status = stamp_parse_header(p + (off & ~(size_t)(STAMP_SECTOR_SIZE - 1)), &h) ? STAMP_LOST
+                                                                                 : STAMP_CORRUPT;
+    r->found_lba = h.lba;
+    r->found_gen = h.gen;
+}
+
+static void report_miscompare(struct ktest *t, struct dio_dev *d, const struct blk_request *req,
+                              uint64_t lba, enum stamp_extent_kind kind, uint64_t gen,
+                              const struct stamp_result *r, uint32_t block_index, const char *what)
+{
+    struct blk_request copy = *req;
+    enum blk_cause cause = dio_stamp_cause(r->status);
+    char found[96] = "";
+
+    if (r->status == STAMP_MISDIRECTED)
+        snprintf(found, sizeof(found), " (found lba %llu gen %llu%s)",
+                 (unsigned long long)r->found_lba, (unsigned long long)r->found_gen,
+                 r->found_other_device ? " of another device" : "");
+    else if (r->status == STAMP_LOST)
+        snprintf(found, sizeof(found), " (found gen %llu seed 0x%llx, expected gen %llu)",
+                 (unsigned long long)r->found_gen, (unsigned long long)r->found_seed,
+                 (unsigned long long)gen);
+    else if (r->status == STAMP_TORN)
+        snprintf(found, sizeof(found), " (first bad sector at block offset %u, %u of %u sectors good)",
+                 r->first_bad_offset, r->good_sectors, r->sectors);
+
+    copy.cause = cause;
+    copy.error_lba = lba;
+    snprintf(copy.detail, sizeof(copy.detail), "read back lba %llu: %s%s",
+             (unsigned long long)lba, kind == STAMP_EXTENT_ZERO ? "expected zeroes, " : "",
+             stamp_status_describe(r->status));
+    blk_report_failure(d->dev, &copy, what);
+    klog(LOG_ERR, "  miscompare: lba %llu (block %u of the request) byte offset %u "
+         "(request offset %llu): expected 0x%02x, actual 0x%02x; expected %s gen %llu\n",
+         (unsigned long long)lba, block_index, r->offset,
+         (unsigned long long)block_index * d->dev->block_size + r->offset, r->expected, r->actual,
+         kind == STAMP_EXTENT_ZERO ? "zeroes" : "stamp", (unsigned long long)gen);
+    DIO_FAIL(t, d, cause, "%s: miscompare at lba %llu: %s%s", what, (unsigned long long)lba,
+             stamp_status_name(r->status), found);
+}
+
+/* Checks every block of a completed read: against `fixed` when given, else
+ * against the map (blocks it does not know are skipped). */
+static unsigned verify_blocks(struct ktest *t, struct dio_dev *d, const struct blk_request *req,
+                              const void *buf, const struct stamp_key *fixed, const char *what)
+{
+    const uint8_t *p = buf;
+    uint32_t bs = d->dev->block_size;
+    unsigned bad = 0;
+    uint64_t first_bad = 0, last_bad = 0;
+
+    for (uint32_t i = 0; i < req->count; i++) {
+        uint64_t lba = req->lba + i;
+        enum stamp_extent_kind kind = STAMP_EXTENT_STAMPED;
+        struct stamp_key k;
+        struct stamp_result r;
+        if (fixed) {
+            k = *fixed;
+        } else {
+            const struct stamp_extent *e = stamp_map_find(&d->map, lba);
+            if (!e)
+                continue;
+            kind = (enum stamp_extent_kind)e->kind;
+            k = dio_key(d, e->gen);
+        }
+        if (kind == STAMP_EXTENT_ZERO)
+            check_zero_block(p + (size_t)i * bs, bs, &r);
+        else
+            stamp_check(p + (size_t)i * bs, bs, &k, lba, &r);
+        if (r.status == STAMP_OK)
+            continue;
+        if (bad < DIO_MISCOMPARE_RECORDS)
+            report_miscompare(t, d, req, lba, kind, k.gen, &r, i, what);
+        if (!bad)
+            first_bad = lba;
+        last_bad = lba;
+        bad++;
+    }
+    if (bad > DIO_MISCOMPARE_RECORDS)
+        klog(LOG_ERR, "dio: %s: %s: %u blocks miscompared in all (lba %llu..%llu); the first %d shown\n",
+             d->dev->name, what, bad, (unsigned long long)first_bad, (unsigned long long)last_bad,
+             DIO_MISCOMPARE_RECORDS);
+    return bad;
+}
+
+unsigned dio_verify(struct ktest *t, struct dio_dev *d, const struct blk_request *req,
+                    const void *buf, const char *what)
+{
+    return verify_blocks(t, d, req, buf, NULL, what);
+}
+
+unsigned dio_verify_key(struct ktest *t, struct dio_dev *d, const struct blk_request *req,
+                        const void *buf, const struct stamp_key *k, const char *what)
+{
+    return verify_blocks(t, d, req, buf, k, what);
+}
+
+void dio_io_failed(struct ktest *t, struct dio_dev *d, const struct blk_request *req,
+                   const char *what)
+{
+    blk_report_failure(d->dev, req, what);
+    DIO_FAIL(t, d, req->cause, "%s: %s lba %llu count %u failed: %s", what,
+             blk_op_name(req->op), (unsigned long long)req->lba, req->count,
+             req->detail[0] ? req->detail : blk_cause_name(req->cause));
+}
+
+/* ---- synchronous helpers ---- */
+
+enum blk_cause dio_io(struct dio_dev *d, struct blk_request *req, struct blk_seg *seg,
+                      enum blk_op op, uint64_t lba, uint32_t count, const struct dma_region *buf,
+                      uint64_t offset, uint16_t flags)
+{
+    uint32_t n = 0;
+    if (buf && count) {
+        seg->phys = buf->phys + offset;
+        seg->len = count * d->dev->block_size;
+        seg->reserved = 0;
+        n = 1;
+    }
+    return blk_io(d->dev, req, op, lba, count, n ? seg : NULL, n, flags);
+}
+
+bool dio_write_stamped(struct ktest *t, struct dio_dev *d, uint64_t lba, uint32_t count,
+                       uint16_t flags, const char *what)
+{
+    struct blk_request req;
+    struct blk_seg seg;
+    uint64_t gen = dio_new_gen(d);
+
+    dio_stamp(d, d->wbuf.virt, lba, count, gen);
+    if (dio_io(d, &req, &seg, BLK_OP_WRITE, lba, count, &d->wbuf, 0, flags) != BLK_OK) {
+        dio_io_failed(t, d, &req, what);
+        /* What the blocks hold now is unknown. */
+        dio_forget(d, lba, count);
+        return false;
+    }
+    dio_record(d, lba, count, STAMP_EXTENT_STAMPED, gen);
+    return true;
+}
+
+/* A multi-block read failed: read block by block, so the failing blocks are
+ * named and the others still verified. */
+static void read_isolate(struct ktest *t, struct dio_dev *d, uint64_t lba, uint32_t count,
+                         const char *what)
+{
+    struct blk_request req;
+    struct blk_seg seg;
+    uint32_t bs = d->dev->block_size;
+
+    for (uint32_t i = 0; i < count; i++) {
+        dio_poison(d->rbuf.virt, bs);
+        if (dio_io(d, &req, &seg, BLK_OP_READ, lba + i, 1, &d->rbuf, 0, 0) != BLK_OK)
+            klog(LOG_ERR, "dio: %s: %s: lba %llu alone: %s: %s\n", d->dev->name, what,
+                 (unsigned long long)(lba + i), blk_cause_name(req.cause), req.detail);
+        else
+            dio_verify(t, d, &req, d->rbuf.virt, what);
+    }
+}
+
+bool dio_read_verify(struct ktest *t, struct dio_dev *d, uint64_t lba, uint32_t count,
+                     const char *what)
+{
+    struct blk_request req;
+    struct blk_seg seg;
+
+    dio_poison(d->rbuf.virt, (uint64_t)count * d->dev->block_size);
+    if (dio_io(d, &req, &seg, BLK_OP_READ, lba, count, &d->rbuf, 0, 0) != BLK_OK) {
+        dio_io_failed(t, d, &req, what);
+        if (count > 1 && count <= 256 && req.complete && req.cause == BLK_CAUSE_MEDIA)
+            read_isolate(t, d, lba, count, what);
+        return false;
+    }
+    return dio_verify(t, d, &req, d->rbuf.virt, what) == 0;
+}
+
+/* ---- end of run ---- */
+
+static void print_causes(const struct dio_tally *tally, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned c = 1; c < BLK_CAUSE_COUNT; c++) {
+        if (!tally->cause_counts[c])
+            continue;
+        n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s x%u", n ? "; " : "",
+                              blk_cause_name((enum blk_cause)c), tally->cause_counts[c]);
+        if (n >= size)
+            break;
+    }
+    if (!buf[0])
+        strlcpy(buf, "-", size);
+}
+
+void dio_print_summary(void)
+{
+    unsigned faults = blk_controller_fault_count();
+    char causes[200];
+
+    if (!dio_dev_count && !faults)
+        return;
+    kprintf("# dio summary: %-8s %-8s %-10s %6s %6s %7s  %s\n", "device", "kind", "access",
+            "passed", "failed", "skipped", "causes seen");
+    for (unsigned i = 0; i < dio_dev_count; i++) {
+        const struct dio_dev *d = &dio_devs[i];
+        print_causes(&d->tally, causes, sizeof(causes));
+        kprintf("# dio summary: %-8s %-8s %-10s %6u %6u %7u  %s\n", d->dev->name, d->dev->kind,
+                d->dev->writable ? "scratch" : "read-only", d->tally.passed, d->tally.failed,
+                d->tally.skipped, causes);
+        if (!d->dev->writable)
+            kprintf("# dio summary: %-8s %s\n", d->dev->name, d->dev->access);
+    }
+    for (unsigned i = 0; i < faults; i++) {
+        const struct blk_controller_fault *f = blk_controller_fault_at(i);
+        kprintf("# dio summary: controller %s failed bring-up: %s (%s); remedy: %s\n", f->name,
+                blk_cause_name(f->cause), f->detail, blk_cause_remedy(f->cause));
+    }
+}
+
+void dio_print_manifests(void)
+{
+    for (unsigned i = 0; i < dio_dev_count; i++) {
+        const struct dio_dev *d = &dio_devs[i];
+        const struct blk_dev *dev = d->dev;
+        char id[33];
+        if (!d->written)
+            continue;
+        for (unsigned b = 0; b < 16; b++)
+            snprintf(id + 2 * b, 3, "%02x", dev->identity[b]);
+        kprintf("bareio-manifest: begin device=%s serial=%s identity=%s block=%u blocks=%llu "
+                "seed=0x%llx\n", dev->name, dev->serial, id, dev->block_size,
+                (unsigned long long)dev->nblocks, (unsigned long long)run_seed);
+        for (uint32_t e = 0; e < d->map.count; e++) {
+            const struct stamp_extent *x = &d->map.ext[e];
+            if (x->kind == STAMP_EXTENT_ZERO)
+                kprintf("bareio-manifest: zero lba=%llu count=%llu\n", (unsigned long long)x->lba,
+                        (unsigned long long)x->count);
+            else
+                kprintf("bareio-manifest: stamped lba=%llu count=%llu gen=%llu\n",
+                        (unsigned long long)x->lba, (unsigned long long)x->count,
+                        (unsigned long long)x->gen);
+        }
+        if (d->map.overflowed)
+            kprintf("bareio-manifest: incomplete device=%s (the extent map overflowed)\n", dev->name);
+        kprintf("bareio-manifest: end device=%s ranges=%u\n", dev->name, d->map.count);
+    }
+}
