@@ -153,7 +153,10 @@ static void basic_on_device(struct ktest *t, struct dio_dev *d)
         const char *what = pass == 1 ? "write, read back" : "rewrite, read back";
         if (!dio_write_stamped(t, d, lba, n, 0, what))
             return;
-X, d->dev->name,
+        dio_read_verify(t, d, lba, n, what);
+    }
+    if (!d->case_failed)
+        ktest_diag(t, "%s: lba %llu..%llu written twice and verified", d->dev->name,
                (unsigned long long)lba, (unsigned long long)(lba + n - 1));
 }
 
