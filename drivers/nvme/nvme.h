@@ -249,6 +249,10 @@ bool nvme_prp_build(const struct blk_seg *segs, uint32_t nsegs, uint64_t offset,
 #define NVME_SCT_VENDOR     7
 #define NVME_SC_ABORT_REQUESTED 0x07
 #define NVME_SC_LBA_RANGE   0x80
+/* Not from the device: the host gave up on an admin command (timeout), or the
+ * controller reported CSTS.CFS while one was outstanding. */
+#define NVME_STATUS_HOST_TIMEOUT 0xffffu
+#define NVME_STATUS_HOST_CFS     0xfffeu
 /* From the CQE status field (phase bit dropped) to the dev_status form. */
 uint16_t nvme_status_from_cqe(uint16_t cqe_status);
 /* "generic: LBA out of range (SCT 0h SC 80h, DNR)" */
@@ -303,7 +307,10 @@ struct nvme_queue {
     volatile struct nvme_sqe *sq;
     volatile struct nvme_cqe *cq;
     struct nvme_cmd *cmds;
-    uint16_t sq_tail, sq_head, cq_head, sq_tail_rung;
+    uint16_t sq_tail, sq_head, cq_head;
+    uint16_t sq_tail_rung, cq_head_rung;    /* values last given to the doorbells */
+    uint16_t cid_hint;
+    uint64_t next_deadline_check_ns;
     uint8_t phase;
     uint16_t in_flight;
     uint32_t pages_per_cmd;
@@ -316,7 +323,7 @@ struct nvme_queue {
     uint64_t irq_seen_count;    /* irq_count(vector) when a stale CQE was first seen */
     uint64_t stale_since_ns;    /* a CQE waiting for its interrupt since */
     /* Statistics (tests). */
-    uint64_t completed, polled_completed;
+    uint64_t completed, polled_completed, commands;
     uint64_t sq_doorbell_writes, cq_doorbell_writes, mmio_doorbell_writes;
     uint64_t interrupts;
 };
@@ -357,7 +364,8 @@ struct nvme_ctrl {
     struct nvme_ns ns[NVME_MAX_NAMESPACES];
     /* Recovery statistics (tests). */
     unsigned resets, aborts_sent, aborts_not_done, cfs_seen, timeouts;
-    char last_recovery[160];
+    char last_recovery[160];    /* what recovery did last, for request details */
+    char last_reset[96];        /* why the controller was last reset */
 };
 
 /* nvme_ctrl.c */

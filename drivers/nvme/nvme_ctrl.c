@@ -1,0 +1,556 @@
+/* drivers/nvme/nvme_ctrl.c — finding and bringing up NVMe controllers
+ * (NVMe 1.4 §7.6.1 initialization, §7.3 resets, §7.6.2 shutdown): PCI class
+ * 01:08:02, BAR0, CAP/VS checks, disable → admin queue → enable bounded by
+ * CAP.TO with CSTS.CFS watched, Identify Controller and namespaces, Doorbell
+ * Buffer Config, Number of Queues, I/O queue pairs, one blk_dev per active
+ * namespace. Also the controller reset used by recovery and the orderly
+ * shutdown at the end of a run. Every failure is recorded with
+ * blk_controller_failed() and a decoded reason; nothing waits unbounded. */
+#include "drivers/nvme/nvme.h"
+#include "drivers/pci/pci.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/io.h"
+#include "kernel/time.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+static const struct cmdline_word nvme_irq_words[] = {
+    { "poll", NVME_IRQ_POLL }, { "msix", NVME_IRQ_MSIX }, { "intx", NVME_IRQ_INTX },
+};
+CMDLINE_ENUM(nvme_irq_key, "nvme.irq", NVME_IRQ_MSIX, nvme_irq_words,
+             "how NVMe completions are noticed: polling, MSI-X, or INTx (pin status polled, "
+             "no IOAPIC)");
+CMDLINE_UINT(uint16_t, nvme_queues_key, "nvme.queues", 4, 1, NVME_MAX_IO_QUEUES,
+             "NVMe I/O queue pairs wanted per controller");
+CMDLINE_UINT(uint16_t, nvme_qdepth_key, "nvme.qdepth", 256, 2, 4096,
+             "NVMe I/O queue entries (capped by CAP.MQES)");
+CMDLINE_BOOL(nvme_shadow_db_key, "nvme.shadow_db", true,
+             "use Doorbell Buffer Config (shadow doorbells) when the controller has it");
+
+#define NVME_CLASS 0x01
+#define NVME_SUBCLASS 0x08
+#define NVME_PROG_IF 0x02
+#define NVME_SHUTDOWN_DEFAULT_MS 10000  /* when RTD3E is 0 */
+
+static struct nvme_ctrl controllers[NVME_MAX_CONTROLLERS];
+unsigned nvme_controller_count;
+
+struct nvme_ctrl *nvme_controller(unsigned index)
+{
+    return index < nvme_controller_count ? &controllers[index] : NULL;
+}
+
+uint32_t nvme_read_csts(struct nvme_ctrl *c)
+{
+    return mmio_read32(c->regs, NVME_REG_CSTS);
+}
+
+static const char *irq_mode_name(enum nvme_irq_mode m)
+{
+    return m == NVME_IRQ_MSIX ? "msix" : m == NVME_IRQ_INTX ? "intx" : "polled";
+}
+
+/* Waits until CSTS.RDY equals `ready`, bounded by CAP.TO. CFS ends the wait
+ * when enabling. */
+static enum blk_cause wait_ready(struct nvme_ctrl *c, bool ready, char *why, size_t why_size)
+{
+    uint64_t start = time_ns(), deadline = deadline_after_ms(c->timeout_ms);
+    char csts_words[120];
+
+    for (;;) {
+        uint32_t csts = nvme_read_csts(c);
+        if (csts == 0xffffffffu) {
+            snprintf(why, why_size, "CSTS reads all ones: the controller does not answer");
+            return BLK_CAUSE_NOT_READY;
+        }
+        if (ready && (csts & NVME_CSTS_CFS)) {
+            nvme_decode_csts(csts, csts_words, sizeof(csts_words));
+            snprintf(why, why_size, "controller fatal status while enabling: %s", csts_words);
+            return BLK_CAUSE_CONTROLLER_FATAL;
+        }
+        if (!!(csts & NVME_CSTS_RDY) == ready)
+            return BLK_OK;
+        if (deadline_passed(deadline)) {
+            nvme_decode_csts(csts, csts_words, sizeof(csts_words));
+            snprintf(why, why_size, "CSTS.RDY did not become %u within CAP.TO = %u ms (%s)",
+                     ready, c->timeout_ms, csts_words);
+            return BLK_CAUSE_NOT_READY;
+        }
+        if (time_ns() - start > 1000000)
+            delay_us(100);
+        else
+            cpu_pause();
+    }
+}
+
+/* CC.EN = 0 and CSTS.RDY = 0 (§7.6.1 step 1). A controller still coming up
+ * (EN=1, RDY=0) is let finish first: changing EN before RDY follows is undefined. */
+bool nvme_ctrl_disable(struct nvme_ctrl *c, char *why, size_t why_size)
+{
+    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC);
+    if ((cc & NVME_CC_EN) && !(nvme_read_csts(c) & NVME_CSTS_RDY) &&
+        !(nvme_read_csts(c) & NVME_CSTS_CFS))
+        (void)wait_ready(c, true, why, why_size);
+    mmio_write32(c->regs, NVME_REG_CC, cc & ~NVME_CC_EN);
+    return wait_ready(c, false, why, why_size) == BLK_OK;
+}
+
+/* Disable, program the admin queue, CC, enable and wait for RDY (§7.6.1). */
+enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size)
+{
+    uint16_t depth = c->admin.depth;
+
+    if (!nvme_ctrl_disable(c, why, why_size))
+        return BLK_CAUSE_NOT_READY;
+    nvme_queue_reset_indexes(&c->admin);
+    mmio_write32(c->regs, NVME_REG_AQA, (uint32_t)(depth - 1) << 16 | (uint32_t)(depth - 1));
+    mmio_write64(c->regs, NVME_REG_ASQ, c->admin.sq_mem.phys);
+    mmio_write64(c->regs, NVME_REG_ACQ, c->admin.cq_mem.phys);
+    /* NVM command set, 4 KiB pages (MPS 0), round robin, 64/16-byte entries. */
+    uint32_t cc = 0u << NVME_CC_CSS_SHIFT | 0u << NVME_CC_MPS_SHIFT | 0u << NVME_CC_AMS_SHIFT |
+                  (uint32_t)NVME_SQES_LOG2 << NVME_CC_IOSQES_SHIFT |
+                  (uint32_t)NVME_CQES_LOG2 << NVME_CC_IOCQES_SHIFT;
+    mmio_write32(c->regs, NVME_REG_CC, cc);
+    mmio_write32(c->regs, NVME_REG_CC, cc | NVME_CC_EN);
+    return wait_ready(c, true, why, why_size);
+}
+
+/* Doorbell Buffer Config, Number of Queues, I/O queue pairs: at bring-up
+ * (first) and after every reset. */
+static bool setup_io_queues(struct nvme_ctrl *c, bool first, char *why, size_t why_size)
+{
+    uint16_t st, granted = 0;
+    char words[120];
+
+    c->shadow_doorbells = false;
+    if (nvme_shadow_db_key && (c->id->oacs & NVME_OACS_DBBUF)) {
+        st = nvme_doorbell_buffer_config(c);
+        if (st == 0) {
+            c->shadow_doorbells = true;
+        } else {
+            nvme_status_describe(st, words, sizeof(words));
+            klog(LOG_WARN, "%s: Doorbell Buffer Config failed: %s; doorbells by MMIO only\n",
+                 c->name, words);
+        }
+    }
+    uint16_t wanted = first ? nvme_queues_key : c->nio;
+    st = nvme_set_number_of_queues(c, wanted, &granted);
+    if (st) {
+        nvme_status_describe(st, words, sizeof(words));
+        snprintf(why, why_size, "Set Features (Number of Queues) failed: %s", words);
+        return false;
+    }
+    if (first) {
+        c->nio_granted = granted;
+        c->nio = wanted < granted ? wanted : granted;
+        if (c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size <= c->nio)
+            c->nio = (uint16_t)(c->pci->msix_table_size - 1);
+        if (c->nio == 0) {
+            snprintf(why, why_size, "no I/O queue pair available (granted %u, MSI-X table %u)",
+                     granted, c->pci->msix_table_size);
+            return false;
+        }
+    }
+    for (uint16_t i = 0; i < c->nio; i++) {
+        struct nvme_queue *q = &c->io[i];
+        if (first) {
+            uint64_t worst = (uint64_t)c->max_transfer_bytes * 2;
+            uint32_t pages = nvme_prp_list_pages_for(nvme_prp_entry_count(NVME_PAGE_SIZE - 4, worst,
+                                                                          NVME_PAGE_SIZE),
+                                                     NVME_PAGE_SIZE);
+            if (!nvme_queue_alloc(c, q, (uint16_t)(i + 1), c->queue_depth, pages ? pages : 1)) {
+                snprintf(why, why_size, "no memory for I/O queue %u", i + 1);
+                return false;
+            }
+            nvme_queue_irq_setup(c, q);
+        } else {
+            nvme_queue_reset_indexes(q);
+        }
+        uint16_t vector = q->irq_mode == NVME_IRQ_MSIX ? q->msix_index : 0;
+        st = nvme_create_io_queues(c, q, vector);
+        if (st) {
+            nvme_status_describe(st, words, sizeof(words));
+            snprintf(why, why_size, "creating I/O queue pair %u (depth %u) failed: %s", q->qid,
+                     q->depth, words);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- namespaces ---- */
+
+static void copy_id_string(char *dst, size_t size, const char *src, size_t len)
+{
+    size_t n = len < size - 1 ? len : size - 1;
+    memcpy(dst, src, n);
+    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\0'))
+        n--;
+    dst[n] = '\0';
+}
+
+static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
+{
+    const struct nvme_id_ns *id = c->scratch_mem.virt;
+    char words[120], size[24];
+
+    uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_NS, nsid, c->scratch_mem.phys);
+    if (st) {
+        nvme_status_describe(st, words, sizeof(words));
+        klog(LOG_WARN, "%s: nsid %u skipped: Identify Namespace failed: %s\n", c->name, nsid, words);
+        return;
+    }
+    unsigned format = id->flbas & 0xf;
+    const struct nvme_lbaf *lbaf = &id->lbaf[format];
+    if (id->nsze == 0) {
+        klog(LOG_INFO, "%s: nsid %u skipped: size 0 (inactive)\n", c->name, nsid);
+        return;
+    }
+    if (lbaf->ms) {
+        klog(LOG_WARN, "%s: nsid %u skipped: LBA format %u has %u metadata bytes per block "
+             "(%s); bareio transfers data only\n", c->name, nsid, format, lbaf->ms,
+             (id->flbas & 0x10) ? "extended LBA" : "separate buffer");
+        return;
+    }
+    if (lbaf->lbads < 9 || lbaf->lbads > 16) {
+        klog(LOG_WARN, "%s: nsid %u skipped: LBA format %u has 2^%u-byte blocks\n", c->name, nsid,
+             format, lbaf->lbads);
+        return;
+    }
+    if (c->nns >= NVME_MAX_NAMESPACES) {
+        klog(LOG_WARN, "%s: nsid %u skipped: the driver keeps %u namespaces per controller\n",
+             c->name, nsid, NVME_MAX_NAMESPACES);
+        return;
+    }
+    struct nvme_ns *ns = &c->ns[c->nns];
+    struct blk_dev *d = &ns->dev;
+    memset(ns, 0, sizeof(*ns));
+    ns->ctrl = c;
+    ns->nsid = nsid;
+    ns->lba_shift = lbaf->lbads;
+    snprintf(d->name, sizeof(d->name), "%sn%u", c->name, nsid);
+    copy_id_string(d->model, sizeof(d->model), c->id->mn, sizeof(c->id->mn));
+    copy_id_string(d->serial, sizeof(d->serial), c->id->sn, sizeof(c->id->sn));
+    copy_id_string(d->firmware, sizeof(d->firmware), c->id->fr, sizeof(c->id->fr));
+    d->kind = "nvme";
+    d->pci = c->pci;
+    d->block_size = 1u << lbaf->lbads;
+    d->phys_block_size = d->block_size;
+    d->nblocks = id->nsze;
+    d->max_transfer = c->max_transfer_bytes >> lbaf->lbads;
+    d->max_segs = 1024;
+    d->addr_align = 4;          /* PRP entries are dword aligned */
+    d->len_align = 4;
+    d->dma_limit = ~0ull;
+    d->caps = BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64;
+    if (c->id->oncs & NVME_ONCS_WRITE_ZEROES)
+        d->caps |= BLK_CAP_WRITE_ZEROES;
+    if (c->id->oncs & NVME_ONCS_DSM)
+        d->caps |= BLK_CAP_TRIM;
+    if (c->id->vwc & NVME_VWC_PRESENT)
+        d->caps |= BLK_CAP_WRITE_CACHE;
+    if ((id->dlfeat & 7) == NVME_DLFEAT_READ_ZEROES)
+        d->caps |= BLK_CAP_TRIM_ZEROES;
+    d->nqueues = c->nio;
+    d->queue_depth = (uint16_t)(c->queue_depth - 1);
+    d->ops = &nvme_blk_ops;
+    d->priv = ns;
+    c->nns++;
+    blk_format_size(size, sizeof(size), id->nsze << lbaf->lbads);
+    klog(LOG_INFO, "%s: nsid %u, %s (%llu blocks of %u bytes, LBA format %u of %u), "
+         "max transfer %u blocks%s%s%s%s\n", d->name, nsid, size, (unsigned long long)id->nsze,
+         d->block_size, format, id->nlbaf + 1, d->max_transfer,
+         (d->caps & BLK_CAP_WRITE_ZEROES) ? ", write-zeroes" : "",
+         (d->caps & BLK_CAP_TRIM) ? ", dsm-deallocate" : "",
+         (d->caps & BLK_CAP_TRIM_ZEROES) ? " (reads zeroes)" : "",
+         (d->caps & BLK_CAP_WRITE_CACHE) ? ", volatile write cache" : "");
+    if (!blk_register(d))
+        c->nns--;
+}
+
+static void find_namespaces(struct nvme_ctrl *c)
+{
+    uint32_t list[1024];
+    char words[120];
+
+    /* Identify: Active Namespace ID list (CNS 02h), NSIDs above 0, ascending. */
+    uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_ACTIVE_NS_LIST, 0, c->scratch_mem.phys);
+    if (st) {
+        nvme_status_describe(st, words, sizeof(words));
+        klog(LOG_WARN, "%s: active namespace list failed (%s); trying NSIDs 1..%u\n", c->name,
+             words, c->id->nn < 16 ? c->id->nn : 16);
+        for (uint32_t i = 0; i < 1024; i++)
+            list[i] = i < c->id->nn && i < 16 ? i + 1 : 0;
+    } else {
+        memcpy(list, c->scratch_mem.virt, sizeof(list));
+    }
+    for (uint32_t i = 0; i < 1024 && list[i]; i++)
+        add_namespace(c, list[i]);
+}
+
+/* ---- bring-up ---- */
+
+static bool check_capabilities(struct nvme_ctrl *c)
+{
+    char cap[200];
+    nvme_decode_cap(c->cap, cap, sizeof(cap));
+    if (c->vs == 0xffffffffu || NVME_VS_MAJOR(c->vs) < 1) {
+        blk_controller_failed(c->name, c->pci, BLK_CAUSE_UNSUPPORTED,
+                              "version 0x%x: bareio needs NVMe 1.0 or later", c->vs);
+        return false;
+    }
+    if (!(NVME_CAP_CSS(c->cap) & NVME_CAP_CSS_NVM)) {
+        blk_controller_failed(c->name, c->pci, BLK_CAUSE_UNSUPPORTED,
+                              "CAP.CSS lacks the NVM command set (%s)", cap);
+        return false;
+    }
+    if (NVME_CAP_MPSMIN(c->cap) > 0 || NVME_CAP_MPSMAX(c->cap) < NVME_CAP_MPSMIN(c->cap)) {
+        blk_controller_failed(c->name, c->pci, BLK_CAUSE_UNSUPPORTED,
+                              "4 KiB memory pages are outside CAP.MPSMIN..MPSMAX (%s)", cap);
+        return false;
+    }
+    return true;
+}
+
+static bool alloc_controller_memory(struct nvme_ctrl *c)
+{
+    uint16_t depth = NVME_CAP_MQES(c->cap) + 1 < NVME_ADMIN_DEPTH
+                   ? (uint16_t)(NVME_CAP_MQES(c->cap) + 1) : NVME_ADMIN_DEPTH;
+    c->id_mem = dma_alloc(NVME_PAGE_SIZE, NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
+    c->scratch_mem = dma_alloc(NVME_PAGE_SIZE, NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
+    c->dbbuf_mem = dma_alloc(NVME_PAGE_SIZE, NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
+    c->eventidx_mem = dma_alloc(NVME_PAGE_SIZE, NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
+    c->id = c->id_mem.virt;
+    return c->id_mem.virt && c->scratch_mem.virt && c->dbbuf_mem.virt && c->eventidx_mem.virt &&
+           nvme_queue_alloc(c, &c->admin, 0, depth, 0);
+}
+
+static bool identify_controller(struct nvme_ctrl *c)
+{
+    char words[120];
+    uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_CTRL, 0, c->id_mem.phys);
+    if (st) {
+        nvme_status_describe(st, words, sizeof(words));
+        blk_controller_failed(c->name, c->pci, st == NVME_STATUS_HOST_CFS
+                              ? BLK_CAUSE_CONTROLLER_FATAL : st == NVME_STATUS_HOST_TIMEOUT
+                              ? BLK_CAUSE_TIMEOUT : BLK_CAUSE_DEVICE_ERROR,
+                              "Identify Controller failed: %s", st == NVME_STATUS_HOST_TIMEOUT
+                              ? "no completion" : words);
+        return false;
+    }
+    /* SQES/CQES: bits 3:0 required, 7:4 maximum entry size (log2). */
+    if ((c->id->sqes & 0xf) > NVME_SQES_LOG2 || (c->id->sqes >> 4) < NVME_SQES_LOG2 ||
+        (c->id->cqes & 0xf) > NVME_CQES_LOG2 || (c->id->cqes >> 4) < NVME_CQES_LOG2) {
+        blk_controller_failed(c->name, c->pci, BLK_CAUSE_UNSUPPORTED,
+                              "queue entry sizes SQES 0x%x CQES 0x%x exclude 64/16 bytes",
+                              c->id->sqes, c->id->cqes);
+        return false;
+    }
+    uint64_t min_page = 4096ull << NVME_CAP_MPSMIN(c->cap);
+    c->mdts_bytes = c->id->mdts && c->id->mdts < 20 ? (uint32_t)(min_page << c->id->mdts) : 0;
+    c->max_transfer_bytes = c->mdts_bytes && c->mdts_bytes < NVME_MAX_TRANSFER_BYTES
+                          ? c->mdts_bytes : NVME_MAX_TRANSFER_BYTES;
+    return true;
+}
+
+static void print_controller(struct nvme_ctrl *c)
+{
+    char mn[41], sn[21], fr[9], mdts[24];
+    copy_id_string(mn, sizeof(mn), c->id->mn, sizeof(c->id->mn));
+    copy_id_string(sn, sizeof(sn), c->id->sn, sizeof(c->id->sn));
+    copy_id_string(fr, sizeof(fr), c->id->fr, sizeof(c->id->fr));
+    if (c->mdts_bytes)
+        blk_format_size(mdts, sizeof(mdts), c->mdts_bytes);
+    else
+        strlcpy(mdts, "unlimited", sizeof(mdts));
+    klog(LOG_INFO, "%s: %02x:%02x.%x %s, serial %s, firmware %s, NVMe %u.%u.%u, mdts %s, "
+         "queues %ux%u (granted %u), %s, shadow doorbells %s, NN %u\n",
+         c->name, c->pci->bus, c->pci->device, c->pci->function, mn, sn, fr,
+         NVME_VS_MAJOR(c->vs), NVME_VS_MINOR(c->vs), NVME_VS_TERTIARY(c->vs), mdts, c->nio,
+         c->queue_depth, c->nio_granted, irq_mode_name(c->irq_mode),
+         c->shadow_doorbells ? "on" : !(c->id->oacs & NVME_OACS_DBBUF) ? "off (not supported)"
+         : nvme_shadow_db_key ? "off (config failed)" : "off (nvme.shadow_db=off)", c->id->nn);
+}
+
+static void choose_irq_mode(struct nvme_ctrl *c)
+{
+    c->irq_mode = (enum nvme_irq_mode)nvme_irq_key;
+    if (c->irq_mode == NVME_IRQ_MSIX && !c->pci->cap_msix) {
+        klog(LOG_WARN, "%s: no MSI-X capability; INTx (status polled)\n", c->name);
+        c->irq_mode = NVME_IRQ_INTX;
+    }
+    if (c->irq_mode == NVME_IRQ_INTX) {
+        /* No IOAPIC driver: the pin is observed through PCI STATUS.IS, so it
+         * must be allowed to assert (COMMAND.INTx Disable clear). */
+        pci_msix_disable(c->pci);
+        pci_write16(c->pci, PCI_COMMAND,
+                    (uint16_t)(pci_read16(c->pci, PCI_COMMAND) & ~PCI_COMMAND_INTX_DISABLE));
+        mmio_write32(c->regs, NVME_REG_INTMC, 0xffffffffu);
+    }
+}
+
+static void probe(struct nvme_ctrl *c)
+{
+    char why[160];
+    const struct pci_bar *bar = pci_get_bar(c->pci, 0);
+
+    if (!bar || bar->type == PCI_BAR_IO || bar->type == PCI_BAR_NONE || bar->phys == 0 ||
+        bar->size < 0x2000) {
+        blk_controller_failed(c->name, c->pci, BLK_CAUSE_BAR_UNASSIGNED,
+                              "BAR0 (controller registers) is %s", !bar || bar->type == PCI_BAR_NONE
+                              ? "not implemented" : bar->type == PCI_BAR_IO ? "an I/O BAR"
+                              : bar->phys == 0 ? "unassigned (address 0)" : "smaller than 8 KiB");
+        return;
+    }
+    bool no_bm = blk_test_no_bus_master("nvme");
+    pci_enable(c->pci, true, false, !no_bm);
+    c->regs = pci_map_bar(c->pci, 0);
+    if (!c->regs) {
+        blk_controller_failed(c->name, c->pci, BLK_CAUSE_BAR_UNASSIGNED,
+                              "BAR0 at 0x%llx could not be mapped", (unsigned long long)bar->phys);
+        return;
+    }
+    c->cap = mmio_read64(c->regs, NVME_REG_CAP);
+    c->vs = mmio_read32(c->regs, NVME_REG_VS);
+    c->doorbell_stride = 4u << NVME_CAP_DSTRD(c->cap);
+    c->timeout_ms = NVME_CAP_TO(c->cap) ? NVME_CAP_TO(c->cap) * 500u : 500u;
+    if (!check_capabilities(c))
+        return;
+    /* The controller will DMA as soon as it is enabled: without bus mastering
+     * every command would hang, so stop here with a named cause. */
+    c->bus_master = (pci_read16(c->pci, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER) != 0;
+    if (!c->bus_master) {
+        blk_controller_failed(c->name, c->pci, BLK_CAUSE_BUS_MASTER_OFF,
+                              "PCI COMMAND.BME is clear (0x%04x)%s; controller left disabled",
+                              pci_read16(c->pci, PCI_COMMAND),
+                              no_bm ? " on purpose (test.no_bus_master)" : "");
+        return;
+    }
+    if (!alloc_controller_memory(c)) {
+        blk_controller_failed(c->name, c->pci, BLK_CAUSE_NOT_READY, "no memory for the admin queue");
+        return;
+    }
+    choose_irq_mode(c);
+    enum blk_cause rc = nvme_ctrl_enable(c, why, sizeof(why));
+    if (rc != BLK_OK) {
+        blk_controller_failed(c->name, c->pci, rc, "%s", why);
+        return;
+    }
+    if (!identify_controller(c))
+        return;
+    c->queue_depth = nvme_qdepth_key < NVME_CAP_MQES(c->cap) + 1
+                   ? nvme_qdepth_key : (uint16_t)(NVME_CAP_MQES(c->cap) + 1);
+    if (!setup_io_queues(c, true, why, sizeof(why))) {
+        blk_controller_failed(c->name, c->pci, BLK_CAUSE_DEVICE_ERROR, "%s", why);
+        return;
+    }
+    c->alive = true;
+    print_controller(c);
+    find_namespaces(c);
+}
+
+static void nvme_init(void)
+{
+    for (unsigned i = 0; nvme_controller_count < NVME_MAX_CONTROLLERS; i++) {
+        struct pci_device *pci = pci_find_class(NVME_CLASS, NVME_SUBCLASS, NVME_PROG_IF, i);
+        if (!pci)
+            break;
+        struct nvme_ctrl *c = &controllers[nvme_controller_count];
+        memset(c, 0, sizeof(*c));
+        c->index = nvme_controller_count++;
+        c->pci = pci;
+        snprintf(c->name, sizeof(c->name), "nvme%u", c->index);
+        probe(c);
+    }
+}
+BLK_DRIVER(nvme, nvme_init);
+
+/* ---- recovery ---- */
+
+bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason)
+{
+    char why[160];
+
+    c->in_recovery = true;
+    c->resets++;
+    strlcpy(c->last_reset, reason, sizeof(c->last_reset));
+    c->shadow_doorbells = false;
+    klog(LOG_WARN, "%s: controller reset (%s)\n", c->name, reason);
+    enum blk_cause rc = nvme_ctrl_enable(c, why, sizeof(why));
+    bool ok = rc == BLK_OK && setup_io_queues(c, false, why, sizeof(why));
+    c->in_recovery = false;
+    if (!ok) {
+        c->alive = false;
+        snprintf(c->last_recovery, sizeof(c->last_recovery), "reset failed: %s", why);
+        klog(LOG_ERR, "%s: %s; the controller is out of service\n", c->name, c->last_recovery);
+        for (uint16_t i = 0; i < c->nio; i++)
+            nvme_queue_fail_all(&c->io[i], BLK_CAUSE_ABORTED, c->last_recovery);
+        return false;
+    }
+    for (uint16_t i = 0; i < c->nio; i++)
+        nvme_queue_repost(&c->io[i]);
+    klog(LOG_WARN, "%s: reset done, %u I/O queue pairs recreated, commands in flight reposted\n",
+         c->name, c->nio);
+    return true;
+}
+
+bool nvme_ctrl_check_fatal(struct nvme_ctrl *c)
+{
+    uint32_t csts = nvme_read_csts(c);
+    char words[120];
+
+    if (csts == 0xffffffffu) {
+        c->alive = false;
+        snprintf(c->last_recovery, sizeof(c->last_recovery),
+                 "CSTS reads all ones: the controller is gone");
+        klog(LOG_ERR, "%s: %s\n", c->name, c->last_recovery);
+        for (uint16_t i = 0; i < c->nio; i++)
+            nvme_queue_fail_all(&c->io[i], BLK_CAUSE_NOT_READY, c->last_recovery);
+        return true;
+    }
+    if (!(csts & NVME_CSTS_CFS))
+        return false;
+    c->cfs_seen++;
+    nvme_decode_csts(csts, words, sizeof(words));
+    snprintf(c->last_recovery, sizeof(c->last_recovery), "controller fatal status (%s)", words);
+    klog(LOG_ERR, "%s: %s; resetting\n", c->name, words);
+    nvme_ctrl_reset(c, "CSTS.CFS");
+    return true;
+}
+
+/* ---- shutdown (§7.6.2) ---- */
+
+void nvme_ctrl_shutdown(struct nvme_ctrl *c)
+{
+    char words[120];
+    if (c->shut_down || !c->alive)
+        return;
+    c->shut_down = true;
+    /* Delete the I/O queues first, as the spec recommends, so nothing is in flight. */
+    for (uint16_t i = 0; i < c->nio; i++) {
+        uint16_t st = nvme_delete_io_queues(c, &c->io[i]);
+        if (st) {
+            nvme_status_describe(st, words, sizeof(words));
+            klog(LOG_WARN, "%s: deleting I/O queue pair %u: %s\n", c->name, i + 1, words);
+        }
+    }
+    uint32_t bound_ms = c->id->rtd3e ? (c->id->rtd3e + 999) / 1000 : NVME_SHUTDOWN_DEFAULT_MS;
+    uint64_t start = time_ns(), deadline = deadline_after_ms(bound_ms);
+    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC);
+    mmio_write32(c->regs, NVME_REG_CC, (cc & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL);
+    uint32_t csts;
+    while (NVME_CSTS_SHST(csts = nvme_read_csts(c)) != NVME_CSTS_SHST_COMPLETE) {
+        if (csts == 0xffffffffu || deadline_passed(deadline)) {
+            nvme_decode_csts(csts, words, sizeof(words));
+            klog(LOG_ERR, "%s: shutdown did not complete within %u ms (%s)\n", c->name, bound_ms,
+                 words);
+            c->alive = false;
+            return;
+        }
+        delay_us(100);
+    }
+    c->alive = false;
+    klog(LOG_INFO, "%s: shutdown complete in %llu us (CSTS.SHST = complete)\n", c->name,
+         (unsigned long long)((time_ns() - start) / 1000));
+}

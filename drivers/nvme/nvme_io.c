@@ -1,0 +1,824 @@
+/* drivers/nvme/nvme_io.c — the NVMe I/O path behind the blk_ops (NVMe 1.4
+ * §4 queues, §7.2 command processing; NVM Command Set for Read, Write, Flush,
+ * Write Zeroes and Dataset Management).
+ *
+ * - Each I/O queue pair has `depth` command slots, CID = slot index, with
+ *   their PRP list pages allocated once when the queue is created.
+ * - submit() splits a request into commands of at most max_transfer blocks
+ *   (BLK_F_NOSPLIT: one command) and writes their SQEs; kick() writes the SQ
+ *   tail doorbell once for all of them. Parts that find no free slot wait on
+ *   the queue's pending list and are issued as slots free up.
+ * - Completions are found by phase tag; the SQ head comes from each CQE; the
+ *   CQ head doorbell is written once per batch. Doorbells honour CAP.DSTRD and,
+ *   when Doorbell Buffer Config is in effect, go to the shadow buffer first and
+ *   to the register only when the EventIdx asks for it.
+ * - Polled, MSI-X or INTx (without an IOAPIC: the PCI Interrupt Status bit is
+ *   polled, masked/unmasked through INTMS/INTMC). In interrupt modes poll()
+ *   still reaps a completion whose interrupt never came, reporting
+ *   BLK_CAUSE_IRQ_NOT_DELIVERED, and the queue falls back to polling.
+ * - A status with DNR clear is retried (NVME_MAX_RETRIES). A command past its
+ *   deadline is aborted; if the abort does not finish it the controller is
+ *   reset (nvme_ctrl_reset), the late command fails with BLK_CAUSE_TIMEOUT and
+ *   the other commands in flight are posted again (they complete normally). */
+#include "drivers/nvme/nvme.h"
+#include "drivers/pci/pci.h"
+#include "kernel/console.h"
+#include "kernel/io.h"
+#include "kernel/irq.h"
+#include "kernel/time.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+#include <stdarg.h>
+
+#define NVME_IRQ_GRACE_MS       200     /* a CQE this old without an interrupt: not delivered */
+#define NVME_DEADLINE_CHECK_NS  1000000ull
+#define PCI_STATUS_INTERRUPT    (1u << 3)
+#define NVME_WRITE_ZEROES_MAX   65536u  /* NLB is 16 bits, 0-based */
+
+/* drv[] of a request in flight. */
+#define REQ_OUTSTANDING(r)  ((r)->drv[0])       /* commands issued, not complete */
+#define REQ_NEXT_PART(r)    ((r)->drv[1] & 0xffffffffull)
+#define REQ_PARTS(r)        ((r)->drv[1] >> 32)
+#define REQ_PART_BLOCKS(r)  ((r)->drv[2] & 0xffffffffull)
+#define REQ_LAST_CMD(r)     ((r)->drv[2] >> 32)  /* 1 + queue<<16 | cid, 0: none */
+#define REQ_NS(r)           ((struct nvme_ns *)(uintptr_t)(r)->drv[3])
+
+static void set_next_part(struct blk_request *r, uint64_t next)
+{
+    r->drv[1] = (r->drv[1] & ~0xffffffffull) | next;
+}
+
+struct nvme_ns *nvme_ns_of(struct blk_dev *dev)
+{
+    return dev && dev->ops == &nvme_blk_ops ? dev->priv : NULL;
+}
+
+/* ---- queues and doorbells ---- */
+
+static uint32_t sq_doorbell(const struct nvme_queue *q)
+{
+    return (2u * q->qid) * q->ctrl->doorbell_stride;
+}
+
+static uint32_t cq_doorbell(const struct nvme_queue *q)
+{
+    return (2u * q->qid + 1) * q->ctrl->doorbell_stride;
+}
+
+bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
+                      uint32_t pages_per_cmd)
+{
+    q->ctrl = c;
+    q->qid = qid;
+    q->depth = depth;
+    q->vector = -1;
+    q->pages_per_cmd = pages_per_cmd;
+    q->sq_mem = dma_alloc((uint64_t)depth * sizeof(struct nvme_sqe), NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
+    q->cq_mem = dma_alloc((uint64_t)depth * sizeof(struct nvme_cqe), NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
+    q->cmd_mem = dma_alloc((uint64_t)depth * (sizeof(struct nvme_cmd) +
+                           pages_per_cmd * sizeof(struct nvme_prp_page)), 0, 0, DMA_ANYWHERE);
+    if (pages_per_cmd)
+        q->page_mem = dma_alloc((uint64_t)depth * pages_per_cmd * NVME_PAGE_SIZE, NVME_PAGE_SIZE,
+                                0, DMA_ANYWHERE);
+    if (!q->sq_mem.virt || !q->cq_mem.virt || !q->cmd_mem.virt ||
+        (pages_per_cmd && !q->page_mem.virt)) {
+        klog(LOG_ERR, "%s: queue %u: no memory for %u entries (%u PRP list pages per command)\n",
+             c->name, qid, depth, pages_per_cmd);
+        return false;
+    }
+    q->sq = q->sq_mem.virt;
+    q->cq = q->cq_mem.virt;
+    q->cmds = q->cmd_mem.virt;
+    struct nvme_prp_page *pages = (struct nvme_prp_page *)(q->cmds + depth);
+    for (uint32_t i = 0; i < depth; i++) {
+        q->cmds[i].pages = pages + (uint64_t)i * pages_per_cmd;
+        for (uint32_t p = 0; p < pages_per_cmd; p++) {
+            uint64_t off = ((uint64_t)i * pages_per_cmd + p) * NVME_PAGE_SIZE;
+            q->cmds[i].pages[p].entries = (uint64_t *)((uint8_t *)q->page_mem.virt + off);
+            q->cmds[i].pages[p].phys = q->page_mem.phys + off;
+        }
+    }
+    nvme_queue_reset_indexes(q);
+    return true;
+}
+
+void nvme_queue_reset_indexes(struct nvme_queue *q)
+{
+    q->sq_tail = q->sq_head = q->cq_head = q->sq_tail_rung = q->cq_head_rung = 0;
+    q->phase = 1;
+    q->stale_since_ns = 0;
+    memset(q->cq_mem.virt, 0, q->cq_mem.size);  /* phase 0 everywhere: nothing posted */
+}
+
+void nvme_queue_post(struct nvme_queue *q, const struct nvme_sqe *sqe)
+{
+    volatile struct nvme_sqe *slot = &q->sq[q->sq_tail];
+    *(struct nvme_sqe *)slot = *sqe;
+    q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
+}
+
+/* Shadow doorbell rule (§5.7): the register is written only when the new value
+ * passes the controller's EventIdx. */
+static bool shadow_needs_mmio(uint16_t event_idx, uint16_t new_value, uint16_t old_value)
+{
+    return (uint16_t)(new_value - event_idx - 1) < (uint16_t)(new_value - old_value);
+}
+
+static void ring(struct nvme_queue *q, uint32_t offset, uint16_t value, uint16_t old_value)
+{
+    struct nvme_ctrl *c = q->ctrl;
+    if (c->shadow_doorbells) {
+        volatile uint32_t *shadow = (volatile uint32_t *)((uint8_t *)c->dbbuf_mem.virt + offset);
+        volatile uint32_t *event = (volatile uint32_t *)((uint8_t *)c->eventidx_mem.virt + offset);
+        *shadow = value;
+        /* The shadow write must be visible before EventIdx is read. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (!shadow_needs_mmio((uint16_t)*event, value, old_value))
+            return;
+    }
+    /* SQEs and shadow values are in memory before the doorbell (x86 keeps
+     * stores in order; the fence stops the compiler). */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    mmio_write32(c->regs, NVME_REG_DOORBELLS + offset, value);
+    q->mmio_doorbell_writes++;
+}
+
+void nvme_ring_sq(struct nvme_queue *q)
+{
+    if (q->sq_tail == q->sq_tail_rung)
+        return;
+    uint16_t old = q->sq_tail_rung;
+    q->sq_tail_rung = q->sq_tail;
+    q->sq_doorbell_writes++;
+    ring(q, sq_doorbell(q), q->sq_tail, old);
+}
+
+void nvme_ring_cq(struct nvme_queue *q)
+{
+    uint16_t old = q->cq_head_rung;
+    q->cq_head_rung = q->cq_head;
+    q->cq_doorbell_writes++;
+    ring(q, cq_doorbell(q), q->cq_head, old);
+}
+
+/* ---- building commands ---- */
+
+static uint16_t alloc_cid(struct nvme_queue *q)
+{
+    for (uint32_t n = 0; n < q->depth; n++) {
+        uint16_t cid = (uint16_t)((q->cid_hint + n) % q->depth);
+        if (!q->cmds[cid].in_flight) {
+            q->cid_hint = (uint16_t)(cid + 1);
+            return cid;
+        }
+    }
+    return 0xffff;
+}
+
+static uint8_t opcode_of(uint8_t op)
+{
+    switch (op) {
+    case BLK_OP_READ: return NVME_CMD_READ;
+    case BLK_OP_WRITE: return NVME_CMD_WRITE;
+    case BLK_OP_FLUSH: return NVME_CMD_FLUSH;
+    case BLK_OP_WRITE_ZEROES: return NVME_CMD_WRITE_ZEROES;
+    default: return NVME_CMD_DSM;
+    }
+}
+
+static const char *opcode_name(uint8_t opc)
+{
+    switch (opc) {
+    case NVME_CMD_FLUSH: return "flush";
+    case NVME_CMD_WRITE: return "write";
+    case NVME_CMD_READ: return "read";
+    case NVME_CMD_WRITE_ZEROES: return "write zeroes";
+    case NVME_CMD_DSM: return "dataset management";
+    default: return "?";
+    }
+}
+
+/* Fills the SQE of part `part` of req into cmd. false: PRP list budget. */
+static bool build_part(struct nvme_queue *q, struct nvme_ns *ns, struct nvme_cmd *cmd,
+                       uint16_t cid, struct blk_request *req, uint64_t part)
+{
+    struct nvme_sqe *sqe = &cmd->sqe;
+    uint64_t first = part * REQ_PART_BLOCKS(req);
+    uint32_t nlb = (uint32_t)(req->count - first < REQ_PART_BLOCKS(req)
+                              ? req->count - first : REQ_PART_BLOCKS(req));
+
+    memset(sqe, 0, sizeof(*sqe));
+    sqe->cdw0 = opcode_of(req->op) | (uint32_t)cid << 16;
+    sqe->nsid = ns->nsid;
+    if (ns->test_nsid_once) {
+        sqe->nsid = ns->test_nsid_once;
+        ns->test_nsid_once = 0;
+    }
+    cmd->slba = req->lba + first;
+    cmd->nlb = req->op == BLK_OP_FLUSH ? 0 : nlb;
+    cmd->bytes = 0;
+    switch (req->op) {
+    case BLK_OP_READ:
+    case BLK_OP_WRITE: {
+        struct nvme_prp prp;
+        uint64_t bytes = (uint64_t)nlb << ns->lba_shift;
+        if (!nvme_prp_build(req->segs, req->nsegs, first << ns->lba_shift, bytes, NVME_PAGE_SIZE,
+                            cmd->pages, q->pages_per_cmd, &prp))
+            return false;
+        sqe->prp1 = prp.prp1;
+        sqe->prp2 = prp.prp2;
+        sqe->cdw10 = (uint32_t)cmd->slba;
+        sqe->cdw11 = (uint32_t)(cmd->slba >> 32);
+        sqe->cdw12 = (nlb - 1) | ((req->flags & BLK_F_FUA) ? NVME_RW_FUA : 0);
+        cmd->bytes = (uint32_t)bytes;
+        break;
+    }
+    case BLK_OP_WRITE_ZEROES:
+        sqe->cdw10 = (uint32_t)cmd->slba;
+        sqe->cdw11 = (uint32_t)(cmd->slba >> 32);
+        sqe->cdw12 = nlb - 1;
+        break;
+    case BLK_OP_TRIM: {
+        /* One range in the slot's first list page (4 KiB aligned, so PRP1 alone). */
+        struct nvme_dsm_range *range = (struct nvme_dsm_range *)cmd->pages[0].entries;
+        memset(range, 0, NVME_PAGE_SIZE);
+        range->nlb = nlb;
+        range->slba = cmd->slba;
+        sqe->prp1 = cmd->pages[0].phys;
+        sqe->cdw10 = 0;                     /* NR: one range, 0-based */
+        sqe->cdw11 = NVME_DSM_ATTR_AD;
+        break;
+    }
+    default:
+        break;
+    }
+    return true;
+}
+
+static void fail_unissued(struct nvme_queue *q, struct blk_request *req);
+
+static void pending_remove(struct nvme_queue *q, struct blk_request *req)
+{
+    struct blk_request **p = &q->pending_head, *prev = NULL;
+    while (*p && *p != req) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (!*p)
+        return;
+    *p = req->next;
+    if (q->pending_tail == req)
+        q->pending_tail = prev;
+    req->next = NULL;
+}
+
+static void complete_request(struct nvme_queue *q, struct blk_request *req)
+{
+    q->completed++;
+    blk_complete(&REQ_NS(req)->dev, req, req->cause);
+}
+
+/* Issues waiting parts while slots are free. Returns SQEs written. */
+static unsigned fill(struct nvme_queue *q)
+{
+    unsigned written = 0;
+    while (q->pending_head && q->in_flight < q->depth - 1) {
+        struct blk_request *req = q->pending_head;
+        struct nvme_ns *ns = REQ_NS(req);
+        uint64_t part = REQ_NEXT_PART(req);
+        uint16_t cid = alloc_cid(q);
+        struct nvme_cmd *cmd = &q->cmds[cid];
+
+        if (!build_part(q, ns, cmd, cid, req, part)) {
+            snprintf(req->detail, sizeof(req->detail), "part %llu needs more PRP list pages than "
+                     "the %u a command slot has", (unsigned long long)part, q->pages_per_cmd);
+            req->cause = BLK_CAUSE_INVALID;
+            fail_unissued(q, req);
+            continue;
+        }
+        cmd->req = req;
+        cmd->ns = ns;
+        cmd->retries = 0;
+        cmd->timed_out = false;
+        cmd->in_flight = true;
+        cmd->last_status = 0;
+        cmd->deadline_ns = time_ns() + (uint64_t)ns->dev.timeout_ms * 1000000ull;
+        q->in_flight++;
+        q->commands++;
+        REQ_OUTSTANDING(req)++;
+        req->drv[2] = (req->drv[2] & 0xffffffffull) |
+                      ((uint64_t)(1u << 31 | (uint32_t)q->qid << 16 | cid) << 32);
+        nvme_queue_post(q, &cmd->sqe);
+        written++;
+        set_next_part(req, part + 1);
+        if (part + 1 >= REQ_PARTS(req))
+            pending_remove(q, req);
+    }
+    return written;
+}
+
+/* After an error: the parts not yet issued are dropped; the request completes
+ * when the issued ones have. */
+static void fail_unissued(struct nvme_queue *q, struct blk_request *req)
+{
+    set_next_part(req, REQ_PARTS(req));
+    pending_remove(q, req);
+    if (REQ_OUTSTANDING(req) == 0)
+        complete_request(q, req);
+}
+
+/* ---- completions ---- */
+
+static void record_error(struct nvme_queue *q, struct nvme_cmd *cmd, uint16_t cid,
+                         enum blk_cause cause, uint16_t status, const char *what)
+{
+    struct blk_request *req = cmd->req;
+    if (req->cause != BLK_OK && req->cause != BLK_CAUSE_IRQ_NOT_DELIVERED)
+        return;                             /* the first error is the one reported */
+    req->cause = cause;
+    req->dev_status = status;
+    req->error_lba = cmd->slba;
+    snprintf(req->detail, sizeof(req->detail), "%s; %s nsid %u lba %llu+%u (sq %u cid %u%s)",
+             what, opcode_name(NVME_SQE_OPC(cmd->sqe.cdw0)), cmd->sqe.nsid,
+             (unsigned long long)cmd->slba, cmd->nlb, q->qid, cid,
+             cmd->retries ? ", after retries" : "");
+}
+
+static void finish_cmd(struct nvme_queue *q, uint16_t cid, uint16_t status,
+                       enum blk_cause override)
+{
+    struct nvme_cmd *cmd = &q->cmds[cid];
+    struct blk_request *req = cmd->req;
+    char words[112];
+
+    cmd->in_flight = false;
+    cmd->last_status = status;
+    q->in_flight--;
+    if (cmd->timed_out) {
+        snprintf(words, sizeof(words), "no completion within %u ms; %s", cmd->ns->dev.timeout_ms,
+                 q->ctrl->last_recovery);
+        record_error(q, cmd, cid, BLK_CAUSE_TIMEOUT, status, words);
+    } else if (nvme_status_cause(status) != BLK_OK) {
+        nvme_status_describe(status, words, sizeof(words));
+        record_error(q, cmd, cid, nvme_status_cause(status), status, words);
+    } else {
+        req->bytes += cmd->bytes;
+        if (override != BLK_OK && req->cause == BLK_OK)
+            record_error(q, cmd, cid, override, status, q->ctrl->last_recovery);
+    }
+    REQ_OUTSTANDING(req)--;
+    if (req->cause != BLK_OK && req->cause != BLK_CAUSE_IRQ_NOT_DELIVERED &&
+        REQ_NEXT_PART(req) < REQ_PARTS(req)) {
+        fail_unissued(q, req);
+        return;
+    }
+    if (REQ_OUTSTANDING(req) == 0 && REQ_NEXT_PART(req) >= REQ_PARTS(req))
+        complete_request(q, req);
+}
+
+/* One CQE: retry (DNR clear), or finish the command. */
+static void handle_cqe(struct nvme_queue *q, const struct nvme_cqe *cqe, enum blk_cause override)
+{
+    uint16_t status = nvme_status_from_cqe(cqe->status);
+    uint16_t cid = cqe->cid;
+
+    q->sq_head = cqe->sqhd;
+    if (cid >= q->depth || !q->cmds[cid].in_flight) {
+        klog(LOG_WARN, "%s: sq %u: completion for cid %u that is not in flight (status 0x%x), "
+             "ignored\n", q->ctrl->name, q->qid, cid, status);
+        return;
+    }
+    struct nvme_cmd *cmd = &q->cmds[cid];
+    if (nvme_status_retryable(status) && cmd->retries < NVME_MAX_RETRIES && !cmd->timed_out &&
+        !q->ctrl->in_recovery) {
+        char words[112];
+        nvme_status_describe(status, words, sizeof(words));
+        cmd->retries++;
+        cmd->last_status = status;
+        klog(LOG_WARN, "%s: sq %u cid %u %s lba %llu: %s; retry %u of %u (DNR clear)\n",
+             q->ctrl->name, q->qid, cid, opcode_name(NVME_SQE_OPC(cmd->sqe.cdw0)),
+             (unsigned long long)cmd->slba, words, cmd->retries, NVME_MAX_RETRIES);
+        cmd->deadline_ns = time_ns() + (uint64_t)cmd->ns->dev.timeout_ms * 1000000ull;
+        nvme_queue_post(q, &cmd->sqe);
+        return;
+    }
+    finish_cmd(q, cid, status, override);
+}
+
+static bool cqe_pending(const struct nvme_queue *q)
+{
+    return (q->cq[q->cq_head].status & NVME_CQE_PHASE) == q->phase;
+}
+
+/* Reaps every posted CQE, writes the CQ head doorbell once, issues waiting
+ * parts and retries, and rings the SQ doorbell if it wrote any. */
+static unsigned reap(struct nvme_queue *q, enum blk_cause override)
+{
+    unsigned n = 0;
+
+    while (cqe_pending(q)) {
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);   /* the entry after its phase bit */
+        struct nvme_cqe cqe = *(const struct nvme_cqe *)&q->cq[q->cq_head];
+        if (++q->cq_head == q->depth) {
+            q->cq_head = 0;
+            q->phase ^= 1;
+        }
+        handle_cqe(q, &cqe, override);
+        n++;
+    }
+    if (n) {
+        nvme_ring_cq(q);
+        fill(q);
+        nvme_ring_sq(q);
+    }
+    return n;
+}
+
+/* ---- interrupts ---- */
+
+static void msix_handler(void *ctx, struct irq_frame *frame)
+{
+    (void)frame;
+    struct nvme_queue *q = ctx;
+    q->interrupts++;
+    if (!q->ctrl->in_recovery)
+        reap(q, BLK_OK);
+}
+
+bool nvme_queue_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q)
+{
+    q->irq_mode = c->irq_mode;
+    if (q->irq_mode != NVME_IRQ_MSIX)
+        return true;
+    if (q->vector < 0) {
+        q->vector = irq_alloc_vector(msix_handler, q);
+        if (q->vector < 0) {
+            klog(LOG_WARN, "%s: queue %u: no free interrupt vector; polling\n", c->name, q->qid);
+            q->irq_mode = NVME_IRQ_POLL;
+            return false;
+        }
+    }
+    q->msix_index = q->qid;
+    if (!pci_msix_enable(c->pci, q->msix_index, (uint8_t)q->vector)) {
+        klog(LOG_WARN, "%s: queue %u: MSI-X entry %u could not be enabled; polling\n", c->name,
+             q->qid, q->msix_index);
+        q->irq_mode = NVME_IRQ_POLL;
+        return false;
+    }
+    return true;
+}
+
+/* Evidence that the interrupt for a pending CQE was raised. */
+static bool irq_raised(struct nvme_queue *q)
+{
+    if (q->irq_mode == NVME_IRQ_MSIX)
+        return irq_count(q->vector) != q->irq_seen_count;
+    return (pci_read16(q->ctrl->pci, PCI_STATUS) & PCI_STATUS_INTERRUPT) != 0;
+}
+
+static void irq_not_delivered(struct nvme_queue *q, uint64_t waited_ms)
+{
+    struct nvme_ctrl *c = q->ctrl;
+    if (q->irq_mode == NVME_IRQ_MSIX)
+        snprintf(c->last_recovery, sizeof(c->last_recovery), "completed, but MSI-X vector %d "
+                 "(table entry %u) did not fire in %llu ms (count %llu); queue %u now polled",
+                 q->vector, q->msix_index, (unsigned long long)waited_ms,
+                 (unsigned long long)irq_count(q->vector), q->qid);
+    else
+        snprintf(c->last_recovery, sizeof(c->last_recovery), "completed, but PCI Interrupt "
+                 "Status (INTx) stayed clear for %llu ms; queue %u now polled",
+                 (unsigned long long)waited_ms, q->qid);
+    klog(LOG_WARN, "%s: sq %u: %s\n", c->name, q->qid, c->last_recovery);
+    q->irq_mode = NVME_IRQ_POLL;
+    reap(q, BLK_CAUSE_IRQ_NOT_DELIVERED);
+}
+
+/* Interrupt modes: a CQE that waits longer than the grace time with no sign
+ * of its interrupt is reaped here and reported. */
+static void check_interrupt_mode(struct nvme_queue *q, bool interrupts_were_on)
+{
+    if (!cqe_pending(q)) {
+        q->stale_since_ns = 0;
+        return;
+    }
+    if (q->irq_mode == NVME_IRQ_INTX && irq_raised(q)) {
+        /* Level-triggered: mask (INTMS), reap, unmask (INTMC) (§7.5.1). */
+        mmio_write32(q->ctrl->regs, NVME_REG_INTMS, 1);
+        q->interrupts++;
+        reap(q, BLK_OK);
+        mmio_write32(q->ctrl->regs, NVME_REG_INTMC, 1);
+        q->stale_since_ns = 0;
+        return;
+    }
+    if (!interrupts_were_on) {
+        reap(q, BLK_OK);        /* the caller has interrupts off: no fault of the device */
+        return;
+    }
+    uint64_t now = time_ns();
+    if (!q->stale_since_ns) {
+        q->stale_since_ns = now;
+        q->irq_seen_count = q->vector >= 0 ? irq_count(q->vector) : 0;
+        return;
+    }
+    if (now - q->stale_since_ns < NVME_IRQ_GRACE_MS * 1000000ull)
+        return;
+    if (q->irq_mode == NVME_IRQ_MSIX && irq_raised(q)) {
+        q->stale_since_ns = 0;  /* it fired; the handler will reap */
+        return;
+    }
+    irq_not_delivered(q, (now - q->stale_since_ns) / 1000000);
+    q->stale_since_ns = 0;
+}
+
+/* ---- timeouts ---- */
+
+static void timeout_recover(struct nvme_queue *q, uint16_t cid)
+{
+    struct nvme_ctrl *c = q->ctrl;
+    struct nvme_cmd *cmd = &q->cmds[cid];
+    char csts[120];
+    bool not_aborted = true;
+
+    cmd->timed_out = true;
+    c->timeouts++;
+    nvme_decode_csts(nvme_read_csts(c), csts, sizeof(csts));
+    klog(LOG_WARN, "%s: sq %u cid %u %s nsid %u lba %llu+%u: no completion after %u ms (%s); "
+         "sending Abort\n", c->name, q->qid, cid, opcode_name(NVME_SQE_OPC(cmd->sqe.cdw0)),
+         cmd->sqe.nsid, (unsigned long long)cmd->slba, cmd->nlb, cmd->ns->dev.timeout_ms, csts);
+    c->aborts_sent++;
+    uint16_t st = nvme_abort(c, q->qid, cid, &not_aborted);
+    if (st == 0 && !not_aborted) {
+        snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort accepted by the controller");
+        uint64_t deadline = deadline_after_ms(1000);
+        while (cmd->in_flight && !deadline_passed(deadline))
+            reap(q, BLK_OK);
+        if (!cmd->in_flight)
+            return;
+    }
+    c->aborts_not_done++;
+    snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort %s (status 0x%x); controller "
+             "reset, queues recreated", st ? "failed" : "did not abort it", st);
+    char reason[96];
+    snprintf(reason, sizeof(reason), "sq %u cid %u timed out, Abort did not end it", q->qid, cid);
+    nvme_ctrl_reset(c, reason);
+}
+
+static void check_deadlines(struct nvme_queue *q)
+{
+    uint64_t now = time_ns();
+    for (uint16_t cid = 0; cid < q->depth && q->in_flight; cid++) {
+        struct nvme_cmd *cmd = &q->cmds[cid];
+        if (cmd->in_flight && !cmd->timed_out && now >= cmd->deadline_ns) {
+            timeout_recover(q, cid);
+            now = time_ns();
+        }
+    }
+}
+
+/* ---- after a controller reset ---- */
+
+void nvme_queue_repost(struct nvme_queue *q)
+{
+    uint64_t now = time_ns();
+    for (uint16_t cid = 0; cid < q->depth; cid++) {
+        struct nvme_cmd *cmd = &q->cmds[cid];
+        if (!cmd->in_flight)
+            continue;
+        if (cmd->timed_out) {
+            finish_cmd(q, cid, cmd->last_status, BLK_OK);
+            continue;
+        }
+        cmd->deadline_ns = now + (uint64_t)cmd->ns->dev.timeout_ms * 1000000ull;
+        nvme_queue_post(q, &cmd->sqe);
+    }
+    fill(q);
+    nvme_ring_sq(q);
+}
+
+void nvme_queue_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why)
+{
+    for (uint16_t cid = 0; cid < q->depth; cid++) {
+        struct nvme_cmd *cmd = &q->cmds[cid];
+        if (!cmd->in_flight)
+            continue;
+        cmd->timed_out = false;
+        record_error(q, cmd, cid, cause, 0, why);
+        finish_cmd(q, cid, 0, BLK_OK);
+    }
+    while (q->pending_head) {
+        struct blk_request *req = q->pending_head;
+        if (req->cause == BLK_OK) {
+            req->cause = cause;
+            snprintf(req->detail, sizeof(req->detail), "%s", why);
+        }
+        fail_unissued(q, req);
+    }
+}
+
+/* ---- blk_ops ---- */
+
+static struct nvme_queue *queue_of(struct nvme_ns *ns, unsigned queue)
+{
+    return &ns->ctrl->io[queue % ns->ctrl->nio];
+}
+
+static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(req->detail, sizeof(req->detail), fmt, ap);
+    va_end(ap);
+    req->cause = cause;
+    return cause;
+}
+
+static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
+{
+    struct nvme_ns *ns = dev->priv;
+    struct nvme_ctrl *c = ns->ctrl;
+    uint64_t part_blocks = 1, parts = 1;
+
+    if (!c->alive)
+        return refuse(req, BLK_CAUSE_NOT_READY, "%s is not serving (%s)", c->name,
+                      c->last_recovery[0] ? c->last_recovery : "failed bring-up");
+    if (!c->bus_master)
+        return refuse(req, BLK_CAUSE_BUS_MASTER_OFF, "%s: PCI COMMAND.BME is clear: the "
+                      "controller cannot reach memory", c->name);
+    if (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE) {
+        int bad = nvme_prp_check(req->segs, req->nsegs, NVME_PAGE_SIZE, req->detail,
+                                 sizeof(req->detail));
+        if (bad >= 0)
+            return refuse(req, BLK_CAUSE_MISALIGNED, "%s", req->detail);
+        part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : dev->max_transfer;
+        if (req->flags & BLK_F_NOSPLIT) {
+            uint32_t entries = nvme_prp_entry_count(req->segs[0].phys,
+                                                    (uint64_t)req->count << ns->lba_shift,
+                                                    NVME_PAGE_SIZE);
+            uint32_t pages = nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE);
+            if (pages > c->io[0].pages_per_cmd)
+                return refuse(req, BLK_CAUSE_INVALID, "unsplit transfer of %u blocks needs %u "
+                              "PRP list pages; a command slot has %u", req->count, pages,
+                              c->io[0].pages_per_cmd);
+        }
+    } else if (req->op == BLK_OP_WRITE_ZEROES) {
+        part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : NVME_WRITE_ZEROES_MAX;
+        if (part_blocks > NVME_WRITE_ZEROES_MAX)
+            return refuse(req, BLK_CAUSE_INVALID, "write zeroes of %u blocks cannot be one "
+                          "command (NLB is 16 bits)", req->count);
+    } else {
+        part_blocks = req->count ? req->count : 1;  /* flush, one DSM range */
+    }
+    if (req->count)
+        parts = (req->count + part_blocks - 1) / part_blocks;
+
+    struct nvme_queue *q = queue_of(ns, req->queue);
+    req->drv[0] = 0;
+    req->drv[1] = parts << 32;
+    req->drv[2] = part_blocks & 0xffffffffull;
+    req->drv[3] = (uint64_t)(uintptr_t)ns;
+    req->next = NULL;
+
+    uint64_t flags = irq_save();
+    if (q->pending_tail)
+        q->pending_tail->next = req;
+    else
+        q->pending_head = req;
+    q->pending_tail = req;
+    fill(q);
+    irq_restore(flags);
+    return BLK_OK;
+}
+
+static void nvme_kick(struct blk_dev *dev, unsigned queue)
+{
+    struct nvme_ns *ns = dev->priv;
+    uint64_t flags = irq_save();
+    if (ns->ctrl->alive)
+        nvme_ring_sq(queue_of(ns, queue));
+    irq_restore(flags);
+}
+
+static unsigned nvme_poll(struct blk_dev *dev, unsigned queue)
+{
+    struct nvme_ns *ns = dev->priv;
+    struct nvme_ctrl *c = ns->ctrl;
+    struct nvme_queue *q = queue_of(ns, queue);
+    uint64_t flags = irq_save();
+    bool interrupts_were_on = (flags & (1u << 9)) != 0;
+
+    if (c->alive && !c->in_recovery) {
+        if (nvme_ctrl_check_fatal(c)) {
+            /* reset done (or the controller is gone) */
+        } else if (q->irq_mode == NVME_IRQ_POLL) {
+            reap(q, BLK_OK);
+        } else {
+            check_interrupt_mode(q, interrupts_were_on);
+        }
+        uint64_t now = time_ns();
+        if (q->in_flight && c->alive && now >= q->next_deadline_check_ns) {
+            q->next_deadline_check_ns = now + NVME_DEADLINE_CHECK_NS;
+            check_deadlines(q);
+        }
+    }
+    unsigned n = (unsigned)(q->completed - q->polled_completed);
+    q->polled_completed = q->completed;
+    irq_restore(flags);
+    return n;
+}
+
+static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
+{
+    struct nvme_ns *ns = dev->priv;
+    struct nvme_ctrl *c = ns->ctrl;
+    char buf[200];
+    uint64_t last = REQ_LAST_CMD(req);
+
+    if (last && REQ_NS(req) == ns) {
+        struct nvme_queue *q = &c->io[((last >> 16) & 0x7fff) - 1];
+        struct nvme_cmd *cmd = &q->cmds[last & 0xffff];
+        const struct nvme_sqe *s = &cmd->sqe;
+        klog(LOG_ERR, "  nvme sqe (sq %u cid %u): opcode %02xh %s, nsid %u, prp1 0x%llx, "
+             "prp2 0x%llx, cdw10 0x%x cdw11 0x%x cdw12 0x%x; status 0x%x, %u retries\n",
+             q->qid, NVME_SQE_CID(s->cdw0), NVME_SQE_OPC(s->cdw0),
+             opcode_name(NVME_SQE_OPC(s->cdw0)), s->nsid, (unsigned long long)s->prp1,
+             (unsigned long long)s->prp2, s->cdw10, s->cdw11, s->cdw12, cmd->last_status,
+             cmd->retries);
+        uint32_t entries = cmd->bytes ? nvme_prp_entry_count(s->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;
+        if (entries > 2) {
+            uint32_t shown = entries - 1 < 8 ? entries - 1 : 8;
+            for (uint32_t i = 0; i < shown; i++)
+                klog(LOG_ERR, "  prp list[%u] 0x%llx\n", i,
+                     (unsigned long long)cmd->pages[0].entries[i]);
+            if (entries - 1 > shown)
+                klog(LOG_ERR, "  ... %u list entries in %u list pages\n", entries - 1,
+                     nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE));
+        }
+        klog(LOG_ERR, "  queue %u: sq tail %u head %u, cq head %u phase %u, %u in flight, "
+             "%s, %llu interrupts\n", q->qid, q->sq_tail, q->sq_head, q->cq_head, q->phase,
+             q->in_flight, q->irq_mode == NVME_IRQ_MSIX ? "msix" : q->irq_mode == NVME_IRQ_INTX
+             ? "intx" : "polled", (unsigned long long)q->interrupts);
+    }
+    nvme_decode_csts(nvme_read_csts(c), buf, sizeof(buf));
+    klog(LOG_ERR, "  %s %s\n", c->name, buf);
+    nvme_decode_cap(c->cap, buf, sizeof(buf));
+    klog(LOG_ERR, "  %s %s\n", c->name, buf);
+    nvme_decode_cc(mmio_read32(c->regs, NVME_REG_CC), buf, sizeof(buf));
+    klog(LOG_ERR, "  %s %s\n", c->name, buf);
+    if (c->resets)
+        klog(LOG_ERR, "  %s: %u resets, last: %s\n", c->name, c->resets, c->last_reset);
+}
+
+static void nvme_shutdown(struct blk_dev *dev)
+{
+    struct nvme_ns *ns = dev->priv;
+    nvme_ctrl_shutdown(ns->ctrl);
+}
+
+const struct blk_ops nvme_blk_ops = {
+    .submit = nvme_submit,
+    .kick = nvme_kick,
+    .poll = nvme_poll,
+    .describe = nvme_describe,
+    .shutdown = nvme_shutdown,
+};
+
+/* ---- test hooks ---- */
+
+bool nvme_test_last_command(struct blk_dev *dev, const struct blk_request *req,
+                            struct nvme_sqe *sqe, uint64_t *list, uint32_t max, uint32_t *nlist)
+{
+    struct nvme_ns *ns = nvme_ns_of(dev);
+    uint64_t last = REQ_LAST_CMD(req);
+    if (!ns || !last)
+        return false;
+    struct nvme_queue *q = &ns->ctrl->io[((last >> 16) & 0x7fff) - 1];
+    struct nvme_cmd *cmd = &q->cmds[last & 0xffff];
+    *sqe = cmd->sqe;
+    *nlist = 0;
+    uint32_t entries = cmd->bytes ? nvme_prp_entry_count(sqe->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;
+    if (entries <= 2)
+        return true;
+    uint32_t pages = nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE);
+    uint32_t raw = entries - 1 + (pages - 1);   /* data entries and chain pointers */
+    uint32_t per_page = NVME_PAGE_SIZE / 8;
+    for (uint32_t i = 0; i < raw && i < max; i++)
+        list[i] = cmd->pages[i / per_page].entries[i % per_page];
+    *nlist = raw < max ? raw : max;
+    return true;
+}
+
+void nvme_test_set_vector_masked(struct blk_dev *dev, unsigned queue, bool masked)
+{
+    struct nvme_ns *ns = nvme_ns_of(dev);
+    if (!ns)
+        return;
+    struct nvme_queue *q = queue_of(ns, queue);
+    if (q->vector < 0)
+        return;
+    pci_msix_mask(ns->ctrl->pci, q->msix_index, masked);
+    if (!masked)
+        q->irq_mode = NVME_IRQ_MSIX;    /* back from the polling fallback */
+}

@@ -1,0 +1,816 @@
+/* tests/kernel/test_nvme.c — the `nvme` suite: every NVMe namespace the
+ * driver registered, driven through the block interface. Data cases run on
+ * every writable namespace (so 512- and 4096-byte LBA formats are both
+ * covered when QEMU provides them), write only inside [write_first,
+ * write_end) and check what comes back; read-only namespaces are skipped with
+ * the reason. PRP cases check the entries the driver built (through the
+ * driver's test hook) as well as the data. Negative cases check the decoded
+ * status and that the queue keeps working afterwards. Fault cases (blkdebug
+ * errors, a timeout under throttling) need their QEMU set-up and keys. */
+#include "drivers/blk/blk.h"
+#include "drivers/nvme/nvme.h"
+#include "drivers/pci/pci.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/io.h"
+#include "kernel/ktest.h"
+#include "kernel/memory.h"
+#include "kernel/time.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+CMDLINE_STRING(nvme_test_error_dev, "test.nvme_error_dev", 16, "",
+               "test only: the NVMe namespace with blkdebug-injected errors (e.g. nvme1n1)");
+CMDLINE_UINT(uint64_t, nvme_test_read_error_lba, "test.nvme_read_error_lba", 0, 0, ~0ull,
+             "test only: LBA whose reads fail (blkdebug read_aio), 0 for none");
+CMDLINE_UINT(uint64_t, nvme_test_write_error_lba, "test.nvme_write_error_lba", 0, 0, ~0ull,
+             "test only: LBA whose writes fail (blkdebug write_aio), 0 for none");
+
+#define PAGE 4096u
+#define MiB (1024u * 1024u)
+
+/* ---- helpers ---- */
+
+static bool contains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncmp(hay, needle, n) == 0)
+            return true;
+    return false;
+}
+
+typedef void (*dev_case)(struct ktest *t, struct blk_dev *dev);
+
+/* Cases that apply only to some set-ups (MDTS, interrupt mode) count the
+ * namespaces they really exercised; none makes the case a SKIP. */
+static unsigned exercised;
+
+/* Runs fn on every writable NVMe namespace; skips when there is none. */
+static void for_each_writable(struct ktest *t, dev_case fn)
+{
+    unsigned ran = 0;
+    for (unsigned i = 0; i < blk_count(); i++) {
+        struct blk_dev *dev = blk_get(i);
+        if (!nvme_ns_of(dev))
+            continue;
+        if (!dev->writable) {
+            ktest_diag(t, "%s skipped: %s", dev->name, dev->access);
+            continue;
+        }
+        ktest_diag(t, "%s: %u-byte blocks, max transfer %u blocks, %u queues", dev->name,
+                   dev->block_size, dev->max_transfer, dev->nqueues);
+        fn(t, dev);
+        ran++;
+    }
+    if (!ran)
+        ktest_skip(t, "no writable NVMe namespace (give allow_write=SERIAL)");
+}
+
+static void for_each_applicable(struct ktest *t, dev_case fn, const char *needs)
+{
+    exercised = 0;
+    for_each_writable(t, fn);
+    if (!exercised && !ktest_failed(t))
+        ktest_skip(t, "no namespace %s", needs);
+}
+
+static uint64_t pattern_word(uint64_t lba, uint32_t word, uint32_t seed)
+{
+    return (lba << 24) ^ ((uint64_t)seed << 48) ^ word ^ 0x5a5a000000000000ull;
+}
+
+static void fill_pattern(void *buf, uint64_t lba, uint32_t blocks, uint32_t bs, uint32_t seed)
+{
+    uint64_t *w = buf;
+    for (uint64_t b = 0; b < blocks; b++)
+        for (uint32_t i = 0; i < bs / 8; i++)
+            w[b * (bs / 8) + i] = pattern_word(lba + b, i, seed);
+}
+
+/* First mismatching block, or -1. */
+static int64_t check_pattern(const void *buf, uint64_t lba, uint32_t blocks, uint32_t bs,
+                             uint32_t seed)
+{
+    const uint64_t *w = buf;
+    for (uint64_t b = 0; b < blocks; b++)
+        for (uint32_t i = 0; i < bs / 8; i++)
+            if (w[b * (bs / 8) + i] != pattern_word(lba + b, i, seed))
+                return (int64_t)b;
+    return -1;
+}
+
+static bool all_zero(const void *buf, uint64_t bytes)
+{
+    const uint8_t *p = buf;
+    for (uint64_t i = 0; i < bytes; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* A synchronous request; reports the failure record when the cause is not the expected one. */
+static bool io_expect(struct ktest *t, struct blk_dev *dev, struct blk_request *req, enum blk_op op,
+                      uint64_t lba, uint32_t count, const struct blk_seg *segs, uint32_t nsegs,
+                      uint16_t flags, enum blk_cause want)
+{
+    enum blk_cause rc = blk_io(dev, req, op, lba, count, segs, nsegs, flags);
+    if (rc != want) {
+        blk_report_failure(dev, req, ktest_current() ? ktest_current() : "nvme");
+        KT_FAIL(t, "%s %s lba %llu count %u: %s (%s), expected %s", dev->name, blk_op_name(op),
+                (unsigned long long)lba, count, blk_cause_name(rc), req->detail,
+                blk_cause_name(want));
+        return false;
+    }
+    return true;
+}
+
+static uint64_t data_lba(struct blk_dev *dev, uint32_t blocks)
+{
+    /* Some way into the scratch range, clear of LBA 0 (labels). */
+    uint64_t lba = dev->write_first + 64;
+    if (lba + blocks > dev->write_end)
+        lba = dev->write_first;
+    return lba;
+}
+
+/* Write a pattern through `wsegs`, read back through one contiguous buffer. */
+static void write_read_check(struct ktest *t, struct blk_dev *dev, uint64_t lba, uint32_t blocks,
+                             const struct blk_seg *wsegs, uint32_t nsegs, void *const *wvirt,
+                             uint32_t seed)
+{
+    struct blk_request req;
+    uint64_t bytes = (uint64_t)blocks * dev->block_size;
+    struct dma_region rd = dma_alloc(bytes, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, rd.virt != NULL);
+    /* Fill each write segment with its part of the pattern. */
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < nsegs; i++) {
+        uint32_t b0 = (uint32_t)(off / dev->block_size);
+        fill_pattern(wvirt[i], lba + b0, wsegs[i].len / dev->block_size, dev->block_size, seed);
+        off += wsegs[i].len;
+    }
+    struct blk_seg rs = { rd.phys, (uint32_t)bytes, 0 };
+    if (io_expect(t, dev, &req, BLK_OP_WRITE, lba, blocks, wsegs, nsegs, 0, BLK_OK) &&
+        io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &rs, 1, 0, BLK_OK)) {
+        int64_t bad = check_pattern(rd.virt, lba, blocks, dev->block_size, seed);
+        if (bad >= 0)
+            KT_FAIL(t, "%s: block %lld of %u read back differs from what was written", dev->name,
+                    (long long)bad, blocks);
+        KT_EXPECT_EQ(t, req.bytes, bytes);
+    }
+    dma_free(&rd);
+}
+
+static struct nvme_queue *queue0(struct blk_dev *dev)
+{
+    return &nvme_ns_of(dev)->ctrl->io[0];
+}
+
+/* ---- cases ---- */
+
+static void nvme_namespaces_registered(struct ktest *t)
+{
+    unsigned found = 0;
+    for (unsigned i = 0; i < blk_count(); i++) {
+        struct blk_dev *dev = blk_get(i);
+        struct nvme_ns *ns = nvme_ns_of(dev);
+        if (!ns)
+            continue;
+        char want[16];
+        snprintf(want, sizeof(want), "%sn%u", ns->ctrl->name, ns->nsid);
+        KT_EXPECT_STREQ(t, dev->name, want);
+        KT_EXPECT(t, dev->block_size == 512 || dev->block_size == 4096);
+        KT_EXPECT(t, dev->nblocks > 0);
+        KT_EXPECT_EQ(t, dev->caps & (BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64),
+                     BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64);
+        KT_EXPECT_EQ(t, dev->addr_align, 4);
+        KT_EXPECT_EQ(t, dev->nqueues, ns->ctrl->nio);
+        KT_EXPECT_EQ(t, (uint64_t)dev->max_transfer * dev->block_size, ns->ctrl->max_transfer_bytes);
+        KT_EXPECT(t, dev->queue_depth + 1u == ns->ctrl->queue_depth);
+        ktest_diag(t, "%s nsid %u: %llu x %u B, serial %s, %s", dev->name, ns->nsid,
+                   (unsigned long long)dev->nblocks, dev->block_size, dev->serial, dev->access);
+        found++;
+    }
+    if (!found)
+        ktest_skip(t, "no NVMe namespace");
+}
+
+static void one_lba(struct ktest *t, struct blk_dev *dev)
+{
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    void *v[1] = { b.virt };
+    write_read_check(t, dev, data_lba(dev, 1), 1, &s, 1, v, 1);
+    dma_free(&b);
+}
+static void nvme_read_write_one_lba(struct ktest *t) { for_each_writable(t, one_lba); }
+
+static void across_mdts(struct ktest *t, struct blk_dev *dev)
+{
+    uint32_t limit = (6 * MiB) / dev->block_size;
+    uint32_t sizes[] = { 1, 8192 / dev->block_size, dev->max_transfer, dev->max_transfer + 1,
+                         3 * dev->max_transfer + 5, limit };
+    for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        uint32_t blocks = sizes[i] > limit ? limit : sizes[i];
+        uint64_t lba = data_lba(dev, blocks);
+        if (lba + blocks > dev->write_end)
+            continue;
+        struct dma_region b = dma_alloc((uint64_t)blocks * dev->block_size, PAGE, 0, DMA_ANYWHERE);
+        KT_ASSERT(t, b.virt != NULL);
+        struct blk_seg s = { b.phys, (uint32_t)b.size, 0 };
+        void *v[1] = { b.virt };
+        uint64_t before = queue0(dev)->commands;
+        write_read_check(t, dev, lba, blocks, &s, 1, v, 10 + i);
+        uint64_t parts = (blocks + dev->max_transfer - 1) / dev->max_transfer;
+        /* The write and the read were split the same way. */
+        KT_EXPECT_EQ(t, queue0(dev)->commands - before, 2 * parts);
+        ktest_diag(t, "%s: %u blocks in %llu command(s) each way", dev->name, blocks,
+                   (unsigned long long)parts);
+        dma_free(&b);
+    }
+}
+static void nvme_transfers_across_mdts(struct ktest *t) { for_each_writable(t, across_mdts); }
+
+static void prp_offset(struct ktest *t, struct blk_dev *dev)
+{
+    /* One block starting 0x200 into a page: PRP1 carries the offset; with
+     * 4 KiB blocks the transfer runs into the next page (PRP2). */
+    struct dma_region b = dma_alloc(2 * PAGE, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys + 0x200, dev->block_size, 0 };
+    void *v[1] = { (uint8_t *)b.virt + 0x200 };
+    struct nvme_sqe sqe;
+    uint64_t list[4];
+    uint32_t n;
+    struct blk_request req;
+    write_read_check(t, dev, data_lba(dev, 1), 1, &s, 1, v, 3);
+    /* Read again to look at the read command's PRPs. */
+    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, data_lba(dev, 1), 1, &s, 1, 0, BLK_OK));
+    KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, list, 4, &n));
+    KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
+    KT_EXPECT_EQ(t, sqe.prp2, dev->block_size + 0x200 > PAGE ? b.phys + PAGE : 0);
+    KT_EXPECT(t, check_pattern((uint8_t *)b.virt + 0x200, data_lba(dev, 1), 1, dev->block_size, 3) < 0);
+    dma_free(&b);
+}
+static void nvme_prp_offset_prp1(struct ktest *t) { for_each_writable(t, prp_offset); }
+
+/* `npages` separate pages (every other page of a region), as segments. */
+static void scattered(struct ktest *t, struct blk_dev *dev, uint32_t npages, bool check_list)
+{
+    struct dma_region b = dma_alloc((uint64_t)npages * 2 * PAGE, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg segs[8];
+    void *v[8];
+    for (uint32_t i = 0; i < npages; i++) {
+        uint32_t slot = npages - 1 - i;         /* descending addresses */
+        segs[i] = (struct blk_seg){ b.phys + (uint64_t)slot * 2 * PAGE, PAGE, 0 };
+        v[i] = (uint8_t *)b.virt + (uint64_t)slot * 2 * PAGE;
+    }
+    uint32_t blocks = npages * PAGE / dev->block_size;
+    uint64_t lba = data_lba(dev, blocks);
+    write_read_check(t, dev, lba, blocks, segs, npages, v, 20 + npages);
+    /* Read through the scattered pages too and look at the PRPs. */
+    struct blk_request req;
+    struct nvme_sqe sqe;
+    uint64_t list[8];
+    uint32_t n;
+    memset(b.virt, 0, b.size);
+    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, segs, npages, 0, BLK_OK));
+    KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, list, 8, &n));
+    KT_EXPECT_EQ(t, sqe.prp1, segs[0].phys);
+    if (!check_list) {
+        KT_EXPECT_EQ(t, sqe.prp2, segs[1].phys);
+        KT_EXPECT_EQ(t, n, 0);
+    } else {
+        KT_EXPECT(t, sqe.prp2 % 8 == 0 && sqe.prp2 != segs[1].phys);
+        KT_EXPECT_EQ(t, n, npages - 1);
+        for (uint32_t i = 1; i < npages && i - 1 < n; i++)
+            KT_EXPECT_EQ(t, list[i - 1], segs[i].phys);
+    }
+    for (uint32_t i = 0; i < npages; i++) {
+        uint32_t per = PAGE / dev->block_size;
+        if (check_pattern(v[i], lba + (uint64_t)i * per, per, dev->block_size, 20 + npages) >= 0)
+            KT_FAIL(t, "%s: page %u of the scattered read holds the wrong data", dev->name, i);
+    }
+    dma_free(&b);
+}
+static void two_pages(struct ktest *t, struct blk_dev *dev) { scattered(t, dev, 2, false); }
+static void list_page(struct ktest *t, struct blk_dev *dev) { scattered(t, dev, 5, true); }
+static void nvme_prp_exactly_two_pages(struct ktest *t) { for_each_writable(t, two_pages); }
+static void nvme_prp_one_list_page(struct ktest *t) { for_each_writable(t, list_page); }
+
+static void chained(struct ktest *t, struct blk_dev *dev)
+{
+    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    uint32_t per_page = PAGE / 8;
+    /* 4 MiB from offset 0x200: 1025 PRP entries, 1024 in three chained list pages. */
+    uint64_t bytes = 4ull * MiB;
+    if (c->max_transfer_bytes < bytes) {
+        ktest_diag(t, "%s: max transfer %u bytes is below 4 MiB; no chained list possible "
+                   "(QEMU mdts=0 or >= 10)", dev->name, c->max_transfer_bytes);
+        return;
+    }
+    uint32_t blocks = (uint32_t)(bytes / dev->block_size);
+    uint64_t lba = data_lba(dev, blocks);
+    if (lba + blocks > dev->write_end)
+        return;
+    struct dma_region b = dma_alloc(bytes + PAGE, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys + 0x200, (uint32_t)bytes, 0 };
+    void *v[1] = { (uint8_t *)b.virt + 0x200 };
+    write_read_check(t, dev, lba, blocks, &s, 1, v, 40);
+    struct blk_request req;
+    struct nvme_sqe sqe;
+    static uint64_t list[1100];
+    uint32_t n;
+    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK));
+    KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, list, 1100, &n));
+    KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
+    KT_EXPECT_EQ(t, n, 1024 + 2);               /* 1024 data entries, 2 chain pointers */
+    uint64_t want = b.phys + PAGE;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i % per_page == per_page - 1 && i + 1 < n) {
+            KT_EXPECT(t, list[i] % PAGE == 0 && list[i] != want);   /* chain to a list page */
+            continue;
+        }
+        if (list[i] != want) {
+            KT_FAIL(t, "list entry %u is 0x%llx, expected 0x%llx", i,
+                    (unsigned long long)list[i], (unsigned long long)want);
+            break;
+        }
+        want += PAGE;
+    }
+    KT_EXPECT(t, check_pattern(v[0], lba, blocks, dev->block_size, 40) < 0);
+    exercised++;
+    dma_free(&b);
+}
+static void nvme_prp_chained_list(struct ktest *t)
+{
+    for_each_applicable(t, chained, "allows 4 MiB commands (QEMU mdts=0 or >= 10)");
+}
+
+static void prp_rules(struct ktest *t, struct blk_dev *dev)
+{
+    struct dma_region b = dma_alloc(4 * PAGE, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_request req;
+    uint32_t bs = dev->block_size;
+    /* A later segment that starts inside a page. */
+    struct blk_seg late[2] = { { b.phys, PAGE, 0 }, { b.phys + 2 * PAGE + 0x200, bs, 0 } };
+    KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, 0, (PAGE + bs) / bs, late, 2, 0),
+                 BLK_CAUSE_MISALIGNED);
+    KT_EXPECT(t, contains(req.detail, "PRP rule") && contains(req.detail, "segment 1"));
+    ktest_diag(t, "%s", req.detail);
+    /* A first segment that ends inside a page, with another after it. */
+    struct blk_seg mid[2] = { { b.phys, bs == PAGE ? PAGE + 0x800 : 0x800, 0 },
+                              { b.phys + 2 * PAGE, bs == PAGE ? 0x800 : PAGE, 0 } };
+    KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, 0, (mid[0].len + mid[1].len) / bs, mid, 2, 0),
+                 BLK_CAUSE_MISALIGNED);
+    KT_EXPECT(t, contains(req.detail, "PRP rule") && contains(req.detail, "segment 0"));
+    ktest_diag(t, "%s", req.detail);
+    dma_free(&b);
+}
+static void nvme_prp_rules_refused(struct ktest *t) { for_each_writable(t, prp_rules); }
+
+#define BATCH 16
+static void batched(struct ktest *t, struct blk_dev *dev)
+{
+    struct dma_region b = dma_alloc((uint64_t)BATCH * dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    static struct blk_request reqs[BATCH];
+    struct blk_seg segs[BATCH];
+    uint64_t lba = data_lba(dev, BATCH);
+    struct blk_request w;
+    struct blk_seg all = { b.phys, (uint32_t)b.size, 0 };
+    fill_pattern(b.virt, lba, BATCH, dev->block_size, 50);
+    KT_ASSERT(t, io_expect(t, dev, &w, BLK_OP_WRITE, lba, BATCH, &all, 1, 0, BLK_OK));
+    memset(b.virt, 0, b.size);
+    struct nvme_queue *q = queue0(dev);
+    uint64_t rings = q->sq_doorbell_writes, commands = q->commands;
+    for (unsigned i = 0; i < BATCH; i++) {
+        segs[i] = (struct blk_seg){ b.phys + (uint64_t)i * dev->block_size, dev->block_size, 0 };
+        memset(&reqs[i], 0, sizeof(reqs[i]));
+        reqs[i].op = BLK_OP_READ;
+        reqs[i].lba = lba + i;
+        reqs[i].count = 1;
+        reqs[i].segs = &segs[i];
+        reqs[i].nsegs = 1;
+        KT_ASSERT_EQ(t, blk_submit(dev, &reqs[i]), BLK_OK);
+    }
+    KT_EXPECT_EQ(t, q->sq_doorbell_writes, rings);      /* nothing rung before the kick */
+    blk_kick(dev, 0);
+    for (unsigned i = 0; i < BATCH; i++)
+        KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);
+    KT_EXPECT_EQ(t, q->commands - commands, BATCH);
+    KT_EXPECT_EQ(t, q->sq_doorbell_writes - rings, 1);  /* one doorbell for the batch */
+    KT_EXPECT(t, check_pattern(b.virt, lba, BATCH, dev->block_size, 50) < 0);
+    dma_free(&b);
+}
+static void nvme_batched_submission_one_doorbell(struct ktest *t) { for_each_writable(t, batched); }
+
+static void every_queue(struct ktest *t, struct blk_dev *dev)
+{
+    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    for (unsigned qi = 0; qi < dev->nqueues; qi++) {
+        struct nvme_queue *q = &c->io[qi];
+        uint64_t done = q->completed, irqs = q->interrupts;
+        uint64_t lba = data_lba(dev, 1) + qi;
+        struct blk_request req;
+        fill_pattern(b.virt, lba, 1, dev->block_size, 60 + qi);
+        memset(&req, 0, sizeof(req));
+        req.op = BLK_OP_WRITE;
+        req.queue = (uint8_t)qi;
+        req.lba = lba;
+        req.count = 1;
+        req.segs = &s;
+        req.nsegs = 1;
+        KT_ASSERT_EQ(t, blk_submit(dev, &req), BLK_OK);
+        blk_kick(dev, qi);
+        KT_EXPECT_EQ(t, blk_wait(dev, &req, 0), BLK_OK);
+        memset(b.virt, 0, dev->block_size);
+        req.op = BLK_OP_READ;
+        KT_ASSERT_EQ(t, blk_submit(dev, &req), BLK_OK);
+        blk_kick(dev, qi);
+        KT_EXPECT_EQ(t, blk_wait(dev, &req, 0), BLK_OK);
+        KT_EXPECT(t, check_pattern(b.virt, lba, 1, dev->block_size, 60 + qi) < 0);
+        KT_EXPECT_EQ(t, q->completed - done, 2);
+        if (q->irq_mode != NVME_IRQ_POLL)
+            KT_EXPECT(t, q->interrupts > irqs);      /* completions came by interrupt */
+        ktest_diag(t, "%s queue %u (%s): %llu interrupts", dev->name, q->qid,
+                   q->irq_mode == NVME_IRQ_MSIX ? "msix" : q->irq_mode == NVME_IRQ_INTX
+                   ? "intx" : "polled", (unsigned long long)(q->interrupts - irqs));
+    }
+    dma_free(&b);
+}
+static void nvme_every_queue_pair_serves(struct ktest *t) { for_each_writable(t, every_queue); }
+
+static void missing_irq(struct ktest *t, struct blk_dev *dev)
+{
+    struct nvme_queue *q = queue0(dev);
+    if (q->irq_mode != NVME_IRQ_MSIX) {
+        ktest_diag(t, "%s: queue 1 is not in MSI-X mode", dev->name);
+        return;
+    }
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    struct blk_request req;
+    nvme_test_set_vector_masked(dev, 0, true);
+    enum blk_cause rc = blk_io(dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0);
+    KT_EXPECT_EQ(t, rc, BLK_CAUSE_IRQ_NOT_DELIVERED);
+    KT_EXPECT(t, contains(req.detail, "did not fire"));
+    ktest_diag(t, "%s: %s", dev->name, req.detail);
+    nvme_test_set_vector_masked(dev, 0, false);
+    uint64_t irqs = q->interrupts;
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
+    KT_EXPECT(t, q->interrupts > irqs);
+    exercised++;
+    dma_free(&b);
+}
+static void nvme_missing_interrupt_detected(struct ktest *t)
+{
+    for_each_applicable(t, missing_irq, "in MSI-X mode (nvme.irq=msix)");
+}
+
+static void flush(struct ktest *t, struct blk_dev *dev)
+{
+    struct blk_request req;
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_FLUSH, 0, 0, NULL, 0, 0, BLK_OK));
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    fill_pattern(b.virt, data_lba(dev, 1), 1, dev->block_size, 70);
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_WRITE, data_lba(dev, 1), 1, &s, 1, BLK_F_FUA, BLK_OK));
+    struct nvme_sqe sqe;
+    uint64_t l[1];
+    uint32_t n;
+    KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, l, 1, &n));
+    KT_EXPECT(t, sqe.cdw12 & NVME_RW_FUA);
+    dma_free(&b);
+}
+static void nvme_flush_and_fua(struct ktest *t) { for_each_writable(t, flush); }
+
+static void zeroes(struct ktest *t, struct blk_dev *dev, enum blk_op op)
+{
+    uint32_t cap = op == BLK_OP_TRIM ? BLK_CAP_TRIM : BLK_CAP_WRITE_ZEROES;
+    if (!(dev->caps & cap)) {
+        ktest_diag(t, "%s: no %s (ONCS)", dev->name, blk_op_name(op));
+        return;
+    }
+    uint32_t blocks = 64;
+    uint64_t lba = data_lba(dev, blocks);
+    struct dma_region b = dma_alloc((uint64_t)blocks * dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, (uint32_t)b.size, 0 };
+    struct blk_request req;
+    fill_pattern(b.virt, lba, blocks, dev->block_size, 80);
+    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_WRITE, lba, blocks, &s, 1, 0, BLK_OK));
+    KT_ASSERT(t, io_expect(t, dev, &req, op, lba + 1, blocks - 2, NULL, 0, 0, BLK_OK));
+    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK));
+    uint8_t *p = b.virt;
+    /* Blocks around the range keep their data. */
+    KT_EXPECT(t, check_pattern(p, lba, 1, dev->block_size, 80) < 0);
+    KT_EXPECT(t, check_pattern(p + (uint64_t)(blocks - 1) * dev->block_size, lba + blocks - 1, 1,
+                               dev->block_size, 80) < 0);
+    if (op == BLK_OP_WRITE_ZEROES) {
+        KT_EXPECT(t, all_zero(p + dev->block_size, (uint64_t)(blocks - 2) * dev->block_size));
+    } else {
+        /* Deallocate is a hint (NVM Command Set §3.2.3): each block either
+         * kept its data or, deallocated, reads as DLFEAT says. */
+        unsigned zero = 0;
+        for (uint32_t i = 1; i + 1 < blocks; i++) {
+            uint8_t *blk = p + (uint64_t)i * dev->block_size;
+            if (all_zero(blk, dev->block_size))
+                zero++;
+            else if (check_pattern(blk, lba + i, 1, dev->block_size, 80) >= 0)
+                KT_FAIL(t, "%s: block %llu is neither deallocated nor its old data", dev->name,
+                        (unsigned long long)(lba + i));
+        }
+        if (!(dev->caps & BLK_CAP_TRIM_ZEROES))
+            zero = 0;
+        ktest_diag(t, "%s: %u of %u blocks read back zero after deallocate", dev->name, zero,
+                   blocks - 2);
+    }
+    dma_free(&b);
+}
+static void write_zeroes(struct ktest *t, struct blk_dev *dev) { zeroes(t, dev, BLK_OP_WRITE_ZEROES); }
+static void dsm(struct ktest *t, struct blk_dev *dev) { zeroes(t, dev, BLK_OP_TRIM); }
+static void nvme_write_zeroes_reads_back_zeroes(struct ktest *t) { for_each_writable(t, write_zeroes); }
+static void nvme_dsm_deallocate(struct ktest *t) { for_each_writable(t, dsm); }
+
+/* After a refused command the queue must go on working. */
+static void still_serves(struct ktest *t, struct blk_dev *dev, struct dma_region *b)
+{
+    struct blk_request req;
+    struct blk_seg s = { b->phys, dev->block_size, 0 };
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
+}
+
+static void past_end(struct ktest *t, struct blk_dev *dev)
+{
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    struct blk_request req;
+    KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, dev->nblocks, 1, &s, 1, BLK_F_UNCHECKED),
+                 BLK_CAUSE_LBA_RANGE);
+    KT_EXPECT_EQ(t, req.dev_status & 0x7ff, 0x080);
+    KT_EXPECT(t, contains(req.detail, "LBA out of range"));
+    ktest_diag(t, "%s: status 0x%x: %s", dev->name, req.dev_status, req.detail);
+    still_serves(t, dev, &b);
+    dma_free(&b);
+}
+static void nvme_lba_past_end_decoded(struct ktest *t) { for_each_writable(t, past_end); }
+
+static void bad_nsid(struct ktest *t, struct blk_dev *dev)
+{
+    struct nvme_ns *ns = nvme_ns_of(dev);
+    struct nvme_ctrl *c = ns->ctrl;
+    uint32_t nsid = 3;
+    for (unsigned i = 0; i < c->nns; i++)
+        if (c->ns[i].nsid == nsid)
+            nsid = 0xfffffff0;          /* 3 exists here: one that cannot */
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    struct blk_request req;
+    ns->test_nsid_once = nsid;
+    KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0), BLK_CAUSE_INVALID);
+    KT_EXPECT(t, (req.dev_status & 0x7ff) == 0x00b || (req.dev_status & 0x7ff) == 0x002);
+    KT_EXPECT(t, contains(req.detail, "nsid"));
+    ktest_diag(t, "%s: to nsid %u: status 0x%x: %s", dev->name, nsid, req.dev_status, req.detail);
+    still_serves(t, dev, &b);
+    dma_free(&b);
+}
+static void nvme_invalid_nsid_decoded(struct ktest *t) { for_each_writable(t, bad_nsid); }
+
+static void above_mdts(struct ktest *t, struct blk_dev *dev)
+{
+    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    if (!c->mdts_bytes || c->mdts_bytes > c->max_transfer_bytes) {
+        ktest_diag(t, "%s: MDTS is unlimited or above the driver's cap", dev->name);
+        return;
+    }
+    uint32_t blocks = 2 * dev->max_transfer;
+    struct dma_region b = dma_alloc((uint64_t)blocks * dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, (uint32_t)b.size, 0 };
+    struct blk_request req;
+    KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, 0, blocks, &s, 1, BLK_F_NOSPLIT),
+                 BLK_CAUSE_INVALID);
+    KT_EXPECT_EQ(t, req.dev_status & 0x7ff, 0x002);
+    KT_EXPECT(t, contains(req.detail, "invalid field in command"));
+    ktest_diag(t, "%s: %u blocks unsplit: status 0x%x: %s", dev->name, blocks, req.dev_status,
+               req.detail);
+    still_serves(t, dev, &b);
+    exercised++;
+    dma_free(&b);
+}
+static void nvme_above_mdts_unsplit_decoded(struct ktest *t)
+{
+    for_each_applicable(t, above_mdts, "with an MDTS below 4 MiB");
+}
+
+static void reset_midflight(struct ktest *t, struct blk_dev *dev)
+{
+    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    struct dma_region b = dma_alloc(8ull * dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    uint64_t lba = data_lba(dev, 8);
+    struct blk_request w, reqs[4];
+    struct blk_seg all = { b.phys, (uint32_t)b.size, 0 }, segs[4];
+    fill_pattern(b.virt, lba, 8, dev->block_size, 90);
+    KT_ASSERT(t, io_expect(t, dev, &w, BLK_OP_WRITE, lba, 8, &all, 1, 0, BLK_OK));
+    memset(b.virt, 0, b.size);
+    unsigned resets = c->resets;
+    uint64_t flags = irq_save();    /* hold completions until the reset is done */
+    for (unsigned i = 0; i < 4; i++) {
+        segs[i] = (struct blk_seg){ b.phys + 2ull * i * dev->block_size, 2 * dev->block_size, 0 };
+        memset(&reqs[i], 0, sizeof(reqs[i]));
+        reqs[i].op = BLK_OP_READ;
+        reqs[i].lba = lba + 2 * i;
+        reqs[i].count = 2;
+        reqs[i].segs = &segs[i];
+        reqs[i].nsegs = 1;
+        blk_submit(dev, &reqs[i]);
+    }
+    blk_kick(dev, 0);
+    bool ok = nvme_ctrl_reset(c, "test: reset with commands in flight");
+    irq_restore(flags);
+    KT_EXPECT(t, ok);
+    KT_EXPECT_EQ(t, c->resets, resets + 1);
+    for (unsigned i = 0; i < 4; i++)
+        KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);
+    KT_EXPECT(t, check_pattern(b.virt, lba, 8, dev->block_size, 90) < 0);
+    still_serves(t, dev, &b);
+    dma_free(&b);
+}
+static void nvme_reset_reposts_commands_in_flight(struct ktest *t)
+{
+    for_each_writable(t, reset_midflight);
+}
+
+static void describe_state(struct ktest *t, struct blk_dev *dev)
+{
+    /* The failure record prints the SQE as sent and the decoded registers. */
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    struct blk_request req;
+    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
+    uint64_t before = log_ring_total();
+    dev->ops->describe(dev, &req);
+    static char tail[2048];
+    size_t n = log_ring_copy(tail, sizeof(tail) - 1);
+    tail[n] = '\0';
+    KT_EXPECT(t, log_ring_total() > before);
+    KT_EXPECT(t, contains(tail, "opcode 02h read"));
+    KT_EXPECT(t, contains(tail, "CSTS 0x1: RDY=1 ready"));
+    KT_EXPECT(t, contains(tail, "CC 0x") && contains(tail, "CSS=NVM"));
+    KT_EXPECT(t, contains(tail, "CAP 0x"));
+    dma_free(&b);
+}
+static void nvme_describe_prints_sqe_and_registers(struct ktest *t)
+{
+    for_each_writable(t, describe_state);
+}
+
+/* ---- fault cases: need their QEMU set-up ---- */
+
+static struct blk_dev *error_dev(struct ktest *t)
+{
+    if (!nvme_test_error_dev[0]) {
+        ktest_skip(t, "needs test.nvme_error_dev= and a blkdebug drive");
+        return NULL;
+    }
+    struct blk_dev *dev = blk_find(nvme_test_error_dev);
+    if (!dev || !nvme_ns_of(dev))
+        KT_FAIL(t, "test.nvme_error_dev=%s names no NVMe namespace", nvme_test_error_dev);
+    return dev && nvme_ns_of(dev) ? dev : NULL;
+}
+
+static void nvme_injected_read_error_decoded(struct ktest *t)
+{
+    struct blk_dev *dev = error_dev(t);
+    if (!dev)
+        return;
+    if (!nvme_test_read_error_lba) {
+        ktest_skip(t, "needs test.nvme_read_error_lba=");
+        return;
+    }
+    uint64_t bad = nvme_test_read_error_lba;
+    struct dma_region b = dma_alloc(8ull * dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    struct blk_request req;
+    KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, bad, 1, &s, 1, 0), BLK_CAUSE_MEDIA);
+    KT_EXPECT_EQ(t, req.dev_status, 0x0281);
+    KT_EXPECT_EQ(t, req.error_lba, bad);
+    KT_EXPECT(t, contains(req.detail, "unrecovered read error"));
+    blk_report_failure(dev, &req, "nvme_injected_read_error_decoded (expected)");
+    /* The blocks around it read fine. */
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, bad + 1, 1, &s, 1, 0, BLK_OK));
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, bad - 1, 1, &s, 1, 0, BLK_OK));
+    dma_free(&b);
+}
+
+static void nvme_injected_write_error_decoded(struct ktest *t)
+{
+    struct blk_dev *dev = error_dev(t);
+    if (!dev)
+        return;
+    if (!nvme_test_write_error_lba || !dev->writable) {
+        ktest_skip(t, "needs test.nvme_write_error_lba= on a writable namespace");
+        return;
+    }
+    uint64_t bad = nvme_test_write_error_lba;
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    struct blk_request req;
+    fill_pattern(b.virt, bad, 1, dev->block_size, 99);
+    KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_WRITE, bad, 1, &s, 1, 0), BLK_CAUSE_MEDIA);
+    KT_EXPECT_EQ(t, req.dev_status, 0x0280);
+    KT_EXPECT_EQ(t, req.error_lba, bad);
+    KT_EXPECT(t, contains(req.detail, "write fault"));
+    ktest_diag(t, "%s: %s", dev->name, req.detail);
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_WRITE, bad + 1, 1, &s, 1, 0, BLK_OK));
+    dma_free(&b);
+}
+
+/* Explicit: QEMU throttled to a few IOPS and a short blk.timeout= make a
+ * command late; Abort does not end it (QEMU), the reset does. */
+static void nvme_timeout_recovered(struct ktest *t)
+{
+    struct blk_dev *dev = NULL;
+    for (unsigned i = 0; i < blk_count() && !dev; i++)
+        if (nvme_ns_of(blk_get(i)))
+            dev = blk_get(i);
+    if (!dev) {
+        ktest_skip(t, "no NVMe namespace");
+        return;
+    }
+    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    struct blk_request req;
+    unsigned resets = c->resets, aborts = c->aborts_sent;
+    enum blk_cause rc = BLK_OK;
+    for (unsigned i = 0; i < 8 && rc != BLK_CAUSE_TIMEOUT; i++)
+        rc = blk_io(dev, &req, BLK_OP_READ, i, 1, &s, 1, 0);
+    KT_EXPECT_EQ(t, rc, BLK_CAUSE_TIMEOUT);
+    KT_EXPECT(t, contains(req.detail, "no completion within"));
+    KT_EXPECT(t, contains(req.detail, "reset"));
+    KT_EXPECT(t, c->aborts_sent > aborts);
+    KT_EXPECT(t, c->resets > resets);
+    ktest_diag(t, "%s: %s", dev->name, req.detail);
+    /* The controller keeps serving, given time. */
+    uint32_t saved = dev->timeout_ms;
+    dev->timeout_ms = 20000;
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
+    dev->timeout_ms = saved;
+    KT_EXPECT(t, c->alive);
+    dma_free(&b);
+}
+
+static bool nvme_available(const char **reason)
+{
+    for (unsigned i = 0; i < blk_count(); i++)
+        if (nvme_ns_of(blk_get(i)))
+            return true;
+    *reason = "no NVMe namespace registered";
+    return false;
+}
+
+static const struct ktest_case nvme_cases[] = {
+    KTEST_CASE(nvme_namespaces_registered),
+    KTEST_CASE(nvme_read_write_one_lba),
+    KTEST_CASE_TIMEOUT(nvme_transfers_across_mdts, 60000),
+    KTEST_CASE(nvme_prp_offset_prp1),
+    KTEST_CASE(nvme_prp_exactly_two_pages),
+    KTEST_CASE(nvme_prp_one_list_page),
+    KTEST_CASE_TIMEOUT(nvme_prp_chained_list, 30000),
+    KTEST_CASE(nvme_prp_rules_refused),
+    KTEST_CASE(nvme_batched_submission_one_doorbell),
+    KTEST_CASE(nvme_every_queue_pair_serves),
+    KTEST_CASE(nvme_missing_interrupt_detected),
+    KTEST_CASE(nvme_flush_and_fua),
+    KTEST_CASE(nvme_write_zeroes_reads_back_zeroes),
+    KTEST_CASE(nvme_dsm_deallocate),
+    KTEST_CASE(nvme_lba_past_end_decoded),
+    KTEST_CASE(nvme_invalid_nsid_decoded),
+    KTEST_CASE(nvme_above_mdts_unsplit_decoded),
+    KTEST_CASE_TIMEOUT(nvme_reset_reposts_commands_in_flight, 30000),
+    KTEST_CASE(nvme_describe_prints_sqe_and_registers),
+    KTEST_CASE(nvme_injected_read_error_decoded),
+    KTEST_CASE(nvme_injected_write_error_decoded),
+    { .name = "nvme_timeout_recovered", .fn = nvme_timeout_recovered, .timeout_ms = 90000,
+      .flags = KTEST_EXPLICIT },
+};
+KTEST_SUITE_FULL(nvme, 65, nvme_cases, nvme_available);
