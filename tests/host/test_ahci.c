@@ -1,0 +1,358 @@
+/* tests/host/test_ahci.c — host unit tests for the AHCI driver's pure parts:
+ * the IDENTIFY DEVICE parser (checksum word 255, byte-swapped strings,
+ * capacity, sector sizes and alignment, NCQ/FUA/TRIM bits), the register
+ * decoders and the error classification rules, and the PRDT and DSM TRIM
+ * payload builders. */
+#include "tests/host/htest.h"
+#include "drivers/ahci/ahci.h"
+
+/* ---- IDENTIFY ---- */
+
+static void put_string(uint16_t *w, unsigned word, unsigned nwords, const char *s)
+{
+    size_t n = strlen(s);
+    for (unsigned i = 0; i < nwords; i++) {
+        char a = 2 * i < n ? s[2 * i] : ' ', b = 2 * i + 1 < n ? s[2 * i + 1] : ' ';
+        w[word + i] = (uint16_t)((uint8_t)a << 8 | (uint8_t)b);
+    }
+}
+
+static void set_checksum(uint16_t *w)
+{
+    uint8_t sum = 0;
+    w[255] = 0xa5;
+    for (unsigned i = 0; i < 255; i++)
+        sum = (uint8_t)(sum + (w[i] & 0xff) + (w[i] >> 8));
+    sum = (uint8_t)(sum + 0xa5);
+    w[255] = (uint16_t)(0xa5 | (uint8_t)(0x100 - sum) << 8);
+}
+
+/* A 3 TiB disk with 4K physical sectors, LBA 0 at offset 1, NCQ 32, FUA,
+ * deterministic zeroing TRIM. */
+static void sample_identify(uint16_t *w)
+{
+    uint64_t n = 3ull * 1024 * 1024 * 1024 * 1024 / 512;
+    memset(w, 0, 512);
+    put_string(w, 10, 10, "  SERIAL-123");
+    put_string(w, 23, 4, "FW1.0");
+    put_string(w, 27, 20, "Example SATA Disk");
+    w[69] = (1u << 14) | (1u << 5);
+    w[75] = 31;
+    w[76] = 1u << 8;
+    w[82] = 1u << 5;
+    w[83] = 0x4000 | (1u << 10) | (1u << 13);
+    w[84] = 0x4000 | (1u << 6);
+    w[85] = 1u << 5;
+    w[100] = (uint16_t)n;
+    w[101] = (uint16_t)(n >> 16);
+    w[102] = (uint16_t)(n >> 32);
+    w[103] = (uint16_t)(n >> 48);
+    w[105] = 8;
+    w[106] = 0x4000 | (1u << 13) | 3;
+    w[169] = 1;
+    w[209] = 0x4000 | 1;
+    w[217] = 1;
+    set_checksum(w);
+}
+
+HTEST(ata_identify_parses_sample_disk)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    sample_identify(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT(id.checksum_present);
+    HT_EXPECT_STREQ(id.model, "Example SATA Disk");
+    HT_EXPECT_STREQ(id.serial, "SERIAL-123");       /* leading blanks trimmed too */
+    HT_EXPECT_STREQ(id.firmware, "FW1.0");
+    HT_EXPECT_EQ(id.nblocks, 3ull * 1024 * 1024 * 1024 * 1024 / 512);
+    HT_EXPECT(id.nblocks > (1ull << 32));
+    HT_EXPECT_EQ(id.logical_size, 512);
+    HT_EXPECT_EQ(id.physical_size, 4096);
+    HT_EXPECT_EQ(id.alignment, 1);
+    HT_EXPECT(id.ncq);
+    HT_EXPECT_EQ(id.ncq_depth, 32);
+    HT_EXPECT(id.write_cache && id.write_cache_enabled);
+    HT_EXPECT(id.flush_ext && id.fua && id.trim && id.trim_deterministic && id.trim_zeroes);
+    HT_EXPECT_EQ(id.dsm_max_blocks, 8);
+    HT_EXPECT_EQ(id.rotation, 1);
+}
+
+HTEST(ata_identify_checksum_mismatch_refused)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    sample_identify(w);
+    w[100] ^= 1;        /* one bit flipped after the checksum was computed */
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_BAD_CHECKSUM);
+}
+
+HTEST(ata_identify_without_checksum_accepted)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    sample_identify(w);
+    w[255] = 0;         /* QEMU: no A5h signature, nothing to check */
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT(!id.checksum_present);
+}
+
+HTEST(ata_identify_logical_4k_sectors)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    sample_identify(w);
+    w[106] = 0x4000 | (1u << 12);       /* logical sector longer than 256 words */
+    w[117] = 2048;                      /* in words: 4096 bytes */
+    w[118] = 0;
+    set_checksum(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(id.logical_size, 4096);
+    HT_EXPECT_EQ(id.physical_size, 4096);
+}
+
+HTEST(ata_identify_invalid_word_106_means_512)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    sample_identify(w);
+    w[106] = 0x8000 | (1u << 13) | 3;   /* bits 15:14 = 10b: not valid */
+    set_checksum(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(id.physical_size, 512);
+}
+
+HTEST(ata_identify_refuses_atapi_and_lba28)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    sample_identify(w);
+    w[0] = 0x85c0;
+    set_checksum(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_NOT_ATA);
+    sample_identify(w);
+    w[83] &= (uint16_t)~(1u << 10);
+    set_checksum(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_NO_LBA48);
+}
+
+HTEST(ata_identify_no_ncq_no_trim)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    sample_identify(w);
+    w[76] = 0;
+    w[169] = 0;
+    w[84] = 0x4000;
+    set_checksum(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT(!id.ncq && id.ncq_depth == 0);
+    HT_EXPECT(!id.trim && !id.trim_zeroes && !id.fua);
+}
+
+/* ---- decoders ---- */
+
+HTEST(ahci_decode_pxis_names_bits)
+{
+    char buf[96];
+    ahci_decode_pxis(AHCI_PxIS_TFES | AHCI_PxIS_DHRS, buf, sizeof(buf));
+    HT_EXPECT_STREQ(buf, "TFES DHRS");
+    ahci_decode_pxis(0, buf, sizeof(buf));
+    HT_EXPECT_STREQ(buf, "none");
+    ahci_decode_pxis(AHCI_PxIS_HBFS | (1u << 8), buf, sizeof(buf));
+    HT_EXPECT_STREQ(buf, "HBFS bits 0x100");
+}
+
+HTEST(ahci_decode_tfd_status_and_error)
+{
+    char buf[96];
+    ahci_decode_tfd(0x0441, buf, sizeof(buf));
+    HT_EXPECT_STREQ(buf, "STS 41h DRDY ERR, ERR 04h ABRT");
+    ahci_decode_tfd(0x5051, buf, sizeof(buf));
+    HT_EXPECT_STREQ(buf, "STS 51h DRDY DSC ERR, ERR 50h UNC IDNF");
+    ahci_decode_tfd(0x0480, buf, sizeof(buf));   /* ERR register ignored without STS.ERR */
+    HT_EXPECT_STREQ(buf, "STS 80h BSY");
+}
+
+HTEST(ahci_decode_serr_and_ssts)
+{
+    char buf[160];
+    ahci_decode_serr(AHCI_SERR_DIAG_C | AHCI_SERR_ERR_C, buf, sizeof(buf));
+    HT_EXPECT_STREQ(buf, "ERR.C(persistent comm/data integrity) DIAG.C(CRC)");
+    ahci_decode_ssts(0x113, buf, sizeof(buf));
+    HT_EXPECT_STREQ(buf, "DET 3 (device, phy up) SPD 1 (1.5 Gb/s) IPM 1 (active)");
+    HT_EXPECT_STREQ(ahci_signature_name(AHCI_SIG_ATAPI), "ATAPI device");
+}
+
+HTEST(ahci_decode_truncates_safely)
+{
+    char buf[8];
+    size_t n = ahci_decode_pxis(AHCI_PxIS_TFES | AHCI_PxIS_HBFS | AHCI_PxIS_IFS, buf, sizeof(buf));
+    HT_EXPECT(n < sizeof(buf));
+    HT_EXPECT_EQ(strlen(buf), n);
+}
+
+static enum blk_cause classify(uint32_t pxis, uint32_t tfd, uint32_t serr, uint64_t lba,
+                               char *why)
+{
+    struct ahci_error_facts f = {
+        .pxis = pxis, .pxtfd = tfd, .pxserr = serr, .command = ATA_CMD_READ_FPDMA_QUEUED,
+        .rw = true, .lba = lba, .count = 8, .nblocks = 1000,
+    };
+    return ahci_classify(&f, why, 96);
+}
+
+HTEST(ahci_classify_rules)
+{
+    char why[96];
+    HT_EXPECT_EQ(classify(AHCI_PxIS_TFES, 0x4041, 0, 10, why), BLK_CAUSE_MEDIA);          /* UNC */
+    HT_EXPECT_EQ(classify(AHCI_PxIS_TFES, 0x1041, 0, 10, why), BLK_CAUSE_LBA_RANGE);      /* IDNF */
+    HT_EXPECT_EQ(classify(AHCI_PxIS_TFES, 0x8441, 0, 10, why), BLK_CAUSE_LINK);           /* ICRC */
+    HT_EXPECT_EQ(classify(AHCI_PxIS_IFS, 0x50, AHCI_SERR_DIAG_C, 10, why), BLK_CAUSE_LINK);
+    HT_EXPECT_EQ(classify(AHCI_PxIS_HBFS, 0x50, 0, 10, why), BLK_CAUSE_CONTROLLER_FATAL);
+    HT_EXPECT_EQ(classify(AHCI_PxIS_HBDS | AHCI_PxIS_TFES, 0x441, 0, 10, why),
+                 BLK_CAUSE_CONTROLLER_FATAL);
+    /* ABRT on an in-range READ: the medium (QEMU's backend I/O error). */
+    HT_EXPECT_EQ(classify(AHCI_PxIS_TFES, 0x441, 0, 10, why), BLK_CAUSE_MEDIA);
+    HT_EXPECT_STREQ(why, "device aborted (ABRT) at an in-range LBA");
+    /* ABRT past the end, and ending past the end. */
+    HT_EXPECT_EQ(classify(AHCI_PxIS_TFES, 0x441, 0, 1005, why), BLK_CAUSE_LBA_RANGE);
+    HT_EXPECT_EQ(classify(AHCI_PxIS_TFES, 0x441, 0, 995, why), BLK_CAUSE_LBA_RANGE);
+    /* ABRT of something else: the device refused it. */
+    struct ahci_error_facts f = { .pxis = AHCI_PxIS_TFES, .pxtfd = 0x441, .command = 0xef,
+                                  .nblocks = 1000 };
+    HT_EXPECT_EQ(ahci_classify(&f, why, sizeof(why)), BLK_CAUSE_DEVICE_ERROR);
+    HT_EXPECT_STREQ(why, "device refused command efh (ABRT)");
+    /* Short PRDBC without an error bit. */
+    struct ahci_error_facts s = { .pxtfd = 0x50, .rw = true, .short_transfer = true,
+                                  .prdbc = 0, .expected = 4096, .nblocks = 1000 };
+    HT_EXPECT_EQ(ahci_classify(&s, why, sizeof(why)), BLK_CAUSE_DEVICE_ERROR);
+    HT_EXPECT_STREQ(why, "short transfer: PRDBC 0 of 4096 bytes");
+}
+
+HTEST(ahci_format_detail_has_all_registers)
+{
+    char why[96], buf[160];
+    struct ahci_error_facts f = { .pxis = AHCI_PxIS_TFES, .pxtfd = 0x441, .rw = true,
+                                  .lba = 5, .count = 1, .nblocks = 10 };
+    ahci_classify(&f, why, sizeof(why));
+    ahci_format_detail(&f, why, buf, sizeof(buf));
+    HT_EXPECT_STREQ(buf, "device aborted (ABRT) at an in-range LBA; PxIS TFES; "
+                    "PxTFD STS 41h DRDY ERR, ERR 04h ABRT; PxSERR none");
+}
+
+HTEST(ahci_d2h_lba_48_bits)
+{
+    struct fis_reg_d2h d = { .fis_type = FIS_TYPE_REG_D2H, .lba0 = 0x01, .lba1 = 0x02,
+                             .lba2 = 0x03, .lba3 = 0x04, .lba4 = 0x05, .lba5 = 0x06 };
+    HT_EXPECT_EQ(ahci_d2h_lba(&d), 0x060504030201ull);
+}
+
+/* ---- PRDT ---- */
+
+static unsigned dbc_bytes(const struct ahci_prd *e) { return (e->dbc & AHCI_PRD_DBC_MASK) + 1; }
+
+HTEST(ahci_prdt_splits_segments_at_4_mib)
+{
+    struct blk_seg seg = { 0x100000000ull, 10u * 1024 * 1024, 0 };
+    struct ahci_prd prdt[8];
+    unsigned n;
+    enum blk_cause cause;
+    char why[128];
+    uint64_t bytes = ahci_prdt_build(&seg, 1, 0, seg.len, 512, prdt, 8, &n, &cause, why,
+                                     sizeof(why));
+    HT_EXPECT_EQ(bytes, seg.len);
+    HT_EXPECT_EQ(cause, BLK_OK);
+    HT_EXPECT_EQ(n, 3);
+    HT_EXPECT_EQ(dbc_bytes(&prdt[0]), 4u * 1024 * 1024);
+    HT_EXPECT_EQ(prdt[0].dbc, 0x3fffff);        /* stored minus one, bit 0 set */
+    HT_EXPECT_EQ(prdt[1].dba, 0x400000);
+    HT_EXPECT_EQ(prdt[1].dbau, 1);
+    HT_EXPECT_EQ(dbc_bytes(&prdt[2]), 2u * 1024 * 1024);
+    HT_EXPECT_EQ(prdt[2].dbc & AHCI_PRD_I, 0);
+}
+
+HTEST(ahci_prdt_refuses_odd_address_and_length)
+{
+    struct blk_seg odd_base[1] = { { 0x1001, 512, 0 } }, odd_len[2] = { { 0x1000, 511, 0 },
+                                                                        { 0x3000, 1, 0 } };
+    struct ahci_prd prdt[4];
+    unsigned n;
+    enum blk_cause cause;
+    char why[128];
+    HT_EXPECT_EQ(ahci_prdt_build(odd_base, 1, 0, 512, 512, prdt, 4, &n, &cause, why,
+                                 sizeof(why)), 0);
+    HT_EXPECT_EQ(cause, BLK_CAUSE_MISALIGNED);
+    HT_EXPECT(strstr(why, "word aligned") != NULL);
+    HT_EXPECT_EQ(ahci_prdt_build(odd_len, 2, 0, 512, 512, prdt, 4, &n, &cause, why,
+                                 sizeof(why)), 0);
+    HT_EXPECT_EQ(cause, BLK_CAUSE_MISALIGNED);
+    HT_EXPECT(strstr(why, "must be even") != NULL);
+}
+
+HTEST(ahci_prdt_full_table_trims_to_whole_blocks)
+{
+    /* 5 entries of 300 bytes hold 1500 bytes: 2 whole blocks (1024), so the
+     * fourth entry is cut to 124 bytes and the fifth dropped. */
+    struct blk_seg segs[6];
+    for (unsigned i = 0; i < 6; i++)
+        segs[i] = (struct blk_seg){ 0x10000 + i * 0x1000, 300, 0 };
+    struct ahci_prd prdt[5];
+    unsigned n;
+    enum blk_cause cause;
+    char why[128];
+    uint64_t bytes = ahci_prdt_build(segs, 6, 0, 1800, 512, prdt, 5, &n, &cause, why,
+                                     sizeof(why));
+    HT_EXPECT_EQ(bytes, 1024);
+    HT_EXPECT_EQ(n, 4);
+    HT_EXPECT_EQ(dbc_bytes(&prdt[3]), 124);
+    /* The next part starts where this one ended, inside segment 3. */
+    bytes = ahci_prdt_build(segs, 6, 1024, 1800 - 1024, 512, prdt, 5, &n, &cause, why,
+                            sizeof(why));
+    HT_EXPECT_EQ(bytes, 512);
+    HT_EXPECT_EQ(prdt[0].dba, 0x13000 + 124);
+    HT_EXPECT_EQ(dbc_bytes(&prdt[0]), 176);
+}
+
+HTEST(ahci_prdt_too_small_segments_refused)
+{
+    struct blk_seg segs[4];
+    for (unsigned i = 0; i < 4; i++)
+        segs[i] = (struct blk_seg){ 0x10000 + i * 0x1000, 128, 0 };
+    struct ahci_prd prdt[3];
+    unsigned n;
+    enum blk_cause cause;
+    char why[128];
+    HT_EXPECT_EQ(ahci_prdt_build(segs, 4, 0, 512, 512, prdt, 3, &n, &cause, why, sizeof(why)), 0);
+    HT_EXPECT_EQ(cause, BLK_CAUSE_INVALID);
+    HT_EXPECT(strstr(why, "less than one") != NULL);
+}
+
+HTEST(ahci_prdt_limit_bytes_per_command)
+{
+    struct blk_seg seg = { 0x200000, 65537u * 512, 0 };
+    struct ahci_prd prdt[16];
+    unsigned n;
+    enum blk_cause cause;
+    char why[128];
+    uint64_t bytes = ahci_prdt_build(&seg, 1, 0, 65536ull * 512, 512, prdt, 16, &n, &cause, why,
+                                     sizeof(why));
+    HT_EXPECT_EQ(bytes, 65536ull * 512);
+    HT_EXPECT_EQ(n, 8);
+    bytes = ahci_prdt_build(&seg, 1, bytes, 512, 512, prdt, 16, &n, &cause, why, sizeof(why));
+    HT_EXPECT_EQ(bytes, 512);
+    HT_EXPECT_EQ(prdt[0].dba, 0x200000 + 65536u * 512);
+}
+
+HTEST(ata_dsm_trim_payload_ranges)
+{
+    uint64_t e[64];
+    uint64_t covered = ata_dsm_trim_payload(0x123456789aull, 65535u * 2 + 10, e, 64);
+    HT_EXPECT_EQ(covered, 65535u * 2 + 10);
+    HT_EXPECT_EQ(e[0], 0x123456789aull | 65535ull << 48);
+    HT_EXPECT_EQ(e[1], (0x123456789aull + 65535) | 65535ull << 48);
+    HT_EXPECT_EQ(e[2], (0x123456789aull + 2 * 65535) | 10ull << 48);
+    HT_EXPECT_EQ(e[3], 0);
+    covered = ata_dsm_trim_payload(0, 65535ull * 70, e, 64);
+    HT_EXPECT_EQ(covered, 65535ull * 64);
+}
