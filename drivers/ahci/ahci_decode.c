@@ -24,7 +24,7 @@ static const struct bit_name pxis_bits[] = {
 
 static const struct bit_name sts_bits[] = {
     { ATA_STS_BSY, "BSY" }, { ATA_STS_DRDY, "DRDY" }, { ATA_STS_DF, "DF" },
-    { ATA_STS_DRQ, "DRQ" }, { ATA_STS_ERR, "ERR" },
+    { 1u << 4, "DSC" }, { ATA_STS_DRQ, "DRQ" }, { ATA_STS_ERR, "ERR" },
 };
 
 static const struct bit_name err_bits[] = {

@@ -478,7 +478,13 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
     p->issued = 0;
     p->ncq_active = p->nonqueued_active = false;
 
-    bool recovered = ahci_port_recover(p, recovery, sizeof(recovery));
+    /* Clearing ST stops the HBA, not the device: after a timeout or an NCQ
+     * error the device may still own queued commands (and DMA into their
+     * buffers later), so only a COMRESET makes it safe to fail them. */
+    bool ncq = false;
+    for (unsigned s = 0; s < p->slots; s++)
+        ncq = ncq || ((failed_mask & (1u << s)) && saved[s].ncq);
+    bool recovered = ahci_port_recover(p, timed_out >= 0 || ncq, recovery, sizeof(recovery));
     klog(LOG_WARN, "%s: %s; %u command(s) in flight failed; %s\n", p->dev.name,
          timed_out >= 0 ? "command timeout" : "port error", bits_set(failed_mask),
          recovery);
@@ -665,7 +671,7 @@ bool ahci_exec_sync(struct ahci_port *p, const struct fis_reg_h2d *fis, void *bu
             snprintf(rule, sizeof(rule), "command %02xh not done within %u ms", fis->command,
                      timeout_ms);
         ahci_format_detail(&f, rule, why, why_size);
-        if (!ahci_port_recover(p, recovery, sizeof(recovery)))
+        if (!ahci_port_recover(p, true, recovery, sizeof(recovery)))
             klog(LOG_WARN, "ahci%up%u: %s\n", p->hba->index, p->number, recovery);
     }
     wr(p, AHCI_PxIS, 0xffffffffu);

@@ -134,9 +134,9 @@ static void clear_errors(struct ahci_port *p)
 }
 
 /* §6.2.2: the port has stopped on an error (or a command timed out). */
-bool ahci_port_recover(struct ahci_port *p, char *why, size_t why_size)
+bool ahci_port_recover(struct ahci_port *p, bool force_reset, char *why, size_t why_size)
 {
-    bool reset = false;
+    bool reset = force_reset;
     char sub[120];
 
     p->stats.recoveries++;

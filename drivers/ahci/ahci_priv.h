@@ -108,9 +108,10 @@ bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size);
 bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size);
 bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size);
 bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why, size_t why_size);
-/* §6.2.2: stop, clear errors, COMRESET when the device is stuck or keeps ERR,
- * restart. Returns false (with why) when the port could not be restarted. */
-bool ahci_port_recover(struct ahci_port *p, char *why, size_t why_size);
+/* §6.2.2: stop, clear errors, COMRESET when the device is stuck or keeps ERR
+ * (or force_reset: the device may still hold queued commands), restart.
+ * Returns false (with why) when the port could not be restarted. */
+bool ahci_port_recover(struct ahci_port *p, bool force_reset, char *why, size_t why_size);
 /* Bring-up of one implemented port; sets hba->port[n] when an ATA disk is
  * ready (the caller registers it once interrupts are on). */
 void ahci_port_probe(struct ahci_hba *hba, unsigned number);
