@@ -405,6 +405,9 @@ static void probe(struct nvme_ctrl *c)
     }
     bool no_bm = blk_test_no_bus_master("nvme");
     pci_enable(c->pci, true, false, !no_bm);
+    if (no_bm)      /* the firmware may have set it (SeaBIOS drives NVMe): clear it */
+        pci_write16(c->pci, PCI_COMMAND,
+                    (uint16_t)(pci_read16(c->pci, PCI_COMMAND) & ~PCI_COMMAND_BUS_MASTER));
     c->regs = pci_map_bar(c->pci, 0);
     if (!c->regs) {
         blk_controller_failed(c->name, c->pci, BLK_CAUSE_BAR_UNASSIGNED,

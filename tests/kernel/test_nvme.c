@@ -305,10 +305,13 @@ static void chained(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
     uint32_t per_page = PAGE / 8;
-    /* 4 MiB from offset 0x200: 1025 PRP entries, 1024 in three chained list pages. */
-    uint64_t bytes = 4ull * MiB;
+    /* 3 MiB from offset 0x200: 769 PRP entries, 768 in two chained list
+     * pages (511 + chain pointer, 257). QEMU 7.2 fails commands with more
+     * than 1024 entries (its IOV_MAX) with "internal error", so three list
+     * pages are covered by the host tests only. */
+    uint64_t bytes = 3ull * MiB;
     if (c->max_transfer_bytes < bytes) {
-        ktest_diag(t, "%s: max transfer %u bytes is below 4 MiB; no chained list possible "
+        ktest_diag(t, "%s: max transfer %u bytes is below 3 MiB; no chained list possible "
                    "(QEMU mdts=0 or >= 10)", dev->name, c->max_transfer_bytes);
         return;
     }
@@ -324,31 +327,32 @@ static void chained(struct ktest *t, struct blk_dev *dev)
     struct blk_request req;
     struct nvme_sqe sqe;
     static uint64_t list[1100];
-    uint32_t n;
-    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK));
-    KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, list, 1100, &n));
-    KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
-    KT_EXPECT_EQ(t, n, 1024 + 2);               /* 1024 data entries, 2 chain pointers */
-    uint64_t want = b.phys + PAGE;
-    for (uint32_t i = 0; i < n; i++) {
-        if (i % per_page == per_page - 1 && i + 1 < n) {
-            KT_EXPECT(t, list[i] % PAGE == 0 && list[i] != want);   /* chain to a list page */
-            continue;
+    uint32_t n = 0;
+    if (io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK) &&
+        KT_EXPECT(t, nvme_test_last_command(dev, &req, &sqe, list, 1100, &n))) {
+        KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
+        KT_EXPECT_EQ(t, n, 768 + 1);            /* 768 data entries, 1 chain pointer */
+        uint64_t want = b.phys + PAGE;
+        for (uint32_t i = 0; i < n; i++) {
+            if (i % per_page == per_page - 1 && i + 1 < n) {
+                KT_EXPECT(t, list[i] % PAGE == 0 && list[i] != want);   /* chain to a list page */
+                continue;
+            }
+            if (list[i] != want) {
+                KT_FAIL(t, "list entry %u is 0x%llx, expected 0x%llx", i,
+                        (unsigned long long)list[i], (unsigned long long)want);
+                break;
+            }
+            want += PAGE;
         }
-        if (list[i] != want) {
-            KT_FAIL(t, "list entry %u is 0x%llx, expected 0x%llx", i,
-                    (unsigned long long)list[i], (unsigned long long)want);
-            break;
-        }
-        want += PAGE;
+        KT_EXPECT(t, check_pattern(v[0], lba, blocks, dev->block_size, 40) < 0);
     }
-    KT_EXPECT(t, check_pattern(v[0], lba, blocks, dev->block_size, 40) < 0);
     exercised++;
     dma_free(&b);
 }
 static void nvme_prp_chained_list(struct ktest *t)
 {
-    for_each_applicable(t, chained, "allows 4 MiB commands (QEMU mdts=0 or >= 10)");
+    for_each_applicable(t, chained, "allows 3 MiB commands (QEMU mdts=0 or >= 10)");
 }
 
 static void prp_rules(struct ktest *t, struct blk_dev *dev)

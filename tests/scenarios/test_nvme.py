@@ -1,0 +1,135 @@
+"""tests/scenarios/test_nvme.py — the NVMe driver on QEMU's nvme device.
+
+Each scenario builds its own QEMU devices (after `--`, with `--disks none`)
+and boots the `nvme` suite on them: several namespaces with NSID gaps and
+512/4096-byte formats, MSI-X with shadow doorbells, polled with one queue pair
+and a large MDTS (chained PRP lists), INTx, blkdebug read/write errors, a
+timeout under throttling, and bus mastering left off on purpose.
+"""
+import os
+
+from conftest import PASS, assert_clean_pass
+
+MiB = 1024 * 1024
+ALLOW = "allow_write=bareio-*"
+
+
+def image(tmp_path, name, size=64 * MiB):
+    path = str(tmp_path / name)
+    with open(path, "ab") as f:
+        f.truncate(size)
+    return path
+
+
+def drive(tmp_path, node, extra=""):
+    return ["-drive", f"if=none,id={node},format=raw,discard=unmap,file={image(tmp_path, node + '.img')}{extra}"]
+
+
+def subsystem(tmp_path, ctrl_props=""):
+    """nvme-subsys + one controller; namespaces 1 (512 B), 2 (4096 B), 4 (512 B)
+    and 5 (512 B + 8 bytes of metadata, which the driver must skip)."""
+    args = ["-device", "nvme-subsys,id=subsys0,nqn=bareio-subsys",
+            "-device", f"nvme,id=nvme0,serial=bareio-nvme0,subsys=subsys0{ctrl_props}"]
+    for nsid, props in ((1, ""), (2, ",logical_block_size=4096,physical_block_size=4096"),
+                        (4, ""), (5, ",ms=8")):
+        args += drive(tmp_path, f"ns{nsid}") + ["-device", f"nvme-ns,drive=ns{nsid},nsid={nsid}{props}"]
+    return args
+
+
+def run(boot, kernel, cmdline, qemu_args, timeout=90):
+    return boot("--kernel", kernel, "--append", cmdline, "--disks", "none", "--", *qemu_args,
+                timeout=timeout)
+
+
+def result(b, case):
+    found = b.report.find(f"nvme.{case}")
+    assert found is not None, f"nvme.{case} missing\n{b.describe()}"
+    return found.status
+
+
+def test_nvme_namespaces_msix_shadow_doorbells(boot, kernel, tmp_path):
+    b = run(boot, kernel, f"tests=nvme {ALLOW}", subsystem(tmp_path))
+    assert_clean_pass(b, expect=["nvme"])
+    log = b.log
+    assert "queues 4x256" in log and ", msix," in log and "shadow doorbells on" in log, b.describe()
+    for name, bs in (("nvme0n1", 512), ("nvme0n2", 4096), ("nvme0n4", 512)):
+        assert f"{name}: nsid {name[-1]}," in log and f"blocks of {bs} bytes" in log, b.describe()
+    assert "nvme0n3" not in log
+    assert "nvme0: nsid 5 skipped: LBA format" in log and "8 metadata bytes" in log
+    assert "nvme0: shutdown complete" in log
+    # MSI-X delivered on every queue pair; a masked vector is caught.
+    assert result(b, "nvme_every_queue_pair_serves") == "pass"
+    assert result(b, "nvme_missing_interrupt_detected") == "pass"
+    assert "did not fire in" in log
+    # MDTS 512 KiB: the unsplit negative case ran; no chained list is possible.
+    assert result(b, "nvme_above_mdts_unsplit_decoded") == "pass"
+    assert "status 0x8002: generic: invalid field in command" in log
+    assert "status 0x8080: generic: LBA out of range" in log
+    assert "to nsid 3: status 0x8002" in log
+    assert result(b, "nvme_prp_chained_list") == "skip"
+    # discard=unmap: deallocated blocks read back zero, as DLFEAT says.
+    assert "62 of 62 blocks read back zero after deallocate" in log
+
+
+def test_nvme_polled_one_queue_large_mdts(boot, kernel, tmp_path):
+    b = run(boot, kernel, f"tests=nvme nvme.irq=poll nvme.queues=1 nvme.shadow_db=off {ALLOW}",
+            drive(tmp_path, "big") + ["-device", "nvme,serial=bareio-big,drive=big,mdts=10"])
+    assert_clean_pass(b, expect=["nvme"])
+    assert "mdts 4 MiB, queues 1x256" in b.log and ", polled," in b.log, b.describe()
+    assert "shadow doorbells off (nvme.shadow_db=off)" in b.log
+    assert result(b, "nvme_prp_chained_list") == "pass"          # 4 MiB: 3 chained list pages
+    assert result(b, "nvme_above_mdts_unsplit_decoded") == "pass"  # 8 MiB unsplit
+    assert result(b, "nvme_missing_interrupt_detected") == "skip"
+
+
+def test_nvme_intx_two_queues(boot, kernel, tmp_path):
+    b = run(boot, kernel, f"tests=nvme nvme.irq=intx nvme.queues=2 {ALLOW}",
+            drive(tmp_path, "intx") + ["-device", "nvme,serial=bareio-intx,drive=intx"])
+    assert_clean_pass(b, expect=["nvme"])
+    assert "queues 2x256" in b.log and ", intx," in b.log, b.describe()
+    assert "(intx): 0 interrupts" not in b.log
+
+
+def test_nvme_blkdebug_errors_decoded(boot, kernel, tmp_path):
+    """Reads of LBA 100000 and writes of LBA 110000 fail in QEMU's blkdebug;
+    the driver retries (DNR clear), then reports 0x281/0x280 with the LBA,
+    and the rest of the suite passes."""
+    img = image(tmp_path, "err.img")
+    node = ("driver=raw,node-name=err0,file.driver=blkdebug,"
+            "file.inject-error.0.event=read_aio,file.inject-error.0.iotype=read,"
+            "file.inject-error.0.sector=100000,"
+            "file.inject-error.1.event=write_aio,file.inject-error.1.iotype=write,"
+            "file.inject-error.1.sector=110000,"
+            f"file.image.driver=file,file.image.filename={img}")
+    b = run(boot, kernel, f"tests=nvme {ALLOW} test.nvme_error_dev=nvme0n1 "
+            "test.nvme_read_error_lba=100000 test.nvme_write_error_lba=110000",
+            ["-blockdev", node, "-device", "nvme,serial=bareio-err,drive=err0"])
+    assert_clean_pass(b, expect=["nvme"])
+    assert result(b, "nvme_injected_read_error_decoded") == "pass"
+    assert result(b, "nvme_injected_write_error_decoded") == "pass"
+    assert "media/data integrity: unrecovered read error (SCT 2h SC 81h); read nsid 1 lba 100000+1" in b.log
+    assert "media/data integrity: write fault (SCT 2h SC 80h); write nsid 1 lba 110000+1" in b.log
+    assert "retry 2 of 2 (DNR clear)" in b.log
+
+
+def test_nvme_timeout_abort_then_reset(boot, kernel, tmp_path):
+    """QEMU throttled to 1 IOPS and blk.timeout=300: a read is late, Abort is
+    accepted but does nothing (QEMU), the controller reset ends it with a
+    timeout, and the controller then serves a read with a longer deadline."""
+    b = run(boot, kernel, f"tests=nvme.nvme_timeout_recovered blk.timeout=300 {ALLOW}",
+            ["-drive", f"if=none,id=slow,format=raw,file={image(tmp_path, 'slow.img')},"
+                       "throttling.iops-total=1",
+             "-device", "nvme,serial=bareio-slow,drive=slow"])
+    assert_clean_pass(b, expect=["nvme"])
+    assert result(b, "nvme_timeout_recovered") == "pass"
+    assert "sending Abort" in b.log and "controller reset (sq 1 cid" in b.log
+    assert "reset done, 4 I/O queue pairs recreated" in b.log
+
+
+def test_nvme_bus_master_off_reported(boot, kernel, tmp_path):
+    b = run(boot, kernel, f"tests=nvme test.no_bus_master=nvme {ALLOW}",
+            drive(tmp_path, "nobm") + ["-device", "nvme,serial=bareio-nobm,drive=nobm"], timeout=60)
+    assert b.status == PASS, b.describe()
+    assert "nvme0: bus mastering disabled: PCI COMMAND.BME is clear" in b.log, b.describe()
+    assert "on purpose (test.no_bus_master)" in b.log
+    assert "nvme0n1" not in b.log
