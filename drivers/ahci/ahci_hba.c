@@ -169,6 +169,8 @@ static void hba_probe(struct pci_device *pci)
         return;
     }
     h->bus_master_off = blk_test_no_bus_master("ahci");
+    if (h->bus_master_off)      /* firmware (SeaBIOS) may have set it: simulate one that did not */
+        pci_write16(pci, PCI_COMMAND, pci_read16(pci, PCI_COMMAND) & ~PCI_COMMAND_BUS_MASTER);
     if (!pci_enable(pci, true, false, !h->bus_master_off)) {
         blk_controller_failed(h->name, pci, BLK_CAUSE_UNSUPPORTED,
                               "PCI COMMAND memory space%s did not stick",
