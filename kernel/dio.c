@@ -280,6 +280,7 @@ static void check_zero_block(const uint8_t *p, uint32_t bs, struct stamp_result 
                                                                                  : STAMP_CORRUPT;
     r->found_lba = h.lba;
     r->found_gen = h.gen;
+    r->found_seed = h.seed;
 }
 
 static void report_miscompare(struct ktest *t, struct dio_dev *d, const struct blk_request *req,

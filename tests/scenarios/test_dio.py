@@ -51,7 +51,7 @@ def ahci(path, name, port):
 
 
 def nvme(path, name):
-    return ["-drive", f"if=none,id={name}n1,format=raw,file={path}",
+    return ["-drive", f"if=none,id={name}n1,format=raw,discard=unmap,file={path}",
             "-device", f"nvme,id={name},serial=bareio-{name},drive={name}n1"]
 
 
