@@ -399,6 +399,8 @@ static void block_good(struct tally *t)
 static void describe_stamp(char *buf, size_t size, const struct stamp_result *r)
 {
     int n = snprintf(buf, size, "%s", stamp_status_describe(r->status));
+    if (r->status == STAMP_TORN)
+        n += snprintf(buf + n, size - (size_t)n, " from byte %u", r->first_bad_offset);
     if (r->status == STAMP_MISDIRECTED || r->status == STAMP_LOST || r->status == STAMP_TORN)
         n += snprintf(buf + n, size - (size_t)n, " (holds lba %llu gen %llu seed 0x%llx%s)",
                       (unsigned long long)r->found_lba, (unsigned long long)r->found_gen,
@@ -445,7 +447,10 @@ static void check_range(struct tally *t, const struct image *im, const struct ra
         uint64_t lba = r->lba + done, n = r->count - done;
         if (n > chunk_blocks)
             n = chunk_blocks;
-        if ((lba + n) * m->block > im->bytes) {
+        uint64_t in_image = im->bytes / m->block;
+        if (lba < in_image && lba + n > in_image)
+            n = in_image - lba;             /* check what is there, then report the rest */
+        if (lba >= in_image) {
             char detail[160];
             snprintf(detail, sizeof(detail), "beyond the end of %s (%llu bytes)", im->path,
                      (unsigned long long)im->bytes);

@@ -1,0 +1,281 @@
+"""tests/tools/test_mkscratch.py — tools/mkscratch on image files: a label that
+lib/scratch.c accepts (checked here independently), the same bytes as
+tools/disks.py writes, relabelling that keeps the UUID, a refusal (exit 1, the
+signature named, the image untouched) for every in-use signature unless
+--force, --gpt checked with zlib's CRC-32, and usage errors (exit 2)."""
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import disks  # noqa: E402
+
+MKSCRATCH = os.path.join(ROOT, "tools", "mkscratch")
+MiB = 1024 * 1024
+BAREIO_TYPE = bytes.fromhex("25cb7551" "21cc" "c248" "964fd62c6ffdb833")
+
+
+def mkscratch(*args):
+    return subprocess.run([MKSCRATCH, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def blank(tmp_path, name="disk.img", size=16 * MiB):
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def poke(path, offset, data):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+def label_of(path):
+    """Parses the label as lib/scratch.h describes it, CRC included."""
+    with open(path, "rb") as f:
+        b = f.read(512)
+    assert b[:16] == b"BAREIO-SCRATCH\0\0", b[:16]
+    assert struct.unpack_from("<I", b, 508)[0] == disks.crc32c(b[:508])
+    version, size, offset, data_size = struct.unpack_from("<IIQQ", b, 16)
+    assert (version, size) == (1, 512)
+    return {"offset": offset, "size": data_size, "uuid": b[40:56],
+            "created": struct.unpack_from("<Q", b, 56)[0], "note": b[64:128].rstrip(b"\0")}
+
+
+def test_fresh_image_gets_a_valid_label(tmp_path):
+    img = blank(tmp_path)
+    p = mkscratch(img)
+    assert p.returncode == 0, p.stderr
+    lab = label_of(img)
+    assert lab["offset"] == MiB and lab["size"] == 0
+    assert lab["uuid"][6] >> 4 == 4 and lab["uuid"][8] >> 6 == 2      # version 4 UUID
+    assert lab["uuid"].hex() in p.stdout.replace("-", "")
+    assert lab["note"] == b"made by tools/mkscratch"
+    assert "data bytes 1048576..16777216" in p.stdout
+
+
+def test_crc32c_matches_the_known_check_value():
+    assert disks.crc32c(b"123456789") == 0xE3069283
+
+
+@pytest.mark.parametrize("extra,offset,size", [((), MiB, 0),
+                                               (("--data-offset", "2M", "--size", "8M"), 2 * MiB, 8 * MiB)])
+def test_python_label_is_byte_identical_to_c(tmp_path, extra, offset, size):
+    img = blank(tmp_path)
+    uuid = bytes(range(0x30, 0x40))
+    p = mkscratch(img, "--uuid", uuid.hex(), "--created", 1700000000, "--note", "same bytes", *extra)
+    assert p.returncode == 0, p.stderr
+    with open(img, "rb") as f:
+        c_label = f.read(512)
+    assert c_label == disks.scratch_label(uuid, offset, size, 1700000000, "same bytes")
+
+
+def test_disks_py_labels_blank_scratch_images_once(tmp_path):
+    ctx = disks.DiskContext(str(tmp_path))
+    path = ctx.scratch_image("x.img", 8 * MiB)
+    first = label_of(path)
+    assert first["offset"] == MiB and first["note"] == b"made by tools/disks.py"
+    assert mkscratch(path).returncode == 0          # C accepts it as a relabel
+    assert label_of(path)["uuid"] == first["uuid"]
+    ctx.scratch_image("x.img", 8 * MiB)             # reused: label kept
+    assert label_of(path)["uuid"] == first["uuid"]
+
+
+def test_unmarked_set_up_is_unlabelled_and_repeatable(tmp_path):
+    args = disks.qemu_args("unmarked", str(tmp_path))
+    images = [a.split("file=")[1] for a in args if "file=" in a]
+    assert len(images) == 2
+    sums = [sha(p) for p in images]
+    for p in images:
+        with open(p, "rb") as f:
+            assert f.read(16) == disks.UNMARKED_PATTERN[:16]
+    disks.qemu_args("unmarked", str(tmp_path))
+    assert [sha(p) for p in images] == sums
+
+
+def test_relabel_keeps_uuid_and_range_unless_told(tmp_path):
+    img = blank(tmp_path)
+    assert mkscratch(img, "--data-offset", "4M", "--size", "4M").returncode == 0
+    first = label_of(img)
+    p = mkscratch(img)
+    assert p.returncode == 0 and "rewritten" in p.stdout
+    again = label_of(img)
+    assert again["uuid"] == first["uuid"]
+    assert (again["offset"], again["size"]) == (4 * MiB, 4 * MiB)
+    assert mkscratch(img, "--new-uuid").returncode == 0
+    assert label_of(img)["uuid"] != first["uuid"]
+
+
+def mbr_with_partition(path):
+    poke(path, 446 + 4, b"\x83")
+    poke(path, 510, b"\x55\xaa")
+
+
+def gpt_header_at(offset):
+    return lambda path: poke(path, offset, b"EFI PART")
+
+
+def boot_sector(oem=None, fat_at=None, fat=b"FAT16   "):
+    def make(path):
+        poke(path, 0, b"\xeb\x3c\x90")
+        poke(path, 11, b"\x00\x02")
+        if oem:
+            poke(path, 3, oem)
+        if fat_at:
+            poke(path, fat_at, fat)
+        poke(path, 510, b"\x55\xaa")
+    return make
+
+
+SIGNATURES = {
+    "MBR partition table": mbr_with_partition,
+    "GPT partition table": gpt_header_at(512),
+    "GPT partition table (4K)": gpt_header_at(4096),
+    "FAT file system": boot_sector(fat_at=54),
+    "FAT file system (FAT32)": boot_sector(fat_at=82, fat=b"FAT32   "),
+    "exFAT file system": boot_sector(oem=b"EXFAT   "),
+    "NTFS file system": boot_sector(oem=b"NTFS    "),
+    "ISO 9660 file system": lambda p: poke(p, 32769, b"CD001"),
+    "ext2/3/4 file system": lambda p: poke(p, 1080, b"\x53\xef"),
+    "XFS file system": lambda p: poke(p, 0, b"XFSB"),
+    "btrfs file system": lambda p: poke(p, 65600, b"_BHRfS_M"),
+    "LVM2 physical volume": lambda p: (poke(p, 512, b"LABELONE"), poke(p, 536, b"LVM2 001")),
+    "Linux swap": lambda p: poke(p, 4086, b"SWAPSPACE2"),
+    "LUKS encrypted volume": lambda p: poke(p, 0, b"LUKS\xba\xbe"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(SIGNATURES))
+def test_refuses_in_use_signature_unless_forced(tmp_path, what):
+    img = blank(tmp_path)
+    SIGNATURES[what](img)
+    before = sha(img)
+    p = mkscratch(img)
+    assert p.returncode == 1, p.stdout + p.stderr
+    name = what.split(" (")[0]
+    assert name in p.stderr and "looks in use" in p.stderr and "--force" in p.stderr, p.stderr
+    assert sha(img) == before, "a refused target must not change"
+    p = mkscratch(img, "--force")
+    assert p.returncode == 0, p.stderr
+    assert "overwriting it as told" in p.stderr
+    assert label_of(img)["offset"] == MiB
+
+
+def test_boot_signature_without_partitions_is_not_in_use(tmp_path):
+    img = blank(tmp_path)
+    poke(img, 510, b"\x55\xaa")
+    assert mkscratch(img).returncode == 0
+
+
+@pytest.mark.skipif(not shutil.which("mkfs.ext4"), reason="mkfs.ext4 not installed")
+def test_refuses_a_real_ext4_image(tmp_path):
+    img = blank(tmp_path)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(img)], check=True)
+    p = mkscratch(img)
+    assert p.returncode == 1 and "ext2/3/4 file system (signature at byte 1080)" in p.stderr
+
+
+@pytest.mark.skipif(not shutil.which("mkswap"), reason="mkswap not installed")
+def test_refuses_a_real_swap_image(tmp_path):
+    img = blank(tmp_path)
+    subprocess.run(["mkswap", str(img)], check=True, capture_output=True)
+    p = mkscratch(img)
+    assert p.returncode == 1 and "Linux swap" in p.stderr
+
+
+@pytest.mark.skipif(not shutil.which("xorriso"), reason="xorriso not installed")
+def test_refuses_a_real_iso(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f.txt").write_text("hello")
+    iso = tmp_path / "x.iso"
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", str(iso), str(tmp_path / "d")],
+                   check=True, capture_output=True)
+    p = mkscratch(iso)
+    assert p.returncode == 1 and "ISO 9660" in p.stderr
+
+
+def test_damaged_label_needs_force(tmp_path):
+    img = blank(tmp_path)
+    assert mkscratch(img).returncode == 0
+    poke(img, 200, b"\x01")
+    p = mkscratch(img)
+    assert p.returncode == 1 and "damaged" in p.stderr
+    assert mkscratch(img, "--force").returncode == 0
+
+
+def check_gpt(path, bs):
+    """The GPT mkscratch --gpt wrote, checked with zlib's CRC-32 (UEFI §5.3)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    nblocks = len(data) // bs
+    assert data[510:512] == b"\x55\xaa" and data[446 + 4] == 0xEE
+    hdr = data[bs:2 * bs]
+    assert hdr[:8] == b"EFI PART"
+    size = struct.unpack_from("<I", hdr, 12)[0]
+    crc = struct.unpack_from("<I", hdr, 16)[0]
+    assert zlib.crc32(hdr[:16] + b"\0\0\0\0" + hdr[20:size]) == crc
+    my, alt, first, last = struct.unpack_from("<QQQQ", hdr, 24)
+    elba, count, esize, ecrc = struct.unpack_from("<QIII", hdr, 72)
+    assert (my, alt) == (1, nblocks - 1)
+    entries = data[elba * bs: elba * bs + count * esize]
+    assert zlib.crc32(entries) == ecrc
+    assert entries[:16] == BAREIO_TYPE
+    pfirst, plast = struct.unpack_from("<QQ", entries, 32)
+    assert pfirst * bs == MiB and plast == last and first <= pfirst
+    backup = data[(nblocks - 1) * bs: nblocks * bs]
+    assert backup[:8] == b"EFI PART" and struct.unpack_from("<Q", backup, 24)[0] == nblocks - 1
+
+
+@pytest.mark.parametrize("bs", [512, 4096])
+def test_gpt_with_a_bareio_partition(tmp_path, bs):
+    img = blank(tmp_path, size=32 * MiB)
+    p = mkscratch("--gpt", img, "--block-size", bs)
+    assert p.returncode == 0, p.stderr
+    check_gpt(img, bs)
+    # A bareio GPT is ours: made again without --force.
+    assert mkscratch("--gpt", img, "--block-size", bs).returncode == 0
+
+
+def test_gpt_refuses_a_disk_in_use(tmp_path):
+    img = blank(tmp_path)
+    poke(img, 1080, b"\x53\xef")
+    assert mkscratch("--gpt", img).returncode == 1
+
+
+@pytest.mark.parametrize("args,words", [
+    ((), "usage"),
+    (("IMG", "--bogus"), "unknown option --bogus"),
+    (("IMG", "--data-offset", "100"), "multiples of 4096"),
+    (("IMG", "--data-offset", "lots"), "not a byte count"),
+    (("IMG", "--size", "64M"), "does not fit"),
+    (("IMG", "--note"), "--note needs a value"),
+    (("IMG", "--uuid", "1234"), "not 32 hex digits"),
+    (("--gpt", "IMG", "--size", "1M"), "--gpt makes one partition"),
+    (("IMG", "other.img"), "one target only"),
+])
+def test_usage_errors(tmp_path, args, words):
+    img = blank(tmp_path)
+    before = sha(img)
+    p = mkscratch(*[str(img) if a == "IMG" else a for a in args])
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert words in p.stderr
+    assert sha(img) == before
+
+
+def test_missing_target(tmp_path):
+    p = mkscratch(tmp_path / "nope.img")
+    assert p.returncode == 1 and "truncate -s" in p.stderr

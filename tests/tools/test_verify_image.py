@@ -1,0 +1,216 @@
+"""tests/tools/test_verify_image.py — tools/verify-image on synthetic images and
+serial logs: blocks seeded with --seed (lib/stamp.c, the kernel's own stamp
+code) verify OK; a misdirected, lost, torn or corrupt block, a zero range that
+is not zero, the wrong image, an unfinished manifest and a range past the end
+are each reported with the LBA, the class and the first differing byte, exit 1;
+usage errors exit 2."""
+import os
+import shutil
+import struct
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VERIFY = os.path.join(ROOT, "tools", "verify-image")
+MKSCRATCH = os.path.join(ROOT, "tools", "mkscratch")
+MiB = 1024 * 1024
+SEED = 0x1234ABCD
+UUID = bytes(range(0xA0, 0xB0))
+
+
+def run(*args):
+    return subprocess.run([VERIFY, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def seed(img, lba, count, gen, *extra):
+    p = run("--seed", img, "--lba", lba, "--count", count, "--seed-value", hex(SEED), "--gen", gen,
+            *extra)
+    assert p.returncode == 0, p.stderr
+    return p
+
+
+def manifest(path, ranges, identity=UUID, device="nvme0n1", block=512, blocks=65536, end=True,
+             prefix="[    2.500000] "):
+    lines = ["bareio: some other line",
+             f"{prefix}bareio-manifest: begin device={device} serial=bareio-x identity={identity.hex()} "
+             f"block={block} blocks={blocks} seed={hex(SEED)}"]
+    for r in ranges:
+        lines.append(prefix + "bareio-manifest: " + r)
+    if end:
+        lines.append(f"{prefix}bareio-manifest: end device={device} ranges={len(ranges)}")
+    with open(path, "a") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def copy_block(img, src, dst, bs=512, part=slice(None)):
+    with open(img, "r+b") as f:
+        f.seek(src * bs)
+        data = f.read(bs)[part]
+        f.seek(dst * bs + (part.start or 0))
+        f.write(data)
+
+
+def poke(img, offset, data):
+    with open(img, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+@pytest.fixture
+def img(tmp_path):
+    """A 32 MiB labelled image with lba 2048..2079 stamped at gen 3."""
+    path = tmp_path / "nvme0n1.img"
+    with open(path, "wb") as f:
+        f.truncate(32 * MiB)
+    p = subprocess.run([MKSCRATCH, str(path), "--uuid", UUID.hex()], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    seed(path, 2048, 32, 3)
+    return path
+
+
+RANGES = ["stamped lba=2048 count=32 gen=3", "zero lba=4096 count=64"]
+
+
+def test_seeded_blocks_carry_the_stamp(img):
+    with open(img, "rb") as f:
+        f.seek(2050 * 512)
+        b = f.read(512)
+    assert b[:8] == b"BIOSTAMP"
+    assert b[16:32] == UUID
+    assert struct.unpack_from("<QQQ", b, 32) == (2050, SEED, 3)
+
+
+def test_ok(img, tmp_path):
+    log = manifest(tmp_path / "serial.log", RANGES)
+    p = run(log, img)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.strip() == "verify-image: nvme0n1: 2 ranges, 96 blocks OK"
+
+
+def test_misdirected(img, tmp_path):
+    copy_block(img, 2050, 2052)
+    p = run(manifest(tmp_path / "s.log", RANGES), img)
+    assert p.returncode == 1
+    assert "lba 2052: misdirected:" in p.stdout and "holds lba 2050 gen 3" in p.stdout, p.stdout
+    assert "first difference at byte 32" in p.stdout
+    assert "1 of 96 blocks bad" in p.stdout
+
+
+def test_lost_write(img, tmp_path):
+    seed(img, 2060, 1, 2)                       # the old generation is what the image holds
+    p = run(manifest(tmp_path / "s.log", RANGES), img)
+    assert p.returncode == 1
+    assert "lba 2060: lost:" in p.stdout and "gen 2" in p.stdout, p.stdout
+
+
+def test_corrupt_groups_consecutive_blocks(img, tmp_path):
+    for lba in (2070, 2071, 2072):
+        poke(img, lba * 512 + 100, b"\xff")
+    p = run(manifest(tmp_path / "s.log", RANGES), img)
+    assert p.returncode == 1
+    line = next(l for l in p.stdout.splitlines() if "corrupt" in l)
+    assert line.startswith("verify-image: nvme0n1: lba 2070..2072 (3 blocks): corrupt:"), line
+    assert "first difference at byte 100" in line and "actual 0xff" in line
+
+
+def test_torn_write_in_a_4k_block(tmp_path):
+    path = tmp_path / "d.img"
+    with open(path, "wb") as f:
+        f.truncate(16 * MiB)
+    subprocess.run([MKSCRATCH, str(path), "--uuid", UUID.hex()], check=True, capture_output=True)
+    seed(path, 300, 4, 5, "--block-size", 4096)
+    seed(path, 310, 1, 4, "--block-size", 4096)
+    # Block 301's second half from an older write of another block: torn.
+    copy_block(path, 310, 301, bs=4096, part=slice(2048, 4096))
+    log = manifest(tmp_path / "s.log", ["stamped lba=300 count=4 gen=5"], block=4096, blocks=4096)
+    p = run(log, path)
+    assert p.returncode == 1
+    assert "lba 301: torn:" in p.stdout, p.stdout
+    assert "(torn write) from byte 2048 (holds lba 310 gen 4" in p.stdout, p.stdout
+
+
+def test_zero_range_not_zero(img, tmp_path):
+    seed(img, 4100, 1, 1)
+    poke(img, 4150 * 512 + 7, b"\x01")
+    p = run(manifest(tmp_path / "s.log", RANGES), img)
+    assert p.returncode == 1
+    assert "lba 4100: not zero: should read as zeroes, holds a stamp of lba 4100 gen 1" in p.stdout
+    assert "lba 4150: not zero: should read as zeroes; first non-zero byte 7: 0x01" in p.stdout
+
+
+def test_stamped_range_reads_zero(img, tmp_path):
+    log = manifest(tmp_path / "s.log", ["stamped lba=8000 count=2 gen=1"])
+    p = run(log, img)
+    assert p.returncode == 1
+    assert "lba 8000..8001 (2 blocks): zero:" in p.stdout, p.stdout
+
+
+def test_picks_the_manifest_of_this_image(img, tmp_path):
+    log = tmp_path / "s.log"
+    manifest(log, ["stamped lba=2048 count=1 gen=9"], identity=bytes(16), device="ahci0")
+    manifest(log, RANGES)
+    p = run(log, img)
+    assert p.returncode == 0 and "nvme0n1: 2 ranges" in p.stdout, p.stdout + p.stderr
+    p = run(log, img, "--device", "ahci0")      # named: the other manifest, wrong identity
+    assert p.returncode == 1
+    assert "wrong image" in p.stdout and bytes(16).hex() in p.stdout
+
+
+def test_no_manifest_for_this_image(img, tmp_path):
+    log = manifest(tmp_path / "s.log", RANGES, identity=bytes(range(16)))
+    p = run(log, img)
+    assert p.returncode == 1
+    assert f"no manifest with identity {UUID.hex()}" in p.stderr
+    p = run(log, img, "--device", "nvme9n1")
+    assert p.returncode == 1 and "no manifest for device nvme9n1" in p.stderr
+
+
+def test_unfinished_run(img, tmp_path):
+    p = run(manifest(tmp_path / "s.log", RANGES, end=False), img)
+    assert p.returncode == 1 and "the run did not finish" in p.stdout
+
+
+def test_range_past_the_end_of_the_image(img, tmp_path):
+    p = run(manifest(tmp_path / "s.log", ["zero lba=65530 count=10"]), img)
+    assert p.returncode == 1
+    assert "lba 65536..65539 (4 blocks): missing: beyond the end" in p.stdout, p.stdout
+    assert "4 of 10 blocks bad" in p.stdout
+
+
+def test_unlabelled_image_needs_device(tmp_path):
+    path = tmp_path / "raw.img"
+    with open(path, "wb") as f:
+        f.truncate(MiB)
+    log = manifest(tmp_path / "s.log", ["zero lba=10 count=4"], blocks=2048)
+    p = run(log, path)
+    assert p.returncode == 2 and "--device" in p.stderr
+    p = run(log, path, "--device", "nvme0n1")
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("args,words", [
+    ((), "usage"),
+    (("LOG",), "usage"),
+    (("LOG", "IMG", "--frob"), "unknown option --frob"),
+    (("nope.log", "IMG"), "nope.log"),
+    (("--seed", "IMG", "--lba", "2048", "--count", "1", "--seed-value", "1"), "--seed needs --gen"),
+    (("--seed", "IMG", "--lba", "0", "--count", "1", "--seed-value", "1", "--gen", "1"),
+     "outside"),
+    (("--seed", "IMG", "--lba", "x", "--count", "1", "--seed-value", "1", "--gen", "1"),
+     "not a number"),
+    (("--seed", "IMG", "--lba", "2048", "--count", "1", "--seed-value", "1", "--gen", "1",
+      "--block-size", "1000"), "power of two"),
+])
+def test_usage_errors(img, tmp_path, args, words):
+    log = manifest(tmp_path / "s.log", RANGES)
+    p = run(*[{"LOG": log, "IMG": img}.get(a, a) for a in args])
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert words in p.stderr
+
+
+def test_malformed_manifest_line_is_a_usage_error(img, tmp_path):
+    log = manifest(tmp_path / "s.log", ["stamped lba=2048 gen=3"])
+    p = run(log, img)
+    assert p.returncode == 2 and "'stamped' needs lba=, count=, gen=" in p.stderr
