@@ -277,17 +277,19 @@ static void fill_blk_dev(struct ahci_port *p)
 
 static void print_disk(struct ahci_port *p)
 {
-    char cap[24], extra[96], align[40] = "";
+    char cap[24], extra[96], align[40] = "", ncq[16] = "no NCQ";
     const struct ata_identity *id = &p->id;
 
     blk_format_size(cap, sizeof(cap), id->nblocks * id->logical_size);
     format_caps(id, extra, sizeof(extra));
     if (id->alignment)
         snprintf(align, sizeof(align), ", LBA 0 at logical offset %u", id->alignment);
+    if (p->dev.caps & BLK_CAP_NCQ)
+        snprintf(ncq, sizeof(ncq), "NCQ %u", p->dev.queue_depth);
     klog(LOG_INFO, "%s: %s %s fw %s, %s (%llu sectors), %u/%u bytes per sector (logical/physical)"
          "%s, NCQ %u%s%s\n", p->dev.name, id->model, id->serial, id->firmware, cap,
          (unsigned long long)id->nblocks, id->logical_size, id->physical_size, align,
-         p->dev.queue_depth, extra, id->checksum_present ? "" : ", no IDENTIFY checksum");
+         ncq, extra, id->checksum_present ? "" : ", no IDENTIFY checksum");
 }
 
 /* Link, signature; true when an ATA disk answers and the port is started. */

@@ -119,7 +119,8 @@ void ahci_port_probe(struct ahci_hba *hba, unsigned number);
 /* ahci_io.c: commands. */
 extern const struct blk_ops ahci_blk_ops;
 /* A non-queued command issued and polled to completion on slot 0 while the
- * port is otherwise idle (bring-up, NCQ error log). Returns PxIS|error facts. */
+ * port is otherwise idle (bring-up). True when it completed with PxPRDBC ==
+ * len; otherwise `why` holds the decoded failure and the port was recovered. */
 bool ahci_exec_sync(struct ahci_port *p, const struct fis_reg_h2d *fis, void *buf, uint32_t len,
                     bool write, uint32_t timeout_ms, char *why, size_t why_size);
 void ahci_port_interrupt(struct ahci_port *p);
