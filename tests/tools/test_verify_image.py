@@ -172,6 +172,16 @@ def test_unfinished_run(img, tmp_path):
     assert p.returncode == 1 and "the run did not finish" in p.stdout
 
 
+def test_incomplete_manifest(img, tmp_path):
+    log = manifest(tmp_path / "s.log", RANGES + ["incomplete device=nvme0n1 (the extent map overflowed)"])
+    with open(log) as f:
+        text = f.read().replace("ranges=3", "ranges=2")
+    with open(log, "w") as f:
+        f.write(text)
+    p = run(log, img)
+    assert p.returncode == 1 and "manifest is incomplete" in p.stdout, p.stdout + p.stderr
+
+
 def test_range_past_the_end_of_the_image(img, tmp_path):
     p = run(manifest(tmp_path / "s.log", ["zero lba=65530 count=10"]), img)
     assert p.returncode == 1

@@ -203,6 +203,7 @@ struct manifest {
     uint32_t block;
     uint64_t blocks, seed;
     bool ended;
+    bool incomplete;                /* the kernel's extent map overflowed */
     uint64_t end_ranges;
     struct range *ranges;
     size_t nranges, cap;
@@ -307,6 +308,10 @@ static void parse_log(const char *log, struct manifests *all)
             parse_range(cur, RANGE_STAMPED, text, log, lineno);
         } else if (!strncmp(text, "zero ", 5)) {
             parse_range(cur, RANGE_ZERO, text, log, lineno);
+        } else if (!strncmp(text, "incomplete ", 11)) {
+            if (!cur || cur->ended)
+                bad_line(log, lineno, "'incomplete' outside a begin..end block");
+            cur->incomplete = true;
         } else if (!strncmp(text, "end ", 4) || !strncmp(text, "end\n", 4)) {
             if (!cur || cur->ended)
                 bad_line(log, lineno, "'end' without 'begin'");
@@ -497,6 +502,11 @@ static int verify(const char *log, const char *path, const char *device)
     if (!m->ended) {
         printf("%s: %s: the manifest (line %u) has no end line: the run did not finish\n", prog,
                m->device, m->line);
+        return EXIT_MISMATCH;
+    }
+    if (m->incomplete) {
+        printf("%s: %s: the manifest is incomplete (the kernel's extent map overflowed): "
+               "what the run wrote cannot be proven\n", prog, m->device);
         return EXIT_MISMATCH;
     }
     if (m->end_ranges != m->nranges) {
