@@ -287,7 +287,7 @@ static void print_disk(struct ahci_port *p)
     if (p->dev.caps & BLK_CAP_NCQ)
         snprintf(ncq, sizeof(ncq), "NCQ %u", p->dev.queue_depth);
     klog(LOG_INFO, "%s: %s %s fw %s, %s (%llu sectors), %u/%u bytes per sector (logical/physical)"
-         "%s, NCQ %u%s%s\n", p->dev.name, id->model, id->serial, id->firmware, cap,
+         "%s, %s%s%s\n", p->dev.name, id->model, id->serial, id->firmware, cap,
          (unsigned long long)id->nblocks, id->logical_size, id->physical_size, align,
          ncq, extra, id->checksum_present ? "" : ", no IDENTIFY checksum");
 }
