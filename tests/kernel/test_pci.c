@@ -403,6 +403,36 @@ static void no_handler(void *ctx, struct irq_frame *frame)
     (void)frame;
 }
 
+/* The MSI and MSI-X cases borrow functions a storage driver may already drive
+ * with interrupts: they put back what they found (the device is idle while
+ * the pci suite runs). */
+struct msi_saved {
+    uint16_t control, data;
+    uint32_t address_lo, address_hi;
+};
+
+static void msi_save(const struct pci_device *d, struct msi_saved *s)
+{
+    uint8_t cap = d->cap_msi;
+    s->control = pci_read16(d, cap + 2);
+    bool is64 = s->control & (1u << 7);
+    s->address_lo = pci_read32(d, cap + 4);
+    s->address_hi = is64 ? pci_read32(d, cap + 8) : 0;
+    s->data = pci_read16(d, cap + (is64 ? 0x0c : 0x08));
+}
+
+static void msi_restore(const struct pci_device *d, const struct msi_saved *s)
+{
+    uint8_t cap = d->cap_msi;
+    bool is64 = s->control & (1u << 7);
+    pci_write16(d, cap + 2, s->control & (uint16_t)~1u);
+    pci_write32(d, cap + 4, s->address_lo);
+    if (is64)
+        pci_write32(d, cap + 8, s->address_hi);
+    pci_write16(d, cap + (is64 ? 0x0c : 0x08), s->data);
+    pci_write16(d, cap + 2, s->control);
+}
+
 /* What MSI programming leaves in the capability: this CPU's LAPIC address and
  * the vector; undone by pci_msi_disable(). */
 static void pci_msi_registers_hold_message(struct ktest *t)
@@ -416,6 +446,8 @@ static void pci_msi_registers_hold_message(struct ktest *t)
     KT_ASSERT(t, vector >= 0);
     uint16_t command = pci_read16(d, PCI_COMMAND);
     uint8_t cap = d->cap_msi;
+    struct msi_saved saved;
+    msi_save(d, &saved);
     KT_EXPECT(t, pci_msi_enable(d, (uint8_t)vector));
     uint16_t control = pci_read16(d, cap + 2);
     bool is64 = control & (1u << 7);
@@ -426,6 +458,7 @@ static void pci_msi_registers_hold_message(struct ktest *t)
     KT_EXPECT(t, pci_read16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
     pci_msi_disable(d);
     KT_EXPECT_EQ(t, pci_read16(d, cap + 2) & 1, 0);
+    msi_restore(d, &saved);
     pci_write16(d, PCI_COMMAND, command);
     irq_free_vector(vector);
 }
@@ -440,10 +473,19 @@ static void pci_msix_entry_programmed_and_masked(struct ktest *t)
     int vector = irq_alloc_vector(no_handler, NULL);
     KT_ASSERT(t, vector >= 0);
     uint16_t command = pci_read16(d, PCI_COMMAND);
+    uint16_t saved_control = pci_read16(d, d->cap_msix + 2);
+    uint32_t saved_entry[4];
+    bool entry_saved = false;
+    /* The last entry: the NVMe driver uses the first ones for its queues. */
+    uint16_t index = d->msix_table_size - 1;
     KT_EXPECT(t, !pci_msix_enable(d, d->msix_table_size, (uint8_t)vector));  /* out of range */
     if (!KT_EXPECT(t, pci_enable(d, true, false, false)))
         goto out;
-    uint16_t index = d->msix_table_size > 1 ? 1 : 0;
+    /* As a driver left it (table mapped), else the reset state: masked. */
+    for (int i = 0; i < 4; i++)
+        saved_entry[i] = d->msix_table ? mmio_read32(d->msix_table, (uint64_t)index * 16 + 4 * i)
+                                       : (i == 3 ? 1 : 0);
+    entry_saved = true;
     if (!KT_EXPECT(t, pci_msix_enable(d, index, (uint8_t)vector)))
         goto out;
     uint64_t entry = (uint64_t)index * 16;
@@ -459,6 +501,10 @@ static void pci_msix_entry_programmed_and_masked(struct ktest *t)
 out:
     pci_msix_disable(d);
     KT_EXPECT_EQ(t, pci_read16(d, d->cap_msix + 2) & (1u << 15), 0);
+    if (entry_saved)
+        for (int i = 0; i < 4; i++)
+            mmio_write32(d->msix_table, (uint64_t)index * 16 + 4 * i, saved_entry[i]);
+    pci_write16(d, d->cap_msix + 2, saved_control);     /* the driver's MSI-X state */
     pci_write16(d, PCI_COMMAND, command);
     irq_free_vector(vector);
 }
