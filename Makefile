@@ -94,7 +94,8 @@ HOST_TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I.
 HOST_TOOLS := $(BUILD)/tools/mkscratch $(BUILD)/tools/verify-image
 $(BUILD)/tools/%: tools/src/%.c $(HOST_LIB_SRCS) $(wildcard lib/*.h tests/host/rename.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@ $< $(HOST_LIB_SRCS)
+	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@.$$$$ $< $(HOST_LIB_SRCS) && \
+	    mv -f $@.$$$$ $@
 
 host-tools: $(HOST_TOOLS)
 tools-test: host-tools
@@ -131,7 +132,7 @@ test: deps
 	@$(MAKE) --no-print-directory scenario-test
 
 tools-test:
-	$(PYTHON) -m pytest -q tests/tools
+	BAREIO_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/tools
 
 # Scenarios boot the real kernel under TCG, two at a time when pytest-xdist is there.
 scenario-test: $(BUILD)/bareio.elf $(BUILD)/bareio.iso

@@ -124,9 +124,11 @@ def ahci_disk_at(path: str, name: str, bus: str) -> List[str]:
 
 
 def nvme_controller_at(path: str, name: str, bus: str = "") -> List[str]:
-    """An NVMe controller NAME (serial bareio-NAME) whose namespace 1 is `path`."""
+    """An NVMe controller NAME (serial bareio-NAME) whose namespace 1 is `path`.
+    discard=unmap: QEMU 7.2's NVMe reports that deallocated blocks read as
+    zeroes, which holds only when the drive really discards."""
     where = f",bus={bus}" if bus else ""
-    return ["-drive", f"if=none,id={name}n1,format=raw,file={path}",
+    return ["-drive", f"if=none,id={name}n1,format=raw,discard=unmap,file={path}",
             "-device", f"nvme,id={name},serial=bareio-{name},drive={name}n1{where}"]
 
 
