@@ -239,6 +239,7 @@ static bool field_u64(const char *line, const char *key, uint64_t *out)
     return field(line, key, buf, sizeof(buf)) && parse_u64(buf, out);
 }
 
+static void bad_line(const char *log, unsigned lineno, const char *what) __attribute__((noreturn));
 static void bad_line(const char *log, unsigned lineno, const char *what)
 {
     fail(EXIT_USAGE, "%s:%u: manifest line %s", log, lineno, what);
@@ -247,7 +248,7 @@ static void bad_line(const char *log, unsigned lineno, const char *what)
 static void parse_begin(struct manifests *all, const char *text, const char *log, unsigned lineno)
 {
     char id[40];
-    uint64_t block;
+    uint64_t block = 0;
 
     if (all->n == all->cap) {
         all->cap = all->cap ? 2 * all->cap : 4;
