@@ -3,6 +3,7 @@
  * Layouts and rules are in lib/gpt.h. */
 #include "lib/gpt.h"
 #include "lib/crc.h"
+#include "lib/endian.h"
 #include "lib/string.h"
 
 /* GPT header offsets (§5.3.2, table 5.5). */
@@ -53,28 +54,6 @@ const uint8_t gpt_type_bareio[16] = {
     0x96, 0x4f, 0xd6, 0x2c, 0x6f, 0xfd, 0xb8, 0x33,
 };
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
 const char *gpt_status_name(enum gpt_status status)
 {
     switch (status) {
@@ -111,23 +90,23 @@ enum gpt_status gpt_parse_header(const void *block, uint32_t block_size, uint64_
 
     if (memcmp(p + GPT_HDR_SIGNATURE, GPT_SIGNATURE, 8) != 0)
         return GPT_NONE;
-    uint32_t size = get32(p + GPT_HDR_HEADER_SIZE);
+    uint32_t size = le32_get(p + GPT_HDR_HEADER_SIZE);
     if (size < GPT_HEADER_SIZE || size > block_size)
         return GPT_BAD_HEADER;
-    if (header_crc(p, size) != get32(p + GPT_HDR_HEADER_CRC))
+    if (header_crc(p, size) != le32_get(p + GPT_HDR_HEADER_CRC))
         return GPT_BAD_HEADER_CRC;
 
-    out->my_lba = get64(p + GPT_HDR_MY_LBA);
-    out->alternate_lba = get64(p + GPT_HDR_ALTERNATE_LBA);
-    out->first_usable_lba = get64(p + GPT_HDR_FIRST_USABLE);
-    out->last_usable_lba = get64(p + GPT_HDR_LAST_USABLE);
+    out->my_lba = le64_get(p + GPT_HDR_MY_LBA);
+    out->alternate_lba = le64_get(p + GPT_HDR_ALTERNATE_LBA);
+    out->first_usable_lba = le64_get(p + GPT_HDR_FIRST_USABLE);
+    out->last_usable_lba = le64_get(p + GPT_HDR_LAST_USABLE);
     memcpy(out->disk_guid, p + GPT_HDR_DISK_GUID, 16);
-    out->entries_lba = get64(p + GPT_HDR_ENTRIES_LBA);
-    out->entry_count = get32(p + GPT_HDR_ENTRY_COUNT);
-    out->entry_size = get32(p + GPT_HDR_ENTRY_SIZE);
-    out->entries_crc = get32(p + GPT_HDR_ENTRIES_CRC);
+    out->entries_lba = le64_get(p + GPT_HDR_ENTRIES_LBA);
+    out->entry_count = le32_get(p + GPT_HDR_ENTRY_COUNT);
+    out->entry_size = le32_get(p + GPT_HDR_ENTRY_SIZE);
+    out->entries_crc = le32_get(p + GPT_HDR_ENTRIES_CRC);
 
-    if (get32(p + GPT_HDR_REVISION) != GPT_REVISION || out->my_lba != 1 ||
+    if (le32_get(p + GPT_HDR_REVISION) != GPT_REVISION || out->my_lba != 1 ||
         !entry_size_valid(out->entry_size) || out->entry_count == 0 ||
         (uint64_t)out->entry_count * out->entry_size > GPT_MAX_ENTRIES_BYTES)
         return GPT_BAD_HEADER;
@@ -171,9 +150,9 @@ enum gpt_status gpt_find_partition(const struct gpt_header *h, const void *entri
         out->index = i;
         memcpy(out->type_guid, e + GPT_ENT_TYPE, 16);
         memcpy(out->unique_guid, e + GPT_ENT_UNIQUE, 16);
-        out->first_lba = get64(e + GPT_ENT_FIRST_LBA);
-        out->last_lba = get64(e + GPT_ENT_LAST_LBA);
-        out->attributes = get64(e + GPT_ENT_ATTRIBUTES);
+        out->first_lba = le64_get(e + GPT_ENT_FIRST_LBA);
+        out->last_lba = le64_get(e + GPT_ENT_LAST_LBA);
+        out->attributes = le64_get(e + GPT_ENT_ATTRIBUTES);
         entry_name(out->name, e + GPT_ENT_NAME);
         if (out->first_lba < h->first_usable_lba || out->last_lba > h->last_usable_lba ||
             out->first_lba > out->last_lba)
@@ -215,8 +194,8 @@ static void build_protective_mbr(uint8_t *mbr, uint64_t nblocks)
     e[1] = 0x00; e[2] = 0x02; e[3] = 0x00;          /* starting CHS 0/0/2 */
     e[4] = GPT_MBR_TYPE_PROTECTIVE;
     e[5] = 0xff; e[6] = 0xff; e[7] = 0xff;          /* ending CHS: not representable */
-    put32(e + 8, 1);
-    put32(e + 12, nblocks - 1 > 0xffffffffu ? 0xffffffffu : (uint32_t)(nblocks - 1));
+    le32_put(e + 8, 1);
+    le32_put(e + 12, nblocks - 1 > 0xffffffffu ? 0xffffffffu : (uint32_t)(nblocks - 1));
     mbr[MBR_SIGNATURE] = 0x55;
     mbr[MBR_SIGNATURE + 1] = 0xaa;
 }
@@ -225,8 +204,8 @@ static void build_entry(uint8_t *e, const struct gpt_layout *l, uint64_t first, 
 {
     memcpy(e + GPT_ENT_TYPE, l->type, 16);
     memcpy(e + GPT_ENT_UNIQUE, l->part_guid, 16);
-    put64(e + GPT_ENT_FIRST_LBA, first);
-    put64(e + GPT_ENT_LAST_LBA, last);
+    le64_put(e + GPT_ENT_FIRST_LBA, first);
+    le64_put(e + GPT_ENT_LAST_LBA, last);
     for (int i = 0; l->name && l->name[i] && i < GPT_ENT_NAME_CHARS; i++)
         e[GPT_ENT_NAME + 2 * i] = (uint8_t)l->name[i];
 }
@@ -237,18 +216,18 @@ static void build_header(uint8_t *p, const struct gpt_layout *l, uint64_t my_lba
     uint64_t eb = entry_blocks(l->block_size);
 
     memcpy(p + GPT_HDR_SIGNATURE, GPT_SIGNATURE, 8);
-    put32(p + GPT_HDR_REVISION, GPT_REVISION);
-    put32(p + GPT_HDR_HEADER_SIZE, GPT_HEADER_SIZE);
-    put64(p + GPT_HDR_MY_LBA, my_lba);
-    put64(p + GPT_HDR_ALTERNATE_LBA, alternate_lba);
-    put64(p + GPT_HDR_FIRST_USABLE, 2 + eb);
-    put64(p + GPT_HDR_LAST_USABLE, l->nblocks - 2 - eb);
+    le32_put(p + GPT_HDR_REVISION, GPT_REVISION);
+    le32_put(p + GPT_HDR_HEADER_SIZE, GPT_HEADER_SIZE);
+    le64_put(p + GPT_HDR_MY_LBA, my_lba);
+    le64_put(p + GPT_HDR_ALTERNATE_LBA, alternate_lba);
+    le64_put(p + GPT_HDR_FIRST_USABLE, 2 + eb);
+    le64_put(p + GPT_HDR_LAST_USABLE, l->nblocks - 2 - eb);
     memcpy(p + GPT_HDR_DISK_GUID, l->disk_guid, 16);
-    put64(p + GPT_HDR_ENTRIES_LBA, entries_lba);
-    put32(p + GPT_HDR_ENTRY_COUNT, GPT_ENTRY_COUNT);
-    put32(p + GPT_HDR_ENTRY_SIZE, GPT_ENTRY_SIZE);
-    put32(p + GPT_HDR_ENTRIES_CRC, entries_crc);
-    put32(p + GPT_HDR_HEADER_CRC, header_crc(p, GPT_HEADER_SIZE));
+    le64_put(p + GPT_HDR_ENTRIES_LBA, entries_lba);
+    le32_put(p + GPT_HDR_ENTRY_COUNT, GPT_ENTRY_COUNT);
+    le32_put(p + GPT_HDR_ENTRY_SIZE, GPT_ENTRY_SIZE);
+    le32_put(p + GPT_HDR_ENTRIES_CRC, entries_crc);
+    le32_put(p + GPT_HDR_HEADER_CRC, header_crc(p, GPT_HEADER_SIZE));
 }
 
 bool gpt_build(const struct gpt_layout *l, void *primary, void *backup)

@@ -1,29 +1,8 @@
 /* lib/scratch.c — the bareio scratch label (format in lib/scratch.h). */
 #include "lib/scratch.h"
 #include "lib/crc.h"
+#include "lib/endian.h"
 #include "lib/string.h"
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
 
 const char *scratch_status_name(enum scratch_status status)
 {
@@ -44,12 +23,12 @@ enum scratch_status scratch_label_parse(const void *first512, uint64_t device_by
 
     if (memcmp(p, SCRATCH_MAGIC, 16) != 0)
         return SCRATCH_NO_LABEL;
-    if (crc32c(p, 508) != get32(p + 508))
+    if (crc32c(p, 508) != le32_get(p + 508))
         return SCRATCH_BAD_CRC;
-    if (get32(p + 16) != SCRATCH_VERSION || get32(p + 20) != SCRATCH_LABEL_SIZE)
+    if (le32_get(p + 16) != SCRATCH_VERSION || le32_get(p + 20) != SCRATCH_LABEL_SIZE)
         return SCRATCH_BAD_VERSION;
 
-    uint64_t offset = get64(p + 24), size = get64(p + 32);
+    uint64_t offset = le64_get(p + 24), size = le64_get(p + 32);
     if (offset < SCRATCH_LABEL_SIZE || offset % 4096 != 0 || size % 4096 != 0)
         return SCRATCH_BAD_RANGE;
     if (device_bytes) {
@@ -63,7 +42,7 @@ enum scratch_status scratch_label_parse(const void *first512, uint64_t device_by
     memcpy(out->uuid, p + 40, 16);
     out->data_offset = offset;
     out->data_size = size;
-    out->created = get64(p + 56);
+    out->created = le64_get(p + 56);
     memcpy(out->note, p + 64, 64);
     out->note[64] = '\0';
     return SCRATCH_OK;
@@ -75,12 +54,12 @@ void scratch_label_build(void *buf512, const struct scratch_label *label)
 
     memset(p, 0, SCRATCH_LABEL_SIZE);
     memcpy(p, SCRATCH_MAGIC, 16);
-    put32(p + 16, SCRATCH_VERSION);
-    put32(p + 20, SCRATCH_LABEL_SIZE);
-    put64(p + 24, label->data_offset);
-    put64(p + 32, label->data_size);
+    le32_put(p + 16, SCRATCH_VERSION);
+    le32_put(p + 20, SCRATCH_LABEL_SIZE);
+    le64_put(p + 24, label->data_offset);
+    le64_put(p + 32, label->data_size);
     memcpy(p + 40, label->uuid, 16);
-    put64(p + 56, label->created);
+    le64_put(p + 56, label->created);
     memcpy(p + 64, label->note, strnlen(label->note, 64));
-    put32(p + 508, crc32c(p, 508));
+    le32_put(p + 508, crc32c(p, 508));
 }

@@ -4,34 +4,11 @@
  * compares. Only when a sector differs is it examined: is it all zero, does
  * it carry no stamp at all, a damaged stamp, or a valid stamp of some other
  * write? The block's verdict follows from the mix of sector kinds. Depends
- * only on lib/crc.c, so host tools can build it with their own libc. */
+ * only on lib/crc.c and lib/rng.c, so host tools can build it too. */
 #include "lib/stamp.h"
 #include "lib/crc.h"
-
-/* ---- little-endian fields ---- */
-
-static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
-{
-    for (unsigned i = 0; i < bytes; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned bytes)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < bytes; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-/* SplitMix64 (Steele, Lea, Flood 2014) kept local so the file needs no rng. */
-static uint64_t mix_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+#include "lib/endian.h"
+#include "lib/rng.h"
 
 /* ---- building ---- */
 
@@ -43,29 +20,29 @@ static void build_sector(uint8_t *s, uint32_t block_size, const uint8_t identity
 
     for (unsigned i = 0; i < 8; i++)
         s[STAMP_OFF_MAGIC + i] = magic[i];
-    put_le(s + STAMP_OFF_VERSION, STAMP_VERSION, 2);
-    put_le(s + STAMP_OFF_SECTOR, sector, 2);
-    put_le(s + STAMP_OFF_BLOCK_SIZE, block_size, 4);
+    le_put(s + STAMP_OFF_VERSION, 2, STAMP_VERSION);
+    le_put(s + STAMP_OFF_SECTOR, 2, sector);
+    le_put(s + STAMP_OFF_BLOCK_SIZE, 4, block_size);
     for (unsigned i = 0; i < 16; i++)
         s[STAMP_OFF_IDENTITY + i] = identity[i];
-    put_le(s + STAMP_OFF_LBA, lba, 8);
-    put_le(s + STAMP_OFF_SEED, seed, 8);
-    put_le(s + STAMP_OFF_GEN, gen, 8);
-    put_le(s + STAMP_OFF_HEADER_CRC, crc32c(s, STAMP_OFF_HEADER_CRC), 4);
-    put_le(s + STAMP_OFF_HEADER_CRC + 4, 0, 4);
+    le_put(s + STAMP_OFF_LBA, 8, lba);
+    le_put(s + STAMP_OFF_SEED, 8, seed);
+    le_put(s + STAMP_OFF_GEN, 8, gen);
+    le_put(s + STAMP_OFF_HEADER_CRC, 4, crc32c(s, STAMP_OFF_HEADER_CRC));
+    le_put(s + STAMP_OFF_HEADER_CRC + 4, 4, 0);
 
     /* Every (seed, lba, gen, sector) gets its own stream: mixing each input
      * through one SplitMix step keeps nearby LBAs and generations far apart. */
     state = seed;
-    state ^= mix_next(&(uint64_t){ lba ^ 0x4c4241ull });
-    state ^= mix_next(&(uint64_t){ gen ^ 0x47454eull }) << 1;
-    state ^= mix_next(&(uint64_t){ (uint64_t)sector ^ 0x534543ull }) >> 1;
+    state ^= splitmix64_next(&(uint64_t){ lba ^ 0x4c4241ull });
+    state ^= splitmix64_next(&(uint64_t){ gen ^ 0x47454eull }) << 1;
+    state ^= splitmix64_next(&(uint64_t){ (uint64_t)sector ^ 0x534543ull }) >> 1;
     for (unsigned off = STAMP_OFF_PAYLOAD; off < STAMP_OFF_SECTOR_CRC; off += 8) {
-        uint64_t v = mix_next(&state);
+        uint64_t v = splitmix64_next(&state);
         unsigned n = STAMP_OFF_SECTOR_CRC - off < 8 ? STAMP_OFF_SECTOR_CRC - off : 8;
-        put_le(s + off, v, n);
+        le_put(s + off, n, v);
     }
-    put_le(s + STAMP_OFF_SECTOR_CRC, crc32c(s, STAMP_OFF_SECTOR_CRC), 4);
+    le_put(s + STAMP_OFF_SECTOR_CRC, 4, crc32c(s, STAMP_OFF_SECTOR_CRC));
 }
 
 void stamp_fill(void *buf, uint32_t block_size, const struct stamp_key *k, uint64_t lba)
@@ -94,18 +71,18 @@ bool stamp_parse_header(const void *sector, struct stamp_header *h)
     for (unsigned i = 0; i < 8; i++)
         if (s[STAMP_OFF_MAGIC + i] != (uint8_t)magic[i])
             return false;
-    if (get_le(s + STAMP_OFF_HEADER_CRC, 4) != crc32c(s, STAMP_OFF_HEADER_CRC))
+    if (le_get(s + STAMP_OFF_HEADER_CRC, 4) != crc32c(s, STAMP_OFF_HEADER_CRC))
         return false;
-    h->version = (uint16_t)get_le(s + STAMP_OFF_VERSION, 2);
+    h->version = (uint16_t)le_get(s + STAMP_OFF_VERSION, 2);
     if (h->version != STAMP_VERSION)
         return false;
-    h->sector = (uint16_t)get_le(s + STAMP_OFF_SECTOR, 2);
-    h->block_size = (uint32_t)get_le(s + STAMP_OFF_BLOCK_SIZE, 4);
+    h->sector = (uint16_t)le_get(s + STAMP_OFF_SECTOR, 2);
+    h->block_size = (uint32_t)le_get(s + STAMP_OFF_BLOCK_SIZE, 4);
     for (unsigned i = 0; i < 16; i++)
         h->identity[i] = s[STAMP_OFF_IDENTITY + i];
-    h->lba = get_le(s + STAMP_OFF_LBA, 8);
-    h->seed = get_le(s + STAMP_OFF_SEED, 8);
-    h->gen = get_le(s + STAMP_OFF_GEN, 8);
+    h->lba = le_get(s + STAMP_OFF_LBA, 8);
+    h->seed = le_get(s + STAMP_OFF_SEED, 8);
+    h->gen = le_get(s + STAMP_OFF_GEN, 8);
     return true;
 }
 

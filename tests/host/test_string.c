@@ -75,6 +75,18 @@ HTEST(string_strchr_finds_first_and_terminator)
     HT_EXPECT(strchr(s, '\0') == s + 5);
 }
 
+HTEST(string_strstr_finds_first_occurrence)
+{
+    const char *s = "PxTFD STS 41h ERR";
+    HT_EXPECT(strstr(s, "STS") == s + 6);
+    HT_EXPECT(strstr(s, "ERR") == s + 14);
+    HT_EXPECT(strstr(s, "ERRX") == NULL);
+    HT_EXPECT(strstr(s, "") == s);
+    HT_EXPECT(strstr("", "a") == NULL);
+    const char *t = "aab";
+    HT_EXPECT(strstr(t, "ab") == t + 1);      /* a partial match does not skip the restart */
+}
+
 HTEST(string_strlcpy_truncates_and_terminates)
 {
     char buf[4] = "zzz";
