@@ -120,10 +120,16 @@ deps:
 # kernel command line, RUN_ARGS more tools/run-qemu options).
 RUN_CMDLINE ?=
 RUN_ARGS ?=
+# After a run that wrote stamped data (a manifest in the log), tools/verify-image
+# proves on the host that each scratch image holds what the manifest says.
+RUN_IMAGES := $(BUILD)/disks/ahci0.img $(BUILD)/disks/nvme0n1.img
 run: deps
-	@$(MAKE) --no-print-directory kernel
+	@$(MAKE) --no-print-directory kernel host-tools
 	tools/run-qemu --kernel $(BUILD)/bareio.elf --append '$(subst ','\'',$(RUN_CMDLINE))' --disks default \
 	    --disk-dir $(BUILD)/disks --log $(BUILD)/run.log $(RUN_ARGS)
+	@if grep -q '^bareio-manifest: begin' $(BUILD)/run.log; then \
+	    for img in $(RUN_IMAGES); do BAREIO_BUILD=$(BUILD) tools/verify-image $(BUILD)/run.log $$img || exit 1; done; \
+	fi
 
 test: deps
 	@$(MAKE) --no-print-directory kernel
