@@ -102,10 +102,16 @@ enum blk_cause dio_io(struct dio_dev *d, struct blk_request *req, struct blk_seg
                       enum blk_op op, uint64_t lba, uint32_t count, const struct dma_region *buf,
                       uint64_t offset, uint16_t flags);
 /* Stamps with a new generation, writes, records: true on success (failures
- * reported). */
+ * reported). A failed write leaves its range unknown: out of the map, so out
+ * of the manifest. After a media error the stamps are written again block by
+ * block: the blocks that land are recorded, the failing ones are named. */
 bool dio_write_stamped(struct ktest *t, struct dio_dev *d, uint64_t lba, uint32_t count,
                        uint16_t flags, const char *what);
-/* Reads into the read pool (poisoned first) and verifies against the map. */
+/* Reads into the read pool (poisoned first) and verifies against the map.
+ * After a media error the range is read block by block, naming the failing
+ * blocks and verifying the others. Nothing is retried to hide an error: a
+ * fault that does not repeat still fails the case (drivers may retry what
+ * their spec says is retryable, e.g. NVMe statuses with DNR clear). */
 bool dio_read_verify(struct ktest *t, struct dio_dev *d, uint64_t lba, uint32_t count,
                      const char *what);
 
