@@ -27,15 +27,6 @@
 
 static bool dio_available(const char **reason) { return dio_prepare(reason); }
 
-static bool text_contains(const char *s, const char *word)
-{
-    size_t n = strlen(word);
-    for (; *s; s++)
-        if (strncmp(s, word, n) == 0)
-            return true;
-    return false;
-}
-
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* Blocks of scratch space on the device. */
@@ -228,7 +219,7 @@ static void alignment_on_device(struct ktest *t, struct dio_dev *d)
         dio_stamp(d, (uint8_t *)d->wbuf.virt + off, lba, count, gen);
         enum blk_cause rc = dio_io(d, &req, &seg, BLK_OP_WRITE, lba, count, &d->wbuf, off, 0);
         if (!expect_ok) {
-            if (rc != BLK_CAUSE_MISALIGNED || req.complete || !text_contains(req.detail, "align"))
+            if (rc != BLK_CAUSE_MISALIGNED || req.complete || !strstr(req.detail, "align"))
                 DIO_FAIL(t, d, rc, "%s: expected a refusal up front for the %u-byte rule, got "
                          "'%s' (%s)", what, dev->addr_align, blk_cause_name(rc), req.detail);
             else
