@@ -58,6 +58,13 @@
 #define AHCI_BOHC_OOC       (1u << 3)
 #define AHCI_BOHC_BB        (1u << 4)
 
+/* BIOS/OS handoff (§10.6.3), decided by ahci_handoff_step() from BOHC as
+ * read and the milliseconds since OOS was set. */
+#define AHCI_HANDOFF_BOS_MS     25      /* BIOS clears BOS, or sets BB, within 25 ms */
+#define AHCI_HANDOFF_BUSY_MS    2000    /* BB seen: wait at least 2 s more */
+enum ahci_handoff_step { AHCI_HANDOFF_DONE, AHCI_HANDOFF_WAIT, AHCI_HANDOFF_TIMEOUT };
+enum ahci_handoff_step ahci_handoff_step(uint32_t bohc, uint64_t elapsed_ms, bool *busy_seen);
+
 /* ---- Port registers (AHCI 1.3.1 §3.3), offsets in the port's block ---- */
 #define AHCI_PxCLB          0x00
 #define AHCI_PxCLBU         0x04
@@ -75,6 +82,7 @@
 #define AHCI_PxCI           0x38
 #define AHCI_PxSNTF         0x3c
 #define AHCI_PxFBS          0x40
+#define AHCI_PxFBS_EN       (1u << 0)      /* FIS-based switching enabled (§3.3.16) */
 
 /* PxIS / PxIE (§3.3.5). */
 #define AHCI_PxIS_DHRS      (1u << 0)      /* D2H Register FIS received */
@@ -305,6 +313,26 @@ struct ata_identity {
 };
 enum ata_identify_status ata_identify_parse(const uint16_t words[256], struct ata_identity *id);
 const char *ata_identify_status_name(enum ata_identify_status status);
+
+/* ---- NCQ Command Error log (ata_ncq_log.c; SATA 3.x §13.7.4) ---- */
+enum ata_ncq_log_status {
+    ATA_NCQ_LOG_OK,                 /* names the failed tag */
+    ATA_NCQ_LOG_BAD_CHECKSUM,       /* byte 511: the page does not sum to zero */
+    ATA_NCQ_LOG_NOT_QUEUED,         /* NQ: the error was in a non-queued command */
+    ATA_NCQ_LOG_NO_ERROR,           /* Status without ERR: nothing to name */
+};
+struct ata_ncq_error {
+    bool nq;
+    unsigned tag;
+    uint8_t status, error, device;
+    uint64_t lba;
+    uint16_t count;
+    uint8_t sense_key, asc, ascq;   /* ACS-3; 0 when the device does not report them */
+};
+/* READ LOG EXT (2Fh, PIO data-in): `count` pages of log `log` from `page`. */
+void ata_read_log_ext_fis(struct fis_reg_h2d *fis, uint8_t log, uint16_t page, uint16_t count);
+enum ata_ncq_log_status ata_ncq_log_parse(const uint8_t page[512], struct ata_ncq_error *e);
+const char *ata_ncq_log_status_name(enum ata_ncq_log_status status);
 
 /* ---- Status decoders (ahci_decode.c): words for registers ---- */
 /* Each writes a NUL-terminated text ("TFES DHRS", "none") and returns its length. */

@@ -24,31 +24,40 @@ CMDLINE_ENUM(ahci_irq_key, "ahci.irq", AHCI_IRQ_MSI, ahci_irq_words,
 static struct ahci_hba hbas[AHCI_MAX_CONTROLLERS];
 static unsigned hba_count;
 
-/* §10.6.3: ask the BIOS to give up the HBA when CAP2.BOH says it may own it. */
+/* §10.6.3: take the HBA from the BIOS when CAP2.BOH says it may own it. OOS
+ * is set whether or not BOS is (an SMM handler checks OOS before touching
+ * the HBA); OOC is left to the BIOS, which clears it. The waiting rule and
+ * its bounds are ahci_handoff_step()'s. */
 static bool bios_handoff(struct ahci_hba *h, char *why, size_t why_size)
 {
+    uint64_t start = time_ns();
+    bool busy_seen = false;
     uint32_t bohc;
-    uint64_t deadline;
 
     if (!(h->cap2 & AHCI_CAP2_BOH))
         return true;
     bohc = mmio_read32(h->abar, AHCI_REG_BOHC);
-    if (!(bohc & AHCI_BOHC_BOS))
-        return true;
-    mmio_write32(h->abar, AHCI_REG_BOHC, bohc | AHCI_BOHC_OOS);
-    deadline = deadline_after_ms(AHCI_BOHC_TIMEOUT_MS);
-    while (mmio_read32(h->abar, AHCI_REG_BOHC) & AHCI_BOHC_BOS) {
-        /* BIOS Busy: it is finishing outstanding commands; give it 2 s. */
-        if (mmio_read32(h->abar, AHCI_REG_BOHC) & AHCI_BOHC_BB)
-            deadline = deadline_after_ms(AHCI_BOHC_BUSY_TIMEOUT_MS);
-        if (deadline_passed(deadline)) {
-            snprintf(why, why_size, "BIOS did not release the HBA: BOHC 0x%x (BOS still set)",
-                     mmio_read32(h->abar, AHCI_REG_BOHC));
+    if (!(bohc & AHCI_BOHC_OOS))
+        mmio_write32(h->abar, AHCI_REG_BOHC, (bohc & ~AHCI_BOHC_OOC) | AHCI_BOHC_OOS);
+    for (;;) {
+        bohc = mmio_read32(h->abar, AHCI_REG_BOHC);
+        switch (ahci_handoff_step(bohc, (time_ns() - start) / 1000000, &busy_seen)) {
+        case AHCI_HANDOFF_DONE:
+            if (busy_seen)
+                klog(LOG_INFO, "%s: BIOS released the HBA after %llu ms (BIOS Busy was set)\n",
+                     h->name, (unsigned long long)((time_ns() - start) / 1000000));
+            return true;
+        case AHCI_HANDOFF_TIMEOUT:
+            snprintf(why, why_size, "BIOS did not release the HBA within %u ms: BOHC 0x%x "
+                     "(BOS still set%s)", AHCI_HANDOFF_BOS_MS +
+                     (busy_seen ? AHCI_HANDOFF_BUSY_MS : 0), bohc,
+                     busy_seen ? ", BIOS Busy seen" : ", BIOS Busy never set");
             return false;
+        case AHCI_HANDOFF_WAIT:
+            break;
         }
         delay_us(100);
     }
-    return true;
 }
 
 /* GHC.AE must stick (it is read-only 1 when CAP.SAM, writable otherwise). */

@@ -13,8 +13,6 @@
 /* Bounds on waits, from the spec where it gives one. */
 #define AHCI_HR_TIMEOUT_MS          1000    /* §10.4.3: GHC.HR clears within 1 s */
 #define AHCI_ENGINE_TIMEOUT_MS      500     /* §10.1.2: CR/FR clear within 500 ms */
-#define AHCI_BOHC_TIMEOUT_MS        25      /* §10.6.3: BOS clears within 25 ms ... */
-#define AHCI_BOHC_BUSY_TIMEOUT_MS   2000    /* ... or 2 s once BB is set */
 #define AHCI_COMRESET_HOLD_MS       1       /* §10.4.2: DET=1 for at least 1 ms */
 #define AHCI_LINK_TIMEOUT_MS        1000    /* PHY up after COMRESET */
 #define AHCI_LINK_ABSENT_MS         50      /* DET still 0 this long: nothing attached */

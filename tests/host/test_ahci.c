@@ -356,3 +356,124 @@ HTEST(ata_dsm_trim_payload_ranges)
     covered = ata_dsm_trim_payload(0, 65535ull * 70, e, 64);
     HT_EXPECT_EQ(covered, 65535ull * 64);
 }
+
+/* ---- BIOS/OS handoff (§10.6.3) ---- */
+
+HTEST(ahci_handoff_done_when_bos_clear)
+{
+    bool busy = false;
+    HT_EXPECT_EQ(ahci_handoff_step(AHCI_BOHC_OOS, 0, &busy), AHCI_HANDOFF_DONE);
+    HT_EXPECT_EQ(ahci_handoff_step(AHCI_BOHC_OOS | AHCI_BOHC_BOS, 3, &busy), AHCI_HANDOFF_WAIT);
+    HT_EXPECT_EQ(ahci_handoff_step(AHCI_BOHC_OOS, 4, &busy), AHCI_HANDOFF_DONE);
+    HT_EXPECT(!busy);
+}
+
+HTEST(ahci_handoff_without_bios_busy_gives_up_at_25_ms)
+{
+    bool busy = false;
+    uint32_t bohc = AHCI_BOHC_BOS | AHCI_BOHC_OOS;
+    HT_EXPECT_EQ(ahci_handoff_step(bohc, 24, &busy), AHCI_HANDOFF_WAIT);
+    HT_EXPECT_EQ(ahci_handoff_step(bohc, 25, &busy), AHCI_HANDOFF_TIMEOUT);
+}
+
+HTEST(ahci_handoff_bios_busy_waits_2_s_and_no_longer)
+{
+    bool busy = false;
+    uint32_t bohc = AHCI_BOHC_BOS | AHCI_BOHC_OOS;
+    HT_EXPECT_EQ(ahci_handoff_step(bohc | AHCI_BOHC_BB, 10, &busy), AHCI_HANDOFF_WAIT);
+    HT_EXPECT(busy);
+    /* BB dropped again, BOS still set: the 2 s granted stand ... */
+    HT_EXPECT_EQ(ahci_handoff_step(bohc, 1000, &busy), AHCI_HANDOFF_WAIT);
+    HT_EXPECT_EQ(ahci_handoff_step(bohc | AHCI_BOHC_BB, 2024, &busy), AHCI_HANDOFF_WAIT);
+    /* ... and a BIOS that keeps BB set cannot extend them. */
+    HT_EXPECT_EQ(ahci_handoff_step(bohc | AHCI_BOHC_BB, 2025, &busy), AHCI_HANDOFF_TIMEOUT);
+    HT_EXPECT_EQ(ahci_handoff_step(bohc | AHCI_BOHC_BB, 60000, &busy), AHCI_HANDOFF_TIMEOUT);
+}
+
+/* ---- NCQ Command Error log (log 10h) ---- */
+
+static void seal_log(uint8_t *page)
+{
+    uint8_t sum = 0;
+    page[511] = 0;
+    for (unsigned i = 0; i < 511; i++)
+        sum = (uint8_t)(sum + page[i]);
+    page[511] = (uint8_t)(0x100 - sum);
+}
+
+/* Tag 13 failed with UNC at LBA 0x0123456789ab, 8 sectors. */
+static void sample_ncq_log(uint8_t *page)
+{
+    memset(page, 0, 512);
+    page[0] = 13;
+    page[2] = 0x41;
+    page[3] = 0x40;
+    page[4] = 0xab; page[5] = 0x89; page[6] = 0x67;
+    page[7] = 0x40;
+    page[8] = 0x45; page[9] = 0x23; page[10] = 0x01;
+    page[12] = 8;
+    page[14] = 0x03; page[15] = 0x11; page[16] = 0x04;
+    seal_log(page);
+}
+
+HTEST(ata_ncq_log_names_failed_tag)
+{
+    uint8_t page[512];
+    struct ata_ncq_error e;
+    sample_ncq_log(page);
+    HT_EXPECT_EQ(ata_ncq_log_parse(page, &e), ATA_NCQ_LOG_OK);
+    HT_EXPECT(!e.nq);
+    HT_EXPECT_EQ(e.tag, 13);
+    HT_EXPECT_EQ(e.status, 0x41);
+    HT_EXPECT_EQ(e.error, 0x40);
+    HT_EXPECT_EQ(e.lba, 0x0123456789abull);
+    HT_EXPECT_EQ(e.count, 8);
+    HT_EXPECT_EQ(e.sense_key, 3);
+    HT_EXPECT_EQ(e.asc, 0x11);
+    HT_EXPECT_EQ(e.ascq, 4);
+}
+
+HTEST(ata_ncq_log_tag_31_and_nq)
+{
+    uint8_t page[512];
+    struct ata_ncq_error e;
+    sample_ncq_log(page);
+    page[0] = 0x1f | 0x40;      /* UNL (bit 6) is not part of the tag */
+    seal_log(page);
+    HT_EXPECT_EQ(ata_ncq_log_parse(page, &e), ATA_NCQ_LOG_OK);
+    HT_EXPECT_EQ(e.tag, 31);
+    page[0] = 0x80 | 5;
+    seal_log(page);
+    HT_EXPECT_EQ(ata_ncq_log_parse(page, &e), ATA_NCQ_LOG_NOT_QUEUED);
+    HT_EXPECT(e.nq);
+}
+
+HTEST(ata_ncq_log_bad_checksum_and_no_error_refused)
+{
+    uint8_t page[512];
+    struct ata_ncq_error e;
+    sample_ncq_log(page);
+    page[4] ^= 1;
+    HT_EXPECT_EQ(ata_ncq_log_parse(page, &e), ATA_NCQ_LOG_BAD_CHECKSUM);
+    sample_ncq_log(page);
+    page[2] = 0x50;             /* DRDY DSC, no ERR */
+    seal_log(page);
+    HT_EXPECT_EQ(ata_ncq_log_parse(page, &e), ATA_NCQ_LOG_NO_ERROR);
+    memset(page, 0, 512);       /* an all-zero page sums to zero but names nothing */
+    HT_EXPECT_EQ(ata_ncq_log_parse(page, &e), ATA_NCQ_LOG_NO_ERROR);
+}
+
+HTEST(ata_read_log_ext_fis_layout)
+{
+    struct fis_reg_h2d f;
+    ata_read_log_ext_fis(&f, ATA_LOG_NCQ_ERROR, 0x0102, 1);
+    HT_EXPECT_EQ(f.fis_type, FIS_TYPE_REG_H2D);
+    HT_EXPECT_EQ(f.flags, FIS_H2D_C);
+    HT_EXPECT_EQ(f.command, 0x2f);
+    HT_EXPECT_EQ(f.lba0, 0x10);
+    HT_EXPECT_EQ(f.lba1, 0x02);
+    HT_EXPECT_EQ(f.lba5, 0x01);
+    HT_EXPECT_EQ(f.count, 1);
+    HT_EXPECT_EQ(f.count_exp, 0);
+    HT_EXPECT_EQ(f.features, 0);
+}
