@@ -237,9 +237,12 @@ bool nvme_prp_build(const struct blk_seg *segs, uint32_t nsegs, uint64_t offset,
                     struct nvme_prp *out);
 
 /* ---- pure helpers: status and register decoding (nvme_status.c) ---- */
-/* req->dev_status form: DNR<<15 | M<<14 | SCT<<8 | SC. */
+/* req->dev_status form: DNR<<15 | M<<14 | CRD<<12 | SCT<<8 | SC (the CQE's
+ * status field without the phase tag, SCT moved down to bit 8). */
 #define NVME_STATUS_DNR     (1u << 15)
 #define NVME_STATUS_MORE    (1u << 14)
+#define NVME_STATUS_CRD(s)  (((s) >> 12) & 3)
+#define NVME_STATUS_CODE_MASK 0x7ffu    /* SCT and SC: zero means success */
 #define NVME_STATUS_SCT(s)  (((s) >> 8) & 7)
 #define NVME_STATUS_SC(s)   ((s) & 0xff)
 #define NVME_SCT_GENERIC    0
@@ -265,6 +268,13 @@ const char *nvme_sct_name(unsigned sct);
 void nvme_decode_csts(uint32_t csts, char *buf, size_t size);
 void nvme_decode_cc(uint32_t cc, char *buf, size_t size);
 void nvme_decode_cap(uint64_t cap, char *buf, size_t size);
+/* Byte offset in BAR0 of the SQ `qid` tail (completion false) or CQ `qid`
+ * head doorbell, with CAP.DSTRD = dstrd. The shadow doorbell and EventIdx
+ * buffers use the same offsets minus 1000h. */
+uint32_t nvme_doorbell_offset(uint16_t qid, bool completion, uint32_t dstrd);
+/* Shadow doorbells: whether moving a doorbell from old_value to new_value
+ * must also be written to the register, given the controller's EventIdx. */
+bool nvme_shadow_needs_mmio(uint16_t event_idx, uint16_t new_value, uint16_t old_value);
 
 /* ---- the driver (kernel only) ---- */
 #ifndef BAREIO_HOST_TEST
@@ -343,7 +353,6 @@ struct nvme_ctrl {
     volatile void *regs;
     uint64_t cap;
     uint32_t vs;
-    uint32_t doorbell_stride;   /* bytes: 4 << CAP.DSTRD */
     uint32_t timeout_ms;        /* CAP.TO */
     struct nvme_id_ctrl *id;    /* Identify Controller data (DMA page) */
     struct dma_region id_mem, scratch_mem, dbbuf_mem, eventidx_mem;

@@ -36,8 +36,10 @@ static uint16_t admin_wait(struct nvme_ctrl *c, uint16_t cid, uint32_t timeout_m
                     *out = cqe;
                 return nvme_status_from_cqe(cqe.status);
             }
-            klog(LOG_WARN, "%s: admin completion for cid %u while waiting for %u (ignored)\n",
-                 c->name, cqe.cid, cid);
+            char words[112];
+            nvme_status_describe(nvme_status_from_cqe(cqe.status), words, sizeof(words));
+            klog(LOG_WARN, "%s: admin completion for cid %u (%s) while waiting for %u "
+                 "(ignored)\n", c->name, cqe.cid, words, cid);
             continue;
         }
         if ((++spins & 63) == 0 && (nvme_read_csts(c) & NVME_CSTS_CFS))

@@ -416,7 +416,6 @@ static void probe(struct nvme_ctrl *c)
     }
     c->cap = mmio_read64(c->regs, NVME_REG_CAP);
     c->vs = mmio_read32(c->regs, NVME_REG_VS);
-    c->doorbell_stride = 4u << NVME_CAP_DSTRD(c->cap);
     c->timeout_ms = NVME_CAP_TO(c->cap) ? NVME_CAP_TO(c->cap) * 500u : 500u;
     if (!check_capabilities(c))
         return;

@@ -34,7 +34,7 @@
 #define NVME_IRQ_GRACE_MS       200     /* a CQE this old without an interrupt: not delivered */
 #define NVME_DEADLINE_CHECK_NS  1000000ull
 #define PCI_STATUS_INTERRUPT    (1u << 3)
-#define NVME_WRITE_ZEROES_MAX   65536u  /* NLB is 16 bits, 0-based */
+#define NVME_NLB_MAX            65536u  /* CDW12 NLB is 16 bits, 0-based */
 
 /* drv[] of a request in flight. */
 #define REQ_OUTSTANDING(r)  ((r)->drv[0])       /* commands issued, not complete */
@@ -56,14 +56,16 @@ struct nvme_ns *nvme_ns_of(struct blk_dev *dev)
 
 /* ---- queues and doorbells ---- */
 
+/* Offsets from the first doorbell (1000h): the same in BAR0 and in the
+ * shadow doorbell and EventIdx buffers. */
 static uint32_t sq_doorbell(const struct nvme_queue *q)
 {
-    return (2u * q->qid) * q->ctrl->doorbell_stride;
+    return nvme_doorbell_offset(q->qid, false, NVME_CAP_DSTRD(q->ctrl->cap)) - NVME_REG_DOORBELLS;
 }
 
 static uint32_t cq_doorbell(const struct nvme_queue *q)
 {
-    return (2u * q->qid + 1) * q->ctrl->doorbell_stride;
+    return nvme_doorbell_offset(q->qid, true, NVME_CAP_DSTRD(q->ctrl->cap)) - NVME_REG_DOORBELLS;
 }
 
 bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
@@ -118,13 +120,6 @@ void nvme_queue_post(struct nvme_queue *q, const struct nvme_sqe *sqe)
     q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
 }
 
-/* Shadow doorbell rule (§5.7): the register is written only when the new value
- * passes the controller's EventIdx. */
-static bool shadow_needs_mmio(uint16_t event_idx, uint16_t new_value, uint16_t old_value)
-{
-    return (uint16_t)(new_value - event_idx - 1) < (uint16_t)(new_value - old_value);
-}
-
 static void ring(struct nvme_queue *q, uint32_t offset, uint16_t value, uint16_t old_value)
 {
     struct nvme_ctrl *c = q->ctrl;
@@ -134,7 +129,7 @@ static void ring(struct nvme_queue *q, uint32_t offset, uint16_t value, uint16_t
         *shadow = value;
         /* The shadow write must be visible before EventIdx is read. */
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (!shadow_needs_mmio((uint16_t)*event, value, old_value))
+        if (!nvme_shadow_needs_mmio((uint16_t)*event, value, old_value))
             return;
     }
     /* SQEs and shadow values are in memory before the doorbell (x86 keeps
@@ -211,7 +206,9 @@ static bool build_part(struct nvme_queue *q, struct nvme_ns *ns, struct nvme_cmd
     memset(sqe, 0, sizeof(*sqe));
     sqe->cdw0 = opcode_of(req->op) | (uint32_t)cid << 16;
     sqe->nsid = ns->nsid;
-    if (ns->test_nsid_once) {
+    /* Test hook, reads only: a redirected write could land on a namespace the
+     * block layer never allowed. */
+    if (ns->test_nsid_once && req->op == BLK_OP_READ) {
         sqe->nsid = ns->test_nsid_once;
         ns->test_nsid_once = 0;
     }
@@ -279,11 +276,19 @@ static void complete_request(struct nvme_queue *q, struct blk_request *req)
     blk_complete(&REQ_NS(req)->dev, req, req->cause);
 }
 
+/* The SQ is full when the tail is one behind the head the controller last
+ * reported in a CQE (§4.1.1); in_flight < depth - 1 implies it too, the head
+ * check keeps the rule visible and guards the accounting. */
+static bool sq_has_room(const struct nvme_queue *q)
+{
+    return (uint16_t)((q->sq_tail + 1) % q->depth) != q->sq_head;
+}
+
 /* Issues waiting parts while slots are free. Returns SQEs written. */
 static unsigned fill(struct nvme_queue *q)
 {
     unsigned written = 0;
-    while (q->pending_head && q->in_flight < q->depth - 1) {
+    while (q->pending_head && q->in_flight < q->depth - 1 && sq_has_room(q)) {
         struct blk_request *req = q->pending_head;
         struct nvme_ns *ns = REQ_NS(req);
         uint64_t part = REQ_NEXT_PART(req);
@@ -383,12 +388,14 @@ static void handle_cqe(struct nvme_queue *q, const struct nvme_cqe *cqe, enum bl
     uint16_t status = nvme_status_from_cqe(cqe->status);
     uint16_t cid = cqe->cid;
 
-    q->sq_head = cqe->sqhd;
-    if (cid >= q->depth || !q->cmds[cid].in_flight) {
-        klog(LOG_WARN, "%s: sq %u: completion for cid %u that is not in flight (status 0x%x), "
-             "ignored\n", q->ctrl->name, q->qid, cid, status);
+    if (cqe->sqid != q->qid || cid >= q->depth || !q->cmds[cid].in_flight) {
+        char words[112];
+        nvme_status_describe(status, words, sizeof(words));
+        klog(LOG_WARN, "%s: cq %u: completion for sq %u cid %u that is not in flight here "
+             "(%s), ignored\n", q->ctrl->name, q->qid, cqe->sqid, cid, words);
         return;
     }
+    q->sq_head = cqe->sqhd;     /* the controller's SQ head: frees SQ entries (§4.6) */
     struct nvme_cmd *cmd = &q->cmds[cid];
     if (nvme_status_retryable(status) && cmd->retries < NVME_MAX_RETRIES && !cmd->timed_out &&
         !q->ctrl->in_recovery) {
@@ -550,15 +557,29 @@ static void timeout_recover(struct nvme_queue *q, uint16_t cid)
     uint16_t st = nvme_abort(c, q->qid, cid, &not_aborted);
     if (st == 0 && !not_aborted) {
         snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort accepted by the controller");
-        uint64_t deadline = deadline_after_ms(1000);
+        /* The aborted command completes with 07h (§5.1); the spec gives no
+         * bound, so the controller's own CAP.TO is the one used. */
+        uint64_t deadline = deadline_after_ms(c->timeout_ms);
         while (cmd->in_flight && !deadline_passed(deadline))
             reap(q, BLK_OK);
         if (!cmd->in_flight)
             return;
     }
     c->aborts_not_done++;
-    snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort %s (status 0x%x); controller "
-             "reset, queues recreated", st ? "failed" : "did not abort it", st);
+    char words[112];
+    if (st == 0)
+        snprintf(words, sizeof(words), "did not abort it: DW0 bit 0 set");
+    else if (st == NVME_STATUS_HOST_TIMEOUT)
+        snprintf(words, sizeof(words), "failed: no completion");
+    else if (st == NVME_STATUS_HOST_CFS)
+        snprintf(words, sizeof(words), "failed: controller fatal status");
+    else {
+        char status_words[96];
+        nvme_status_describe(st, status_words, sizeof(status_words));
+        snprintf(words, sizeof(words), "failed: %s", status_words);
+    }
+    snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort %s; controller reset, "
+             "queues recreated", words);
     char reason[96];
     snprintf(reason, sizeof(reason), "sq %u cid %u timed out, Abort did not end it", q->qid, cid);
     nvme_ctrl_reset(c, reason);
@@ -653,6 +674,9 @@ static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
         if (bad >= 0)
             return refuse(req, BLK_CAUSE_MISALIGNED, "%s", req->detail);
         part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : dev->max_transfer;
+        if ((req->flags & BLK_F_NOSPLIT) && req->count > NVME_NLB_MAX)
+            return refuse(req, BLK_CAUSE_INVALID, "unsplit %s of %u blocks cannot be one command "
+                          "(NLB is 16 bits, 0-based)", blk_op_name(req->op), req->count);
         if (req->flags & BLK_F_NOSPLIT) {
             uint32_t entries = nvme_prp_entry_count(req->segs[0].phys,
                                                     (uint64_t)req->count << ns->lba_shift,
@@ -664,8 +688,8 @@ static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
                               c->io[0].pages_per_cmd);
         }
     } else if (req->op == BLK_OP_WRITE_ZEROES) {
-        part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : NVME_WRITE_ZEROES_MAX;
-        if (part_blocks > NVME_WRITE_ZEROES_MAX)
+        part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : NVME_NLB_MAX;
+        if (part_blocks > NVME_NLB_MAX)
             return refuse(req, BLK_CAUSE_INVALID, "write zeroes of %u blocks cannot be one "
                           "command (NLB is 16 bits)", req->count);
     } else {
@@ -740,11 +764,13 @@ static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
         struct nvme_queue *q = &c->io[((last >> 16) & 0x7fff) - 1];
         struct nvme_cmd *cmd = &q->cmds[last & 0xffff];
         const struct nvme_sqe *s = &cmd->sqe;
+        char words[112];
+        nvme_status_describe(cmd->last_status, words, sizeof(words));
         klog(LOG_ERR, "  nvme sqe (sq %u cid %u): opcode %02xh %s, nsid %u, prp1 0x%llx, "
-             "prp2 0x%llx, cdw10 0x%x cdw11 0x%x cdw12 0x%x; status 0x%x, %u retries\n",
+             "prp2 0x%llx, cdw10 0x%x cdw11 0x%x cdw12 0x%x; status 0x%x %s, %u retries\n",
              q->qid, NVME_SQE_CID(s->cdw0), NVME_SQE_OPC(s->cdw0),
              opcode_name(NVME_SQE_OPC(s->cdw0)), s->nsid, (unsigned long long)s->prp1,
-             (unsigned long long)s->prp2, s->cdw10, s->cdw11, s->cdw12, cmd->last_status,
+             (unsigned long long)s->prp2, s->cdw10, s->cdw11, s->cdw12, cmd->last_status, words,
              cmd->retries);
         uint32_t entries = cmd->bytes ? nvme_prp_entry_count(s->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;
         if (entries > 2) {

@@ -1,7 +1,11 @@
 /* drivers/nvme/nvme_status.c — completion statuses and controller registers
  * in words. A status is decoded through tables keyed by Status Code Type and
  * Status Code (NVMe 1.4 §4.6.1.2, NVM Command Set §3.2.x for codes 80h+), and
- * mapped to one blk cause. Also CAP, CC and CSTS decoders for failure records.
+ * mapped to one blk cause; DNR, More and CRD (Command Retry Delay) are put in
+ * words too. Codes from NVMe 2.0 (and its NVM and Zoned Namespace command set
+ * specifications) are included, since a 1.4 host meets 2.0 controllers. Also
+ * CAP, CC and CSTS decoders for failure records, the doorbell register
+ * offsets (CAP.DSTRD) and the shadow doorbell EventIdx rule.
  * Pure: no hardware, tested on the host. */
 #include "drivers/nvme/nvme.h"
 #include "lib/format.h"
@@ -51,7 +55,8 @@ static const struct status_entry generic_table[] = {
     { 0x23, BLK_CAUSE_DEVICE_ERROR, "command prohibited by command and feature lockdown" },
     { 0x24, BLK_CAUSE_NOT_READY, "admin command media not ready" },
     { 0x80, BLK_CAUSE_LBA_RANGE, "LBA out of range" },
-    { 0x81, BLK_CAUSE_LBA_RANGE, "capacity exceeded" },
+    /* Thin provisioning ran out of space: the LBA itself was valid. */
+    { 0x81, BLK_CAUSE_DEVICE_ERROR, "capacity exceeded" },
     { 0x82, BLK_CAUSE_NOT_READY, "namespace not ready" },
     { 0x83, BLK_CAUSE_DEVICE_ERROR, "reservation conflict" },
     { 0x84, BLK_CAUSE_NOT_READY, "format in progress" },
@@ -95,10 +100,27 @@ static const struct status_entry command_table[] = {
     { 0x23, BLK_CAUSE_DEVICE_ERROR, "sanitize prohibited while persistent memory region is enabled" },
     { 0x24, BLK_CAUSE_INVALID, "ANA group identifier invalid" },
     { 0x25, BLK_CAUSE_DEVICE_ERROR, "ANA attach failed" },
+    { 0x26, BLK_CAUSE_DEVICE_ERROR, "insufficient capacity" },
+    { 0x27, BLK_CAUSE_INVALID, "namespace attachment limit exceeded" },
+    { 0x28, BLK_CAUSE_INVALID, "prohibition of command execution not supported" },
+    { 0x29, BLK_CAUSE_UNSUPPORTED, "I/O command set not supported" },
+    { 0x2a, BLK_CAUSE_UNSUPPORTED, "I/O command set not enabled" },
+    { 0x2b, BLK_CAUSE_INVALID, "I/O command set combination rejected" },
+    { 0x2c, BLK_CAUSE_INVALID, "invalid I/O command set" },
+    { 0x2d, BLK_CAUSE_INVALID, "identifier unavailable" },
     { 0x80, BLK_CAUSE_INVALID, "conflicting attributes" },
     { 0x81, BLK_CAUSE_INVALID, "invalid protection information" },
     { 0x82, BLK_CAUSE_DEVICE_ERROR, "attempted write to read only range" },
     { 0x83, BLK_CAUSE_INVALID, "command size limit exceeded" },
+    /* Zoned Namespace Command Set. */
+    { 0xb8, BLK_CAUSE_LBA_RANGE, "zoned boundary error" },
+    { 0xb9, BLK_CAUSE_DEVICE_ERROR, "zone is full" },
+    { 0xba, BLK_CAUSE_DEVICE_ERROR, "zone is read only" },
+    { 0xbb, BLK_CAUSE_MEDIA, "zone is offline" },
+    { 0xbc, BLK_CAUSE_INVALID, "zone invalid write" },
+    { 0xbd, BLK_CAUSE_DEVICE_ERROR, "too many active zones" },
+    { 0xbe, BLK_CAUSE_DEVICE_ERROR, "too many open zones" },
+    { 0xbf, BLK_CAUSE_INVALID, "invalid zone state transition" },
 };
 
 /* SCT 2h: Media and Data Integrity Errors (Figure 128). */
@@ -110,7 +132,9 @@ static const struct status_entry media_table[] = {
     { 0x84, BLK_CAUSE_MEDIA, "end-to-end reference tag check error" },
     { 0x85, BLK_CAUSE_MISCOMPARE_CORRUPT, "compare failure" },
     { 0x86, BLK_CAUSE_DEVICE_ERROR, "access denied" },
-    { 0x87, BLK_CAUSE_MEDIA, "deallocated or unwritten logical block" },
+    /* A read of a block never written (DULBE enabled): not a damaged medium. */
+    { 0x87, BLK_CAUSE_DEVICE_ERROR, "deallocated or unwritten logical block" },
+    { 0x88, BLK_CAUSE_MEDIA, "end-to-end storage tag check error" },
 };
 
 /* SCT 3h: Path Related Status (Figure 129). */
@@ -159,9 +183,10 @@ uint16_t nvme_status_from_cqe(uint16_t cqe_status)
 {
     uint16_t sc = (cqe_status >> 1) & 0xff;
     uint16_t sct = (cqe_status >> 9) & 7;
+    uint16_t crd = (cqe_status >> 12) & 3;
     uint16_t more = (cqe_status >> 14) & 1;
     uint16_t dnr = (cqe_status >> 15) & 1;
-    return (uint16_t)(dnr << 15 | more << 14 | sct << 8 | sc);
+    return (uint16_t)(dnr << 15 | more << 14 | crd << 12 | sct << 8 | sc);
 }
 
 void nvme_status_describe(uint16_t status, char *buf, size_t size)
@@ -170,18 +195,22 @@ void nvme_status_describe(uint16_t status, char *buf, size_t size)
     const struct status_entry *e = status_lookup(status);
     char unknown[40];
 
-    if (!e)
+    static const char *const crd[4] = { "", ", retry after CRDT1", ", retry after CRDT2",
+                                        ", retry after CRDT3" };
+
+    if (!e)     /* SC C0h-FFh are vendor specific in every type; all of SCT 7h is */
         snprintf(unknown, sizeof(unknown), "%s status code %02xh",
-                 sc >= 0xc0 ? "vendor specific" : "reserved", sc);
-    snprintf(buf, size, "%s: %s (SCT %xh SC %02xh%s%s)", nvme_sct_name(sct),
+                 sc >= 0xc0 || sct == NVME_SCT_VENDOR ? "vendor specific" : "reserved", sc);
+    snprintf(buf, size, "%s: %s (SCT %xh SC %02xh%s%s%s)", nvme_sct_name(sct),
              e ? e->words : unknown, sct, sc,
              (status & NVME_STATUS_MORE) ? ", more in the error log" : "",
+             crd[NVME_STATUS_CRD(status)],
              (status & NVME_STATUS_DNR) ? ", do not retry" : "");
 }
 
 enum blk_cause nvme_status_cause(uint16_t status)
 {
-    if ((status & 0x7ff) == 0)
+    if ((status & NVME_STATUS_CODE_MASK) == 0)
         return BLK_OK;
     const struct status_entry *e = status_lookup(status);
     if (e)
@@ -197,7 +226,7 @@ enum blk_cause nvme_status_cause(uint16_t status)
 
 bool nvme_status_retryable(uint16_t status)
 {
-    return (status & 0x7ff) != 0 && !(status & NVME_STATUS_DNR);
+    return (status & NVME_STATUS_CODE_MASK) != 0 && !(status & NVME_STATUS_DNR);
 }
 
 void nvme_decode_csts(uint32_t csts, char *buf, size_t size)
@@ -235,4 +264,19 @@ void nvme_decode_cap(uint64_t cap, char *buf, size_t size)
              4u << NVME_CAP_DSTRD(cap), (cap & NVME_CAP_NSSRS) ? 1 : 0, NVME_CAP_CSS(cap),
              (NVME_CAP_CSS(cap) & NVME_CAP_CSS_NVM) ? " (NVM)" : "",
              4u << NVME_CAP_MPSMIN(cap), 4u << NVME_CAP_MPSMAX(cap));
+}
+
+uint32_t nvme_doorbell_offset(uint16_t qid, bool completion, uint32_t dstrd)
+{
+    /* §3.1: SQ y Tail at 1000h + (2y * (4 << DSTRD)), CQ y Head one stride later. */
+    return NVME_REG_DOORBELLS + (2u * qid + (completion ? 1u : 0u)) * (4u << dstrd);
+}
+
+bool nvme_shadow_needs_mmio(uint16_t event_idx, uint16_t new_value, uint16_t old_value)
+{
+    /* Doorbell Buffer Config (§5.7): the controller asks to be told through the
+     * register once the value moves past EventIdx, i.e. when EventIdx lies in
+     * [old, new) going forward. Unsigned 16-bit differences make that hold
+     * across the wrap of the queue index (any depth up to 65536). */
+    return (uint16_t)(new_value - event_idx - 1) < (uint16_t)(new_value - old_value);
 }
