@@ -46,9 +46,11 @@ uint32_t nvme_read_csts(struct nvme_ctrl *c)
     return mmio_read32(c->regs, NVME_REG_CSTS);
 }
 
+/* INTx is named for what it is: without an IOAPIC driver no interrupt is
+ * taken; the pin's state is read from PCI STATUS.IS when the queue is polled. */
 static const char *irq_mode_name(enum nvme_irq_mode m)
 {
-    return m == NVME_IRQ_MSIX ? "msix" : m == NVME_IRQ_INTX ? "intx" : "polled";
+    return m == NVME_IRQ_MSIX ? "msix" : m == NVME_IRQ_INTX ? "intx-polled" : "polled";
 }
 
 /* Waits until CSTS.RDY equals `ready`, bounded by CAP.TO. CFS ends the wait
@@ -190,6 +192,22 @@ static void copy_id_string(char *dst, size_t size, const char *src, size_t len)
     dst[n] = '\0';
 }
 
+/* "512KiB" (as in the boot line) or "unlimited". */
+static void format_mdts(const struct nvme_ctrl *c, char *buf, size_t size)
+{
+    char spaced[24];
+    if (!c->mdts_bytes) {
+        strlcpy(buf, "unlimited", size);
+        return;
+    }
+    blk_format_size(spaced, sizeof(spaced), c->mdts_bytes);
+    size_t n = 0;
+    for (const char *p = spaced; *p && n + 1 < size; p++)
+        if (*p != ' ')
+            buf[n++] = *p;
+    buf[n] = '\0';
+}
+
 static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
 {
     const struct nvme_id_ns *id = c->scratch_mem.virt;
@@ -201,10 +219,17 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
         klog(LOG_WARN, "%s: nsid %u skipped: Identify Namespace failed: %s\n", c->name, nsid, words);
         return;
     }
-    unsigned format = id->flbas & 0xf;
+    /* FLBAS bits 3:0, and bits 6:5 as the upper bits when more than 16
+     * formats exist (NVM Command Set 1.0, NVMe 2.0). */
+    unsigned format = (id->flbas & 0xf) | (id->nlbaf >= 16 ? ((id->flbas >> 5) & 3u) << 4 : 0);
     const struct nvme_lbaf *lbaf = &id->lbaf[format];
     if (id->nsze == 0) {
         klog(LOG_INFO, "%s: nsid %u skipped: size 0 (inactive)\n", c->name, nsid);
+        return;
+    }
+    if (format > id->nlbaf) {
+        klog(LOG_WARN, "%s: nsid %u skipped: FLBAS selects LBA format %u of %u\n", c->name, nsid,
+             format, id->nlbaf + 1);
         return;
     }
     if (lbaf->ms) {
@@ -257,10 +282,15 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
     d->ops = &nvme_blk_ops;
     d->priv = ns;
     c->nns++;
+    char mdts[24];
     blk_format_size(size, sizeof(size), id->nsze << lbaf->lbads);
-    klog(LOG_INFO, "%s: nsid %u, %s (%llu blocks of %u bytes, LBA format %u of %u), "
-         "max transfer %u blocks%s%s%s%s\n", d->name, nsid, size, (unsigned long long)id->nsze,
-         d->block_size, format, id->nlbaf + 1, d->max_transfer,
+    format_mdts(c, mdts, sizeof(mdts));
+    /* The issue's form first: name, model, serial, capacity, LBA size, MDTS,
+     * queues; then the details. */
+    klog(LOG_INFO, "%s: %s %s %s lba %u mdts %s queues %ux%u, nsid %u (%llu blocks, LBA format "
+         "%u of %u), %s, max transfer %u blocks%s%s%s%s\n", d->name, d->model, d->serial, size,
+         d->block_size, mdts, c->nio, c->queue_depth, nsid, (unsigned long long)id->nsze, format,
+         id->nlbaf + 1, irq_mode_name(c->irq_mode), d->max_transfer,
          (d->caps & BLK_CAP_WRITE_ZEROES) ? ", write-zeroes" : "",
          (d->caps & BLK_CAP_TRIM) ? ", dsm-deallocate" : "",
          (d->caps & BLK_CAP_TRIM_ZEROES) ? " (reads zeroes)" : "",
@@ -360,10 +390,7 @@ static void print_controller(struct nvme_ctrl *c)
     copy_id_string(mn, sizeof(mn), c->id->mn, sizeof(c->id->mn));
     copy_id_string(sn, sizeof(sn), c->id->sn, sizeof(c->id->sn));
     copy_id_string(fr, sizeof(fr), c->id->fr, sizeof(c->id->fr));
-    if (c->mdts_bytes)
-        blk_format_size(mdts, sizeof(mdts), c->mdts_bytes);
-    else
-        strlcpy(mdts, "unlimited", sizeof(mdts));
+    format_mdts(c, mdts, sizeof(mdts));
     klog(LOG_INFO, "%s: %02x:%02x.%x %s, serial %s, firmware %s, NVMe %u.%u.%u, mdts %s, "
          "queues %ux%u (granted %u), %s, shadow doorbells %s, NN %u\n",
          c->name, c->pci->bus, c->pci->device, c->pci->function, mn, sn, fr,
@@ -377,7 +404,7 @@ static void choose_irq_mode(struct nvme_ctrl *c)
 {
     c->irq_mode = (enum nvme_irq_mode)nvme_irq_key;
     if (c->irq_mode == NVME_IRQ_MSIX && !c->pci->cap_msix) {
-        klog(LOG_WARN, "%s: no MSI-X capability; INTx (status polled)\n", c->name);
+        klog(LOG_WARN, "%s: no MSI-X capability; INTx, its pin state polled\n", c->name);
         c->irq_mode = NVME_IRQ_INTX;
     }
     if (c->irq_mode == NVME_IRQ_INTX) {
