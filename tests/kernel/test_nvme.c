@@ -436,9 +436,11 @@ static void every_queue(struct ktest *t, struct blk_dev *dev)
         KT_EXPECT_EQ(t, q->completed - done, 2);
         if (q->irq_mode != NVME_IRQ_POLL)
             KT_EXPECT(t, q->interrupts > irqs);      /* completions came by interrupt */
-        ktest_diag(t, "%s queue %u (%s): %llu interrupts", dev->name, q->qid,
+        ktest_diag(t, "%s queue %u (%s): %llu %s", dev->name, q->qid,
                    q->irq_mode == NVME_IRQ_MSIX ? "msix" : q->irq_mode == NVME_IRQ_INTX
-                   ? "intx" : "polled", (unsigned long long)(q->interrupts - irqs));
+                   ? "intx-polled" : "polled", (unsigned long long)(q->interrupts - irqs),
+                   q->irq_mode == NVME_IRQ_INTX ? "pin assertions seen in PCI STATUS"
+                   : "interrupts");
     }
     dma_free(&b);
 }
@@ -675,6 +677,145 @@ static void nvme_describe_prints_sqe_and_registers(struct ktest *t)
     for_each_writable(t, describe_state);
 }
 
+/* More completions than the CQ has entries on queue 1: the phase tag flips
+ * at each wrap, the CQ head follows every CQE and the SQ head the controller
+ * reports in its CQEs catches up with the tail. Reads only. */
+static void cq_wraps(struct ktest *t, struct blk_dev *dev)
+{
+    struct nvme_queue *q = queue0(dev);
+    struct dma_region b = dma_alloc((uint64_t)BATCH * dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    static struct blk_request reqs[BATCH];
+    struct blk_seg segs[BATCH];
+    uint32_t head0 = q->cq_head, phase0 = q->phase;
+    uint64_t cqes = 0, commands0 = q->commands;
+    uint32_t want = q->depth + 2 * BATCH;
+
+    while (cqes < want && !ktest_failed(t)) {
+        for (unsigned i = 0; i < BATCH; i++) {
+            segs[i] = (struct blk_seg){ b.phys + (uint64_t)i * dev->block_size, dev->block_size, 0 };
+            memset(&reqs[i], 0, sizeof(reqs[i]));
+            reqs[i].op = BLK_OP_READ;
+            reqs[i].lba = i;
+            reqs[i].count = 1;
+            reqs[i].segs = &segs[i];
+            reqs[i].nsegs = 1;
+            KT_ASSERT_EQ(t, blk_submit(dev, &reqs[i]), BLK_OK);
+        }
+        blk_kick(dev, 0);
+        for (unsigned i = 0; i < BATCH; i++)
+            KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);
+        cqes += BATCH;
+    }
+    KT_EXPECT_EQ(t, q->commands - commands0, cqes);     /* one command, one CQE each */
+    KT_EXPECT_EQ(t, q->cq_head, (head0 + cqes) % q->depth);
+    KT_EXPECT_EQ(t, q->phase, phase0 ^ (((head0 + cqes) / q->depth) & 1));
+    KT_EXPECT_EQ(t, q->sq_head, q->sq_tail);
+    ktest_diag(t, "%s: %llu CQEs on a %u-entry CQ (head %u -> %u, phase %u -> %u), sq head %u",
+               dev->name, (unsigned long long)cqes, q->depth, head0, q->cq_head, phase0, q->phase,
+               q->sq_head);
+    dma_free(&b);
+}
+static void nvme_cq_wraps_phase_and_sq_head(struct ktest *t) { for_each_writable(t, cq_wraps); }
+
+/* Doorbells: without shadow buffers every doorbell update is an MMIO write;
+ * with them (Doorbell Buffer Config) the shadow holds the current tail and
+ * head, and the register is written only as the EventIdx rule asks (the rule
+ * itself is host-tested). */
+static void shadow_doorbells(struct ktest *t, struct blk_dev *dev)
+{
+    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    struct nvme_queue *q = queue0(dev);
+    struct dma_region b = dma_alloc(dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    struct blk_seg s = { b.phys, dev->block_size, 0 };
+    struct blk_request req;
+    uint64_t logical = q->sq_doorbell_writes + q->cq_doorbell_writes, mmio = q->mmio_doorbell_writes;
+    for (unsigned i = 0; i < 8; i++)
+        KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, i, 1, &s, 1, 0, BLK_OK));
+    uint64_t dl = q->sq_doorbell_writes + q->cq_doorbell_writes - logical;
+    uint64_t dm = q->mmio_doorbell_writes - mmio;
+    KT_EXPECT(t, dl >= 16);                 /* 8 SQ tails, 8 CQ heads at least */
+    if (!c->shadow_doorbells) {
+        KT_EXPECT_EQ(t, dm, dl);
+        ktest_diag(t, "%s: shadow doorbells off: %llu doorbell updates, %llu MMIO writes",
+                   dev->name, (unsigned long long)dl, (unsigned long long)dm);
+    } else {
+        const uint8_t *shadow = c->dbbuf_mem.virt;
+        uint32_t sq_off = nvme_doorbell_offset(q->qid, false, NVME_CAP_DSTRD(c->cap)) -
+                          NVME_REG_DOORBELLS;
+        uint32_t cq_off = nvme_doorbell_offset(q->qid, true, NVME_CAP_DSTRD(c->cap)) -
+                          NVME_REG_DOORBELLS;
+        KT_EXPECT_EQ(t, *(const volatile uint32_t *)(shadow + sq_off), q->sq_tail);
+        KT_EXPECT_EQ(t, *(const volatile uint32_t *)(shadow + cq_off), q->cq_head);
+        KT_EXPECT(t, dm <= dl);
+        ktest_diag(t, "%s: shadow doorbells on: %llu doorbell updates, %llu MMIO writes "
+                   "(EventIdx sq %u cq %u)", dev->name, (unsigned long long)dl,
+                   (unsigned long long)dm,
+                   *(const volatile uint32_t *)((const uint8_t *)c->eventidx_mem.virt + sq_off),
+                   *(const volatile uint32_t *)((const uint8_t *)c->eventidx_mem.virt + cq_off));
+    }
+    dma_free(&b);
+}
+static void nvme_shadow_doorbells_follow_event_index(struct ktest *t)
+{
+    for_each_writable(t, shadow_doorbells);
+}
+
+/* CSTS.CFS: while enabling it ends the wait at once (not after CAP.TO); seen
+ * later by poll() it triggers the controller reset and the command in flight
+ * completes after it. QEMU's nvme sets CFS for a misaligned ASQ; a real
+ * controller ignores ASQ bits 11:0, so the case runs on QEMU only. */
+static void nvme_fatal_status_resets_controller(struct ktest *t)
+{
+    struct blk_dev *dev = NULL;
+    for (unsigned i = 0; i < blk_count() && !dev; i++) {
+        struct nvme_ns *ns = nvme_ns_of(blk_get(i));
+        if (ns && ns->ctrl->pci->vendor_id == 0x1b36 && ns->ctrl->pci->device_id == 0x0010)
+            dev = blk_get(i);
+    }
+    if (!dev) {
+        ktest_skip(t, "needs QEMU's nvme device (1b36:0010)");
+        return;
+    }
+    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    struct dma_region b = dma_alloc(2ull * dev->block_size, PAGE, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, b.virt != NULL);
+    uint8_t *before = b.virt, *after = before + dev->block_size;
+    struct blk_seg s0 = { b.phys, dev->block_size, 0 }, s1 = { b.phys + dev->block_size,
+                                                              dev->block_size, 0 };
+    struct blk_request req;
+    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s0, 1, 0, BLK_OK));
+
+    unsigned resets = c->resets, cfs = c->cfs_seen;
+    char why[160] = "";
+    uint64_t asq = c->admin.sq_mem.phys;
+    uint64_t flags = irq_save();
+    c->admin.sq_mem.phys = asq + 0x800;
+    uint64_t t0 = time_ns();
+    enum blk_cause rc = nvme_ctrl_enable(c, why, sizeof(why));
+    uint64_t ms = (time_ns() - t0) / 1000000;
+    c->admin.sq_mem.phys = asq;
+    uint32_t csts = nvme_read_csts(c);
+    irq_restore(flags);
+    KT_EXPECT_EQ(t, rc, BLK_CAUSE_CONTROLLER_FATAL);
+    KT_EXPECT(t, strstr(why, "controller fatal status while enabling"));
+    KT_EXPECT(t, csts & NVME_CSTS_CFS);
+    KT_EXPECT(t, ms < c->timeout_ms / 2);   /* CFS ended the wait, CAP.TO did not */
+    ktest_diag(t, "%s: enable: %s (%llu ms, CAP.TO %u ms)", c->name, why,
+               (unsigned long long)ms, c->timeout_ms);
+
+    memset(after, 0, dev->block_size);
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s1, 1, 0, BLK_OK));
+    KT_EXPECT_EQ(t, c->cfs_seen, cfs + 1);
+    KT_EXPECT_EQ(t, c->resets, resets + 1);
+    KT_EXPECT_STREQ(t, c->last_reset, "CSTS.CFS");
+    KT_EXPECT(t, c->alive);
+    KT_EXPECT(t, memcmp(before, after, dev->block_size) == 0);
+    KT_EXPECT(t, !(nvme_read_csts(c) & NVME_CSTS_CFS));
+    dma_free(&b);
+}
+
 /* ---- fault cases: need their QEMU set-up ---- */
 
 static struct blk_dev *error_dev(struct ktest *t)
@@ -794,6 +935,8 @@ static const struct ktest_case nvme_cases[] = {
     KTEST_CASE(nvme_prp_rules_refused),
     KTEST_CASE(nvme_batched_submission_one_doorbell),
     KTEST_CASE(nvme_every_queue_pair_serves),
+    KTEST_CASE(nvme_cq_wraps_phase_and_sq_head),
+    KTEST_CASE(nvme_shadow_doorbells_follow_event_index),
     KTEST_CASE(nvme_missing_interrupt_detected),
     KTEST_CASE(nvme_flush_and_fua),
     KTEST_CASE(nvme_write_zeroes_reads_back_zeroes),
@@ -803,6 +946,7 @@ static const struct ktest_case nvme_cases[] = {
     KTEST_CASE(nvme_above_mdts_unsplit_decoded),
     KTEST_CASE_TIMEOUT(nvme_reset_reposts_commands_in_flight, 30000),
     KTEST_CASE(nvme_describe_prints_sqe_and_registers),
+    KTEST_CASE_TIMEOUT(nvme_fatal_status_resets_controller, 30000),
     KTEST_CASE(nvme_injected_read_error_decoded),
     KTEST_CASE(nvme_injected_write_error_decoded),
     { .name = "nvme_timeout_recovered", .fn = nvme_timeout_recovered, .timeout_ms = 90000,
