@@ -10,9 +10,15 @@
  * at a time and its parts run one after another. NCQ and non-queued commands
  * are never outstanding together (SATA forbids it), and a non-queued command
  * runs alone. Everything here runs with interrupts off (irq_save), so the
- * MSI handler and poll() never race on one CPU. Not done: the NCQ error log
- * (READ LOG EXT 10h; QEMU aborts it), so after an NCQ error with several
- * commands in flight every one of them is reported with the error. */
+ * MSI handler and poll() never race on one CPU.
+ *
+ * NCQ errors (AHCI §6.2.2.2, SATA §13.7.4): the device aborts every queued
+ * command; with the engine restarted (no COMRESET, which would clear the
+ * log) READ LOG EXT page 10h names the failed tag, which fails with the
+ * log's Status/Error/LBA while the others are re-sent once. When the log
+ * cannot be read (QEMU aborts READ LOG EXT) the port is reset and each
+ * command is re-sent once without NCQ, so the faulty one fails alone, with
+ * a status of its own. */
 #include "drivers/ahci/ahci_priv.h"
 #include "drivers/pci/pci.h"
 #include "kernel/console.h"
@@ -40,6 +46,8 @@ static unsigned bits_set(uint32_t v)
 #define REQ_DONE_BLOCKS(r)  ((r)->drv[0])   /* sectors finished so far */
 #define REQ_FLAGS(r)        ((r)->drv[1])
 #define REQ_F_IRQ_MISSED    1u
+#define REQ_F_NONQUEUED     2u      /* re-sent without NCQ to isolate an NCQ error */
+#define REQ_F_RETRIED       4u      /* already re-sent once: its next failure is final */
 
 void ahci_fis_set_lba(struct fis_reg_h2d *fis, uint64_t lba)
 {
@@ -70,7 +78,9 @@ static void init_fis(struct fis_reg_h2d *fis, uint8_t command)
 
 static bool uses_ncq(const struct ahci_port *p, const struct blk_request *req)
 {
-    return (p->dev.caps & BLK_CAP_NCQ) && (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE);
+    return (p->dev.caps & BLK_CAP_NCQ) && !p->test_nonqueued &&
+           !(REQ_FLAGS(req) & REQ_F_NONQUEUED) &&
+           (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE);
 }
 
 /* ---- building one part of a request into a slot ---- */
@@ -100,6 +110,9 @@ static bool build_rw(struct ahci_port *p, unsigned s, struct blk_request *req, c
                                      AHCI_PRDT_ENTRIES, &entries, &cause, why, why_size);
     if (bytes == 0)
         return false;
+    if (p->test_short_prdt && bytes > bs)   /* test: the PRDT one sector short of the FIS */
+        ahci_prdt_build(req->segs, req->nsegs, done * bs, bytes - bs, bs, t->prdt,
+                        AHCI_PRDT_ENTRIES, &entries, &cause, why, why_size);
     sl->ncq = uses_ncq(p, req);
     sl->command = rw_command(req, sl->ncq);
     sl->lba = req->lba + done;
@@ -440,6 +453,48 @@ static void fail_all_waiting(struct ahci_port *p, enum blk_cause cause, const ch
         fail_request(p, req, cause, 0, why);
 }
 
+static bool port_running(struct ahci_port *p)
+{
+    return (rd(p, AHCI_PxCMD) & (AHCI_PxCMD_ST | AHCI_PxCMD_FRE)) ==
+           (AHCI_PxCMD_ST | AHCI_PxCMD_FRE);
+}
+
+/* SATA §13.7.4: READ LOG EXT of the NCQ Command Error log, with the engine
+ * restarted after an NCQ error. True when the page names a tag that was in
+ * flight; otherwise `why` says what went wrong and the port has been reset
+ * (by ahci_exec_sync() when the device refused the read; here when the
+ * page is unusable), since the device may still hold its error state. */
+static bool read_ncq_error_log(struct ahci_port *p, uint32_t in_flight, struct ata_ncq_error *e,
+                               char *why, size_t why_size)
+{
+    struct fis_reg_h2d fis;
+    char sub[160], recovery[120];
+    enum ata_ncq_log_status st;
+
+    ata_read_log_ext_fis(&fis, ATA_LOG_NCQ_ERROR, 0, 1);
+    if (!ahci_exec_sync(p, &fis, p->identify_buf, 512, false, AHCI_IDENTIFY_TIMEOUT_MS, sub,
+                        sizeof(sub))) {
+        snprintf(why, why_size, "NCQ error log unavailable, port reset: READ LOG EXT 10h: %s",
+                 sub);
+        return false;
+    }
+    st = ata_ncq_log_parse((const uint8_t *)p->identify_buf, e);
+    if (st == ATA_NCQ_LOG_OK && !(in_flight & (1u << e->tag)))
+        snprintf(sub, sizeof(sub), "it names tag %u, which was not in flight", e->tag);
+    else if (st != ATA_NCQ_LOG_OK)
+        snprintf(sub, sizeof(sub), "%s", ata_ncq_log_status_name(st));
+    else {
+        char tfd[64];
+        ahci_decode_tfd(e->status | (uint32_t)e->error << AHCI_PxTFD_ERR_SHIFT, tfd, sizeof(tfd));
+        snprintf(why, why_size, "NCQ error log: tag %u failed at LBA %llu (%s)", e->tag,
+                 (unsigned long long)e->lba, tfd);
+        return true;
+    }
+    ahci_port_recover(p, AHCI_RESET_ALWAYS, recovery, sizeof(recovery));
+    snprintf(why, why_size, "NCQ error log unusable (%s), %s", sub, recovery);
+    return false;
+}
+
 /* The port stopped on an error (pxis has a fatal bit) or a command ran past
  * its deadline (timed_out >= 0). §6.2.2: reap what finished, work out which
  * command failed, recover the port, fail everything that was in flight. */
@@ -451,7 +506,7 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
     uint32_t failed_mask = 0;
     int culprit = timed_out;
     struct ahci_slot saved[AHCI_MAX_SLOTS];
-    char why[96], recovery[120];
+    char why[96], recovery[120], log_why[200];
 
     /* Slots that finished before the error completed normally. */
     for (unsigned s = 0; s < p->slots; s++) {
@@ -478,13 +533,36 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
     p->issued = 0;
     p->ncq_active = p->nonqueued_active = false;
 
-    /* Clearing ST stops the HBA, not the device: after a timeout or an NCQ
-     * error the device may still own queued commands (and DMA into their
-     * buffers later), so only a COMRESET makes it safe to fail them. */
+    /* Clearing ST stops the HBA, not the device: after a timeout or an
+     * interface error the device may still own queued commands (and DMA into
+     * their buffers later), so only a COMRESET makes it safe to fail them.
+     * After an NCQ device error (TFES alone) the device has aborted them all
+     * and waits for READ LOG EXT 10h: no reset, or the log is lost. */
     bool ncq = false;
     for (unsigned s = 0; s < p->slots; s++)
         ncq = ncq || ((failed_mask & (1u << s)) && saved[s].ncq);
-    bool recovered = ahci_port_recover(p, timed_out >= 0 || ncq, recovery, sizeof(recovery));
+    bool ncq_device_error = ncq && timed_out < 0 && (pxis & AHCI_PxIS_TFES) &&
+                            !(pxis & (AHCI_PxIS_HBFS | AHCI_PxIS_HBDS | AHCI_PxIS_IFS |
+                                      AHCI_PxIS_OFS));
+    enum ahci_reset_policy policy = ncq_device_error ? AHCI_RESET_IF_STUCK
+                                    : timed_out >= 0 || ncq ? AHCI_RESET_ALWAYS
+                                    : AHCI_RESET_IF_NEEDED;
+    bool recovered = ahci_port_recover(p, policy, recovery, sizeof(recovery));
+    struct ata_ncq_error log;
+    bool log_ok = false;
+    if (recovered && ncq_device_error) {
+        log_ok = read_ncq_error_log(p, failed_mask, &log, log_why, sizeof(log_why));
+        if (log_ok) {
+            culprit = (int)log.tag;
+            p->stats.ncq_log_reads++;
+        } else {
+            p->stats.ncq_log_unusable++;
+        }
+        recovered = port_running(p);
+        if (!recovered)
+            snprintf(recovery, sizeof(recovery), "recovery failed after the NCQ error log read");
+        klog(LOG_WARN, "%s: NCQ error: %s\n", p->dev.name, log_why);
+    }
     klog(LOG_WARN, "%s: %s; %u command(s) in flight failed; %s\n", p->dev.name,
          timed_out >= 0 ? "command timeout" : "port error", bits_set(failed_mask),
          recovery);
@@ -499,6 +577,18 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
             .rw = sl->bytes != 0, .lba = sl->lba, .count = sl->count, .nblocks = p->dev.nblocks,
         };
         enum blk_cause cause;
+        /* An NCQ error aborted this command and the log says it was not its
+         * own: send it again, once. Without the log every command is sent
+         * again without NCQ, the culprit too: PxTFD after an NCQ error may
+         * already show a later command's status (QEMU), while a non-queued
+         * command runs alone and its failure is its own. */
+        if (ncq_device_error && recovered && (!log_ok || (int)s != culprit) &&
+            !(REQ_FLAGS(req) & REQ_F_RETRIED)) {
+            REQ_FLAGS(req) |= REQ_F_RETRIED | (log_ok ? 0 : REQ_F_NONQUEUED);
+            wait_push_head(p, req);
+            p->stats.retries++;
+            continue;
+        }
         if (culprit >= 0 && (int)s != culprit) {
             snprintf(why, sizeof(why), "aborted by the recovery of slot %d (%s)", culprit,
                      timed_out >= 0 ? "timeout" : "error");
@@ -507,6 +597,14 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
             snprintf(why, sizeof(why), "no completion within %u ms (cmd %02xh, slot %u)",
                      p->dev.timeout_ms, sl->command, s);
             cause = BLK_CAUSE_TIMEOUT;
+        } else if (log_ok) {
+            /* The log's Status/Error are the failed command's own. */
+            f.pxtfd = log.status | (uint32_t)log.error << AHCI_PxTFD_ERR_SHIFT;
+            cause = ahci_classify(&f, why, sizeof(why));
+            size_t n = strlen(why);
+            snprintf(why + n, sizeof(why) - n, " (NCQ error log: tag %u)", log.tag);
+            req->error_lba = log.lba >= sl->lba && log.lba < sl->lba + sl->count ? log.lba
+                             : sl->lba;
         } else {
             cause = ahci_classify(&f, why, sizeof(why));
             if (culprit < 0) {
@@ -516,6 +614,10 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
             }
             req->error_lba = error_lba(p, sl);
         }
+        if (cause != BLK_CAUSE_ABORTED && (REQ_FLAGS(req) & REQ_F_NONQUEUED)) {
+            size_t n = strlen(why);
+            snprintf(why + n, sizeof(why) - n, " (re-sent without NCQ)");
+        }
         if (cause != BLK_CAUSE_ABORTED && (REQ_FLAGS(req) & REQ_F_IRQ_MISSED)) {
             size_t n = strlen(why);
             snprintf(why + n, sizeof(why) - n, "; MSI not delivered");
@@ -523,7 +625,7 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
         if (cause == BLK_CAUSE_TIMEOUT || cause == BLK_CAUSE_ABORTED)
             req->error_lba = sl->lba;
         ahci_format_detail(&f, why, req->detail, sizeof(req->detail));
-        fail_request(p, req, cause, pxtfd, req->detail);
+        fail_request(p, req, cause, f.pxtfd, req->detail);
     }
     if (!recovered) {
         p->dead = true;
@@ -534,6 +636,21 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
     issue_waiting(p);
 }
 
+/* PxIS.INFS: the HBA recovered an interface error by itself (§6.1.1) and
+ * goes on; PxSERR says which. Decoded once, then cleared so the next one
+ * shows. */
+static void note_nonfatal_error(struct ahci_port *p)
+{
+    uint32_t serr = rd(p, AHCI_PxSERR);
+    char words[200];
+
+    wr(p, AHCI_PxSERR, serr);
+    p->stats.nonfatal_errors++;
+    ahci_decode_serr(serr, words, sizeof(words));
+    klog(LOG_WARN, "%s: recovered interface error (PxIS.INFS): PxSERR 0x%08x (%s)\n",
+         p->dev.name, serr, words);
+}
+
 /* Reaps finished slots; the caller has read (and cleared) pxis. */
 static unsigned process_port(struct ahci_port *p, uint32_t pxis)
 {
@@ -542,6 +659,8 @@ static unsigned process_port(struct ahci_port *p, uint32_t pxis)
         handle_error(p, pxis, -1);
         return before;
     }
+    if (pxis & AHCI_PxIS_INFS)
+        note_nonfatal_error(p);
     uint32_t ci = rd(p, AHCI_PxCI), sact = rd(p, AHCI_PxSACT);
     n = 0;
     for (unsigned s = 0; s < p->slots; s++) {
@@ -671,7 +790,7 @@ bool ahci_exec_sync(struct ahci_port *p, const struct fis_reg_h2d *fis, void *bu
             snprintf(rule, sizeof(rule), "command %02xh not done within %u ms", fis->command,
                      timeout_ms);
         ahci_format_detail(&f, rule, why, why_size);
-        if (!ahci_port_recover(p, true, recovery, sizeof(recovery)))
+        if (!ahci_port_recover(p, AHCI_RESET_ALWAYS, recovery, sizeof(recovery)))
             klog(LOG_WARN, "ahci%up%u: %s\n", p->hba->index, p->number, recovery);
     }
     wr(p, AHCI_PxIS, 0xffffffffu);
@@ -722,10 +841,72 @@ static void ahci_describe(struct blk_dev *dev, const struct blk_request *req)
          p->stats.comresets, p->stats.irq_missed);
 }
 
+/* ---- shutdown: the end of a run on real hardware ---- */
+
+/* Waits (bounded by the command deadline) for what is in flight, fails what
+ * is left, then FLUSH CACHE EXT on a disk with its write cache on that
+ * bareio may have written (ATA8-ACS §7.14: the cached data reaches the
+ * medium before power goes), and stops the port: ST then CR, FRE then FR
+ * (§10.1.2), interrupts off. The port refuses requests afterwards. */
+static void ahci_shutdown(struct blk_dev *dev)
+{
+    struct ahci_port *p = dev->priv;
+    char why[200] = "", flushed[80] = "no write cache to flush";
+    uint64_t start = time_ns();
+    uint64_t deadline = deadline_after_ms((uint64_t)dev->timeout_ms + AHCI_ENGINE_TIMEOUT_MS);
+
+    if (p->dead && strcmp(p->dead_reason, "shut down") == 0)
+        return;
+    ahci_kick(dev, 0);
+    while ((p->issued || p->wait_head) && !p->dead && !deadline_passed(deadline)) {
+        ahci_poll(dev, 0);
+        delay_us(100);
+    }
+    uint64_t flags = irq_save();
+    if (p->issued || p->wait_head) {
+        klog(LOG_WARN, "%s: shutdown: %u command(s) still in flight after %u ms: failed\n",
+             dev->name, bits_set(p->issued), dev->timeout_ms);
+        if (p->issued)
+            handle_error(p, rd(p, AHCI_PxIS), __builtin_ctz(p->issued));
+        fail_all_waiting(p, BLK_CAUSE_ABORTED, "failed at shutdown");
+    }
+    if (!p->dead && p->id.write_cache_enabled && p->id.flush_ext && dev->writable) {
+        struct fis_reg_h2d fis;
+        init_fis(&fis, ATA_CMD_FLUSH_CACHE_EXT);
+        uint64_t t0 = time_ns();
+        if (ahci_exec_sync(p, &fis, NULL, 0, false, AHCI_FLUSH_TIMEOUT_MS, why, sizeof(why)))
+            snprintf(flushed, sizeof(flushed), "write cache flushed in %llu us",
+                     (unsigned long long)((time_ns() - t0) / 1000));
+        else
+            snprintf(flushed, sizeof(flushed), "FLUSH CACHE EXT failed");
+    } else if (p->id.write_cache_enabled) {
+        snprintf(flushed, sizeof(flushed), "%s", p->dead ? "port out of service: no flush"
+                 : "read-only here: nothing of bareio's to flush");
+    }
+    wr(p, AHCI_PxIE, 0);
+    char stop_why[120] = "";
+    bool stopped = ahci_port_stop_engine(p, stop_why, sizeof(stop_why));
+    if (stopped) {
+        wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_FRE);
+        if (!(stopped = ahci_port_wait_fis_stopped(p)))
+            snprintf(stop_why, sizeof(stop_why), "PxCMD.FR still set %u ms after clearing FRE "
+                     "(PxCMD 0x%x)", AHCI_ENGINE_TIMEOUT_MS, rd(p, AHCI_PxCMD));
+    }
+    wr(p, AHCI_PxSERR, 0xffffffffu);
+    wr(p, AHCI_PxIS, 0xffffffffu);
+    p->dead = true;
+    snprintf(p->dead_reason, sizeof(p->dead_reason), "shut down");
+    irq_restore(flags);
+    klog(stopped && !why[0] ? LOG_INFO : LOG_WARN, "%s: shutdown: %s%s%s; %s in %llu us\n",
+         dev->name, flushed, why[0] ? ": " : "", why,
+         stopped ? "engines stopped (ST/CR, FRE/FR clear)" : stop_why,
+         (unsigned long long)((time_ns() - start) / 1000));
+}
+
 const struct blk_ops ahci_blk_ops = {
     .submit = ahci_submit,
     .kick = ahci_kick,
     .poll = ahci_poll,
     .describe = ahci_describe,
-    .shutdown = NULL,
+    .shutdown = ahci_shutdown,
 };

@@ -45,10 +45,15 @@ bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size)
     return true;
 }
 
+bool ahci_port_wait_fis_stopped(struct ahci_port *p)
+{
+    return wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_FR, 0, AHCI_ENGINE_TIMEOUT_MS);
+}
+
 static bool stop_fis_receive(struct ahci_port *p, char *why, size_t why_size)
 {
     wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_FRE);
-    if (!wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_FR, 0, AHCI_ENGINE_TIMEOUT_MS)) {
+    if (!ahci_port_wait_fis_stopped(p)) {
         snprintf(why, why_size, "PxCMD.FR still set %u ms after clearing FRE (PxCMD 0x%x)",
                  AHCI_ENGINE_TIMEOUT_MS, rd(p, AHCI_PxCMD));
         return false;
@@ -127,16 +132,21 @@ bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why
     return true;
 }
 
+/* §6.2.2.1 steps 4-6: PxSERR, then PxIS, then this port's bit in IS (all
+ * write-1-to-clear; PxIS before IS, or IS.IPS is set again at once). */
 static void clear_errors(struct ahci_port *p)
 {
-    wr(p, AHCI_PxSERR, 0xffffffffu);    /* write-1-to-clear */
+    wr(p, AHCI_PxSERR, 0xffffffffu);
     wr(p, AHCI_PxIS, 0xffffffffu);
+    mmio_write32(p->hba->abar, AHCI_REG_IS, 1u << p->number);
 }
 
 /* §6.2.2: the port has stopped on an error (or a command timed out). */
-bool ahci_port_recover(struct ahci_port *p, bool force_reset, char *why, size_t why_size)
+bool ahci_port_recover(struct ahci_port *p, enum ahci_reset_policy policy, char *why,
+                       size_t why_size)
 {
-    bool reset = force_reset;
+    bool reset = policy == AHCI_RESET_ALWAYS;
+    uint32_t stuck = ATA_STS_BSY | ATA_STS_DRQ;
     char sub[120];
 
     p->stats.recoveries++;
@@ -144,9 +154,14 @@ bool ahci_port_recover(struct ahci_port *p, bool force_reset, char *why, size_t 
     if (!ahci_port_stop_engine(p, sub, sizeof(sub)))
         reset = true;           /* CR stuck: only a reset of the link frees it */
     clear_errors(p);
-    /* A device still BSY/DRQ, or one keeping ERR set from the failed command
-     * (QEMU keeps it until a reset), must be reset before the next command. */
-    if (rd(p, AHCI_PxTFD) & (ATA_STS_BSY | ATA_STS_DRQ | ATA_STS_ERR))
+    /* A device still BSY/DRQ must be reset before the next command (§6.2.2.1
+     * step 7; no CLO: QEMU has no CAP.SCLO and a reset is the safe choice).
+     * So must one keeping ERR set from the failed command (QEMU keeps it
+     * until a reset) -- except after an NCQ error, where ERR is expected and
+     * the NCQ error log must still be read. */
+    if (policy != AHCI_RESET_IF_STUCK)
+        stuck |= ATA_STS_ERR;
+    if (rd(p, AHCI_PxTFD) & stuck)
         reset = true;
     if (reset) {
         if (!ahci_port_comreset(p, sub, sizeof(sub)) ||
@@ -352,6 +367,10 @@ void ahci_port_probe(struct ahci_hba *hba, unsigned number)
         return;
     }
     program_memory(p);
+    /* FIS-based switching is for port multipliers, which are not driven:
+     * make sure the firmware did not leave it on (PxFBS.EN, ST clear). */
+    if ((hba->cap & AHCI_CAP_FBSS) && (rd(p, AHCI_PxFBS) & AHCI_PxFBS_EN))
+        wr(p, AHCI_PxFBS, rd(p, AHCI_PxFBS) & ~AHCI_PxFBS_EN);
     clear_errors(p);
     wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) | AHCI_PxCMD_FRE);
     if (!port_link_and_signature(p, name))

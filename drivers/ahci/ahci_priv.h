@@ -18,6 +18,7 @@
 #define AHCI_LINK_ABSENT_MS         50      /* DET still 0 this long: nothing attached */
 #define AHCI_READY_TIMEOUT_MS       10000   /* BSY/DRQ clear after reset (drive spin-up) */
 #define AHCI_IDENTIFY_TIMEOUT_MS    5000
+#define AHCI_FLUSH_TIMEOUT_MS       30000   /* FLUSH CACHE EXT may write a whole cache out */
 #define AHCI_IRQ_GRACE_MS           500     /* MSI mode: a done slot's interrupt is this late */
 
 enum ahci_irq_mode { AHCI_IRQ_POLL, AHCI_IRQ_MSI };
@@ -42,6 +43,10 @@ struct ahci_port_stats {
     unsigned recoveries, comresets;
     uint64_t irqs;
     unsigned irq_missed;            /* completions noticed by poll, not by the interrupt */
+    unsigned ncq_log_reads;         /* NCQ errors whose log named the failed tag */
+    unsigned ncq_log_unusable;      /* ... whose log could not be read or used */
+    unsigned retries;               /* requests re-sent after an NCQ error aborted them */
+    unsigned nonfatal_errors;       /* PxIS.INFS: recovered interface errors */
 };
 
 struct ahci_hba;
@@ -61,7 +66,9 @@ struct ahci_port {
     struct ata_identity id;
     struct blk_dev dev;
     bool registered;
-    bool dead;                      /* recovery failed: every request is refused */
+    bool dead;                      /* recovery failed or shut down: requests refused */
+    bool test_nonqueued;            /* test hook: READ/WRITE DMA EXT even with NCQ */
+    bool test_short_prdt;           /* test hook: PRDTs one sector short of the count */
     char dead_reason[120];
 
     /* I/O state, touched with interrupts off. */
@@ -105,11 +112,20 @@ static inline volatile void *ahci_port_regs(volatile void *abar, unsigned port)
 bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size);
 bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size);
 bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size);
+/* After FRE was cleared: FR clear within 500 ms (§10.1.2). */
+bool ahci_port_wait_fis_stopped(struct ahci_port *p);
 bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why, size_t why_size);
-/* §6.2.2: stop, clear errors, COMRESET when the device is stuck or keeps ERR
- * (or force_reset: the device may still hold queued commands), restart.
- * Returns false (with why) when the port could not be restarted. */
-bool ahci_port_recover(struct ahci_port *p, bool force_reset, char *why, size_t why_size);
+/* When ahci_port_recover() resets the link (COMRESET). */
+enum ahci_reset_policy {
+    AHCI_RESET_IF_NEEDED,   /* BSY/DRQ stuck, or a stale ERR (QEMU keeps it until a reset) */
+    AHCI_RESET_ALWAYS,      /* timeout, interface error: the device may still own commands */
+    AHCI_RESET_IF_STUCK,    /* NCQ error: only BSY/DRQ; ERR is expected and the error log
+                             * must survive for READ LOG EXT (a COMRESET clears it) */
+};
+/* §6.2.2: stop, clear errors (PxSERR, PxIS, IS.IPS), COMRESET per policy,
+ * restart. Returns false (with why) when the port could not be restarted. */
+bool ahci_port_recover(struct ahci_port *p, enum ahci_reset_policy policy, char *why,
+                       size_t why_size);
 /* Bring-up of one implemented port; sets hba->port[n] when an ATA disk is
  * ready (the caller registers it once interrupts are on). */
 void ahci_port_probe(struct ahci_hba *hba, unsigned number);
