@@ -53,6 +53,10 @@ static uint16_t admin_wait(struct nvme_ctrl *c, uint16_t cid, uint32_t timeout_m
 uint16_t nvme_admin_sync(struct nvme_ctrl *c, struct nvme_sqe *sqe, uint32_t timeout_ms,
                          struct nvme_cqe *cqe_out)
 {
+    /* CID FFFFh is kept out: the Error Information log uses it for "no
+     * command" (NVMe 2.0 §4.2). */
+    if (next_admin_cid == 0xffff)
+        next_admin_cid = 0;
     uint16_t cid = next_admin_cid++;
     sqe->cdw0 = (sqe->cdw0 & 0xffff) | (uint32_t)cid << 16;
     nvme_queue_post(&c->admin, sqe);

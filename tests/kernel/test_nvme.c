@@ -276,6 +276,9 @@ static void scattered(struct ktest *t, struct blk_dev *dev, uint32_t npages, boo
         KT_EXPECT_EQ(t, n, 0);
     } else {
         KT_EXPECT(t, sqe.prp2 % 8 == 0 && sqe.prp2 != segs[1].phys);
+        /* The list is in the command slot's page, allocated with the queue. */
+        const struct dma_region *pm = &queue0(dev)->page_mem;
+        KT_EXPECT(t, sqe.prp2 >= pm->phys && sqe.prp2 + PAGE <= pm->phys + pm->size);
         KT_EXPECT_EQ(t, n, npages - 1);
         for (uint32_t i = 1; i < npages && i - 1 < n; i++)
             KT_EXPECT_EQ(t, list[i - 1], segs[i].phys);
@@ -395,9 +398,11 @@ static void batched(struct ktest *t, struct blk_dev *dev)
         KT_ASSERT_EQ(t, blk_submit(dev, &reqs[i]), BLK_OK);
     }
     KT_EXPECT_EQ(t, q->sq_doorbell_writes, rings);      /* nothing rung before the kick */
+    uint64_t dma = dma_outstanding();
     blk_kick(dev, 0);
     for (unsigned i = 0; i < BATCH; i++)
         KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);
+    KT_EXPECT_EQ(t, dma_outstanding(), dma);            /* no memory taken per I/O */
     KT_EXPECT_EQ(t, q->commands - commands, BATCH);
     KT_EXPECT_EQ(t, q->sq_doorbell_writes - rings, 1);  /* one doorbell for the batch */
     KT_EXPECT(t, check_pattern(b.virt, lba, BATCH, dev->block_size, 50) < 0);
@@ -558,6 +563,7 @@ static void past_end(struct ktest *t, struct blk_dev *dev)
                  BLK_CAUSE_LBA_RANGE);
     KT_EXPECT_EQ(t, req.dev_status & 0x7ff, 0x080);
     KT_EXPECT(t, strstr(req.detail, "LBA out of range"));
+    KT_EXPECT(t, (req.dev_status & NVME_STATUS_DNR) && !strstr(req.detail, "after retries"));
     ktest_diag(t, "%s: status 0x%x: %s", dev->name, req.dev_status, req.detail);
     still_serves(t, dev, &b);
     dma_free(&b);
@@ -582,6 +588,17 @@ static void bad_nsid(struct ktest *t, struct blk_dev *dev)
     KT_EXPECT(t, strstr(req.detail, "nsid"));
     ktest_diag(t, "%s: to nsid %u: status 0x%x: %s", dev->name, nsid, req.dev_status, req.detail);
     still_serves(t, dev, &b);
+    /* The hook never redirects a write: it reaches this namespace, in its range. */
+    struct nvme_sqe sqe;
+    uint64_t l[1];
+    uint32_t n;
+    uint64_t lba = data_lba(dev, 1);
+    fill_pattern(b.virt, lba, 1, dev->block_size, 95);
+    ns->test_nsid_once = nsid;
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_WRITE, lba, 1, &s, 1, 0, BLK_OK));
+    KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, l, 1, &n));
+    KT_EXPECT_EQ(t, sqe.nsid, ns->nsid);
+    ns->test_nsid_once = 0;
     dma_free(&b);
 }
 static void nvme_invalid_nsid_decoded(struct ktest *t) { for_each_writable(t, bad_nsid); }
