@@ -105,7 +105,7 @@ struct blk_request {
     /* Set by the driver (or the block layer) on completion. */
     volatile bool complete;
     enum blk_cause cause;
-    uint32_t dev_status;    /* raw: NVMe (DNR<<15 | M<<14 | SCT<<8 | SC); AHCI PxTFD */
+    uint32_t dev_status;    /* raw: NVMe (DNR<<15 | M<<14 | CRD<<12 | SCT<<8 | SC); AHCI PxTFD */
     uint64_t error_lba;     /* first failing LBA when the device says, else lba */
     uint64_t bytes;         /* bytes the device reported transferred (PRDBC, ...) */
     char detail[160];       /* the status decoded in words */
