@@ -386,8 +386,9 @@ static void above_4g_on_device(struct ktest *t, struct dio_dev *d)
     dio_poison(hi_r.virt, len);
     if (dio_io(d, &req, &seg, BLK_OP_READ, lba, count, &hi_r, 0, 0) != BLK_OK)
         dio_io_failed(t, d, &req, "read to above 4 GiB");
-    else
-        dio_verify(t, d, &req, hi_r.virt, "above 4 GiB");
+    else if (dio_verify(t, d, &req, hi_r.virt, "above 4 GiB") == 0)
+        ktest_diag(t, "%s: %u blocks written from 0x%llx and read back into 0x%llx (above 4 GiB)",
+                   dev->name, count, (unsigned long long)hi_w.phys, (unsigned long long)hi_r.phys);
 
     /* One request whose pieces lie on both sides of 4 GiB: the page at the
      * end of a low buffer, then memory above. No RAM is contiguous across

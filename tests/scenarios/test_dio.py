@@ -213,3 +213,24 @@ def test_preflight_names_bus_mastering_off(boot, kernel, tmp_path):
     assert b.report.find("preflight.preflight_bus_mastering").status == "fail"
     assert re.search(r"nvme0 \([0-9a-f:.]+\): bus mastering disabled: PCI COMMAND 0x[0-9a-f]{4} has BME "
                      r"\(bit 2\) clear; remedy: set PCI COMMAND.BME", b.log), b.describe()
+
+
+def test_buffers_above_4g_on_real_controllers(boot, kernel, tmp_path):
+    """With RAM above 4 GiB (-m 5G), both QEMU controllers (64-bit: AHCI
+    CAP.S64A, NVMe) move stamped data from and into buffers above 4 GiB, and a
+    request with pieces on both sides of 4 GiB; the case must run, not skip."""
+    a, n = image(tmp_path, "ahci0"), image(tmp_path, "nvme0")
+    b = boot("--kernel", kernel, "--disks", "none", "--memory", "5G",
+             "--append", "tests=dio.dio_buffers_above_4g",
+             "--", *ahci(a, "ahci0", 0), *nvme(n, "nvme0"), timeout=180)
+    assert_clean_pass(b, expect=["dio"])
+    case = b.report.find("dio.dio_buffers_above_4g")
+    assert case.status == "pass", b.describe()
+    for dev in ("ahci0p0", "nvme0n1"):
+        m = re.search(rf"{dev}: \d+ blocks written from 0x([0-9a-f]+) and read back into 0x([0-9a-f]+)",
+                      b.log)
+        assert m, b.describe()
+        assert int(m.group(1), 16) >= 1 << 32 and int(m.group(2), 16) >= 1 << 32
+    for img, dev in ((a, "ahci0p0"), (n, "nvme0n1")):
+        p = tool("verify-image", b.log_path, img)
+        assert re.search(rf"verify-image: {dev}: \d+ ranges, \d+ blocks OK", p.stdout), p.stdout
