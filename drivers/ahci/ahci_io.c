@@ -585,6 +585,10 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
         if (ncq_device_error && recovered && (!log_ok || (int)s != culprit) &&
             !(REQ_FLAGS(req) & REQ_F_RETRIED)) {
             REQ_FLAGS(req) |= REQ_F_RETRIED | (log_ok ? 0 : REQ_F_NONQUEUED);
+            /* Every tag in flight is named, also those that will succeed. */
+            klog(LOG_WARN, "%s: NCQ error: tag %u (cmd %02xh lba %llu count %u) re-sent%s\n",
+                 p->dev.name, s, sl->command, (unsigned long long)sl->lba, sl->count,
+                 log_ok ? "" : " without NCQ");
             wait_push_head(p, req);
             p->stats.retries++;
             continue;
