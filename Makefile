@@ -90,11 +90,14 @@ host-test: $(BUILD)/host/unit
 # Host tools: tools/mkscratch and tools/verify-image are C programs that share
 # lib/ (scratch label, GPT, stamps) with the kernel, built the way the host
 # tests are (lib's string functions renamed). The tools/ wrappers build them.
+# They also share the write-access rule (drivers/blk/access.c): verify-image
+# seeds and checks only what the kernel would write.
 HOST_TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I.
 HOST_TOOLS := $(BUILD)/tools/mkscratch $(BUILD)/tools/verify-image
-$(BUILD)/tools/%: tools/src/%.c $(HOST_LIB_SRCS) $(wildcard lib/*.h tests/host/rename.h)
+HOST_TOOL_SRCS := $(HOST_LIB_SRCS) drivers/blk/access.c
+$(BUILD)/tools/%: tools/src/%.c $(HOST_TOOL_SRCS) $(wildcard lib/*.h drivers/blk/*.h tests/host/rename.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@.$$$$ $< $(HOST_LIB_SRCS) && \
+	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@.$$$$ $< $(HOST_TOOL_SRCS) && \
 	    mv -f $@.$$$$ $@
 
 host-tools: $(HOST_TOOLS)

@@ -12,6 +12,7 @@
 #define BTRFS_SUPER_MAGIC (65536u + 64u)
 #define MBR_PARTITION_TABLE 446u
 #define MBR_SIGNATURE 510u
+#define MBR_TYPE_GPT_PROTECTIVE 0xeeu  /* UEFI 2.10 §5.2.3 */
 
 struct probe_buf {
     const uint8_t *p;
@@ -105,39 +106,89 @@ static bool probe_swap(const struct probe_buf *b, uint64_t *at)
     return false;
 }
 
-struct disksig disksig_probe(const void *buf, size_t len)
+static bool probe_exfat(const struct probe_buf *b, uint64_t *at) { return probe_oem(b, "EXFAT   ", at); }
+static bool probe_ntfs(const struct probe_buf *b, uint64_t *at) { return probe_oem(b, "NTFS    ", at); }
+
+static bool probe_ext(const struct probe_buf *b, uint64_t *at)
+{
+    *at = EXT_SUPER_MAGIC;
+    return has(b, EXT_SUPER_MAGIC, "\x53\xef", 2);
+}
+
+static bool probe_xfs(const struct probe_buf *b, uint64_t *at)
+{
+    *at = 0;
+    return has(b, 0, "XFSB", 4);
+}
+
+static bool probe_btrfs(const struct probe_buf *b, uint64_t *at)
+{
+    *at = BTRFS_SUPER_MAGIC;
+    return has(b, BTRFS_SUPER_MAGIC, "_BHRfS_M", 8);
+}
+
+static bool probe_luks(const struct probe_buf *b, uint64_t *at)
+{
+    *at = 0;
+    return has(b, 0, "LUKS\xba\xbe", 6);
+}
+
+/* Most specific first: an ISO 9660 hybrid image also has an MBR and a GPT; a
+ * FAT boot sector also ends in 0x55AA. */
+static const struct {
+    enum disksig_kind kind;
+    bool (*probe)(const struct probe_buf *b, uint64_t *at);
+} probes[] = {
+    { DISKSIG_ISO9660, probe_iso9660 }, { DISKSIG_GPT, probe_gpt },
+    { DISKSIG_EXFAT, probe_exfat },     { DISKSIG_NTFS, probe_ntfs },
+    { DISKSIG_FAT, probe_fat },         { DISKSIG_MBR, probe_mbr },
+    { DISKSIG_EXT, probe_ext },         { DISKSIG_XFS, probe_xfs },
+    { DISKSIG_BTRFS, probe_btrfs },     { DISKSIG_LVM2, probe_lvm2 },
+    { DISKSIG_SWAP, probe_swap },       { DISKSIG_LUKS, probe_luks },
+};
+_Static_assert(sizeof(probes) / sizeof(probes[0]) == DISKSIG_KINDS - 1,
+               "every signature kind has one probe");
+
+unsigned disksig_probe_all(const void *buf, size_t len, struct disksig *out, unsigned max)
 {
     struct probe_buf b = { buf, len };
-    struct disksig s = { DISKSIG_NONE, 0 };
-    uint64_t at = 0;
+    unsigned n = 0;
 
-    if (probe_iso9660(&b, &at))
-        s.kind = DISKSIG_ISO9660;
-    else if (probe_gpt(&b, &at))
-        s.kind = DISKSIG_GPT;
-    else if (probe_oem(&b, "EXFAT   ", &at))
-        s.kind = DISKSIG_EXFAT;
-    else if (probe_oem(&b, "NTFS    ", &at))
-        s.kind = DISKSIG_NTFS;
-    else if (probe_fat(&b, &at))
-        s.kind = DISKSIG_FAT;
-    else if (probe_mbr(&b, &at))
-        s.kind = DISKSIG_MBR;
-    else if ((at = EXT_SUPER_MAGIC, has(&b, at, "\x53\xef", 2)))
-        s.kind = DISKSIG_EXT;
-    else if ((at = 0, has(&b, 0, "XFSB", 4)))
-        s.kind = DISKSIG_XFS;
-    else if ((at = BTRFS_SUPER_MAGIC, has(&b, at, "_BHRfS_M", 8)))
-        s.kind = DISKSIG_BTRFS;
-    else if (probe_lvm2(&b, &at))
-        s.kind = DISKSIG_LVM2;
-    else if (probe_swap(&b, &at))
-        s.kind = DISKSIG_SWAP;
-    else if ((at = 0, has(&b, 0, "LUKS\xba\xbe", 6)))
-        s.kind = DISKSIG_LUKS;
-    if (s.kind != DISKSIG_NONE)
-        s.offset = at;
+    for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+        uint64_t at = 0;
+        if (!probes[i].probe(&b, &at))
+            continue;
+        if (n < max) {
+            out[n].kind = probes[i].kind;
+            out[n].offset = at;
+        }
+        n++;
+    }
+    return n;
+}
+
+struct disksig disksig_probe(const void *buf, size_t len)
+{
+    struct disksig s = { DISKSIG_NONE, 0 };
+    disksig_probe_all(buf, len, &s, 1);
     return s;
+}
+
+bool disksig_mbr_protective(const void *buf, size_t len)
+{
+    struct probe_buf b = { buf, len };
+    bool protective = false;
+
+    if (len < MBR_SIGNATURE + 2 || !boot_signature(&b))
+        return false;
+    for (unsigned i = 0; i < 4; i++) {
+        uint8_t type = b.p[MBR_PARTITION_TABLE + 16 * i + 4];
+        if (type == MBR_TYPE_GPT_PROTECTIVE)
+            protective = true;
+        else if (type != 0)
+            return false;
+    }
+    return protective;
 }
 
 const char *disksig_name(enum disksig_kind kind)
@@ -156,6 +207,7 @@ const char *disksig_name(enum disksig_kind kind)
     case DISKSIG_LVM2: return "an LVM2 physical volume";
     case DISKSIG_SWAP: return "Linux swap";
     case DISKSIG_LUKS: return "a LUKS encrypted volume";
+    case DISKSIG_KINDS: break;
     }
     return "?";
 }

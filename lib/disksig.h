@@ -14,6 +14,7 @@
  * A scratch label is none of these (lib/scratch.h). */
 #ifndef LIB_DISKSIG_H
 #define LIB_DISKSIG_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,7 @@ enum disksig_kind {
     DISKSIG_LVM2,
     DISKSIG_SWAP,
     DISKSIG_LUKS,
+    DISKSIG_KINDS
 };
 
 struct disksig {
@@ -46,6 +48,14 @@ struct disksig {
  * signature found, most specific first (an ISO 9660 hybrid image also has an
  * MBR and a GPT; a FAT boot sector also ends in 0x55AA). */
 struct disksig disksig_probe(const void *buf, size_t len);
+/* Every signature in buf[0..len), in the same order: stores the first `max`
+ * in out[] and returns how many there are (a disk that shows more than one
+ * thing is still in use, whatever the first one says). */
+unsigned disksig_probe_all(const void *buf, size_t len, struct disksig *out, unsigned max);
+/* True when LBA 0 holds an MBR whose only used entries are GPT protective
+ * (type EEh, UEFI 2.10 §5.2.3) — what a GPT disk carries, as opposed to a
+ * legacy or hybrid MBR that describes partitions of its own. */
+bool disksig_mbr_protective(const void *buf, size_t len);
 /* "an ISO 9660 file system", "an MBR partition table", ... */
 const char *disksig_name(enum disksig_kind kind);
 

@@ -64,6 +64,9 @@ const char *gpt_status_name(enum gpt_status status)
     case GPT_BAD_ENTRIES_CRC: return "GPT partition entries damaged (CRC-32 mismatch)";
     case GPT_BAD_ENTRY: return "GPT partition outside the usable LBAs";
     case GPT_NOT_FOUND: return "GPT without a bareio partition";
+    case GPT_BAD_LAYOUT:
+        return "GPT whose usable LBAs overlap its own header or entry arrays";
+    case GPT_OVERLAP: return "GPT partition overlapping another partition";
     }
     return "?";
 }
@@ -81,6 +84,19 @@ static bool entry_size_valid(uint32_t size)
 {
     /* 128 * 2^n (§5.3.2, SizeOfPartitionEntry). */
     return size >= GPT_ENTRY_SIZE && (size & (size - 1)) == 0;
+}
+
+/* The usable LBAs must leave the GPT's own structures alone (§5.3.1, figure
+ * 5.3): LBA 0 (protective MBR), the primary header at LBA 1 and its entry
+ * array below FirstUsableLBA; above LastUsableLBA the backup entry array,
+ * which ends right below the backup header at AlternateLBA. The backup header
+ * itself is not read, so its array is taken to be where the layout puts it,
+ * of the primary's size. */
+static bool layout_clear(const struct gpt_header *h, uint64_t entry_blocks)
+{
+    return h->entries_lba + entry_blocks <= h->first_usable_lba &&
+           h->alternate_lba > h->last_usable_lba &&
+           h->alternate_lba - h->last_usable_lba > entry_blocks;
 }
 
 enum gpt_status gpt_parse_header(const void *block, uint32_t block_size, uint64_t nblocks,
@@ -115,7 +131,7 @@ enum gpt_status gpt_parse_header(const void *block, uint32_t block_size, uint64_
         out->first_usable_lba > out->last_usable_lba || out->entries_lba < 2 ||
         out->entries_lba >= nblocks || entry_blocks > nblocks - out->entries_lba)
         return GPT_BAD_HEADER;
-    return GPT_OK;
+    return layout_clear(out, entry_blocks) ? GPT_OK : GPT_BAD_LAYOUT;
 }
 
 uint64_t gpt_entries_bytes(const struct gpt_header *h)
@@ -133,6 +149,28 @@ static void entry_name(char *dst, const uint8_t *utf16)
         dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
     }
     dst[i] = '\0';
+}
+
+static bool entry_used(const uint8_t *e)
+{
+    static const uint8_t unused[16];
+    return memcmp(e + GPT_ENT_TYPE, unused, 16) != 0;   /* §5.3.3: zero type = unused */
+}
+
+/* The first used entry other than p that shares a block with it, or
+ * entry_count: writes to p must never reach another partition's data. */
+static unsigned overlapping_entry(const struct gpt_header *h, const uint8_t *base,
+                                  const struct gpt_partition *p)
+{
+    for (unsigned j = 0; j < h->entry_count; j++) {
+        const uint8_t *e = base + (uint64_t)j * h->entry_size;
+        if (j == p->index || !entry_used(e))
+            continue;
+        uint64_t first = le64_get(e + GPT_ENT_FIRST_LBA), last = le64_get(e + GPT_ENT_LAST_LBA);
+        if (first <= p->last_lba && last >= p->first_lba)
+            return j;
+    }
+    return h->entry_count;
 }
 
 enum gpt_status gpt_find_partition(const struct gpt_header *h, const void *entries,
@@ -157,7 +195,7 @@ enum gpt_status gpt_find_partition(const struct gpt_header *h, const void *entri
         if (out->first_lba < h->first_usable_lba || out->last_lba > h->last_usable_lba ||
             out->first_lba > out->last_lba)
             return GPT_BAD_ENTRY;
-        return GPT_OK;
+        return overlapping_entry(h, base, out) < h->entry_count ? GPT_OVERLAP : GPT_OK;
     }
     return GPT_NOT_FOUND;
 }

@@ -54,12 +54,15 @@ enum gpt_status {
     GPT_BAD_ENTRIES_CRC,    /* PartitionEntryArrayCRC32 wrong */
     GPT_BAD_ENTRY,          /* a used entry lies outside the usable LBAs */
     GPT_NOT_FOUND,          /* well-formed, but no partition of the type asked for */
+    GPT_BAD_LAYOUT,         /* usable LBAs reach LBA 0/1, an entry array or the backup header */
+    GPT_OVERLAP,            /* the partition found shares blocks with another used entry */
 };
 const char *gpt_status_name(enum gpt_status status);
 
 /* Checks the header in `block` (LBA 1, block_size bytes) of a disk of
- * `nblocks` blocks: signature, HeaderCRC32, revision, sizes, MyLBA == 1 and
- * every LBA inside the disk. */
+ * `nblocks` blocks: signature, HeaderCRC32, revision, sizes, MyLBA == 1,
+ * every LBA inside the disk, and usable LBAs clear of LBA 0, the header, the
+ * primary entry array, the backup entry array and the backup header. */
 enum gpt_status gpt_parse_header(const void *block, uint32_t block_size, uint64_t nblocks,
                                  struct gpt_header *out);
 /* Bytes of the entry array: entry_count * entry_size (what to read at
@@ -67,7 +70,8 @@ enum gpt_status gpt_parse_header(const void *block, uint32_t block_size, uint64_
 uint64_t gpt_entries_bytes(const struct gpt_header *h);
 /* Checks PartitionEntryArrayCRC32 over `entries` (gpt_entries_bytes long),
  * then finds the first used entry of type `type` at index >= `start` and
- * checks that it lies inside the usable LBAs. */
+ * checks that it lies inside the usable LBAs and shares no block with any
+ * other used entry. */
 enum gpt_status gpt_find_partition(const struct gpt_header *h, const void *entries,
                                    const uint8_t type[16], unsigned start,
                                    struct gpt_partition *out);

@@ -175,7 +175,7 @@ struct blk_dev {
     bool boot_device;       /* bareio was booted from it: never written */
     uint64_t write_first;   /* writes confined to [write_first, write_end) blocks */
     uint64_t write_end;
-    char access[96];        /* why writable or read-only, in words */
+    char access[160];       /* why writable or read-only, in words */
     uint8_t identity[16];   /* scratch label UUID (or hash of the serial) for stamps */
 };
 

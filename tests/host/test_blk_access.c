@@ -85,7 +85,9 @@ HTEST(blk_access_label_confines_and_identifies)
     head[100] ^= 1;                             /* damaged label: not scratch */
     blk_access_decide(&d, head, sizeof(head), false, "");
     HT_EXPECT(!d.writable);
-    HT_EXPECT_STREQ(d.access, "read-only: scratch label damaged (CRC-32C mismatch)");
+    HT_EXPECT_STREQ(d.access, "read-only: scratch label damaged (CRC-32C mismatch) (allow_write= "
+                              "does not apply); tools/mkscratch --force relabels it, erasing "
+                              "what is there");
 }
 
 HTEST(blk_access_gpt_partition_confines)
