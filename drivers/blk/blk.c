@@ -5,6 +5,7 @@
  * are described in drivers/blk/blk.h. */
 #include "drivers/blk/access.h"
 #include "drivers/blk/blk.h"
+#include "drivers/blk/check.h"
 #include "drivers/pci/pci.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
@@ -39,94 +40,6 @@ static struct blk_controller_fault faults[BLK_MAX_FAULTS];
 static unsigned fault_count;
 
 extern const struct blk_driver __blk_drivers_start[], __blk_drivers_end[];
-
-/* ---- names ---- */
-
-static const struct {
-    const char *name;
-    const char *remedy;
-} causes[BLK_CAUSE_COUNT] = {
-    [BLK_OK] = { "ok", "nothing to do" },
-    [BLK_CAUSE_BUS_MASTER_OFF] = { "bus mastering disabled",
-        "set PCI COMMAND.BME (bit 2); firmware or a hypervisor left the function unable to DMA" },
-    [BLK_CAUSE_BAR_UNASSIGNED] = { "register BAR not assigned",
-        "the firmware gave the controller no MMIO window: check the BIOS PCI/above-4G settings" },
-    [BLK_CAUSE_NOT_AHCI_MODE] = { "controller not in AHCI mode",
-        "set the SATA mode to AHCI in the firmware setup (not IDE/RAID)" },
-    [BLK_CAUSE_UNSUPPORTED] = { "unsupported controller version or capability",
-        "use a controller that implements what the report names, or extend the driver" },
-    [BLK_CAUSE_CONTROLLER_FATAL] = { "controller fatal status",
-        "the controller reported a fatal error (NVMe CSTS.CFS / AHCI HBFS): power-cycle it, check firmware" },
-    [BLK_CAUSE_NOT_READY] = { "controller or firmware not ready",
-        "the device did not become ready within its spec timeout: check power, cabling, firmware" },
-    [BLK_CAUSE_IRQ_NOT_DELIVERED] = { "interrupt not delivered",
-        "the device completed but no interrupt arrived: check MSI/MSI-X routing, or run with polling" },
-    [BLK_CAUSE_MISALIGNED] = { "buffer misaligned",
-        "align the buffer as the named controller rule requires" },
-    [BLK_CAUSE_DMA_UNREACHABLE] = { "DMA address beyond the controller's reach",
-        "place the buffer below 4 GiB: the controller has no 64-bit addressing" },
-    [BLK_CAUSE_LBA_RANGE] = { "lba out of range",
-        "keep LBA + length within the device's capacity" },
-    [BLK_CAUSE_MEDIA] = { "media error",
-        "the medium failed at the reported LBA: replace the disk or remap the sector" },
-    [BLK_CAUSE_TIMEOUT] = { "device timeout",
-        "the command did not complete in time: check the device, or raise blk.timeout= for slow media" },
-    [BLK_CAUSE_MISCOMPARE_MISDIRECTED] = { "data miscompare: misdirected write",
-        "data written for another LBA came back: suspect LBA translation in the controller or driver" },
-    [BLK_CAUSE_MISCOMPARE_LOST] = { "data miscompare: lost write",
-        "an older generation came back: a write was acknowledged but never reached the medium" },
-    [BLK_CAUSE_MISCOMPARE_TORN] = { "data miscompare: torn write",
-        "the block is part new, part old: a write was cut short (power loss, PRD/PRP length bug)" },
-    [BLK_CAUSE_MISCOMPARE_CORRUPT] = { "data miscompare: corrupt data",
-        "the block's content is damaged: suspect DMA, memory or the medium" },
-    [BLK_CAUSE_INVALID] = { "invalid request",
-        "the request breaks a rule of the device (length, namespace, op); see the detail" },
-    [BLK_CAUSE_READ_ONLY] = { "device is not scratch",
-        "mark the disk with tools/mkscratch or name it with allow_write=SERIAL" },
-    [BLK_CAUSE_LINK] = { "link or interface error",
-        "the SATA link dropped or reported a transport error: check the cable and port" },
-    [BLK_CAUSE_ABORTED] = { "aborted by recovery",
-        "another command's error reset the port or controller; retry" },
-    [BLK_CAUSE_DEVICE_ERROR] = { "device error",
-        "the device refused the command; see the decoded status" },
-};
-
-const char *blk_cause_name(enum blk_cause cause)
-{
-    return (unsigned)cause < BLK_CAUSE_COUNT ? causes[cause].name : "unknown cause";
-}
-
-const char *blk_cause_remedy(enum blk_cause cause)
-{
-    return (unsigned)cause < BLK_CAUSE_COUNT ? causes[cause].remedy : "";
-}
-
-const char *blk_op_name(enum blk_op op)
-{
-    static const char *const names[BLK_OP_COUNT] = {
-        [BLK_OP_READ] = "read", [BLK_OP_WRITE] = "write", [BLK_OP_FLUSH] = "flush",
-        [BLK_OP_TRIM] = "trim", [BLK_OP_WRITE_ZEROES] = "write-zeroes",
-    };
-    return (unsigned)op < BLK_OP_COUNT ? names[op] : "?";
-}
-
-void blk_format_size(char *buf, size_t size, uint64_t bytes)
-{
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-    unsigned u = 0;
-    uint64_t whole = bytes, frac = 0;
-
-    while (whole >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        frac = whole % 1024;
-        whole /= 1024;
-        u++;
-    }
-    if (frac == 0)
-        snprintf(buf, size, "%llu %s", (unsigned long long)whole, units[u]);
-    else
-        snprintf(buf, size, "%llu.%02llu %s", (unsigned long long)whole,
-                 (unsigned long long)(frac * 100 / 1024), units[u]);
-}
 
 /* ---- controllers that failed ---- */
 
@@ -226,7 +139,8 @@ static bool dev_consistent(const struct blk_dev *dev)
 {
     uint32_t bs = dev->block_size;
     return dev->ops && dev->ops->submit && dev->ops->kick && dev->ops->poll &&
-           bs >= 512 && (bs & (bs - 1)) == 0 && dev->nblocks > 0 && dev->max_segs > 0 &&
+           bs >= 512 && bs <= 65536 && (bs & (bs - 1)) == 0 && dev->nblocks > 0 &&
+           dev->nblocks <= UINT64_MAX / bs && dev->max_segs > 0 &&
            dev->addr_align > 0 && dev->len_align > 0 && dev->nqueues > 0 &&
            dev->queue_depth > 0 && dev->dma_limit > 0;
 }
@@ -318,98 +232,6 @@ void blk_shutdown_all(void)
 
 /* ---- requests ---- */
 
-static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
-{
-    va_list ap;
-    req->cause = cause;
-    va_start(ap, fmt);
-    vsnprintf(req->detail, sizeof(req->detail), fmt, ap);
-    va_end(ap);
-    return cause;
-}
-
-static bool op_writes(uint8_t op)
-{
-    return op == BLK_OP_WRITE || op == BLK_OP_TRIM || op == BLK_OP_WRITE_ZEROES;
-}
-
-static enum blk_cause check_segments(const struct blk_dev *dev, struct blk_request *req)
-{
-    uint64_t total = 0, want = (uint64_t)req->count * dev->block_size;
-
-    if (req->nsegs == 0 || !req->segs)
-        return refuse(req, BLK_CAUSE_INVALID, "%s of %u blocks without a data buffer",
-                      blk_op_name(req->op), req->count);
-    if (req->nsegs > dev->max_segs)
-        return refuse(req, BLK_CAUSE_INVALID, "%u segments, the device takes at most %u",
-                      req->nsegs, dev->max_segs);
-    for (uint32_t i = 0; i < req->nsegs; i++) {
-        const struct blk_seg *s = &req->segs[i];
-        if (s->len == 0)
-            return refuse(req, BLK_CAUSE_INVALID, "segment %u has length 0", i);
-        if (s->phys % dev->addr_align)
-            return refuse(req, BLK_CAUSE_MISALIGNED,
-                          "segment %u at 0x%llx is not %u-byte aligned, which %s requires", i,
-                          (unsigned long long)s->phys, dev->addr_align, dev->kind);
-        if (s->len % dev->len_align)
-            return refuse(req, BLK_CAUSE_MISALIGNED,
-                          "segment %u length %u is not a multiple of %u, which %s requires", i,
-                          s->len, dev->len_align, dev->kind);
-        if (s->phys + s->len > dev->dma_limit || s->phys + s->len < s->phys)
-            return refuse(req, BLK_CAUSE_DMA_UNREACHABLE,
-                          "segment %u at 0x%llx+%u lies beyond 0x%llx, the controller's reach", i,
-                          (unsigned long long)s->phys, s->len,
-                          (unsigned long long)dev->dma_limit);
-        total += s->len;
-    }
-    if (total != want)
-        return refuse(req, BLK_CAUSE_INVALID, "segments hold %llu bytes, %u blocks need %llu",
-                      (unsigned long long)total, req->count, (unsigned long long)want);
-    return BLK_OK;
-}
-
-static enum blk_cause check_request(const struct blk_dev *dev, struct blk_request *req)
-{
-    static const uint32_t needs[BLK_OP_COUNT] = {
-        [BLK_OP_TRIM] = BLK_CAP_TRIM, [BLK_OP_WRITE_ZEROES] = BLK_CAP_WRITE_ZEROES,
-    };
-
-    if (req->op >= BLK_OP_COUNT)
-        return refuse(req, BLK_CAUSE_INVALID, "unknown operation %u", req->op);
-    if ((dev->caps & needs[req->op]) != needs[req->op])
-        return refuse(req, BLK_CAUSE_INVALID, "%s does not support %s", dev->name,
-                      blk_op_name(req->op));
-    if ((req->flags & BLK_F_FUA) && (req->op != BLK_OP_WRITE || !(dev->caps & BLK_CAP_FUA)))
-        return refuse(req, BLK_CAUSE_INVALID, "FUA %s", req->op != BLK_OP_WRITE
-                      ? "applies to writes only" : "is not supported by the device");
-    if (req->op == BLK_OP_FLUSH)
-        return BLK_OK;
-    if (req->count == 0)
-        return refuse(req, BLK_CAUSE_INVALID, "%s of zero blocks", blk_op_name(req->op));
-    if (!(req->flags & BLK_F_UNCHECKED) &&
-        (req->lba >= dev->nblocks || req->count > dev->nblocks - req->lba))
-        return refuse(req, BLK_CAUSE_LBA_RANGE, "lba %llu + %u blocks is past the end (%llu blocks)",
-                      (unsigned long long)req->lba, req->count, (unsigned long long)dev->nblocks);
-    if (op_writes(req->op)) {
-        if (!dev->writable)
-            return refuse(req, BLK_CAUSE_READ_ONLY, "%s refused: %s", blk_op_name(req->op),
-                          dev->access);
-        bool past_end_test = (req->flags & BLK_F_UNCHECKED) && req->lba >= dev->write_end &&
-                             dev->write_end == dev->nblocks;
-        if (req->lba < dev->write_first ||
-            (!past_end_test && (req->lba >= dev->write_end ||
-                                req->count > dev->write_end - req->lba)))
-            return refuse(req, BLK_CAUSE_READ_ONLY,
-                          "%s of lba %llu+%u is outside the scratch range %llu..%llu",
-                          blk_op_name(req->op), (unsigned long long)req->lba, req->count,
-                          (unsigned long long)dev->write_first,
-                          (unsigned long long)dev->write_end);
-    }
-    if (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE)
-        return check_segments(dev, req);
-    return BLK_OK;
-}
-
 enum blk_cause blk_submit(struct blk_dev *dev, struct blk_request *req)
 {
     enum blk_cause rc;
@@ -421,10 +243,11 @@ enum blk_cause blk_submit(struct blk_dev *dev, struct blk_request *req)
     req->bytes = 0;
     req->detail[0] = '\0';
     req->complete_ns = 0;
-    rc = check_request(dev, req);
+    rc = blk_check_request(dev, req);
     if (rc != BLK_OK)
         return rc;
     req->submit_ns = time_ns();
+    dev->submitted++;
     trace_record(dev, req, false);
     rc = dev->ops->submit(dev, req);
     if (rc != BLK_OK && req->cause == BLK_OK)

@@ -149,14 +149,20 @@ struct blk_ops {
 struct blk_dev {
     /* Filled by the driver before blk_register(). */
     char name[16];          /* "ahci0p2", "nvme0n1" */
-    char model[48];
-    char serial[24];
-    char firmware[12];
+    /* Device text, escaped (lib/format.h format_escaped: printable ASCII only)
+     * so it is safe on the console; up to 40/20/8 device bytes, as ATA and
+     * NVMe give them, of up to 4 characters each. */
+    char model[161];
+    char serial[81];
+    char firmware[33];
     const char *kind;       /* "ahci", "nvme", "ramdisk" */
     struct pci_device *pci; /* NULL for the RAM disk */
     uint32_t block_size;    /* logical, bytes */
     uint32_t phys_block_size;
-    uint64_t nblocks;
+    uint64_t nblocks;       /* what commands can address (see capacity_clamped); at most
+                             * UINT64_MAX / block_size, so a byte count never wraps */
+    bool capacity_clamped;  /* the device reports more blocks than nblocks: blocks past
+                             * nblocks exist, so "past the end" is not the device's end */
     uint32_t max_transfer;  /* blocks per command (MDTS, 65536 for ATA) */
     uint32_t max_segs;      /* segments per request */
     uint32_t addr_align;    /* segment base alignment, bytes (NVMe 4, AHCI 2) */
@@ -176,6 +182,7 @@ struct blk_dev {
     uint64_t write_first;   /* writes confined to [write_first, write_end) blocks */
     uint64_t write_end;
     char access[160];       /* why writable or read-only, in words */
+    uint64_t submitted;     /* requests that passed the checks and reached the driver */
     uint8_t identity[16];   /* scratch label UUID (or hash of the serial) for stamps */
 };
 

@@ -129,6 +129,64 @@ static void access_on_device(struct ktest *t, struct dio_dev *d)
 
 static void dio_device_access(struct ktest *t) { dio_for_each(t, false, access_on_device); }
 
+/* ---- the write gate at its edges: refused before any driver sees it ---- */
+
+/* Reads `count` blocks at lba into rbuf, then writes them back: the gate must
+ * refuse with `want`, and the driver must not see the request. Should the gate
+ * fail, the very bytes that were there land again: nothing is lost. */
+static void gate_refuses(struct ktest *t, struct dio_dev *d, enum blk_op op, uint64_t lba,
+                         uint32_t count, uint16_t flags, enum blk_cause want, const char *what)
+{
+    struct blk_dev *dev = d->dev;
+    struct blk_request req;
+    struct blk_seg seg;
+
+    uint64_t readable = lba < dev->nblocks ? min_u64(count, dev->nblocks - lba) : 0;
+    if (op == BLK_OP_WRITE && readable &&
+        dio_io(d, &req, &seg, BLK_OP_READ, lba, (uint32_t)readable, &d->rbuf, 0, 0) != BLK_OK) {
+        dio_io_failed(t, d, &req, what);
+        return;
+    }
+    uint64_t before = dev->submitted;
+    enum blk_cause rc = dio_io(d, &req, &seg, op, lba, count, op == BLK_OP_WRITE ? &d->rbuf : NULL,
+                               0, flags);
+    if (rc != want || req.complete || dev->submitted != before)
+        DIO_FAIL(t, d, rc, "%s lba %llu+%u (%s) was %s (expected %s from the block layer)",
+                 blk_op_name(op), (unsigned long long)lba, count, what,
+                 dev->submitted != before ? "handed to the driver" : blk_cause_name(rc),
+                 blk_cause_name(want));
+}
+
+static void gate_on_device(struct ktest *t, struct dio_dev *d)
+{
+    struct blk_dev *dev = d->dev;
+    uint64_t first = dev->write_first, end = dev->write_end;
+    /* At the device end the range check answers first; inside, the gate. */
+    enum blk_cause past_end = end == dev->nblocks ? BLK_CAUSE_LBA_RANGE : BLK_CAUSE_READ_ONLY;
+
+    gate_refuses(t, d, BLK_OP_WRITE, end - 1, 2, 0, past_end, "across write_end");
+    gate_refuses(t, d, BLK_OP_WRITE, end, 1, 0, past_end, "first block past write_end");
+    if (first > 0) {
+        gate_refuses(t, d, BLK_OP_WRITE, first - 1, 2, 0, BLK_CAUSE_READ_ONLY, "across write_first");
+        gate_refuses(t, d, BLK_OP_WRITE, first - 1, 1, 0, BLK_CAUSE_READ_ONLY,
+                     "last block before write_first");
+    }
+    gate_refuses(t, d, BLK_OP_WRITE, dev->nblocks - 1, 2, BLK_F_UNCHECKED, BLK_CAUSE_LBA_RANGE,
+                 "across the device end, unchecked");
+    gate_refuses(t, d, BLK_OP_WRITE, UINT64_MAX - 1, 4, 0, BLK_CAUSE_LBA_RANGE,
+                 "lba + count wrapping past 2^64");
+    if (dev->caps & BLK_CAP_TRIM)
+        gate_refuses(t, d, BLK_OP_TRIM, end - 1, 2, 0, past_end, "trim across write_end");
+    if (dev->caps & BLK_CAP_WRITE_ZEROES)
+        gate_refuses(t, d, BLK_OP_WRITE_ZEROES, end - 1, 2, 0, past_end,
+                     "write-zeroes across write_end");
+    if (!d->case_failed)
+        ktest_diag(t, "%s: writes across %llu..%llu and the device end refused before the driver",
+                   dev->name, (unsigned long long)first, (unsigned long long)end);
+}
+
+static void dio_write_gate_edges(struct ktest *t) { dio_for_each(t, true, gate_on_device); }
+
 /* ---- the basic proof: write, read back, rewrite, read back ---- */
 
 #define BASIC_BLOCKS 64
@@ -792,6 +850,12 @@ static void past_end_on_device(struct ktest *t, struct dio_dev *d)
     rc = dio_io(d, &req, &seg, BLK_OP_READ, dev->nblocks, 1, &d->rbuf, 0, 0);
     if (rc != BLK_CAUSE_LBA_RANGE || req.complete)
         DIO_FAIL(t, d, rc, "read past the end was not refused by the block layer");
+    if (dev->capacity_clamped) {
+        ktest_diag(t, "%s: capacity clamped to %llu blocks: the device holds blocks past it, so "
+                   "only the block layer's refusal is checked", dev->name,
+                   (unsigned long long)dev->nblocks);
+        return;
+    }
     /* Now the device's own answer. */
     for (int crossing = 0; crossing < 2; crossing++) {
         uint64_t lba = crossing ? dev->nblocks - 1 : dev->nblocks;
@@ -895,6 +959,7 @@ static void dio_final_read_back(struct ktest *t) { dio_for_each(t, true, final_o
 static const struct ktest_case dio_cases[] = {
     KTEST_CASE_TIMEOUT(dio_expect_seeded_blocks, 60000),
     KTEST_CASE(dio_device_access),
+    KTEST_CASE(dio_write_gate_edges),
     KTEST_CASE(dio_write_read_verify),
     KTEST_CASE_TIMEOUT(dio_sizes_across_max_transfer, 120000),
     KTEST_CASE(dio_buffer_alignments),
