@@ -546,18 +546,36 @@ void dio_print_summary(void)
     }
 }
 
+/* The serial in the manifest: quoted, with '"' and '\\' escaped, so that a
+ * serial holding blanks or "seed=1" can never be read as another field
+ * (tools/verify-image parses exactly this form). dev->serial is printable
+ * ASCII already (the drivers escape device bytes). */
+static void quote_serial(char *out, size_t size, const char *serial)
+{
+    size_t n = 0;
+    out[n++] = '"';
+    for (const char *p = serial; *p && n + 3 < size; p++) {
+        if (*p == '"' || *p == '\\')
+            out[n++] = '\\';
+        out[n++] = *p;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
 void dio_print_manifests(void)
 {
     for (unsigned i = 0; i < dio_dev_count; i++) {
         const struct dio_dev *d = &dio_devs[i];
         const struct blk_dev *dev = d->dev;
-        char id[33];
+        char id[33], serial[2 * sizeof(dev->serial) + 3];
         if (!d->written)
             continue;
         for (unsigned b = 0; b < 16; b++)
             snprintf(id + 2 * b, 3, "%02x", dev->identity[b]);
+        quote_serial(serial, sizeof(serial), dev->serial);
         kprintf("bareio-manifest: begin device=%s serial=%s identity=%s block=%u blocks=%llu "
-                "seed=0x%llx\n", dev->name, dev->serial, id, dev->block_size,
+                "seed=0x%llx\n", dev->name, serial, id, dev->block_size,
                 (unsigned long long)dev->nblocks, (unsigned long long)run_seed);
         for (uint32_t e = 0; e < d->map.count; e++) {
             const struct stamp_extent *x = &d->map.ext[e];

@@ -266,3 +266,46 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
     return n;
 }
+
+/* One byte as the console may show it: printable ASCII as itself, the
+ * backslash doubled, everything else (controls, escape sequences, bytes of
+ * 0x80 and up) as \xNN. */
+static size_t escape_byte(char out[4], uint8_t c)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (c == '\\') {
+        out[0] = out[1] = '\\';
+        return 2;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+        out[0] = (char)c;
+        return 1;
+    }
+    out[0] = '\\';
+    out[1] = 'x';
+    out[2] = hex[c >> 4];
+    out[3] = hex[c & 15];
+    return 4;
+}
+
+size_t format_escaped(char *dst, size_t size, const void *src, size_t len)
+{
+    const uint8_t *s = src;
+    size_t need = 0, pos = 0;
+    bool fits = true;
+
+    for (size_t i = 0; i < len; i++) {
+        char e[4];
+        size_t n = escape_byte(e, s[i]);
+        need += n;
+        if (fits && size && pos + n < size) {
+            memcpy(dst + pos, e, n);
+            pos += n;
+        } else {
+            fits = false;       /* never half an escape */
+        }
+    }
+    if (size)
+        dst[pos] = '\0';
+    return need;
+}

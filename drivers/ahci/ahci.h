@@ -295,12 +295,24 @@ enum ata_identify_status {
     ATA_IDENTIFY_BAD_CHECKSUM,      /* word 255 signature A5h present, sum not zero */
     ATA_IDENTIFY_NOT_ATA,           /* word 0 bit 15 set: not an ATA device */
     ATA_IDENTIFY_NO_LBA48,          /* the driver uses 48-bit commands only */
-    ATA_IDENTIFY_BAD_SECTOR_SIZE,   /* logical sector size not a power of two >= 512 */
+    ATA_IDENTIFY_BAD_SECTOR_SIZE,   /* logical sector size not a power of two in 512..64 KiB */
+    ATA_IDENTIFY_NO_CAPACITY,       /* words 100-103 say 0 sectors */
 };
+/* 48-bit commands carry LBA bits 47:0: sectors 0..2^48-1 are all they reach. */
+#define ATA_LBA48_SECTORS           (1ull << 48)
+/* Text from IDENTIFY, escaped for the console (lib/format.h format_escaped):
+ * up to four characters per byte, plus the terminator. */
+#define ATA_MODEL_BYTES             40
+#define ATA_SERIAL_BYTES            20
+#define ATA_FIRMWARE_BYTES          8
 struct ata_identity {
-    char model[41], serial[21], firmware[9];   /* byte-swapped, trailing spaces trimmed */
+    /* Byte-swapped, blanks trimmed, escaped (never a control character). */
+    char model[4 * ATA_MODEL_BYTES + 1], serial[4 * ATA_SERIAL_BYTES + 1];
+    char firmware[4 * ATA_FIRMWARE_BYTES + 1];
     bool checksum_present;          /* word 255 carries the A5h signature */
-    uint64_t nblocks;               /* LBA48 capacity in logical sectors */
+    uint64_t nblocks;               /* capacity in logical sectors, at most ATA_LBA48_SECTORS */
+    uint64_t reported_nblocks;      /* words 100-103 as the device gave them */
+    bool capacity_clamped;          /* reported_nblocks > ATA_LBA48_SECTORS */
     uint32_t logical_size;          /* bytes */
     uint32_t physical_size;         /* bytes */
     uint32_t alignment;             /* logical sector offset of LBA 0 in its physical sector */

@@ -274,6 +274,7 @@ static void fill_blk_dev(struct ahci_port *p)
     d->block_size = id->logical_size;
     d->phys_block_size = id->physical_size;
     d->nblocks = id->nblocks;
+    d->capacity_clamped = id->capacity_clamped;
     d->max_transfer = ATA_MAX_SECTORS_EXT;
     d->max_segs = AHCI_PRDT_ENTRIES;
     d->addr_align = 2;          /* PRD DBA bit 0 reserved: word aligned */
@@ -292,18 +293,21 @@ static void fill_blk_dev(struct ahci_port *p)
 
 static void print_disk(struct ahci_port *p)
 {
-    char cap[24], extra[96], align[40] = "", ncq[16] = "no NCQ";
+    char cap[24], extra[96], align[40] = "", ncq[16] = "no NCQ", clamped[120] = "";
     const struct ata_identity *id = &p->id;
 
-    blk_format_size(cap, sizeof(cap), id->nblocks * id->logical_size);
+    blk_format_size(cap, sizeof(cap), id->nblocks * id->logical_size);  /* <= 2^48 * 64 KiB */
+    if (id->capacity_clamped)
+        snprintf(clamped, sizeof(clamped), " (capacity clamped: the device reports %llu sectors, "
+                 "48-bit LBAs reach 2^48)", (unsigned long long)id->reported_nblocks);
     format_caps(id, extra, sizeof(extra));
     if (id->alignment)
         snprintf(align, sizeof(align), ", LBA 0 at logical offset %u", id->alignment);
     if (p->dev.caps & BLK_CAP_NCQ)
         snprintf(ncq, sizeof(ncq), "NCQ %u", p->dev.queue_depth);
-    klog(LOG_INFO, "%s: %s %s fw %s, %s (%llu sectors), %u/%u bytes per sector (logical/physical)"
-         "%s, %s%s%s\n", p->dev.name, id->model, id->serial, id->firmware, cap,
-         (unsigned long long)id->nblocks, id->logical_size, id->physical_size, align,
+    klog(LOG_INFO, "%s: %s %s fw %s, %s (%llu sectors)%s, %u/%u bytes per sector "
+         "(logical/physical)%s, %s%s%s\n", p->dev.name, id->model, id->serial, id->firmware, cap,
+         (unsigned long long)id->nblocks, clamped, id->logical_size, id->physical_size, align,
          ncq, extra, id->checksum_present ? "" : ", no IDENTIFY checksum");
 }
 

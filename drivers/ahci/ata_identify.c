@@ -1,10 +1,15 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ata_identify.c — parses the 256 words of IDENTIFY DEVICE
  * (ATA8-ACS §7.16.7) into what the driver and the boot line need: strings,
  * LBA48 capacity, logical/physical sector size and alignment, NCQ depth,
  * write cache, FUA, TRIM. Pure: no hardware access, tested on the host.
+ * Device data is not taken at face value: strings are escaped, a sector
+ * size outside 512 B..64 KiB or a capacity of 0 is refused, a capacity
+ * beyond what 48-bit LBAs reach is clamped to it (and said so).
  * Leaves out CHS, LBA28-only devices (the driver issues 48-bit commands)
  * and the security/SMART feature words. */
 #include "drivers/ahci/ahci.h"
+#include "lib/format.h"
 #include "lib/string.h"
 
 /* Word numbers. */
@@ -37,23 +42,25 @@
 static bool word_valid(uint16_t w) { return (w & ID_VALID_MASK) == ID_VALID; }
 
 /* ATA strings hold two characters per word, the first in the high byte;
- * padded with spaces, which are trimmed here. */
-static void ata_string(const uint16_t *words, unsigned nwords, char *out)
+ * padded with spaces, which are trimmed here (leading ones too: some drives
+ * right-justify the serial number). A device may put anything in them, so
+ * what reaches `out` is escaped: no control character or escape sequence
+ * ever reaches the console, and the allow_write= glob sees what the boot
+ * line shows. */
+static void ata_string(const uint16_t *words, unsigned nwords, char *out, size_t out_size)
 {
-    unsigned n = 0;
-    for (unsigned i = 0; i < nwords; i++) {
-        out[n++] = (char)(words[i] >> 8);
-        out[n++] = (char)(words[i] & 0xff);
+    char raw[2 * ATA_MODEL_BYTES];
+    unsigned n = 0, lead = 0;
+
+    for (unsigned i = 0; i < nwords && n + 2 <= sizeof(raw); i++) {
+        raw[n++] = (char)(words[i] >> 8);
+        raw[n++] = (char)(words[i] & 0xff);
     }
-    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
+    while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\0'))
         n--;
-    out[n] = '\0';
-    /* Leading spaces too: some drives right-justify the serial number. */
-    unsigned lead = 0;
-    while (out[lead] == ' ')
+    while (lead < n && raw[lead] == ' ')
         lead++;
-    if (lead)
-        memmove(out, out + lead, n - lead + 1);
+    format_escaped(out, out_size, raw + lead, n - lead);
 }
 
 /* Word 255: signature A5h in bits 7:0, and then the 512 bytes sum to zero. */
@@ -77,8 +84,12 @@ static void parse_sector_sizes(const uint16_t w[256], struct ata_identity *id)
     id->alignment = 0;
     if (!word_valid(sizes))
         return;
-    if (sizes & (1u << 12))     /* logical sector longer than 256 words */
-        id->logical_size = 2 * ((uint32_t)w[ID_LOGICAL_SIZE] | (uint32_t)w[ID_LOGICAL_SIZE + 1] << 16);
+    if (sizes & (1u << 12)) {   /* logical sector longer than 256 words */
+        /* Words, not bytes; 64 bits so that a huge value cannot wrap into a
+         * plausible one (2 * 80000100h is 512 in 32 bits). */
+        uint64_t bytes = 2 * ((uint64_t)w[ID_LOGICAL_SIZE] | (uint64_t)w[ID_LOGICAL_SIZE + 1] << 16);
+        id->logical_size = bytes <= 65536 ? (uint32_t)bytes : 0;  /* 0: refused by the caller */
+    }
     id->physical_size = id->logical_size;
     if (sizes & (1u << 13))     /* several logical sectors per physical: 2^(3:0) */
         id->physical_size = id->logical_size << (sizes & 0xf);
@@ -93,9 +104,9 @@ enum ata_identify_status ata_identify_parse(const uint16_t w[256], struct ata_id
         return ATA_IDENTIFY_BAD_CHECKSUM;
     if (w[ID_GENERAL] & (1u << 15))
         return ATA_IDENTIFY_NOT_ATA;
-    ata_string(&w[ID_SERIAL], 10, id->serial);
-    ata_string(&w[ID_FIRMWARE], 4, id->firmware);
-    ata_string(&w[ID_MODEL], 20, id->model);
+    ata_string(&w[ID_SERIAL], ATA_SERIAL_BYTES / 2, id->serial, sizeof(id->serial));
+    ata_string(&w[ID_FIRMWARE], ATA_FIRMWARE_BYTES / 2, id->firmware, sizeof(id->firmware));
+    ata_string(&w[ID_MODEL], ATA_MODEL_BYTES / 2, id->model, sizeof(id->model));
 
     bool cmdset_valid = word_valid(w[ID_CMDSET_2]);
     if (!cmdset_valid || !(w[ID_CMDSET_2] & (1u << 10)))
@@ -103,8 +114,19 @@ enum ata_identify_status ata_identify_parse(const uint16_t w[256], struct ata_id
     id->nblocks = (uint64_t)w[ID_LBA48_CAPACITY] | (uint64_t)w[ID_LBA48_CAPACITY + 1] << 16 |
                   (uint64_t)w[ID_LBA48_CAPACITY + 2] << 32 |
                   (uint64_t)w[ID_LBA48_CAPACITY + 3] << 48;
+    if (id->nblocks == 0)
+        return ATA_IDENTIFY_NO_CAPACITY;
+    /* Words 100-103 are a QWord, but 48-bit commands cannot address past
+     * 2^48 sectors: keep what they reach (a larger count would make the
+     * "last LBA" wrap to LBA 0, the label). */
+    id->reported_nblocks = id->nblocks;
+    if (id->nblocks > ATA_LBA48_SECTORS) {
+        id->nblocks = ATA_LBA48_SECTORS;
+        id->capacity_clamped = true;
+    }
     parse_sector_sizes(w, id);
-    if (id->logical_size < 512 || (id->logical_size & (id->logical_size - 1)))
+    if (id->logical_size < 512 || id->logical_size > 65536 ||
+        (id->logical_size & (id->logical_size - 1)))
         return ATA_IDENTIFY_BAD_SECTOR_SIZE;
 
     /* Word 76 is a SATA word; 0000h and FFFFh mean "not reported". */
@@ -134,7 +156,9 @@ const char *ata_identify_status_name(enum ata_identify_status status)
     case ATA_IDENTIFY_BAD_CHECKSUM: return "IDENTIFY checksum (word 255) does not sum to zero";
     case ATA_IDENTIFY_NOT_ATA: return "IDENTIFY word 0 bit 15 set: not an ATA device";
     case ATA_IDENTIFY_NO_LBA48: return "no 48-bit addressing (word 83 bit 10), which the driver requires";
-    case ATA_IDENTIFY_BAD_SECTOR_SIZE: return "logical sector size (words 106, 117-118) is not a power of two >= 512";
+    case ATA_IDENTIFY_BAD_SECTOR_SIZE:
+        return "logical sector size (words 106, 117-118) is not a power of two in 512..65536";
+    case ATA_IDENTIFY_NO_CAPACITY: return "capacity (words 100-103) is 0 sectors";
     }
     return "?";
 }

@@ -8,6 +8,8 @@
  *                 timeouts, interrupts, describe
  *   nvme_prp.c    PRP builder (pure, host-tested)
  *   nvme_status.c status and register decoding (pure, host-tested)
+ *   nvme_identify.c Identify data checked and turned into a geometry and
+ *                 console-safe strings (pure, host-tested)
  * Only the NVM command set, 64-byte SQEs / 16-byte CQEs and 4 KiB memory pages
  * are used; SGLs, metadata, protection information and CMB are left out. */
 #ifndef DRIVERS_NVME_NVME_H
@@ -206,6 +208,25 @@ _Static_assert(offsetof(struct nvme_id_ns, flbas) == 26, "Identify Namespace FLB
 _Static_assert(offsetof(struct nvme_id_ns, dlfeat) == 33, "Identify Namespace DLFEAT at 33");
 _Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "Identify Namespace LBAF0 at 128");
 #define NVME_DLFEAT_READ_ZEROES 1u
+
+/* ---- pure helpers: Identify data (nvme_identify.c) ---- */
+/* What a namespace looks like to the block layer, or why it is left out. */
+enum nvme_ns_verdict {
+    NVME_NS_USABLE,
+    NVME_NS_INACTIVE,       /* NSZE 0: an allocated but inactive NSID (info, not a fault) */
+    NVME_NS_UNUSABLE,       /* Identify data bareio cannot or must not use: `why` says */
+};
+struct nvme_ns_geometry {
+    unsigned format;        /* the LBA format FLBAS selects */
+    unsigned lba_shift;     /* LBADS: 9..16 */
+    uint64_t nblocks;       /* NSZE, clamped so that nblocks << lba_shift fits 64 bits */
+    bool clamped;
+};
+enum nvme_ns_verdict nvme_ns_geometry(const struct nvme_id_ns *id, struct nvme_ns_geometry *g,
+                                      char *why, size_t why_size);
+/* An Identify string field (MN, SN, FR: ASCII, blank-padded, not terminated)
+ * trimmed and escaped (lib/format.h format_escaped) into dst. */
+void nvme_id_string(char *dst, size_t size, const char *src, size_t len);
 
 /* ---- pure helpers: PRP builder (nvme_prp.c) ---- */
 /* One PRP list page the caller owns: host view and bus address. */

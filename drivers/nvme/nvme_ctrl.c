@@ -183,15 +183,6 @@ static bool setup_io_queues(struct nvme_ctrl *c, bool first, char *why, size_t w
 
 /* ---- namespaces ---- */
 
-static void copy_id_string(char *dst, size_t size, const char *src, size_t len)
-{
-    size_t n = len < size - 1 ? len : size - 1;
-    memcpy(dst, src, n);
-    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\0'))
-        n--;
-    dst[n] = '\0';
-}
-
 /* "512KiB" (as in the boot line) or "unlimited". */
 static void format_mdts(const struct nvme_ctrl *c, char *buf, size_t size)
 {
@@ -219,30 +210,19 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
         klog(LOG_WARN, "%s: nsid %u skipped: Identify Namespace failed: %s\n", c->name, nsid, words);
         return;
     }
-    /* FLBAS bits 3:0, and bits 6:5 as the upper bits when more than 16
-     * formats exist (NVM Command Set 1.0, NVMe 2.0). */
-    unsigned format = (id->flbas & 0xf) | (id->nlbaf >= 16 ? ((id->flbas >> 5) & 3u) << 4 : 0);
-    const struct nvme_lbaf *lbaf = &id->lbaf[format];
-    if (id->nsze == 0) {
-        klog(LOG_INFO, "%s: nsid %u skipped: size 0 (inactive)\n", c->name, nsid);
+    struct nvme_ns_geometry g;
+    char why[160];
+    switch (nvme_ns_geometry(id, &g, why, sizeof(why))) {
+    case NVME_NS_USABLE:
+        break;
+    case NVME_NS_INACTIVE:
+        klog(LOG_INFO, "%s: nsid %u skipped: %s\n", c->name, nsid, why);
+        return;
+    case NVME_NS_UNUSABLE:
+        klog(LOG_WARN, "%s: nsid %u skipped: %s\n", c->name, nsid, why);
         return;
     }
-    if (format > id->nlbaf) {
-        klog(LOG_WARN, "%s: nsid %u skipped: FLBAS selects LBA format %u of %u\n", c->name, nsid,
-             format, id->nlbaf + 1);
-        return;
-    }
-    if (lbaf->ms) {
-        klog(LOG_WARN, "%s: nsid %u skipped: LBA format %u has %u metadata bytes per block "
-             "(%s); bareio transfers data only\n", c->name, nsid, format, lbaf->ms,
-             (id->flbas & 0x10) ? "extended LBA" : "separate buffer");
-        return;
-    }
-    if (lbaf->lbads < 9 || lbaf->lbads > 16) {
-        klog(LOG_WARN, "%s: nsid %u skipped: LBA format %u has 2^%u-byte blocks\n", c->name, nsid,
-             format, lbaf->lbads);
-        return;
-    }
+    unsigned format = g.format;
     if (c->nns >= NVME_MAX_NAMESPACES) {
         klog(LOG_WARN, "%s: nsid %u skipped: the driver keeps %u namespaces per controller\n",
              c->name, nsid, NVME_MAX_NAMESPACES);
@@ -253,17 +233,18 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
     memset(ns, 0, sizeof(*ns));
     ns->ctrl = c;
     ns->nsid = nsid;
-    ns->lba_shift = lbaf->lbads;
+    ns->lba_shift = g.lba_shift;
     snprintf(d->name, sizeof(d->name), "%sn%u", c->name, nsid);
-    copy_id_string(d->model, sizeof(d->model), c->id->mn, sizeof(c->id->mn));
-    copy_id_string(d->serial, sizeof(d->serial), c->id->sn, sizeof(c->id->sn));
-    copy_id_string(d->firmware, sizeof(d->firmware), c->id->fr, sizeof(c->id->fr));
+    nvme_id_string(d->model, sizeof(d->model), c->id->mn, sizeof(c->id->mn));
+    nvme_id_string(d->serial, sizeof(d->serial), c->id->sn, sizeof(c->id->sn));
+    nvme_id_string(d->firmware, sizeof(d->firmware), c->id->fr, sizeof(c->id->fr));
     d->kind = "nvme";
     d->pci = c->pci;
-    d->block_size = 1u << lbaf->lbads;
+    d->block_size = 1u << g.lba_shift;
     d->phys_block_size = d->block_size;
-    d->nblocks = id->nsze;
-    d->max_transfer = c->max_transfer_bytes >> lbaf->lbads;
+    d->nblocks = g.nblocks;
+    d->capacity_clamped = g.clamped;
+    d->max_transfer = c->max_transfer_bytes >> g.lba_shift;
     d->max_segs = 1024;
     d->addr_align = 4;          /* PRP entries are dword aligned */
     d->len_align = 4;
@@ -282,14 +263,18 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
     d->ops = &nvme_blk_ops;
     d->priv = ns;
     c->nns++;
-    char mdts[24];
-    blk_format_size(size, sizeof(size), id->nsze << lbaf->lbads);
+    char mdts[24], clamped[96] = "";
+    blk_format_size(size, sizeof(size), g.nblocks << g.lba_shift);
     format_mdts(c, mdts, sizeof(mdts));
+    if (g.clamped)
+        snprintf(clamped, sizeof(clamped), " (capacity clamped: NSZE %llu blocks is more than "
+                 "2^64 bytes)", (unsigned long long)id->nsze);
     /* The issue's form first: name, model, serial, capacity, LBA size, MDTS,
      * queues; then the details. */
-    klog(LOG_INFO, "%s: %s %s %s lba %u mdts %s queues %ux%u, nsid %u (%llu blocks, LBA format "
+    klog(LOG_INFO, "%s: %s %s %s lba %u mdts %s queues %ux%u, nsid %u (%llu blocks%s, LBA format "
          "%u of %u), %s, max transfer %u blocks%s%s%s%s\n", d->name, d->model, d->serial, size,
-         d->block_size, mdts, c->nio, c->queue_depth, nsid, (unsigned long long)id->nsze, format,
+         d->block_size, mdts, c->nio, c->queue_depth, nsid, (unsigned long long)g.nblocks, clamped,
+         format,
          id->nlbaf + 1, irq_mode_name(c->irq_mode), d->max_transfer,
          (d->caps & BLK_CAP_WRITE_ZEROES) ? ", write-zeroes" : "",
          (d->caps & BLK_CAP_TRIM) ? ", dsm-deallocate" : "",
@@ -386,10 +371,10 @@ static bool identify_controller(struct nvme_ctrl *c)
 
 static void print_controller(struct nvme_ctrl *c)
 {
-    char mn[41], sn[21], fr[9], mdts[24];
-    copy_id_string(mn, sizeof(mn), c->id->mn, sizeof(c->id->mn));
-    copy_id_string(sn, sizeof(sn), c->id->sn, sizeof(c->id->sn));
-    copy_id_string(fr, sizeof(fr), c->id->fr, sizeof(c->id->fr));
+    char mn[4 * 40 + 1], sn[4 * 20 + 1], fr[4 * 8 + 1], mdts[24];
+    nvme_id_string(mn, sizeof(mn), c->id->mn, sizeof(c->id->mn));
+    nvme_id_string(sn, sizeof(sn), c->id->sn, sizeof(c->id->sn));
+    nvme_id_string(fr, sizeof(fr), c->id->fr, sizeof(c->id->fr));
     format_mdts(c, mdts, sizeof(mdts));
     klog(LOG_INFO, "%s: %02x:%02x.%x %s, serial %s, firmware %s, NVMe %u.%u.%u, mdts %s, "
          "queues %ux%u (granted %u), %s, shadow doorbells %s, NN %u\n",

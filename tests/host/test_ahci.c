@@ -150,6 +150,81 @@ HTEST(ata_identify_no_ncq_no_trim)
     HT_EXPECT(!id.trim && !id.trim_zeroes && !id.fua);
 }
 
+static void put_capacity(uint16_t *w, uint64_t n)
+{
+    for (unsigned i = 0; i < 4; i++)
+        w[100 + i] = (uint16_t)(n >> (16 * i));
+    set_checksum(w);
+}
+
+HTEST(ata_identify_capacity_beyond_lba48_is_clamped)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    static const uint64_t reported[] = { (1ull << 48) + 1, 1ull << 50, UINT64_MAX };
+    for (unsigned i = 0; i < 3; i++) {
+        sample_identify(w);
+        put_capacity(w, reported[i]);
+        HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+        HT_EXPECT_EQ(id.nblocks, ATA_LBA48_SECTORS);     /* LBA 2^48-1 is the last one a FIS holds */
+        HT_EXPECT_EQ(id.reported_nblocks, reported[i]);
+        HT_EXPECT(id.capacity_clamped);
+    }
+    sample_identify(w);
+    put_capacity(w, 1ull << 48);                        /* exactly what 48 bits reach */
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(id.nblocks, 1ull << 48);
+    HT_EXPECT(!id.capacity_clamped);
+    put_capacity(w, 0);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_NO_CAPACITY);
+}
+
+HTEST(ata_identify_sector_sizes_outside_512_to_64k_refused)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    /* Words 117-118 count words: 2^30 words is 2^31 bytes; 80000100h words
+     * would wrap to 512 bytes in 32-bit arithmetic. */
+    static const uint32_t words[] = { 0x40000000u, 0x80000100u, 0x10000u, 192, 0 };
+    for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        sample_identify(w);
+        w[106] = 0x4000 | (1u << 12);
+        w[117] = (uint16_t)words[i];
+        w[118] = (uint16_t)(words[i] >> 16);
+        set_checksum(w);
+        HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_BAD_SECTOR_SIZE);
+    }
+    sample_identify(w);
+    w[106] = 0x4000 | (1u << 12);
+    w[117] = 32768;                     /* 64 KiB: the largest the block layer takes */
+    w[118] = 0;
+    set_checksum(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(id.logical_size, 65536);
+}
+
+HTEST(ata_identify_strings_are_escaped)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    sample_identify(w);
+    put_string(w, 27, 20, "Evil\x1b[2J\x07" "Disk\\");
+    put_string(w, 10, 10, "SN\x01\xff 12");
+    set_checksum(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_STREQ(id.model, "Evil\\x1b[2J\\x07Disk\\\\");
+    HT_EXPECT_STREQ(id.serial, "SN\\x01\\xff 12");
+    for (const char *p = id.model; *p; p++)
+        HT_EXPECT(*p >= 0x20 && *p < 0x7f);
+    /* Every byte at its worst: 20 words of 0x01 escape to 160 characters. */
+    sample_identify(w);
+    for (unsigned i = 0; i < 20; i++)
+        w[27 + i] = 0x0101;
+    set_checksum(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(strlen(id.model), 160);
+}
+
 /* ---- decoders ---- */
 
 HTEST(ahci_decode_pxis_names_bits)

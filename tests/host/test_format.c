@@ -78,3 +78,26 @@ HTEST(format_left_justified_column_overflows_cleanly)
     HT_EXPECT_STREQ(fmt("%#llx %llu", 0xffffffffffffffffull, 0ull), "0xffffffffffffffff 0");
     HT_EXPECT_STREQ(fmt("%zu%c", (size_t)7, 'K'), "7K");
 }
+
+HTEST(format_escaped_keeps_only_printable_ascii)
+{
+    char buf[64];
+    HT_EXPECT_EQ(format_escaped(buf, sizeof buf, "plain text", 10), 10);
+    HT_EXPECT_STREQ(buf, "plain text");
+    HT_EXPECT_EQ(format_escaped(buf, sizeof buf, "a\x1b[2J\r\n\\\x7f\xff", 10), 26);
+    HT_EXPECT_STREQ(buf, "a\\x1b[2J\\x0d\\x0a\\\\\\x7f\\xff");
+    /* A NUL inside the text is shown, not an end. */
+    HT_EXPECT_EQ(format_escaped(buf, sizeof buf, "a\0b", 3), 6);
+    HT_EXPECT_STREQ(buf, "a\\x00b");
+}
+
+HTEST(format_escaped_never_cuts_an_escape)
+{
+    char buf[6];
+    /* "ab" fits, "\x01" (4) would need bytes 2..5 plus the terminator. */
+    HT_EXPECT_EQ(format_escaped(buf, sizeof buf, "ab\x01", 3), 6);
+    HT_EXPECT_STREQ(buf, "ab");
+    HT_EXPECT_EQ(format_escaped(buf, 1, "abc", 3), 3);
+    HT_EXPECT_STREQ(buf, "");
+    HT_EXPECT_EQ(format_escaped(NULL, 0, "abc", 3), 3);
+}
