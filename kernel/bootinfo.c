@@ -5,6 +5,8 @@
 #include "kernel/console.h"
 #include "lib/string.h"
 
+#include <stdint.h>
+
 #define MB1_BOOTLOADER_MAGIC 0x2BADB002
 #define MB2_BOOTLOADER_MAGIC 0x36d76289
 
@@ -101,11 +103,16 @@ static void add_region(uint64_t base, uint64_t length, uint32_t type)
     r->type = type;
 }
 
-static void copy_string(char *dst, size_t size, const char *src, bool *truncated)
+/* A loader's string, bounded by `max` bytes of the source (a Multiboot2 tag
+ * ends where its size says, terminated or not). Returns its length. */
+static size_t copy_string(char *dst, size_t size, const char *src, size_t max, bool *truncated)
 {
-    size_t len = strlcpy(dst, src, size);
+    size_t len = strnlen(src, max), n = len < size - 1 ? len : size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
     if (truncated)
-        *truncated = len >= size;
+        *truncated = len > n;
+    return len;
 }
 
 static uint32_t efi_type_to_mem_type(uint32_t efi_type)
@@ -133,12 +140,12 @@ static void parse_mb1(const struct mb1_info *info)
             line++;
         while (*line == ' ')
             line++;
-        copy_string(boot_info.cmdline, sizeof(boot_info.cmdline), line,
-                    &boot_info.cmdline_truncated);
+        boot_info.cmdline_length = copy_string(boot_info.cmdline, sizeof(boot_info.cmdline), line,
+                                               SIZE_MAX, &boot_info.cmdline_truncated);
     }
     if (info->flags & MB1_INFO_LOADER)
         copy_string(boot_info.loader, sizeof(boot_info.loader),
-                    (const char *)(uintptr_t)info->boot_loader_name, NULL);
+                    (const char *)(uintptr_t)info->boot_loader_name, SIZE_MAX, NULL);
     if (info->flags & MB1_INFO_MMAP) {
         boot_info.mem_source = "e820 (multiboot1)";
         uintptr_t p = info->mmap_addr, end = (uintptr_t)info->mmap_addr + info->mmap_length;
@@ -168,11 +175,13 @@ static void parse_mb2(uintptr_t info)
         const uint8_t *body = (const uint8_t *)(tag + 1);
         switch (tag->type) {
         case MB2_TAG_CMDLINE:
-            copy_string(boot_info.cmdline, sizeof(boot_info.cmdline), (const char *)body,
-                        &boot_info.cmdline_truncated);
+            boot_info.cmdline_length = copy_string(boot_info.cmdline, sizeof(boot_info.cmdline),
+                                                   (const char *)body, tag->size - 8,
+                                                   &boot_info.cmdline_truncated);
             break;
         case MB2_TAG_LOADER:
-            copy_string(boot_info.loader, sizeof(boot_info.loader), (const char *)body, NULL);
+            copy_string(boot_info.loader, sizeof(boot_info.loader), (const char *)body,
+                        tag->size - 8, NULL);
             break;
         case MB2_TAG_MMAP: {
             uint32_t entry_size = *(const uint32_t *)body;

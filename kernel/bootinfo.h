@@ -4,6 +4,7 @@
 #define KERNEL_BOOTINFO_H
 #include <stdint.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum mem_type {
     MEM_USABLE = 1,
@@ -26,7 +27,8 @@ struct boot_info {
     const char *protocol;           /* "multiboot1" or "multiboot2" */
     char loader[64];                /* boot loader name when given */
     char cmdline[BOOT_CMDLINE_MAX];
-    bool cmdline_truncated;
+    size_t cmdline_length;          /* as the loader gave it */
+    bool cmdline_truncated;         /* longer than cmdline holds: the run is refused */
     struct mem_region mem[BOOT_MAX_REGIONS];
     unsigned mem_count;
     const char *mem_source;         /* "e820", "efi", "mb1 mmap", "mb1 mem_lower/upper" */

@@ -124,8 +124,10 @@ static bool selection_valid(void)
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (len && !pattern_selects_something(p, len)) {
-            kprintf("ktest: tests=%.*s selects no test (cases marked explicit must be named in full)\n",
-                    (int)len, p);
+            char shown[4 * 80 + 1];
+            format_escaped(shown, sizeof(shown), p, len < 80 ? len : 80);
+            kprintf("ktest: tests=%s%s selects no test (cases marked explicit must be named in "
+                    "full)\n", shown, len > 80 ? "..." : "");
             ok = false;
         }
         p += len + (comma ? 1 : 0);

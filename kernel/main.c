@@ -15,6 +15,8 @@
 #include "kernel/ktest.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
+#include "lib/format.h"
+#include "lib/string.h"
 
 void kmain(uint32_t magic, uint32_t info_phys);
 
@@ -24,9 +26,20 @@ void kmain(uint32_t magic, uint32_t info_phys)
     kprintf("\nbareio: booting (x86_64)\n");
     if (!bootinfo_parse(magic, info_phys))
         bareio_exit(BAREIO_EXIT_CRASH);
+    /* Echoed escaped: whatever the loader passed, no control character or
+     * terminal escape reaches the console. */
+    static char shown[4 * BOOT_CMDLINE_MAX];
+    format_escaped(shown, sizeof(shown), boot_info.cmdline, strlen(boot_info.cmdline));
     kprintf("bareio: loader %s via %s, cmdline \"%s\"\n",
-            boot_info.loader[0] ? boot_info.loader : "(unnamed)", boot_info.protocol,
-            boot_info.cmdline);
+            boot_info.loader[0] ? boot_info.loader : "(unnamed)", boot_info.protocol, shown);
+    /* A cut line could have lost the end of a key (allow_write=*lab-07 cut
+     * to allow_write=*): refuse it before anything is probed. */
+    if (boot_info.cmdline_truncated) {
+        kprintf("bareio: the command line is %zu bytes, more than the %u bareio keeps: refused, "
+                "nothing probed or written; shorten it\n", boot_info.cmdline_length,
+                (unsigned)BOOT_CMDLINE_MAX - 1);
+        bareio_exit(BAREIO_EXIT_USAGE);
+    }
 
     if (!cmdline_apply(boot_info.cmdline)) {
         kprintf("bareio: bad command line; see the messages above\n");

@@ -34,6 +34,18 @@ static void message_add(struct message *m, const char *fmt, ...)
         m->len += (size_t)n < sizeof m->buf - m->len ? (size_t)n : sizeof m->buf - 1 - m->len;
 }
 
+/* Text from the line, escaped (no control character reaches the console)
+ * and cut after `max` bytes with "...". */
+static void message_add_text(struct message *m, const char *text, size_t len, size_t max)
+{
+    char shown[4 * SHOWN_TOKEN_MAX + 1];
+    size_t n = len < max ? len : max;
+    if (n > SHOWN_TOKEN_MAX)
+        n = SHOWN_TOKEN_MAX;
+    format_escaped(shown, sizeof shown, text, n);
+    message_add(m, "%s%s", shown, n < len ? "..." : "");
+}
+
 struct reporter {
     cmdline_report_fn fn;
     void *ctx;
@@ -300,8 +312,9 @@ static bool word_in(const char *s, size_t len, const char *const *words, size_t 
 /* Starts the message every value error shares: "cmdline: key=value: ". */
 static void message_start_token(struct message *m, const struct token *tok)
 {
-    size_t shown = tok->len < SHOWN_TOKEN_MAX ? tok->len : SHOWN_TOKEN_MAX;
-    message_add(m, "cmdline: %.*s%s: ", (int)shown, tok->start, shown < tok->len ? "..." : "");
+    message_add(m, "cmdline: ");
+    message_add_text(m, tok->start, tok->len, SHOWN_TOKEN_MAX);
+    message_add(m, ": ");
 }
 
 static bool parse_enum(const struct cmdline_key *key, struct cmdline_value *v)
@@ -492,9 +505,9 @@ static void report_unknown_key(struct reporter *r, const struct cmdline_key *key
                                const struct token *tok)
 {
     struct message m = { .len = 0 };
-    size_t shown = tok->key_len < SHOWN_TOKEN_MAX ? tok->key_len : SHOWN_TOKEN_MAX;
-    message_add(&m, "cmdline: unknown key '%.*s%s' (", (int)shown, tok->key,
-                shown < tok->key_len ? "..." : "");
+    message_add(&m, "cmdline: unknown key '");
+    message_add_text(&m, tok->key, tok->key_len, SHOWN_TOKEN_MAX);
+    message_add(&m, "' (");
     const struct cmdline_key *hint = closest_key(keys, count, tok->key, tok->key_len);
     if (hint)
         message_add(&m, "did you mean '%s'? ", hint->name);
@@ -662,13 +675,21 @@ unsigned cmdline_table_check(const struct cmdline_key *keys, size_t count,
 static const uint16_t pc_com_ports[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
 #define UART_CLOCK_BAUD 115200u     /* 1.8432 MHz / 16: the 16550's fastest rate */
 
+/* At most 20 bytes of `s`, escaped, for a `why` message. */
+static const char *shown20(char buf[81], const char *s, size_t len)
+{
+    format_escaped(buf, 81, s, len < 20 ? len : 20);
+    return buf;
+}
+
 static bool parse_baud(const char *s, size_t len, uint32_t *baud, char *why, size_t why_size)
 {
     uint64_t v;
     if (cmdline_parse_number(s, len, &v) != CMDLINE_NUMBER_OK || v == 0 ||
         v > UART_CLOCK_BAUD || UART_CLOCK_BAUD % v != 0) {
-        snprintf(why, why_size, "baud '%.*s' does not divide %u (use 115200, 57600, 38400, "
-                 "19200, 9600, ...)", (int)(len < 20 ? len : 20), s, UART_CLOCK_BAUD);
+        char shown[81];
+        snprintf(why, why_size, "baud '%s' does not divide %u (use 115200, 57600, 38400, "
+                 "19200, 9600, ...)", shown20(shown, s, len), UART_CLOCK_BAUD);
         return false;
     }
     *baud = (uint32_t)v;
@@ -704,16 +725,18 @@ bool cmdline_parse_console(const char *s, size_t len, struct cmdline_console *ou
         /* The 16550 decodes 8 registers from the base. */
         if (cmdline_parse_number(s + 3, dev_len - 3, &port) != CMDLINE_NUMBER_OK ||
             port == 0 || port > 0xfff8) {
-            snprintf(why, why_size, "I/O port '%.*s' is not a number in 0x1..0xfff8",
-                     (int)(dev_len - 3 < 20 ? dev_len - 3 : 20), s + 3);
+            char shown[81];
+            snprintf(why, why_size, "I/O port '%s' is not a number in 0x1..0xfff8",
+                     shown20(shown, s + 3, dev_len - 3));
             return false;
         }
         c.base = port;
     } else if (starts_with(s, dev_len, "mmio:")) {
         uint64_t addr;
         if (cmdline_parse_number(s + 5, dev_len - 5, &addr) != CMDLINE_NUMBER_OK || addr == 0) {
-            snprintf(why, why_size, "MMIO address '%.*s' is not a non-zero number",
-                     (int)(dev_len - 5 < 20 ? dev_len - 5 : 20), s + 5);
+            char shown[81];
+            snprintf(why, why_size, "MMIO address '%s' is not a non-zero number",
+                     shown20(shown, s + 5, dev_len - 5));
             return false;
         }
         c.mmio = true;
