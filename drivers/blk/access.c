@@ -146,6 +146,10 @@ static bool gpt_rule(struct blk_access *a, uint32_t bs, uint64_t nblocks, const 
                   (unsigned)(BLK_ACCESS_SPAN / 1024), in_use);
         return true;
     }
+    /* A GPT that is not bareio's beside something more specific (a hybrid
+     * ISO carries one): name that instead. */
+    if (st == GPT_NOT_FOUND && nsigs && sigs[0].kind != DISKSIG_GPT)
+        return false;
     if (st != GPT_OK) {
         read_only(a, "read-only: %s (%s)", gpt_status_name(st), in_use);
         return true;

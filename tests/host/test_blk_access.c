@@ -7,6 +7,8 @@
 #include "tests/host/rename.h"
 #include "drivers/blk/access.h"
 #include "drivers/blk/blk.h"
+#include "lib/crc.h"
+#include "lib/format.h"
 #include "lib/gpt.h"
 #include "lib/scratch.h"
 
@@ -175,4 +177,214 @@ HTEST(blk_access_small_disk_reads_what_there_is)
     blk_access_decide(&d, head, 16 * 512, true, "");
     HT_EXPECT(d.writable);
     HT_EXPECT_EQ(d.write_end, 16);
+}
+
+/* Issue 9.1: a label's range is rounded inwards for every block size the
+ * drivers accept; a data offset that is not a multiple of the block size
+ * never makes LBA 0 (the label) writable. */
+HTEST(blk_access_label_range_rounded_inwards)
+{
+    static const uint32_t sizes[] = { 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536 };
+    for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        uint32_t bs = sizes[i];
+        struct blk_dev d = fresh_dev(bs);
+        memset(head, 0, sizeof(head));
+        label_head(4096, 12u << 20);            /* 4 KiB .. 12 MiB + 4 KiB */
+        blk_access_decide(&d, head, sizeof(head), false, "");
+        HT_EXPECT(d.writable);
+        HT_EXPECT_EQ(d.write_first, (4096 + bs - 1) / bs);
+        HT_EXPECT_EQ(d.write_end, ((12u << 20) + 4096) / bs);
+        HT_EXPECT(d.write_first >= 1);
+        HT_EXPECT(d.write_first * bs >= 4096);
+        HT_EXPECT(d.write_end * bs <= (12u << 20) + 4096);
+    }
+    struct blk_dev d = fresh_dev(8192);
+    memset(head, 0, sizeof(head));
+    label_head(4096, 0);
+    blk_access_decide(&d, head, sizeof(head), false, "");
+    HT_EXPECT_STREQ(d.access, "scratch (label): writes to 8 KiB..64 MiB");
+    /* A range that holds no whole block opens nothing. */
+    d = fresh_dev(65536);
+    memset(head, 0, sizeof(head));
+    label_head(4096, 8192);
+    blk_access_decide(&d, head, sizeof(head), true, "");
+    HT_EXPECT(!d.writable);
+    HT_EXPECT_STREQ(d.access, "read-only: the scratch label's data range holds no whole "
+                              "65536-byte block");
+}
+
+/* A GPT header from gpt_build, with fields changed and both CRCs made right
+ * again, so only the layout checks can refuse it. */
+static void gpt_reseal(uint32_t bs)
+{
+    uint8_t *h = head + bs;
+    uint32_t count = (uint32_t)(h[80] | h[81] << 8 | h[82] << 16 | (uint32_t)h[83] << 24);
+    uint32_t crc = crc32(head + 2 * bs, (size_t)count * 128);
+    memcpy(h + 88, &crc, 4);
+    memset(h + 16, 0, 4);
+    crc = crc32(h, 92);
+    memcpy(h + 16, &crc, 4);
+}
+
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* Issue 9.2: the usable range stays clear of LBA 0, the primary header and
+ * entry array, the backup entry array and header; partitions lie inside it
+ * and overlap no other. */
+HTEST(blk_access_gpt_overlapping_its_own_structures_is_read_only)
+{
+    struct blk_dev d = fresh_dev(512);
+    uint64_t n = d.nblocks;
+    static const struct { unsigned field; uint64_t value; } cases[] = {
+        { 40, 0 }, { 40, 1 }, { 40, 2 }, { 40, 33 },   /* FirstUsableLBA over MBR/header/array */
+    };
+    for (unsigned i = 0; i < 4; i++) {
+        memset(head, 0, sizeof(head));
+        gpt_head(512, gpt_type_bareio);
+        put64(head + 512 + cases[i].field, cases[i].value);
+        put64(head + 1024 + 32, cases[i].value);        /* the partition starts there too */
+        gpt_reseal(512);
+        blk_access_decide(&d, head, sizeof(head), false, "");
+        HT_EXPECT(!d.writable);
+        HT_EXPECT_STREQ(d.access, "read-only: GPT whose usable LBAs overlap its own header or "
+                                  "entry arrays (in use)");
+    }
+    /* LastUsableLBA reaching the backup entry array, or the backup header. */
+    const uint64_t last_usable[] = { n - 33, n - 2, n - 1 };
+    for (unsigned i = 0; i < 3; i++) {
+        memset(head, 0, sizeof(head));
+        gpt_head(512, gpt_type_bareio);
+        put64(head + 512 + 48, last_usable[i]);
+        put64(head + 1024 + 40, last_usable[i]);
+        gpt_reseal(512);
+        blk_access_decide(&d, head, sizeof(head), false, "");
+        HT_EXPECT(!d.writable);
+    }
+    /* The partition covering the primary entry array, inside a header that
+     * says so honestly: first usable at 2 is refused by the layout check;
+     * a partition below FirstUsableLBA by the partition check. */
+    memset(head, 0, sizeof(head));
+    gpt_head(512, gpt_type_bareio);
+    put64(head + 1024 + 32, 2);
+    gpt_reseal(512);
+    blk_access_decide(&d, head, sizeof(head), false, "");
+    HT_EXPECT(!d.writable);
+    HT_EXPECT_STREQ(d.access, "read-only: GPT partition outside the usable LBAs (in use)");
+    /* A partition ending exactly at LastUsableLBA is fine; one past is not. */
+    memset(head, 0, sizeof(head));
+    gpt_head(512, gpt_type_bareio);
+    uint64_t last = get64(head + 512 + 48);
+    put64(head + 1024 + 40, last + 1);
+    gpt_reseal(512);
+    blk_access_decide(&d, head, sizeof(head), false, "");
+    HT_EXPECT(!d.writable);
+}
+
+HTEST(blk_access_gpt_partition_overlapping_another_is_read_only)
+{
+    static const uint8_t linux_data[16] = { 0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47,
+                                            0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4 };
+    struct blk_dev d = fresh_dev(512);
+    memset(head, 0, sizeof(head));
+    gpt_head(512, gpt_type_bareio);
+    uint64_t first = get64(head + 1024 + 32), last = get64(head + 1024 + 40);
+    /* A Linux partition in the bareio partition's last block. */
+    memcpy(head + 1024 + 128, linux_data, 16);
+    put64(head + 1024 + 128 + 32, last);
+    put64(head + 1024 + 128 + 40, last);
+    gpt_reseal(512);
+    blk_access_decide(&d, head, sizeof(head), false, "");
+    HT_EXPECT(!d.writable);
+    HT_EXPECT_STREQ(d.access, "read-only: GPT partition overlapping another partition (in use)");
+    /* Beside it, not overlapping: the bareio partition stays scratch. */
+    put64(head + 1024 + 40, last - 1);
+    gpt_reseal(512);
+    blk_access_decide(&d, head, sizeof(head), false, "");
+    HT_EXPECT(d.writable);
+    HT_EXPECT_EQ(d.write_first, first);
+    HT_EXPECT_EQ(d.write_end, last);
+}
+
+HTEST(blk_access_gpt_with_a_hybrid_mbr_is_read_only)
+{
+    struct blk_dev d = fresh_dev(512);
+    memset(head, 0, sizeof(head));
+    gpt_head(512, gpt_type_bareio);
+    head[446 + 16 + 4] = 0x83;                  /* a Linux entry beside the 0xEE one */
+    blk_access_decide(&d, head, sizeof(head), false, "");
+    HT_EXPECT(!d.writable);
+    HT_EXPECT_STREQ(d.access, "read-only: bareio GPT partition 1, but the disk also holds an MBR "
+                              "with partitions of its own (in use)");
+}
+
+/* Issue 9.5: a label beside a sign of use, or a label that cannot be read,
+ * never opens the disk, allow_write= or not. */
+HTEST(blk_access_label_with_a_file_system_is_read_only)
+{
+    static const struct { unsigned off; const char *bytes; size_t n; const char *what; } sigs[] = {
+        { 1080, "\x53\xef", 2, "an ext2/3/4 file system" },
+        { 65600, "_BHRfS_M", 8, "a btrfs file system" },
+        { 4086, "SWAPSPACE2", 10, "Linux swap" },
+        { 512, "EFI PART", 8, "a GPT partition table" },
+        { 32769, "CD001", 5, "an ISO 9660 file system" },
+    };
+    for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        struct blk_dev d = fresh_dev(512);
+        char want[160];
+        memset(head, 0, sizeof(head));
+        label_head(1 << 20, 0);
+        memcpy(head + sigs[i].off, sigs[i].bytes, sigs[i].n);
+        for (int allowed = 0; allowed < 2; allowed++) {
+            blk_access_decide(&d, head, sizeof(head), allowed, "");
+            HT_EXPECT(!d.writable);
+            snprintf(want, sizeof(want), "read-only: scratch label, but the disk also holds %s (in "
+                     "use since it was labelled; allow_write= does not apply); tools/mkscratch "
+                     "--force relabels it, erasing what is there", sigs[i].what);
+            HT_EXPECT_STREQ(d.access, want);
+        }
+    }
+    /* LVM2 writes its label in sector 1: the scratch label survives it. */
+    struct blk_dev d = fresh_dev(512);
+    memset(head, 0, sizeof(head));
+    label_head(1 << 20, 0);
+    memcpy(head + 512, "LABELONE", 8);
+    memcpy(head + 512 + 24, "LVM2 001", 8);
+    blk_access_decide(&d, head, sizeof(head), true, "");
+    HT_EXPECT(!d.writable);
+}
+
+HTEST(blk_access_damaged_label_with_allow_write_is_read_only)
+{
+    struct blk_dev d = fresh_dev(512);
+    memset(head, 0, sizeof(head));
+    label_head(1 << 20, 0);
+    head[30] ^= 0x40;                           /* data_offset damaged: CRC fails */
+    blk_access_decide(&d, head, sizeof(head), true, "");
+    HT_EXPECT(!d.writable);
+    HT_EXPECT(strstr(d.access, "damaged") && strstr(d.access, "allow_write= does not apply"));
+    /* A label of another version, or an impossible range: the same. */
+    memset(head, 0, sizeof(head));
+    label_head(1 << 20, 1ull << 40);            /* past the end of a 64 MiB disk */
+    blk_access_decide(&d, head, sizeof(head), true, "");
+    HT_EXPECT(!d.writable);
+    HT_EXPECT(strstr(d.access, "impossible data range") != NULL);
+}
+
+/* Issue 9.3: capacities whose byte count does not fit 64 bits. */
+HTEST(blk_access_huge_capacities_do_not_wrap)
+{
+    struct blk_dev d = fresh_dev(65536);
+    d.nblocks = UINT64_MAX;                     /* 2^80 bytes */
+    memset(head, 0, sizeof(head));
+    label_head(1 << 20, 0);
+    blk_access_decide(&d, head, sizeof(head), false, "");
+    HT_EXPECT(d.writable);
+    HT_EXPECT_EQ(d.write_first, 16);
+    HT_EXPECT_EQ(d.write_end, UINT64_MAX);
+    HT_EXPECT_STREQ(d.access, "scratch (label): writes to 1 MiB..block 18446744073709551615");
+    /* A label size near 2^64 on such a disk: no wrap into a small range. */
+    label_head(1 << 20, UINT64_MAX & ~4095ull);
+    blk_access_decide(&d, head, sizeof(head), false, "");
+    HT_EXPECT(!d.writable);
 }
