@@ -264,8 +264,21 @@ static void map_remove_at(struct stamp_map *m, uint32_t at)
     m->count--;
 }
 
+/* A range whose end does not fit 64 bits names no blocks at all; the map
+ * cannot say what the device holds any more, so it says it is incomplete
+ * (the manifest then proves nothing, and tools/verify-image fails it). */
+static bool range_wraps(struct stamp_map *m, uint64_t lba, uint64_t count)
+{
+    if (count <= UINT64_MAX - lba)
+        return false;
+    m->overflowed = true;
+    return true;
+}
+
 bool stamp_map_clear(struct stamp_map *m, uint64_t lba, uint64_t count)
 {
+    if (range_wraps(m, lba, count))
+        return false;
     uint64_t end = lba + count;
 
     for (uint32_t i = 0; i < m->count;) {
@@ -313,6 +326,8 @@ bool stamp_map_set(struct stamp_map *m, uint64_t lba, uint64_t count, enum stamp
 
     if (count == 0)
         return true;
+    if (range_wraps(m, lba, count))
+        return false;
     ok = stamp_map_clear(m, lba, count);
     while (at < m->count && m->ext[at].lba < lba)
         at++;

@@ -119,3 +119,35 @@ HTEST(disksig_iso_hybrid_reported_as_iso)
     HT_EXPECT_STREQ(volid, "");
     HT_EXPECT_EQ(disksig_probe(disk, 32768).kind, DISKSIG_GPT);
 }
+
+HTEST(disksig_probe_all_reports_every_signature)
+{
+    struct disksig all[16];
+    memset(disk, 0, sizeof(disk));
+    put(0, "BAREIO-SCRATCH", 14);                   /* a label is none of them */
+    HT_EXPECT_EQ(disksig_probe_all(disk, sizeof(disk), all, 16), 0);
+    put(1080, "\x53\xef", 2);
+    put(4086, "SWAPSPACE2", 10);
+    put(65600, "_BHRfS_M", 8);
+    HT_EXPECT_EQ(disksig_probe_all(disk, sizeof(disk), all, 16), 3);
+    HT_EXPECT_EQ(all[0].kind, DISKSIG_EXT);
+    HT_EXPECT_EQ(all[1].kind, DISKSIG_BTRFS);
+    HT_EXPECT_EQ(all[2].kind, DISKSIG_SWAP);
+    HT_EXPECT_EQ(all[2].offset, 4086);
+    /* Fewer slots than signatures: the count is still all of them. */
+    HT_EXPECT_EQ(disksig_probe_all(disk, sizeof(disk), all, 1), 3);
+    HT_EXPECT_EQ(disksig_probe(disk, sizeof(disk)).kind, DISKSIG_EXT);
+}
+
+HTEST(disksig_protective_mbr_told_from_a_hybrid_one)
+{
+    memset(disk, 0, sizeof(disk));
+    HT_EXPECT(!disksig_mbr_protective(disk, sizeof(disk)));
+    put(510, "\x55\xaa", 2);
+    HT_EXPECT(!disksig_mbr_protective(disk, sizeof(disk)));     /* no entry at all */
+    disk[446 + 4] = 0xee;
+    HT_EXPECT(disksig_mbr_protective(disk, sizeof(disk)));
+    disk[446 + 48 + 4] = 0x0c;                                  /* a FAT32 entry beside it */
+    HT_EXPECT(!disksig_mbr_protective(disk, sizeof(disk)));
+    HT_EXPECT(!disksig_mbr_protective(disk, 100));               /* cut short */
+}

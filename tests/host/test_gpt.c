@@ -153,3 +153,68 @@ HTEST(gpt_build_refuses_tiny_disk)
     HT_EXPECT(!gpt_build(&b.l, b.primary, b.backup));
     release(&b);
 }
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The usable LBAs against the GPT's own structures, each edge exactly. */
+HTEST(gpt_usable_lbas_clear_of_its_own_structures)
+{
+    const uint32_t bs = 512;
+    const uint64_t n = 8192;
+    struct built b = build(bs, n);
+    struct gpt_header h;
+    uint8_t *hdr = b.primary + bs;
+    HT_EXPECT(gpt_build(&b.l, b.primary, b.backup));
+    /* 128 entries of 128 bytes: the primary array is LBA 2..33, the backup
+     * array n-33..n-2, the backup header n-1. */
+    static const struct { unsigned field; uint64_t value; enum gpt_status want; } edges[] = {
+        { 40, 34, GPT_OK }, { 40, 33, GPT_BAD_LAYOUT }, { 40, 1, GPT_BAD_LAYOUT },
+        { 40, 0, GPT_BAD_LAYOUT }, { 48, 8192 - 34, GPT_OK }, { 48, 8192 - 33, GPT_BAD_LAYOUT },
+        { 48, 8192 - 2, GPT_BAD_LAYOUT }, { 48, 8192 - 1, GPT_BAD_LAYOUT },
+        { 72, 3, GPT_BAD_LAYOUT },          /* the array moved up over FirstUsableLBA */
+        { 32, 8192 - 2, GPT_BAD_LAYOUT },   /* backup header inside the backup array's room */
+        { 32, 8192 - 34, GPT_BAD_LAYOUT },  /* AlternateLBA <= LastUsableLBA */
+    };
+    for (unsigned i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+        HT_EXPECT(gpt_build(&b.l, b.primary, b.backup));
+        put_le64(hdr + edges[i].field, edges[i].value);
+        reseal_header(hdr);
+        enum gpt_status st = gpt_parse_header(hdr, bs, n, &h);
+        if (st != edges[i].want)
+            htest_fail(__FILE__, __LINE__, "field %u = %llu: status %d, want %d", edges[i].field,
+                       (unsigned long long)edges[i].value, st, edges[i].want);
+    }
+    release(&b);
+}
+
+HTEST(gpt_partition_overlapping_another_refused)
+{
+    const uint32_t bs = 512;
+    const uint64_t n = 8192;
+    static const uint8_t other[16] = { 1 };
+    struct built b = build(bs, n);
+    struct gpt_header h;
+    struct gpt_partition p;
+    uint8_t *hdr = b.primary + bs, *entries = b.primary + 2 * bs;
+    HT_EXPECT(gpt_build(&b.l, b.primary, b.backup));
+    HT_EXPECT_EQ(gpt_parse_header(hdr, bs, n, &h), GPT_OK);
+    uint64_t first = 2048, last = h.last_usable_lba;
+    /* Entry 5, another type, touching the bareio partition's first block. */
+    memcpy(entries + 5 * 128, other, 16);
+    put_le64(entries + 5 * 128 + 32, 100);
+    put_le64(entries + 5 * 128 + 40, first);
+    h.entries_crc = crc32(entries, 16384);
+    HT_EXPECT_EQ(gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p), GPT_OVERLAP);
+    put_le64(entries + 5 * 128 + 40, first - 1);            /* right below: fine */
+    h.entries_crc = crc32(entries, 16384);
+    HT_EXPECT_EQ(gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p), GPT_OK);
+    put_le64(entries + 5 * 128 + 32, last);                 /* the last block */
+    put_le64(entries + 5 * 128 + 40, last);
+    h.entries_crc = crc32(entries, 16384);
+    HT_EXPECT_EQ(gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p), GPT_OVERLAP);
+    release(&b);
+}

@@ -289,6 +289,28 @@ HTEST(stamp_map_full_says_so)
     HT_EXPECT_EQ(store[0].gen, 2);
 }
 
+HTEST(stamp_map_refuses_ranges_that_wrap_past_2_64)
+{
+    struct stamp_extent store[4];
+    struct stamp_map m;
+    stamp_map_init(&m, store, 4);
+    HT_EXPECT(stamp_map_set(&m, UINT64_MAX - 8, 8, STAMP_EXTENT_STAMPED, 1));   /* ends at 2^64-1 */
+    HT_EXPECT(!m.overflowed);
+    HT_EXPECT(stamp_map_find(&m, UINT64_MAX - 1) != NULL);
+    HT_EXPECT(stamp_map_find(&m, UINT64_MAX) == NULL);
+    /* lba + count past 2^64 would be a small end: it must not clear or add. */
+    HT_EXPECT(!stamp_map_set(&m, UINT64_MAX - 4, 8, STAMP_EXTENT_ZERO, 0));
+    HT_EXPECT(m.overflowed);
+    HT_EXPECT_EQ(m.count, 1);
+    HT_EXPECT_EQ(store[0].count, 8);
+    struct stamp_map m2;
+    stamp_map_init(&m2, store, 4);
+    HT_EXPECT(stamp_map_set(&m2, 10, 5, STAMP_EXTENT_STAMPED, 1));
+    HT_EXPECT(!stamp_map_clear(&m2, 12, UINT64_MAX));
+    HT_EXPECT(m2.overflowed);
+    HT_EXPECT_EQ(stamp_map_blocks(&m2), 5);
+}
+
 HTEST(stamp_map_random_against_array)
 {
     /* The map must agree with a plain per-block array after any sequence. */
