@@ -33,7 +33,8 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 
 ISO_CMDLINE ?=
 
-.PHONY: all kernel iso run test host-test host-tools tools-test scenario-test deps clean FORCE
+.PHONY: all kernel iso run test host-test host-tools tools-test scenario-test deps clean FORCE \
+        fuzz fuzz-build fuzz-regress
 all: kernel iso
 kernel: $(BUILD)/bareio.elf
 
@@ -103,6 +104,54 @@ $(BUILD)/tools/%: tools/src/%.c $(HOST_TOOL_SRCS) $(wildcard lib/*.h drivers/blk
 host-tools: $(HOST_TOOLS)
 tools-test: host-tools
 
+# ---- fuzzing: libFuzzer targets in tests/fuzz/ (clang) ----
+# Each tests/fuzz/fuzz_NAME.c is linked with lib/, the drivers' pure files and
+# the host tools' library files (tools/src/*.c that are not programs), all
+# under ASan/UBSan. `make fuzz` fuzzes every target for FUZZ_SECONDS (new
+# inputs go to $(BUILD)/fuzz/corpus/NAME; copy the interesting ones into
+# tests/fuzz/corpus/NAME/). `make fuzz-regress` (part of `make test`) replays
+# tests/fuzz/corpus/NAME/ and fuzzes FUZZ_REGRESS_SECONDS more from a fixed seed.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -I. -DBAREIO_HOST_TEST \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TOOL_SRCS := $(filter-out $(patsubst $(BUILD)/tools/%,tools/src/%.c,$(HOST_TOOLS)), \
+    $(wildcard tools/src/*.c))
+FUZZ_SRCS := tests/fuzz/reseal.c $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) $(FUZZ_TOOL_SRCS)
+FUZZ_SECONDS ?= 60
+FUZZ_REGRESS_SECONDS ?= 3
+FUZZ_RUN_FLAGS := -timeout=10 -rss_limit_mb=2048 -max_len=131072
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_SRCS) \
+                 $(wildcard lib/*.h drivers/*/*.h tools/src/*.h tests/host/rename.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -include tests/host/rename.h -o $@.$$$$ $< $(FUZZ_SRCS) && mv -f $@.$$$$ $@
+
+fuzz-build: deps $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/crashes; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    $(BUILD)/fuzz/$$t $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+	        -artifact_prefix=$(BUILD)/fuzz/crashes/$$t- \
+	        $(BUILD)/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | \
+	        grep -E '^(Done [0-9]+ runs|==[0-9]+==|SUMMARY|.*invariant broken)' || true; \
+	    test -z "$$(ls $(BUILD)/fuzz/crashes/$$t-* 2>/dev/null)" || \
+	        { echo "fuzz: $$t found a crash: $$(ls $(BUILD)/fuzz/crashes/$$t-*)"; exit 1; }; \
+	done
+
+fuzz-regress: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    rm -rf $(BUILD)/fuzz/regress/$$t; mkdir -p $(BUILD)/fuzz/regress/$$t; \
+	    $(BUILD)/fuzz/$$t $(FUZZ_RUN_FLAGS) -seed=1 -max_total_time=$(FUZZ_REGRESS_SECONDS) \
+	        -artifact_prefix=$(BUILD)/fuzz/regress/$$t/ $(BUILD)/fuzz/regress/$$t \
+	        tests/fuzz/corpus/$$t > $(BUILD)/fuzz/regress/$$t.log 2>&1 || \
+	        { tail -40 $(BUILD)/fuzz/regress/$$t.log; \
+	          echo "fuzz-regress: $$t FAILED (input kept in $(BUILD)/fuzz/regress/$$t/)"; exit 1; }; \
+	    echo "fuzz-regress: $$t: $$(ls tests/fuzz/corpus/$$t | wc -l) corpus inputs replayed," \
+	        "$$(grep -o 'Done [0-9]* runs' $(BUILD)/fuzz/regress/$$t.log | grep -o '[0-9]*') runs: ok"; \
+	done
+
 # ---- ISO, QEMU runs and tests (tools/) ----
 # The ISO's command line is baked into its grub.cfg; the stamp file makes a
 # changed ISO_CMDLINE rebuild the image.
@@ -137,6 +186,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory kernel
 	@$(MAKE) --no-print-directory host-test
+	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory tools-test
 	@$(MAKE) --no-print-directory scenario-test
 

@@ -222,7 +222,9 @@ void disksig_iso9660_volume_id(const void *buf, size_t len, char *out)
         ISO9660_DESCRIPTOR + ISO9660_VOLUME_ID + 32 > len)
         return;
     memcpy(out, b.p + ISO9660_DESCRIPTOR + ISO9660_VOLUME_ID, 32);
-    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
+    out[32] = '\0';
+    n = strlen(out);                /* a NUL ends it (d-characters hold none) */
+    while (n > 0 && out[n - 1] == ' ')
         n--;
     out[n] = '\0';
 }
