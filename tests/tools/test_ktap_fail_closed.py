@@ -1,0 +1,157 @@
+"""tests/tools/test_ktap_fail_closed.py — tools/ktap-check fails closed (issue 9
+item 9): whatever it cannot account for is a failure with a problem line that
+says what and where, found in bounded time, never a traceback and never a pass.
+Each test here reproduced a way the checker used to pass, hang or crash."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import bareio_ktap  # noqa: E402
+
+CHECK = os.path.join(ROOT, "tools", "ktap-check")
+START, END = bareio_ktap.START_BANNER, bareio_ktap.END_BANNER
+
+
+def report(*lines, summary=None):
+    """A log holding `lines` between the banners; `summary` = (passed, failed,
+    skipped) adds the kernel's summary line before END."""
+    body = list(lines)
+    if summary is not None:
+        body.append("# bareio: %d passed, %d failed, %d skipped" % summary)
+    return "\n".join([START, *body, END, ""])
+
+
+def check_text(text, timeout=20):
+    """tools/ktap-check on `text` through stdin: (exit status, stdout, stderr)."""
+    p = subprocess.run([sys.executable, CHECK, "-"], input=text.encode("utf-8", "surrogateescape"),
+                       capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def problem_with(r, *words):
+    return any(all(w in p for w in words) for p in r.problems)
+
+
+# ---- defect 1: a nested result list that its parent never closes ----------
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 1, not fixed yet")
+def test_subtest_left_open_at_end_banner_is_counted_and_fails():
+    """The suite 'pci' is opened but no 'ok N pci' line ever closes it: its
+    'not ok' was dropped and the run passed."""
+    text = report("KTAP version 1", "1..1",
+                  "# Subtest: lib", "  KTAP version 1", "  1..1", "  ok 1 lib_a", "ok 1 lib",
+                  "# Subtest: pci", "  KTAP version 1", "  1..1", "  not ok 1 pci_msi",
+                  summary=(1, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok
+    assert r.failed == 1 and [f.path for f in r.failures] == ["pci.pci_msi"]
+    assert problem_with(r, "line 9", "pci", "never closed")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 1, not fixed yet")
+def test_grandchild_list_closed_by_the_grandparent_result_is_counted_and_fails():
+    """A list at indent 4 ended by a result at indent 0: the level-2 list never
+    got its own result line, and its 'not ok' vanished."""
+    text = report("KTAP version 1", "1..1",
+                  "# Subtest: lib", "  KTAP version 1", "  1..1", "  ok 1 lib_a",
+                  "    KTAP version 1", "    1..1", "    not ok 1 deep",
+                  "ok 1 lib", summary=(1, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok
+    assert r.failed == 1 and r.failures[0].name == "deep"
+    assert problem_with(r, "line 7", "never closed")
+
+
+# ---- defect 2: CRASH and 'not ok # SKIP' ------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 2, not fixed yet")
+def test_ok_with_crash_directive_is_a_failure():
+    text = report("KTAP version 1", "1..1",
+                  "# Subtest: lib", "  KTAP version 1", "  1..1",
+                  "  ok 1 lib_a # CRASH page fault", "ok 1 lib", summary=(0, 1, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok
+    case = r.find("lib.lib_a")
+    assert case.crashed and case.status == "fail"
+    assert (r.passed, r.failed, r.skipped) == (0, 1, 0)
+    assert [f.path for f in r.failures] == ["lib.lib_a"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 2, not fixed yet")
+def test_not_ok_with_skip_directive_is_a_failure_not_a_skip():
+    text = report("KTAP version 1", "1..1",
+                  "# Subtest: lib", "  KTAP version 1", "  1..1",
+                  "  not ok 1 lib_a # SKIP no hardware", "not ok 1 lib", summary=(0, 1, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok
+    case = r.find("lib.lib_a")
+    assert case.status == "fail" and not case.skipped
+    assert (r.passed, r.failed, r.skipped) == (0, 1, 0)
+    assert problem_with(r, "line 7", "not ok", "SKIP")
+
+
+# ---- defect 3: time ---------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 3, not fixed yet")
+def test_long_run_of_blanks_in_a_result_line_is_quick():
+    """_RESULT backtracked cubically: 5000 blanks took minutes."""
+    text = report("KTAP version 1", "1..1", "ok 1 " + " " * 5000 + "x", summary=(1, 0, 0))
+    started = time.monotonic()
+    rc, out, err = check_text(text, timeout=20)
+    assert time.monotonic() - started < 5
+    assert "Traceback" not in err
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 3, not fixed yet")
+def test_long_run_of_blanks_in_a_subtest_header_is_quick():
+    """_SUBTEST's '(.*?)\\s*$' was quadratic: 100000 blanks took 18 s."""
+    text = report("KTAP version 1", "1..1", "# Subtest: a" + " " * 100000 + "b",
+                  "  KTAP version 1", "  1..1", "  ok 1 x", "ok 1 a", summary=(1, 0, 0))
+    started = time.monotonic()
+    bareio_ktap.parse_log(text)
+    assert time.monotonic() - started < 2
+
+
+# ---- defect 4: huge numbers and deep nesting --------------------------------
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 4, not fixed yet")
+def test_5000_digit_test_number_is_a_problem_not_a_traceback():
+    text = report("KTAP version 1", "1..1", "ok " + "1" * 5000 + " a", summary=(1, 0, 0))
+    rc, out, err = check_text(text)
+    assert rc == 1 and "Traceback" not in err
+    assert "ktap-check: FAIL" in out and "line 4:" in out
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 4, not fixed yet")
+def test_5000_digit_plan_is_a_problem_not_a_traceback():
+    text = report("KTAP version 1", "1.." + "9" * 5000, "ok 1 a", summary=(1, 0, 0))
+    rc, out, err = check_text(text)
+    assert rc == 1 and "Traceback" not in err
+    assert "ktap-check: FAIL" in out and "line 3:" in out
+
+
+def deep(levels, leaf="ok"):
+    """`levels` nested documents, the innermost holding one `leaf` result."""
+    lines = []
+    for d in range(levels):
+        pad = "  " * d
+        lines += [pad + "KTAP version 1", pad + "1..1", pad + "# Subtest: s%d" % d]
+    pad = "  " * levels
+    lines += [pad + "KTAP version 1", pad + "1..1", pad + leaf + " 1 leaf"]
+    for d in reversed(range(levels)):
+        lines.append("  " * d + ("ok" if leaf == "ok" else "not ok") + " 1 s%d" % d)
+    return lines
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 4, not fixed yet")
+def test_1200_levels_of_nesting_are_a_problem_not_a_traceback():
+    rc, out, err = check_text(report(*deep(1200), summary=(1, 0, 0)), timeout=60)
+    assert "Traceback" not in err
+    assert rc == 1 and "ktap-check: FAIL" in out
+    assert "nest" in out
