@@ -66,6 +66,10 @@ class Report:
     failed: int = 0
     skipped: int = 0
     failures: List[Result] = field(default_factory=list)
+    # Results of subtests that no result line of their parent closed: not in
+    # `results` (they belong to no suite), but counted, so a failure among them
+    # is never lost.
+    unclosed: List[Result] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -131,6 +135,17 @@ class _Parser:
                                  f"plan says 1..{doc.plan} but {len(doc.results)} results")
         self.closed_child = doc
 
+    def abandon_top(self, lineno: int, cut_off: bool = False):
+        """Closes a nested document that no result line of its parent closed:
+        its results are still counted (report.unclosed) and it is a problem."""
+        self.close_top(lineno, cut_off)
+        doc = self.closed_child
+        self.closed_child = None
+        if not cut_off:
+            self.problem(doc.line, f"subtest '{doc.prefix}' is never closed by a result line at indent "
+                                   f"{2 * (doc.level - 1)} (its results are counted, the report fails)")
+        self.report.unclosed.extend(doc.results)
+
     def feed(self, lineno: int, raw: str):
         stripped = raw.lstrip(" ")
         indent = len(raw) - len(stripped)
@@ -186,7 +201,9 @@ class _Parser:
         self.closed_child = None
 
     def result(self, lineno: int, level: int, indent: int, m):
-        while self.stack and self.stack[-1].level > level:
+        while self.stack and self.stack[-1].level > level + 1:
+            self.abandon_top(lineno)
+        if self.stack and self.stack[-1].level == level + 1:
             self.close_top(lineno)
         if not self.stack or self.stack[-1].level != level:
             self.problem(lineno, f"result at indent {indent} outside any KTAP document")
@@ -219,7 +236,7 @@ class _Parser:
 
     def finish(self, lineno: int, cut_off: bool):
         while len(self.stack) > 1:
-            self.close_top(lineno, cut_off)
+            self.abandon_top(lineno, cut_off)
         if self.stack:
             root = self.stack[0]
             for d in root.pending_diags:
@@ -254,7 +271,7 @@ def _count(report: Report):
             report.failures.append(r)
             return True
         return False
-    for r in report.results:
+    for r in report.results + report.unclosed:
         walk(r)
 
 
