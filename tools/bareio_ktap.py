@@ -26,6 +26,11 @@ _DIAG = re.compile(r"^#(?: (.*)|)$")
 _SUMMARY = re.compile(r"^bareio: (\d+) passed, (\d+) failed, (\d+) skipped\s*$")
 
 
+def _keyword(directive: str) -> str:
+    """The directive's first word: "SKIP no NVMe" -> "SKIP"."""
+    return directive.split(" ", 1)[0]
+
+
 @dataclass
 class Result:
     """One `ok`/`not ok` line; `children` holds its subtest's results."""
@@ -39,18 +44,24 @@ class Result:
     children: List["Result"] = field(default_factory=list)
 
     @property
+    def keyword(self) -> str:
+        """The directive's keyword: "SKIP", "CRASH", "TODO", ... or ""."""
+        return _keyword(self.directive)
+
+    @property
     def skipped(self) -> bool:
-        return self.directive.upper().startswith("SKIP")
+        """Only `ok N name # SKIP reason` is a skip; `not ok ... # SKIP` is a failure."""
+        return self.ok and self.keyword == "SKIP"
 
     @property
     def crashed(self) -> bool:
-        return self.directive.upper().startswith("CRASH")
+        return self.keyword.upper().startswith("CRASH")
 
     @property
     def status(self) -> str:
-        if self.skipped:
-            return "skip"
-        return "pass" if self.ok else "fail"
+        if not self.ok or self.crashed:
+            return "fail"
+        return "skip" if self.skipped else "pass"
 
 
 @dataclass
@@ -218,6 +229,7 @@ class _Parser:
                    path=f"{doc.prefix}.{name}" if doc.prefix else name,
                    diagnostics=doc.pending_diags)
         doc.pending_diags = []
+        self.check_directive(lineno, r)
         child = self.closed_child
         if child is not None and child.level == level + 1:
             r.children = child.results
@@ -227,6 +239,15 @@ class _Parser:
         self.closed_child = None
         self.next_subtest = None
         doc.results.append(r)
+
+    def check_directive(self, lineno: int, r: Result):
+        """A CRASH directive is a failure whatever the result says (Result.status).
+        Anything after '#' but a SKIP on an ok line cannot be accounted for."""
+        word = r.keyword
+        if not r.ok and word.upper() == "SKIP":
+            self.problem(lineno, f"'not ok ... # SKIP' contradicts itself: '{r.path}' is counted as a failure")
+        elif r.ok and r.directive and word != "SKIP" and not r.crashed:
+            self.problem(lineno, f"'ok ... # {r.directive}': only '# SKIP reason' may follow an ok result")
 
     def trailing_diag(self, m):
         text = m.group(1) or ""
