@@ -18,11 +18,10 @@ END_BANNER = "=== bareio KTAP END ==="
 # kernel/idt.c, kernel/panic.c and kernel/ktest.c print these when a run dies.
 CRASH_MARKERS = ("bareio: EXCEPTION", "bareio: PANIC", "bareio: CRASH", "bareio: crashed outside")
 
-_VERSION = re.compile(r"^KTAP version (\d+)\s*$")
-_PLAN = re.compile(r"^1\.\.(\d+)\s*$")
-_RESULT = re.compile(r"^(not ok|ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*?))?\s*$")
-_SUBTEST = re.compile(r"^# Subtest: (.*?)\s*$")
-_DIAG = re.compile(r"^#(?: (.*)|)$")
+# Lines are read with str methods and regexes that cannot backtrack (one
+# character class each), so a line costs time linear in its length whatever
+# it holds.
+_DIGITS = re.compile(r"[0-9]*")
 _SUMMARY = re.compile(r"^bareio: (\d+) passed, (\d+) failed, (\d+) skipped\s*$")
 
 
@@ -114,14 +113,65 @@ class _Doc:
     subtest_name: Optional[str] = None
 
 
+def _quote(text: str, limit: int = 60) -> str:
+    """A line for a problem message: escaped, and cut short when long."""
+    if len(text) > limit:
+        return repr(text[:limit]) + f"... ({len(text)} characters)"
+    return repr(text)
+
+
 def _classify(text: str):
-    """Returns (kind, match) for a KTAP line, or (None, None) for other output."""
-    for kind, pattern in (("version", _VERSION), ("plan", _PLAN), ("result", _RESULT),
-                          ("subtest", _SUBTEST), ("diag", _DIAG)):
-        m = pattern.match(text)
-        if m:
-            return kind, m
-    return None, None
+    """Reads one line without its indentation and trailing blanks. Returns
+    (kind, value, problem): kind is "version", "plan", "result", "subtest",
+    "diag", "bad" (looks like KTAP but is not: the problem says why) or None
+    (other output: kernel log lines are ignored)."""
+    if text.startswith(("KTAP version", "TAP version")):
+        if text == "KTAP version 1":
+            return "version", None, None
+        return "version", None, f"{_quote(text)}: only 'KTAP version 1' is understood"
+    if text.startswith("1.."):
+        digits = text[3:]
+        if digits and _DIGITS.match(digits).end() == len(digits):
+            return "plan", int(digits), None
+        return "bad", None, f"{_quote(text)} is not a plan line: a plan is '1..N' and nothing else"
+    if text.startswith("not ok"):
+        ok, rest = False, text[6:]
+    elif text.startswith("ok"):
+        ok, rest = True, text[2:]
+    else:
+        ok, rest = None, ""
+    if ok is not None and (not rest or rest[0] == " "):
+        return _classify_result(text, ok, rest[1:])
+    if text.startswith("# Subtest:"):
+        name = text[len("# Subtest:"):]
+        if name[:1] == " " and name.strip(" "):
+            return "subtest", name.strip(" "), None
+        return "bad", None, f"{_quote(text)}: a subtest header is '# Subtest: name'"
+    if text == "#" or text.startswith("# "):
+        return "diag", text[2:], None
+    return None, None, None
+
+
+def _classify_result(text: str, ok: bool, rest: str):
+    """'ok'/'not ok' then: ' N[ [- ]name][ # directive]'; `rest` is after the blank."""
+    end = _DIGITS.match(rest).end()
+    if end == 0:
+        return "bad", None, f"{_quote(text)}: a result line is 'ok N name' or 'not ok N name' (N in ASCII digits)"
+    digits, rest = rest[:end], rest[end:]
+    if rest and rest[0] != " ":
+        return "bad", None, f"{_quote(text)}: a blank must follow the test number"
+    rest = rest[1:]
+    if rest.startswith("- "):
+        rest = rest[2:]
+    name, hash_sign, directive = rest.partition("#")
+    if hash_sign and name and name[-1] != " ":
+        return "bad", None, f"{_quote(text)}: '#' inside a test name"
+    name, directive = name.strip(" "), directive.strip(" ")
+    if not name:
+        return "bad", None, f"{_quote(text)}: the result has no test name"
+    if hash_sign and not directive:
+        return "bad", None, f"{_quote(text)}: nothing after '#'"
+    return "result", (ok, int(digits), name, directive), None
 
 
 class _Parser:
@@ -160,11 +210,15 @@ class _Parser:
     def feed(self, lineno: int, raw: str):
         stripped = raw.lstrip(" ")
         indent = len(raw) - len(stripped)
-        kind, m = _classify(stripped)
+        kind, m, error = _classify(stripped)
         if kind is None:
             return                                  # kernel log output: ignored
         if indent % 2:
-            self.problem(lineno, f"indentation of {indent} spaces is not a multiple of 2: {raw!r}")
+            self.problem(lineno, f"indentation of {indent} spaces is not a multiple of 2: {_quote(raw)}")
+            return
+        if error:
+            self.problem(lineno, error)
+        if kind == "bad":
             return
         level = indent // 2
         if not self.stack:
@@ -182,23 +236,21 @@ class _Parser:
             else:
                 self.problem(lineno, f"nested 'KTAP version' at indent {indent}, expected {2 * (top.level + 1)}")
         elif kind == "subtest":
-            self.next_subtest = m.group(1)
+            self.next_subtest = m
         elif kind == "plan":
             if level != top.level:
                 self.problem(lineno, f"plan at indent {indent}, expected {2 * top.level}")
             elif top.plan is not None or top.results:
                 self.problem(lineno, "plan line after results or a second plan line")
             else:
-                top.plan = int(m.group(1))
+                top.plan = m
         elif kind == "diag":
             target = next((d for d in reversed(self.stack) if d.level == level), top)
-            target.pending_diags.append(m.group(1) or "")
+            target.pending_diags.append(m)
         elif kind == "result":
             self.result(lineno, level, indent, m)
 
     def open(self, lineno: int, level: int, m):
-        if m.group(1) != "1":
-            self.problem(lineno, f"KTAP version {m.group(1)}, only version 1 is understood")
         if level == 0:
             prefix = ""
             self.seen_root = True
@@ -220,12 +272,11 @@ class _Parser:
             self.problem(lineno, f"result at indent {indent} outside any KTAP document")
             return
         doc = self.stack[-1]
-        number, name = int(m.group(2)), (m.group(3) or "").strip()
+        ok, number, name, directive = m
         expected = len(doc.results) + 1
         if number != expected:
             self.problem(lineno, f"test number {number} out of sequence, expected {expected}")
-        r = Result(number=number, name=name, ok=m.group(1) == "ok",
-                   directive=(m.group(4) or "").strip(), line=lineno,
+        r = Result(number=number, name=name, ok=ok, directive=directive, line=lineno,
                    path=f"{doc.prefix}.{name}" if doc.prefix else name,
                    diagnostics=doc.pending_diags)
         doc.pending_diags = []
@@ -249,8 +300,7 @@ class _Parser:
         elif r.ok and r.directive and word != "SKIP" and not r.crashed:
             self.problem(lineno, f"'ok ... # {r.directive}': only '# SKIP reason' may follow an ok result")
 
-    def trailing_diag(self, m):
-        text = m.group(1) or ""
+    def trailing_diag(self, text):
         s = _SUMMARY.match(text)
         if s:
             self.report.kernel_summary = tuple(int(x) for x in s.groups())
@@ -301,7 +351,7 @@ def _find_crash(lines: List[str], report: Report):
         if any(marker in line for marker in CRASH_MARKERS):
             dump = [line.rstrip()]
             for follow in lines[i + 1:i + 40]:
-                kind, _ = _classify(follow.strip())
+                kind, _, _ = _classify(follow.strip())
                 if kind == "result" or START_BANNER in follow or END_BANNER in follow:
                     break
                 dump.append(follow.rstrip())
