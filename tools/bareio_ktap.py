@@ -22,6 +22,13 @@ CRASH_MARKERS = ("bareio: EXCEPTION", "bareio: PANIC", "bareio: CRASH", "bareio:
 # character class each), so a line costs time linear in its length whatever
 # it holds.
 _DIGITS = re.compile(r"[0-9]*")
+# A test number or plan has at most this many digits (bareio prints a 32-bit
+# unsigned); longer ones are refused before int() sees them.
+MAX_DIGITS = 9
+# Subtests nest at most this deep (bareio nests one level); lines nested deeper
+# are a problem and are not read, so the tree stays small enough to walk, print
+# and compare.
+MAX_DEPTH = 64
 _SUMMARY = re.compile(r"^bareio: (\d+) passed, (\d+) failed, (\d+) skipped\s*$")
 
 
@@ -87,15 +94,7 @@ class Report:
 
     def find(self, path: str) -> Optional[Result]:
         """The result named `path` ("memory" or "memory.dma_above_4g")."""
-        def walk(results):
-            for r in results:
-                if r.path == path:
-                    return r
-                hit = walk(r.children)
-                if hit:
-                    return hit
-            return None
-        return walk(self.results)
+        return next((r for r in _walk(self.results) if r.path == path), None)
 
     def suites(self) -> List[str]:
         return [r.name for r in self.results]
@@ -132,6 +131,8 @@ def _classify(text: str):
     if text.startswith("1.."):
         digits = text[3:]
         if digits and _DIGITS.match(digits).end() == len(digits):
+            if len(digits) > MAX_DIGITS:
+                return "bad", None, f"plan '1..' with a {len(digits)}-digit count: out of range"
             return "plan", int(digits), None
         return "bad", None, f"{_quote(text)} is not a plan line: a plan is '1..N' and nothing else"
     if text.startswith("not ok"):
@@ -157,6 +158,8 @@ def _classify_result(text: str, ok: bool, rest: str):
     end = _DIGITS.match(rest).end()
     if end == 0:
         return "bad", None, f"{_quote(text)}: a result line is 'ok N name' or 'not ok N name' (N in ASCII digits)"
+    if end > MAX_DIGITS:
+        return "bad", None, f"{_quote(text)}: a {end}-digit test number is out of range"
     digits, rest = rest[:end], rest[end:]
     if rest and rest[0] != " ":
         return "bad", None, f"{_quote(text)}: a blank must follow the test number"
@@ -181,6 +184,7 @@ class _Parser:
         self.closed_child: Optional[_Doc] = None    # subtest just ended, awaiting its result
         self.next_subtest: Optional[str] = None
         self.seen_root = False
+        self.too_deep = 0                           # lines skipped for nesting deeper than MAX_DEPTH
 
     def problem(self, lineno: int, msg: str):
         self.report.problems.append(f"line {lineno}: {msg}")
@@ -221,6 +225,12 @@ class _Parser:
         if kind == "bad":
             return
         level = indent // 2
+        if level > MAX_DEPTH:
+            if not self.too_deep:
+                self.problem(lineno, f"KTAP nested {level} levels deep (more than {MAX_DEPTH}): "
+                                     "lines nested that deep are not read")
+            self.too_deep += 1
+            return
         if not self.stack:
             if kind == "version" and level == 0 and not self.seen_root:
                 self.open(lineno, level, m)
@@ -318,32 +328,43 @@ class _Parser:
             self.report.results = root.results
 
 
+def _walk(results: List[Result]):
+    """Every result under `results`, parents before their children, in log
+    order; without recursion, so no depth of nesting can exhaust the stack."""
+    stack = list(reversed(results))
+    while stack:
+        r = stack.pop()
+        yield r
+        stack.extend(reversed(r.children))
+
+
 def _count(report: Report):
     """Counts leaf cases; a suite that fails with all its cases passing (or
     with no cases) counts as one failure of its own."""
-    def walk(r: Result):
+    failing = set()                                 # ids of results that are or hold a failure
+    inconsistent = []
+    order = list(_walk(report.results + report.unclosed))
+    for r in reversed(order):                       # children before their parents
         if r.children and not r.skipped:
-            child_failed = False
-            for c in r.children:
-                child_failed |= walk(c)
-            if not r.ok and not child_failed:
+            child_failed = any(id(c) in failing for c in r.children)
+            if r.status == "fail" and not child_failed:
                 report.failed += 1
                 report.failures.append(r)
-                return True
-            if r.ok and child_failed:
-                report.problems.append(f"line {r.line}: '{r.path}' is reported ok but has failing cases")
-            return child_failed or not r.ok
-        if r.status == "skip":
+            if r.status != "fail" and child_failed:
+                inconsistent.append(r)
+            if child_failed or r.status == "fail":
+                failing.add(id(r))
+        elif r.status == "skip":
             report.skipped += 1
         elif r.status == "pass":
             report.passed += 1
         else:
             report.failed += 1
             report.failures.append(r)
-            return True
-        return False
-    for r in report.results + report.unclosed:
-        walk(r)
+            failing.add(id(r))
+    report.failures.sort(key=lambda r: r.line)
+    for r in sorted(inconsistent, key=lambda r: r.line):
+        report.problems.append(f"line {r.line}: '{r.path}' is reported ok but has failing cases")
 
 
 def _find_crash(lines: List[str], report: Report):
@@ -362,8 +383,18 @@ def _find_crash(lines: List[str], report: Report):
 
 
 def parse_log(text: str, expect=()) -> Report:
-    """Parses a serial log; `expect` lists suites that must be present."""
+    """Parses a serial log; `expect` lists suites that must be present. Never
+    raises on any text: what cannot be read is a problem in the report."""
     report = Report()
+    try:
+        return _parse_log(report, text, expect)
+    except Exception as e:                          # a bug here must fail the check, not pass it
+        report.problems.append(f"ktap-check could not read the log ({type(e).__name__}: {e}): "
+                               "a bug in tools/bareio_ktap.py")
+        return report
+
+
+def _parse_log(report: Report, text: str, expect) -> Report:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     _find_crash(lines, report)
     starts = [i for i, line in enumerate(lines) if line.strip() == START_BANNER]

@@ -7,8 +7,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -114,7 +112,6 @@ def test_long_run_of_blanks_in_a_subtest_header_is_quick():
 
 # ---- defect 4: huge numbers and deep nesting --------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 4, not fixed yet")
 def test_5000_digit_test_number_is_a_problem_not_a_traceback():
     text = report("KTAP version 1", "1..1", "ok " + "1" * 5000 + " a", summary=(1, 0, 0))
     rc, out, err = check_text(text)
@@ -122,7 +119,6 @@ def test_5000_digit_test_number_is_a_problem_not_a_traceback():
     assert "ktap-check: FAIL" in out and "line 4:" in out
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 4, not fixed yet")
 def test_5000_digit_plan_is_a_problem_not_a_traceback():
     text = report("KTAP version 1", "1.." + "9" * 5000, "ok 1 a", summary=(1, 0, 0))
     rc, out, err = check_text(text)
@@ -143,12 +139,20 @@ def deep(levels, leaf="ok"):
     return lines
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 9 defect 4, not fixed yet")
 def test_1200_levels_of_nesting_are_a_problem_not_a_traceback():
     rc, out, err = check_text(report(*deep(1200), summary=(1, 0, 0)), timeout=60)
     assert "Traceback" not in err
     assert rc == 1 and "ktap-check: FAIL" in out
-    assert "nest" in out
+    assert "nested 65 levels deep" in out
+
+
+def test_60_levels_of_nesting_still_parse_and_a_deep_failure_counts():
+    r = bareio_ktap.parse_log(report(*deep(60), summary=(1, 0, 0)))
+    assert r.ok, r.problems
+    assert r.find(".".join("s%d" % d for d in range(60)) + ".leaf").status == "pass"
+    r = bareio_ktap.parse_log(report(*deep(60, leaf="not ok"), summary=(0, 1, 0)))
+    assert not r.ok and r.failed == 1 and r.failures[0].name == "leaf"
+    assert r.problems == []
 
 
 def test_ok_with_any_other_directive_is_a_problem():
