@@ -22,6 +22,16 @@ CRASH_MARKERS = ("bareio: EXCEPTION", "bareio: PANIC", "bareio: CRASH", "bareio:
 # character class each), so a line costs time linear in its length whatever
 # it holds.
 _DIGITS = re.compile(r"[0-9]*")
+# Characters no bareio KTAP line holds: C0/C1 controls (NUL, tab, a CR inside
+# a line, ESC), U+FFFD (what invalid UTF-8 decodes to), lone surrogates (bytes
+# kept by surrogateescape), and blanks or invisible marks other than the space.
+_DAMAGE = re.compile("[\x00-\x1f\x7f-\x9f\u00a0\u1680\u2000-\u200f\u2028-\u202f"
+                     "\u205f-\u2064\u3000\ufeff\ufffd\ud800-\udfff]")
+# A damaged line that would begin like one of these once the damage is blanked
+# out was KTAP (or a banner, or the kernel's summary): it cannot be read, so it
+# is a problem. Damage in other lines (kernel output, diagnostics) is harmless.
+_KTAP_STARTS = ("ok", "not ok", "KTAP", "TAP version", "1..", "# Subtest", "# bareio:",
+                "=== bareio KTAP")
 # A test number or plan has at most this many digits (bareio prints a 32-bit
 # unsigned); longer ones are refused before int() sees them.
 MAX_DIGITS = 9
@@ -119,6 +129,19 @@ def _quote(text: str, limit: int = 60) -> str:
     return repr(text)
 
 
+def _damage(text: str) -> Optional[str]:
+    """None for a clean line, else what is wrong with it in a few words."""
+    m = _DAMAGE.search(text)
+    if not m:
+        return None
+    c = m.group()
+    what = {"\x00": "a NUL byte", "\r": "a carriage return inside the line", "\t": "a tab",
+            "\ufffd": "invalid UTF-8", "\x1b": "an escape sequence"}.get(c)
+    if what is None:
+        what = "invalid UTF-8" if "\ud800" <= c <= "\udfff" else f"character U+{ord(c):04X}"
+    return what
+
+
 def _classify(text: str):
     """Reads one line without its indentation and trailing blanks. Returns
     (kind, value, problem): kind is "version", "plan", "result", "subtest",
@@ -212,6 +235,14 @@ class _Parser:
         self.report.unclosed.extend(doc.results)
 
     def feed(self, lineno: int, raw: str):
+        damage = _damage(raw)
+        if damage:
+            # After a CR inside a line a terminal shows the text that follows
+            # over what came before, so each such part is looked at too.
+            parts = [raw] + raw.split("\r")[1:]
+            if any(_DAMAGE.sub(" ", p).strip(" ").startswith(_KTAP_STARTS) for p in parts):
+                self.problem(lineno, f"damaged KTAP line ({damage}): {_quote(raw)}")
+                return
         stripped = raw.lstrip(" ")
         indent = len(raw) - len(stripped)
         kind, m, error = _classify(stripped)
@@ -237,7 +268,7 @@ class _Parser:
             elif kind == "diag" and self.seen_root:
                 self.trailing_diag(m)
             else:
-                self.problem(lineno, f"expected 'KTAP version 1' first, got {raw.strip()!r}")
+                self.problem(lineno, f"expected 'KTAP version 1' first, got {_quote(raw.strip(' '))}")
             return
         top = self.stack[-1]
         if kind == "version":
@@ -395,9 +426,11 @@ def parse_log(text: str, expect=()) -> Report:
 
 
 def _parse_log(report: Report, text: str, expect) -> Report:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    # A line ends at LF; the CRs around it are part of the line end (bareio
+    # writes CR LF, LAVA hands over CR CR LF), so line numbers are the file's.
+    lines = [line.strip("\r") for line in text.split("\n")]
     _find_crash(lines, report)
-    starts = [i for i, line in enumerate(lines) if line.strip() == START_BANNER]
+    starts = [i for i, line in enumerate(lines) if line.strip(" ") == START_BANNER]
     if not starts:
         report.problems.append("no KTAP report: the log has no '%s' line" % START_BANNER)
     else:
@@ -405,14 +438,14 @@ def _parse_log(report: Report, text: str, expect) -> Report:
         if len(starts) > 1:
             report.problems.append(f"{len(starts)} KTAP reports in one log (did the machine reboot?); "
                                    "checking the first")
-        end = next((i for i in range(starts[0] + 1, len(lines)) if lines[i].strip() == END_BANNER), None)
+        end = next((i for i in range(starts[0] + 1, len(lines)) if lines[i].strip(" ") == END_BANNER), None)
         if end is None:
             report.problems.append("the run was cut off: no '%s' line after the report" % END_BANNER)
         else:
             report.found_end = True
         parser = _Parser(report)
         for i in range(starts[0] + 1, end if end is not None else len(lines)):
-            parser.feed(i + 1, lines[i].rstrip())
+            parser.feed(i + 1, lines[i].rstrip(" "))
         parser.finish((end if end is not None else len(lines)) + 1, cut_off=end is None)
         _count(report)
         # A suite skipped as a whole counts all its cases as skipped in the

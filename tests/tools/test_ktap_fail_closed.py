@@ -205,3 +205,61 @@ def test_dash_before_the_name_and_blanks_around_it_are_fine():
                                      summary=(1, 0, 1)))
     assert r.ok, r.problems
     assert [c.name for c in r.results] == ["a", "b"] and r.results[1].directive == "SKIP  why"
+
+
+# ---- line ends and damaged lines --------------------------------------------
+
+def sample(name):
+    with open(os.path.join(HERE, "logs", name), newline="") as f:
+        return f.read()
+
+
+def test_crlf_and_lava_cr_cr_lf_are_plain_line_ends_with_the_file_line_numbers():
+    """bareio's console writes CRLF, LAVA hands over CR CR LF: each is one line
+    end, so a problem names the line an editor shows (CR CR LF used to count
+    two lines)."""
+    for name in ("good.log", "skip.log", "interleaved.log", "crash.log"):
+        lf = bareio_ktap.parse_log(sample(name))
+        for end in ("\r\n", "\r\r\n", "\r\r\r\n"):
+            r = bareio_ktap.parse_log(sample(name).replace("\n", end))
+            assert (r.ok, r.passed, r.failed, r.skipped, r.problems) == \
+                (lf.ok, lf.passed, lf.failed, lf.skipped, lf.problems), (name, end)
+            assert [f.line for f in r.failures] == [f.line for f in lf.failures]
+    for end in ("\r\n", "\r\r\n"):
+        r = bareio_ktap.parse_log(sample("bad_numbering.log").replace("\n", end))
+        assert problem_with(r, "line 8:", "test number 3 out of sequence"), (end, r.problems)
+
+
+def test_mixed_line_ends_in_one_log():
+    text = sample("good.log")
+    mixed = "".join(line + ("\r\r\n" if i % 3 == 0 else "\r\n" if i % 3 == 1 else "\n")
+                    for i, line in enumerate(text.split("\n")[:-1]))
+    r = bareio_ktap.parse_log(mixed)
+    assert r.ok and (r.passed, r.failed, r.skipped) == (3, 0, 0), r.problems
+
+
+def test_damaged_not_ok_line_is_a_problem_not_kernel_output():
+    """The second line is a 'not ok' with a NUL (or a tab, a no-break space,
+    invalid UTF-8, a stray CR) in it; it used to be skipped as kernel output
+    while the plan still matched."""
+    for damaged in ("\x00not ok 2 b", "not ok 2 b\x00", "\tnot ok 2 b", "not\u00a0ok 2 b",
+                    "not ok 2 b\ufffd", "not ok 2 \udcffb", "noise\rnot ok 2 b", "not ok 2 b\x1b[0m",
+                    "\u200bnot ok 2 b", "not ok\x0b2 b"):
+        r = bareio_ktap.parse_log(report("KTAP version 1", "1..1", "ok 1 a", damaged, summary=(1, 0, 0)))
+        assert not r.ok and problem_with(r, "line 5", "damaged"), repr(damaged)
+
+
+def test_damaged_lines_in_the_cli_print_escaped():
+    raw = report("KTAP version 1", "1..1", "ok 1 a", "not ok 2 b", summary=(1, 0, 0)).encode()
+    raw = raw.replace(b"not ok 2 b", b"not ok 2 b\xff\x00")
+    p = subprocess.run([sys.executable, CHECK, "-"], input=raw, capture_output=True, timeout=20)
+    out = p.stdout.decode()
+    assert p.returncode == 1 and p.stderr == b""
+    assert "line 5: damaged KTAP line" in out and "\\x00" in out
+
+
+def test_damaged_diagnostic_is_kept_and_harmless():
+    r = bareio_ktap.parse_log(report("KTAP version 1", "1..1", "# model \x01QEMU\x00", "ok 1 a",
+                                     summary=(1, 0, 0)))
+    assert r.ok, r.problems
+    assert r.results[0].diagnostics == ["model \x01QEMU\x00"]
