@@ -3,10 +3,17 @@
 Implements the subset of KTAP version 1 (Linux Documentation/dev-tools/ktap.rst)
 that bareio prints between its `=== bareio KTAP START/END ===` banners: version
 lines, `1..N` plans, `ok`/`not ok` results with SKIP/CRASH directives, `#`
-diagnostics and subtests nested by two-space indentation. Lines that are not
+diagnostics and subtests nested by two-space indentation, each opened by
+`# Subtest: name` and `KTAP version 1` and closed by its parent's result line,
+then the kernel's `# bareio: P passed, F failed, S skipped`. Lines that are not
 KTAP (kernel log output printed while a case runs) are ignored. Standard
 library only, so tools/ktap-check, tools/run-qemu and the pytest scenarios can
 all import it.
+
+It fails closed: whatever it cannot account for is a problem naming the log
+line (Report.ok is then False), in time linear in the log, and parse_log never
+raises. A failure is a `not ok`, any CRASH directive, and `not ok # SKIP`
+(which is also a problem); only `ok N name # SKIP reason` is a skip.
 """
 
 import re
@@ -39,7 +46,9 @@ MAX_DIGITS = 9
 # are a problem and are not read, so the tree stays small enough to walk, print
 # and compare.
 MAX_DEPTH = 64
-_SUMMARY = re.compile(r"^bareio: (\d+) passed, (\d+) failed, (\d+) skipped\s*$")
+# Problems kept in a report; the rest are counted in one last line.
+MAX_PROBLEMS = 100
+_SUMMARY = re.compile(r"bareio: ([0-9]{1,9}) passed, ([0-9]{1,9}) failed, ([0-9]{1,9}) skipped")
 
 
 def _keyword(directive: str) -> str:
@@ -142,6 +151,25 @@ def _damage(text: str) -> Optional[str]:
     return what
 
 
+def _damaged_ktap(raw: str) -> bool:
+    """True for a line with damage in it that would begin like KTAP once the
+    damage is blanked out. After a CR inside a line a terminal shows the text
+    that follows over what came before, so each such part is looked at too."""
+    if not _DAMAGE.search(raw):
+        return False
+    parts = [raw] + raw.split("\r")[1:]
+    return any(_DAMAGE.sub(" ", p).strip(" ").startswith(_KTAP_STARTS) for p in parts)
+
+
+def _ktap_like(raw: str) -> bool:
+    """A line that is (or was, before damage) KTAP or the kernel's summary."""
+    if _damaged_ktap(raw):
+        return True
+    kind, value, _ = _classify(raw.strip(" "))
+    return kind in ("version", "plan", "result", "subtest", "bad") or \
+        (kind == "diag" and value.startswith("bareio: "))
+
+
 def _classify(text: str):
     """Reads one line without its indentation and trailing blanks. Returns
     (kind, value, problem): kind is "version", "plan", "result", "subtest",
@@ -201,48 +229,56 @@ def _classify_result(text: str, ok: bool, rest: str):
 
 
 class _Parser:
+    """Reads the lines between the banners, one at a time. A nested document
+    opens with 'KTAP version 1' one level deeper (after its '# Subtest:'
+    header) and is closed only by a result line at its parent's level."""
+
     def __init__(self, report: Report):
         self.report = report
         self.stack: List[_Doc] = []
-        self.closed_child: Optional[_Doc] = None    # subtest just ended, awaiting its result
-        self.next_subtest: Optional[str] = None
+        self.header: Optional[tuple] = None         # (name, line, level) of a '# Subtest:' awaiting its document
         self.seen_root = False
         self.too_deep = 0                           # lines skipped for nesting deeper than MAX_DEPTH
+        self.summary_line: Optional[int] = None     # where the kernel's summary line was read
+        self.after_summary = False                  # a KTAP line followed it (said once)
 
     def problem(self, lineno: int, msg: str):
         self.report.problems.append(f"line {lineno}: {msg}")
 
-    def close_top(self, lineno: int, cut_off: bool = False):
+    def close_top(self, lineno: int, cut_off: bool = False) -> _Doc:
         doc = self.stack.pop()
+        what = f"subtest '{doc.prefix}'" if doc.level else "the top-level document"
         if cut_off:
             pass                                    # the plan cannot be judged: reported once as cut off
         elif doc.plan is None:
-            self.problem(doc.line, f"{doc.prefix or 'top-level'} document has no plan line (1..N)")
+            self.problem(doc.line, f"{what} has no plan line (1..N)")
         elif doc.plan != len(doc.results):
             self.problem(lineno, f"plan mismatch in {doc.prefix or 'top-level document'}: "
                                  f"plan says 1..{doc.plan} but {len(doc.results)} results")
-        self.closed_child = doc
+        elif not doc.results:
+            self.problem(doc.line, f"{what} holds no results (plan 1..0)")
+        return doc
 
     def abandon_top(self, lineno: int, cut_off: bool = False):
         """Closes a nested document that no result line of its parent closed:
         its results are still counted (report.unclosed) and it is a problem."""
-        self.close_top(lineno, cut_off)
-        doc = self.closed_child
-        self.closed_child = None
+        doc = self.close_top(lineno, cut_off)
         if not cut_off:
             self.problem(doc.line, f"subtest '{doc.prefix}' is never closed by a result line at indent "
                                    f"{2 * (doc.level - 1)} (its results are counted, the report fails)")
         self.report.unclosed.extend(doc.results)
 
+    def drop_header(self):
+        """A '# Subtest:' line not followed by its nested document."""
+        if self.header:
+            name, line, _ = self.header
+            self.problem(line, f"subtest header '{name}' has no results: no nested 'KTAP version 1' follows it")
+            self.header = None
+
     def feed(self, lineno: int, raw: str):
-        damage = _damage(raw)
-        if damage:
-            # After a CR inside a line a terminal shows the text that follows
-            # over what came before, so each such part is looked at too.
-            parts = [raw] + raw.split("\r")[1:]
-            if any(_DAMAGE.sub(" ", p).strip(" ").startswith(_KTAP_STARTS) for p in parts):
-                self.problem(lineno, f"damaged KTAP line ({damage}): {_quote(raw)}")
-                return
+        if _damaged_ktap(raw):
+            self.problem(lineno, f"damaged KTAP line ({_damage(raw)}): {_quote(raw)}")
+            return
         stripped = raw.lstrip(" ")
         indent = len(raw) - len(stripped)
         kind, m, error = _classify(stripped)
@@ -262,22 +298,43 @@ class _Parser:
                                      "lines nested that deep are not read")
             self.too_deep += 1
             return
+        if kind == "diag":
+            if level == 0 and m.startswith("bareio: "):
+                self.summary(lineno, m)
+            if self.stack:
+                target = next((d for d in reversed(self.stack) if d.level == level), self.stack[-1])
+                target.pending_diags.append(m)
+                return
+        elif self.summary_line is not None and not self.after_summary:
+            self.problem(lineno, f"KTAP after the kernel's summary line (line {self.summary_line}), "
+                                 "which must be the report's last")
+            self.after_summary = True
+        if self.header and not (kind == "version" and level == self.header[2] + 1):
+            self.drop_header()
         if not self.stack:
             if kind == "version" and level == 0 and not self.seen_root:
-                self.open(lineno, level, m)
-            elif kind == "diag" and self.seen_root:
-                self.trailing_diag(m)
+                self.open(lineno, level)
             else:
                 self.problem(lineno, f"expected 'KTAP version 1' first, got {_quote(raw.strip(' '))}")
             return
         top = self.stack[-1]
         if kind == "version":
+            if level == 0:
+                self.problem(lineno, "a second top-level 'KTAP version' line")
+                return
+            while self.stack[-1].level >= level:   # siblings or aunts left open: never closed
+                self.abandon_top(lineno)
+            top = self.stack[-1]
             if level == top.level + 1:
-                self.open(lineno, level, m)
+                self.open(lineno, level)
             else:
                 self.problem(lineno, f"nested 'KTAP version' at indent {indent}, expected {2 * (top.level + 1)}")
         elif kind == "subtest":
-            self.next_subtest = m
+            if level > top.level:
+                self.problem(lineno, f"subtest header at indent {indent}, deeper than the document it is in "
+                                     f"(indent {2 * top.level})")
+            else:
+                self.header = (m, lineno, level)
         elif kind == "plan":
             if level != top.level:
                 self.problem(lineno, f"plan at indent {indent}, expected {2 * top.level}")
@@ -285,30 +342,27 @@ class _Parser:
                 self.problem(lineno, "plan line after results or a second plan line")
             else:
                 top.plan = m
-        elif kind == "diag":
-            target = next((d for d in reversed(self.stack) if d.level == level), top)
-            target.pending_diags.append(m)
         elif kind == "result":
             self.result(lineno, level, indent, m)
 
-    def open(self, lineno: int, level: int, m):
+    def open(self, lineno: int, level: int):
+        name = self.header[0] if self.header else None
+        self.header = None
         if level == 0:
             prefix = ""
             self.seen_root = True
         else:
             parent = self.stack[-1]
             prefix = parent.prefix + "." if parent.prefix else ""
-            prefix += self.next_subtest or f"#{len(parent.results) + 1}"
-        self.stack.append(_Doc(level=level, line=lineno, prefix=prefix,
-                               subtest_name=self.next_subtest))
-        self.next_subtest = None
-        self.closed_child = None
+            prefix += name or f"#{len(parent.results) + 1}"
+        self.stack.append(_Doc(level=level, line=lineno, prefix=prefix, subtest_name=name))
 
     def result(self, lineno: int, level: int, indent: int, m):
         while self.stack and self.stack[-1].level > level + 1:
             self.abandon_top(lineno)
+        child = None
         if self.stack and self.stack[-1].level == level + 1:
-            self.close_top(lineno)
+            child = self.close_top(lineno)
         if not self.stack or self.stack[-1].level != level:
             self.problem(lineno, f"result at indent {indent} outside any KTAP document")
             return
@@ -322,14 +376,14 @@ class _Parser:
                    diagnostics=doc.pending_diags)
         doc.pending_diags = []
         self.check_directive(lineno, r)
-        child = self.closed_child
-        if child is not None and child.level == level + 1:
+        if child is not None:
             r.children = child.results
             r.diagnostics = child.pending_diags + r.diagnostics
             if child.subtest_name is not None and child.subtest_name != name:
                 self.problem(lineno, f"result '{name}' closes subtest '{child.subtest_name}'")
-        self.closed_child = None
-        self.next_subtest = None
+        elif level == 0 and r.status == "pass":
+            self.problem(lineno, f"suite '{name}' passed with no cases: a suite's results are a nested "
+                                 "KTAP document (only a suite skipped as a whole may have none)")
         doc.results.append(r)
 
     def check_directive(self, lineno: int, r: Result):
@@ -341,22 +395,30 @@ class _Parser:
         elif r.ok and r.directive and word != "SKIP" and not r.crashed:
             self.problem(lineno, f"'ok ... # {r.directive}': only '# SKIP reason' may follow an ok result")
 
-    def trailing_diag(self, text):
-        s = _SUMMARY.match(text)
-        if s:
+    def summary(self, lineno: int, text: str):
+        """'# bareio: P passed, F failed, S skipped', the kernel's own count."""
+        s = _SUMMARY.fullmatch(text)
+        if s is None:
+            if any(word in text for word in (" passed", " failed", " skipped")):
+                self.problem(lineno, f"{_quote('# ' + text)} is not the kernel's summary line "
+                                     "'# bareio: P passed, F failed, S skipped'")
+        elif self.summary_line is not None:
+            self.problem(lineno, f"a second summary line (the first is line {self.summary_line})")
+        else:
             self.report.kernel_summary = tuple(int(x) for x in s.groups())
+            self.summary_line = lineno
 
     def finish(self, lineno: int, cut_off: bool):
+        if not cut_off:
+            self.drop_header()
         while len(self.stack) > 1:
             self.abandon_top(lineno, cut_off)
         if self.stack:
             root = self.stack[0]
-            for d in root.pending_diags:
-                s = _SUMMARY.match(d)
-                if s:
-                    self.report.kernel_summary = tuple(int(x) for x in s.groups())
             self.close_top(lineno, cut_off)
             self.report.results = root.results
+        elif not self.seen_root:
+            self.problem(lineno, "no 'KTAP version 1' line between the banners: the report is empty")
 
 
 def _walk(results: List[Result]):
@@ -370,32 +432,39 @@ def _walk(results: List[Result]):
 
 
 def _count(report: Report):
-    """Counts leaf cases; a suite that fails with all its cases passing (or
-    with no cases) counts as one failure of its own."""
+    """Counts leaf cases, including those of a suite skipped as a whole (as
+    the kernel's summary does); a suite that fails with all its cases passing
+    (or with no cases) counts as one failure of its own."""
     failing = set()                                 # ids of results that are or hold a failure
+    ran = set()                                     # ids of results that are or hold a pass
     inconsistent = []
     order = list(_walk(report.results + report.unclosed))
     for r in reversed(order):                       # children before their parents
-        if r.children and not r.skipped:
+        if r.children:
             child_failed = any(id(c) in failing for c in r.children)
+            if any(id(c) in ran for c in r.children):
+                ran.add(id(r))
             if r.status == "fail" and not child_failed:
                 report.failed += 1
                 report.failures.append(r)
             if r.status != "fail" and child_failed:
-                inconsistent.append(r)
+                inconsistent.append((r.line, f"'{r.path}' is reported ok but has failing cases"))
+            elif r.skipped and id(r) in ran:
+                inconsistent.append((r.line, f"'{r.path}' is reported skipped but cases in it passed"))
             if child_failed or r.status == "fail":
                 failing.add(id(r))
         elif r.status == "skip":
             report.skipped += 1
         elif r.status == "pass":
             report.passed += 1
+            ran.add(id(r))
         else:
             report.failed += 1
             report.failures.append(r)
             failing.add(id(r))
     report.failures.sort(key=lambda r: r.line)
-    for r in sorted(inconsistent, key=lambda r: r.line):
-        report.problems.append(f"line {r.line}: '{r.path}' is reported ok but has failing cases")
+    for line, msg in sorted(inconsistent):
+        report.problems.append(f"line {line}: {msg}")
 
 
 def _find_crash(lines: List[str], report: Report):
@@ -431,34 +500,75 @@ def _parse_log(report: Report, text: str, expect) -> Report:
     lines = [line.strip("\r") for line in text.split("\n")]
     _find_crash(lines, report)
     starts = [i for i, line in enumerate(lines) if line.strip(" ") == START_BANNER]
+    ends = [i for i, line in enumerate(lines) if line.strip(" ") == END_BANNER]
     if not starts:
         report.problems.append("no KTAP report: the log has no '%s' line" % START_BANNER)
     else:
         report.found_start = True
+        first = starts[0]
         if len(starts) > 1:
             report.problems.append(f"{len(starts)} KTAP reports in one log (did the machine reboot?); "
                                    "checking the first")
-        end = next((i for i in range(starts[0] + 1, len(lines)) if lines[i].strip(" ") == END_BANNER), None)
+        if ends and ends[0] < first:
+            report.problems.append(f"line {ends[0] + 1}: '{END_BANNER}' before the report's START banner")
+        end = next((i for i in ends if i > first), None)
         if end is None:
             report.problems.append("the run was cut off: no '%s' line after the report" % END_BANNER)
         else:
             report.found_end = True
         parser = _Parser(report)
-        for i in range(starts[0] + 1, end if end is not None else len(lines)):
+        for i in range(first + 1, end if end is not None else len(lines)):
             parser.feed(i + 1, lines[i].rstrip(" "))
         parser.finish((end if end is not None else len(lines)) + 1, cut_off=end is None)
         _count(report)
-        # A suite skipped as a whole counts all its cases as skipped in the
-        # kernel's summary but is one line in KTAP, so only passes and failures
-        # can be compared.
-        if report.kernel_summary and end is not None and \
-                report.kernel_summary[:2] != (report.passed, report.failed):
-            report.problems.append("the kernel's summary says %d passed, %d failed but the report holds "
-                                   "%d passed, %d failed" % (report.kernel_summary[:2] + (report.passed, report.failed)))
+        if end is not None:
+            _check_after_end(lines, end, report)
+            _check_summary(report)
     for suite in expect:
         if suite and report.find(suite) is None:
             report.problems.append(f"expected suite '{suite}' is missing from the report")
+    report.problems.sort(key=_problem_line)
+    if len(report.problems) > MAX_PROBLEMS:
+        left_out = len(report.problems) - MAX_PROBLEMS
+        del report.problems[MAX_PROBLEMS:]
+        report.problems.append(f"... and {left_out} more problems")
     return report
+
+
+def _problem_line(problem: str) -> float:
+    """Sort key: problems that name a line in line order, then the others."""
+    head, _, _ = problem.partition(":")
+    number = head[5:] if head.startswith("line ") else ""
+    return int(number) if number.isascii() and number.isdigit() else float("inf")
+
+
+def _check_after_end(lines: List[str], end: int, report: Report):
+    """After the END banner come shutdown lines and the manifest, not KTAP."""
+    extra_end = next((i for i in range(end + 1, len(lines)) if lines[i].strip(" ") == END_BANNER), None)
+    if extra_end is not None:
+        report.problems.append(f"line {extra_end + 1}: a second '{END_BANNER}' line")
+    late = [i for i in range(end + 1, len(lines))
+            if i != extra_end and lines[i].strip(" ") not in (START_BANNER, END_BANNER)
+            and _ktap_like(lines[i].rstrip(" "))]
+    if late:
+        more = f" (and {len(late) - 1} more such lines)" if len(late) > 1 else ""
+        report.problems.append(f"line {late[0] + 1}: KTAP after the END banner: "
+                               f"{_quote(lines[late[0]].strip(' '))}{more}")
+
+
+def _check_summary(report: Report):
+    """The kernel counts too. A suite skipped as a whole is one KTAP line but
+    all its cases in the kernel's count, so skips can only be bounded."""
+    if report.kernel_summary is None:
+        report.problems.append("no '# bareio: P passed, F failed, S skipped' line before the END banner")
+        return
+    passed, failed, skipped = report.kernel_summary
+    if (passed, failed) != (report.passed, report.failed):
+        report.problems.append("the kernel's summary says %d passed, %d failed but the report holds "
+                               "%d passed, %d failed" % (passed, failed, report.passed, report.failed))
+    if report.skipped > skipped:
+        report.problems.append(f"the kernel's summary says {skipped} skipped but the report holds "
+                               f"{report.skipped} skipped cases")
 
 
 def format_report(report: Report) -> str:

@@ -36,6 +36,10 @@ def problem_with(r, *words):
     return any(all(w in p for w in words) for p in r.problems)
 
 
+# One suite with one passing case: the smallest report that passes.
+GOOD = ("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..1", "  ok 1 lib_a", "ok 1 lib")
+
+
 # ---- defect 1: a nested result list that its parent never closes ----------
 
 def test_subtest_left_open_at_end_banner_is_counted_and_fails():
@@ -201,10 +205,12 @@ def test_version_other_than_ktap_1_is_a_problem():
 
 
 def test_dash_before_the_name_and_blanks_around_it_are_fine():
-    r = bareio_ktap.parse_log(report("KTAP version 1", "1..2", "ok 1 - a   ", "ok 2   b  # SKIP  why ",
+    r = bareio_ktap.parse_log(report("KTAP version 1", "1..1", "# Subtest: s", "  KTAP version 1", "  1..2",
+                                     "  ok 1 - a   ", "  ok 2   b  # SKIP  why ", "ok 1 s",
                                      summary=(1, 0, 1)))
     assert r.ok, r.problems
-    assert [c.name for c in r.results] == ["a", "b"] and r.results[1].directive == "SKIP  why"
+    cases = r.results[0].children
+    assert [c.name for c in cases] == ["a", "b"] and cases[1].directive == "SKIP  why"
 
 
 # ---- line ends and damaged lines --------------------------------------------
@@ -259,7 +265,130 @@ def test_damaged_lines_in_the_cli_print_escaped():
 
 
 def test_damaged_diagnostic_is_kept_and_harmless():
-    r = bareio_ktap.parse_log(report("KTAP version 1", "1..1", "# model \x01QEMU\x00", "ok 1 a",
-                                     summary=(1, 0, 0)))
+    r = bareio_ktap.parse_log(report(*GOOD[:5], "  # model \x01QEMU\x00", *GOOD[5:], summary=(1, 0, 0)))
     assert r.ok, r.problems
-    assert r.results[0].diagnostics == ["model \x01QEMU\x00"]
+    assert r.find("lib.lib_a").diagnostics == ["model \x01QEMU\x00"]
+
+
+# ---- the report as a whole --------------------------------------------------
+
+def test_good_report_passes():
+    r = bareio_ktap.parse_log(report(*GOOD, summary=(1, 0, 0)))
+    assert r.ok, r.problems
+
+
+def test_second_end_banner_is_a_problem():
+    r = bareio_ktap.parse_log(report(*GOOD, summary=(1, 0, 0)) + END + "\n")
+    assert not r.ok and problem_with(r, "line 11", "END")
+
+
+def test_end_banner_before_start_is_a_problem():
+    r = bareio_ktap.parse_log(END + "\n" + report(*GOOD, summary=(1, 0, 0)))
+    assert not r.ok and problem_with(r, "line 1", "END")
+
+
+def test_results_after_the_end_banner_are_a_problem():
+    for tail in ("not ok 2 pci", "  not ok 1 pci_a", "1..2", "KTAP version 1", "# Subtest: pci",
+                 "# bareio: 1 passed, 0 failed, 0 skipped", "ok 2\x00 pci"):
+        text = report(*GOOD, summary=(1, 0, 0)) + "ahci0p0: shutdown\n" + tail + "\n"
+        r = bareio_ktap.parse_log(text)
+        assert not r.ok and problem_with(r, "line 12", "after the END banner"), tail
+
+
+def test_kernel_output_after_the_end_banner_is_fine():
+    text = report(*GOOD, summary=(1, 0, 0)) + "bareio-manifest: begin device=x\n# not KTAP\nbareio: halted\n"
+    assert bareio_ktap.parse_log(text).ok
+
+
+def test_empty_report_is_a_problem():
+    for body in ((), ("kernel output only",), ("KTAP version 1",), ("KTAP version 1", "1..0")):
+        r = bareio_ktap.parse_log(report(*body, summary=(0, 0, 0)))
+        assert not r.ok and r.problems, body
+
+
+def test_subtest_header_without_results_is_a_problem():
+    """'# Subtest: pci' and then at once 'ok 2 pci': every case of the suite is missing."""
+    text = report("KTAP version 1", "1..2", *GOOD[2:], "# Subtest: pci", "ok 2 pci", summary=(1, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and problem_with(r, "line 9", "pci", "no results")
+
+
+def test_suite_passing_without_cases_is_a_problem():
+    """A top-level 'ok N suite' with neither cases nor SKIP: its results are missing."""
+    text = report("KTAP version 1", "1..2", *GOOD[2:], "ok 2 pci", summary=(1, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and problem_with(r, "line 9", "pci", "no cases")
+
+
+def test_nested_document_with_plan_0_is_a_problem():
+    text = report("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..0", "ok 1 lib",
+                  summary=(0, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and problem_with(r, "lib", "no results")
+
+
+def test_skipped_suite_still_counts_its_cases():
+    """'ok 1 lib # SKIP' used to hide its nested results, 'not ok' among them."""
+    text = report("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..2",
+                  "  ok 1 lib_a # SKIP no disk", "  not ok 2 lib_b", "ok 1 lib # SKIP every case skipped",
+                  summary=(0, 0, 2))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok
+    assert (r.passed, r.failed, r.skipped) == (0, 1, 1) and [f.path for f in r.failures] == ["lib.lib_b"]
+
+
+def test_suite_skipped_as_a_whole_counts_each_case_as_the_kernel_does():
+    text = report("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..2",
+                  "  ok 1 lib_a # SKIP no disk", "  ok 2 lib_b # SKIP no disk",
+                  "ok 1 lib # SKIP every case skipped", summary=(0, 0, 2))
+    r = bareio_ktap.parse_log(text)
+    assert r.ok, r.problems
+    assert (r.passed, r.failed, r.skipped) == (0, 0, 2)
+
+
+def test_skipped_suite_with_cases_that_ran_is_a_problem():
+    text = report("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..1",
+                  "  ok 1 lib_a", "ok 1 lib # SKIP every case skipped", summary=(1, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and problem_with(r, "line 8", "skipped")
+
+
+def test_missing_or_repeated_or_malformed_kernel_summary_is_a_problem():
+    assert not bareio_ktap.parse_log(report(*GOOD)).ok
+    twice = report(*GOOD, "# bareio: 1 passed, 0 failed, 0 skipped", summary=(1, 0, 0))
+    assert not bareio_ktap.parse_log(twice).ok
+    for bad in ("# bareio: 1 passed, 0 failed", "# bareio: +1 passed, 0 failed, 0 skipped",
+                "# bareio: \u0661 passed, 0 failed, 0 skipped",
+                "# bareio: 1 passed, 0 failed, 0 skipped and more"):
+        r = bareio_ktap.parse_log(report(*GOOD, bad))
+        assert not r.ok and problem_with(r, "line 9"), bad
+
+
+def test_results_after_the_kernel_summary_are_a_problem():
+    text = report("KTAP version 1", "1..2", *GOOD[2:], "# bareio: 2 passed, 0 failed, 0 skipped",
+                  "# Subtest: pci", "  KTAP version 1", "  1..1", "  ok 1 pci_a", "ok 2 pci")
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and problem_with(r, "line 10", "summary")
+
+
+def test_kernel_summary_with_fewer_skips_than_the_report_is_a_problem():
+    text = report("KTAP version 1", "1..2", *GOOD[2:], "ok 2 nvme # SKIP no NVMe", summary=(1, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and problem_with(r, "summary", "skipped")
+
+
+def test_sibling_subtest_opened_before_the_last_one_closed():
+    """'# Subtest: b' while 'a' still waits for its result line: 'a' is never
+    closed (a problem), its 'not ok' still counts, 'b' is read as usual."""
+    text = report("KTAP version 1", "1..2", "# Subtest: a", "  KTAP version 1", "  1..1", "  not ok 1 a_1",
+                  "# Subtest: b", "  KTAP version 1", "  1..1", "  ok 1 b_1", "ok 2 b", summary=(1, 1, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and problem_with(r, "line 5", "never closed")
+    assert [f.path for f in r.failures] == ["a.a_1"] and r.find("b.b_1").status == "pass"
+
+
+def test_problem_list_is_bounded():
+    text = report("KTAP version 1", "1..1", *["ok x"] * 10000, "ok 1 a", summary=(1, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and len(r.problems) <= bareio_ktap.MAX_PROBLEMS + 1
+    assert "more problems" in r.problems[-1]
