@@ -29,11 +29,11 @@ CRASH_MARKERS = ("bareio: EXCEPTION", "bareio: PANIC", "bareio: CRASH", "bareio:
 # character class each), so a line costs time linear in its length whatever
 # it holds.
 _DIGITS = re.compile(r"[0-9]*")
-# Characters no bareio KTAP line holds: C0/C1 controls (NUL, tab, a CR inside
-# a line, ESC), U+FFFD (what invalid UTF-8 decodes to), lone surrogates (bytes
-# kept by surrogateescape), and blanks or invisible marks other than the space.
-_DAMAGE = re.compile("[\x00-\x1f\x7f-\x9f\u00a0\u1680\u2000-\u200f\u2028-\u202f"
-                     "\u205f-\u2064\u3000\ufeff\ufffd\ud800-\udfff]")
+# A bareio KTAP line holds printable characters only (str.isprintable: no
+# C0/C1 controls such as NUL, tab, ESC or a CR inside the line, no lone
+# surrogates (bytes kept by surrogateescape), no format or private-use
+# characters, no blank but the space) and no U+FFFD (what invalid UTF-8
+# decodes to). Anything else is damage.
 # A damaged line that would begin like one of these once the damage is blanked
 # out was KTAP (or a banner, or the kernel's summary): it cannot be read, so it
 # is a problem. Damage in other lines (kernel output, diagnostics) is harmless.
@@ -138,12 +138,15 @@ def _quote(text: str, limit: int = 60) -> str:
     return repr(text)
 
 
+def _is_damage(c: str) -> bool:
+    return not c.isprintable() or c == "\ufffd"
+
+
 def _damage(text: str) -> Optional[str]:
     """None for a clean line, else what is wrong with it in a few words."""
-    m = _DAMAGE.search(text)
-    if not m:
+    if text.isprintable() and "\ufffd" not in text:
         return None
-    c = m.group()
+    c = next(c for c in text if _is_damage(c))
     what = {"\x00": "a NUL byte", "\r": "a carriage return inside the line", "\t": "a tab",
             "\ufffd": "invalid UTF-8", "\x1b": "an escape sequence"}.get(c)
     if what is None:
@@ -155,10 +158,11 @@ def _damaged_ktap(raw: str) -> bool:
     """True for a line with damage in it that would begin like KTAP once the
     damage is blanked out. After a CR inside a line a terminal shows the text
     that follows over what came before, so each such part is looked at too."""
-    if not _DAMAGE.search(raw):
+    if raw.isprintable() and "\ufffd" not in raw:
         return False
     parts = [raw] + raw.split("\r")[1:]
-    return any(_DAMAGE.sub(" ", p).strip(" ").startswith(_KTAP_STARTS) for p in parts)
+    return any("".join(" " if _is_damage(c) else c for c in p).strip(" ").startswith(_KTAP_STARTS)
+               for p in parts)
 
 
 def _ktap_like(raw: str) -> bool:

@@ -392,3 +392,10 @@ def test_problem_list_is_bounded():
     r = bareio_ktap.parse_log(text)
     assert not r.ok and len(r.problems) <= bareio_ktap.MAX_PROBLEMS + 1
     assert "more problems" in r.problems[-1]
+
+
+def test_any_unprintable_character_damages_a_ktap_line():
+    """Soft hyphen, private use, unassigned, ideographic space, line separator."""
+    for c in ("\u00ad", "\ue000", "\u0378", "\u3000", "\u2028", "\u2066"):
+        r = bareio_ktap.parse_log(report(*GOOD[:5], "  ok 1 lib_a" + c, "ok 1 lib", summary=(1, 0, 0)))
+        assert not r.ok and problem_with(r, "line 7", "damaged"), repr(c)
