@@ -423,6 +423,11 @@ class _Parser:
             self.report.results = root.results
         elif not self.seen_root:
             self.problem(lineno, "no 'KTAP version 1' line between the banners: the report is empty")
+        # A nested document without a '# Subtest:' header learns its name only
+        # from the result line that closes it: paths are set once it is known.
+        _set_paths(self.report.results, "")
+        for r in self.report.unclosed:
+            _set_paths(r.children, r.path + ".")
 
 
 def _walk(results: List[Result]):
@@ -433,6 +438,14 @@ def _walk(results: List[Result]):
         r = stack.pop()
         yield r
         stack.extend(reversed(r.children))
+
+
+def _set_paths(results: List[Result], prefix: str):
+    stack = [(r, prefix) for r in results]
+    while stack:
+        r, prefix = stack.pop()
+        r.path = prefix + r.name
+        stack.extend((c, r.path + ".") for c in r.children)
 
 
 def _count(report: Report):

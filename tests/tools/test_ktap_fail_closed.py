@@ -399,3 +399,12 @@ def test_any_unprintable_character_damages_a_ktap_line():
     for c in ("\u00ad", "\ue000", "\u0378", "\u3000", "\u2028", "\u2066"):
         r = bareio_ktap.parse_log(report(*GOOD[:5], "  ok 1 lib_a" + c, "ok 1 lib", summary=(1, 0, 0)))
         assert not r.ok and problem_with(r, "line 7", "damaged"), repr(c)
+
+
+def test_nested_document_without_subtest_header_takes_the_name_of_its_result_line():
+    """Found by the property test: its cases were 'a.#1.x' instead of 'a.b.x'."""
+    text = report("KTAP version 1", "1..1", "# Subtest: a", "  KTAP version 1", "  1..1",
+                  "    KTAP version 1", "    1..1", "    not ok 1 x # TIMEOUT 300 ms", "  not ok 1 b",
+                  "not ok 1 a", summary=(0, 1, 0))
+    r = bareio_ktap.parse_log(text)
+    assert r.problems == [] and [f.path for f in r.failures] == ["a.b.x"]
