@@ -3,10 +3,17 @@
 Implements the subset of KTAP version 1 (Linux Documentation/dev-tools/ktap.rst)
 that bareio prints between its `=== bareio KTAP START/END ===` banners: version
 lines, `1..N` plans, `ok`/`not ok` results with SKIP/CRASH directives, `#`
-diagnostics and subtests nested by two-space indentation. Lines that are not
+diagnostics and subtests nested by two-space indentation, each opened by
+`# Subtest: name` and `KTAP version 1` and closed by its parent's result line,
+then the kernel's `# bareio: P passed, F failed, S skipped`. Lines that are not
 KTAP (kernel log output printed while a case runs) are ignored. Standard
 library only, so tools/ktap-check, tools/run-qemu and the pytest scenarios can
 all import it.
+
+It fails closed: whatever it cannot account for is a problem naming the log
+line (Report.ok is then False), in time linear in the log, and parse_log never
+raises. A failure is a `not ok`, any CRASH directive, and `not ok # SKIP`
+(which is also a problem); only `ok N name # SKIP reason` is a skip.
 """
 
 import re
@@ -18,12 +25,35 @@ END_BANNER = "=== bareio KTAP END ==="
 # kernel/idt.c, kernel/panic.c and kernel/ktest.c print these when a run dies.
 CRASH_MARKERS = ("bareio: EXCEPTION", "bareio: PANIC", "bareio: CRASH", "bareio: crashed outside")
 
-_VERSION = re.compile(r"^KTAP version (\d+)\s*$")
-_PLAN = re.compile(r"^1\.\.(\d+)\s*$")
-_RESULT = re.compile(r"^(not ok|ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*?))?\s*$")
-_SUBTEST = re.compile(r"^# Subtest: (.*?)\s*$")
-_DIAG = re.compile(r"^#(?: (.*)|)$")
-_SUMMARY = re.compile(r"^bareio: (\d+) passed, (\d+) failed, (\d+) skipped\s*$")
+# Lines are read with str methods and regexes that cannot backtrack (one
+# character class each), so a line costs time linear in its length whatever
+# it holds.
+_DIGITS = re.compile(r"[0-9]*")
+# A bareio KTAP line holds printable characters only (str.isprintable: no
+# C0/C1 controls such as NUL, tab, ESC or a CR inside the line, no lone
+# surrogates (bytes kept by surrogateescape), no format or private-use
+# characters, no blank but the space) and no U+FFFD (what invalid UTF-8
+# decodes to). Anything else is damage.
+# A damaged line that would begin like one of these once the damage is blanked
+# out was KTAP (or a banner, or the kernel's summary): it cannot be read, so it
+# is a problem. Damage in other lines (kernel output, diagnostics) is harmless.
+_KTAP_STARTS = ("ok", "not ok", "KTAP", "TAP version", "1..", "# Subtest", "# bareio:",
+                "=== bareio KTAP")
+# A test number or plan has at most this many digits (bareio prints a 32-bit
+# unsigned); longer ones are refused before int() sees them.
+MAX_DIGITS = 9
+# Subtests nest at most this deep (bareio nests one level); lines nested deeper
+# are a problem and are not read, so the tree stays small enough to walk, print
+# and compare.
+MAX_DEPTH = 64
+# Problems kept in a report; the rest are counted in one last line.
+MAX_PROBLEMS = 100
+_SUMMARY = re.compile(r"bareio: ([0-9]{1,9}) passed, ([0-9]{1,9}) failed, ([0-9]{1,9}) skipped")
+
+
+def _keyword(directive: str) -> str:
+    """The directive's first word: "SKIP no NVMe" -> "SKIP"."""
+    return directive.split(" ", 1)[0]
 
 
 @dataclass
@@ -39,18 +69,24 @@ class Result:
     children: List["Result"] = field(default_factory=list)
 
     @property
+    def keyword(self) -> str:
+        """The directive's keyword: "SKIP", "CRASH", "TODO", ... or ""."""
+        return _keyword(self.directive)
+
+    @property
     def skipped(self) -> bool:
-        return self.directive.upper().startswith("SKIP")
+        """Only `ok N name # SKIP reason` is a skip; `not ok ... # SKIP` is a failure."""
+        return self.ok and self.keyword == "SKIP"
 
     @property
     def crashed(self) -> bool:
-        return self.directive.upper().startswith("CRASH")
+        return self.keyword.upper().startswith("CRASH")
 
     @property
     def status(self) -> str:
-        if self.skipped:
-            return "skip"
-        return "pass" if self.ok else "fail"
+        if not self.ok or self.crashed:
+            return "fail"
+        return "skip" if self.skipped else "pass"
 
 
 @dataclass
@@ -66,6 +102,10 @@ class Report:
     failed: int = 0
     skipped: int = 0
     failures: List[Result] = field(default_factory=list)
+    # Results of subtests that no result line of their parent closed: not in
+    # `results` (they belong to no suite), but counted, so a failure among them
+    # is never lost.
+    unclosed: List[Result] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -73,15 +113,7 @@ class Report:
 
     def find(self, path: str) -> Optional[Result]:
         """The result named `path` ("memory" or "memory.dma_above_4g")."""
-        def walk(results):
-            for r in results:
-                if r.path == path:
-                    return r
-                hit = walk(r.children)
-                if hit:
-                    return hit
-            return None
-        return walk(self.results)
+        return next((r for r in _walk(self.results) if r.path == path), None)
 
     def suites(self) -> List[str]:
         return [r.name for r in self.results]
@@ -99,163 +131,357 @@ class _Doc:
     subtest_name: Optional[str] = None
 
 
+def _quote(text: str, limit: int = 60) -> str:
+    """A line for a problem message: escaped, and cut short when long."""
+    if len(text) > limit:
+        return repr(text[:limit]) + f"... ({len(text)} characters)"
+    return repr(text)
+
+
+def _is_damage(c: str) -> bool:
+    return not c.isprintable() or c == "\ufffd"
+
+
+def _damage(text: str) -> Optional[str]:
+    """None for a clean line, else what is wrong with it in a few words."""
+    if text.isprintable() and "\ufffd" not in text:
+        return None
+    c = next(c for c in text if _is_damage(c))
+    what = {"\x00": "a NUL byte", "\r": "a carriage return inside the line", "\t": "a tab",
+            "\ufffd": "invalid UTF-8", "\x1b": "an escape sequence"}.get(c)
+    if what is None:
+        what = "invalid UTF-8" if "\ud800" <= c <= "\udfff" else f"character U+{ord(c):04X}"
+    return what
+
+
+def _damaged_ktap(raw: str) -> bool:
+    """True for a line with damage in it that would begin like KTAP once the
+    damage is blanked out. After a CR inside a line a terminal shows the text
+    that follows over what came before, so each such part is looked at too."""
+    if raw.isprintable() and "\ufffd" not in raw:
+        return False
+    parts = [raw] + raw.split("\r")[1:]
+    return any("".join(" " if _is_damage(c) else c for c in p).strip(" ").startswith(_KTAP_STARTS)
+               for p in parts)
+
+
+def _ktap_like(raw: str) -> bool:
+    """A line that is (or was, before damage) KTAP or the kernel's summary."""
+    if _damaged_ktap(raw):
+        return True
+    kind, value, _ = _classify(raw.strip(" "))
+    return kind in ("version", "plan", "result", "subtest", "bad") or \
+        (kind == "diag" and value.startswith("bareio: "))
+
+
 def _classify(text: str):
-    """Returns (kind, match) for a KTAP line, or (None, None) for other output."""
-    for kind, pattern in (("version", _VERSION), ("plan", _PLAN), ("result", _RESULT),
-                          ("subtest", _SUBTEST), ("diag", _DIAG)):
-        m = pattern.match(text)
-        if m:
-            return kind, m
-    return None, None
+    """Reads one line without its indentation and trailing blanks. Returns
+    (kind, value, problem): kind is "version", "plan", "result", "subtest",
+    "diag", "bad" (looks like KTAP but is not: the problem says why) or None
+    (other output: kernel log lines are ignored)."""
+    if text.startswith(("KTAP version", "TAP version")):
+        if text == "KTAP version 1":
+            return "version", None, None
+        return "version", None, f"{_quote(text)}: only 'KTAP version 1' is understood"
+    if text.startswith("1.."):
+        digits = text[3:]
+        if digits and _DIGITS.match(digits).end() == len(digits):
+            if len(digits) > MAX_DIGITS:
+                return "bad", None, f"plan '1..' with a {len(digits)}-digit count: out of range"
+            return "plan", int(digits), None
+        return "bad", None, f"{_quote(text)} is not a plan line: a plan is '1..N' and nothing else"
+    if text.startswith("not ok"):
+        ok, rest = False, text[6:]
+    elif text.startswith("ok"):
+        ok, rest = True, text[2:]
+    else:
+        ok, rest = None, ""
+    if ok is not None and (not rest or rest[0] == " "):
+        return _classify_result(text, ok, rest[1:])
+    if text.startswith("# Subtest:"):
+        name = text[len("# Subtest:"):]
+        if name[:1] == " " and name.strip(" "):
+            return "subtest", name.strip(" "), None
+        return "bad", None, f"{_quote(text)}: a subtest header is '# Subtest: name'"
+    if text == "#" or text.startswith("# "):
+        return "diag", text[2:], None
+    return None, None, None
+
+
+def _classify_result(text: str, ok: bool, rest: str):
+    """'ok'/'not ok' then: ' N[ [- ]name][ # directive]'; `rest` is after the blank."""
+    end = _DIGITS.match(rest).end()
+    if end == 0:
+        return "bad", None, f"{_quote(text)}: a result line is 'ok N name' or 'not ok N name' (N in ASCII digits)"
+    if end > MAX_DIGITS:
+        return "bad", None, f"{_quote(text)}: a {end}-digit test number is out of range"
+    digits, rest = rest[:end], rest[end:]
+    if rest and rest[0] != " ":
+        return "bad", None, f"{_quote(text)}: a blank must follow the test number"
+    rest = rest[1:]
+    if rest.startswith("- "):
+        rest = rest[2:]
+    name, hash_sign, directive = rest.partition("#")
+    if hash_sign and name and name[-1] != " ":
+        return "bad", None, f"{_quote(text)}: '#' inside a test name"
+    name, directive = name.strip(" "), directive.strip(" ")
+    if not name:
+        return "bad", None, f"{_quote(text)}: the result has no test name"
+    if hash_sign and not directive:
+        return "bad", None, f"{_quote(text)}: nothing after '#'"
+    return "result", (ok, int(digits), name, directive), None
 
 
 class _Parser:
+    """Reads the lines between the banners, one at a time. A nested document
+    opens with 'KTAP version 1' one level deeper (after its '# Subtest:'
+    header) and is closed only by a result line at its parent's level."""
+
     def __init__(self, report: Report):
         self.report = report
         self.stack: List[_Doc] = []
-        self.closed_child: Optional[_Doc] = None    # subtest just ended, awaiting its result
-        self.next_subtest: Optional[str] = None
+        self.header: Optional[tuple] = None         # (name, line, level) of a '# Subtest:' awaiting its document
         self.seen_root = False
+        self.too_deep = 0                           # lines skipped for nesting deeper than MAX_DEPTH
+        self.summary_line: Optional[int] = None     # where the kernel's summary line was read
+        self.after_summary = False                  # a KTAP line followed it (said once)
 
     def problem(self, lineno: int, msg: str):
         self.report.problems.append(f"line {lineno}: {msg}")
 
-    def close_top(self, lineno: int, cut_off: bool = False):
+    def close_top(self, lineno: int, cut_off: bool = False) -> _Doc:
         doc = self.stack.pop()
+        what = f"subtest '{doc.prefix}'" if doc.level else "the top-level document"
         if cut_off:
             pass                                    # the plan cannot be judged: reported once as cut off
         elif doc.plan is None:
-            self.problem(doc.line, f"{doc.prefix or 'top-level'} document has no plan line (1..N)")
+            self.problem(doc.line, f"{what} has no plan line (1..N)")
         elif doc.plan != len(doc.results):
             self.problem(lineno, f"plan mismatch in {doc.prefix or 'top-level document'}: "
                                  f"plan says 1..{doc.plan} but {len(doc.results)} results")
-        self.closed_child = doc
+        elif not doc.results:
+            self.problem(doc.line, f"{what} holds no results (plan 1..0)")
+        return doc
+
+    def abandon_top(self, lineno: int, cut_off: bool = False):
+        """Closes a nested document that no result line of its parent closed:
+        its results are still counted (report.unclosed) and it is a problem."""
+        doc = self.close_top(lineno, cut_off)
+        if not cut_off:
+            self.problem(doc.line, f"subtest '{doc.prefix}' is never closed by a result line at indent "
+                                   f"{2 * (doc.level - 1)} (its results are counted, the report fails)")
+        self.report.unclosed.extend(doc.results)
+
+    def drop_header(self):
+        """A '# Subtest:' line not followed by its nested document."""
+        if self.header:
+            name, line, _ = self.header
+            self.problem(line, f"subtest header '{name}' has no results: no nested 'KTAP version 1' follows it")
+            self.header = None
 
     def feed(self, lineno: int, raw: str):
+        if _damaged_ktap(raw):
+            self.problem(lineno, f"damaged KTAP line ({_damage(raw)}): {_quote(raw)}")
+            return
         stripped = raw.lstrip(" ")
         indent = len(raw) - len(stripped)
-        kind, m = _classify(stripped)
+        kind, m, error = _classify(stripped)
         if kind is None:
             return                                  # kernel log output: ignored
         if indent % 2:
-            self.problem(lineno, f"indentation of {indent} spaces is not a multiple of 2: {raw!r}")
+            self.problem(lineno, f"indentation of {indent} spaces is not a multiple of 2: {_quote(raw)}")
+            return
+        if error:
+            self.problem(lineno, error)
+        if kind == "bad":
             return
         level = indent // 2
+        if level > MAX_DEPTH:
+            if not self.too_deep:
+                self.problem(lineno, f"KTAP nested {level} levels deep (more than {MAX_DEPTH}): "
+                                     "lines nested that deep are not read")
+            self.too_deep += 1
+            return
+        if kind == "diag":
+            if level == 0 and m.startswith("bareio: "):
+                self.summary(lineno, m)
+            if self.stack:
+                target = next((d for d in reversed(self.stack) if d.level == level), self.stack[-1])
+                target.pending_diags.append(m)
+                return
+        elif self.summary_line is not None and not self.after_summary:
+            self.problem(lineno, f"KTAP after the kernel's summary line (line {self.summary_line}), "
+                                 "which must be the report's last")
+            self.after_summary = True
+        if self.header and not (kind == "version" and level == self.header[2] + 1):
+            self.drop_header()
         if not self.stack:
             if kind == "version" and level == 0 and not self.seen_root:
-                self.open(lineno, level, m)
-            elif kind == "diag" and self.seen_root:
-                self.trailing_diag(m)
+                self.open(lineno, level)
             else:
-                self.problem(lineno, f"expected 'KTAP version 1' first, got {raw.strip()!r}")
+                self.problem(lineno, f"expected 'KTAP version 1' first, got {_quote(raw.strip(' '))}")
             return
         top = self.stack[-1]
         if kind == "version":
+            if level == 0:
+                self.problem(lineno, "a second top-level 'KTAP version' line")
+                return
+            while self.stack[-1].level >= level:   # siblings or aunts left open: never closed
+                self.abandon_top(lineno)
+            top = self.stack[-1]
             if level == top.level + 1:
-                self.open(lineno, level, m)
+                self.open(lineno, level)
             else:
                 self.problem(lineno, f"nested 'KTAP version' at indent {indent}, expected {2 * (top.level + 1)}")
         elif kind == "subtest":
-            self.next_subtest = m.group(1)
+            if level > top.level:
+                self.problem(lineno, f"subtest header at indent {indent}, deeper than the document it is in "
+                                     f"(indent {2 * top.level})")
+            else:
+                self.header = (m, lineno, level)
         elif kind == "plan":
             if level != top.level:
                 self.problem(lineno, f"plan at indent {indent}, expected {2 * top.level}")
             elif top.plan is not None or top.results:
                 self.problem(lineno, "plan line after results or a second plan line")
             else:
-                top.plan = int(m.group(1))
-        elif kind == "diag":
-            target = next((d for d in reversed(self.stack) if d.level == level), top)
-            target.pending_diags.append(m.group(1) or "")
+                top.plan = m
         elif kind == "result":
             self.result(lineno, level, indent, m)
 
-    def open(self, lineno: int, level: int, m):
-        if m.group(1) != "1":
-            self.problem(lineno, f"KTAP version {m.group(1)}, only version 1 is understood")
+    def open(self, lineno: int, level: int):
+        name = self.header[0] if self.header else None
+        self.header = None
         if level == 0:
             prefix = ""
             self.seen_root = True
         else:
             parent = self.stack[-1]
             prefix = parent.prefix + "." if parent.prefix else ""
-            prefix += self.next_subtest or f"#{len(parent.results) + 1}"
-        self.stack.append(_Doc(level=level, line=lineno, prefix=prefix,
-                               subtest_name=self.next_subtest))
-        self.next_subtest = None
-        self.closed_child = None
+            prefix += name or f"#{len(parent.results) + 1}"
+        self.stack.append(_Doc(level=level, line=lineno, prefix=prefix, subtest_name=name))
 
     def result(self, lineno: int, level: int, indent: int, m):
-        while self.stack and self.stack[-1].level > level:
-            self.close_top(lineno)
+        while self.stack and self.stack[-1].level > level + 1:
+            self.abandon_top(lineno)
+        child = None
+        if self.stack and self.stack[-1].level == level + 1:
+            child = self.close_top(lineno)
         if not self.stack or self.stack[-1].level != level:
             self.problem(lineno, f"result at indent {indent} outside any KTAP document")
             return
         doc = self.stack[-1]
-        number, name = int(m.group(2)), (m.group(3) or "").strip()
+        ok, number, name, directive = m
         expected = len(doc.results) + 1
         if number != expected:
             self.problem(lineno, f"test number {number} out of sequence, expected {expected}")
-        r = Result(number=number, name=name, ok=m.group(1) == "ok",
-                   directive=(m.group(4) or "").strip(), line=lineno,
+        r = Result(number=number, name=name, ok=ok, directive=directive, line=lineno,
                    path=f"{doc.prefix}.{name}" if doc.prefix else name,
                    diagnostics=doc.pending_diags)
         doc.pending_diags = []
-        child = self.closed_child
-        if child is not None and child.level == level + 1:
+        self.check_directive(lineno, r)
+        if child is not None:
             r.children = child.results
             r.diagnostics = child.pending_diags + r.diagnostics
             if child.subtest_name is not None and child.subtest_name != name:
                 self.problem(lineno, f"result '{name}' closes subtest '{child.subtest_name}'")
-        self.closed_child = None
-        self.next_subtest = None
+        elif level == 0 and r.status == "pass":
+            self.problem(lineno, f"suite '{name}' passed with no cases: a suite's results are a nested "
+                                 "KTAP document (only a suite skipped as a whole may have none)")
         doc.results.append(r)
 
-    def trailing_diag(self, m):
-        text = m.group(1) or ""
-        s = _SUMMARY.match(text)
-        if s:
+    def check_directive(self, lineno: int, r: Result):
+        """A CRASH directive is a failure whatever the result says (Result.status).
+        Anything after '#' but a SKIP on an ok line cannot be accounted for."""
+        word = r.keyword
+        if not r.ok and word.upper() == "SKIP":
+            self.problem(lineno, f"'not ok ... # SKIP' contradicts itself: '{r.path}' is counted as a failure")
+        elif r.ok and r.directive and word != "SKIP" and not r.crashed:
+            self.problem(lineno, f"'ok ... # {r.directive}': only '# SKIP reason' may follow an ok result")
+
+    def summary(self, lineno: int, text: str):
+        """'# bareio: P passed, F failed, S skipped', the kernel's own count."""
+        s = _SUMMARY.fullmatch(text)
+        if s is None:
+            if any(word in text for word in (" passed", " failed", " skipped")):
+                self.problem(lineno, f"{_quote('# ' + text)} is not the kernel's summary line "
+                                     "'# bareio: P passed, F failed, S skipped'")
+        elif self.summary_line is not None:
+            self.problem(lineno, f"a second summary line (the first is line {self.summary_line})")
+        else:
             self.report.kernel_summary = tuple(int(x) for x in s.groups())
+            self.summary_line = lineno
 
     def finish(self, lineno: int, cut_off: bool):
+        if not cut_off:
+            self.drop_header()
         while len(self.stack) > 1:
-            self.close_top(lineno, cut_off)
+            self.abandon_top(lineno, cut_off)
         if self.stack:
             root = self.stack[0]
-            for d in root.pending_diags:
-                s = _SUMMARY.match(d)
-                if s:
-                    self.report.kernel_summary = tuple(int(x) for x in s.groups())
             self.close_top(lineno, cut_off)
             self.report.results = root.results
+        elif not self.seen_root:
+            self.problem(lineno, "no 'KTAP version 1' line between the banners: the report is empty")
+        # A nested document without a '# Subtest:' header learns its name only
+        # from the result line that closes it: paths are set once it is known.
+        _set_paths(self.report.results, "")
+        for r in self.report.unclosed:
+            _set_paths(r.children, r.path + ".")
+
+
+def _walk(results: List[Result]):
+    """Every result under `results`, parents before their children, in log
+    order; without recursion, so no depth of nesting can exhaust the stack."""
+    stack = list(reversed(results))
+    while stack:
+        r = stack.pop()
+        yield r
+        stack.extend(reversed(r.children))
+
+
+def _set_paths(results: List[Result], prefix: str):
+    stack = [(r, prefix) for r in results]
+    while stack:
+        r, prefix = stack.pop()
+        r.path = prefix + r.name
+        stack.extend((c, r.path + ".") for c in r.children)
 
 
 def _count(report: Report):
-    """Counts leaf cases; a suite that fails with all its cases passing (or
-    with no cases) counts as one failure of its own."""
-    def walk(r: Result):
-        if r.children and not r.skipped:
-            child_failed = False
-            for c in r.children:
-                child_failed |= walk(c)
-            if not r.ok and not child_failed:
+    """Counts leaf cases, including those of a suite skipped as a whole (as
+    the kernel's summary does); a suite that fails with all its cases passing
+    (or with no cases) counts as one failure of its own."""
+    failing = set()                                 # ids of results that are or hold a failure
+    ran = set()                                     # ids of results that are or hold a pass
+    inconsistent = []
+    order = list(_walk(report.results + report.unclosed))
+    for r in reversed(order):                       # children before their parents
+        if r.children:
+            child_failed = any(id(c) in failing for c in r.children)
+            if any(id(c) in ran for c in r.children):
+                ran.add(id(r))
+            if r.status == "fail" and not child_failed:
                 report.failed += 1
                 report.failures.append(r)
-                return True
-            if r.ok and child_failed:
-                report.problems.append(f"line {r.line}: '{r.path}' is reported ok but has failing cases")
-            return child_failed or not r.ok
-        if r.status == "skip":
+            if r.status != "fail" and child_failed:
+                inconsistent.append((r.line, f"'{r.path}' is reported ok but has failing cases"))
+            elif r.skipped and id(r) in ran:
+                inconsistent.append((r.line, f"'{r.path}' is reported skipped but cases in it passed"))
+            if child_failed or r.status == "fail":
+                failing.add(id(r))
+        elif r.status == "skip":
             report.skipped += 1
         elif r.status == "pass":
             report.passed += 1
+            ran.add(id(r))
         else:
             report.failed += 1
             report.failures.append(r)
-            return True
-        return False
-    for r in report.results:
-        walk(r)
+            failing.add(id(r))
+    report.failures.sort(key=lambda r: r.line)
+    for line, msg in sorted(inconsistent):
+        report.problems.append(f"line {line}: {msg}")
 
 
 def _find_crash(lines: List[str], report: Report):
@@ -263,7 +489,7 @@ def _find_crash(lines: List[str], report: Report):
         if any(marker in line for marker in CRASH_MARKERS):
             dump = [line.rstrip()]
             for follow in lines[i + 1:i + 40]:
-                kind, _ = _classify(follow.strip())
+                kind, _, _ = _classify(follow.strip())
                 if kind == "result" or START_BANNER in follow or END_BANNER in follow:
                     break
                 dump.append(follow.rstrip())
@@ -274,39 +500,92 @@ def _find_crash(lines: List[str], report: Report):
 
 
 def parse_log(text: str, expect=()) -> Report:
-    """Parses a serial log; `expect` lists suites that must be present."""
+    """Parses a serial log; `expect` lists suites that must be present. Never
+    raises on any text: what cannot be read is a problem in the report."""
     report = Report()
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    try:
+        return _parse_log(report, text, expect)
+    except Exception as e:                          # a bug here must fail the check, not pass it
+        report.problems.append(f"ktap-check could not read the log ({type(e).__name__}: {e}): "
+                               "a bug in tools/bareio_ktap.py")
+        return report
+
+
+def _parse_log(report: Report, text: str, expect) -> Report:
+    # A line ends at LF; the CRs around it are part of the line end (bareio
+    # writes CR LF, LAVA hands over CR CR LF), so line numbers are the file's.
+    lines = [line.strip("\r") for line in text.split("\n")]
     _find_crash(lines, report)
-    starts = [i for i, line in enumerate(lines) if line.strip() == START_BANNER]
+    starts = [i for i, line in enumerate(lines) if line.strip(" ") == START_BANNER]
+    ends = [i for i, line in enumerate(lines) if line.strip(" ") == END_BANNER]
     if not starts:
         report.problems.append("no KTAP report: the log has no '%s' line" % START_BANNER)
     else:
         report.found_start = True
+        first = starts[0]
         if len(starts) > 1:
             report.problems.append(f"{len(starts)} KTAP reports in one log (did the machine reboot?); "
                                    "checking the first")
-        end = next((i for i in range(starts[0] + 1, len(lines)) if lines[i].strip() == END_BANNER), None)
+        if ends and ends[0] < first:
+            report.problems.append(f"line {ends[0] + 1}: '{END_BANNER}' before the report's START banner")
+        end = next((i for i in ends if i > first), None)
         if end is None:
             report.problems.append("the run was cut off: no '%s' line after the report" % END_BANNER)
         else:
             report.found_end = True
         parser = _Parser(report)
-        for i in range(starts[0] + 1, end if end is not None else len(lines)):
-            parser.feed(i + 1, lines[i].rstrip())
+        for i in range(first + 1, end if end is not None else len(lines)):
+            parser.feed(i + 1, lines[i].rstrip(" "))
         parser.finish((end if end is not None else len(lines)) + 1, cut_off=end is None)
         _count(report)
-        # A suite skipped as a whole counts all its cases as skipped in the
-        # kernel's summary but is one line in KTAP, so only passes and failures
-        # can be compared.
-        if report.kernel_summary and end is not None and \
-                report.kernel_summary[:2] != (report.passed, report.failed):
-            report.problems.append("the kernel's summary says %d passed, %d failed but the report holds "
-                                   "%d passed, %d failed" % (report.kernel_summary[:2] + (report.passed, report.failed)))
+        if end is not None:
+            _check_after_end(lines, end, report)
+            _check_summary(report)
     for suite in expect:
         if suite and report.find(suite) is None:
             report.problems.append(f"expected suite '{suite}' is missing from the report")
+    report.problems.sort(key=_problem_line)
+    if len(report.problems) > MAX_PROBLEMS:
+        left_out = len(report.problems) - MAX_PROBLEMS
+        del report.problems[MAX_PROBLEMS:]
+        report.problems.append(f"... and {left_out} more problems")
     return report
+
+
+def _problem_line(problem: str) -> float:
+    """Sort key: problems that name a line in line order, then the others."""
+    head, _, _ = problem.partition(":")
+    number = head[5:] if head.startswith("line ") else ""
+    return int(number) if number.isascii() and number.isdigit() else float("inf")
+
+
+def _check_after_end(lines: List[str], end: int, report: Report):
+    """After the END banner come shutdown lines and the manifest, not KTAP."""
+    extra_end = next((i for i in range(end + 1, len(lines)) if lines[i].strip(" ") == END_BANNER), None)
+    if extra_end is not None:
+        report.problems.append(f"line {extra_end + 1}: a second '{END_BANNER}' line")
+    late = [i for i in range(end + 1, len(lines))
+            if i != extra_end and lines[i].strip(" ") not in (START_BANNER, END_BANNER)
+            and _ktap_like(lines[i].rstrip(" "))]
+    if late:
+        more = f" (and {len(late) - 1} more such lines)" if len(late) > 1 else ""
+        report.problems.append(f"line {late[0] + 1}: KTAP after the END banner: "
+                               f"{_quote(lines[late[0]].strip(' '))}{more}")
+
+
+def _check_summary(report: Report):
+    """The kernel counts too. A suite skipped as a whole is one KTAP line but
+    all its cases in the kernel's count, so skips can only be bounded."""
+    if report.kernel_summary is None:
+        report.problems.append("no '# bareio: P passed, F failed, S skipped' line before the END banner")
+        return
+    passed, failed, skipped = report.kernel_summary
+    if (passed, failed) != (report.passed, report.failed):
+        report.problems.append("the kernel's summary says %d passed, %d failed but the report holds "
+                               "%d passed, %d failed" % (passed, failed, report.passed, report.failed))
+    if report.skipped > skipped:
+        report.problems.append(f"the kernel's summary says {skipped} skipped but the report holds "
+                               f"{report.skipped} skipped cases")
 
 
 def format_report(report: Report) -> str:
