@@ -224,3 +224,125 @@ def test_malformed_manifest_line_is_a_usage_error(img, tmp_path):
     log = manifest(tmp_path / "s.log", ["stamped lba=2048 gen=3"])
     p = run(log, img)
     assert p.returncode == 2 and "'stamped' needs lba=, count=, gen=" in p.stderr
+
+
+# ---- --seed writes only where the kernel would (drivers/blk/access.h) ----
+
+import hashlib  # noqa: E402
+import sys  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gptimage  # noqa: E402
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def raw_image(tmp_path, name="raw.img", size=32 * MiB):
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def ext4_magic(path):
+    poke(path, 1080, b"\x53\xef")
+
+
+def foreign_gpt(path):
+    nblocks = os.path.getsize(path) // 512
+    first, last = gptimage.usable(nblocks)
+    gptimage.write_gpt(path, [(gptimage.LINUX_TYPE, bytes(range(16)), 2048, last, "data")])
+
+
+def seed_args(img, lba=2048, count=8, *extra):
+    return ("--seed", img, "--lba", lba, "--count", count, "--seed-value", "1", "--gen", "1", *extra)
+
+
+@pytest.mark.parametrize("make", [ext4_magic, foreign_gpt], ids=["ext4", "foreign-gpt"])
+@pytest.mark.parametrize("allow", [(), ("--allow-write",)], ids=["", "allow-write"])
+def test_seed_refuses_a_disk_in_use(tmp_path, make, allow):
+    img = raw_image(tmp_path)
+    make(img)
+    before = sha(img)
+    p = run(*seed_args(img, 2048, 8, "--identity", UUID.hex(), *allow))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "not scratch" in p.stderr and "read-only" in p.stderr, p.stderr
+    assert sha(img) == before, "a refused --seed wrote the image"
+
+
+@pytest.mark.skipif(not shutil.which("mkfs.ext4"), reason="mkfs.ext4 not installed")
+def test_seed_refuses_a_real_ext4_image(tmp_path):
+    img = raw_image(tmp_path)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(img)], check=True)
+    before = sha(img)
+    p = run(*seed_args(img, 4096, 8, "--identity", UUID.hex()))
+    assert p.returncode == 1 and "ext2/3/4" in p.stderr, p.stderr
+    assert sha(img) == before
+
+
+def test_seed_refuses_a_label_beside_a_file_system(img):
+    ext4_magic(img)
+    before = sha(img)
+    p = run(*seed_args(img))
+    assert p.returncode == 1 and "not scratch" in p.stderr, p.stderr
+    assert sha(img) == before
+
+
+def test_seed_an_unlabelled_disk_only_with_allow_write(tmp_path):
+    img = raw_image(tmp_path)
+    before = sha(img)
+    p = run(*seed_args(img, 0, 4, "--identity", UUID.hex()))
+    assert p.returncode == 1 and "no scratch label" in p.stderr, p.stderr
+    assert sha(img) == before
+    # allow_write= opens the whole disk, LBA 0 included, as it does in the kernel.
+    p = run(*seed_args(img, 0, 4, "--identity", UUID.hex(), "--allow-write"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    with open(img, "rb") as f:
+        assert f.read(8) == b"BIOSTAMP"
+
+
+def test_seed_stays_inside_the_bareio_partition(tmp_path):
+    img = raw_image(tmp_path)
+    nblocks = os.path.getsize(img) // 512
+    first, last = gptimage.usable(nblocks)
+    gptimage.write_gpt(img, [(gptimage.BAREIO_TYPE, UUID, 2048, 16383, "bareio scratch"),
+                             (gptimage.LINUX_TYPE, bytes(range(16)), 16384, last, "home")])
+    before = sha(img)
+    p = run(*seed_args(img, 16380, 8))                  # crosses into "home"
+    assert p.returncode == 2 and "outside" in p.stderr, p.stderr
+    assert sha(img) == before
+    p = run(*seed_args(img, 16376, 8))                  # the partition's last 8 blocks
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("lba,count,bs", [
+    (2 ** 55 + 2048, 1, 512),           # lba * 512 wraps to 1 MiB
+    (2 ** 64 - 1, 2, 512),              # lba + count wraps to 1
+    (2 ** 52 + 256, 1, 4096),           # lba * 4096 wraps to 1 MiB
+    (65535, 2, 512),                    # the last block and one past the end
+    (65536, 1, 512),                    # past the end
+    (2047, 1, 512),                     # the block below the data range
+    (0, 1, 512),                        # the label
+    (2048, 0, 512),                     # nothing
+    (2048, 2 ** 64 - 1, 512),
+])
+def test_seed_ranges_cannot_wrap(img, lba, count, bs):
+    before = sha(img)
+    p = run(*seed_args(img, lba, count, "--block-size", bs))
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert sha(img) == before, "a refused --seed wrote the image"
+
+
+@pytest.mark.parametrize("opt,value", [("--gen", "026"), ("--lba", "04000"), ("--lba", " 2048"),
+                                       ("--count", "+8"), ("--seed-value", "0x"),
+                                       ("--seed-value", "0x10000000000000000"), ("--lba", "-1")])
+def test_seed_numbers_parse_strictly(img, opt, value):
+    args = dict(zip(("--lba", "--count", "--seed-value", "--gen"), ("2048", "8", "1", "1")))
+    args[opt] = value
+    before = sha(img)
+    p = run("--seed", img, *[x for kv in args.items() for x in kv])
+    assert p.returncode == 2 and "not a number" in p.stderr, p.stdout + p.stderr
+    assert sha(img) == before

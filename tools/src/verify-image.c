@@ -11,14 +11,21 @@
  *       blocks (LBAs, classification, first differing byte) or
  *       "verify-image: DEV: N ranges, M blocks OK".
  *   verify-image --seed IMAGE --lba A --count N --seed-value S --gen G
- *                [--block-size B] [--identity HEX]
- *       Writes stamped blocks into IMAGE (identity from its label) for a
- *       kernel run that reads and verifies them (dio.expect=A:N:S:G).
+ *                [--block-size B] [--identity HEX] [--allow-write]
+ *       Writes stamped blocks into IMAGE (identity from its label or bareio
+ *       partition) for a kernel run that reads and verifies them
+ *       (dio.expect=A:N:S:G) — only where the kernel itself would write: the
+ *       write rule is the kernel's own (drivers/blk/access.c), so a disk in
+ *       use or unlabelled is refused (exit 1) and blocks outside the scratch
+ *       range are a usage error, both before anything is written.
+ *       --allow-write stands for the kernel's allow_write= naming the disk
+ *       (the whole disk, if it shows no sign of use; --identity needed).
  *
  * Exit: 0 everything matches / seeded, 1 a mismatch (or no manifest for the
- * image), 2 usage (bad arguments, unreadable files). Reads the image with
- * pread, so it works on an image file or a block device alike. */
+ * image) / seeding refused, 2 usage (bad arguments, unreadable files). Reads
+ * the image with pread, so it works on an image file or a block device alike. */
 #define _GNU_SOURCE
+#include "drivers/blk/access.h"
 #include "lib/gpt.h"
 #include "lib/scratch.h"
 #include "lib/stamp.h"
@@ -57,22 +64,42 @@ static void usage(void)
     fprintf(stderr,
             "usage: verify-image SERIAL_LOG IMAGE [--device NAME]\n"
             "       verify-image --seed IMAGE --lba A --count N --seed-value S --gen G\n"
-            "                    [--block-size B] [--identity HEX]\n"
+            "                    [--block-size B] [--identity HEX] [--allow-write]\n"
             "Checks that IMAGE holds what the kernel's manifest in SERIAL_LOG says it wrote,\n"
-            "or seeds IMAGE with stamped blocks for a kernel dio.expect= run.\n"
-            "Exit: 0 match, 1 mismatch, 2 usage.\n");
+            "or seeds IMAGE with stamped blocks for a kernel dio.expect= run, only where the\n"
+            "kernel would write (scratch label, bareio GPT partition; --allow-write: as the\n"
+            "kernel's allow_write=, a whole disk that shows no sign of use).\n"
+            "Numbers: decimal or 0x hex. Exit: 0 match (seeded), 1 mismatch (refused), 2 usage.\n");
     exit(EXIT_USAGE);
 }
 
 /* ---- small parsers ---- */
 
+/* A number as the kernel prints it: decimal without leading zeros, or 0x
+ * hex; no sign, no blanks, nothing that does not fit 64 bits (strtoull would
+ * take " -1" and "026" as numbers, the second as octal). */
 static bool parse_u64(const char *text, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 0);
-    if (errno || end == text || *end || text[0] == '-')
+    size_t i = 0, len = strlen(text);
+    unsigned base = 10;
+    uint64_t v = 0;
+
+    if (len > 2 && text[0] == '0' && text[1] == 'x') {
+        base = 16;
+        i = 2;
+    } else if (len > 1 && text[0] == '0') {
         return false;
+    }
+    if (i == len)
+        return false;
+    for (; i < len; i++) {
+        int c = text[i] | 0x20;
+        unsigned d = text[i] >= '0' && text[i] <= '9' ? (unsigned)(text[i] - '0')
+                     : base == 16 && c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : base;
+        if (d >= base || v > (UINT64_MAX - d) / base)
+            return false;
+        v = v * base + d;
+    }
     *out = v;
     return true;
 }
@@ -548,34 +575,51 @@ struct seed_args {
     const char *image;
     uint64_t lba, count, seed, gen, block_size;
     bool have[5];                   /* lba, count, seed-value, gen, identity */
+    bool allow_write;               /* as the kernel's allow_write= naming the disk */
     uint8_t identity[16];
 };
 
+/* What the kernel's rule (drivers/blk/access.h) decides for IMAGE as a
+ * device of block_size-byte blocks, from its first BLK_ACCESS_SPAN bytes. */
+static void image_access(const struct image *im, uint32_t block_size, bool allow_write,
+                         struct blk_access *a)
+{
+    static uint8_t head[BLK_ACCESS_SPAN];
+    size_t len = im->bytes < sizeof(head) ? (size_t)im->bytes : sizeof(head);
+
+    image_read(im, head, len, 0);
+    blk_access_rule(block_size, im->bytes / block_size, head, len, allow_write, NULL, a);
+}
+
+/* Writes only what the kernel itself would write on this image: a disk the
+ * rule keeps read-only is refused (exit 1), a range that is not inside its
+ * scratch blocks [write_first, write_end) is a usage error; every check is
+ * made before the first write, in blocks, so nothing wraps. */
 static int seed(const struct seed_args *s)
 {
     struct image im;
+    struct blk_access a;
     struct stamp_key key;
     uint32_t bs = (uint32_t)s->block_size;
     char id[40];
 
     image_open(&im, s->image, true);
-    if (s->have[4]) {
+    image_access(&im, bs, s->allow_write, &a);
+    if (!a.writable)
+        fail(EXIT_MISMATCH, "%s is not scratch by bareio's rule (%s): nothing written%s", s->image,
+             a.reason, s->allow_write ? "" : " (--allow-write stands for the kernel's allow_write=)");
+    if (s->have[4])
         memcpy(key.identity, s->identity, 16);
-    } else if (im.has_identity) {
-        memcpy(key.identity, im.identity, 16);
-    } else {
+    else if (a.has_identity)
+        memcpy(key.identity, a.identity, 16);
+    else
         fail(EXIT_USAGE, "%s has no scratch label or bareio GPT partition: give --identity HEX "
              "(the kernel's identity for the device)", s->image);
-    }
-    /* Never seed over the label or outside what the kernel may write. */
-    uint64_t first = s->lba * bs, end = (s->lba + s->count) * bs;
-    uint64_t ok_first = im.has_identity ? im.write_first : bs, ok_end = im.has_identity ? im.write_end
-                                                                                          : im.bytes;
-    if (first < ok_first || end > ok_end || end > im.bytes)
-        fail(EXIT_USAGE, "lba %llu+%llu (bytes %llu..%llu) is outside %s's scratch range "
-             "(bytes %llu..%llu)", (unsigned long long)s->lba, (unsigned long long)s->count,
-             (unsigned long long)first, (unsigned long long)end, s->image,
-             (unsigned long long)ok_first, (unsigned long long)ok_end);
+    if (s->lba < a.write_first || s->lba >= a.write_end || s->count > a.write_end - s->lba)
+        fail(EXIT_USAGE, "lba %llu count %llu is outside %s's scratch range, blocks %llu..%llu of "
+             "%u bytes (%s): nothing written", (unsigned long long)s->lba,
+             (unsigned long long)s->count, s->image, (unsigned long long)a.write_first,
+             (unsigned long long)a.write_end - 1, bs, a.reason);
     key.seed = s->seed;
     key.gen = s->gen;
     uint8_t *buf = malloc(bs);
@@ -611,6 +655,10 @@ static int seed_main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t *dst[] = { &s.lba, &s.count, &s.seed, &s.gen };
         int k;
+        if (!strcmp(a, "--allow-write")) {
+            s.allow_write = true;
+            continue;
+        }
         if (a[0] != '-') {
             if (s.image)
                 fail(EXIT_USAGE, "--seed takes one image (%s and %s)", s.image, a);
@@ -626,7 +674,8 @@ static int seed_main(int argc, char **argv)
                 fail(EXIT_USAGE, "--identity %s: not 32 hex digits", v);
         } else if (k < 4) {
             if (!parse_u64(v, dst[k]))
-                fail(EXIT_USAGE, "%s %s: not a number", a, v);
+                fail(EXIT_USAGE, "%s '%s': not a number (decimal without leading zeros, or 0x "
+                     "hex, at most 2^64-1)", a, v);
         } else if (!strcmp(a, "--block-size")) {
             if (!parse_u64(v, &s.block_size) || s.block_size < 512 || s.block_size > 65536 ||
                 (s.block_size & (s.block_size - 1)))
