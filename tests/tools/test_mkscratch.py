@@ -2,7 +2,11 @@
 lib/scratch.c accepts (checked here independently), the same bytes as
 tools/disks.py writes, relabelling that keeps the UUID, a refusal (exit 1, the
 signature named, the image untouched) for every in-use signature unless
---force, --gpt checked with zlib's CRC-32, and usage errors (exit 2)."""
+--force (every signature named; a label beside one; a GPT with a partition that
+is not bareio's, named), --force leaving no signature behind, a GPT of bareio's
+own remade or relabelled without --force, targets too small refused, --gpt
+checked with zlib's CRC-32, and usage errors (exit 2, nothing changed), ranges
+that wrap or do not fit among them."""
 import hashlib
 import os
 import shutil
