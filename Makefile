@@ -95,10 +95,14 @@ host-test: $(BUILD)/host/unit
 HOST_TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I.
 HOST_TOOLS := $(BUILD)/tools/mkscratch $(BUILD)/tools/verify-image
 HOST_TOOL_SRCS := $(HOST_LIB_SRCS) drivers/blk/access.c
+# A tool's own further files: TOOL_SRCS_<tool>. verify-image's manifest parser
+# is one (pure, so tests/fuzz/fuzz_manifest.c fuzzes the very same code).
+TOOL_SRCS_verify-image := tools/src/manifest.c
+$(BUILD)/tools/verify-image: $(TOOL_SRCS_verify-image) tools/src/manifest.h
 $(BUILD)/tools/%: tools/src/%.c $(HOST_TOOL_SRCS) $(wildcard lib/*.h drivers/blk/*.h tests/host/rename.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@.$$$$ $< $(HOST_TOOL_SRCS) && \
-	    mv -f $@.$$$$ $@
+	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@.$$$$ $< $(TOOL_SRCS_$*) \
+	    $(HOST_TOOL_SRCS) && mv -f $@.$$$$ $@
 
 host-tools: $(HOST_TOOLS)
 tools-test: host-tools

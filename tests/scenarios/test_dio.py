@@ -80,7 +80,7 @@ def test_ramdisk_whole_dio_suite_passes(boot, kernel):
     passed, failed, _, causes = summary(b.log, "ram0")
     assert failed == 0 and passed >= 12 and causes == "-", b.describe()
     assert re.search(r"^dio: seed 0x[0-9a-f]+ \(dio.seed=", b.log, re.M)
-    assert re.search(r"^bareio-manifest: begin device=ram0 serial=bareio-ram0 identity=[0-9a-f]{32} "
+    assert re.search(r'^bareio-manifest: begin device=ram0 serial="?bareio-ram0"? identity=[0-9a-f]{32} '
                      r"block=4096 blocks=4096 seed=0x", b.log, re.M)
     assert re.search(r"^bareio-manifest: end device=ram0 ranges=\d+$", b.log, re.M)
     # The summary comes before the END banner, the manifest after it.
