@@ -96,10 +96,14 @@ host-test: $(BUILD)/host/unit
 HOST_TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I.
 HOST_TOOLS := $(BUILD)/tools/mkscratch $(BUILD)/tools/verify-image
 HOST_TOOL_SRCS := $(HOST_LIB_SRCS) drivers/blk/access.c
+# A tool's own further files: TOOL_SRCS_<tool>. verify-image's manifest parser
+# is one (pure, so tests/fuzz/fuzz_manifest.c fuzzes the very same code).
+TOOL_SRCS_verify-image := tools/src/manifest.c
+$(BUILD)/tools/verify-image: $(TOOL_SRCS_verify-image) tools/src/manifest.h
 $(BUILD)/tools/%: tools/src/%.c $(HOST_TOOL_SRCS) $(wildcard lib/*.h drivers/blk/*.h tests/host/rename.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@.$$$$ $< $(HOST_TOOL_SRCS) && \
-	    mv -f $@.$$$$ $@
+	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@.$$$$ $< $(TOOL_SRCS_$*) \
+	    $(HOST_TOOL_SRCS) && mv -f $@.$$$$ $@
 
 host-tools: $(HOST_TOOLS)
 tools-test: host-tools
@@ -121,6 +125,8 @@ FUZZ_SRCS := tests/fuzz/reseal.c $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) $(FUZZ_TOO
 FUZZ_SECONDS ?= 60
 FUZZ_REGRESS_SECONDS ?= 3
 FUZZ_RUN_FLAGS := -timeout=10 -rss_limit_mb=2048 -max_len=131072
+# tests/fuzz/NAME.dict, when there is one, gives the target its tokens.
+fuzz_dict = $$(test -f tests/fuzz/$$t.dict && echo -dict=tests/fuzz/$$t.dict)
 $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_SRCS) \
                  $(wildcard lib/*.h drivers/*/*.h tools/src/*.h tests/host/rename.h)
 	@mkdir -p $(dir $@)
@@ -132,7 +138,7 @@ fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/crashes; \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	    $(BUILD)/fuzz/$$t $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+	    $(BUILD)/fuzz/$$t $(FUZZ_RUN_FLAGS) $(fuzz_dict) -max_total_time=$(FUZZ_SECONDS) \
 	        -artifact_prefix=$(BUILD)/fuzz/crashes/$$t- \
 	        $(BUILD)/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | \
 	        grep -E '^(Done [0-9]+ runs|==[0-9]+==|SUMMARY|.*invariant broken)' || true; \
@@ -143,7 +149,7 @@ fuzz: fuzz-build
 fuzz-regress: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	    rm -rf $(BUILD)/fuzz/regress/$$t; mkdir -p $(BUILD)/fuzz/regress/$$t; \
-	    $(BUILD)/fuzz/$$t $(FUZZ_RUN_FLAGS) -seed=1 -max_total_time=$(FUZZ_REGRESS_SECONDS) \
+	    $(BUILD)/fuzz/$$t $(FUZZ_RUN_FLAGS) $(fuzz_dict) -seed=1 -max_total_time=$(FUZZ_REGRESS_SECONDS) \
 	        -artifact_prefix=$(BUILD)/fuzz/regress/$$t/ $(BUILD)/fuzz/regress/$$t \
 	        tests/fuzz/corpus/$$t > $(BUILD)/fuzz/regress/$$t.log 2>&1 || \
 	        { tail -40 $(BUILD)/fuzz/regress/$$t.log; \

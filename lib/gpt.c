@@ -173,6 +173,17 @@ static unsigned overlapping_entry(const struct gpt_header *h, const uint8_t *bas
     return h->entry_count;
 }
 
+static void entry_fill(const uint8_t *e, unsigned index, struct gpt_partition *out)
+{
+    out->index = index;
+    memcpy(out->type_guid, e + GPT_ENT_TYPE, 16);
+    memcpy(out->unique_guid, e + GPT_ENT_UNIQUE, 16);
+    out->first_lba = le64_get(e + GPT_ENT_FIRST_LBA);
+    out->last_lba = le64_get(e + GPT_ENT_LAST_LBA);
+    out->attributes = le64_get(e + GPT_ENT_ATTRIBUTES);
+    entry_name(out->name, e + GPT_ENT_NAME);
+}
+
 enum gpt_status gpt_find_partition(const struct gpt_header *h, const void *entries,
                                    const uint8_t type[16], unsigned start,
                                    struct gpt_partition *out)
@@ -185,17 +196,26 @@ enum gpt_status gpt_find_partition(const struct gpt_header *h, const void *entri
         const uint8_t *e = base + (uint64_t)i * h->entry_size;
         if (memcmp(e + GPT_ENT_TYPE, type, 16) != 0)
             continue;
-        out->index = i;
-        memcpy(out->type_guid, e + GPT_ENT_TYPE, 16);
-        memcpy(out->unique_guid, e + GPT_ENT_UNIQUE, 16);
-        out->first_lba = le64_get(e + GPT_ENT_FIRST_LBA);
-        out->last_lba = le64_get(e + GPT_ENT_LAST_LBA);
-        out->attributes = le64_get(e + GPT_ENT_ATTRIBUTES);
-        entry_name(out->name, e + GPT_ENT_NAME);
+        entry_fill(e, i, out);
         if (out->first_lba < h->first_usable_lba || out->last_lba > h->last_usable_lba ||
             out->first_lba > out->last_lba)
             return GPT_BAD_ENTRY;
         return overlapping_entry(h, base, out) < h->entry_count ? GPT_OVERLAP : GPT_OK;
+    }
+    return GPT_NOT_FOUND;
+}
+
+enum gpt_status gpt_next_partition(const struct gpt_header *h, const void *entries,
+                                   unsigned start, struct gpt_partition *out)
+{
+    const uint8_t *base = entries;
+
+    for (unsigned i = start; i < h->entry_count; i++) {
+        const uint8_t *e = base + (uint64_t)i * h->entry_size;
+        if (entry_used(e)) {
+            entry_fill(e, i, out);
+            return GPT_OK;
+        }
     }
     return GPT_NOT_FOUND;
 }

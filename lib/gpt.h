@@ -75,6 +75,13 @@ uint64_t gpt_entries_bytes(const struct gpt_header *h);
 enum gpt_status gpt_find_partition(const struct gpt_header *h, const void *entries,
                                    const uint8_t type[16], unsigned start,
                                    struct gpt_partition *out);
+/* The first used entry of any type at index >= `start` (the array's CRC is
+ * the caller's to have checked, with gpt_find_partition): GPT_OK with *out
+ * filled, or GPT_NOT_FOUND. tools/mkscratch lists a disk's partitions with it
+ * to tell a GPT that holds bareio's partitions only from one that holds
+ * somebody's data too. */
+enum gpt_status gpt_next_partition(const struct gpt_header *h, const void *entries,
+                                   unsigned start, struct gpt_partition *out);
 
 /* "5175cb25-cc21-48c2-964f-d62c6ffdb833" (buf >= 37 bytes). */
 void gpt_guid_format(char *buf, const uint8_t guid[16]);

@@ -218,3 +218,34 @@ HTEST(gpt_partition_overlapping_another_refused)
     HT_EXPECT_EQ(gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p), GPT_OVERLAP);
     release(&b);
 }
+
+/* gpt_next_partition lists every used entry whatever its type, in order, so
+ * tools/mkscratch can name the partitions that are not bareio's. */
+HTEST(gpt_next_partition_lists_every_used_entry)
+{
+    const uint32_t bs = 512;
+    const uint64_t nblocks = 8192;
+    struct built b = build(bs, nblocks);
+    struct gpt_header h;
+    struct gpt_partition p;
+    uint8_t *entries = b.primary + 2 * bs;
+
+    HT_EXPECT(gpt_build(&b.l, b.primary, b.backup));
+    HT_EXPECT_EQ(gpt_parse_header(b.primary + bs, bs, nblocks, &h), GPT_OK);
+    memset(entries + 5 * 128, 0, 128);
+    memcpy(entries + 5 * 128, "\xaf\x3d\xc6\x0f\x83\x84\x72\x47\x8e\x79\x3d\x69\xd8\x47\x7d\xe4", 16);
+    entries[5 * 128 + 32] = 7;                          /* FirstLBA 7, LastLBA 9 */
+    entries[5 * 128 + 40] = 9;
+    entries[5 * 128 + 56] = 'h';
+    HT_EXPECT_EQ(gpt_next_partition(&h, entries, 0, &p), GPT_OK);
+    HT_EXPECT_EQ(p.index, 0);
+    HT_EXPECT(memcmp(p.type_guid, gpt_type_bareio, 16) == 0);
+    HT_EXPECT_EQ(gpt_next_partition(&h, entries, 1, &p), GPT_OK);
+    HT_EXPECT_EQ(p.index, 5);
+    HT_EXPECT_EQ(p.first_lba, 7);
+    HT_EXPECT_EQ(p.last_lba, 9);
+    HT_EXPECT_STREQ(p.name, "h");
+    HT_EXPECT_EQ(gpt_next_partition(&h, entries, 6, &p), GPT_NOT_FOUND);
+    HT_EXPECT_EQ(gpt_next_partition(&h, entries, 1000, &p), GPT_NOT_FOUND);
+    release(&b);
+}

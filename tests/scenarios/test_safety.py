@@ -135,8 +135,8 @@ def test_allow_write_names_disks_by_serial_but_not_disks_in_use(boot, kernel, tm
         "read-only: holds an ext2/3/4 file system (in use; allow_write= does not apply)"
     for path, before in sums.items():
         assert sha256(path) == before, f"{os.path.basename(path)} was written"
-    # No label: verify-image is told which manifest is the disk's.
-    p = tool("verify-image", b.log_path, allowed, "--device", by["bareio-allowed"])
+    # No label: verify-image is told which manifest is the disk's, and that allow_write= opened it.
+    p = tool("verify-image", b.log_path, allowed, "--device", by["bareio-allowed"], "--allow-write")
     assert "blocks OK" in p.stdout
     assert any(k == "stamped" for k, _, _ in manifest_ranges(b.log, by["bareio-allowed"]))
 

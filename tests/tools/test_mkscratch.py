@@ -2,7 +2,11 @@
 lib/scratch.c accepts (checked here independently), the same bytes as
 tools/disks.py writes, relabelling that keeps the UUID, a refusal (exit 1, the
 signature named, the image untouched) for every in-use signature unless
---force, --gpt checked with zlib's CRC-32, and usage errors (exit 2)."""
+--force (every signature named; a label beside one; a GPT with a partition that
+is not bareio's, named), --force leaving no signature behind, a GPT of bareio's
+own remade or relabelled without --force, targets too small refused, --gpt
+checked with zlib's CRC-32, and usage errors (exit 2, nothing changed), ranges
+that wrap or do not fit among them."""
 import hashlib
 import os
 import shutil
@@ -279,3 +283,185 @@ def test_usage_errors(tmp_path, args, words):
 def test_missing_target(tmp_path):
     p = mkscratch(tmp_path / "nope.img")
     assert p.returncode == 1 and "truncate -s" in p.stderr
+
+
+# ---- GPTs that hold more than bareio's partition; every signature; --force erases ----
+
+import gptimage  # noqa: E402  (tests/tools is on sys.path under pytest)
+
+PART_GUID = bytes(range(0x60, 0x70))
+
+
+def gpt_beside_linux(path, bs=512):
+    """bareio's partition 1 MiB..8 MiB, a Linux partition after it."""
+    nblocks = os.path.getsize(path) // bs
+    _, last = gptimage.usable(nblocks, bs)
+    mib = MiB // bs
+    gptimage.write_gpt(path, [(BAREIO_TYPE, PART_GUID, mib, 8 * mib - 1, "bareio scratch"),
+                              (gptimage.LINUX_TYPE, bytes(range(0x70, 0x80)), 8 * mib, last, "home")],
+                       bs=bs)
+
+
+@pytest.mark.parametrize("bs", [512, 4096])
+@pytest.mark.parametrize("mode", [(), ("--gpt",)])
+def test_refuses_a_bareio_gpt_that_holds_other_partitions(tmp_path, bs, mode):
+    img = blank(tmp_path, size=32 * MiB)
+    gpt_beside_linux(img, bs)
+    before = sha(img)
+    p = mkscratch(*mode, img, *(("--block-size", bs) if mode else ()))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "partition 2" in p.stderr and '"home"' in p.stderr, p.stderr
+    assert "0fc63daf-8483-4772-8e79-3d69d8477de4" in p.stderr, p.stderr
+    assert "looks in use" in p.stderr and "--force" in p.stderr, p.stderr
+    assert sha(img) == before, "a refused target must not change"
+    assert mkscratch(*mode, img, "--force").returncode == 0
+
+
+def test_refuses_a_hybrid_mbr_beside_a_bareio_gpt(tmp_path):
+    img = blank(tmp_path, size=32 * MiB)
+    nblocks = os.path.getsize(img) // 512
+    first, last = gptimage.usable(nblocks)
+    gptimage.write_gpt(img, [(BAREIO_TYPE, PART_GUID, 2048, last, "bareio scratch")],
+                       mbr_types=(0xEE, 0x83))
+    before = sha(img)
+    p = mkscratch(img)
+    assert p.returncode == 1 and "MBR" in p.stderr, p.stderr
+    assert sha(img) == before
+
+
+def head_is_clean(path, start=512):
+    """No signature left: everything from `start` to 72 KiB is zero."""
+    with open(path, "rb") as f:
+        data = f.read(72 * 1024)
+    return data[start:] == bytes(len(data) - start)
+
+
+@pytest.mark.parametrize("bs", [512, 4096])
+def test_a_pure_bareio_gpt_is_ours_to_relabel(tmp_path, bs):
+    """A GPT that holds bareio's partition and nothing else may become a
+    labelled disk without --force; the GPT goes (primary and backup), or the
+    kernel would see a label beside a partition table and keep it read-only."""
+    img = blank(tmp_path, size=32 * MiB)
+    nblocks = os.path.getsize(img) // bs
+    first, last = gptimage.usable(nblocks, bs)
+    gptimage.write_gpt(img, [(BAREIO_TYPE, PART_GUID, MiB // bs, last, "bareio scratch")], bs=bs)
+    p = mkscratch(img)
+    assert p.returncode == 0, p.stderr
+    assert label_of(img)["offset"] == MiB
+    assert head_is_clean(img), "the primary GPT (or its MBR) is still there"
+    with open(img, "rb") as f:
+        f.seek((nblocks - 1) * bs)
+        assert f.read(8) != b"EFI PART", "the backup GPT header is still there"
+
+
+def test_remaking_a_bareio_gpt_keeps_its_partition_guid(tmp_path):
+    img = blank(tmp_path, size=32 * MiB)
+    assert mkscratch("--gpt", img, "--uuid", PART_GUID.hex()).returncode == 0
+    p = mkscratch("--gpt", img)
+    assert p.returncode == 0, p.stderr
+    with open(img, "rb") as f:
+        f.seek(2 * 512 + 16)
+        assert f.read(16) == PART_GUID
+    assert mkscratch("--gpt", img, "--new-uuid").returncode == 0
+    with open(img, "rb") as f:
+        f.seek(2 * 512 + 16)
+        assert f.read(16) != PART_GUID
+
+
+def test_names_every_signature_not_just_the_first(tmp_path):
+    img = blank(tmp_path)
+    SIGNATURES["ext2/3/4 file system"](img)
+    SIGNATURES["Linux swap"](img)
+    SIGNATURES["btrfs file system"](img)
+    p = mkscratch(img)
+    assert p.returncode == 1
+    for name in ("ext2/3/4 file system", "Linux swap", "btrfs file system"):
+        assert name in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("what", sorted(SIGNATURES))
+def test_a_label_beside_a_signature_is_not_relabelled_without_force(tmp_path, what):
+    """A labelled disk that was used since (the kernel keeps it read-only):
+    relabelling it would hide that; --force reclaims it."""
+    img = blank(tmp_path)
+    assert mkscratch(img).returncode == 0
+    with open(img, "rb") as f:
+        label = f.read(512)
+    SIGNATURES[what](img)
+    with open(img, "rb") as f:
+        over_the_label = f.read(512) != label   # MBR, FAT, LUKS, ... live in LBA 0 too
+    before = sha(img)
+    p = mkscratch(img)
+    assert p.returncode == 1, p.stdout + p.stderr
+    if over_the_label:
+        assert "damaged" in p.stderr or "looks in use" in p.stderr, p.stderr
+    else:
+        assert "a scratch label beside" in p.stderr and "looks in use" in p.stderr, p.stderr
+    assert sha(img) == before
+    assert mkscratch(img, "--force").returncode == 0
+    assert mkscratch(img).returncode == 0, "what --force made is not a clean scratch disk"
+
+
+@pytest.mark.parametrize("what", sorted(SIGNATURES))
+@pytest.mark.parametrize("mode", [(), ("--gpt",)])
+def test_force_erases_every_signature(tmp_path, what, mode):
+    """--force destroys what was there, signatures included: what is left is a
+    clean scratch disk (no label beside an old file system)."""
+    img = blank(tmp_path)
+    SIGNATURES[what](img)
+    p = mkscratch(*mode, img, "--force")
+    assert p.returncode == 0, p.stderr
+    if mode:
+        check_gpt(img, 512)
+        with open(img, "rb") as f:
+            data = f.read(72 * 1024)
+        assert data[2 * 512 + 16 * 1024:] == bytes(len(data) - 2 * 512 - 16 * 1024)
+    else:
+        assert head_is_clean(img), f"{what} is still there after --force"
+    assert mkscratch(*mode, img).returncode == 0, "what --force made is not a clean scratch disk"
+
+
+# ---- targets too small, ranges that do not fit ----
+
+@pytest.mark.parametrize("size", [0, 1, 511, 512, MiB, MiB + 4095])
+@pytest.mark.parametrize("mode", [(), ("--gpt",)])
+def test_refuses_a_target_too_small(tmp_path, size, mode):
+    img = blank(tmp_path, size=size)
+    p = mkscratch(*mode, img)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "too small" in p.stderr, p.stderr
+    assert os.path.getsize(img) == size and sha(img) == hashlib.sha256(bytes(size)).hexdigest()
+
+
+def test_smallest_target_holds_one_4k_block(tmp_path):
+    img = blank(tmp_path, size=MiB + 4096)
+    p = mkscratch(img)
+    assert p.returncode == 0, p.stderr
+    assert "data bytes 1048576..1052672" in p.stdout
+
+
+@pytest.mark.parametrize("args,words", [
+    (("--data-offset", "0xfffffffffffff000", "--size", "0x2000"), "does not fit"),
+    (("--size", "0xfffffffffffff000"), "does not fit"),
+    (("--data-offset", "8M", "--size", "9M"), "does not fit"),
+    (("--data-offset", "16M"), "does not fit"),
+    (("--data-offset", "0"), "does not fit"),
+    (("--data-offset", "4097"), "multiples of 4096"),
+    (("--size", "100"), "multiples of 4096"),
+    (("--size", "0x10000000000000000"), "not a byte count"),
+    (("--size", "17179869184G"), "not a byte count"),
+    (("--data-offset", " 1M"), "not a byte count"),
+    (("--data-offset", "+1M"), "not a byte count"),
+    (("--size", "-4096"), "not a byte count"),
+    (("--data-offset", "010000"), "not a byte count"),
+    (("--data-offset", "1M "), "not a byte count"),
+    (("--gpt", "--block-size", "0x100000200"), "--block-size"),
+    (("--gpt", "--block-size", "4294967808"), "--block-size"),
+])
+def test_bad_ranges_change_nothing(tmp_path, args, words):
+    img = blank(tmp_path)
+    before = sha(img)
+    p = mkscratch(img, *args)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert words in p.stderr, p.stderr
+    assert sha(img) == before

@@ -1,9 +1,14 @@
 """tests/tools/test_verify_image.py — tools/verify-image on synthetic images and
 serial logs: blocks seeded with --seed (lib/stamp.c, the kernel's own stamp
 code) verify OK; a misdirected, lost, torn or corrupt block, a zero range that
-is not zero, the wrong image, an unfinished manifest and a range past the end
-are each reported with the LBA, the class and the first differing byte, exit 1;
-usage errors exit 2."""
+is not zero, the wrong image and an unfinished manifest are each reported with
+the LBA, the class and the first differing byte, exit 1; a range outside the
+image's scratch range (past its end, over its label or GPT) and an image that is
+not scratch by the kernel's rule are mismatches too; --seed writes only where the
+kernel would (a disk in use, unlabelled or a range that wraps: refused, image
+bytes unchanged); every malformed manifest (the cases that crashed, hung or were
+misread before among them) is exit 2 with file:line, in bounded time; usage
+errors exit 2."""
 import os
 import shutil
 import struct
@@ -19,8 +24,8 @@ SEED = 0x1234ABCD
 UUID = bytes(range(0xA0, 0xB0))
 
 
-def run(*args):
-    return subprocess.run([VERIFY, *map(str, args)], capture_output=True, text=True, timeout=120)
+def run(*args, timeout=120):
+    return subprocess.run([VERIFY, *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
 def seed(img, lba, count, gen, *extra):
@@ -33,7 +38,7 @@ def seed(img, lba, count, gen, *extra):
 def manifest(path, ranges, identity=UUID, device="nvme0n1", block=512, blocks=65536, end=True,
              prefix="[    2.500000] "):
     lines = ["bareio: some other line",
-             f"{prefix}bareio-manifest: begin device={device} serial=bareio-x identity={identity.hex()} "
+             f'{prefix}bareio-manifest: begin device={device} serial="bareio-x" identity={identity.hex()} '
              f"block={block} blocks={blocks} seed={hex(SEED)}"]
     for r in ranges:
         lines.append(prefix + "bareio-manifest: " + r)
@@ -183,10 +188,12 @@ def test_incomplete_manifest(img, tmp_path):
 
 
 def test_range_past_the_end_of_the_image(img, tmp_path):
-    p = run(manifest(tmp_path / "s.log", ["zero lba=65530 count=10"]), img)
+    """The manifest's device had 64 MiB, the image has 32: the blocks past its
+    end are outside its scratch range, named without being read."""
+    p = run(manifest(tmp_path / "s.log", ["zero lba=65530 count=10"], blocks=131072), img)
     assert p.returncode == 1
-    assert "lba 65536..65539 (4 blocks): missing: beyond the end" in p.stdout, p.stdout
-    assert "4 of 10 blocks bad" in p.stdout
+    assert "zero lba=65530 count=10 (" in p.stdout and "is outside" in p.stdout, p.stdout
+    assert "blocks 2048..65535" in p.stdout, p.stdout
 
 
 def test_unlabelled_image_needs_device(tmp_path):
@@ -196,7 +203,10 @@ def test_unlabelled_image_needs_device(tmp_path):
     log = manifest(tmp_path / "s.log", ["zero lba=10 count=4"], blocks=2048)
     p = run(log, path)
     assert p.returncode == 2 and "--device" in p.stderr
+    # Without a label the kernel writes it only under allow_write=: so must the run have had.
     p = run(log, path, "--device", "nvme0n1")
+    assert p.returncode == 1 and "not scratch" in p.stdout and "--allow-write" in p.stdout, p.stdout
+    p = run(log, path, "--device", "nvme0n1", "--allow-write")
     assert p.returncode == 0, p.stdout + p.stderr
 
 
@@ -223,4 +233,330 @@ def test_usage_errors(img, tmp_path, args, words):
 def test_malformed_manifest_line_is_a_usage_error(img, tmp_path):
     log = manifest(tmp_path / "s.log", ["stamped lba=2048 gen=3"])
     p = run(log, img)
-    assert p.returncode == 2 and "'stamped' needs lba=, count=, gen=" in p.stderr
+    assert p.returncode == 2 and "s.log:3: malformed manifest line: 'stamped' needs count=" in p.stderr
+
+
+# ---- --seed writes only where the kernel would (drivers/blk/access.h) ----
+
+import hashlib  # noqa: E402
+import sys  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gptimage  # noqa: E402
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def raw_image(tmp_path, name="raw.img", size=32 * MiB):
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def ext4_magic(path):
+    poke(path, 1080, b"\x53\xef")
+
+
+def foreign_gpt(path):
+    nblocks = os.path.getsize(path) // 512
+    first, last = gptimage.usable(nblocks)
+    gptimage.write_gpt(path, [(gptimage.LINUX_TYPE, bytes(range(16)), 2048, last, "data")])
+
+
+def seed_args(img, lba=2048, count=8, *extra):
+    return ("--seed", img, "--lba", lba, "--count", count, "--seed-value", "1", "--gen", "1", *extra)
+
+
+@pytest.mark.parametrize("make", [ext4_magic, foreign_gpt], ids=["ext4", "foreign-gpt"])
+@pytest.mark.parametrize("allow", [(), ("--allow-write",)], ids=["", "allow-write"])
+def test_seed_refuses_a_disk_in_use(tmp_path, make, allow):
+    img = raw_image(tmp_path)
+    make(img)
+    before = sha(img)
+    p = run(*seed_args(img, 2048, 8, "--identity", UUID.hex(), *allow))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "not scratch" in p.stderr and "read-only" in p.stderr, p.stderr
+    assert sha(img) == before, "a refused --seed wrote the image"
+
+
+@pytest.mark.skipif(not shutil.which("mkfs.ext4"), reason="mkfs.ext4 not installed")
+def test_seed_refuses_a_real_ext4_image(tmp_path):
+    img = raw_image(tmp_path)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(img)], check=True)
+    before = sha(img)
+    p = run(*seed_args(img, 4096, 8, "--identity", UUID.hex()))
+    assert p.returncode == 1 and "ext2/3/4" in p.stderr, p.stderr
+    assert sha(img) == before
+
+
+def test_seed_refuses_a_label_beside_a_file_system(img):
+    ext4_magic(img)
+    before = sha(img)
+    p = run(*seed_args(img))
+    assert p.returncode == 1 and "not scratch" in p.stderr, p.stderr
+    assert sha(img) == before
+
+
+def test_seed_an_unlabelled_disk_only_with_allow_write(tmp_path):
+    img = raw_image(tmp_path)
+    before = sha(img)
+    p = run(*seed_args(img, 0, 4, "--identity", UUID.hex()))
+    assert p.returncode == 1 and "no scratch label" in p.stderr, p.stderr
+    assert sha(img) == before
+    # allow_write= opens the whole disk, LBA 0 included, as it does in the kernel.
+    p = run(*seed_args(img, 0, 4, "--identity", UUID.hex(), "--allow-write"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    with open(img, "rb") as f:
+        assert f.read(8) == b"BIOSTAMP"
+
+
+def test_seed_stays_inside_the_bareio_partition(tmp_path):
+    img = raw_image(tmp_path)
+    nblocks = os.path.getsize(img) // 512
+    first, last = gptimage.usable(nblocks)
+    gptimage.write_gpt(img, [(gptimage.BAREIO_TYPE, UUID, 2048, 16383, "bareio scratch"),
+                             (gptimage.LINUX_TYPE, bytes(range(16)), 16384, last, "home")])
+    before = sha(img)
+    p = run(*seed_args(img, 16380, 8))                  # crosses into "home"
+    assert p.returncode == 2 and "outside" in p.stderr, p.stderr
+    assert sha(img) == before
+    p = run(*seed_args(img, 16376, 8))                  # the partition's last 8 blocks
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("lba,count,bs", [
+    (2 ** 55 + 2048, 1, 512),           # lba * 512 wraps to 1 MiB
+    (2 ** 64 - 1, 2, 512),              # lba + count wraps to 1
+    (2 ** 52 + 256, 1, 4096),           # lba * 4096 wraps to 1 MiB
+    (65535, 2, 512),                    # the last block and one past the end
+    (65536, 1, 512),                    # past the end
+    (2047, 1, 512),                     # the block below the data range
+    (0, 1, 512),                        # the label
+    (2048, 0, 512),                     # nothing
+    (2048, 2 ** 64 - 1, 512),
+])
+def test_seed_ranges_cannot_wrap(img, lba, count, bs):
+    before = sha(img)
+    p = run(*seed_args(img, lba, count, "--block-size", bs))
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert sha(img) == before, "a refused --seed wrote the image"
+
+
+@pytest.mark.parametrize("opt,value", [("--gen", "026"), ("--lba", "04000"), ("--lba", " 2048"),
+                                       ("--count", "+8"), ("--seed-value", "0x"),
+                                       ("--seed-value", "0x10000000000000000"), ("--lba", "-1")])
+def test_seed_numbers_parse_strictly(img, opt, value):
+    args = dict(zip(("--lba", "--count", "--seed-value", "--gen"), ("2048", "8", "1", "1")))
+    args[opt] = value
+    before = sha(img)
+    p = run("--seed", img, *[x for kv in args.items() for x in kv])
+    assert p.returncode == 2 and "not a number" in p.stderr, p.stdout + p.stderr
+    assert sha(img) == before
+
+
+# ---- the manifest is parsed strictly; a malformed one is exit 2 with file:line, in bounded time ----
+
+ID = UUID.hex()
+BEGIN = f'begin device=nvme0n1 serial="bareio-x" identity={ID} block=512 blocks=65536 seed=0x1234abcd'
+END1 = "end device=nvme0n1 ranges=1"
+GOOD_RANGE = "stamped lba=2048 count=32 gen=3"
+
+
+def raw_log(path, records, raw_lines=()):
+    """A log whose manifest records are given as written after the tag."""
+    with open(path, "w") as f:
+        f.write("bareio: booting\n")
+        for r in records:
+            f.write("bareio-manifest: " + r + "\n")
+        for line in raw_lines:
+            f.write(line)
+    return path
+
+
+def begin_with(**changes):
+    fields = dict(device="nvme0n1", serial='"bareio-x"', identity=ID, block="512", blocks="65536",
+                  seed="0x1234abcd")
+    fields.update(changes)
+    return "begin " + " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+
+
+def test_quoted_serial_with_blanks_and_escapes_is_one_field(img, tmp_path):
+    """A serial holding ' seed=1' is the serial's text, not a second seed= (the
+    old parser found key= anywhere in the line and took the spoofed seed)."""
+    log = raw_log(tmp_path / "s.log", [begin_with(serial=r'"x seed=1 \" \\x07 \\"'), GOOD_RANGE, END1])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 ranges, 32 blocks OK" in p.stdout
+
+
+def test_the_real_seed_is_used_whatever_the_serial_says(img, tmp_path):
+    """Key order is free: seed= before serial= whose text says seed=1."""
+    rec = (f'begin device=nvme0n1 seed=0x1234abcd serial="a seed=1" identity={ID} block=512 '
+           "blocks=65536")
+    p = run(raw_log(tmp_path / "s.log", [rec, GOOD_RANGE, END1]), img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+MALFORMED = {
+    # block sizes the old parser divided by zero with, looped forever on, or truncated
+    "block 2^32": (begin_with(block="4294967296"), "block="),
+    "block 2 MiB": (begin_with(block="2097152"), "block="),
+    "block truncated to 512": (begin_with(block="4294967808"), "block="),
+    "block 1000": (begin_with(block="1000"), "block="),
+    "block 256": (begin_with(block="256"), "block="),
+    "block 128K": (begin_with(block="131072"), "block="),
+    "blocks 0": (begin_with(blocks="0"), "blocks="),
+    # numbers
+    "octal gen": ("stamped lba=2048 count=32 gen=026", "gen="),
+    "plus sign": ("stamped lba=2048 count=+32 gen=3", "count="),
+    "minus sign": ("stamped lba=-1 count=32 gen=3", "lba="),
+    "bare 0x": ("stamped lba=0x count=32 gen=3", "lba="),
+    "exponent": ("stamped lba=2e3 count=32 gen=3", "lba="),
+    "hex overflow": (begin_with(seed="0x10000000000000000"), "seed="),
+    "decimal overflow": ("stamped lba=2048 count=32 gen=18446744073709551616", "gen="),
+    "suffix": ("stamped lba=2K count=32 gen=3", "lba="),
+    "empty value": ("stamped lba= count=32 gen=3", "lba="),
+    # ranges
+    "count 0": ("stamped lba=2048 count=0 gen=3", "count="),
+    "count near 2^64": ("zero lba=10 count=18446744073709551615", "count="),
+    "lba+count wraps": ("zero lba=18446744073709551615 count=2", "lba="),
+    "past blocks": ("zero lba=65530 count=10", "blocks"),
+    # keys
+    "missing key": ("stamped lba=2048 gen=3", "count="),
+    "duplicate key": ("stamped lba=2048 count=32 count=32 gen=3", "count="),
+    "unknown key": ("stamped lba=2048 count=32 gen=3 frob=1", "frob"),
+    "gen on a zero range": ("zero lba=4096 count=64 gen=1", "gen"),
+    "double blank": ("stamped lba=2048  count=32 gen=3", ""),
+    "trailing blank": ("stamped lba=2048 count=32 gen=3 ", ""),
+    "tab": ("stamped lba=2048\tcount=32 gen=3", ""),
+    "no key": ("stamped 2048 32 3", ""),
+    "unknown record": ("restamped lba=2048 count=32 gen=3", "restamped"),
+    # serial
+    "unquoted serial": (begin_with(serial="bareio-x"), "serial="),
+    "spoofing serial": (begin_with(serial="x seed=1"), "serial="),
+    "bad escape": (begin_with(serial=r'"a\q"'), "serial="),
+    "unterminated serial": (begin_with(serial='"abc'), "serial="),
+    "quote inside": (begin_with(serial='"a"b"'), "serial="),
+    "control byte in serial": (begin_with(serial='"a\x01b"'), "serial="),
+    "non-ASCII serial": (begin_with(serial='"caf\u00e9"'), "serial="),
+    # identity, device
+    "short identity": (begin_with(identity=ID[:30]), "identity="),
+    "dashed identity": (begin_with(identity=ID[:8] + "-" + ID[8:]), "identity="),
+    "empty device": (begin_with(device=""), "device="),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_manifest_is_exit_2_with_file_and_line(img, tmp_path, case):
+    record, words = MALFORMED[case]
+    records = [record, GOOD_RANGE, END1] if record.startswith("begin") else [BEGIN, record, END1]
+    log = raw_log(tmp_path / "s.log", records)
+    p = run(log, img, timeout=20)
+    assert p.returncode == 2, f"exit {p.returncode}: " + p.stdout + p.stderr
+    line = 2 if record.startswith("begin") else 3
+    assert f"s.log:{line}: malformed manifest line" in p.stderr, p.stderr
+    assert words in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("records,words", [
+    ([GOOD_RANGE], "outside a begin..end block"),
+    ([BEGIN, END1, GOOD_RANGE], "outside a begin..end block"),
+    ([BEGIN, "end device=ahci0p0 ranges=0"], "device="),
+    ([BEGIN, "stamped lba=4096 count=8 gen=1", "stamped lba=2048 count=8 gen=1",
+      "end device=nvme0n1 ranges=2"], "order"),
+    ([BEGIN, "stamped lba=2048 count=8 gen=1", "zero lba=2050 count=8",
+      "end device=nvme0n1 ranges=2"], "overlap"),
+    ([BEGIN, "incomplete device=ahci0p0 (the extent map overflowed)", "end device=nvme0n1 ranges=0"],
+     "device="),
+    ([BEGIN, "incomplete device=nvme0n1 (the extent map overflowed", "end device=nvme0n1 ranges=0"],
+     "incomplete"),
+])
+def test_malformed_structure(img, tmp_path, records, words):
+    p = run(raw_log(tmp_path / "s.log", records), img, timeout=20)
+    assert p.returncode == 2, f"exit {p.returncode}: " + p.stdout + p.stderr
+    assert "malformed manifest line" in p.stderr and words in p.stderr, p.stderr
+
+
+def test_an_overlong_manifest_line_is_malformed_not_split(img, tmp_path):
+    """fgets(1024) cut the line in two and parsed the half with the tag."""
+    long_prefix = "x" * 1500 + " "
+    log = raw_log(tmp_path / "s.log", [BEGIN],
+                  [long_prefix + "bareio-manifest: " + GOOD_RANGE + "\n", "bareio-manifest: " + END1 + "\n"])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "s.log:3: malformed manifest line" in p.stderr and "long" in p.stderr, p.stderr
+
+
+def test_an_overlong_line_without_the_tag_is_just_log(img, tmp_path):
+    log = raw_log(tmp_path / "s.log", [BEGIN, GOOD_RANGE, END1], ["y" * 5000 + "\n"])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_a_nul_byte_in_a_manifest_line_is_malformed(img, tmp_path):
+    log = raw_log(tmp_path / "s.log", [BEGIN, "stamped lba=2048\0 count=32 gen=3", END1])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 2 and "s.log:3:" in p.stderr, p.stdout + p.stderr
+
+
+def test_crlf_line_ends_are_read(img, tmp_path):
+    log = tmp_path / "s.log"
+    with open(log, "wb") as f:
+        f.write("\r\n".join("bareio-manifest: " + r for r in (BEGIN, GOOD_RANGE, END1)).encode() + b"\r\n")
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+# ---- every range must lie inside the image's scratch range ----
+
+def test_a_range_over_the_label_is_a_mismatch(img, tmp_path):
+    """Blocks 1..100 read as zeroes, as the manifest says, but they are below
+    the label's data range: the run wrote where it must not."""
+    log = manifest(tmp_path / "s.log", ["zero lba=1 count=100", "stamped lba=2048 count=32 gen=3"])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "zero lba=1 count=100" in p.stdout and "outside" in p.stdout, p.stdout
+    assert "s.log:3" in p.stdout, p.stdout
+
+
+def test_a_destroyed_label_is_a_mismatch(img, tmp_path):
+    """A run that zeroed the label: the image is no longer scratch at all."""
+    poke(img, 0, bytes(512))
+    log = manifest(tmp_path / "s.log", ["zero lba=0 count=1", "stamped lba=2048 count=32 gen=3"])
+    p = run(log, img, "--device", "nvme0n1", timeout=20)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "not scratch" in p.stdout and "no scratch label" in p.stdout, p.stdout
+
+
+def test_a_range_outside_the_bareio_partition_is_a_mismatch(tmp_path):
+    path = raw_image(tmp_path, "gpt.img", 32 * MiB)
+    assert subprocess.run([MKSCRATCH, "--gpt", str(path), "--uuid", UUID.hex()],
+                          capture_output=True).returncode == 0
+    # LBA 40..47: between the entry array and the partition, zero as the manifest says.
+    log = manifest(tmp_path / "s.log", ["zero lba=40 count=8"])
+    p = run(log, path, timeout=20)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "zero lba=40 count=8" in p.stdout and "outside" in p.stdout, p.stdout
+
+
+def test_a_huge_range_outside_the_image_is_named_at_once(img, tmp_path):
+    """count near 2^64 in a manifest of a device that large: named, not walked."""
+    big = 2 ** 64 - 1
+    log = manifest(tmp_path / "s.log", [f"zero lba=100000 count={big - 100000}"], blocks=big)
+    p = run(log, img, timeout=20)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "outside" in p.stdout, p.stdout
+
+
+def test_a_disk_in_use_is_a_mismatch(img, tmp_path):
+    """A label beside a file system: the kernel keeps the disk read-only (and
+    gives it no identity, so the manifest is named)."""
+    ext4_magic(img)
+    p = run(manifest(tmp_path / "s.log", RANGES), img, timeout=20)
+    assert p.returncode == 2 and "ext2/3/4" in p.stderr and "--device" in p.stderr, p.stderr
+    p = run(manifest(tmp_path / "s.log", RANGES), img, "--device", "nvme0n1", timeout=20)
+    assert p.returncode == 1 and "not scratch" in p.stdout, p.stdout + p.stderr

@@ -1,21 +1,32 @@
+/* SPDX-License-Identifier: MIT */
 /* tools/src/mkscratch.c — make a disk image or block device a bareio scratch
  * target: write the scratch label (lib/scratch.h) into its first 512 bytes,
  * or with --gpt a GPT whose one partition has bareio's type GUID (lib/gpt.h).
  *
  *   mkscratch TARGET [--force] [--data-offset BYTES] [--size BYTES] [--new-uuid]
- *   mkscratch --gpt TARGET [--force] [--block-size 512|4096]
+ *   mkscratch --gpt TARGET [--force] [--block-size 512|4096] [--new-uuid]
  *
  * Safety: a target whose first sectors show a partition table, a file system,
- * LVM, swap, LUKS or an ISO 9660 image (lib/disksig.h) is refused unless
- * --force; a mounted block device (or one with a mounted partition, or one the
- * kernel holds open exclusively) is refused even with --force. Re-labelling a
- * bareio scratch label is always allowed and keeps its UUID and data range
- * unless told otherwise. Exit: 0 written, 1 refused or failed, 2 usage.
+ * LVM, swap, LUKS or an ISO 9660 image (lib/disksig.h, every signature named)
+ * is refused unless --force, and so is a GPT with any partition that is not
+ * bareio's; a mounted block device (or one with a mounted partition, or one
+ * the kernel holds open exclusively) is refused even with --force. What is
+ * bareio's own may be remade without --force: a scratch label (it keeps its
+ * UUID and data range unless told otherwise) that nothing has been written
+ * beside, and a GPT holding bareio partitions only (--gpt keeps the first
+ * one's unique GUID; a label replaces the GPT). Whenever the target showed a
+ * signature (--force, or a bareio GPT turned into a label) the first 72 KiB and
+ * the backup GPT header are zeroed with the write, so what is left is a clean
+ * scratch disk, not a label beside an old file system (which the kernel keeps
+ * read-only, drivers/blk/access.h). A target too small for the label and one
+ * 4 KiB block of data is refused. Exit: 0 written, 1 refused (in use, too
+ * small) or failed, 2 usage (including a data range that does not fit).
  *
  * Test-only options make the label reproducible: --uuid HEX, --created SECONDS,
  * --note TEXT. Built with lib/ (tests/host/rename.h renames lib's string
  * functions, so libc keeps its own). */
 #define _GNU_SOURCE
+#include "lib/cmdline.h"
 #include "lib/disksig.h"
 #include "lib/gpt.h"
 #include "lib/scratch.h"
@@ -38,13 +49,14 @@
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
+#define MAX_SIGNATURES 16
+#define MIN_DATA 4096u          /* the least data a label may open: one 4 KiB block */
 
 struct options {
     const char *target;
     bool force, new_uuid, gpt;
     bool have_offset, have_size, have_uuid, have_created;
-    uint64_t data_offset, data_size, created;
-    uint32_t block_size;
+    uint64_t data_offset, data_size, created, block_size;
     uint8_t uuid[16];
     const char *note;
 };
@@ -65,10 +77,13 @@ static void usage(void)
     fprintf(stderr,
             "usage: mkscratch TARGET [--force] [--data-offset BYTES] [--size BYTES] [--new-uuid]\n"
             "                        [--note TEXT] [--uuid HEX] [--created SECONDS]\n"
-            "       mkscratch --gpt TARGET [--force] [--block-size 512|4096]\n"
+            "       mkscratch --gpt TARGET [--force] [--block-size 512|4096] [--new-uuid]\n"
             "Writes the bareio scratch label (or a GPT with one bareio partition) so the\n"
-            "harness may write TARGET. Refuses a target that looks in use unless --force;\n"
-            "never writes a mounted block device.\n");
+            "harness may write TARGET. Refuses a target that looks in use (any partition\n"
+            "table, file system, ..., or a GPT partition that is not bareio's) unless\n"
+            "--force, which erases what is there; never writes a mounted block device.\n"
+            "BYTES: decimal or 0x hex, optional K/M/G suffix; offset and size multiples\n"
+            "of 4096. Exit: 0 written, 1 refused or failed, 2 usage.\n");
     exit(EXIT_USAGE);
 }
 
@@ -84,19 +99,21 @@ static void fail(int status, const char *fmt, ...)
     exit(status);
 }
 
-/* Byte counts: decimal, or with a K/M/G suffix (powers of 1024). */
+/* Byte counts: decimal or 0x hex with an optional K/M/G suffix (powers of
+ * 1024), the kernel command line's number syntax (lib/cmdline.h): no sign,
+ * no blanks, nothing that does not fit 64 bits. A leading 0 is refused rather
+ * than read as decimal: strtoull would have read it as octal, and a person
+ * who wrote 010000 meant one of the two. */
 static uint64_t parse_bytes(const char *opt, const char *text)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 0);
-    unsigned shift = 0;
-    if (*end == 'K' || *end == 'k') shift = 10, end++;
-    else if (*end == 'M' || *end == 'm') shift = 20, end++;
-    else if (*end == 'G' || *end == 'g') shift = 30, end++;
-    if (errno || end == text || *end || text[0] == '-' || (shift && v >> (64 - shift)))
-        fail(EXIT_USAGE, "%s %s: not a byte count (decimal, 0x hex, K/M/G suffix)", opt, text);
-    return (uint64_t)v << shift;
+    uint64_t v;
+    size_t len = strlen(text);
+    bool octal_looking = len > 1 && text[0] == '0' && text[1] >= '0' && text[1] <= '9';
+
+    if (octal_looking || cmdline_parse_number(text, len, &v) != CMDLINE_NUMBER_OK)
+        fail(EXIT_USAGE, "%s '%s': not a byte count (decimal without leading zeros, 0x hex, "
+             "K/M/G suffix, at most 2^64-1)", opt, text);
+    return v;
 }
 
 static void parse_uuid(const char *text, uint8_t out[16])
@@ -158,7 +175,7 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--data-offset"))
             o->data_offset = parse_bytes(a, val), o->have_offset = true;
         else if (!strcmp(a, "--size")) o->data_size = parse_bytes(a, val), o->have_size = true;
-        else if (!strcmp(a, "--block-size")) o->block_size = (uint32_t)parse_bytes(a, val);
+        else if (!strcmp(a, "--block-size")) o->block_size = parse_bytes(a, val);
         else if (!strcmp(a, "--uuid")) parse_uuid(val, o->uuid), o->have_uuid = true;
         else if (!strcmp(a, "--created")) o->created = parse_bytes(a, val), o->have_created = true;
         else o->note = val;                             /* --note */
@@ -172,7 +189,7 @@ static void parse_args(int argc, char **argv, struct options *o)
     if (o->gpt && (o->have_offset || o->have_size))
         fail(EXIT_USAGE, "--gpt makes one partition over the whole disk: no --data-offset/--size");
     if (o->block_size != 512 && o->block_size != 4096)
-        fail(EXIT_USAGE, "--block-size %u: 512 or 4096", o->block_size);
+        fail(EXIT_USAGE, "--block-size %llu: 512 or 4096", (unsigned long long)o->block_size);
 }
 
 /* ---- is the target in use by the running system? ---- */
@@ -325,41 +342,146 @@ static void finish(const struct options *o, const struct target *t)
 
 /* ---- the decision ---- */
 
-/* A GPT whose header and entries check out and that holds a bareio partition:
- * ours to remake. */
-static bool is_bareio_gpt(const struct target *t, uint32_t bs)
+/* What the target's first bytes show, and how much of it is bareio's own. */
+struct survey {
+    enum scratch_status label_status;
+    struct scratch_label label;         /* when label_status is SCRATCH_OK */
+    unsigned nsigs;                     /* every signature found (sigs holds the first few) */
+    struct disksig sigs[MAX_SIGNATURES];
+    unsigned gpts, gpts_ours;           /* GPT headers that parse; those holding bareio's only */
+    struct {
+        uint64_t offset;                /* byte offset of a parsed header's backup */
+        uint32_t block_size;
+    } gpt_backup[2];
+    bool have_bareio_part;
+    struct gpt_partition bareio_part;   /* the first bareio partition of a GPT that is ours */
+    char others[768];                   /* partitions that are not bareio's, for the refusal */
+};
+
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t n = strlen(buf);
+    va_list ap;
+    if (n + 1 >= size)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, size - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Names each used entry that is not bareio's ("partition 2 "home" (type
+ * 0fc63daf-..., LBA 16384..65502)") and returns how many there are. */
+static unsigned list_other_partitions(const struct gpt_header *h, const uint8_t *entries,
+                                      struct survey *s)
+{
+    struct gpt_partition p;
+    unsigned others = 0;
+    char type[40];
+
+    for (unsigned i = 0; gpt_next_partition(h, entries, i, &p) == GPT_OK; i = p.index + 1) {
+        if (!memcmp(p.type_guid, gpt_type_bareio, 16))
+            continue;
+        gpt_guid_format(type, p.type_guid);
+        append(s->others, sizeof(s->others), "%spartition %u \"%s\" (type %s, LBA %llu..%llu)",
+               others ? ", " : "", p.index + 1, p.name, type, (unsigned long long)p.first_lba,
+               (unsigned long long)p.last_lba);
+        others++;
+    }
+    return others;
+}
+
+/* The GPT whose header is at LBA 1 for block size bs, if any. It is ours
+ * when its header and entry array check out (the array inside what was
+ * read), its first bareio partition is valid (inside the usable LBAs,
+ * overlapping nothing) and no used entry is of another type. */
+static void survey_gpt(const struct target *t, uint32_t bs, struct survey *s)
 {
     struct gpt_header h;
     struct gpt_partition p;
-    if (t->head_len < 2 * bs || gpt_parse_header(t->head + bs, bs, t->bytes / bs, &h) != GPT_OK ||
-        h.entries_lba * bs + gpt_entries_bytes(&h) > t->head_len)
-        return false;
-    return gpt_find_partition(&h, t->head + h.entries_lba * bs, gpt_type_bareio, 0, &p) == GPT_OK;
+
+    if (t->head_len < 2 * (size_t)bs || gpt_parse_header(t->head + bs, bs, t->bytes / bs, &h) != GPT_OK)
+        return;
+    s->gpt_backup[s->gpts].offset = h.alternate_lba * bs;
+    s->gpt_backup[s->gpts++].block_size = bs;
+    /* gpt_parse_header keeps entries_lba inside the disk and the array to 1 MiB. */
+    if (h.entries_lba > t->head_len / bs || gpt_entries_bytes(&h) > t->head_len - h.entries_lba * bs)
+        return;
+    const uint8_t *entries = t->head + h.entries_lba * bs;
+    enum gpt_status st = gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p);
+    if (st == GPT_BAD_ENTRIES_CRC)
+        return;
+    if (list_other_partitions(&h, entries, s) || st != GPT_OK)
+        return;
+    s->gpts_ours++;
+    if (!s->have_bareio_part) {
+        s->bareio_part = p;
+        s->have_bareio_part = true;
+    }
 }
 
-/* Refuses (exit 1) a target that looks in use, unless --force; returns the
- * existing label's status so a relabel can keep its UUID and range. */
-static enum scratch_status check_in_use(const struct options *o, const struct target *t,
-                                        struct scratch_label *old)
+static void survey_target(const struct target *t, struct survey *s)
 {
-    enum scratch_status st = t->head_len >= SCRATCH_LABEL_SIZE
-                                 ? scratch_label_parse(t->head, t->bytes, old) : SCRATCH_NO_LABEL;
-    if (st == SCRATCH_OK)
-        return st;
-    if (st != SCRATCH_NO_LABEL && !o->force)
+    memset(s, 0, sizeof(*s));
+    s->label_status = t->head_len >= SCRATCH_LABEL_SIZE
+                          ? scratch_label_parse(t->head, t->bytes, &s->label) : SCRATCH_NO_LABEL;
+    s->nsigs = disksig_probe_all(t->head, t->head_len, s->sigs, MAX_SIGNATURES);
+    survey_gpt(t, 512, s);
+    survey_gpt(t, 4096, s);
+}
+
+/* A signature that needs no word of its own: a GPT of bareio's own, and a
+ * protective MBR beside any GPT (it is the GPT's; a hybrid MBR describes
+ * partitions of its own and is named). */
+static bool explained_by_gpt(const struct target *t, const struct survey *s,
+                             const struct disksig *sig)
+{
+    if (!s->gpts)
+        return false;
+    if (sig->kind == DISKSIG_MBR)
+        return disksig_mbr_protective(t->head, t->head_len);
+    return sig->kind == DISKSIG_GPT && s->gpts_ours == s->gpts;
+}
+
+/* "an ext2/3/4 file system (signature at byte 1080), Linux swap (...)" for
+ * every signature explained_by_gpt() leaves; returns how many. */
+static unsigned describe_in_use(const struct target *t, const struct survey *s, char *buf,
+                                size_t size)
+{
+    unsigned n = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < s->nsigs && i < MAX_SIGNATURES; i++) {
+        if (explained_by_gpt(t, s, &s->sigs[i]))
+            continue;
+        append(buf, size, "%s%s (signature at byte %llu)", n ? ", " : "",
+               disksig_name(s->sigs[i].kind), (unsigned long long)s->sigs[i].offset);
+        if (s->sigs[i].kind == DISKSIG_GPT && s->others[0])
+            append(buf, size, " with partitions that are not bareio's: %s", s->others);
+        n++;
+    }
+    if (s->nsigs > MAX_SIGNATURES)
+        append(buf, size, " and %u more signatures", s->nsigs - MAX_SIGNATURES);
+    return n;
+}
+
+/* Refuses (exit 1) a target that looks in use, unless --force: a damaged
+ * label, or any signature but those of a GPT of ours (beside a label too:
+ * the disk was used after it was labelled). */
+static void check_in_use(const struct options *o, const struct target *t, const struct survey *s)
+{
+    char what[1536];
+
+    if (s->label_status != SCRATCH_OK && s->label_status != SCRATCH_NO_LABEL && !o->force)
         fail(EXIT_REFUSED, "%s holds a %s; refusing to overwrite it without --force", o->target,
-             scratch_status_name(st));
-    if (is_bareio_gpt(t, 512) || is_bareio_gpt(t, 4096))
-        return st;
-    struct disksig sig = disksig_probe(t->head, t->head_len);
-    if (sig.kind != DISKSIG_NONE && !o->force)
-        fail(EXIT_REFUSED, "%s holds %s (signature at byte %llu): it looks in use. Refusing to "
-             "make it scratch; --force overwrites it and destroys what is there", o->target,
-             disksig_name(sig.kind), (unsigned long long)sig.offset);
-    if (sig.kind != DISKSIG_NONE)
-        fprintf(stderr, "%s: %s held %s; overwriting it as told (--force)\n", prog, o->target,
-                disksig_name(sig.kind));
-    return st;
+             scratch_status_name(s->label_status));
+    if (!describe_in_use(t, s, what, sizeof(what)))
+        return;
+    if (!o->force)
+        fail(EXIT_REFUSED, "%s holds %s%s: it looks in use. Refusing to make it scratch; --force "
+             "overwrites it and destroys what is there", o->target,
+             s->label_status == SCRATCH_OK ? "a scratch label beside " : "", what);
+    fprintf(stderr, "%s: %s held %s; overwriting it as told (--force)\n", prog, o->target, what);
 }
 
 static void new_uuid(uint8_t u[16])
@@ -370,36 +492,87 @@ static void new_uuid(uint8_t u[16])
     u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);     /* variant 10 */
 }
 
+/* ---- writing ---- */
+
+/* Zeroes each backup GPT header the survey found (the primary goes with the
+ * first 72 KiB): a stale backup is what partitioning tools "repair" a GPT
+ * from. Only a block that still reads "EFI PART" is touched. */
+static void wipe_backup_headers(const struct options *o, const struct target *t,
+                                const struct survey *s)
+{
+    static const uint8_t zero[4096];
+    for (unsigned i = 0; i < s->gpts; i++) {
+        char sig[8];
+        uint64_t at = s->gpt_backup[i].offset;
+        if (pread(t->fd, sig, sizeof(sig), (off_t)at) == (ssize_t)sizeof(sig) &&
+            !memcmp(sig, "EFI PART", 8))
+            write_at(o, t, zero, s->gpt_backup[i].block_size, at);
+    }
+}
+
+/* The label's data range against the target: offset and size multiples of
+ * 4096 (block-aligned for every sector size), offset at least 4096, the range
+ * inside the target with at least one 4 KiB block, no sum that wraps. A range
+ * the user chose that does not fit is a usage error; a target too small for
+ * even the default layout is refused. */
+static void check_fit(const struct options *o, const struct target *t, const struct scratch_label *l)
+{
+    const char *why = NULL;
+    uint64_t off = l->data_offset, size = l->data_size, bytes = t->bytes;
+
+    if (off < MIN_DATA || off % 4096 || size % 4096)
+        why = "offset and size must be multiples of 4096, offset at least 4096";
+    else if (size && (size > bytes || off > bytes - size))
+        why = "the range runs past the end of the target";
+    else if (!size && (off > bytes || bytes - off < MIN_DATA))
+        why = "no 4 KiB block of data between the offset and the end of the target";
+    if (!why)
+        return;
+    if (!o->have_offset && !o->have_size)
+        fail(EXIT_REFUSED, "%s is %llu bytes: too small for a scratch label and one 4 KiB block "
+             "of data at byte %llu (at least %llu bytes)", o->target, (unsigned long long)bytes,
+             (unsigned long long)off, (unsigned long long)(off + MIN_DATA));
+    fail(EXIT_USAGE, "data range %llu+%llu does not fit %s (%llu bytes): %s",
+         (unsigned long long)off, (unsigned long long)size, o->target, (unsigned long long)bytes, why);
+}
+
 static void write_label(const struct options *o, struct target *t)
 {
-    struct scratch_label old, l;
-    uint8_t buf[SCRATCH_LABEL_SIZE];
+    struct survey s;
+    struct scratch_label l;
     char uuid[40], check[64];
-    bool relabel = check_in_use(o, t, &old) == SCRATCH_OK;
 
+    survey_target(t, &s);
+    check_in_use(o, t, &s);
+    bool relabel = s.label_status == SCRATCH_OK;
     memset(&l, 0, sizeof(l));
     l.data_offset = o->have_offset ? o->data_offset
-                    : relabel ? old.data_offset : SCRATCH_DEFAULT_DATA_OFFSET;
-    l.data_size = o->have_size ? o->data_size : relabel && !o->have_offset ? old.data_size : 0;
+                    : relabel ? s.label.data_offset : SCRATCH_DEFAULT_DATA_OFFSET;
+    l.data_size = o->have_size ? o->data_size : relabel && !o->have_offset ? s.label.data_size : 0;
     if (o->have_uuid)
         memcpy(l.uuid, o->uuid, 16);
     else if (relabel && !o->new_uuid)
-        memcpy(l.uuid, old.uuid, 16);
+        memcpy(l.uuid, s.label.uuid, 16);
     else
         new_uuid(l.uuid);
     l.created = o->have_created ? o->created : (uint64_t)time(NULL);
     snprintf(l.note, sizeof(l.note), "%s", o->note);
+    check_fit(o, t, &l);
 
+    /* Whatever showed a signature goes with the label (--force, or a GPT of
+     * ours): zeroes up to 72 KiB, the label in front, one write. */
+    size_t len = s.nsigs ? t->head_len : SCRATCH_LABEL_SIZE;
+    uint8_t *buf = calloc(1, len);
+    if (!buf)
+        fail(EXIT_REFUSED, "out of memory");
     scratch_label_build(buf, &l);
-    /* The label's own check of the range, against this target's size. */
     struct scratch_label parsed;
-    enum scratch_status st = scratch_label_parse(buf, t->bytes, &parsed);
-    if (st != SCRATCH_OK)
-        fail(EXIT_USAGE, "data range %llu+%llu does not fit %s (%llu bytes; offset and size must "
-             "be multiples of 4096, offset at least 4096): %s", (unsigned long long)l.data_offset,
-             (unsigned long long)l.data_size, o->target, (unsigned long long)t->bytes,
-             scratch_status_name(st));
-    write_at(o, t, buf, sizeof(buf), 0);
+    if (scratch_label_parse(buf, t->bytes, &parsed) != SCRATCH_OK)     /* check_fit's promise */
+        fail(EXIT_REFUSED, "internal error: the label built does not parse");
+    if (s.nsigs)
+        wipe_backup_headers(o, t, &s);
+    write_at(o, t, buf, len, 0);
+    free(buf);
     finish(o, t);
     format_uuid(uuid, l.uuid);
     uint64_t end = l.data_size ? l.data_offset + l.data_size : t->bytes;
@@ -411,31 +584,39 @@ static void write_label(const struct options *o, struct target *t)
 
 static void write_gpt(const struct options *o, struct target *t)
 {
-    struct scratch_label old;
+    struct survey s;
     struct gpt_layout l;
-    uint32_t bs = o->block_size;
+    uint32_t bs = (uint32_t)o->block_size;
     char guid[40];
 
-    check_in_use(o, t, &old);
+    survey_target(t, &s);
+    check_in_use(o, t, &s);
     memset(&l, 0, sizeof(l));
     l.block_size = bs;
     l.nblocks = t->bytes / bs;
     new_uuid(l.disk_guid);
+    /* Remaking a GPT of ours keeps the device's identity, as a relabel does. */
     if (o->have_uuid)
         memcpy(l.part_guid, o->uuid, 16);
+    else if (s.have_bareio_part && s.gpts_ours == s.gpts && !o->new_uuid)
+        memcpy(l.part_guid, s.bareio_part.unique_guid, 16);
     else
         new_uuid(l.part_guid);
     l.type = gpt_type_bareio;
     l.name = "bareio scratch";
 
     uint64_t pri_len = gpt_primary_blocks(bs) * bs, bak_len = gpt_backup_blocks(bs) * bs;
-    uint8_t *pri = malloc(pri_len), *bak = malloc(bak_len);
+    /* The primary tables and the zeroes up to 72 KiB, in one write: the
+     * partition starts at 1 MiB, so nothing in it is touched. */
+    size_t head_len = t->head_len > pri_len ? t->head_len : pri_len;
+    uint8_t *pri = calloc(1, head_len), *bak = malloc(bak_len);
     if (!pri || !bak)
         fail(EXIT_REFUSED, "out of memory");
     if (!gpt_build(&l, pri, bak))
-        fail(EXIT_USAGE, "%s: %llu bytes is too small for a GPT with a 1 MiB-aligned partition",
+        fail(EXIT_REFUSED, "%s is %llu bytes: too small for a GPT with a 1 MiB-aligned partition",
              o->target, (unsigned long long)t->bytes);
-    write_at(o, t, pri, pri_len, 0);
+    wipe_backup_headers(o, t, &s);
+    write_at(o, t, pri, head_len, 0);
     write_at(o, t, bak, bak_len, (l.nblocks - gpt_backup_blocks(bs)) * bs);
     finish(o, t);
     free(pri);

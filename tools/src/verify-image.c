@@ -1,27 +1,40 @@
+/* SPDX-License-Identifier: MIT */
 /* tools/src/verify-image.c — the host half of bareio's data proof.
  *
- *   verify-image SERIAL_LOG IMAGE [--device NAME]
- *       Finds the manifest (bareio-manifest: begin/stamped/zero/end lines,
- *       see /tmp/contract.md and kernel/dio.c) that the kernel printed for the
- *       device backed by IMAGE — the one whose identity is IMAGE's scratch
- *       label UUID (or bareio GPT partition GUID), or the one named by
- *       --device — and checks every range: `stamped` blocks must hold the
- *       stamp (lib/stamp.h) of their LBA with that seed and generation, `zero`
+ *   verify-image SERIAL_LOG IMAGE [--device NAME] [--allow-write]
+ *       Finds the manifest (bareio-manifest: begin/stamped/zero/incomplete/end
+ *       lines, printed by kernel/dio.c; grammar in tools/src/manifest.h) that
+ *       the kernel printed for the device backed by IMAGE — the one whose
+ *       identity is IMAGE's scratch label UUID (or bareio GPT partition GUID),
+ *       or the one named by --device — and checks it: IMAGE must be scratch
+ *       by the kernel's own write rule (drivers/blk/access.c; --allow-write
+ *       stands for allow_write= naming the disk) and every range must lie
+ *       inside its scratch blocks (a range outside is a write the kernel must
+ *       never have made); then `stamped` blocks must hold the stamp
+ *       (lib/stamp.h) of their LBA with that seed and generation, `zero`
  *       blocks must read back as zeroes. Prints one line per group of bad
  *       blocks (LBAs, classification, first differing byte) or
- *       "verify-image: DEV: N ranges, M blocks OK".
+ *       "verify-image: DEV: N ranges, M blocks OK". A malformed manifest line
+ *       is exit 2 with LOG:LINE and what is wrong; time and memory stay
+ *       bounded by the log and the image, whatever they hold.
  *   verify-image --seed IMAGE --lba A --count N --seed-value S --gen G
- *                [--block-size B] [--identity HEX]
- *       Writes stamped blocks into IMAGE (identity from its label) for a
- *       kernel run that reads and verifies them (dio.expect=A:N:S:G).
+ *                [--block-size B] [--identity HEX] [--allow-write]
+ *       Writes stamped blocks into IMAGE (identity from its label or bareio
+ *       partition) for a kernel run that reads and verifies them
+ *       (dio.expect=A:N:S:G) — only where the kernel itself would write, by
+ *       the same rule: a disk in use or unlabelled is refused (exit 1) and
+ *       blocks outside the scratch range are a usage error, both before
+ *       anything is written. With --allow-write the whole disk, if it shows
+ *       no sign of use (--identity is then needed).
  *
  * Exit: 0 everything matches / seeded, 1 a mismatch (or no manifest for the
- * image), 2 usage (bad arguments, unreadable files). Reads the image with
- * pread, so it works on an image file or a block device alike. */
+ * image) / seeding refused, 2 usage (bad arguments, unreadable files, a
+ * malformed manifest). Reads the image with pread, so it works on an image
+ * file or a block device alike. */
 #define _GNU_SOURCE
-#include "lib/gpt.h"
-#include "lib/scratch.h"
+#include "drivers/blk/access.h"
 #include "lib/stamp.h"
+#include "tools/src/manifest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +48,6 @@
 
 #define EXIT_MISMATCH 1
 #define EXIT_USAGE 2
-#define MANIFEST_TAG "bareio-manifest: "
 #define MAX_GROUPS_SHOWN 40
 
 static const char *prog = "verify-image";
@@ -55,26 +67,25 @@ static void fail(int status, const char *fmt, ...)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: verify-image SERIAL_LOG IMAGE [--device NAME]\n"
+            "usage: verify-image SERIAL_LOG IMAGE [--device NAME] [--allow-write]\n"
             "       verify-image --seed IMAGE --lba A --count N --seed-value S --gen G\n"
-            "                    [--block-size B] [--identity HEX]\n"
+            "                    [--block-size B] [--identity HEX] [--allow-write]\n"
             "Checks that IMAGE holds what the kernel's manifest in SERIAL_LOG says it wrote,\n"
-            "or seeds IMAGE with stamped blocks for a kernel dio.expect= run.\n"
-            "Exit: 0 match, 1 mismatch, 2 usage.\n");
+            "and that it wrote only inside IMAGE's scratch range; or seeds IMAGE with stamped\n"
+            "blocks for a kernel dio.expect= run. Both follow the kernel's write rule: a\n"
+            "scratch label or bareio GPT partition; --allow-write, as the kernel's\n"
+            "allow_write=, opens a whole disk that shows no sign of use.\n"
+            "Numbers: decimal or 0x hex. Exit: 0 match (seeded), 1 mismatch (refused),\n"
+            "2 usage or a malformed manifest (LOG:LINE says what is wrong).\n");
     exit(EXIT_USAGE);
 }
 
 /* ---- small parsers ---- */
 
+/* Numbers on the command line are written as in the manifest. */
 static bool parse_u64(const char *text, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 0);
-    if (errno || end == text || *end || text[0] == '-')
-        return false;
-    *out = v;
-    return true;
+    return manifest_parse_u64(text, strlen(text), out);
 }
 
 static bool parse_hex16(const char *text, uint8_t out[16])
@@ -105,10 +116,12 @@ struct image {
     const char *path;
     int fd;
     uint64_t bytes;
-    bool has_identity;
-    const char *identity_from;      /* "scratch label", "GPT partition" */
-    uint8_t identity[16];
-    uint64_t write_first, write_end; /* bytes the label/partition opens */
+    bool allow_write;               /* --allow-write: as allow_write= naming the device */
+    uint8_t head[BLK_ACCESS_SPAN];  /* the first bytes, what the rule reads */
+    size_t head_len;
+    /* The rule's verdict per block size (512 << i), worked out when asked. */
+    bool decided[8];
+    struct blk_access access[8];
 };
 
 static void image_read(const struct image *im, void *buf, size_t len, uint64_t offset)
@@ -119,61 +132,13 @@ static void image_read(const struct image *im, void *buf, size_t len, uint64_t o
              (unsigned long long)offset, n < 0 ? strerror(errno) : "short read");
 }
 
-/* The identity the kernel gives the device: the scratch label UUID, else the
- * unique GUID of the first bareio GPT partition (drivers/blk/blk.c). */
-static void image_identity(struct image *im)
-{
-    uint8_t head[512];
-    struct scratch_label l;
-
-    if (im->bytes < 512)
-        return;
-    image_read(im, head, sizeof(head), 0);
-    if (scratch_label_parse(head, im->bytes, &l) == SCRATCH_OK) {
-        im->has_identity = true;
-        im->identity_from = "scratch label";
-        memcpy(im->identity, l.uuid, 16);
-        im->write_first = l.data_offset;
-        im->write_end = l.data_size ? l.data_offset + l.data_size : im->bytes;
-        return;
-    }
-    static const uint32_t sizes[] = { 512, 4096 };
-    for (unsigned i = 0; i < 2; i++) {
-        uint32_t bs = sizes[i];
-        uint8_t *blk = malloc(bs);
-        struct gpt_header h;
-        struct gpt_partition p;
-        if (!blk)
-            fail(EXIT_USAGE, "out of memory");
-        if (im->bytes >= 2ull * bs) {
-            image_read(im, blk, bs, bs);
-            if (gpt_parse_header(blk, bs, im->bytes / bs, &h) == GPT_OK) {
-                uint8_t *entries = malloc(gpt_entries_bytes(&h));
-                if (!entries)
-                    fail(EXIT_USAGE, "out of memory");
-                image_read(im, entries, gpt_entries_bytes(&h), h.entries_lba * bs);
-                if (gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p) == GPT_OK) {
-                    im->has_identity = true;
-                    im->identity_from = "GPT partition";
-                    memcpy(im->identity, p.unique_guid, 16);
-                    im->write_first = p.first_lba * bs;
-                    im->write_end = (p.last_lba + 1) * bs;
-                }
-                free(entries);
-            }
-        }
-        free(blk);
-        if (im->has_identity)
-            return;
-    }
-}
-
-static void image_open(struct image *im, const char *path, bool writable)
+static void image_open(struct image *im, const char *path, bool writable, bool allow_write)
 {
     struct stat st;
 
     memset(im, 0, sizeof(*im));
     im->path = path;
+    im->allow_write = allow_write;
     im->fd = open(path, writable ? O_RDWR : O_RDONLY);
     if (im->fd < 0 || fstat(im->fd, &st) != 0)
         fail(EXIT_USAGE, "%s: %s", path, strerror(errno));
@@ -185,157 +150,63 @@ static void image_open(struct image *im, const char *path, bool writable)
     } else {
         im->bytes = (uint64_t)st.st_size;
     }
-    image_identity(im);
+    im->head_len = im->bytes < sizeof(im->head) ? (size_t)im->bytes : sizeof(im->head);
+    image_read(im, im->head, im->head_len, 0);
+}
+
+/* What the kernel's rule (drivers/blk/access.h) decides for IMAGE as a
+ * device of block_size-byte blocks (a power of two in 512..65536): whether
+ * it is scratch, its identity and its scratch blocks [write_first,
+ * write_end), which never reach past the image. */
+static const struct blk_access *image_access(struct image *im, uint32_t block_size)
+{
+    unsigned i = 0;
+    while (i < 7 && (512u << i) < block_size)
+        i++;
+    if (!im->decided[i]) {
+        blk_access_rule(512u << i, im->bytes >> (9 + i), im->head, im->head_len, im->allow_write,
+                        NULL, &im->access[i]);
+        im->decided[i] = true;
+    }
+    return &im->access[i];
 }
 
 /* ---- the manifest ---- */
 
-enum range_kind { RANGE_STAMPED, RANGE_ZERO };
-
-struct range {
-    enum range_kind kind;
-    uint64_t lba, count, gen;
-};
-
-struct manifest {
-    char device[32], serial[64];
-    uint8_t identity[16];
-    uint32_t block;
-    uint64_t blocks, seed;
-    bool ended;
-    bool incomplete;                /* the kernel's extent map overflowed */
-    uint64_t end_ranges;
-    struct range *ranges;
-    size_t nranges, cap;
-    unsigned line;                  /* of the begin line, for messages */
-};
-
-struct manifests {
-    struct manifest *m;
-    size_t n, cap;
-};
-
-/* Finds key=VALUE in a space-separated line; copies VALUE into out. */
-static bool field(const char *line, const char *key, char *out, size_t size)
+static void parse_log(const char *path, struct manifest_log *log)
 {
-    size_t klen = strlen(key);
-    for (const char *p = line; (p = strstr(p, key)); p += klen) {
-        if ((p == line || p[-1] == ' ') && p[klen] == '=') {
-            const char *v = p + klen + 1;
-            size_t n = strcspn(v, " \t\r\n");
-            if (n >= size)
-                return false;
-            memcpy(out, v, n);
-            out[n] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool field_u64(const char *line, const char *key, uint64_t *out)
-{
-    char buf[32];
-    return field(line, key, buf, sizeof(buf)) && parse_u64(buf, out);
-}
-
-static void bad_line(const char *log, unsigned lineno, const char *what) __attribute__((noreturn));
-static void bad_line(const char *log, unsigned lineno, const char *what)
-{
-    fail(EXIT_USAGE, "%s:%u: manifest line %s", log, lineno, what);
-}
-
-static void parse_begin(struct manifests *all, const char *text, const char *log, unsigned lineno)
-{
-    char id[40];
-    uint64_t block = 0;
-
-    if (all->n == all->cap) {
-        all->cap = all->cap ? 2 * all->cap : 4;
-        all->m = realloc(all->m, all->cap * sizeof(*all->m));
-        if (!all->m)
-            fail(EXIT_USAGE, "out of memory");
-    }
-    struct manifest *m = &all->m[all->n++];
-    memset(m, 0, sizeof(*m));
-    m->line = lineno;
-    if (!field(text, "device", m->device, sizeof(m->device)) ||
-        !field(text, "identity", id, sizeof(id)) || !parse_hex16(id, m->identity) ||
-        !field_u64(text, "block", &block) || block < 512 || block % 512 ||
-        !field_u64(text, "blocks", &m->blocks) || !field_u64(text, "seed", &m->seed))
-        bad_line(log, lineno, "'begin' needs device=, identity=<32 hex>, block=, blocks=, seed=");
-    m->block = (uint32_t)block;
-    field(text, "serial", m->serial, sizeof(m->serial));
-}
-
-static void parse_range(struct manifest *m, enum range_kind kind, const char *text,
-                        const char *log, unsigned lineno)
-{
-    struct range r = { kind, 0, 0, 0 };
-    if (!m || m->ended)
-        bad_line(log, lineno, "outside a begin..end block");
-    if (!field_u64(text, "lba", &r.lba) || !field_u64(text, "count", &r.count) || r.count == 0 ||
-        (kind == RANGE_STAMPED && !field_u64(text, "gen", &r.gen)))
-        bad_line(log, lineno, kind == RANGE_STAMPED ? "'stamped' needs lba=, count=, gen="
-                                                    : "'zero' needs lba=, count=");
-    if (m->nranges == m->cap) {
-        m->cap = m->cap ? 2 * m->cap : 16;
-        m->ranges = realloc(m->ranges, m->cap * sizeof(*m->ranges));
-        if (!m->ranges)
-            fail(EXIT_USAGE, "out of memory");
-    }
-    m->ranges[m->nranges++] = r;
-}
-
-static void parse_log(const char *log, struct manifests *all)
-{
-    FILE *f = fopen(log, "r");
-    char line[1024];
-    unsigned lineno = 0;
-    struct manifest *cur = NULL;
+    static char buf[65536];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    bool ok = true;
 
     if (!f)
-        fail(EXIT_USAGE, "%s: %s", log, strerror(errno));
-    while (fgets(line, sizeof(line), f)) {
-        lineno++;
-        const char *tag = strstr(line, MANIFEST_TAG);
-        if (!tag)
-            continue;
-        const char *text = tag + strlen(MANIFEST_TAG);
-        if (!strncmp(text, "begin ", 6)) {
-            parse_begin(all, text, log, lineno);
-            cur = &all->m[all->n - 1];
-        } else if (!strncmp(text, "stamped ", 8)) {
-            parse_range(cur, RANGE_STAMPED, text, log, lineno);
-        } else if (!strncmp(text, "zero ", 5)) {
-            parse_range(cur, RANGE_ZERO, text, log, lineno);
-        } else if (!strncmp(text, "incomplete ", 11)) {
-            if (!cur || cur->ended)
-                bad_line(log, lineno, "'incomplete' outside a begin..end block");
-            cur->incomplete = true;
-        } else if (!strncmp(text, "end ", 4) || !strncmp(text, "end\n", 4)) {
-            if (!cur || cur->ended)
-                bad_line(log, lineno, "'end' without 'begin'");
-            if (!field_u64(text, "ranges", &cur->end_ranges))
-                bad_line(log, lineno, "'end' needs ranges=");
-            cur->ended = true;
-        }
-    }
+        fail(EXIT_USAGE, "%s: %s", path, strerror(errno));
+    manifest_log_init(log);
+    while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        ok = manifest_log_feed(log, buf, n);
+    if (ok && ferror(f))
+        fail(EXIT_USAGE, "%s: reading failed: %s", path, strerror(errno));
     fclose(f);
+    if (!ok || !manifest_log_finish(log))
+        fail(EXIT_USAGE, "%s:%u: malformed manifest line: %s", path, log->error_line, log->error);
 }
 
 /* The last manifest for --device NAME, else the last one whose identity is
- * the image's. */
-static struct manifest *choose(struct manifests *all, const struct image *im, const char *device,
+ * the one the rule gives the image for that manifest's block size. */
+static struct manifest *choose(struct manifest_log *all, struct image *im, const char *device,
                                const char *log)
 {
     struct manifest *found = NULL;
+    bool any_identity = false;
     char want[40];
 
     for (size_t i = 0; i < all->n; i++) {
         struct manifest *m = &all->m[i];
+        const struct blk_access *a = image_access(im, m->block);
+        any_identity |= a->has_identity;
         if (device ? !strcmp(m->device, device)
-                   : im->has_identity && !memcmp(m->identity, im->identity, 16))
+                   : a->has_identity && !memcmp(m->identity, a->identity, 16))
             found = m;
     }
     if (found)
@@ -343,12 +214,13 @@ static struct manifest *choose(struct manifests *all, const struct image *im, co
     if (device)
         fail(EXIT_MISMATCH, "%s has no manifest for device %s (%zu manifest%s)", log, device,
              all->n, all->n == 1 ? "" : "s");
-    if (!im->has_identity)
-        fail(EXIT_USAGE, "%s has no scratch label or bareio GPT partition to identify it: name "
-             "the device with --device", im->path);
-    hex16(want, im->identity);
-    fail(EXIT_MISMATCH, "%s has no manifest with identity %s (the %s of %s): the run never "
-         "wrote this image, or did not finish", log, want, im->identity_from, im->path);
+    const struct blk_access *a = image_access(im, 512);
+    if (!any_identity && !a->has_identity)
+        fail(EXIT_USAGE, "%s has no scratch label or bareio GPT partition to identify it (%s): "
+             "name the device with --device", im->path, a->reason);
+    hex16(want, a->identity);
+    fail(EXIT_MISMATCH, "%s has no manifest with identity %s (of %s, %s): the run never "
+         "wrote this image, or did not finish", log, want, im->path, a->reason);
 }
 
 /* ---- checking ---- */
@@ -437,10 +309,13 @@ static void check_zero_block(struct tally *t, const uint8_t *b, uint64_t lba)
     block_bad(t, lba, "not zero", detail);
 }
 
-static void check_range(struct tally *t, const struct image *im, const struct range *r)
+/* One range, read 1 MiB at a time. verify() has made sure it lies inside
+ * the image's scratch blocks, so every block read is in the image and the
+ * work is bounded by the image's size. */
+static void check_range(struct tally *t, const struct image *im, const struct manifest_range *r)
 {
     const struct manifest *m = t->m;
-    const uint64_t chunk_blocks = (1u << 20) / m->block;
+    const uint64_t chunk_blocks = (1u << 20) / m->block;   /* >= 16: block <= 64 KiB */
     uint8_t *buf = malloc(chunk_blocks * m->block);
     struct stamp_key key;
 
@@ -453,23 +328,12 @@ static void check_range(struct tally *t, const struct image *im, const struct ra
         uint64_t lba = r->lba + done, n = r->count - done;
         if (n > chunk_blocks)
             n = chunk_blocks;
-        uint64_t in_image = im->bytes / m->block;
-        if (lba < in_image && lba + n > in_image)
-            n = in_image - lba;             /* check what is there, then report the rest */
-        if (lba >= in_image) {
-            char detail[160];
-            snprintf(detail, sizeof(detail), "beyond the end of %s (%llu bytes)", im->path,
-                     (unsigned long long)im->bytes);
-            for (uint64_t i = 0; i < r->count - done; i++)
-                block_bad(t, lba + i, "missing", detail);
-            break;
-        }
         image_read(im, buf, n * m->block, lba * m->block);
         for (uint64_t i = 0; i < n; i++) {
             const uint8_t *b = buf + i * m->block;
             struct stamp_result res;
             char detail[200];
-            if (r->kind == RANGE_ZERO) {
+            if (r->kind == MANIFEST_ZERO) {
                 check_zero_block(t, b, lba + i);
                 continue;
             }
@@ -486,59 +350,89 @@ static void check_range(struct tally *t, const struct image *im, const struct ra
     free(buf);
 }
 
-static int verify(const char *log, const char *path, const char *device)
+/* What must hold before a single block is read: the run finished, its
+ * manifest is whole, it is this image's, the image is scratch by the
+ * kernel's rule and every range lies inside its scratch blocks. */
+static bool manifest_fits_image(const struct manifest *m, struct image *im, const char *log)
 {
-    struct manifests all = { NULL, 0, 0 };
-    struct image im;
-    struct tally t;
-    uint64_t blocks = 0;
-    char a[40], b[40];
-
-    image_open(&im, path, false);
-    parse_log(log, &all);
-    struct manifest *m = choose(&all, &im, device, log);
-    memset(&t, 0, sizeof(t));
-    t.m = m;
+    const struct blk_access *a = image_access(im, m->block);
+    char x[40], y[40], range[96];
 
     if (!m->ended) {
         printf("%s: %s: the manifest (line %u) has no end line: the run did not finish\n", prog,
                m->device, m->line);
-        return EXIT_MISMATCH;
+        return false;
     }
     if (m->incomplete) {
         printf("%s: %s: the manifest is incomplete (the kernel's extent map overflowed): "
                "what the run wrote cannot be proven\n", prog, m->device);
-        return EXIT_MISMATCH;
+        return false;
     }
     if (m->end_ranges != m->nranges) {
         printf("%s: %s: the manifest lists %zu ranges, its end line says %llu\n", prog, m->device,
                m->nranges, (unsigned long long)m->end_ranges);
-        return EXIT_MISMATCH;
+        return false;
     }
-    if (im.has_identity && memcmp(im.identity, m->identity, 16) != 0) {
-        hex16(a, im.identity);
-        hex16(b, m->identity);
-        printf("%s: %s: wrong image: %s's %s identity %s is not the manifest's %s\n", prog,
-               m->device, path, im.identity_from, a, b);
-        return EXIT_MISMATCH;
+    if (!a->writable) {
+        printf("%s: %s: %s is not scratch by bareio's rule (%s): the run must not have written "
+               "it%s\n", prog, m->device, im->path, a->reason,
+               im->allow_write ? "" : " (--allow-write if the run had allow_write= for it)");
+        return false;
     }
-    if (m->blocks * m->block != im.bytes)
+    if (a->has_identity && memcmp(a->identity, m->identity, 16) != 0) {
+        hex16(x, a->identity);
+        hex16(y, m->identity);
+        printf("%s: %s: wrong image: %s's identity %s (%s) is not the manifest's %s\n", prog,
+               m->device, im->path, x, a->reason, y);
+        return false;
+    }
+    size_t outside = 0;
+    for (size_t i = manifest_range_outside(m, 0, a->write_first, a->write_end); i < m->nranges;
+         i = manifest_range_outside(m, i + 1, a->write_first, a->write_end)) {
+        if (outside++ < MAX_GROUPS_SHOWN) {
+            manifest_range_format(range, sizeof(range), &m->ranges[i]);
+            printf("%s: %s: %s (%s:%u) is outside %s's scratch range, blocks %llu..%llu (%s)\n",
+                   prog, m->device, range, log, m->ranges[i].line, im->path,
+                   (unsigned long long)a->write_first, (unsigned long long)a->write_end - 1,
+                   a->reason);
+        }
+    }
+    if (outside) {
+        printf("%s: %s: %zu of %zu ranges outside the scratch range: the run wrote where it must "
+               "not\n", prog, m->device, outside, m->nranges);
+        return false;
+    }
+    return true;
+}
+
+static int verify(const char *log, const char *path, const char *device, bool allow_write)
+{
+    static struct image im;
+    struct manifest_log all;
+    struct tally t;
+
+    image_open(&im, path, false, allow_write);
+    parse_log(log, &all);
+    struct manifest *m = choose(&all, &im, device, log);
+    if (!manifest_fits_image(m, &im, log))
+        return EXIT_MISMATCH;
+    if (m->blocks > im.bytes / m->block || m->blocks * m->block != im.bytes)
         fprintf(stderr, "%s: warning: %s is %llu bytes, %s had %llu blocks of %u\n", prog, path,
                 (unsigned long long)im.bytes, m->device, (unsigned long long)m->blocks, m->block);
-    for (size_t i = 0; i < m->nranges; i++) {
+    memset(&t, 0, sizeof(t));
+    t.m = m;
+    for (size_t i = 0; i < m->nranges; i++)
         check_range(&t, &im, &m->ranges[i]);
-        blocks += m->ranges[i].count;
-    }
     if (t.groups > t.groups_shown)
         printf("%s: %s: ... %llu more groups of bad blocks not shown\n", prog, m->device,
                (unsigned long long)(t.groups - t.groups_shown));
     if (t.bad_blocks) {
         printf("%s: %s: %llu of %llu blocks bad in %zu ranges\n", prog, m->device,
-               (unsigned long long)t.bad_blocks, (unsigned long long)blocks, m->nranges);
+               (unsigned long long)t.bad_blocks, (unsigned long long)m->range_blocks, m->nranges);
         return EXIT_MISMATCH;
     }
     printf("%s: %s: %zu ranges, %llu blocks OK\n", prog, m->device, m->nranges,
-           (unsigned long long)blocks);
+           (unsigned long long)m->range_blocks);
     return 0;
 }
 
@@ -548,34 +442,38 @@ struct seed_args {
     const char *image;
     uint64_t lba, count, seed, gen, block_size;
     bool have[5];                   /* lba, count, seed-value, gen, identity */
+    bool allow_write;               /* as the kernel's allow_write= naming the disk */
     uint8_t identity[16];
 };
 
+/* Writes only what the kernel itself would write on this image: a disk the
+ * rule keeps read-only is refused (exit 1), a range that is not inside its
+ * scratch blocks [write_first, write_end) is a usage error; every check is
+ * made before the first write, in blocks, so nothing wraps. */
 static int seed(const struct seed_args *s)
 {
-    struct image im;
+    static struct image im;
     struct stamp_key key;
     uint32_t bs = (uint32_t)s->block_size;
     char id[40];
 
-    image_open(&im, s->image, true);
-    if (s->have[4]) {
+    image_open(&im, s->image, true, s->allow_write);
+    const struct blk_access a = *image_access(&im, bs);
+    if (!a.writable)
+        fail(EXIT_MISMATCH, "%s is not scratch by bareio's rule (%s): nothing written%s", s->image,
+             a.reason, s->allow_write ? "" : " (--allow-write stands for the kernel's allow_write=)");
+    if (s->have[4])
         memcpy(key.identity, s->identity, 16);
-    } else if (im.has_identity) {
-        memcpy(key.identity, im.identity, 16);
-    } else {
+    else if (a.has_identity)
+        memcpy(key.identity, a.identity, 16);
+    else
         fail(EXIT_USAGE, "%s has no scratch label or bareio GPT partition: give --identity HEX "
              "(the kernel's identity for the device)", s->image);
-    }
-    /* Never seed over the label or outside what the kernel may write. */
-    uint64_t first = s->lba * bs, end = (s->lba + s->count) * bs;
-    uint64_t ok_first = im.has_identity ? im.write_first : bs, ok_end = im.has_identity ? im.write_end
-                                                                                          : im.bytes;
-    if (first < ok_first || end > ok_end || end > im.bytes)
-        fail(EXIT_USAGE, "lba %llu+%llu (bytes %llu..%llu) is outside %s's scratch range "
-             "(bytes %llu..%llu)", (unsigned long long)s->lba, (unsigned long long)s->count,
-             (unsigned long long)first, (unsigned long long)end, s->image,
-             (unsigned long long)ok_first, (unsigned long long)ok_end);
+    if (s->lba < a.write_first || s->lba >= a.write_end || s->count > a.write_end - s->lba)
+        fail(EXIT_USAGE, "lba %llu count %llu is outside %s's scratch range, blocks %llu..%llu of "
+             "%u bytes (%s): nothing written", (unsigned long long)s->lba,
+             (unsigned long long)s->count, s->image, (unsigned long long)a.write_first,
+             (unsigned long long)a.write_end - 1, bs, a.reason);
     key.seed = s->seed;
     key.gen = s->gen;
     uint8_t *buf = malloc(bs);
@@ -611,6 +509,10 @@ static int seed_main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t *dst[] = { &s.lba, &s.count, &s.seed, &s.gen };
         int k;
+        if (!strcmp(a, "--allow-write")) {
+            s.allow_write = true;
+            continue;
+        }
         if (a[0] != '-') {
             if (s.image)
                 fail(EXIT_USAGE, "--seed takes one image (%s and %s)", s.image, a);
@@ -626,7 +528,8 @@ static int seed_main(int argc, char **argv)
                 fail(EXIT_USAGE, "--identity %s: not 32 hex digits", v);
         } else if (k < 4) {
             if (!parse_u64(v, dst[k]))
-                fail(EXIT_USAGE, "%s %s: not a number", a, v);
+                fail(EXIT_USAGE, "%s '%s': not a number (decimal without leading zeros, or 0x "
+                     "hex, at most 2^64-1)", a, v);
         } else if (!strcmp(a, "--block-size")) {
             if (!parse_u64(v, &s.block_size) || s.block_size < 512 || s.block_size > 65536 ||
                 (s.block_size & (s.block_size - 1)))
@@ -652,6 +555,7 @@ static int seed_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
     const char *positional[2] = { NULL, NULL }, *device = NULL;
+    bool allow_write = false;
     int npos = 0;
 
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
@@ -659,7 +563,9 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "--seed"))
         return seed_main(argc, argv);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--device")) {
+        if (!strcmp(argv[i], "--allow-write")) {
+            allow_write = true;
+        } else if (!strcmp(argv[i], "--device")) {
             if (i + 1 >= argc)
                 fail(EXIT_USAGE, "--device needs a name");
             device = argv[++i];
@@ -673,5 +579,5 @@ int main(int argc, char **argv)
     }
     if (npos != 2)
         usage();
-    return verify(positional[0], positional[1], device);
+    return verify(positional[0], positional[1], device, allow_write);
 }

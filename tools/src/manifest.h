@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* tools/src/manifest.h — the parser of the manifest the kernel prints at the
+ * end of a run (kernel/dio.c, dio_print_manifests) for tools/verify-image:
+ * pure (no I/O, no exit), fed the serial log in pieces of any size, so the
+ * fuzzer (tests/fuzz/fuzz_manifest.c) drives exactly what the tool runs.
+ *
+ * A manifest line is any line holding "bareio-manifest: " (what comes before
+ * it, a timestamp say, is not read); after it, one record:
+ *
+ *   begin device=NAME serial="TEXT" identity=HEX32 block=N blocks=N seed=N
+ *   stamped lba=N count=N gen=N
+ *   zero lba=N count=N
+ *   incomplete device=NAME [(free text)]
+ *   end device=NAME ranges=N
+ *
+ * Fields are key=value separated by one blank, in any order, each key exactly
+ * once, none unknown. Values are read from the left: a bare value ends at the
+ * next blank, serial's is quoted — printable ASCII 0x20..0x7e with \" and \\
+ * the only escapes (the kernel writes other bytes as \xNN first) — so no text
+ * inside one field is ever read as another. Numbers are decimal without
+ * leading zeros or 0x hex, 64-bit, no sign or blank. block is a power of two
+ * in 512..65536, blocks > 0; a range has count > 0 and lies inside blocks
+ * (lba + count <= blocks, no wrap), after the previous range of its manifest
+ * (the kernel's extent map is sorted and disjoint). A line of more than
+ * MANIFEST_LINE_MAX bytes holding the tag is malformed, never cut in two.
+ * The first malformed line stops the parse with its number and what is
+ * wrong. Memory: the ranges kept, linear in the input; time: linear. */
+#ifndef TOOLS_MANIFEST_H
+#define TOOLS_MANIFEST_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MANIFEST_TAG "bareio-manifest: "
+#define MANIFEST_LINE_MAX 1024          /* bytes of a manifest line, line end excluded */
+#define MANIFEST_DEVICE_MAX 32          /* with the NUL */
+#define MANIFEST_SERIAL_MAX 128         /* unescaped, with the NUL */
+#define MANIFEST_BLOCK_MIN 512u
+#define MANIFEST_BLOCK_MAX 65536u
+
+enum manifest_range_kind { MANIFEST_STAMPED, MANIFEST_ZERO };
+
+struct manifest_range {
+    enum manifest_range_kind kind;
+    uint64_t lba, count, gen;           /* gen: 0 for a zero range */
+    unsigned line;                      /* in the log, for messages */
+};
+
+struct manifest {
+    char device[MANIFEST_DEVICE_MAX];
+    char serial[MANIFEST_SERIAL_MAX];   /* escapes undone: \xNN stays as four characters */
+    uint8_t identity[16];
+    uint32_t block;
+    uint64_t blocks, seed;
+    bool ended;
+    bool incomplete;                    /* the kernel's extent map overflowed */
+    uint64_t end_ranges;                /* what the end line says */
+    struct manifest_range *ranges;
+    size_t nranges, cap;
+    uint64_t range_blocks;              /* sum of the counts (<= blocks: ranges are disjoint) */
+    unsigned line;                      /* of the begin line */
+};
+
+/* The parser's state and what it found: init, feed the log, finish, read
+ * m[0..n), free. */
+struct manifest_log {
+    struct manifest *m;
+    size_t n, cap;
+    bool is_open;                       /* m[open] is between its begin and end lines */
+    size_t open;
+    /* The line being read. */
+    unsigned lineno;
+    char line[MANIFEST_LINE_MAX];
+    size_t len;                         /* bytes of the line so far (may exceed sizeof line) */
+    size_t tag_matched;                 /* bytes of MANIFEST_TAG matched at the end of it */
+    size_t tag_end;                     /* offset just past the first tag, 0: none yet */
+    /* The first malformed line, when a call returned false. */
+    bool failed;
+    unsigned error_line;
+    char error[256];
+};
+
+void manifest_log_init(struct manifest_log *log);
+/* Reads the next `len` bytes of the log. False when a manifest line is
+ * malformed (or memory ran out): error_line and error say which and why,
+ * and every later call returns false. */
+bool manifest_log_feed(struct manifest_log *log, const void *data, size_t len);
+/* The end of the log: reads a last line that has no line end. */
+bool manifest_log_finish(struct manifest_log *log);
+void manifest_log_free(struct manifest_log *log);
+
+/* The number syntax above over s[0..len): true and *out, or false. */
+bool manifest_parse_u64(const char *s, size_t len, uint64_t *out);
+
+/* The index of the first range at or after `start` that is not inside the
+ * blocks [first, end) — the scratch range drivers/blk/access.h gives the
+ * image — or m->nranges when every one is. */
+size_t manifest_range_outside(const struct manifest *m, size_t start, uint64_t first, uint64_t end);
+
+/* "stamped lba=2048 count=32 gen=3", as the kernel printed the range. */
+void manifest_range_format(char *buf, size_t size, const struct manifest_range *r);
+
+#endif
