@@ -47,7 +47,7 @@ struct blk_access {
     uint8_t identity[16];
     uint64_t write_first;       /* writes confined to blocks [write_first, write_end) */
     uint64_t write_end;
-    char reason[160];           /* "scratch (label): writes to 1 MiB..64 MiB", "read-only: ..." */
+    char reason[256];           /* "scratch (label): writes to 1 MiB..64 MiB", "read-only: ..." */
 };
 
 /* Applies the rule to a device of `nblocks` blocks of `block_size` bytes whose

@@ -181,7 +181,7 @@ struct blk_dev {
     bool boot_device;       /* bareio was booted from it: never written */
     uint64_t write_first;   /* writes confined to [write_first, write_end) blocks */
     uint64_t write_end;
-    char access[160];       /* why writable or read-only, in words */
+    char access[256];       /* why writable or read-only, in words */
     uint64_t submitted;     /* requests that passed the checks and reached the driver */
     uint8_t identity[16];   /* scratch label UUID (or hash of the serial) for stamps */
 };

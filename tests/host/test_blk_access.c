@@ -331,7 +331,7 @@ HTEST(blk_access_label_with_a_file_system_is_read_only)
     };
     for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
         struct blk_dev d = fresh_dev(512);
-        char want[160];
+        char want[512];
         memset(head, 0, sizeof(head));
         label_head(1 << 20, 0);
         memcpy(head + sigs[i].off, sigs[i].bytes, sigs[i].n);

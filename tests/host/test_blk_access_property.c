@@ -424,8 +424,8 @@ static void run_case(unsigned c, struct gen *g)
                    (unsigned long long)a.write_first, (unsigned long long)a.write_end, a.reason,
                    want.writable ? "writable" : "read-only", (unsigned long long)want.first,
                    (unsigned long long)want.end, boot ? " (boot medium)" : "");
-    if (!a.reason[0])
-        htest_fail(__FILE__, __LINE__, "case %u: no reason given", c);
+    if (!a.reason[0] || strlen(a.reason) + 1 >= sizeof(a.reason))
+        htest_fail(__FILE__, __LINE__, "case %u: reason missing or cut: %s", c, a.reason);
 }
 
 HTEST(blk_access_property_rule_matches_model_and_never_opens_what_it_must_not)
