@@ -6,7 +6,9 @@ KTAP report parsed by tools/bareio_ktap.py. The kernel is $BAREIO_BUILD/bareio.e
 (default build/; `make scenario-test` builds it). ISOs with a scenario's own
 command line are made with tools/mkiso, once per command line and session.
 """
+import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -98,3 +100,36 @@ def check_ktap(b: Boot, expect=()):
 def assert_clean_pass(b: Boot, expect=()):
     assert b.status == PASS, b.describe()
     check_ktap(b, expect)
+
+
+# ---- helpers the scenarios share ----
+
+def tool(name, *args, check=True):
+    """Runs tools/NAME (built into $BAREIO_BUILD) and, unless check=False, asserts exit 0."""
+    env = dict(os.environ, BAREIO_BUILD=BUILD)
+    p = subprocess.run([os.path.join(TOOLS, name), *map(str, args)], capture_output=True,
+                       text=True, timeout=120, env=env)
+    if check:
+        assert p.returncode == 0, f"{name} {args} exit {p.returncode}:\n{p.stdout}\n{p.stderr}"
+    return p
+
+
+def sha256(path, start=0, length=None):
+    """SHA-256 of a file, or of `length` bytes (to the end when None) from `start`."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        return hashlib.sha256(f.read() if length is None else f.read(length)).hexdigest()
+
+
+def access(log, dev):
+    """The block layer's access line for a device: 'read-only: ...' or 'scratch (...)...'."""
+    m = re.search(rf"^{re.escape(dev)}: ((?:read-only|scratch).*)$", log, re.M)
+    assert m, f"no access line for {dev}"
+    return m.group(1)
+
+
+def manifest_ranges(log, dev):
+    """[(kind, lba, count)] of the device's last manifest."""
+    block = log.split(f"bareio-manifest: begin device={dev} ")[-1].split("bareio-manifest: end")[0]
+    return [(k, int(a), int(c)) for k, a, c in
+            re.findall(r"bareio-manifest: (stamped|zero) lba=(\d+) count=(\d+)", block)]

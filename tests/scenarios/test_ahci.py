@@ -11,7 +11,6 @@ suite's KTAP results:
 Images are sparse files in the test's tmp dir; writes are allowed through
 allow_write=bareio-* (the serials below).
 """
-import os
 import re
 
 from conftest import PASS

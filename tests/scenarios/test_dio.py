@@ -9,14 +9,11 @@ out byte for byte unchanged; blocks seeded by the host are verified read-only
 (dio.expect=), and a corrupted one is named. Preflight: bus mastering left off
 by test.no_bus_master= is diagnosed with its cause and remedy.
 """
-import hashlib
-import os
 import re
-import subprocess
 
 import pytest
 
-from conftest import BUILD, FAIL, PASS, ROOT, TOOLS, assert_clean_pass
+from conftest import FAIL, assert_clean_pass, sha256, tool
 
 MiB = 1024 * 1024
 RAM = "blk.ramdisk=16M"
@@ -25,15 +22,6 @@ RAM = "blk.ramdisk=16M"
 FAULTS = {"misdirect": 258, "lost": 260, "torn": 262, "corrupt": 264}
 CLASS = {"misdirect": "misdirected", "lost": "lost", "torn": "torn", "corrupt": "corrupt"}
 SEED_LBA, SEED_COUNT, SEED_VALUE, SEED_GEN = 5000, 100, 0x5eed, 7
-
-
-def tool(name, *args, check=True):
-    env = dict(os.environ, BAREIO_BUILD=BUILD)
-    p = subprocess.run([os.path.join(TOOLS, name), *map(str, args)], capture_output=True,
-                       text=True, timeout=120, env=env)
-    if check:
-        assert p.returncode == 0, f"{name} {args} exit {p.returncode}:\n{p.stdout}\n{p.stderr}"
-    return p
 
 
 def image(tmp_path, name, size=64 * MiB, label=True):
@@ -53,11 +41,6 @@ def ahci(path, name, port):
 def nvme(path, name):
     return ["-drive", f"if=none,id={name}n1,format=raw,discard=unmap,file={path}",
             "-device", f"nvme,id={name},serial=bareio-{name},drive={name}n1"]
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def summary(log, device):
@@ -164,7 +147,7 @@ def test_scratch_image_holds_the_manifest(boot, kernel, tmp_path, kind):
     assert re.search(rf"verify-image: {dev}: \d+ ranges, \d+ blocks OK", p.stdout), p.stdout
     assert sha256(plain) == before, "the unmarked disk was written"
     # Any damage to a stamped block is found on the host with its LBA.
-    first = re.search(rf"bareio-manifest: stamped lba=(\d+) count=(\d+)", b.log.split(f"device={dev}")[1])
+    first = re.search(r"bareio-manifest: stamped lba=(\d+) count=(\d+)", b.log.split(f"device={dev}")[1])
     lba = int(first.group(1))
     with open(scratch, "r+b") as f:
         f.seek(lba * 512 + 200)

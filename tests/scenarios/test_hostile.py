@@ -22,7 +22,6 @@ byte for byte with what a correct reading of the disk allows to change:
 - IDENTIFY strings with control characters and escape sequences: printed
   escaped, no raw control byte on the console.
 """
-import hashlib
 import os
 import re
 import shutil
@@ -33,27 +32,12 @@ import zlib
 
 import pytest
 
-from conftest import BUILD, PASS, TOOLS, USAGE, assert_clean_pass
+from conftest import PASS, TOOLS, USAGE, access, assert_clean_pass, manifest_ranges, sha256, tool
 
 sys.path.insert(0, TOOLS)
 import disks  # noqa: E402
 
 MiB = 1024 * 1024
-
-
-def tool(name, *args, check=True):
-    env = dict(os.environ, BAREIO_BUILD=BUILD)
-    p = subprocess.run([os.path.join(TOOLS, name), *map(str, args)], capture_output=True,
-                       text=True, timeout=120, env=env)
-    if check:
-        assert p.returncode == 0, f"{name} {args} exit {p.returncode}:\n{p.stdout}\n{p.stderr}"
-    return p
-
-
-def sha256(path, start=0, length=None):
-    with open(path, "rb") as f:
-        f.seek(start)
-        return hashlib.sha256(f.read() if length is None else f.read(length)).hexdigest()
 
 
 def patterned(tmp_path, name, size=32 * MiB):
@@ -64,18 +48,6 @@ def patterned(tmp_path, name, size=32 * MiB):
 def put_label(path, offset=MiB, size=0, uuid=b"\x5a" * 16):
     with open(path, "r+b") as f:
         f.write(disks.scratch_label(uuid, data_offset=offset, data_size=size))
-
-
-def access(log, dev):
-    m = re.search(rf"^{re.escape(dev)}: ((?:read-only|scratch).*)$", log, re.M)
-    assert m, f"no access line for {dev}"
-    return m.group(1)
-
-
-def manifest_ranges(log, dev):
-    block = log.split(f"bareio-manifest: begin device={dev} ")[-1].split("bareio-manifest: end")[0]
-    return [(k, int(a), int(c)) for k, a, c in
-            re.findall(r"bareio-manifest: (stamped|zero) lba=(\d+) count=(\d+)", block)]
 
 
 def nvme_ns(path, name, block_size):

@@ -7,7 +7,6 @@ and a large MDTS (chained PRP lists), INTx (pin state polled) with fewer queues
 granted than asked and queues as deep as CAP.MQES allows, blkdebug read/write
 errors, a timeout under throttling, and bus mastering left off on purpose.
 """
-import os
 
 from conftest import PASS, assert_clean_pass
 

@@ -13,7 +13,6 @@ where it may (drivers/blk/access.h), on QEMU's real AHCI and NVMe devices:
   "in use" and left alone too.
 Each check compares SHA-256 sums taken before and after the run.
 """
-import hashlib
 import os
 import re
 import shutil
@@ -22,27 +21,12 @@ import sys
 
 import pytest
 
-from conftest import BUILD, TOOLS, assert_clean_pass
+from conftest import TOOLS, access, assert_clean_pass, manifest_ranges, sha256, tool
 
 sys.path.insert(0, TOOLS)
 import disks  # noqa: E402
 
 MiB = 1024 * 1024
-
-
-def tool(name, *args, check=True):
-    env = dict(os.environ, BAREIO_BUILD=BUILD)
-    p = subprocess.run([os.path.join(TOOLS, name), *map(str, args)], capture_output=True,
-                       text=True, timeout=120, env=env)
-    if check:
-        assert p.returncode == 0, f"{name} {args} exit {p.returncode}:\n{p.stdout}\n{p.stderr}"
-    return p
-
-
-def sha256(path, start=0, length=None):
-    with open(path, "rb") as f:
-        f.seek(start)
-        return hashlib.sha256(f.read() if length is None else f.read(length)).hexdigest()
 
 
 def blank(tmp_path, name, size=32 * MiB):
@@ -60,20 +44,6 @@ def devices_by_serial(log):
     for m in re.finditer(r"^(ahci\d+p\d+): .*? (bareio-\S+) fw ", log, re.M):
         found[m.group(2)] = m.group(1)
     return found
-
-
-def access(log, dev):
-    """The block layer's access line for a device: 'read-only: ...' or 'scratch (...)...'."""
-    m = re.search(rf"^{re.escape(dev)}: ((?:read-only|scratch).*)$", log, re.M)
-    assert m, f"no access line for {dev}"
-    return m.group(1)
-
-
-def manifest_ranges(log, dev):
-    """[(kind, lba, count)] of the device's last manifest."""
-    block = log.split(f"bareio-manifest: begin device={dev} ")[-1].split("bareio-manifest: end")[0]
-    return [(k, int(a), int(c)) for k, a, c in
-            re.findall(r"bareio-manifest: (stamped|zero) lba=(\d+) count=(\d+)", block)]
 
 
 def need(b, *serials):
