@@ -480,3 +480,15 @@ HTEST(cmdline_console_rejected_forms)
             htest_fail(__FILE__, __LINE__, "console=%s: parsed %d, why \"%s\"", bad[i].text, parsed, why);
     }
 }
+
+/* Issue 9.10: what the line holds reaches the console escaped. */
+HTEST(cmdline_messages_show_the_line_escaped)
+{
+    HT_EXPECT_EQ(parse("exit=\x1b[2Jboom"), 1);
+    HT_EXPECT(strstr(msgs.text[0], "exit=\\x1b[2Jboom") != NULL);
+    HT_EXPECT(strchr(msgs.text[0], '\x1b') == NULL);
+    HT_EXPECT_EQ(parse("k\x07y=1"), 1);
+    HT_EXPECT(strstr(msgs.text[0], "unknown key 'k\\x07y'") != NULL);
+    for (const char *p = msgs.text[0]; *p; p++)
+        HT_EXPECT(*p >= 0x20 && *p < 0x7f);
+}
