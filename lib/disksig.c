@@ -17,11 +17,20 @@
 struct probe_buf {
     const uint8_t *p;
     size_t len;
+    disksig_skip_fn skip;   /* optional: 512-byte sectors whose bytes prove nothing */
+    void *ctx;
 };
 
+/* The bytes are there, inside no sector the caller said to skip. */
 static bool has(const struct probe_buf *b, uint64_t offset, const void *bytes, size_t n)
 {
-    return offset + n <= b->len && memcmp(b->p + offset, bytes, n) == 0;
+    if (offset + n > b->len || memcmp(b->p + offset, bytes, n) != 0)
+        return false;
+    if (b->skip)
+        for (uint64_t s = offset / 512; s <= (offset + n - 1) / 512; s++)
+            if (b->skip(b->ctx, b->p + s * 512))
+                return false;
+    return true;
 }
 
 static bool boot_signature(const struct probe_buf *b)
@@ -35,12 +44,13 @@ static bool probe_iso9660(const struct probe_buf *b, uint64_t *at)
     return has(b, ISO9660_DESCRIPTOR + 1, "CD001", 5);
 }
 
+/* A GPT header is LBA 1: byte 512 << k for every block size the drivers
+ * take (512 B .. 64 KiB). */
 static bool probe_gpt(const struct probe_buf *b, uint64_t *at)
 {
-    static const uint32_t sector_sizes[] = { 512, 4096 };
-    for (unsigned i = 0; i < 2; i++) {
-        *at = sector_sizes[i];
-        if (has(b, sector_sizes[i], "EFI PART", 8))
+    for (unsigned k = 0; k < DISKSIG_GPT_BLOCK_SIZES; k++) {
+        *at = 512u << k;
+        if (has(b, *at, "EFI PART", 8))
             return true;
     }
     return false;
@@ -151,7 +161,13 @@ _Static_assert(sizeof(probes) / sizeof(probes[0]) == DISKSIG_KINDS - 1,
 
 unsigned disksig_probe_all(const void *buf, size_t len, struct disksig *out, unsigned max)
 {
-    struct probe_buf b = { buf, len };
+    return disksig_probe_all_skipping(buf, len, NULL, NULL, out, max);
+}
+
+unsigned disksig_probe_all_skipping(const void *buf, size_t len, disksig_skip_fn skip, void *ctx,
+                                    struct disksig *out, unsigned max)
+{
+    struct probe_buf b = { buf, len, skip, ctx };
     unsigned n = 0;
 
     for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
@@ -174,9 +190,15 @@ struct disksig disksig_probe(const void *buf, size_t len)
     return s;
 }
 
+bool disksig_gpt_header_at(const void *buf, size_t len, uint64_t offset)
+{
+    struct probe_buf b = { buf, len, NULL, NULL };
+    return has(&b, offset, "EFI PART", 8);
+}
+
 bool disksig_mbr_protective(const void *buf, size_t len)
 {
-    struct probe_buf b = { buf, len };
+    struct probe_buf b = { buf, len, NULL, NULL };
     bool protective = false;
 
     if (len < MBR_SIGNATURE + 2 || !boot_signature(&b))
@@ -214,7 +236,7 @@ const char *disksig_name(enum disksig_kind kind)
 
 void disksig_iso9660_volume_id(const void *buf, size_t len, char *out)
 {
-    struct probe_buf b = { buf, len };
+    struct probe_buf b = { buf, len, NULL, NULL };
     size_t n = 32;
 
     out[0] = '\0';

@@ -7,7 +7,7 @@
  *
  * Signatures are the ones each format documents (offsets from byte 0):
  * ISO 9660 "CD001" at 32769 (ECMA-119 §8.1), GPT "EFI PART" at LBA 1 for
- * 512- and 4096-byte sectors (UEFI §5.3.2), FAT/exFAT/NTFS boot sectors,
+ * every sector size from 512 B to 64 KiB (UEFI §5.3.2), FAT/exFAT/NTFS boot sectors,
  * an MBR with a used partition entry, ext2/3/4 0xEF53 at 1080, XFS "XFSB"
  * at 0, btrfs "_BHRfS_M" at 65600, LVM2 "LABELONE" in sectors 0-3, Linux
  * swap "SWAPSPACE2" at the end of the first page, LUKS "LUKS\xba\xbe" at 0.
@@ -52,6 +52,16 @@ struct disksig disksig_probe(const void *buf, size_t len);
  * in out[] and returns how many there are (a disk that shows more than one
  * thing is still in use, whatever the first one says). */
 unsigned disksig_probe_all(const void *buf, size_t len, struct disksig *out, unsigned max);
+/* The same, but a signature any of whose bytes lies in a 512-byte sector for
+ * which skip(ctx, sector) says true is not seen (the write rule skips the
+ * sectors bareio's own data stamps fill, whose bytes are no sign of use). */
+typedef bool (*disksig_skip_fn)(void *ctx, const uint8_t *sector512);
+unsigned disksig_probe_all_skipping(const void *buf, size_t len, disksig_skip_fn skip, void *ctx,
+                                    struct disksig *out, unsigned max);
+/* GPT headers are looked for at 512 << k, k < DISKSIG_GPT_BLOCK_SIZES. */
+#define DISKSIG_GPT_BLOCK_SIZES 8
+/* "EFI PART" at buf[offset]. */
+bool disksig_gpt_header_at(const void *buf, size_t len, uint64_t offset);
 /* True when LBA 0 holds an MBR whose only used entries are GPT protective
  * (type EEh, UEFI 2.10 §5.2.3) — what a GPT disk carries, as opposed to a
  * legacy or hybrid MBR that describes partitions of its own. */

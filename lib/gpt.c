@@ -67,6 +67,7 @@ const char *gpt_status_name(enum gpt_status status)
     case GPT_BAD_LAYOUT:
         return "GPT whose usable LBAs overlap its own header or entry arrays";
     case GPT_OVERLAP: return "GPT partition overlapping another partition";
+    case GPT_ENTRIES_UNREAD: return "GPT entry array beyond the blocks read";
     }
     return "?";
 }
@@ -132,6 +133,21 @@ enum gpt_status gpt_parse_header(const void *block, uint32_t block_size, uint64_
         out->entries_lba >= nblocks || entry_blocks > nblocks - out->entries_lba)
         return GPT_BAD_HEADER;
     return layout_clear(out, entry_blocks) ? GPT_OK : GPT_BAD_LAYOUT;
+}
+
+enum gpt_status gpt_locate(const uint8_t *head, size_t len, uint32_t bs, uint64_t nblocks,
+                           struct gpt_header *h, const uint8_t **entries)
+{
+    if (len < 2 * (size_t)bs)
+        return GPT_NONE;
+    enum gpt_status st = gpt_parse_header(head + bs, bs, nblocks, h);
+    if (st != GPT_OK)
+        return st;
+    /* gpt_parse_header bounds the array to 1 MiB and entries_lba to the disk. */
+    if (h->entries_lba > len / bs || gpt_entries_bytes(h) > len - h->entries_lba * bs)
+        return GPT_ENTRIES_UNREAD;
+    *entries = head + h->entries_lba * bs;
+    return GPT_OK;
 }
 
 uint64_t gpt_entries_bytes(const struct gpt_header *h)

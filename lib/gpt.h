@@ -56,6 +56,7 @@ enum gpt_status {
     GPT_NOT_FOUND,          /* well-formed, but no partition of the type asked for */
     GPT_BAD_LAYOUT,         /* usable LBAs reach LBA 0/1, an entry array or the backup header */
     GPT_OVERLAP,            /* the partition found shares blocks with another used entry */
+    GPT_ENTRIES_UNREAD,     /* the entry array lies past the bytes the caller read */
 };
 const char *gpt_status_name(enum gpt_status status);
 
@@ -65,6 +66,12 @@ const char *gpt_status_name(enum gpt_status status);
  * primary entry array, the backup entry array and the backup header. */
 enum gpt_status gpt_parse_header(const void *block, uint32_t block_size, uint64_t nblocks,
                                  struct gpt_header *out);
+/* The GPT of a disk whose first `len` bytes are `head`: the header at LBA 1
+ * checked as gpt_parse_header does, and its entry array found inside `head`
+ * (*entries points at it). GPT_NONE when `head` ends before LBA 1 or holds no
+ * signature there; GPT_ENTRIES_UNREAD when the array lies past `len`. */
+enum gpt_status gpt_locate(const uint8_t *head, size_t len, uint32_t block_size, uint64_t nblocks,
+                           struct gpt_header *h, const uint8_t **entries);
 /* Bytes of the entry array: entry_count * entry_size (what to read at
  * entries_lba, rounded up to blocks by the caller). */
 uint64_t gpt_entries_bytes(const struct gpt_header *h);

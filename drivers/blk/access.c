@@ -11,7 +11,10 @@
 #include "lib/format.h"
 #include "lib/gpt.h"
 #include "lib/scratch.h"
+#include "lib/stamp.h"
 #include "lib/string.h"
+
+#include <stdarg.h>
 
 #define MAX_SIGNATURES 16
 #define RECLAIM "; tools/mkscratch --force relabels it, erasing what is there"
@@ -58,9 +61,19 @@ static void set_scratch(struct blk_access *a, uint32_t block_size, uint64_t firs
     a->writable = true;
     a->write_first = first;
     a->write_end = end;
+    strlcpy(a->how, how, sizeof(a->how));
     block_offset(from, sizeof(from), first, block_size);
     block_offset(to, sizeof(to), end, block_size);
     snprintf(a->reason, sizeof(a->reason), "scratch (%s): writes to %s..%s", how, from, to);
+}
+
+/* A sector that carries a whole stamp header (magic, version, CRC-32C) is
+ * bareio's own data: a run wrote it there, nothing else does. */
+static bool is_stamp_sector(void *ctx, const uint8_t *sector)
+{
+    struct stamp_header h;
+    (void)ctx;
+    return stamp_parse_header(sector, &h);
 }
 
 static bool is_boot_medium(const uint8_t *head, size_t len, const char *boot_id)
@@ -107,45 +120,27 @@ static void label_rule(struct blk_access *a, uint32_t bs, uint64_t nblocks,
     set_scratch(a, bs, first, end, "label");
 }
 
-/* The first bareio partition of a GPT whose header is at LBA 1 and whose
- * entry array lies inside `head` (it starts at LBA 2 on every disk bareio
- * has met; an array further out is not read, and the disk stays read-only). */
-static enum gpt_status find_bareio_partition(uint32_t bs, uint64_t nblocks, const uint8_t *head,
-                                             size_t len, struct gpt_partition *part,
-                                             bool *beyond_head)
+uint64_t blk_access_head_bytes(uint32_t bs, uint64_t nblocks)
 {
-    struct gpt_header h;
-    enum gpt_status st;
-
-    *beyond_head = false;
-    if (len < 2 * (size_t)bs)
-        return GPT_NONE;
-    st = gpt_parse_header(head + bs, bs, nblocks, &h);
-    if (st != GPT_OK)
-        return st;
-    /* gpt_parse_header bounds the array to 1 MiB and entries_lba to the disk. */
-    if (h.entries_lba > len / bs || gpt_entries_bytes(&h) > len - h.entries_lba * bs) {
-        *beyond_head = true;
-        return GPT_BAD_HEADER;
-    }
-    return gpt_find_partition(&h, head + h.entries_lba * bs, gpt_type_bareio, 0, part);
+    uint64_t blocks = (BLK_ACCESS_SPAN + bs - 1) / bs;
+    if (blocks < 3)
+        blocks = 3;
+    return (blocks < nblocks ? blocks : nblocks) * bs;
 }
 
 /* Rule 3; returns false when the disk shows no GPT at LBA 1 at all. */
 static bool gpt_rule(struct blk_access *a, uint32_t bs, uint64_t nblocks, const uint8_t *head,
                      size_t len, unsigned nsigs, const struct disksig *sigs, const char *in_use)
 {
+    struct gpt_header h;
     struct gpt_partition part;
-    bool beyond_head;
-    enum gpt_status st = find_bareio_partition(bs, nblocks, head, len, &part, &beyond_head);
+    const uint8_t *entries;
+    enum gpt_status st = gpt_locate(head, len, bs, nblocks, &h, &entries);
 
     if (st == GPT_NONE)
         return false;
-    if (beyond_head) {
-        read_only(a, "read-only: GPT entry array beyond the first %u KiB, not read (%s)",
-                  (unsigned)(BLK_ACCESS_SPAN / 1024), in_use);
-        return true;
-    }
+    if (st == GPT_OK)
+        st = gpt_find_partition(&h, entries, gpt_type_bareio, 0, &part);
     /* A GPT that is not bareio's beside something more specific (a hybrid
      * ISO carries one): name that instead. */
     if (st == GPT_NOT_FOUND && nsigs && sigs[0].kind != DISKSIG_GPT)
@@ -166,6 +161,16 @@ static bool gpt_rule(struct blk_access *a, uint32_t bs, uint64_t nblocks, const 
                                                              : disksig_name(sigs[i].kind), in_use);
         return true;
     }
+    /* Another header where another block size puts LBA 1: a second table
+     * this block size cannot see describes the disk too. */
+    for (unsigned k = 0; k < DISKSIG_GPT_BLOCK_SIZES; k++) {
+        uint64_t at = 512u << k;
+        if (at != bs && disksig_gpt_header_at(head, len, at)) {
+            read_only(a, "read-only: bareio GPT partition %u, but another GPT header at byte %llu "
+                      "(%s)", part.index + 1, (unsigned long long)at, in_use);
+            return true;
+        }
+    }
     char how[32];
     memcpy(a->identity, part.unique_guid, 16);
     a->has_identity = true;
@@ -182,9 +187,14 @@ void blk_access_rule(uint32_t block_size, uint64_t nblocks, const uint8_t *head,
     const uint32_t bs = block_size;
 
     memset(out, 0, sizeof(*out));
-    if (bs < 512 || (bs & (bs - 1)) != 0 || nblocks == 0) {
+    if (bs < 512 || bs > 65536 || (bs & (bs - 1)) != 0 || nblocks == 0) {
         read_only(out, "read-only: impossible geometry (%llu blocks of %u bytes)",
                   (unsigned long long)nblocks, bs);
+        return;
+    }
+    if (len < blk_access_head_bytes(bs, nblocks)) {
+        read_only(out, "read-only: only %zu of its first %llu bytes were read", len,
+                  (unsigned long long)blk_access_head_bytes(bs, nblocks));
         return;
     }
     if (is_boot_medium(head, len, boot_id)) {
@@ -192,7 +202,8 @@ void blk_access_rule(uint32_t block_size, uint64_t nblocks, const uint8_t *head,
         read_only(out, "read-only: boot medium (bootid=%s), never written", boot_id);
         return;
     }
-    unsigned nsigs = disksig_probe_all(head, len, sigs, MAX_SIGNATURES);
+    unsigned nsigs = disksig_probe_all_skipping(head, len, is_stamp_sector, NULL, sigs,
+                                                MAX_SIGNATURES);
     enum scratch_status st = len >= SCRATCH_LABEL_SIZE
                                  ? scratch_label_parse(head, device_bytes(bs, nblocks), &label)
                                  : SCRATCH_NO_LABEL;
@@ -217,17 +228,70 @@ void blk_access_rule(uint32_t block_size, uint64_t nblocks, const uint8_t *head,
         read_only(out, "read-only: %s", scratch_status_name(st));
 }
 
+/* ---- second phase: the start of the range opened ---- */
+
+struct disksig blk_access_data_signature(const uint8_t *data, size_t len)
+{
+    struct disksig first = { DISKSIG_NONE, 0 };
+    disksig_probe_all_skipping(data, len, is_stamp_sector, NULL, &first, 1);
+    return first;
+}
+
+uint64_t blk_access_data_bytes(const struct blk_access *a, uint32_t bs)
+{
+    if (!a->writable || a->write_first == 0)
+        return 0;       /* nothing to look at, or the head was the range's start */
+    uint64_t blocks = (BLK_ACCESS_SPAN + bs - 1) / bs, range = a->write_end - a->write_first;
+    return (blocks < range ? blocks : range) * bs;
+}
+
+void blk_access_check_data(struct blk_access *a, const uint8_t *data, size_t len)
+{
+    struct disksig sig = blk_access_data_signature(data, len);
+    if (a->writable && sig.kind != DISKSIG_NONE)
+        read_only(a, "read-only: scratch (%s), but its first blocks hold %s (made in it after it "
+                  "was marked)" RECLAIM, a->how, disksig_name(sig.kind));
+}
+
+void blk_access_decide_device(uint32_t bs, uint64_t nblocks, blk_access_read_fn read, void *ctx,
+                              uint8_t *buf, bool allowed, const char *boot_id,
+                              struct blk_access *out)
+{
+    uint64_t head = bs >= 512 && bs <= 65536 && nblocks ? blk_access_head_bytes(bs, nblocks) : 0;
+
+    if (head && !read(ctx, 0, (uint32_t)(head / bs), buf)) {
+        memset(out, 0, sizeof(*out));
+        read_only(out, "read-only: reading its first %llu blocks failed",
+                  (unsigned long long)(head / bs));
+        return;
+    }
+    blk_access_rule(bs, nblocks, buf, (size_t)head, allowed, boot_id, out);
+    uint64_t data = blk_access_data_bytes(out, bs);
+    if (!data)
+        return;
+    if (!read(ctx, out->write_first, (uint32_t)(data / bs), buf)) {
+        read_only(out, "read-only: reading the first blocks of its scratch range failed");
+        return;
+    }
+    blk_access_check_data(out, buf, (size_t)data);
+}
+
+void blk_access_apply(struct blk_dev *dev, const struct blk_access *a)
+{
+    dev->writable = a->writable;
+    dev->boot_device = a->boot_device;
+    dev->write_first = a->write_first;
+    dev->write_end = a->write_end;
+    if (a->has_identity)
+        memcpy(dev->identity, a->identity, 16);
+    strlcpy(dev->access, a->reason, sizeof(dev->access));
+}
+
 void blk_access_decide(struct blk_dev *dev, const uint8_t *head, size_t len, bool allowed,
                        const char *boot_id)
 {
     struct blk_access a;
 
     blk_access_rule(dev->block_size, dev->nblocks, head, len, allowed, boot_id, &a);
-    dev->writable = a.writable;
-    dev->boot_device = a.boot_device;
-    dev->write_first = a.write_first;
-    dev->write_end = a.write_end;
-    if (a.has_identity)
-        memcpy(dev->identity, a.identity, 16);
-    strlcpy(dev->access, a.reason, sizeof(dev->access));
+    blk_access_apply(dev, &a);
 }

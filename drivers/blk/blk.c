@@ -145,32 +145,31 @@ static bool dev_consistent(const struct blk_dev *dev)
            dev->queue_depth > 0 && dev->dma_limit > 0;
 }
 
-/* Reads `count` blocks from `lba` synchronously into a new bounce buffer. */
-static enum blk_cause read_blocks(struct blk_dev *dev, uint64_t lba, uint32_t count,
-                                  struct dma_region *buf)
-{
-    struct blk_request req;
-    struct blk_seg seg;
+/* The access rule's reads (drivers/blk/access.h): count blocks at lba into
+ * buf, which is ctx's DMA buffer. */
+struct access_read {
+    struct blk_dev *dev;
+    struct dma_region buf;
+};
 
-    *buf = dma_alloc((uint64_t)count * dev->block_size, 4096, 0, DMA_BELOW_4G);
-    if (!buf->virt)
-        return BLK_CAUSE_INVALID;
-    seg.phys = buf->phys;
-    seg.len = count * dev->block_size;
-    seg.reserved = 0;
-    return blk_io(dev, &req, BLK_OP_READ, lba, count, &seg, 1, 0);
+static bool access_read(void *ctx, uint64_t lba, uint32_t count, uint8_t *buf)
+{
+    struct access_read *r = ctx;
+    struct blk_request req;
+    struct blk_seg seg = { r->buf.phys, count * r->dev->block_size, 0 };
+
+    return buf == r->buf.virt && (uint64_t)count * r->dev->block_size <= r->buf.size &&
+           blk_io(r->dev, &req, BLK_OP_READ, lba, count, &seg, 1, 0) == BLK_OK;
 }
 
-/* Decides whether the harness may write the device and where: reads the
- * device's first BLK_ACCESS_SPAN bytes and applies the rules of
- * drivers/blk/access.h (boot medium never; scratch label; bareio GPT
- * partition; a disk in use stays read-only even with allow_write=;
- * allow_write=). The reason is kept in dev->access. */
+/* Decides whether the harness may write the device and where, by the rules
+ * of drivers/blk/access.h (boot medium never; scratch label; bareio GPT
+ * partition; nothing in use, allow_write= or not; the first blocks of the
+ * range opened in no use either). The reason is kept in dev->access. */
 static void decide_access(struct blk_dev *dev)
 {
-    struct dma_region buf = { 0 };
-    enum blk_cause rc;
-    uint32_t head_blocks = (uint32_t)((BLK_ACCESS_SPAN + dev->block_size - 1) / dev->block_size);
+    struct access_read r = { dev, { 0 } };
+    struct blk_access a;
 
     dev->writable = false;
     dev->boot_device = false;
@@ -182,20 +181,17 @@ static void decide_access(struct blk_dev *dev)
     memcpy(dev->identity, &h1, 4);
     memcpy(dev->identity + 4, &h2, 4);
 
-    if (head_blocks > dev->nblocks)
-        head_blocks = (uint32_t)dev->nblocks;
-    rc = read_blocks(dev, 0, head_blocks, &buf);
-    if (rc != BLK_OK) {
-        snprintf(dev->access, sizeof(dev->access), "read-only: reading the first %u blocks failed (%s)",
-                 head_blocks, blk_cause_name(rc));
-        goto out;
+    r.buf = dma_alloc(BLK_ACCESS_HEAD_MAX, 4096, 0, DMA_BELOW_4G);
+    if (!r.buf.virt) {
+        snprintf(dev->access, sizeof(dev->access), "read-only: no memory to read its first blocks");
+        return;
     }
     bool allowed = dev->serial[0] && blk_allow_write[0] &&
                    glob_list_match(blk_allow_write, dev->serial) != GLOB_LIST_NONE;
-    blk_access_decide(dev, buf.virt, (size_t)head_blocks * dev->block_size, allowed, blk_boot_id);
-out:
-    if (buf.virt)
-        dma_free(&buf);
+    blk_access_decide_device(dev->block_size, dev->nblocks, access_read, &r, r.buf.virt, allowed,
+                             blk_boot_id, &a);
+    blk_access_apply(dev, &a);
+    dma_free(&r.buf);
 }
 
 bool blk_register(struct blk_dev *dev)

@@ -11,12 +11,20 @@
 #include "lib/format.h"
 #include "lib/gpt.h"
 #include "lib/scratch.h"
+#include "lib/stamp.h"
 
 #include <stdlib.h>
 
 #define DISK_BLOCKS 131072u     /* 64 MiB of 512-byte blocks */
 
-static uint8_t head[BLK_ACCESS_SPAN];
+static uint8_t head[BLK_ACCESS_HEAD_MAX];
+
+/* The first phase, on as much of the head as the kernel reads. */
+static void decide(struct blk_dev *d, bool allowed, const char *boot_id)
+{
+    blk_access_decide(d, head, (size_t)blk_access_head_bytes(d->block_size, d->nblocks), allowed,
+                      boot_id);
+}
 
 static struct blk_dev fresh_dev(uint32_t block_size)
 {
@@ -63,10 +71,10 @@ HTEST(blk_access_blank_disk)
 {
     struct blk_dev d = fresh_dev(512);
     memset(head, 0, sizeof(head));
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access, "read-only: no scratch label");
-    blk_access_decide(&d, head, sizeof(head), true, "");
+    decide(&d, true, "");
     HT_EXPECT(d.writable);
     HT_EXPECT_EQ(d.write_first, 0);
     HT_EXPECT_EQ(d.write_end, DISK_BLOCKS);
@@ -78,14 +86,14 @@ HTEST(blk_access_label_confines_and_identifies)
     struct blk_dev d = fresh_dev(4096);
     memset(head, 0, sizeof(head));
     label_head(2 << 20, 8 << 20);
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(d.writable);
     HT_EXPECT_EQ(d.write_first, 512);           /* 2 MiB in 4 KiB blocks */
     HT_EXPECT_EQ(d.write_end, 2560);
     HT_EXPECT_EQ(d.identity[0], 0xc0);
     HT_EXPECT_STREQ(d.access, "scratch (label): writes to 2 MiB..10 MiB");
     head[100] ^= 1;                             /* damaged label: not scratch */
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access, "read-only: scratch label damaged (CRC-32C mismatch) (allow_write= "
                               "does not apply); tools/mkscratch --force relabels it, erasing "
@@ -99,7 +107,7 @@ HTEST(blk_access_gpt_partition_confines)
         struct blk_dev d = fresh_dev(sizes[i]);
         memset(head, 0, sizeof(head));
         gpt_head(sizes[i], gpt_type_bareio);
-        blk_access_decide(&d, head, sizeof(head), false, "");
+        decide(&d, false, "");
         HT_EXPECT(d.writable);
         HT_EXPECT_EQ(d.write_first * sizes[i], 1 << 20);
         /* Ends before the backup entry array and header. */
@@ -117,7 +125,7 @@ HTEST(blk_access_in_use_stays_read_only_with_allow_write)
 
     memset(head, 0, sizeof(head));
     memcpy(head + 1080, "\x53\xef", 2);
-    blk_access_decide(&d, head, sizeof(head), true, "");
+    decide(&d, true, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access,
                     "read-only: holds an ext2/3/4 file system (in use; allow_write= does not apply)");
@@ -126,14 +134,14 @@ HTEST(blk_access_in_use_stays_read_only_with_allow_write)
     head[446 + 4] = 0x83;
     head[510] = 0x55;
     head[511] = 0xaa;
-    blk_access_decide(&d, head, sizeof(head), true, "");
+    decide(&d, true, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access,
                     "read-only: holds an MBR partition table (in use; allow_write= does not apply)");
 
     memset(head, 0, sizeof(head));
     gpt_head(512, linux_data);
-    blk_access_decide(&d, head, sizeof(head), true, "");
+    decide(&d, true, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access, "read-only: GPT without a bareio partition (in use; allow_write= "
                               "does not apply)");
@@ -141,7 +149,7 @@ HTEST(blk_access_in_use_stays_read_only_with_allow_write)
     memset(head, 0, sizeof(head));
     gpt_head(512, gpt_type_bareio);
     head[1024 + 60] ^= 1;
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access, "read-only: GPT partition entries damaged (CRC-32 mismatch) (in use)");
 }
@@ -152,18 +160,18 @@ HTEST(blk_access_boot_medium_never_written)
 
     memset(head, 0, sizeof(head));
     iso_head("BAREIO_00C0FFEE12345678");
-    blk_access_decide(&d, head, sizeof(head), true, "00C0FFEE12345678");
+    decide(&d, true, "00C0FFEE12345678");
     HT_EXPECT(!d.writable);
     HT_EXPECT(d.boot_device);
     HT_EXPECT_STREQ(d.access, "read-only: boot medium (bootid=00C0FFEE12345678), never written");
     /* Even a scratch label on it does not open it. */
     label_head(1 << 20, 0);
-    blk_access_decide(&d, head, sizeof(head), true, "00C0FFEE12345678");
+    decide(&d, true, "00C0FFEE12345678");
     HT_EXPECT(!d.writable && d.boot_device);
     /* Another bareio ISO: not the boot medium, but an ISO: in use. */
     memset(head, 0, sizeof(head));
     iso_head("BAREIO_1111111111111111");
-    blk_access_decide(&d, head, sizeof(head), true, "00C0FFEE12345678");
+    decide(&d, true, "00C0FFEE12345678");
     HT_EXPECT(!d.writable && !d.boot_device);
     HT_EXPECT_STREQ(d.access,
                     "read-only: holds an ISO 9660 file system (in use; allow_write= does not apply)");
@@ -190,7 +198,7 @@ HTEST(blk_access_label_range_rounded_inwards)
         struct blk_dev d = fresh_dev(bs);
         memset(head, 0, sizeof(head));
         label_head(4096, 12u << 20);            /* 4 KiB .. 12 MiB + 4 KiB */
-        blk_access_decide(&d, head, sizeof(head), false, "");
+        decide(&d, false, "");
         HT_EXPECT(d.writable);
         HT_EXPECT_EQ(d.write_first, (4096 + bs - 1) / bs);
         HT_EXPECT_EQ(d.write_end, ((12u << 20) + 4096) / bs);
@@ -201,13 +209,13 @@ HTEST(blk_access_label_range_rounded_inwards)
     struct blk_dev d = fresh_dev(8192);
     memset(head, 0, sizeof(head));
     label_head(4096, 0);
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT_STREQ(d.access, "scratch (label): writes to 8 KiB..64 MiB");
     /* A range that holds no whole block opens nothing. */
     d = fresh_dev(65536);
     memset(head, 0, sizeof(head));
     label_head(4096, 8192);
-    blk_access_decide(&d, head, sizeof(head), true, "");
+    decide(&d, true, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access, "read-only: the scratch label's data range holds no whole "
                               "65536-byte block");
@@ -245,7 +253,7 @@ HTEST(blk_access_gpt_overlapping_its_own_structures_is_read_only)
         put64(head + 512 + cases[i].field, cases[i].value);
         put64(head + 1024 + 32, cases[i].value);        /* the partition starts there too */
         gpt_reseal(512);
-        blk_access_decide(&d, head, sizeof(head), false, "");
+        decide(&d, false, "");
         HT_EXPECT(!d.writable);
         HT_EXPECT_STREQ(d.access, "read-only: GPT whose usable LBAs overlap its own header or "
                                   "entry arrays (in use)");
@@ -258,7 +266,7 @@ HTEST(blk_access_gpt_overlapping_its_own_structures_is_read_only)
         put64(head + 512 + 48, last_usable[i]);
         put64(head + 1024 + 40, last_usable[i]);
         gpt_reseal(512);
-        blk_access_decide(&d, head, sizeof(head), false, "");
+        decide(&d, false, "");
         HT_EXPECT(!d.writable);
     }
     /* The partition covering the primary entry array, inside a header that
@@ -268,7 +276,7 @@ HTEST(blk_access_gpt_overlapping_its_own_structures_is_read_only)
     gpt_head(512, gpt_type_bareio);
     put64(head + 1024 + 32, 2);
     gpt_reseal(512);
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access, "read-only: GPT partition outside the usable LBAs (in use)");
     /* A partition ending exactly at LastUsableLBA is fine; one past is not. */
@@ -277,7 +285,7 @@ HTEST(blk_access_gpt_overlapping_its_own_structures_is_read_only)
     uint64_t last = get64(head + 512 + 48);
     put64(head + 1024 + 40, last + 1);
     gpt_reseal(512);
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(!d.writable);
 }
 
@@ -294,13 +302,13 @@ HTEST(blk_access_gpt_partition_overlapping_another_is_read_only)
     put64(head + 1024 + 128 + 32, last);
     put64(head + 1024 + 128 + 40, last);
     gpt_reseal(512);
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access, "read-only: GPT partition overlapping another partition (in use)");
     /* Beside it, not overlapping: the bareio partition stays scratch. */
     put64(head + 1024 + 40, last - 1);
     gpt_reseal(512);
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(d.writable);
     HT_EXPECT_EQ(d.write_first, first);
     HT_EXPECT_EQ(d.write_end, last);
@@ -312,7 +320,7 @@ HTEST(blk_access_gpt_with_a_hybrid_mbr_is_read_only)
     memset(head, 0, sizeof(head));
     gpt_head(512, gpt_type_bareio);
     head[446 + 16 + 4] = 0x83;                  /* a Linux entry beside the 0xEE one */
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT_STREQ(d.access, "read-only: bareio GPT partition 1, but the disk also holds an MBR "
                               "with partitions of its own (in use)");
@@ -336,7 +344,7 @@ HTEST(blk_access_label_with_a_file_system_is_read_only)
         label_head(1 << 20, 0);
         memcpy(head + sigs[i].off, sigs[i].bytes, sigs[i].n);
         for (int allowed = 0; allowed < 2; allowed++) {
-            blk_access_decide(&d, head, sizeof(head), allowed, "");
+            decide(&d, allowed, "");
             HT_EXPECT(!d.writable);
             snprintf(want, sizeof(want), "read-only: scratch label, but the disk also holds %s (in "
                      "use since it was labelled; allow_write= does not apply); tools/mkscratch "
@@ -350,7 +358,7 @@ HTEST(blk_access_label_with_a_file_system_is_read_only)
     label_head(1 << 20, 0);
     memcpy(head + 512, "LABELONE", 8);
     memcpy(head + 512 + 24, "LVM2 001", 8);
-    blk_access_decide(&d, head, sizeof(head), true, "");
+    decide(&d, true, "");
     HT_EXPECT(!d.writable);
 }
 
@@ -360,13 +368,13 @@ HTEST(blk_access_damaged_label_with_allow_write_is_read_only)
     memset(head, 0, sizeof(head));
     label_head(1 << 20, 0);
     head[30] ^= 0x40;                           /* data_offset damaged: CRC fails */
-    blk_access_decide(&d, head, sizeof(head), true, "");
+    decide(&d, true, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT(strstr(d.access, "damaged") && strstr(d.access, "allow_write= does not apply"));
     /* A label of another version, or an impossible range: the same. */
     memset(head, 0, sizeof(head));
     label_head(1 << 20, 1ull << 40);            /* past the end of a 64 MiB disk */
-    blk_access_decide(&d, head, sizeof(head), true, "");
+    decide(&d, true, "");
     HT_EXPECT(!d.writable);
     HT_EXPECT(strstr(d.access, "impossible data range") != NULL);
 }
@@ -378,13 +386,145 @@ HTEST(blk_access_huge_capacities_do_not_wrap)
     d.nblocks = UINT64_MAX;                     /* 2^80 bytes */
     memset(head, 0, sizeof(head));
     label_head(1 << 20, 0);
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(d.writable);
     HT_EXPECT_EQ(d.write_first, 16);
     HT_EXPECT_EQ(d.write_end, UINT64_MAX);
     HT_EXPECT_STREQ(d.access, "scratch (label): writes to 1 MiB..block 18446744073709551615");
     /* A label size near 2^64 on such a disk: no wrap into a small range. */
     label_head(1 << 20, UINT64_MAX & ~4095ull);
-    blk_access_decide(&d, head, sizeof(head), false, "");
+    decide(&d, false, "");
     HT_EXPECT(!d.writable);
+}
+
+/* ---- the second phase: the start of the range opened ---- */
+
+/* A fake device for blk_access_decide_device: `disk` holds its first bytes
+ * (zero past them), reads past `fail_from` fail. */
+struct fake_disk {
+    const uint8_t *bytes;
+    size_t len;
+    uint32_t bs;
+    uint64_t fail_from;     /* first LBA whose read fails */
+};
+
+static bool fake_read(void *ctx, uint64_t lba, uint32_t count, uint8_t *buf)
+{
+    const struct fake_disk *f = ctx;
+    if (lba + count > f->fail_from)
+        return false;
+    for (uint64_t i = 0; i < (uint64_t)count * f->bs; i++) {
+        uint64_t at = lba * f->bs + i;
+        buf[i] = at < f->len ? f->bytes[at] : 0;
+    }
+    return true;
+}
+
+static uint8_t disk[4u << 20];
+static uint8_t buf[BLK_ACCESS_HEAD_MAX];
+
+static void device_decide(uint32_t bs, uint64_t nblocks, uint64_t fail_from, struct blk_access *a)
+{
+    struct fake_disk f = { disk, sizeof(disk), bs, fail_from };
+    blk_access_decide_device(bs, nblocks, fake_read, &f, buf, false, "", a);
+}
+
+static void gpt_disk(uint32_t bs, uint64_t nblocks)
+{
+    struct gpt_layout l;
+    memset(&l, 0, sizeof(l));
+    l.block_size = bs;
+    l.nblocks = nblocks;
+    memset(l.part_guid, 0x77, 16);
+    l.type = gpt_type_bareio;
+    uint8_t *backup = malloc(gpt_backup_blocks(bs) * bs);
+    memset(disk, 0, sizeof(disk));
+    HT_EXPECT(gpt_build(&l, disk, backup));
+    free(backup);
+}
+
+HTEST(blk_access_file_system_inside_the_partition_is_read_only)
+{
+    struct blk_access a;
+    gpt_disk(512, 131072);
+    device_decide(512, 131072, UINT64_MAX, &a);
+    HT_EXPECT(a.writable);
+    HT_EXPECT_EQ(a.write_first, 2048);
+    /* mkfs.ext4 on the partition: its superblock at partition start + 1024. */
+    memcpy(disk + (1 << 20) + 1080, "\x53\xef", 2);
+    device_decide(512, 131072, UINT64_MAX, &a);
+    HT_EXPECT(!a.writable);
+    HT_EXPECT_STREQ(a.reason, "read-only: scratch (GPT partition 1), but its first blocks hold an "
+                              "ext2/3/4 file system (made in it after it was marked); "
+                              "tools/mkscratch --force relabels it, erasing what is there");
+    /* The same inside a label's data range. */
+    memset(disk, 0, sizeof(disk));
+    struct scratch_label l;
+    memset(&l, 0, sizeof(l));
+    l.data_offset = 1 << 20;
+    scratch_label_build(disk, &l);
+    memcpy(disk + (1 << 20) + 65600, "_BHRfS_M", 8);
+    device_decide(512, 8192, UINT64_MAX, &a);
+    HT_EXPECT(!a.writable);
+    HT_EXPECT(strstr(a.reason, "scratch (label), but its first blocks hold a btrfs") != NULL);
+}
+
+HTEST(blk_access_stamps_in_the_range_are_no_sign_of_use)
+{
+    struct blk_access a;
+    struct stamp_key k;
+    struct stamp_header h;
+    memset(&k, 0, sizeof(k));
+    k.seed = 1;
+    gpt_disk(512, 131072);
+    /* A run's stamps over the first 72 KiB of the partition, and bytes 510,
+     * 511 and 450 of the first sector (outside the stamp header) made to look
+     * like an MBR's: inside a stamp sector they prove nothing. */
+    uint8_t *start = disk + (1 << 20);
+    stamp_fill_blocks(start, 512, 144, &k, 2048);
+    start[510] = 0x55;
+    start[511] = 0xaa;
+    start[446 + 4] = 0x83;
+    HT_EXPECT(stamp_parse_header(start, &h));
+    device_decide(512, 131072, UINT64_MAX, &a);
+    HT_EXPECT(a.writable);
+    HT_EXPECT_EQ(a.write_first, 2048);
+    /* The same bytes in a sector that is not a stamp: an MBR in the partition. */
+    start[0] ^= 0xff;
+    device_decide(512, 131072, UINT64_MAX, &a);
+    HT_EXPECT(!a.writable);
+    HT_EXPECT(strstr(a.reason, "its first blocks hold an MBR partition table") != NULL);
+}
+
+HTEST(blk_access_device_reads_enough_for_64k_block_gpts)
+{
+    struct blk_access a;
+    /* 64 KiB blocks: the entry array at LBA 2 starts at 128 KiB. */
+    gpt_disk(65536, 64);
+    device_decide(65536, 64, UINT64_MAX, &a);
+    HT_EXPECT(a.writable);
+    HT_EXPECT_EQ(a.write_first, 16);
+    HT_EXPECT(strncmp(a.reason, "scratch (GPT partition 1)", 25) == 0);
+    /* A head cut short is refused, never read as "no GPT". */
+    blk_access_rule(65536, 64, disk, 65536 * 2, true, "", &a);
+    HT_EXPECT(!a.writable);
+    HT_EXPECT_STREQ(a.reason, "read-only: only 131072 of its first 196608 bytes were read");
+    /* Reads that fail: read-only, with the reason. */
+    device_decide(65536, 64, 2, &a);
+    HT_EXPECT(!a.writable);
+    HT_EXPECT_STREQ(a.reason, "read-only: reading its first 3 blocks failed");
+    device_decide(65536, 64, 17, &a);
+    HT_EXPECT(!a.writable);
+    HT_EXPECT_STREQ(a.reason, "read-only: reading the first blocks of its scratch range failed");
+}
+
+/* A stale GPT header of another block size beside a bareio GPT. */
+HTEST(blk_access_second_gpt_header_is_read_only)
+{
+    struct blk_access a;
+    gpt_disk(4096, 16384);
+    memcpy(disk + 512, "EFI PART", 8);          /* in LBA 0's unused bytes */
+    device_decide(4096, 16384, UINT64_MAX, &a);
+    HT_EXPECT(!a.writable);
+    HT_EXPECT(strstr(a.reason, "another GPT header at byte 512") != NULL);
 }

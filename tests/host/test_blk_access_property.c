@@ -85,9 +85,13 @@ static bool model_fs_signature(const uint8_t *h, size_t len)
            at(h, len, 0, "LUKS\xba\xbe", 6);
 }
 
-static bool model_gpt_signature(const uint8_t *h, size_t len)
+/* A GPT header at LBA 1 of any block size 512 B .. 64 KiB, other than `except`. */
+static bool model_gpt_signature(const uint8_t *h, size_t len, uint64_t except)
 {
-    return at(h, len, 512, "EFI PART", 8) || at(h, len, 4096, "EFI PART", 8);
+    for (uint64_t off = 512; off <= 65536; off *= 2)
+        if (off != except && at(h, len, off, "EFI PART", 8))
+            return true;
+    return false;
 }
 
 struct verdict {
@@ -175,7 +179,7 @@ static struct verdict model_gpt(const uint8_t *h, size_t len, uint32_t bs, uint6
         }
         bool only_protective;
         bool mbr = model_mbr_used(h, len, &only_protective);
-        if (fs_sig || (mbr && !only_protective))
+        if (fs_sig || (mbr && !only_protective) || model_gpt_signature(h, len, bs))
             return ro();
         return (struct verdict){ true, first, last + 1 };
     }
@@ -204,7 +208,12 @@ static struct verdict model(const uint8_t *h, size_t len, uint32_t bs, uint64_t 
         return ro();
     bool only_protective;
     bool fs = model_fs_signature(h, len), mbr = model_mbr_used(h, len, &only_protective);
-    bool gpt_sig = model_gpt_signature(h, len);
+    bool gpt_sig = model_gpt_signature(h, len, 0);
+    uint64_t want_blocks = (72 * 1024 + bs - 1) / bs < 3 ? 3 : (72 * 1024 + bs - 1) / bs;
+    if (want_blocks > n)
+        want_blocks = n;
+    if (len < want_blocks * bs)
+        return ro();                    /* not read: not known to be unused */
     if (at(h, len, 0, "BAREIO-SCRATCH\0\0", 16))
         return model_label(h, bs, n, fs || mbr || gpt_sig);
     bool present;
@@ -376,7 +385,7 @@ static void generate(struct gen *g, const char *boot_id)
 /* ---- invariants the rule's answer must obey on its own ---- */
 
 static void check_invariants(unsigned c, const struct blk_access *a, uint32_t bs, uint64_t n,
-                             bool allowed, bool boot)
+                             bool allowed, bool boot, size_t len)
 {
     if (!a->writable) {
         if (a->write_first || a->write_end)
@@ -396,7 +405,31 @@ static void check_invariants(unsigned c, const struct blk_access *a, uint32_t bs
     /* A label lives in LBA 0; a GPT needs LBA 0..2 at the very least. */
     if (!whole && a->write_first < 1)
         htest_fail(__FILE__, __LINE__, "case %u: the label's block is writable", c);
-    (void)bs;
+    /* Read straight off the bytes, whatever either judge thought: */
+    if (model_fs_signature(head, len))
+        htest_fail(__FILE__, __LINE__, "case %u: writable beside a file system signature", c);
+    uint64_t first = a->write_first, last = a->write_end - 1;
+    if (strstr(a->reason, "(label)")) {
+        uint64_t off = rd(head + 24, 8), size = rd(head + 32, 8);
+        if (first * (uint64_t)bs < off || (first - 1) * (uint64_t)bs >= off ||
+            (size && last >= (off + size) / bs))
+            htest_fail(__FILE__, __LINE__, "case %u: %llu..%llu is not the whole blocks of the "
+                       "label's %llu+%llu bytes", c, (unsigned long long)first,
+                       (unsigned long long)last, (unsigned long long)off, (unsigned long long)size);
+    } else if (strstr(a->reason, "(GPT partition")) {
+        const uint8_t *h = head + bs;
+        uint64_t fu = rd(h + 40, 8), lu = rd(h + 48, 8), alt = rd(h + 32, 8), elba = rd(h + 72, 8);
+        uint64_t eb = (rd(h + 80, 4) * rd(h + 84, 4) + bs - 1) / bs;
+        if (first < fu || last > lu || first < 2 || first < elba + eb || alt < eb ||
+            last >= alt - eb || memcmp(h, "EFI PART", 8) != 0)
+            htest_fail(__FILE__, __LINE__, "case %u: %llu..%llu reaches the GPT's own blocks "
+                       "(usable %llu..%llu, entries %llu+%llu, backup header %llu)", c,
+                       (unsigned long long)first, (unsigned long long)last,
+                       (unsigned long long)fu, (unsigned long long)lu, (unsigned long long)elba,
+                       (unsigned long long)eb, (unsigned long long)alt);
+    } else if (!whole) {
+        htest_fail(__FILE__, __LINE__, "case %u: writable for no known reason: %s", c, a->reason);
+    }
 }
 
 static void run_case(unsigned c, struct gen *g)
@@ -405,8 +438,7 @@ static void run_case(unsigned c, struct gen *g)
     static const uint32_t sizes[] = { 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536 };
     g->bs = sizes[rng_below(&g->r, 8)];
     g->n = pick_capacity(&g->r, g->bs);
-    uint64_t span_blocks = (BLK_ACCESS_SPAN + g->bs - 1) / g->bs;
-    g->len = (size_t)((span_blocks < g->n ? span_blocks : g->n) * g->bs);
+    g->len = (size_t)blk_access_head_bytes(g->bs, g->n);
     bool allowed = rng_below(&g->r, 2);
     const char *boot_id = ids[rng_below(&g->r, 2)];
     generate(g, ids[1]);
@@ -415,7 +447,7 @@ static void run_case(unsigned c, struct gen *g)
     bool boot;
     blk_access_rule(g->bs, g->n, head, g->len, allowed, boot_id, &a);
     struct verdict want = model(head, g->len, g->bs, g->n, allowed, boot_id, &boot);
-    check_invariants(c, &a, g->bs, g->n, allowed, boot);
+    check_invariants(c, &a, g->bs, g->n, allowed, boot, g->len);
     if (a.writable != want.writable || a.write_first != want.first || a.write_end != want.end ||
         a.boot_device != boot)
         htest_fail(__FILE__, __LINE__, "case %u (%u-byte blocks, %llu blocks, allow %d, bootid "

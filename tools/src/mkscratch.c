@@ -26,6 +26,7 @@
  * --note TEXT. Built with lib/ (tests/host/rename.h renames lib's string
  * functions, so libc keeps its own). */
 #define _GNU_SOURCE
+#include "drivers/blk/access.h"
 #include "lib/cmdline.h"
 #include "lib/disksig.h"
 #include "lib/gpt.h"
@@ -62,6 +63,7 @@ struct options {
 };
 
 struct target {
+    const char *path;
     int fd;
     bool is_block_device;
     dev_t rdev;
@@ -304,6 +306,7 @@ static void open_target(const struct options *o, struct target *t)
     }
     /* O_EXCL on a block device fails with EBUSY while the kernel uses it
      * (mounted, swap, device mapper): the last word on "in use". */
+    t->path = o->target;
     t->fd = open(o->target, O_RDWR | (t->is_block_device ? O_EXCL : 0));
     if (t->fd < 0)
         fail(EXIT_REFUSED, "%s: %s%s", o->target, strerror(errno),
@@ -355,6 +358,9 @@ struct survey {
     } gpt_backup[2];
     bool have_bareio_part;
     struct gpt_partition bareio_part;   /* the first bareio partition of a GPT that is ours */
+    uint32_t bareio_part_block_size;
+    struct disksig inside;              /* a sign of use where the scratch range starts */
+    uint64_t inside_at;                 /* its byte offset on the target */
     char others[768];                   /* partitions that are not bareio's, for the refusal */
 };
 
@@ -400,15 +406,15 @@ static void survey_gpt(const struct target *t, uint32_t bs, struct survey *s)
     struct gpt_header h;
     struct gpt_partition p;
 
-    if (t->head_len < 2 * (size_t)bs || gpt_parse_header(t->head + bs, bs, t->bytes / bs, &h) != GPT_OK)
+    const uint8_t *entries;
+    enum gpt_status st = gpt_locate(t->head, t->head_len, bs, t->bytes / bs, &h, &entries);
+    if (st != GPT_OK && st != GPT_ENTRIES_UNREAD)
         return;
     s->gpt_backup[s->gpts].offset = h.alternate_lba * bs;
     s->gpt_backup[s->gpts++].block_size = bs;
-    /* gpt_parse_header keeps entries_lba inside the disk and the array to 1 MiB. */
-    if (h.entries_lba > t->head_len / bs || gpt_entries_bytes(&h) > t->head_len - h.entries_lba * bs)
+    if (st != GPT_OK)
         return;
-    const uint8_t *entries = t->head + h.entries_lba * bs;
-    enum gpt_status st = gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p);
+    st = gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p);
     if (st == GPT_BAD_ENTRIES_CRC)
         return;
     if (list_other_partitions(&h, entries, s) || st != GPT_OK)
@@ -416,8 +422,26 @@ static void survey_gpt(const struct target *t, uint32_t bs, struct survey *s)
     s->gpts_ours++;
     if (!s->have_bareio_part) {
         s->bareio_part = p;
+        s->bareio_part_block_size = bs;
         s->have_bareio_part = true;
     }
+}
+
+/* The start of the range a label or a bareio partition already opens: a file
+ * system made there after the disk was marked is in use (the kernel's rule
+ * looks at the same bytes, drivers/blk/access.h). */
+static void survey_inside(const struct target *t, uint64_t start, struct survey *s)
+{
+    static uint8_t buf[BLK_ACCESS_SPAN];
+    if (!start || start >= t->bytes)
+        return;
+    size_t want = t->bytes - start < sizeof(buf) ? (size_t)(t->bytes - start) : sizeof(buf);
+    ssize_t n = pread(t->fd, buf, want, (off_t)start);
+    if (n < 0 || (size_t)n != want)
+        fail(EXIT_REFUSED, "%s: reading %zu bytes at %llu failed: %s", t->path, want,
+             (unsigned long long)start, n < 0 ? strerror(errno) : "short read");
+    s->inside = blk_access_data_signature(buf, want);
+    s->inside_at = start + s->inside.offset;
 }
 
 static void survey_target(const struct target *t, struct survey *s)
@@ -428,6 +452,10 @@ static void survey_target(const struct target *t, struct survey *s)
     s->nsigs = disksig_probe_all(t->head, t->head_len, s->sigs, MAX_SIGNATURES);
     survey_gpt(t, 512, s);
     survey_gpt(t, 4096, s);
+    if (s->label_status == SCRATCH_OK)
+        survey_inside(t, s->label.data_offset, s);
+    else if (s->have_bareio_part)
+        survey_inside(t, s->bareio_part.first_lba * s->bareio_part_block_size, s);
 }
 
 /* A signature that needs no word of its own: a GPT of bareio's own, and a
@@ -462,6 +490,11 @@ static unsigned describe_in_use(const struct target *t, const struct survey *s, 
     }
     if (s->nsigs > MAX_SIGNATURES)
         append(buf, size, " and %u more signatures", s->nsigs - MAX_SIGNATURES);
+    if (s->inside.kind != DISKSIG_NONE) {
+        append(buf, size, "%s%s inside its scratch range (signature at byte %llu)", n ? ", " : "",
+               disksig_name(s->inside.kind), (unsigned long long)s->inside_at);
+        n++;
+    }
     return n;
 }
 

@@ -117,8 +117,6 @@ struct image {
     int fd;
     uint64_t bytes;
     bool allow_write;               /* --allow-write: as allow_write= naming the device */
-    uint8_t head[BLK_ACCESS_SPAN];  /* the first bytes, what the rule reads */
-    size_t head_len;
     /* The rule's verdict per block size (512 << i), worked out when asked. */
     bool decided[8];
     struct blk_access access[8];
@@ -150,8 +148,22 @@ static void image_open(struct image *im, const char *path, bool writable, bool a
     } else {
         im->bytes = (uint64_t)st.st_size;
     }
-    im->head_len = im->bytes < sizeof(im->head) ? (size_t)im->bytes : sizeof(im->head);
-    image_read(im, im->head, im->head_len, 0);
+}
+
+/* The rule's reads: whole blocks of the image (the kernel reads the same). */
+struct rule_read {
+    const struct image *im;
+    uint32_t block_size;
+};
+
+static bool rule_read(void *ctx, uint64_t lba, uint32_t count, uint8_t *buf)
+{
+    const struct rule_read *r = ctx;
+    uint64_t bytes = (uint64_t)count * r->block_size;
+    if (lba > r->im->bytes / r->block_size || bytes > r->im->bytes - lba * r->block_size)
+        return false;
+    ssize_t n = pread(r->im->fd, buf, (size_t)bytes, (off_t)(lba * r->block_size));
+    return n >= 0 && (uint64_t)n == bytes;
 }
 
 /* What the kernel's rule (drivers/blk/access.h) decides for IMAGE as a
@@ -164,8 +176,10 @@ static const struct blk_access *image_access(struct image *im, uint32_t block_si
     while (i < 7 && (512u << i) < block_size)
         i++;
     if (!im->decided[i]) {
-        blk_access_rule(512u << i, im->bytes >> (9 + i), im->head, im->head_len, im->allow_write,
-                        NULL, &im->access[i]);
+        static uint8_t buf[BLK_ACCESS_HEAD_MAX];
+        struct rule_read r = { im, 512u << i };
+        blk_access_decide_device(512u << i, im->bytes >> (9 + i), rule_read, &r, buf,
+                                 im->allow_write, NULL, &im->access[i]);
         im->decided[i] = true;
     }
     return &im->access[i];
