@@ -300,6 +300,12 @@ enum ata_identify_status {
 };
 /* 48-bit commands carry LBA bits 47:0: sectors 0..2^48-1 are all they reach. */
 #define ATA_LBA48_SECTORS           (1ull << 48)
+/* [lba, lba + count) inside what a 48-bit FIS or DSM range entry can carry:
+ * anything else would have its high bits dropped (LBA 2^48 is LBA 0). */
+static inline bool ata_lba48_reaches(uint64_t lba, uint64_t count)
+{
+    return lba < ATA_LBA48_SECTORS && count <= ATA_LBA48_SECTORS - lba;
+}
 /* Text from IDENTIFY, escaped for the console (lib/format.h format_escaped):
  * up to four characters per byte, plus the terminator. */
 #define ATA_MODEL_BYTES             40
@@ -310,9 +316,10 @@ struct ata_identity {
     char model[4 * ATA_MODEL_BYTES + 1], serial[4 * ATA_SERIAL_BYTES + 1];
     char firmware[4 * ATA_FIRMWARE_BYTES + 1];
     bool checksum_present;          /* word 255 carries the A5h signature */
-    uint64_t nblocks;               /* capacity in logical sectors, at most ATA_LBA48_SECTORS */
+    uint64_t nblocks;               /* capacity in logical sectors: at most ATA_LBA48_SECTORS
+                                     * and UINT64_MAX / logical_size */
     uint64_t reported_nblocks;      /* words 100-103 as the device gave them */
-    bool capacity_clamped;          /* reported_nblocks > ATA_LBA48_SECTORS */
+    bool capacity_clamped;          /* reported_nblocks was above that */
     uint32_t logical_size;          /* bytes */
     uint32_t physical_size;         /* bytes */
     uint32_t alignment;             /* logical sector offset of LBA 0 in its physical sector */

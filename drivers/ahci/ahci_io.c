@@ -321,8 +321,7 @@ static enum blk_cause ahci_submit(struct blk_dev *dev, struct blk_request *req)
 
     /* LBA bits above 47 would be dropped by the FIS and the DSM range
      * entries: LBA 2^48 is LBA 0 to the device. Unchecked reads reach here. */
-    if (req->op != BLK_OP_FLUSH &&
-        (req->lba >= ATA_LBA48_SECTORS || req->count > ATA_LBA48_SECTORS - req->lba)) {
+    if (req->op != BLK_OP_FLUSH && !ata_lba48_reaches(req->lba, req->count)) {
         snprintf(req->detail, sizeof(req->detail), "lba %llu+%u lies beyond 2^48 sectors, which "
                  "48-bit ATA commands cannot address", (unsigned long long)req->lba, req->count);
         return BLK_CAUSE_LBA_RANGE;

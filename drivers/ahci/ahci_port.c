@@ -296,7 +296,8 @@ static void print_disk(struct ahci_port *p)
     char cap[24], extra[96], align[40] = "", ncq[16] = "no NCQ", clamped[120] = "";
     const struct ata_identity *id = &p->id;
 
-    blk_format_size(cap, sizeof(cap), id->nblocks * id->logical_size);  /* <= 2^48 * 64 KiB */
+    /* ata_identify_parse keeps nblocks * logical_size inside 64 bits. */
+    blk_format_size(cap, sizeof(cap), id->nblocks * id->logical_size);
     if (id->capacity_clamped)
         snprintf(clamped, sizeof(clamped), " (capacity clamped: the device reports %llu sectors, "
                  "48-bit LBAs reach 2^48)", (unsigned long long)id->reported_nblocks);

@@ -116,18 +116,21 @@ enum ata_identify_status ata_identify_parse(const uint16_t w[256], struct ata_id
                   (uint64_t)w[ID_LBA48_CAPACITY + 3] << 48;
     if (id->nblocks == 0)
         return ATA_IDENTIFY_NO_CAPACITY;
-    /* Words 100-103 are a QWord, but 48-bit commands cannot address past
-     * 2^48 sectors: keep what they reach (a larger count would make the
-     * "last LBA" wrap to LBA 0, the label). */
-    id->reported_nblocks = id->nblocks;
-    if (id->nblocks > ATA_LBA48_SECTORS) {
-        id->nblocks = ATA_LBA48_SECTORS;
-        id->capacity_clamped = true;
-    }
     parse_sector_sizes(w, id);
     if (id->logical_size < 512 || id->logical_size > 65536 ||
         (id->logical_size & (id->logical_size - 1)))
         return ATA_IDENTIFY_BAD_SECTOR_SIZE;
+    /* Words 100-103 are a QWord, but 48-bit commands cannot address past
+     * 2^48 sectors, nor may the capacity in bytes wrap 64 bits (2^48 sectors
+     * of 64 KiB do): keep what both allow (a larger count would make the
+     * "last LBA" wrap to LBA 0, the label). */
+    uint64_t limit = UINT64_MAX / id->logical_size < ATA_LBA48_SECTORS
+                         ? UINT64_MAX / id->logical_size : ATA_LBA48_SECTORS;
+    id->reported_nblocks = id->nblocks;
+    if (id->nblocks > limit) {
+        id->nblocks = limit;
+        id->capacity_clamped = true;
+    }
 
     /* Word 76 is a SATA word; 0000h and FFFFh mean "not reported". */
     if (w[ID_SATA_CAPS] != 0 && w[ID_SATA_CAPS] != 0xffff && (w[ID_SATA_CAPS] & (1u << 8))) {

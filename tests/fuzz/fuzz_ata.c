@@ -26,7 +26,9 @@ static void identify(const uint8_t *bytes)
     check_printable(id.serial, sizeof id.serial);
     check_printable(id.firmware, sizeof id.firmware);
     FUZZ_ASSERT(id.nblocks >= 1 && id.nblocks <= ATA_LBA48_SECTORS);
-    FUZZ_ASSERT(id.capacity_clamped == (id.reported_nblocks > ATA_LBA48_SECTORS));
+    FUZZ_ASSERT(id.nblocks <= UINT64_MAX / id.logical_size);
+    FUZZ_ASSERT(id.capacity_clamped == (id.reported_nblocks > id.nblocks));
+    FUZZ_ASSERT(ata_lba48_reaches(id.nblocks - 1, 1));
     FUZZ_ASSERT(id.logical_size >= 512 && id.logical_size <= 65536);
     FUZZ_ASSERT((id.logical_size & (id.logical_size - 1)) == 0);
     FUZZ_ASSERT(id.physical_size >= id.logical_size);

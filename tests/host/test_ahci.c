@@ -177,6 +177,29 @@ HTEST(ata_identify_capacity_beyond_lba48_is_clamped)
     HT_EXPECT(!id.capacity_clamped);
     put_capacity(w, 0);
     HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_NO_CAPACITY);
+    /* 64 KiB sectors: 2^48 of them would be 2^64 bytes; one less fits. */
+    sample_identify(w);
+    w[106] = 0x4000 | (1u << 12);
+    w[117] = 32768;
+    w[118] = 0;
+    put_capacity(w, 1ull << 48);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(id.nblocks, (1ull << 48) - 1);
+    HT_EXPECT(id.capacity_clamped);
+    HT_EXPECT(id.nblocks <= UINT64_MAX / id.logical_size);
+}
+
+HTEST(ata_lba48_reach_edges)
+{
+    const uint64_t end = 1ull << 48;
+    HT_EXPECT(ata_lba48_reaches(0, 65536));
+    HT_EXPECT(ata_lba48_reaches(end - 1, 1));
+    HT_EXPECT(ata_lba48_reaches(end - 8, 8));
+    HT_EXPECT(!ata_lba48_reaches(end - 8, 9));          /* crosses by one */
+    HT_EXPECT(!ata_lba48_reaches(end, 1));              /* would be LBA 0 */
+    HT_EXPECT(!ata_lba48_reaches(end + 10, 8));
+    HT_EXPECT(!ata_lba48_reaches(UINT64_MAX, 2));       /* wraps */
+    HT_EXPECT(!ata_lba48_reaches(end - 1, UINT64_MAX));
 }
 
 HTEST(ata_identify_sector_sizes_outside_512_to_64k_refused)

@@ -80,6 +80,11 @@ HTEST(nvme_ns_geometry_clamps_sizes_beyond_2_64_bytes)
     sample_ns(UINT64_MAX >> 9, 9);      /* exactly fits */
     HT_EXPECT_EQ(nvme_ns_geometry(&ns, &g, why, sizeof why), NVME_NS_USABLE);
     HT_EXPECT(!g.clamped);
+    HT_EXPECT_EQ(g.nblocks, UINT64_MAX >> 9);
+    sample_ns((UINT64_MAX >> 12) + 1, 12);  /* one block more than fits */
+    HT_EXPECT_EQ(nvme_ns_geometry(&ns, &g, why, sizeof why), NVME_NS_USABLE);
+    HT_EXPECT(g.clamped);
+    HT_EXPECT_EQ(g.nblocks, UINT64_MAX >> 12);
 }
 
 HTEST(nvme_id_string_trims_and_escapes)

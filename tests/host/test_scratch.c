@@ -71,3 +71,33 @@ HTEST(scratch_label_refusals)
     HT_EXPECT_EQ(scratch_label_parse(buf, 2 << 20, &out), SCRATCH_BAD_RANGE);
     HT_EXPECT_EQ(scratch_label_parse(buf, 3 << 20, &out), SCRATCH_OK);
 }
+
+/* The range against the device end, to the block: exactly at the end is a
+ * range, one 4 KiB block past it is not, and no sum may wrap. */
+HTEST(scratch_label_range_edges)
+{
+    struct scratch_label in, out;
+    uint8_t buf[512];
+    const uint64_t dev = 64ull << 20;
+    sample(&in);
+    in.data_offset = 1 << 20;
+    in.data_size = dev - (1 << 20);
+    scratch_label_build(buf, &in);
+    HT_EXPECT_EQ(scratch_label_parse(buf, dev, &out), SCRATCH_OK);
+    in.data_size += 4096;
+    scratch_label_build(buf, &in);
+    HT_EXPECT_EQ(scratch_label_parse(buf, dev, &out), SCRATCH_BAD_RANGE);
+    in.data_offset = dev;                   /* offset at the end: nothing left */
+    in.data_size = 0;
+    scratch_label_build(buf, &in);
+    HT_EXPECT_EQ(scratch_label_parse(buf, dev, &out), SCRATCH_BAD_RANGE);
+    in.data_offset = dev - 4096;
+    scratch_label_build(buf, &in);
+    HT_EXPECT_EQ(scratch_label_parse(buf, dev, &out), SCRATCH_OK);
+    in.data_offset = 1 << 20;               /* offset + size wraps to a small number */
+    in.data_size = UINT64_MAX - 4095;
+    scratch_label_build(buf, &in);
+    HT_EXPECT_EQ(scratch_label_parse(buf, dev, &out), SCRATCH_BAD_RANGE);
+    HT_EXPECT_EQ(scratch_label_parse(buf, 0, &out), SCRATCH_BAD_RANGE);
+    HT_EXPECT_EQ(scratch_label_parse(buf, UINT64_MAX, &out), SCRATCH_BAD_RANGE);
+}
