@@ -20,7 +20,11 @@ byte for byte with what a correct reading of the disk allows to change:
 - a label whose data range ends before the device does: every write stays in
   the range (the gate's edge case runs on it) and the tail is unchanged;
 - IDENTIFY strings with control characters and escape sequences: printed
-  escaped, no raw control byte on the console.
+  escaped, no raw control byte on the console;
+- an ext4 made inside a bareio partition or a label's data range after the
+  disk was marked: read-only, unchanged;
+- a GPT on 64 KiB blocks, whose entry array lies past the first 72 KiB:
+  writable inside its partition only, both tables unchanged.
 """
 import os
 import re
@@ -288,3 +292,82 @@ def test_device_strings_are_printed_escaped(boot, kernel, tmp_path):
         raw = f.read()
     assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", raw), "a control byte reached the console"
     assert "ahci0p0: Mo\\x1b]0;x\\x07del EV\\x1b[2J\\x07IL fw " in b.log, b.describe()
+
+
+# ---- a file system made inside the range after it was marked ----
+
+def ext4_at(img, offset, size):
+    """An ext4 file system of `size` bytes at byte `offset` of the image (mkfs.ext4
+    when there is one, else just its superblock magic, which is what counts)."""
+    if shutil.which("mkfs.ext4"):
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-E", f"offset={offset}", img, str(size // 1024)],
+                       check=True, timeout=60, capture_output=True)
+    else:
+        with open(img, "r+b") as f:
+            f.seek(offset + 1080)
+            f.write(b"\x53\xef")
+
+
+@pytest.mark.parametrize("marked_by", ["gpt", "label"])
+def test_file_system_inside_the_scratch_range_is_read_only(boot, kernel, tmp_path, marked_by):
+    img = patterned(tmp_path, "reused-range.img", 16 * MiB)
+    if marked_by == "gpt":
+        tool("mkscratch", "--gpt", "--force", img)
+    else:
+        tool("mkscratch", "--force", img)
+    ext4_at(img, MiB, 12 * MiB)
+    before = sha256(img)
+    b = run_dio(boot, kernel, disks.nvme_controller_at(img, "reused"),
+                cmdline="tests=dio allow_write=*")
+    assert b.status == PASS, b.describe()
+    how = "GPT partition 1" if marked_by == "gpt" else "label"
+    assert access(b.log, "nvme0n1").startswith(
+        f"read-only: scratch ({how}), but its first blocks hold an ext2/3/4 file system"), b.describe()
+    assert sha256(img) == before
+    assert "bareio-manifest: begin device=nvme0n1" not in b.log
+
+
+# ---- a GPT on 64 KiB blocks (its entry array lies past 72 KiB) ----
+
+def gpt_64k(img, nblocks):
+    """A GPT with one bareio partition (1 MiB .. LastUsableLBA) for 64 KiB blocks,
+    laid out as UEFI 2.10 §5.3 says: header at LBA 1, 128 entries at LBA 2,
+    backup entries and header in the last two blocks."""
+    bs, ents = 65536, bytearray(128 * 128)
+    first, last = MiB // bs, nblocks - 3
+    ents[0:16] = bytes.fromhex("25cb755121ccc248964fd62c6ffdb833")      # bareio, as stored
+    ents[16:32] = b"\x42" * 16
+    struct.pack_into("<QQ", ents, 32, first, last)
+
+    def header(my, alt, entries_lba):
+        h = bytearray(92)
+        h[0:8] = b"EFI PART"
+        struct.pack_into("<IIIIQQQQ16sQIII", h, 8, 0x00010000, 92, 0, 0, my, alt, 3, nblocks - 3,
+                         b"\x24" * 16, entries_lba, 128, 128, zlib.crc32(bytes(ents)))
+        struct.pack_into("<I", h, 16, zlib.crc32(bytes(h)))
+        return bytes(h)
+    mbr = bytearray(512)
+    mbr[446 + 1:446 + 16] = bytes([0, 2, 0, 0xEE, 0xFF, 0xFF, 0xFF]) + struct.pack("<II", 1, 0xFFFFFFFF)
+    mbr[510:512] = b"\x55\xaa"
+    with open(img, "r+b") as f:
+        f.write(bytes(mbr).ljust(bs, b"\0"))
+        f.write(header(1, nblocks - 1, 2).ljust(bs, b"\0"))
+        f.write(bytes(ents).ljust(bs, b"\0"))
+        f.seek((nblocks - 2) * bs)
+        f.write(bytes(ents).ljust(bs, b"\0"))
+        f.write(header(nblocks - 1, 1, nblocks - 2).ljust(bs, b"\0"))
+
+
+def test_gpt_on_64k_blocks_confines_writes(boot, kernel, tmp_path):
+    img = patterned(tmp_path, "gpt64k.img", 32 * MiB)
+    nblocks = 32 * MiB // 65536
+    gpt_64k(img, nblocks)
+    tables = (sha256(img, 0, MiB), sha256(img, (nblocks - 2) * 65536))
+    b = run_dio(boot, kernel, nvme_ns(img, "gpt64k", 65536))
+    assert_clean_pass(b, expect=["dio"])
+    assert access(b.log, "nvme0n1") == \
+        f"scratch (GPT partition 1): writes to 1 MiB..{(nblocks - 2) * 64} KiB", b.describe()
+    ranges = manifest_ranges(b.log, "nvme0n1")
+    assert ranges and all(16 <= lba and lba + n <= nblocks - 2 for _, lba, n in ranges)
+    assert (sha256(img, 0, MiB), sha256(img, (nblocks - 2) * 65536)) == tables, "a GPT table changed"
+    assert "blocks OK" in tool("verify-image", b.log_path, img).stdout
