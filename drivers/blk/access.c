@@ -269,11 +269,21 @@ void blk_access_decide_device(uint32_t bs, uint64_t nblocks, blk_access_read_fn 
     uint64_t data = blk_access_data_bytes(out, bs);
     if (!data)
         return;
-    if (!read(ctx, out->write_first, (uint32_t)(data / bs), buf)) {
-        read_only(out, "read-only: reading the first blocks of its scratch range failed");
-        return;
-    }
+    /* A block of the range that cannot be read (a media error the run is
+     * there to find) shows no sign of use: it is read as zeroes, and said. */
+    uint32_t count = (uint32_t)(data / bs), unread = 0;
+    if (!read(ctx, out->write_first, count, buf))
+        for (uint32_t i = 0; i < count; i++)
+            if (!read(ctx, out->write_first + i, 1, buf + (size_t)i * bs)) {
+                memset(buf + (size_t)i * bs, 0, bs);
+                unread++;
+            }
     blk_access_check_data(out, buf, (size_t)data);
+    if (out->writable && unread) {
+        size_t n = strlen(out->reason);
+        snprintf(out->reason + n, sizeof(out->reason) - n, "; %u of its first %u blocks "
+                 "unreadable", unread, count);
+    }
 }
 
 void blk_access_apply(struct blk_dev *dev, const struct blk_access *a)

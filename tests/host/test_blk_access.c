@@ -513,9 +513,39 @@ HTEST(blk_access_device_reads_enough_for_64k_block_gpts)
     device_decide(65536, 64, 2, &a);
     HT_EXPECT(!a.writable);
     HT_EXPECT_STREQ(a.reason, "read-only: reading its first 3 blocks failed");
-    device_decide(65536, 64, 17, &a);
+}
+
+/* A media error where the range starts is what a run is there to find: the
+ * blocks that read are still looked at, the others count as unseen. */
+struct bad_block_disk {
+    struct fake_disk f;
+    uint64_t bad;
+};
+
+static bool bad_block_read(void *ctx, uint64_t lba, uint32_t count, uint8_t *buf)
+{
+    const struct bad_block_disk *d = ctx;
+    if (lba <= d->bad && d->bad < lba + count)
+        return false;
+    return fake_read((void *)&d->f, lba, count, buf);
+}
+
+HTEST(blk_access_unreadable_blocks_in_the_range_are_named_not_feared)
+{
+    struct blk_access a;
+    gpt_disk(512, 131072);
+    struct bad_block_disk d = { { disk, sizeof(disk), 512, UINT64_MAX }, 2060 };
+    blk_access_decide_device(512, 131072, bad_block_read, &d, buf, false, "", &a);
+    HT_EXPECT(a.writable);
+    HT_EXPECT(strstr(a.reason, "; 1 of its first 144 blocks unreadable") != NULL);
+    /* A file system in the blocks that do read still counts. */
+    memcpy(disk + (1 << 20) + 1080, "\x53\xef", 2);
+    blk_access_decide_device(512, 131072, bad_block_read, &d, buf, false, "", &a);
     HT_EXPECT(!a.writable);
-    HT_EXPECT_STREQ(a.reason, "read-only: reading the first blocks of its scratch range failed");
+    /* The head itself unreadable: read-only, as before. */
+    d.bad = 5;
+    blk_access_decide_device(512, 131072, bad_block_read, &d, buf, false, "", &a);
+    HT_EXPECT_STREQ(a.reason, "read-only: reading its first 144 blocks failed");
 }
 
 /* A stale GPT header of another block size beside a bareio GPT. */
