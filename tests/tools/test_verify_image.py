@@ -511,6 +511,49 @@ def test_crlf_line_ends_are_read(img, tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+def write_lines(path, lines, line_end):
+    with open(path, "wb") as f:
+        f.write(b"bareio: booting" + line_end)
+        for line in lines:
+            f.write(line.encode() + line_end)
+    return path
+
+
+@pytest.mark.parametrize("line_end", [b"\r\r\n", b"\r\r\r\n"], ids=["cr-cr-lf", "cr-cr-cr-lf"])
+def test_every_cr_before_the_lf_is_line_end(img, tmp_path, line_end):
+    """A LAVA log ends its lines in CR CR LF: the CRs are line end, not a byte
+    of the last value (it was exit 2, 'seed=: byte 0x0d is not allowed')."""
+    log = write_lines(tmp_path / "s.log", ["bareio-manifest: " + r for r in (BEGIN, GOOD_RANGE, END1)],
+                      line_end)
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 ranges, 32 blocks OK" in p.stdout
+
+
+def test_a_cr_inside_a_manifest_line_is_malformed(img, tmp_path):
+    log = write_lines(tmp_path / "s.log", ["bareio-manifest: " + r for r in
+                                           (BEGIN, "stamped lba=2048\r count=32 gen=3", END1)], b"\r\n")
+    p = run(log, img, timeout=20)
+    assert p.returncode == 2 and "s.log:3: malformed manifest line" in p.stderr, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r\r\n"], ids=["lf", "cr-lf", "cr-cr-lf"])
+def test_the_line_limit_does_not_count_the_line_end(img, tmp_path, line_end):
+    """A manifest line of exactly 1024 bytes (MANIFEST_LINE_MAX) is read
+    whatever its line end; one of 1025 bytes is refused."""
+    def incomplete(length):
+        head = "bareio-manifest: incomplete device=nvme0n1 ("
+        return head + "x" * (length - len(head) - 1) + ")"
+    for length, status, words in ((1024, 1, "manifest is incomplete"), (1025, 2, "longer than 1024")):
+        line = incomplete(length)
+        assert len(line) == length
+        log = write_lines(tmp_path / f"s{length}.log", ["bareio-manifest: " + BEGIN, line,
+                                                       "bareio-manifest: end device=nvme0n1 ranges=0"],
+                          line_end)
+        p = run(log, img, timeout=20)
+        assert p.returncode == status and words in p.stdout + p.stderr, (length, p.stdout + p.stderr)
+
+
 # ---- every range must lie inside the image's scratch range ----
 
 def test_a_range_over_the_label_is_a_mismatch(img, tmp_path):

@@ -380,8 +380,6 @@ static bool record(struct manifest_log *log, const char *t, size_t len)
     unsigned which;
 
     memset(&r, 0, sizeof(r));
-    if (len && t[len - 1] == '\r')
-        len--;                      /* a serial console's CR LF */
     while (pos < len && t[pos] >= 'a' && t[pos] <= 'z')
         pos++;
     for (which = 0; which < sizeof(names) / sizeof(names[0]); which++)
@@ -402,18 +400,22 @@ static bool record(struct manifest_log *log, const char *t, size_t len)
 
 /* ---- lines ---- */
 
+/* The CRs at the end of a line are its line end (CR LF, LAVA's CR CR LF):
+ * the line is what comes before them. The tag holds no CR, so it lies in
+ * that part. */
 static bool line_end(struct manifest_log *log)
 {
     bool ok = true;
+    size_t len = log->len - log->trailing_cr;
 
     if (log->tag_end) {
-        if (log->len > MANIFEST_LINE_MAX)
+        if (len > MANIFEST_LINE_MAX)
             ok = fail(log, "longer than %u bytes (a line cut off, or lines run together)",
                       MANIFEST_LINE_MAX);
         else
-            ok = record(log, log->line + log->tag_end, log->len - log->tag_end);
+            ok = record(log, log->line + log->tag_end, len - log->tag_end);
     }
-    log->len = log->tag_matched = log->tag_end = 0;
+    log->len = log->trailing_cr = log->tag_matched = log->tag_end = 0;
     if (ok)
         log->lineno++;
     return ok;
@@ -425,8 +427,10 @@ static void line_byte(struct manifest_log *log, char c)
 {
     if (log->len < MANIFEST_LINE_MAX)
         log->line[log->len] = c;
-    if (log->len < SIZE_MAX)
+    if (log->len < SIZE_MAX) {
         log->len++;
+        log->trailing_cr = c == '\r' ? log->trailing_cr + 1 : 0;
+    }
     if (log->tag_end)
         return;
     if (c == MANIFEST_TAG[log->tag_matched])

@@ -21,8 +21,11 @@
  * leading zeros or 0x hex, 64-bit, no sign or blank. block is a power of two
  * in 512..65536, blocks > 0; a range has count > 0 and lies inside blocks
  * (lba + count <= blocks, no wrap), after the previous range of its manifest
- * (the kernel's extent map is sorted and disjoint). A line of more than
- * MANIFEST_LINE_MAX bytes holding the tag is malformed, never cut in two.
+ * (the kernel's extent map is sorted and disjoint). A line ends at LF, and
+ * every CR right before the LF is line end too (CR LF from a serial console,
+ * CR CR LF from LAVA); a CR anywhere else is a byte of the line. A manifest
+ * line of more than MANIFEST_LINE_MAX bytes, line end not counted, is
+ * malformed, never cut in two.
  * The first malformed line stops the parse with its number and what is
  * wrong. Memory: the ranges kept, linear in the input; time: linear. */
 #ifndef TOOLS_MANIFEST_H
@@ -72,6 +75,7 @@ struct manifest_log {
     unsigned lineno;
     char line[MANIFEST_LINE_MAX];
     size_t len;                         /* bytes of the line so far (may exceed sizeof line) */
+    size_t trailing_cr;                 /* CRs at the end of it so far: line end, not text */
     size_t tag_matched;                 /* bytes of MANIFEST_TAG matched at the end of it */
     size_t tag_end;                     /* offset just past the first tag, 0: none yet */
     /* The first malformed line, when a call returned false. */
