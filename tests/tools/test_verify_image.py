@@ -36,7 +36,7 @@ def seed(img, lba, count, gen, *extra):
 
 
 def manifest(path, ranges, identity=UUID, device="nvme0n1", block=512, blocks=65536, end=True,
-             prefix="[    2.500000] "):
+             prefix=""):
     lines = ["bareio: some other line",
              f'{prefix}bareio-manifest: begin device={device} serial="bareio-x" identity={identity.hex()} '
              f"block={block} blocks={blocks} seed={hex(SEED)}"]
@@ -482,13 +482,22 @@ def test_malformed_structure(img, tmp_path, records, words):
 
 
 def test_an_overlong_manifest_line_is_malformed_not_split(img, tmp_path):
-    """fgets(1024) cut the line in two and parsed the half with the tag."""
-    long_prefix = "x" * 1500 + " "
+    """fgets(1024) cut the line in two and parsed each half."""
     log = raw_log(tmp_path / "s.log", [BEGIN],
-                  [long_prefix + "bareio-manifest: " + GOOD_RANGE + "\n", "bareio-manifest: " + END1 + "\n"])
+                  ["bareio-manifest: " + GOOD_RANGE + " " + "x" * 1500 + "\n",
+                   "bareio-manifest: " + END1 + "\n"])
     p = run(log, img, timeout=20)
     assert p.returncode == 2, p.stdout + p.stderr
     assert "s.log:3: malformed manifest line" in p.stderr and "long" in p.stderr, p.stderr
+
+
+def test_a_tag_past_1023_bytes_of_log_does_not_start_a_line(img, tmp_path):
+    """fgets(1024) would hand over the tag as the start of a second line."""
+    log = raw_log(tmp_path / "s.log", [BEGIN],
+                  ["x" * 1023 + "bareio-manifest: " + GOOD_RANGE + "\n", "bareio-manifest: " + END1 + "\n"])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "lists 0 ranges, its end line says 1" in p.stdout, p.stdout
 
 
 def test_an_overlong_line_without_the_tag_is_just_log(img, tmp_path):
@@ -552,6 +561,50 @@ def test_the_line_limit_does_not_count_the_line_end(img, tmp_path, line_end):
                           line_end)
         p = run(log, img, timeout=20)
         assert p.returncode == status and words in p.stdout + p.stderr, (length, p.stdout + p.stderr)
+
+
+# The kernel prints each manifest line at the start of a line (kernel/dio.c);
+# the tag elsewhere is log text, e.g. a disk's model on its boot line.
+BOOT_LINES = {
+    "begin in a model": "ahci0p0: bareio-manifest: begin QM00001 fw 2.5+, 32 MiB (65536 sectors), "
+                        "512/512 bytes per sector (logical/physical), NCQ 32",
+    "zero in a model": "ahci0p0: bareio-manifest: zero lba=1 count=1 QM00001 fw 2.5+, 32 MiB (65536 "
+                       "sectors), 512/512 bytes per sector (logical/physical), NCQ 32",
+    "end in a model": "ahci0p0: bareio-manifest: end device=nvme0n1 ranges=0 QM00001 fw 2.5+",
+    "after a timestamp": "[    2.500000] bareio-manifest: " + GOOD_RANGE,
+    "after a blank": " bareio-manifest: " + GOOD_RANGE,
+}
+
+
+@pytest.mark.parametrize("where", ["before", "inside"])
+@pytest.mark.parametrize("case", sorted(BOOT_LINES))
+def test_the_tag_inside_a_line_is_log_text(img, tmp_path, case, where):
+    """A boot line whose model holds 'bareio-manifest: ' made a good log exit 2."""
+    records = [BEGIN, GOOD_RANGE, END1]
+    at = 0 if where == "before" else 2
+    lines = ["bareio-manifest: " + r for r in records]
+    lines.insert(at, BOOT_LINES[case])
+    p = run(write_lines(tmp_path / "s.log", lines, b"\r\n"), img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 ranges, 32 blocks OK" in p.stdout
+
+
+def test_a_timestamped_manifest_is_not_read(img, tmp_path):
+    """Only a line that starts with the tag is a manifest line: a log whose
+    every line carries a timestamp holds no manifest (a mismatch, not a pass)."""
+    log = manifest(tmp_path / "s.log", RANGES, prefix="[    2.500000] ")
+    p = run(log, img, timeout=20)
+    assert p.returncode == 1 and "no manifest with identity" in p.stderr, p.stdout + p.stderr
+
+
+def test_a_cr_before_the_tag_is_line_end(img, tmp_path):
+    """LF CR line ends put the CR at the start of the next line."""
+    log = tmp_path / "s.log"
+    with open(log, "wb") as f:
+        f.write(b"bareio: booting\n" + b"".join(b"\rbareio-manifest: " + r.encode() + b"\n"
+                                               for r in (BEGIN, GOOD_RANGE, END1)))
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
 
 
 # ---- every range must lie inside the image's scratch range ----

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* tools/src/manifest.c — the manifest parser (grammar and limits in
  * manifest.h). Lines are cut at '\n' whatever their length: a line keeps its
- * first MANIFEST_LINE_MAX bytes and its true length, and the tag is looked
- * for over all of it, so an overlong manifest line is refused instead of
- * being cut into two lines the way fgets() with a fixed buffer does. Every
+ * first MANIFEST_LINE_MAX bytes and its true length, so an overlong manifest
+ * line is refused instead of being cut into two lines the way fgets() with a
+ * fixed buffer does (its second half would start with whatever text lay
+ * there, a tag among it). Every
  * record is read from the left with one cursor; nothing searches a line for
  * "key=", so text inside a field can never pass for another field. */
 #include "tools/src/manifest.h"
@@ -416,13 +417,16 @@ static bool line_end(struct manifest_log *log)
             ok = record(log, log->line + log->tag_end, len - log->tag_end);
     }
     log->len = log->trailing_cr = log->tag_matched = log->tag_end = 0;
+    log->not_tagged = false;
     if (ok)
         log->lineno++;
     return ok;
 }
 
-/* The tag has no proper prefix that is also a suffix ("b" occurs once in
- * it), so on a mismatch matching restarts at this byte alone. */
+/* The kernel prints the tag at the start of a line (dio_print_manifests);
+ * CRs before it are the previous line's end split as LF CR. Anywhere else
+ * it is log text: a disk model that reads "bareio-manifest: begin" on its
+ * boot line, say. */
 static void line_byte(struct manifest_log *log, char c)
 {
     if (log->len < MANIFEST_LINE_MAX)
@@ -431,14 +435,14 @@ static void line_byte(struct manifest_log *log, char c)
         log->len++;
         log->trailing_cr = c == '\r' ? log->trailing_cr + 1 : 0;
     }
-    if (log->tag_end)
+    if (log->tag_end || log->not_tagged || (c == '\r' && log->tag_matched == 0))
         return;
-    if (c == MANIFEST_TAG[log->tag_matched])
-        log->tag_matched++;
-    else
-        log->tag_matched = c == MANIFEST_TAG[0];
-    if (log->tag_matched == TAG_LEN)
-        log->tag_end = log->len;    /* > MANIFEST_LINE_MAX only on an overlong line */
+    if (c != MANIFEST_TAG[log->tag_matched]) {
+        log->not_tagged = true;
+        return;
+    }
+    if (++log->tag_matched == TAG_LEN)
+        log->tag_end = log->len;    /* > MANIFEST_LINE_MAX only after many CRs: overlong */
 }
 
 void manifest_log_init(struct manifest_log *log)
