@@ -425,6 +425,8 @@ MALFORMED = {
     "count near 2^64": ("zero lba=10 count=18446744073709551615", "count="),
     "lba+count wraps": ("zero lba=18446744073709551615 count=2", "lba="),
     "past blocks": ("zero lba=65530 count=10", "blocks"),
+    "one block past blocks": ("zero lba=65535 count=2", "past the end of nvme0n1's 65536 blocks"),
+    "the block at blocks": ("zero lba=65536 count=1", "past the end of nvme0n1's 65536 blocks"),
     # keys
     "missing key": ("stamped lba=2048 gen=3", "count="),
     "duplicate key": ("stamped lba=2048 count=32 count=32 gen=3", "count="),
@@ -470,6 +472,10 @@ def test_malformed_manifest_is_exit_2_with_file_and_line(img, tmp_path, case):
       "end device=nvme0n1 ranges=2"], "order"),
     ([BEGIN, "stamped lba=2048 count=8 gen=1", "zero lba=2050 count=8",
       "end device=nvme0n1 ranges=2"], "overlap"),
+    ([BEGIN, "stamped lba=2048 count=8 gen=3", "stamped lba=2055 count=25 gen=3",
+      "end device=nvme0n1 ranges=2"], "overlaps the previous range, lba=2048 count=8"),
+    ([BEGIN, "zero lba=4096 count=1", "zero lba=4096 count=1",
+      "end device=nvme0n1 ranges=2"], "overlaps the previous range, lba=4096 count=1"),
     ([BEGIN, "incomplete device=ahci0p0 (the extent map overflowed)", "end device=nvme0n1 ranges=0"],
      "device="),
     ([BEGIN, "incomplete device=nvme0n1 (the extent map overflowed", "end device=nvme0n1 ranges=0"],
@@ -479,6 +485,19 @@ def test_malformed_structure(img, tmp_path, records, words):
     p = run(raw_log(tmp_path / "s.log", records), img, timeout=20)
     assert p.returncode == 2, f"exit {p.returncode}: " + p.stdout + p.stderr
     assert "malformed manifest line" in p.stderr and words in p.stderr, p.stderr
+
+
+def test_adjacent_ranges_are_not_an_overlap(img, tmp_path):
+    records = [BEGIN, "stamped lba=2048 count=8 gen=3", "stamped lba=2056 count=24 gen=3",
+               "zero lba=4096 count=1", "zero lba=4097 count=1", "end device=nvme0n1 ranges=4"]
+    p = run(raw_log(tmp_path / "s.log", records), img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "4 ranges, 34 blocks OK" in p.stdout
+
+
+def test_a_range_ending_at_the_last_block_is_inside_blocks(img, tmp_path):
+    p = run(raw_log(tmp_path / "s.log", [BEGIN, "zero lba=65535 count=1", END1]), img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
 
 
 def test_an_overlong_manifest_line_is_malformed_not_split(img, tmp_path):
@@ -637,6 +656,49 @@ def test_a_range_outside_the_bareio_partition_is_a_mismatch(tmp_path):
     p = run(log, path, timeout=20)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "zero lba=40 count=8" in p.stdout and "outside" in p.stdout, p.stdout
+
+
+LAYOUTS = {
+    # mkscratch arguments on a 32 MiB image, and the scratch blocks [first, end) they open
+    "label": ((), 2048, 65536),
+    "label with --size": (("--data-offset", "1M", "--size", "8M"), 2048, 18432),
+    "gpt": (("--gpt",), 2048, gptimage.usable(65536)[1] + 1),
+}
+
+
+@pytest.fixture(params=sorted(LAYOUTS))
+def layout(request, tmp_path):
+    """(image, write_first, write_end) for each way mkscratch makes a disk scratch."""
+    args, first, end = LAYOUTS[request.param]
+    path = raw_image(tmp_path, "d.img", 32 * MiB)
+    p = subprocess.run([MKSCRATCH, *args, str(path), "--uuid", UUID.hex()], capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stderr
+    return path, first, end
+
+
+def test_ranges_at_both_edges_of_the_scratch_range_are_inside(layout, tmp_path):
+    path, first, end = layout
+    seed(path, first, 1, 3)
+    seed(path, end - 1, 1, 3)
+    log = manifest(tmp_path / "s.log", [f"stamped lba={first} count=1 gen=3",
+                                        f"stamped lba={end - 1} count=1 gen=3"])
+    p = run(log, path, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "2 ranges, 2 blocks OK" in p.stdout
+
+
+@pytest.mark.parametrize("where", ["one block past the end", "at the end", "across the start"])
+def test_a_range_one_block_outside_the_scratch_range_is_a_mismatch(layout, tmp_path, where):
+    path, first, end = layout
+    lba, count = {"one block past the end": (end - 1, 2), "at the end": (end, 1),
+                  "across the start": (first - 1, 2)}[where]
+    rng = f"zero lba={lba} count={count}"
+    log = manifest(tmp_path / "s.log", [rng], blocks=max(65536, lba + count))
+    p = run(log, path, timeout=20)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"{rng} (" in p.stdout and f"is outside {path}'s scratch range, blocks {first}..{end - 1}" \
+        in p.stdout, p.stdout
 
 
 def test_a_huge_range_outside_the_image_is_named_at_once(img, tmp_path):
