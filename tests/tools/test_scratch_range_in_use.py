@@ -176,3 +176,61 @@ def test_the_runs_own_stamps_are_no_sign_of_use(disk, tmp_path):
     p = disk.verify(tmp_path / "s.log", [f"stamped lba={first} count={count} gen={g}"
                                          for first, count, g in ranges if count])
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def new_range_start(disk, mode):
+    """Where the scratch range starts after `mkscratch MODE` on the disk: a
+    relabel keeps the label's data offset, anything else starts at 1 MiB."""
+    return disk.start if not mode and not disk.mode else MiB
+
+
+@pytest.mark.parametrize("mode", [(), ("--gpt",)], ids=["label", "gpt"])
+def test_force_reclaims_it(used_disk, mode):
+    """The kernel names 'tools/mkscratch --force' as the remedy: afterwards the
+    disk is clean scratch (it said 'overwriting it as told' and left the file
+    system where the rule looks, so the disk stayed read-only)."""
+    p = tool(MKSCRATCH, *mode, used_disk.path, "--force")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "overwriting it as told" in p.stderr, p.stderr
+    p = tool(MKSCRATCH, *mode, used_disk.path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    used_disk.bs = 512
+    used_disk.first = new_range_start(used_disk, mode) // 512
+    p = used_disk.seed(used_disk.first, 8)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+# A blank disk with a file system at an offset (nothing in its first 72 KiB):
+# marking it would open a range that starts with that file system.
+NEW_RANGES = {
+    "label": ((), MiB, 512),
+    "label at 4 MiB": (("--data-offset", "4M"), 4 * MiB, 512),
+    "label at 4 KiB": (("--data-offset", "4K"), 4096, 512),
+    # a 64 KiB-block device's range starts at its first whole block: 64 KiB
+    "label at 4 KiB, 64 KiB blocks": (("--data-offset", "4K"), 65536, 512),
+    "gpt": (("--gpt",), MiB, 512),
+    "gpt 4096": (("--gpt", "--block-size", "4096"), MiB, 4096),
+}
+
+
+@pytest.mark.parametrize("make", sorted(MAKE_FS))
+@pytest.mark.parametrize("layout", sorted(NEW_RANGES))
+def test_refuses_a_file_system_where_the_new_range_starts(tmp_path, layout, make):
+    args, start, bs = NEW_RANGES[layout]
+    path = tmp_path / "disk.img"
+    with open(path, "wb") as f:
+        f.truncate(SIZE)
+    MAKE_FS[make](path, start)
+    before = sha(path)
+    p = tool(MKSCRATCH, path, *args)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"an ext2/3/4 file system inside its scratch range (signature at byte {start + 1080})" \
+        in p.stderr, p.stderr
+    assert sha(path) == before, "a refused mkscratch changed the image"
+    p = tool(MKSCRATCH, path, *args, "--force")
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = tool(MKSCRATCH, path, *args)
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = tool(VERIFY, "--seed", path, "--lba", start // bs, "--count", 8, "--seed-value", 1, "--gen", 1,
+             "--block-size", bs)
+    assert p.returncode == 0, p.stdout + p.stderr

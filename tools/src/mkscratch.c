@@ -9,16 +9,21 @@
  * Safety: a target whose first sectors show a partition table, a file system,
  * LVM, swap, LUKS or an ISO 9660 image (lib/disksig.h, every signature named)
  * is refused unless --force, and so is a GPT with any partition that is not
- * bareio's; a mounted block device (or one with a mounted partition, or one
- * the kernel holds open exclusively) is refused even with --force. What is
+ * bareio's, and a file system (volume, table) at the start of a scratch range
+ * — the one a label or bareio partition already opens, or the one about to be
+ * opened — where the kernel's rule looks and would keep the disk read-only
+ * (drivers/blk/access.h); a mounted block device (or one with a mounted
+ * partition, or one the kernel holds open exclusively) is refused even with
+ * --force. What is
  * bareio's own may be remade without --force: a scratch label (it keeps its
  * UUID and data range unless told otherwise) that nothing has been written
  * beside, and a GPT holding bareio partitions only (--gpt keeps the first
  * one's unique GUID; a label replaces the GPT). Whenever the target showed a
  * signature (--force, or a bareio GPT turned into a label) the first 72 KiB and
- * the backup GPT header are zeroed with the write, so what is left is a clean
- * scratch disk, not a label beside an old file system (which the kernel keeps
- * read-only, drivers/blk/access.h). A target too small for the label and one
+ * the backup GPT header are zeroed with the write, and with --force so are the
+ * first 72 KiB of each scratch range start that showed one, so what is left is
+ * a clean scratch disk, not a label beside (or over) an old file system, which
+ * the kernel keeps read-only. A target too small for the label and one
  * 4 KiB block of data is refused. Exit: 0 written, 1 refused (in use, too
  * small) or failed, 2 usage (including a data range that does not fit).
  *
@@ -359,8 +364,10 @@ struct survey {
     bool have_bareio_part;
     struct gpt_partition bareio_part;   /* the first bareio partition of a GPT that is ours */
     uint32_t bareio_part_block_size;
-    struct disksig inside;              /* a sign of use where the scratch range starts */
+    struct disksig inside;              /* the first sign of use where a scratch range starts */
     uint64_t inside_at;                 /* its byte offset on the target */
+    unsigned nused;                     /* range starts that showed one, for --force to erase */
+    uint64_t used_starts[2 * DISKSIG_GPT_BLOCK_SIZES];
     char others[768];                   /* partitions that are not bareio's, for the refusal */
 };
 
@@ -427,21 +434,50 @@ static void survey_gpt(const struct target *t, uint32_t bs, struct survey *s)
     }
 }
 
-/* The start of the range a label or a bareio partition already opens: a file
- * system made there after the disk was marked is in use (the kernel's rule
- * looks at the same bytes, drivers/blk/access.h). */
-static void survey_inside(const struct target *t, uint64_t start, struct survey *s)
+/* The bytes the kernel's rule looks at where a scratch range starts
+ * (drivers/blk/access.h, blk_access_check_data): a file system made there
+ * after the disk was marked makes it read-only, so it is a sign of use. */
+static size_t range_head_len(const struct target *t, uint64_t start)
+{
+    return t->bytes - start < BLK_ACCESS_SPAN ? (size_t)(t->bytes - start) : BLK_ACCESS_SPAN;
+}
+
+static void survey_range_start(const struct target *t, uint64_t start, struct survey *s)
 {
     static uint8_t buf[BLK_ACCESS_SPAN];
     if (!start || start >= t->bytes)
         return;
-    size_t want = t->bytes - start < sizeof(buf) ? (size_t)(t->bytes - start) : sizeof(buf);
+    size_t want = range_head_len(t, start);
     ssize_t n = pread(t->fd, buf, want, (off_t)start);
     if (n < 0 || (size_t)n != want)
         fail(EXIT_REFUSED, "%s: reading %zu bytes at %llu failed: %s", t->path, want,
              (unsigned long long)start, n < 0 ? strerror(errno) : "short read");
-    s->inside = blk_access_data_signature(buf, want);
-    s->inside_at = start + s->inside.offset;
+    struct disksig sig = blk_access_data_signature(buf, want);
+    if (sig.kind == DISKSIG_NONE)
+        return;
+    if (s->inside.kind == DISKSIG_NONE) {
+        s->inside = sig;
+        s->inside_at = start + sig.offset;
+    }
+    if (s->nused < sizeof(s->used_starts) / sizeof(s->used_starts[0]))
+        s->used_starts[s->nused++] = start;
+}
+
+/* A label's range starts at the first whole block at or after data_offset,
+ * for whichever block size the device has (512 B..64 KiB), as the rule
+ * rounds it; a GPT partition at its first LBA. */
+static void survey_label_range(const struct target *t, uint64_t data_offset, struct survey *s)
+{
+    uint64_t last = 0;
+    for (unsigned k = 0; k < DISKSIG_GPT_BLOCK_SIZES; k++) {
+        uint64_t bs = 512u << k;
+        if (data_offset > UINT64_MAX - bs)
+            break;
+        uint64_t start = (data_offset + bs - 1) / bs * bs;
+        if (start != last)
+            survey_range_start(t, start, s);
+        last = start;
+    }
 }
 
 static void survey_target(const struct target *t, struct survey *s)
@@ -453,9 +489,9 @@ static void survey_target(const struct target *t, struct survey *s)
     survey_gpt(t, 512, s);
     survey_gpt(t, 4096, s);
     if (s->label_status == SCRATCH_OK)
-        survey_inside(t, s->label.data_offset, s);
+        survey_label_range(t, s->label.data_offset, s);
     else if (s->have_bareio_part)
-        survey_inside(t, s->bareio_part.first_lba * s->bareio_part_block_size, s);
+        survey_range_start(t, s->bareio_part.first_lba * s->bareio_part_block_size, s);
 }
 
 /* A signature that needs no word of its own: a GPT of bareio's own, and a
@@ -543,6 +579,18 @@ static void wipe_backup_headers(const struct options *o, const struct target *t,
     }
 }
 
+/* Zeroes what the rule would look at where each range start that showed a
+ * sign of use begins (--force: the file system made in the scratch range
+ * goes too, or the disk would stay read-only). Done before the new tables
+ * are written, which a range start below 72 KiB may share blocks with. */
+static void wipe_used_range_starts(const struct options *o, const struct target *t,
+                                   const struct survey *s)
+{
+    static const uint8_t zero[BLK_ACCESS_SPAN];
+    for (unsigned i = 0; i < s->nused; i++)
+        write_at(o, t, zero, range_head_len(t, s->used_starts[i]), s->used_starts[i]);
+}
+
 /* The label's data range against the target: offset and size multiples of
  * 4096 (block-aligned for every sector size), offset at least 4096, the range
  * inside the target with at least one 4 KiB block, no sum that wraps. A range
@@ -576,7 +624,6 @@ static void write_label(const struct options *o, struct target *t)
     char uuid[40], check[64];
 
     survey_target(t, &s);
-    check_in_use(o, t, &s);
     bool relabel = s.label_status == SCRATCH_OK;
     memset(&l, 0, sizeof(l));
     l.data_offset = o->have_offset ? o->data_offset
@@ -590,6 +637,9 @@ static void write_label(const struct options *o, struct target *t)
         new_uuid(l.uuid);
     l.created = o->have_created ? o->created : (uint64_t)time(NULL);
     snprintf(l.note, sizeof(l.note), "%s", o->note);
+    if (!relabel || l.data_offset != s.label.data_offset)
+        survey_label_range(t, l.data_offset, &s);   /* the range the label will open */
+    check_in_use(o, t, &s);
     check_fit(o, t, &l);
 
     /* Whatever showed a signature goes with the label (--force, or a GPT of
@@ -604,6 +654,7 @@ static void write_label(const struct options *o, struct target *t)
         fail(EXIT_REFUSED, "internal error: the label built does not parse");
     if (s.nsigs)
         wipe_backup_headers(o, t, &s);
+    wipe_used_range_starts(o, t, &s);
     write_at(o, t, buf, len, 0);
     free(buf);
     finish(o, t);
@@ -623,7 +674,6 @@ static void write_gpt(const struct options *o, struct target *t)
     char guid[40];
 
     survey_target(t, &s);
-    check_in_use(o, t, &s);
     memset(&l, 0, sizeof(l));
     l.block_size = bs;
     l.nblocks = t->bytes / bs;
@@ -648,7 +698,18 @@ static void write_gpt(const struct options *o, struct target *t)
     if (!gpt_build(&l, pri, bak))
         fail(EXIT_REFUSED, "%s is %llu bytes: too small for a GPT with a 1 MiB-aligned partition",
              o->target, (unsigned long long)t->bytes);
+    struct gpt_header h;
+    struct gpt_partition part;
+    const uint8_t *entries;
+    if (gpt_locate(pri, head_len, bs, l.nblocks, &h, &entries) != GPT_OK ||
+        gpt_find_partition(&h, entries, gpt_type_bareio, 0, &part) != GPT_OK)
+        fail(EXIT_REFUSED, "internal error: the GPT built does not parse");
+    uint64_t start = part.first_lba * bs;
+    if (!s.have_bareio_part || start != s.bareio_part.first_lba * s.bareio_part_block_size)
+        survey_range_start(t, start, &s);           /* the partition it will open */
+    check_in_use(o, t, &s);
     wipe_backup_headers(o, t, &s);
+    wipe_used_range_starts(o, t, &s);
     write_at(o, t, pri, head_len, 0);
     write_at(o, t, bak, bak_len, (l.nblocks - gpt_backup_blocks(bs)) * bs);
     finish(o, t);
