@@ -514,3 +514,20 @@ def test_refuses_two_gpts_of_which_one_is_not_bareios(tmp_path, ours, mode):
             (gptimage.LINUX_TYPE, bytes(range(0x70, 0x80)), MiB // bs, last, "home")
         gptimage.write_gpt(img, [part], bs=bs, entries=4)
     refused_unchanged(img, mode, '"home"', "0fc63daf-8483-4772-8e79-3d69d8477de4")
+
+
+@pytest.mark.parametrize("bs,stray", [(4096, 512), (512, 32768), (512, 65536), (4096, 65536)])
+@pytest.mark.parametrize("mode", [(), ("--gpt",)])
+def test_refuses_a_bareio_gpt_beside_another_gpt_header(tmp_path, bs, stray, mode):
+    """A GPT header that does not parse (here just its signature), where
+    another block size puts LBA 1, beside a GPT of bareio's: the kernel keeps
+    the disk read-only, so it is not bareio's to remake without --force."""
+    img = blank(tmp_path, size=32 * MiB)
+    assert mkscratch("--gpt", img, "--block-size", bs).returncode == 0
+    poke(img, stray, b"EFI PART")
+    first = min(bs, stray)
+    p = refused_unchanged(img, mode, f"one of 2 GPT headers (at bytes {first}, {max(bs, stray)}: "
+                                     "the kernel keeps a disk with more than one read-only)")
+    p = mkscratch(*mode, img, "--force")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert mkscratch(*mode, img).returncode == 0, "what --force made is not a clean scratch disk"

@@ -14,18 +14,18 @@
  * opened — where the kernel's rule looks and would keep the disk read-only
  * (drivers/blk/access.h); a mounted block device (or one with a mounted
  * partition, or one the kernel holds open exclusively) is refused even with
- * --force. What is
- * bareio's own may be remade without --force: a scratch label (it keeps its
- * UUID and data range unless told otherwise) that nothing has been written
- * beside, and a GPT holding bareio partitions only (--gpt keeps the first
+ * --force. What is bareio's own may be remade without --force: a scratch label
+ * (it keeps its UUID and data range unless told otherwise) that nothing has
+ * been written beside, and a GPT holding bareio partitions only, with no GPT
+ * header at another block size that is not such a GPT's (--gpt keeps the first
  * one's unique GUID; a label replaces the GPT). Whenever the target showed a
- * signature (--force, or a bareio GPT turned into a label) the first 72 KiB and
- * the backup GPT header are zeroed with the write, and with --force so are the
- * first 72 KiB of each scratch range start that showed one, so what is left is
- * a clean scratch disk, not a label beside (or over) an old file system, which
- * the kernel keeps read-only. A target too small for the label and one
- * 4 KiB block of data is refused. Exit: 0 written, 1 refused (in use, too
- * small) or failed, 2 usage (including a data range that does not fit).
+ * signature (--force, or a bareio GPT turned into a label) the first 72 KiB
+ * and the backup GPT header are zeroed with the write, and with --force so are
+ * the first 72 KiB of each scratch range start that showed one, so what is
+ * left is a clean scratch disk, not a label beside (or over) an old file
+ * system, which the kernel keeps read-only. A target too small for the label
+ * and one 4 KiB block of data is refused. Exit: 0 written, 1 refused (in use,
+ * too small) or failed, 2 usage (including a data range that does not fit).
  *
  * Test-only options make the label reproducible: --uuid HEX, --created SECONDS,
  * --note TEXT. Built with lib/ (tests/host/rename.h renames lib's string
@@ -356,11 +356,13 @@ struct survey {
     struct scratch_label label;         /* when label_status is SCRATCH_OK */
     unsigned nsigs;                     /* every signature found (sigs holds the first few) */
     struct disksig sigs[MAX_SIGNATURES];
-    unsigned gpts, gpts_ours;           /* GPT headers that parse; those holding bareio's only */
+    unsigned gpts, gpts_ours;           /* GPT headers (parsed or not); GPTs of bareio's only */
+    uint64_t gpt_at[DISKSIG_GPT_BLOCK_SIZES];   /* where each header is */
+    unsigned nbackups;
     struct {
         uint64_t offset;                /* byte offset of a parsed header's backup */
         uint32_t block_size;
-    } gpt_backup[2];
+    } gpt_backup[DISKSIG_GPT_BLOCK_SIZES];
     bool have_bareio_part;
     struct gpt_partition bareio_part;   /* the first bareio partition of a GPT that is ours */
     uint32_t bareio_part_block_size;
@@ -404,21 +406,26 @@ static unsigned list_other_partitions(const struct gpt_header *h, const uint8_t 
     return others;
 }
 
-/* The GPT whose header is at LBA 1 for block size bs, if any. It is ours
- * when its header and entry array check out (the array inside what was
- * read), its first bareio partition is valid (inside the usable LBAs,
- * overlapping nothing) and no used entry is of another type. */
+/* The GPT whose header is at LBA 1 for block size bs, if any. Every header
+ * counts, whether it parses or not: the kernel's rule keeps a disk with GPT
+ * headers at two block sizes read-only. It is ours when its header and entry
+ * array check out (the array inside what was read), its first bareio
+ * partition is valid (inside the usable LBAs, overlapping nothing) and no
+ * used entry is of another type. */
 static void survey_gpt(const struct target *t, uint32_t bs, struct survey *s)
 {
     struct gpt_header h;
     struct gpt_partition p;
 
+    if (!disksig_gpt_header_at(t->head, t->head_len, bs))
+        return;
+    s->gpt_at[s->gpts++] = bs;
     const uint8_t *entries;
     enum gpt_status st = gpt_locate(t->head, t->head_len, bs, t->bytes / bs, &h, &entries);
     if (st != GPT_OK && st != GPT_ENTRIES_UNREAD)
         return;
-    s->gpt_backup[s->gpts].offset = h.alternate_lba * bs;
-    s->gpt_backup[s->gpts++].block_size = bs;
+    s->gpt_backup[s->nbackups].offset = h.alternate_lba * bs;
+    s->gpt_backup[s->nbackups++].block_size = bs;
     if (st != GPT_OK)
         return;
     st = gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p);
@@ -486,8 +493,8 @@ static void survey_target(const struct target *t, struct survey *s)
     s->label_status = t->head_len >= SCRATCH_LABEL_SIZE
                           ? scratch_label_parse(t->head, t->bytes, &s->label) : SCRATCH_NO_LABEL;
     s->nsigs = disksig_probe_all(t->head, t->head_len, s->sigs, MAX_SIGNATURES);
-    survey_gpt(t, 512, s);
-    survey_gpt(t, 4096, s);
+    for (unsigned k = 0; k < DISKSIG_GPT_BLOCK_SIZES; k++)
+        survey_gpt(t, 512u << k, s);
     if (s->label_status == SCRATCH_OK)
         survey_label_range(t, s->label.data_offset, s);
     else if (s->have_bareio_part)
@@ -522,6 +529,12 @@ static unsigned describe_in_use(const struct target *t, const struct survey *s, 
                disksig_name(s->sigs[i].kind), (unsigned long long)s->sigs[i].offset);
         if (s->sigs[i].kind == DISKSIG_GPT && s->others[0])
             append(buf, size, " with partitions that are not bareio's: %s", s->others);
+        if (s->sigs[i].kind == DISKSIG_GPT && s->gpts > 1) {
+            append(buf, size, ", one of %u GPT headers (at bytes", s->gpts);
+            for (unsigned g = 0; g < s->gpts; g++)
+                append(buf, size, "%s %llu", g ? "," : "", (unsigned long long)s->gpt_at[g]);
+            append(buf, size, ": the kernel keeps a disk with more than one read-only)");
+        }
         n++;
     }
     if (s->nsigs > MAX_SIGNATURES)
@@ -569,8 +582,8 @@ static void new_uuid(uint8_t u[16])
 static void wipe_backup_headers(const struct options *o, const struct target *t,
                                 const struct survey *s)
 {
-    static const uint8_t zero[4096];
-    for (unsigned i = 0; i < s->gpts; i++) {
+    static const uint8_t zero[65536];
+    for (unsigned i = 0; i < s->nbackups; i++) {
         char sig[8];
         uint64_t at = s->gpt_backup[i].offset;
         if (pread(t->fd, sig, sizeof(sig), (off_t)at) == (ssize_t)sizeof(sig) &&
