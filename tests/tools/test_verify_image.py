@@ -718,3 +718,42 @@ def test_a_disk_in_use_is_a_mismatch(img, tmp_path):
     assert p.returncode == 2 and "ext2/3/4" in p.stderr and "--device" in p.stderr, p.stderr
     p = run(manifest(tmp_path / "s.log", RANGES), img, "--device", "nvme0n1", timeout=20)
     assert p.returncode == 1 and "not scratch" in p.stdout, p.stdout + p.stderr
+
+
+# ---- 32 hex digits: verify-image --identity and mkscratch --uuid read them alike ----
+
+HEX_OK = {
+    "plain": UUID.hex(),
+    "upper case": UUID.hex().upper(),
+    "dashed": "-".join((UUID.hex()[:8], UUID.hex()[8:12], UUID.hex()[12:16], UUID.hex()[16:20],
+                        UUID.hex()[20:])),
+}
+HEX_BAD = {
+    "31 digits": UUID.hex()[:31],
+    "33 digits": UUID.hex() + "0",
+    "a g": "g" + UUID.hex()[1:],
+    "empty": "",
+    # 0x10..0x19 | 0x20 are '0'..'9': verify-image took these control bytes for digits
+    "control bytes": "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19" * 3 + "\x10\x11",
+    "blank": UUID.hex()[:16] + " " + UUID.hex()[16:31],
+}
+
+
+@pytest.mark.parametrize("case", sorted(HEX_OK) + sorted(HEX_BAD))
+def test_identity_and_uuid_parse_alike(tmp_path, case):
+    text = HEX_OK.get(case, HEX_BAD.get(case))
+    raw = raw_image(tmp_path, "raw.img", 4 * MiB)
+    before = sha(raw)
+    p = run(*seed_args(raw, 0, 1, "--identity", text, "--allow-write"))
+    label = raw_image(tmp_path, "label.img", 4 * MiB)
+    q = subprocess.run([MKSCRATCH, str(label), "--uuid", text], capture_output=True, text=True)
+    if case in HEX_OK:
+        assert p.returncode == 0 and q.returncode == 0, p.stderr + q.stderr
+        with open(raw, "rb") as f:
+            assert f.read(32)[16:] == UUID
+        with open(label, "rb") as f:
+            assert f.read(56)[40:] == UUID
+    else:
+        assert p.returncode == 2 and "not 32 hex digits" in p.stderr, p.stdout + p.stderr
+        assert q.returncode == 2 and "not 32 hex digits" in q.stderr, q.stdout + q.stderr
+        assert sha(raw) == before, "a refused --seed wrote the image"

@@ -36,6 +36,7 @@
 #include "lib/disksig.h"
 #include "lib/gpt.h"
 #include "lib/scratch.h"
+#include "tools/src/toolkit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,8 +78,6 @@ struct target {
     size_t head_len;
 };
 
-static const char *prog = "mkscratch";
-
 static void usage(void)
 {
     fprintf(stderr,
@@ -94,18 +93,6 @@ static void usage(void)
     exit(EXIT_USAGE);
 }
 
-static void fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void fail(int status, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(status);
-}
-
 /* Byte counts: decimal or 0x hex with an optional K/M/G suffix (powers of
  * 1024), the kernel command line's number syntax (lib/cmdline.h): no sign,
  * no blanks, nothing that does not fit 64 bits. A leading 0 is refused rather
@@ -118,26 +105,15 @@ static uint64_t parse_bytes(const char *opt, const char *text)
     bool octal_looking = len > 1 && text[0] == '0' && text[1] >= '0' && text[1] <= '9';
 
     if (octal_looking || cmdline_parse_number(text, len, &v) != CMDLINE_NUMBER_OK)
-        fail(EXIT_USAGE, "%s '%s': not a byte count (decimal without leading zeros, 0x hex, "
-             "K/M/G suffix, at most 2^64-1)", opt, text);
+        tool_fail(EXIT_USAGE, "%s '%s': not a byte count (decimal without leading zeros, 0x hex, "
+                  "K/M/G suffix, at most 2^64-1)", opt, text);
     return v;
 }
 
 static void parse_uuid(const char *text, uint8_t out[16])
 {
-    unsigned n = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p == '-')
-            continue;
-        int v = (*p >= '0' && *p <= '9') ? *p - '0' : (*p | 0x20) >= 'a' && (*p | 0x20) <= 'f'
-                ? (*p | 0x20) - 'a' + 10 : -1;
-        if (v < 0 || n >= 32)
-            fail(EXIT_USAGE, "--uuid %s: not 32 hex digits", text);
-        out[n / 2] = (uint8_t)(n % 2 ? out[n / 2] | v : v << 4);
-        n++;
-    }
-    if (n != 32)
-        fail(EXIT_USAGE, "--uuid %s: not 32 hex digits", text);
+    if (!tool_parse_hex16(text, out))
+        tool_fail(EXIT_USAGE, "--uuid %s: not 32 hex digits", text);
 }
 
 static void format_uuid(char *buf, const uint8_t u[16])
@@ -175,10 +151,10 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) usage();
         else if (a[0] != '-') {
             if (o->target)
-                fail(EXIT_USAGE, "one target only (%s and %s)", o->target, a);
+                tool_fail(EXIT_USAGE, "one target only (%s and %s)", o->target, a);
             o->target = a, takes = false;
-        } else if (!is_value_option(a)) fail(EXIT_USAGE, "unknown option %s (see --help)", a);
-        else if (!val) fail(EXIT_USAGE, "%s needs a value", a);
+        } else if (!is_value_option(a)) tool_fail(EXIT_USAGE, "unknown option %s (see --help)", a);
+        else if (!val) tool_fail(EXIT_USAGE, "%s needs a value", a);
         else if (!strcmp(a, "--data-offset"))
             o->data_offset = parse_bytes(a, val), o->have_offset = true;
         else if (!strcmp(a, "--size")) o->data_size = parse_bytes(a, val), o->have_size = true;
@@ -192,11 +168,12 @@ static void parse_args(int argc, char **argv, struct options *o)
     if (!o->target)
         usage();
     if (strlen(o->note) > 64)
-        fail(EXIT_USAGE, "--note: at most 64 characters");
+        tool_fail(EXIT_USAGE, "--note: at most 64 characters");
     if (o->gpt && (o->have_offset || o->have_size))
-        fail(EXIT_USAGE, "--gpt makes one partition over the whole disk: no --data-offset/--size");
+        tool_fail(EXIT_USAGE,
+                  "--gpt makes one partition over the whole disk: no --data-offset/--size");
     if (o->block_size != 512 && o->block_size != 4096)
-        fail(EXIT_USAGE, "--block-size %llu: 512 or 4096", (unsigned long long)o->block_size);
+        tool_fail(EXIT_USAGE, "--block-size %llu: 512 or 4096", (unsigned long long)o->block_size);
 }
 
 /* ---- is the target in use by the running system? ---- */
@@ -266,9 +243,10 @@ static void refuse_if_mounted(const struct options *o, const struct target *t)
     struct dirent *e;
 
     if (dev_mounted(t->rdev, where, sizeof(where)))
-        fail(EXIT_REFUSED, "%s is mounted on %s: refusing even with --force", o->target, where);
+        tool_fail(EXIT_REFUSED, "%s is mounted on %s: refusing even with --force", o->target,
+                  where);
     if (dev_swapping(t->rdev))
-        fail(EXIT_REFUSED, "%s is in use as swap: refusing even with --force", o->target);
+        tool_fail(EXIT_REFUSED, "%s is in use as swap: refusing even with --force", o->target);
     snprintf(dir, sizeof(dir), "/sys/dev/block/%u:%u", major(t->rdev), minor(t->rdev));
     d = opendir(dir);
     if (!d)
@@ -284,8 +262,8 @@ static void refuse_if_mounted(const struct options *o, const struct target *t)
         snprintf(path, sizeof(path), "%s/%s/dev", dir, e->d_name);
         if (read_dev_file(path, &part) && (dev_mounted(part, where, sizeof(where)) || dev_swapping(part))) {
             closedir(d);
-            fail(EXIT_REFUSED, "%s: its partition %s is mounted on %s or used as swap: refusing "
-                 "even with --force", o->target, e->d_name, where);
+            tool_fail(EXIT_REFUSED, "%s: its partition %s is mounted on %s or used as swap: "
+                      "refusing even with --force", o->target, e->d_name, where);
         }
     }
     closedir(d);
@@ -300,11 +278,11 @@ static void open_target(const struct options *o, struct target *t)
 
     memset(t, 0, sizeof(*t));
     if (stat(o->target, &st) != 0)
-        fail(EXIT_REFUSED, "%s: %s%s", o->target, strerror(errno),
-             errno == ENOENT ? " (make an image first, e.g. truncate -s 64M IMAGE)" : "");
+        tool_fail(EXIT_REFUSED, "%s: %s%s", o->target, strerror(errno),
+                  errno == ENOENT ? " (make an image first, e.g. truncate -s 64M IMAGE)" : "");
     t->is_block_device = S_ISBLK(st.st_mode);
     if (!t->is_block_device && !S_ISREG(st.st_mode))
-        fail(EXIT_REFUSED, "%s: neither a regular file nor a block device", o->target);
+        tool_fail(EXIT_REFUSED, "%s: neither a regular file nor a block device", o->target);
     if (t->is_block_device) {
         t->rdev = st.st_rdev;
         refuse_if_mounted(o, t);
@@ -314,12 +292,13 @@ static void open_target(const struct options *o, struct target *t)
     t->path = o->target;
     t->fd = open(o->target, O_RDWR | (t->is_block_device ? O_EXCL : 0));
     if (t->fd < 0)
-        fail(EXIT_REFUSED, "%s: %s%s", o->target, strerror(errno),
-             errno == EBUSY ? " (in use by the running system: refusing even with --force)" : "");
+        tool_fail(EXIT_REFUSED, "%s: %s%s", o->target, strerror(errno),
+                  errno == EBUSY ? " (in use by the running system: refusing even with --force)"
+                                 : "");
     if (t->is_block_device) {
         uint64_t bytes = 0;
         if (ioctl(t->fd, BLKGETSIZE64, &bytes) != 0)
-            fail(EXIT_REFUSED, "%s: cannot get its size: %s", o->target, strerror(errno));
+            tool_fail(EXIT_REFUSED, "%s: cannot get its size: %s", o->target, strerror(errno));
         t->bytes = bytes;
     } else {
         t->bytes = (uint64_t)st.st_size;
@@ -327,8 +306,8 @@ static void open_target(const struct options *o, struct target *t)
     size_t want = t->bytes < DISKSIG_SPAN ? (size_t)t->bytes : DISKSIG_SPAN;
     n = pread(t->fd, t->head, want, 0);
     if (n < 0 || (size_t)n != want)
-        fail(EXIT_REFUSED, "%s: reading the first %zu bytes failed: %s", o->target, want,
-             n < 0 ? strerror(errno) : "short read");
+        tool_fail(EXIT_REFUSED, "%s: reading the first %zu bytes failed: %s", o->target, want,
+                  n < 0 ? strerror(errno) : "short read");
     t->head_len = want;
 }
 
@@ -337,14 +316,14 @@ static void write_at(const struct options *o, const struct target *t, const void
 {
     ssize_t n = pwrite(t->fd, buf, len, (off_t)offset);
     if (n < 0 || (size_t)n != len)
-        fail(EXIT_REFUSED, "%s: writing %zu bytes at %llu failed: %s", o->target, len,
-             (unsigned long long)offset, n < 0 ? strerror(errno) : "short write");
+        tool_fail(EXIT_REFUSED, "%s: writing %zu bytes at %llu failed: %s", o->target, len,
+                  (unsigned long long)offset, n < 0 ? strerror(errno) : "short write");
 }
 
 static void finish(const struct options *o, const struct target *t)
 {
     if (fsync(t->fd) != 0)
-        fail(EXIT_REFUSED, "%s: fsync failed: %s", o->target, strerror(errno));
+        tool_fail(EXIT_REFUSED, "%s: fsync failed: %s", o->target, strerror(errno));
     close(t->fd);
 }
 
@@ -457,8 +436,8 @@ static void survey_range_start(const struct target *t, uint64_t start, struct su
     size_t want = range_head_len(t, start);
     ssize_t n = pread(t->fd, buf, want, (off_t)start);
     if (n < 0 || (size_t)n != want)
-        fail(EXIT_REFUSED, "%s: reading %zu bytes at %llu failed: %s", t->path, want,
-             (unsigned long long)start, n < 0 ? strerror(errno) : "short read");
+        tool_fail(EXIT_REFUSED, "%s: reading %zu bytes at %llu failed: %s", t->path, want,
+                  (unsigned long long)start, n < 0 ? strerror(errno) : "short read");
     struct disksig sig = blk_access_data_signature(buf, want);
     if (sig.kind == DISKSIG_NONE)
         return;
@@ -555,21 +534,22 @@ static void check_in_use(const struct options *o, const struct target *t, const 
     char what[1536];
 
     if (s->label_status != SCRATCH_OK && s->label_status != SCRATCH_NO_LABEL && !o->force)
-        fail(EXIT_REFUSED, "%s holds a %s; refusing to overwrite it without --force", o->target,
-             scratch_status_name(s->label_status));
+        tool_fail(EXIT_REFUSED, "%s holds a %s; refusing to overwrite it without --force",
+                  o->target, scratch_status_name(s->label_status));
     if (!describe_in_use(t, s, what, sizeof(what)))
         return;
     if (!o->force)
-        fail(EXIT_REFUSED, "%s holds %s%s: it looks in use. Refusing to make it scratch; --force "
-             "overwrites it and destroys what is there", o->target,
-             s->label_status == SCRATCH_OK ? "a scratch label beside " : "", what);
-    fprintf(stderr, "%s: %s held %s; overwriting it as told (--force)\n", prog, o->target, what);
+        tool_fail(EXIT_REFUSED, "%s holds %s%s: it looks in use. Refusing to make it scratch; "
+                  "--force overwrites it and destroys what is there", o->target,
+                  s->label_status == SCRATCH_OK ? "a scratch label beside " : "", what);
+    fprintf(stderr, "%s: %s held %s; overwriting it as told (--force)\n", tool_name, o->target,
+            what);
 }
 
 static void new_uuid(uint8_t u[16])
 {
     if (getrandom(u, 16, 0) != 16)
-        fail(EXIT_REFUSED, "no random bytes for the UUID: %s", strerror(errno));
+        tool_fail(EXIT_REFUSED, "no random bytes for the UUID: %s", strerror(errno));
     u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);     /* RFC 9562 version 4 */
     u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);     /* variant 10 */
 }
@@ -623,11 +603,13 @@ static void check_fit(const struct options *o, const struct target *t, const str
     if (!why)
         return;
     if (!o->have_offset && !o->have_size)
-        fail(EXIT_REFUSED, "%s is %llu bytes: too small for a scratch label and one 4 KiB block "
-             "of data at byte %llu (at least %llu bytes)", o->target, (unsigned long long)bytes,
-             (unsigned long long)off, (unsigned long long)(off + MIN_DATA));
-    fail(EXIT_USAGE, "data range %llu+%llu does not fit %s (%llu bytes): %s",
-         (unsigned long long)off, (unsigned long long)size, o->target, (unsigned long long)bytes, why);
+        tool_fail(EXIT_REFUSED, "%s is %llu bytes: too small for a scratch label and one 4 KiB "
+                  "block of data at byte %llu (at least %llu bytes)", o->target,
+                  (unsigned long long)bytes, (unsigned long long)off,
+                  (unsigned long long)(off + MIN_DATA));
+    tool_fail(EXIT_USAGE, "data range %llu+%llu does not fit %s (%llu bytes): %s",
+              (unsigned long long)off, (unsigned long long)size, o->target,
+              (unsigned long long)bytes, why);
 }
 
 static void write_label(const struct options *o, struct target *t)
@@ -660,11 +642,11 @@ static void write_label(const struct options *o, struct target *t)
     size_t len = s.nsigs ? t->head_len : SCRATCH_LABEL_SIZE;
     uint8_t *buf = calloc(1, len);
     if (!buf)
-        fail(EXIT_REFUSED, "out of memory");
+        tool_fail(EXIT_REFUSED, "out of memory");
     scratch_label_build(buf, &l);
     struct scratch_label parsed;
     if (scratch_label_parse(buf, t->bytes, &parsed) != SCRATCH_OK)     /* check_fit's promise */
-        fail(EXIT_REFUSED, "internal error: the label built does not parse");
+        tool_fail(EXIT_REFUSED, "internal error: the label built does not parse");
     if (s.nsigs)
         wipe_backup_headers(o, t, &s);
     wipe_used_range_starts(o, t, &s);
@@ -675,7 +657,7 @@ static void write_label(const struct options *o, struct target *t)
     uint64_t end = l.data_size ? l.data_offset + l.data_size : t->bytes;
     snprintf(check, sizeof(check), "%llu..%llu", (unsigned long long)l.data_offset,
              (unsigned long long)end);
-    printf("%s: %s: scratch label %s (uuid %s, data bytes %s)\n", prog, o->target,
+    printf("%s: %s: scratch label %s (uuid %s, data bytes %s)\n", tool_name, o->target,
            relabel ? "rewritten" : "written", uuid, check);
 }
 
@@ -707,16 +689,16 @@ static void write_gpt(const struct options *o, struct target *t)
     size_t head_len = t->head_len > pri_len ? t->head_len : pri_len;
     uint8_t *pri = calloc(1, head_len), *bak = malloc(bak_len);
     if (!pri || !bak)
-        fail(EXIT_REFUSED, "out of memory");
+        tool_fail(EXIT_REFUSED, "out of memory");
     if (!gpt_build(&l, pri, bak))
-        fail(EXIT_REFUSED, "%s is %llu bytes: too small for a GPT with a 1 MiB-aligned partition",
-             o->target, (unsigned long long)t->bytes);
+        tool_fail(EXIT_REFUSED, "%s is %llu bytes: too small for a GPT with a 1 MiB-aligned "
+                  "partition", o->target, (unsigned long long)t->bytes);
     struct gpt_header h;
     struct gpt_partition part;
     const uint8_t *entries;
     if (gpt_locate(pri, head_len, bs, l.nblocks, &h, &entries) != GPT_OK ||
         gpt_find_partition(&h, entries, gpt_type_bareio, 0, &part) != GPT_OK)
-        fail(EXIT_REFUSED, "internal error: the GPT built does not parse");
+        tool_fail(EXIT_REFUSED, "internal error: the GPT built does not parse");
     uint64_t start = part.first_lba * bs;
     if (!s.have_bareio_part || start != s.bareio_part.first_lba * s.bareio_part_block_size)
         survey_range_start(t, start, &s);           /* the partition it will open */
@@ -729,8 +711,8 @@ static void write_gpt(const struct options *o, struct target *t)
     free(pri);
     free(bak);
     gpt_guid_format(guid, l.part_guid);
-    printf("%s: %s: GPT written (%u-byte sectors), one bareio partition, unique GUID %s\n", prog,
-           o->target, bs, guid);
+    printf("%s: %s: GPT written (%u-byte sectors), one bareio partition, unique GUID %s\n",
+           tool_name, o->target, bs, guid);
 }
 
 int main(int argc, char **argv)
@@ -738,6 +720,7 @@ int main(int argc, char **argv)
     struct options o;
     static struct target t;
 
+    tool_name = "mkscratch";
     parse_args(argc, argv, &o);
     open_target(&o, &t);
     if (o.gpt)
