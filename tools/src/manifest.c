@@ -4,9 +4,9 @@
  * first MANIFEST_LINE_MAX bytes and its true length, so an overlong manifest
  * line is refused instead of being cut into two lines the way fgets() with a
  * fixed buffer does (its second half would start with whatever text lay
- * there, a tag among it). Every
- * record is read from the left with one cursor; nothing searches a line for
- * "key=", so text inside a field can never pass for another field. */
+ * there, a tag among it). Every record is read from the left with one cursor;
+ * nothing searches a line for "key=", so text inside a field can never pass
+ * for another field. */
 #include "tools/src/manifest.h"
 #include "lib/format.h"
 #include "lib/string.h"
