@@ -97,9 +97,12 @@ HOST_TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I.
 HOST_TOOLS := $(BUILD)/tools/mkscratch $(BUILD)/tools/verify-image
 HOST_TOOL_SRCS := $(HOST_LIB_SRCS) drivers/blk/access.c
 # A tool's own further files: TOOL_SRCS_<tool>. verify-image's manifest parser
-# is one (pure, so tests/fuzz/fuzz_manifest.c fuzzes the very same code).
-TOOL_SRCS_verify-image := tools/src/manifest.c
-$(BUILD)/tools/verify-image: $(TOOL_SRCS_verify-image) tools/src/manifest.h
+# is one (pure, so tests/fuzz/fuzz_manifest.c fuzzes the very same code);
+# tools/src/toolkit.c (hex digits, tool_fail()) is both tools'.
+TOOL_SRCS_mkscratch := tools/src/toolkit.c
+TOOL_SRCS_verify-image := tools/src/manifest.c tools/src/toolkit.c
+$(BUILD)/tools/mkscratch: $(TOOL_SRCS_mkscratch) tools/src/toolkit.h
+$(BUILD)/tools/verify-image: $(TOOL_SRCS_verify-image) tools/src/manifest.h tools/src/toolkit.h
 $(BUILD)/tools/%: tools/src/%.c $(HOST_TOOL_SRCS) $(wildcard lib/*.h drivers/blk/*.h tests/host/rename.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_TOOL_CFLAGS) -include tests/host/rename.h -o $@.$$$$ $< $(TOOL_SRCS_$*) \

@@ -588,8 +588,27 @@ def _check_summary(report: Report):
                                f"{report.skipped} skipped cases")
 
 
+_UNPRINTABLE = re.compile(r"[^ -~]")
+
+
+def _escape_char(m) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}"
+
+
+def escape(text: str) -> str:
+    """`text` with every character outside printable ASCII (the space through
+    '~') written as \\xNN, \\uNNNN or \\UNNNNNNNN: text from a log printed so cannot
+    move the cursor, clear the screen or retitle the terminal (ESC and C1
+    sequences), hide behind bidi overrides, or depend on the terminal's
+    encoding."""
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
 def format_report(report: Report) -> str:
-    """The human summary: one headline, then what went wrong and why."""
+    """The human summary: one headline, then what went wrong and why. Names,
+    diagnostics, crash dumps and problems come from the log: every line is
+    printed escaped (escape())."""
     out = []
     head = f"ktap-check: {report.passed} passed, {report.failed} failed, {report.skipped} skipped"
     if report.failures:
@@ -605,4 +624,4 @@ def format_report(report: Report) -> str:
     for p in report.problems:
         out.append(f"ktap-check: {p}")
     out.append("ktap-check: PASS" if report.ok else "ktap-check: FAIL")
-    return "\n".join(out)
+    return "\n".join(escape(line) for line in out)

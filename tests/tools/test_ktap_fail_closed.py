@@ -270,6 +270,46 @@ def test_damaged_diagnostic_is_kept_and_harmless():
     assert r.find("lib.lib_a").diagnostics == ["model \x01QEMU\x00"]
 
 
+# ---- what ktap-check prints from the log is escaped --------------------------
+
+ESC_DIAG = "\x1b]0;pwned\x07\x1b[2J\x1b[31mno interrupt\x1b[0m \u202ecafé\t\x9b"
+
+
+def printable_ascii(text):
+    return all(c == "\n" or " " <= c <= "~" for c in text)
+
+
+def failing_with_escapes():
+    return report("KTAP version 1", "1..1", "# Subtest: pci", "  KTAP version 1", "  1..1",
+                  "  # " + ESC_DIAG, "  not ok 1 msi_café", "not ok 1 pci",
+                  "bareio: PANIC: \x1b[2Jdump\x1b[0m é", summary=(0, 1, 0))
+
+
+def test_diagnostics_crash_dumps_and_names_print_escaped():
+    """Escape sequences in a failing case's diagnostic reached the terminal
+    as they were (format_report printed the log's text unescaped)."""
+    out = bareio_ktap.format_report(bareio_ktap.parse_log(failing_with_escapes()))
+    assert printable_ascii(out), repr(out)
+    assert "    # \\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mno interrupt\\x1b[0m \\u202ecaf\\xe9\\x09\\x9b" \
+        in out, out
+    assert "failures: pci.msi_caf\\xe9" in out, out
+    assert "  bareio: PANIC: \\x1b[2Jdump\\x1b[0m \\xe9" in out, out
+
+
+def test_the_cli_prints_the_log_escaped():
+    p = subprocess.run([sys.executable, CHECK, "-"], input=failing_with_escapes().encode(),
+                       capture_output=True, timeout=20)
+    assert p.returncode == 1 and p.stderr == b""
+    assert b"\x1b" not in p.stdout and all(b == 10 or 32 <= b <= 126 for b in p.stdout), p.stdout
+    assert b"\\x1b[31mno interrupt" in p.stdout, p.stdout
+
+
+def test_the_log_is_kept_as_it_was():
+    """Only the printing escapes: what the parser hands over is the log's text."""
+    r = bareio_ktap.parse_log(failing_with_escapes())
+    assert r.failures[0].diagnostics == [ESC_DIAG] and r.failures[0].name == "msi_café"
+
+
 # ---- the report as a whole --------------------------------------------------
 
 def test_good_report_passes():

@@ -616,7 +616,8 @@ def test_mutated_reports_never_raise_are_read_in_bounded_time_and_pass_only_when
     if verdict.well_formed:
         assert (r.passed, r.failed, r.skipped) == (verdict.passed, verdict.failed, verdict.skipped)
         assert [f.path for f in r.failures] == verdict.failures
-    bareio_ktap.format_report(r)
+    out = bareio_ktap.format_report(r)
+    assert all(c == "\n" or " " <= c <= "~" for c in out), "format_report printed the log unescaped"
 
 
 CHECK_MAIN = runpy.run_path(os.path.join(ROOT, "tools", "ktap-check"))["main"]

@@ -465,3 +465,69 @@ def test_bad_ranges_change_nothing(tmp_path, args, words):
     assert p.returncode == 2, p.stdout + p.stderr
     assert words in p.stderr, p.stderr
     assert sha(img) == before
+
+
+# ---- a GPT is bareio's only when every GPT on the disk holds valid bareio partitions only ----
+
+def refused_unchanged(img, mode, *words):
+    before = sha(img)
+    p = mkscratch(*mode, img)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "looks in use" in p.stderr and "--force" in p.stderr, p.stderr
+    for w in words:
+        assert w in p.stderr, p.stderr
+    assert sha(img) == before, "a refused target must not change"
+    return p
+
+
+@pytest.mark.parametrize("where", ["past the last usable LBA", "below the first usable LBA"])
+@pytest.mark.parametrize("mode", [(), ("--gpt",)])
+def test_refuses_a_gpt_whose_only_bareio_partition_is_invalid(tmp_path, where, mode):
+    """CRCs right, but the partition lies outside the usable LBAs: the kernel
+    never opens it, so it is nobody's scratch range to remake."""
+    img = blank(tmp_path, size=32 * MiB)
+    nblocks = os.path.getsize(img) // 512
+    first, last = gptimage.usable(nblocks)
+    lbas = (2048, nblocks - 1) if where.startswith("past") else (first - 1, last)
+    gptimage.write_gpt(img, [(BAREIO_TYPE, PART_GUID, *lbas, "bareio scratch")])
+    refused_unchanged(img, mode, "GPT partition table")
+
+
+@pytest.mark.parametrize("mode", [(), ("--gpt",)])
+def test_refuses_an_empty_gpt(tmp_path, mode):
+    """A GPT with no used entry holds no bareio partition: not ours."""
+    img = blank(tmp_path, size=32 * MiB)
+    gptimage.write_gpt(img, [])
+    refused_unchanged(img, mode, "GPT partition table")
+
+
+@pytest.mark.parametrize("ours", [512, 4096])
+@pytest.mark.parametrize("mode", [(), ("--gpt",)])
+def test_refuses_two_gpts_of_which_one_is_not_bareios(tmp_path, ours, mode):
+    """GPT headers at LBA 1 for 512-byte and for 4 KiB blocks, each whole: one
+    holds bareio's partition only, the other a Linux partition."""
+    img = blank(tmp_path, size=32 * MiB)
+    for bs in (4096, 512):                  # the 512-byte GPT's MBR last: both write the same one
+        nblocks = os.path.getsize(img) // bs
+        _, last = gptimage.usable(nblocks, bs, entries=4)
+        part = (BAREIO_TYPE, PART_GUID, MiB // bs, last, "bareio scratch") if bs == ours else \
+            (gptimage.LINUX_TYPE, bytes(range(0x70, 0x80)), MiB // bs, last, "home")
+        gptimage.write_gpt(img, [part], bs=bs, entries=4)
+    refused_unchanged(img, mode, '"home"', "0fc63daf-8483-4772-8e79-3d69d8477de4")
+
+
+@pytest.mark.parametrize("bs,stray", [(4096, 512), (512, 32768), (512, 65536), (4096, 65536)])
+@pytest.mark.parametrize("mode", [(), ("--gpt",)])
+def test_refuses_a_bareio_gpt_beside_another_gpt_header(tmp_path, bs, stray, mode):
+    """A GPT header that does not parse (here just its signature), where
+    another block size puts LBA 1, beside a GPT of bareio's: the kernel keeps
+    the disk read-only, so it is not bareio's to remake without --force."""
+    img = blank(tmp_path, size=32 * MiB)
+    assert mkscratch("--gpt", img, "--block-size", bs).returncode == 0
+    poke(img, stray, b"EFI PART")
+    first = min(bs, stray)
+    p = refused_unchanged(img, mode, f"one of 2 GPT headers (at bytes {first}, {max(bs, stray)}: "
+                                     "the kernel keeps a disk with more than one read-only)")
+    p = mkscratch(*mode, img, "--force")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert mkscratch(*mode, img).returncode == 0, "what --force made is not a clean scratch disk"

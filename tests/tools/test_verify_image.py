@@ -36,7 +36,7 @@ def seed(img, lba, count, gen, *extra):
 
 
 def manifest(path, ranges, identity=UUID, device="nvme0n1", block=512, blocks=65536, end=True,
-             prefix="[    2.500000] "):
+             prefix=""):
     lines = ["bareio: some other line",
              f'{prefix}bareio-manifest: begin device={device} serial="bareio-x" identity={identity.hex()} '
              f"block={block} blocks={blocks} seed={hex(SEED)}"]
@@ -425,6 +425,8 @@ MALFORMED = {
     "count near 2^64": ("zero lba=10 count=18446744073709551615", "count="),
     "lba+count wraps": ("zero lba=18446744073709551615 count=2", "lba="),
     "past blocks": ("zero lba=65530 count=10", "blocks"),
+    "one block past blocks": ("zero lba=65535 count=2", "past the end of nvme0n1's 65536 blocks"),
+    "the block at blocks": ("zero lba=65536 count=1", "past the end of nvme0n1's 65536 blocks"),
     # keys
     "missing key": ("stamped lba=2048 gen=3", "count="),
     "duplicate key": ("stamped lba=2048 count=32 count=32 gen=3", "count="),
@@ -470,6 +472,10 @@ def test_malformed_manifest_is_exit_2_with_file_and_line(img, tmp_path, case):
       "end device=nvme0n1 ranges=2"], "order"),
     ([BEGIN, "stamped lba=2048 count=8 gen=1", "zero lba=2050 count=8",
       "end device=nvme0n1 ranges=2"], "overlap"),
+    ([BEGIN, "stamped lba=2048 count=8 gen=3", "stamped lba=2055 count=25 gen=3",
+      "end device=nvme0n1 ranges=2"], "overlaps the previous range, lba=2048 count=8"),
+    ([BEGIN, "zero lba=4096 count=1", "zero lba=4096 count=1",
+      "end device=nvme0n1 ranges=2"], "overlaps the previous range, lba=4096 count=1"),
     ([BEGIN, "incomplete device=ahci0p0 (the extent map overflowed)", "end device=nvme0n1 ranges=0"],
      "device="),
     ([BEGIN, "incomplete device=nvme0n1 (the extent map overflowed", "end device=nvme0n1 ranges=0"],
@@ -481,14 +487,36 @@ def test_malformed_structure(img, tmp_path, records, words):
     assert "malformed manifest line" in p.stderr and words in p.stderr, p.stderr
 
 
+def test_adjacent_ranges_are_not_an_overlap(img, tmp_path):
+    records = [BEGIN, "stamped lba=2048 count=8 gen=3", "stamped lba=2056 count=24 gen=3",
+               "zero lba=4096 count=1", "zero lba=4097 count=1", "end device=nvme0n1 ranges=4"]
+    p = run(raw_log(tmp_path / "s.log", records), img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "4 ranges, 34 blocks OK" in p.stdout
+
+
+def test_a_range_ending_at_the_last_block_is_inside_blocks(img, tmp_path):
+    p = run(raw_log(tmp_path / "s.log", [BEGIN, "zero lba=65535 count=1", END1]), img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_an_overlong_manifest_line_is_malformed_not_split(img, tmp_path):
-    """fgets(1024) cut the line in two and parsed the half with the tag."""
-    long_prefix = "x" * 1500 + " "
+    """fgets(1024) cut the line in two and parsed each half."""
     log = raw_log(tmp_path / "s.log", [BEGIN],
-                  [long_prefix + "bareio-manifest: " + GOOD_RANGE + "\n", "bareio-manifest: " + END1 + "\n"])
+                  ["bareio-manifest: " + GOOD_RANGE + " " + "x" * 1500 + "\n",
+                   "bareio-manifest: " + END1 + "\n"])
     p = run(log, img, timeout=20)
     assert p.returncode == 2, p.stdout + p.stderr
     assert "s.log:3: malformed manifest line" in p.stderr and "long" in p.stderr, p.stderr
+
+
+def test_a_tag_past_1023_bytes_of_log_does_not_start_a_line(img, tmp_path):
+    """fgets(1024) would hand over the tag as the start of a second line."""
+    log = raw_log(tmp_path / "s.log", [BEGIN],
+                  ["x" * 1023 + "bareio-manifest: " + GOOD_RANGE + "\n", "bareio-manifest: " + END1 + "\n"])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "lists 0 ranges, its end line says 1" in p.stdout, p.stdout
 
 
 def test_an_overlong_line_without_the_tag_is_just_log(img, tmp_path):
@@ -507,6 +535,93 @@ def test_crlf_line_ends_are_read(img, tmp_path):
     log = tmp_path / "s.log"
     with open(log, "wb") as f:
         f.write("\r\n".join("bareio-manifest: " + r for r in (BEGIN, GOOD_RANGE, END1)).encode() + b"\r\n")
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def write_lines(path, lines, line_end):
+    with open(path, "wb") as f:
+        f.write(b"bareio: booting" + line_end)
+        for line in lines:
+            f.write(line.encode() + line_end)
+    return path
+
+
+@pytest.mark.parametrize("line_end", [b"\r\r\n", b"\r\r\r\n"], ids=["cr-cr-lf", "cr-cr-cr-lf"])
+def test_every_cr_before_the_lf_is_line_end(img, tmp_path, line_end):
+    """A LAVA log ends its lines in CR CR LF: the CRs are line end, not a byte
+    of the last value (it was exit 2, 'seed=: byte 0x0d is not allowed')."""
+    log = write_lines(tmp_path / "s.log", ["bareio-manifest: " + r for r in (BEGIN, GOOD_RANGE, END1)],
+                      line_end)
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 ranges, 32 blocks OK" in p.stdout
+
+
+def test_a_cr_inside_a_manifest_line_is_malformed(img, tmp_path):
+    log = write_lines(tmp_path / "s.log", ["bareio-manifest: " + r for r in
+                                           (BEGIN, "stamped lba=2048\r count=32 gen=3", END1)], b"\r\n")
+    p = run(log, img, timeout=20)
+    assert p.returncode == 2 and "s.log:3: malformed manifest line" in p.stderr, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r\r\n"], ids=["lf", "cr-lf", "cr-cr-lf"])
+def test_the_line_limit_does_not_count_the_line_end(img, tmp_path, line_end):
+    """A manifest line of exactly 1024 bytes (MANIFEST_LINE_MAX) is read
+    whatever its line end; one of 1025 bytes is refused."""
+    def incomplete(length):
+        head = "bareio-manifest: incomplete device=nvme0n1 ("
+        return head + "x" * (length - len(head) - 1) + ")"
+    for length, status, words in ((1024, 1, "manifest is incomplete"), (1025, 2, "longer than 1024")):
+        line = incomplete(length)
+        assert len(line) == length
+        log = write_lines(tmp_path / f"s{length}.log", ["bareio-manifest: " + BEGIN, line,
+                                                       "bareio-manifest: end device=nvme0n1 ranges=0"],
+                          line_end)
+        p = run(log, img, timeout=20)
+        assert p.returncode == status and words in p.stdout + p.stderr, (length, p.stdout + p.stderr)
+
+
+# The kernel prints each manifest line at the start of a line (kernel/dio.c);
+# the tag elsewhere is log text, e.g. a disk's model on its boot line.
+BOOT_LINES = {
+    "begin in a model": "ahci0p0: bareio-manifest: begin QM00001 fw 2.5+, 32 MiB (65536 sectors), "
+                        "512/512 bytes per sector (logical/physical), NCQ 32",
+    "zero in a model": "ahci0p0: bareio-manifest: zero lba=1 count=1 QM00001 fw 2.5+, 32 MiB (65536 "
+                       "sectors), 512/512 bytes per sector (logical/physical), NCQ 32",
+    "end in a model": "ahci0p0: bareio-manifest: end device=nvme0n1 ranges=0 QM00001 fw 2.5+",
+    "after a timestamp": "[    2.500000] bareio-manifest: " + GOOD_RANGE,
+    "after a blank": " bareio-manifest: " + GOOD_RANGE,
+}
+
+
+@pytest.mark.parametrize("where", ["before", "inside"])
+@pytest.mark.parametrize("case", sorted(BOOT_LINES))
+def test_the_tag_inside_a_line_is_log_text(img, tmp_path, case, where):
+    """A boot line whose model holds 'bareio-manifest: ' made a good log exit 2."""
+    records = [BEGIN, GOOD_RANGE, END1]
+    at = 0 if where == "before" else 2
+    lines = ["bareio-manifest: " + r for r in records]
+    lines.insert(at, BOOT_LINES[case])
+    p = run(write_lines(tmp_path / "s.log", lines, b"\r\n"), img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 ranges, 32 blocks OK" in p.stdout
+
+
+def test_a_timestamped_manifest_is_not_read(img, tmp_path):
+    """Only a line that starts with the tag is a manifest line: a log whose
+    every line carries a timestamp holds no manifest (a mismatch, not a pass)."""
+    log = manifest(tmp_path / "s.log", RANGES, prefix="[    2.500000] ")
+    p = run(log, img, timeout=20)
+    assert p.returncode == 1 and "no manifest with identity" in p.stderr, p.stdout + p.stderr
+
+
+def test_a_cr_before_the_tag_is_line_end(img, tmp_path):
+    """LF CR line ends put the CR at the start of the next line."""
+    log = tmp_path / "s.log"
+    with open(log, "wb") as f:
+        f.write(b"bareio: booting\n" + b"".join(b"\rbareio-manifest: " + r.encode() + b"\n"
+                                               for r in (BEGIN, GOOD_RANGE, END1)))
     p = run(log, img, timeout=20)
     assert p.returncode == 0, p.stdout + p.stderr
 
@@ -543,6 +658,49 @@ def test_a_range_outside_the_bareio_partition_is_a_mismatch(tmp_path):
     assert "zero lba=40 count=8" in p.stdout and "outside" in p.stdout, p.stdout
 
 
+LAYOUTS = {
+    # mkscratch arguments on a 32 MiB image, and the scratch blocks [first, end) they open
+    "label": ((), 2048, 65536),
+    "label with --size": (("--data-offset", "1M", "--size", "8M"), 2048, 18432),
+    "gpt": (("--gpt",), 2048, gptimage.usable(65536)[1] + 1),
+}
+
+
+@pytest.fixture(params=sorted(LAYOUTS))
+def layout(request, tmp_path):
+    """(image, write_first, write_end) for each way mkscratch makes a disk scratch."""
+    args, first, end = LAYOUTS[request.param]
+    path = raw_image(tmp_path, "d.img", 32 * MiB)
+    p = subprocess.run([MKSCRATCH, *args, str(path), "--uuid", UUID.hex()], capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stderr
+    return path, first, end
+
+
+def test_ranges_at_both_edges_of_the_scratch_range_are_inside(layout, tmp_path):
+    path, first, end = layout
+    seed(path, first, 1, 3)
+    seed(path, end - 1, 1, 3)
+    log = manifest(tmp_path / "s.log", [f"stamped lba={first} count=1 gen=3",
+                                        f"stamped lba={end - 1} count=1 gen=3"])
+    p = run(log, path, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "2 ranges, 2 blocks OK" in p.stdout
+
+
+@pytest.mark.parametrize("where", ["one block past the end", "at the end", "across the start"])
+def test_a_range_one_block_outside_the_scratch_range_is_a_mismatch(layout, tmp_path, where):
+    path, first, end = layout
+    lba, count = {"one block past the end": (end - 1, 2), "at the end": (end, 1),
+                  "across the start": (first - 1, 2)}[where]
+    rng = f"zero lba={lba} count={count}"
+    log = manifest(tmp_path / "s.log", [rng], blocks=max(65536, lba + count))
+    p = run(log, path, timeout=20)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"{rng} (" in p.stdout and f"is outside {path}'s scratch range, blocks {first}..{end - 1}" \
+        in p.stdout, p.stdout
+
+
 def test_a_huge_range_outside_the_image_is_named_at_once(img, tmp_path):
     """count near 2^64 in a manifest of a device that large: named, not walked."""
     big = 2 ** 64 - 1
@@ -560,3 +718,42 @@ def test_a_disk_in_use_is_a_mismatch(img, tmp_path):
     assert p.returncode == 2 and "ext2/3/4" in p.stderr and "--device" in p.stderr, p.stderr
     p = run(manifest(tmp_path / "s.log", RANGES), img, "--device", "nvme0n1", timeout=20)
     assert p.returncode == 1 and "not scratch" in p.stdout, p.stdout + p.stderr
+
+
+# ---- 32 hex digits: verify-image --identity and mkscratch --uuid read them alike ----
+
+HEX_OK = {
+    "plain": UUID.hex(),
+    "upper case": UUID.hex().upper(),
+    "dashed": "-".join((UUID.hex()[:8], UUID.hex()[8:12], UUID.hex()[12:16], UUID.hex()[16:20],
+                        UUID.hex()[20:])),
+}
+HEX_BAD = {
+    "31 digits": UUID.hex()[:31],
+    "33 digits": UUID.hex() + "0",
+    "a g": "g" + UUID.hex()[1:],
+    "empty": "",
+    # 0x10..0x19 | 0x20 are '0'..'9': verify-image took these control bytes for digits
+    "control bytes": "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19" * 3 + "\x10\x11",
+    "blank": UUID.hex()[:16] + " " + UUID.hex()[16:31],
+}
+
+
+@pytest.mark.parametrize("case", sorted(HEX_OK) + sorted(HEX_BAD))
+def test_identity_and_uuid_parse_alike(tmp_path, case):
+    text = HEX_OK.get(case, HEX_BAD.get(case))
+    raw = raw_image(tmp_path, "raw.img", 4 * MiB)
+    before = sha(raw)
+    p = run(*seed_args(raw, 0, 1, "--identity", text, "--allow-write"))
+    label = raw_image(tmp_path, "label.img", 4 * MiB)
+    q = subprocess.run([MKSCRATCH, str(label), "--uuid", text], capture_output=True, text=True)
+    if case in HEX_OK:
+        assert p.returncode == 0 and q.returncode == 0, p.stderr + q.stderr
+        with open(raw, "rb") as f:
+            assert f.read(32)[16:] == UUID
+        with open(label, "rb") as f:
+            assert f.read(56)[40:] == UUID
+    else:
+        assert p.returncode == 2 and "not 32 hex digits" in p.stderr, p.stdout + p.stderr
+        assert q.returncode == 2 and "not 32 hex digits" in q.stderr, q.stdout + q.stderr
+        assert sha(raw) == before, "a refused --seed wrote the image"

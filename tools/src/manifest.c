@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* tools/src/manifest.c — the manifest parser (grammar and limits in
  * manifest.h). Lines are cut at '\n' whatever their length: a line keeps its
- * first MANIFEST_LINE_MAX bytes and its true length, and the tag is looked
- * for over all of it, so an overlong manifest line is refused instead of
- * being cut into two lines the way fgets() with a fixed buffer does. Every
- * record is read from the left with one cursor; nothing searches a line for
- * "key=", so text inside a field can never pass for another field. */
+ * first MANIFEST_LINE_MAX bytes and its true length, so an overlong manifest
+ * line is refused instead of being cut into two lines the way fgets() with a
+ * fixed buffer does (its second half would start with whatever text lay
+ * there, a tag among it). Every record is read from the left with one cursor;
+ * nothing searches a line for "key=", so text inside a field can never pass
+ * for another field. */
 #include "tools/src/manifest.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -380,8 +381,6 @@ static bool record(struct manifest_log *log, const char *t, size_t len)
     unsigned which;
 
     memset(&r, 0, sizeof(r));
-    if (len && t[len - 1] == '\r')
-        len--;                      /* a serial console's CR LF */
     while (pos < len && t[pos] >= 'a' && t[pos] <= 'z')
         pos++;
     for (which = 0; which < sizeof(names) / sizeof(names[0]); which++)
@@ -402,39 +401,48 @@ static bool record(struct manifest_log *log, const char *t, size_t len)
 
 /* ---- lines ---- */
 
+/* The CRs at the end of a line are its line end (CR LF, LAVA's CR CR LF):
+ * the line is what comes before them. The tag holds no CR, so it lies in
+ * that part. */
 static bool line_end(struct manifest_log *log)
 {
     bool ok = true;
+    size_t len = log->len - log->trailing_cr;
 
     if (log->tag_end) {
-        if (log->len > MANIFEST_LINE_MAX)
+        if (len > MANIFEST_LINE_MAX)
             ok = fail(log, "longer than %u bytes (a line cut off, or lines run together)",
                       MANIFEST_LINE_MAX);
         else
-            ok = record(log, log->line + log->tag_end, log->len - log->tag_end);
+            ok = record(log, log->line + log->tag_end, len - log->tag_end);
     }
-    log->len = log->tag_matched = log->tag_end = 0;
+    log->len = log->trailing_cr = log->tag_matched = log->tag_end = 0;
+    log->not_tagged = false;
     if (ok)
         log->lineno++;
     return ok;
 }
 
-/* The tag has no proper prefix that is also a suffix ("b" occurs once in
- * it), so on a mismatch matching restarts at this byte alone. */
+/* The kernel prints the tag at the start of a line (dio_print_manifests);
+ * CRs before it are the previous line's end split as LF CR. Anywhere else
+ * it is log text: a disk model that reads "bareio-manifest: begin" on its
+ * boot line, say. */
 static void line_byte(struct manifest_log *log, char c)
 {
     if (log->len < MANIFEST_LINE_MAX)
         log->line[log->len] = c;
-    if (log->len < SIZE_MAX)
+    if (log->len < SIZE_MAX) {
         log->len++;
-    if (log->tag_end)
+        log->trailing_cr = c == '\r' ? log->trailing_cr + 1 : 0;
+    }
+    if (log->tag_end || log->not_tagged || (c == '\r' && log->tag_matched == 0))
         return;
-    if (c == MANIFEST_TAG[log->tag_matched])
-        log->tag_matched++;
-    else
-        log->tag_matched = c == MANIFEST_TAG[0];
-    if (log->tag_matched == TAG_LEN)
-        log->tag_end = log->len;    /* > MANIFEST_LINE_MAX only on an overlong line */
+    if (c != MANIFEST_TAG[log->tag_matched]) {
+        log->not_tagged = true;
+        return;
+    }
+    if (++log->tag_matched == TAG_LEN)
+        log->tag_end = log->len;    /* > MANIFEST_LINE_MAX only after many CRs: overlong */
 }
 
 void manifest_log_init(struct manifest_log *log)

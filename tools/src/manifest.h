@@ -4,8 +4,11 @@
  * pure (no I/O, no exit), fed the serial log in pieces of any size, so the
  * fuzzer (tests/fuzz/fuzz_manifest.c) drives exactly what the tool runs.
  *
- * A manifest line is any line holding "bareio-manifest: " (what comes before
- * it, a timestamp say, is not read); after it, one record:
+ * A manifest line is a line that starts with "bareio-manifest: " (after CRs
+ * only: see line ends below), as the kernel prints it; the tag anywhere else
+ * in a line is log text (a disk model on its boot line may hold it, and so
+ * may a timestamped log, whose manifest is then not read). After the tag,
+ * one record:
  *
  *   begin device=NAME serial="TEXT" identity=HEX32 block=N blocks=N seed=N
  *   stamped lba=N count=N gen=N
@@ -21,10 +24,14 @@
  * leading zeros or 0x hex, 64-bit, no sign or blank. block is a power of two
  * in 512..65536, blocks > 0; a range has count > 0 and lies inside blocks
  * (lba + count <= blocks, no wrap), after the previous range of its manifest
- * (the kernel's extent map is sorted and disjoint). A line of more than
- * MANIFEST_LINE_MAX bytes holding the tag is malformed, never cut in two.
- * The first malformed line stops the parse with its number and what is
- * wrong. Memory: the ranges kept, linear in the input; time: linear. */
+ * (the kernel's extent map is sorted and disjoint).
+ *
+ * A line ends at LF, and every CR right before the LF is line end too (CR LF
+ * from a serial console, CR CR LF from LAVA), and so is every CR before the
+ * tag (LF CR line ends); a CR anywhere else is a byte of the line. A manifest
+ * line of more than MANIFEST_LINE_MAX bytes before the CRs of its line end is
+ * malformed, never cut in two. The first malformed line stops the parse with
+ * its number and what is wrong. Memory: the ranges kept, linear in the input; time: linear. */
 #ifndef TOOLS_MANIFEST_H
 #define TOOLS_MANIFEST_H
 #include <stdbool.h>
@@ -72,8 +79,10 @@ struct manifest_log {
     unsigned lineno;
     char line[MANIFEST_LINE_MAX];
     size_t len;                         /* bytes of the line so far (may exceed sizeof line) */
-    size_t tag_matched;                 /* bytes of MANIFEST_TAG matched at the end of it */
-    size_t tag_end;                     /* offset just past the first tag, 0: none yet */
+    size_t trailing_cr;                 /* CRs at the end of it so far: line end, not text */
+    size_t tag_matched;                 /* bytes of MANIFEST_TAG it starts with so far */
+    bool not_tagged;                    /* it does not start with the tag */
+    size_t tag_end;                     /* offset just past the tag, 0: none (yet) */
     /* The first malformed line, when a call returned false. */
     bool failed;
     unsigned error_line;

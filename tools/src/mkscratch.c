@@ -9,18 +9,23 @@
  * Safety: a target whose first sectors show a partition table, a file system,
  * LVM, swap, LUKS or an ISO 9660 image (lib/disksig.h, every signature named)
  * is refused unless --force, and so is a GPT with any partition that is not
- * bareio's; a mounted block device (or one with a mounted partition, or one
- * the kernel holds open exclusively) is refused even with --force. What is
- * bareio's own may be remade without --force: a scratch label (it keeps its
- * UUID and data range unless told otherwise) that nothing has been written
- * beside, and a GPT holding bareio partitions only (--gpt keeps the first
+ * bareio's, and a file system (volume, table) at the start of a scratch range
+ * — the one a label or bareio partition already opens, or the one about to be
+ * opened — where the kernel's rule looks and would keep the disk read-only
+ * (drivers/blk/access.h); a mounted block device (or one with a mounted
+ * partition, or one the kernel holds open exclusively) is refused even with
+ * --force. What is bareio's own may be remade without --force: a scratch label
+ * (it keeps its UUID and data range unless told otherwise) that nothing has
+ * been written beside, and a GPT holding bareio partitions only, with no GPT
+ * header at another block size that is not such a GPT's (--gpt keeps the first
  * one's unique GUID; a label replaces the GPT). Whenever the target showed a
- * signature (--force, or a bareio GPT turned into a label) the first 72 KiB and
- * the backup GPT header are zeroed with the write, so what is left is a clean
- * scratch disk, not a label beside an old file system (which the kernel keeps
- * read-only, drivers/blk/access.h). A target too small for the label and one
- * 4 KiB block of data is refused. Exit: 0 written, 1 refused (in use, too
- * small) or failed, 2 usage (including a data range that does not fit).
+ * signature (--force, or a bareio GPT turned into a label) the first 72 KiB
+ * and the backup GPT header are zeroed with the write, and with --force so are
+ * the first 72 KiB of each scratch range start that showed one, so what is
+ * left is a clean scratch disk, not a label beside (or over) an old file
+ * system, which the kernel keeps read-only. A target too small for the label
+ * and one 4 KiB block of data is refused. Exit: 0 written, 1 refused (in use,
+ * too small) or failed, 2 usage (including a data range that does not fit).
  *
  * Test-only options make the label reproducible: --uuid HEX, --created SECONDS,
  * --note TEXT. Built with lib/ (tests/host/rename.h renames lib's string
@@ -31,6 +36,7 @@
 #include "lib/disksig.h"
 #include "lib/gpt.h"
 #include "lib/scratch.h"
+#include "tools/src/toolkit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,8 +78,6 @@ struct target {
     size_t head_len;
 };
 
-static const char *prog = "mkscratch";
-
 static void usage(void)
 {
     fprintf(stderr,
@@ -89,18 +93,6 @@ static void usage(void)
     exit(EXIT_USAGE);
 }
 
-static void fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void fail(int status, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(status);
-}
-
 /* Byte counts: decimal or 0x hex with an optional K/M/G suffix (powers of
  * 1024), the kernel command line's number syntax (lib/cmdline.h): no sign,
  * no blanks, nothing that does not fit 64 bits. A leading 0 is refused rather
@@ -113,26 +105,15 @@ static uint64_t parse_bytes(const char *opt, const char *text)
     bool octal_looking = len > 1 && text[0] == '0' && text[1] >= '0' && text[1] <= '9';
 
     if (octal_looking || cmdline_parse_number(text, len, &v) != CMDLINE_NUMBER_OK)
-        fail(EXIT_USAGE, "%s '%s': not a byte count (decimal without leading zeros, 0x hex, "
-             "K/M/G suffix, at most 2^64-1)", opt, text);
+        tool_fail(EXIT_USAGE, "%s '%s': not a byte count (decimal without leading zeros, 0x hex, "
+                  "K/M/G suffix, at most 2^64-1)", opt, text);
     return v;
 }
 
 static void parse_uuid(const char *text, uint8_t out[16])
 {
-    unsigned n = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p == '-')
-            continue;
-        int v = (*p >= '0' && *p <= '9') ? *p - '0' : (*p | 0x20) >= 'a' && (*p | 0x20) <= 'f'
-                ? (*p | 0x20) - 'a' + 10 : -1;
-        if (v < 0 || n >= 32)
-            fail(EXIT_USAGE, "--uuid %s: not 32 hex digits", text);
-        out[n / 2] = (uint8_t)(n % 2 ? out[n / 2] | v : v << 4);
-        n++;
-    }
-    if (n != 32)
-        fail(EXIT_USAGE, "--uuid %s: not 32 hex digits", text);
+    if (!tool_parse_hex16(text, out))
+        tool_fail(EXIT_USAGE, "--uuid %s: not 32 hex digits", text);
 }
 
 static void format_uuid(char *buf, const uint8_t u[16])
@@ -170,10 +151,10 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) usage();
         else if (a[0] != '-') {
             if (o->target)
-                fail(EXIT_USAGE, "one target only (%s and %s)", o->target, a);
+                tool_fail(EXIT_USAGE, "one target only (%s and %s)", o->target, a);
             o->target = a, takes = false;
-        } else if (!is_value_option(a)) fail(EXIT_USAGE, "unknown option %s (see --help)", a);
-        else if (!val) fail(EXIT_USAGE, "%s needs a value", a);
+        } else if (!is_value_option(a)) tool_fail(EXIT_USAGE, "unknown option %s (see --help)", a);
+        else if (!val) tool_fail(EXIT_USAGE, "%s needs a value", a);
         else if (!strcmp(a, "--data-offset"))
             o->data_offset = parse_bytes(a, val), o->have_offset = true;
         else if (!strcmp(a, "--size")) o->data_size = parse_bytes(a, val), o->have_size = true;
@@ -187,11 +168,12 @@ static void parse_args(int argc, char **argv, struct options *o)
     if (!o->target)
         usage();
     if (strlen(o->note) > 64)
-        fail(EXIT_USAGE, "--note: at most 64 characters");
+        tool_fail(EXIT_USAGE, "--note: at most 64 characters");
     if (o->gpt && (o->have_offset || o->have_size))
-        fail(EXIT_USAGE, "--gpt makes one partition over the whole disk: no --data-offset/--size");
+        tool_fail(EXIT_USAGE,
+                  "--gpt makes one partition over the whole disk: no --data-offset/--size");
     if (o->block_size != 512 && o->block_size != 4096)
-        fail(EXIT_USAGE, "--block-size %llu: 512 or 4096", (unsigned long long)o->block_size);
+        tool_fail(EXIT_USAGE, "--block-size %llu: 512 or 4096", (unsigned long long)o->block_size);
 }
 
 /* ---- is the target in use by the running system? ---- */
@@ -261,9 +243,10 @@ static void refuse_if_mounted(const struct options *o, const struct target *t)
     struct dirent *e;
 
     if (dev_mounted(t->rdev, where, sizeof(where)))
-        fail(EXIT_REFUSED, "%s is mounted on %s: refusing even with --force", o->target, where);
+        tool_fail(EXIT_REFUSED, "%s is mounted on %s: refusing even with --force", o->target,
+                  where);
     if (dev_swapping(t->rdev))
-        fail(EXIT_REFUSED, "%s is in use as swap: refusing even with --force", o->target);
+        tool_fail(EXIT_REFUSED, "%s is in use as swap: refusing even with --force", o->target);
     snprintf(dir, sizeof(dir), "/sys/dev/block/%u:%u", major(t->rdev), minor(t->rdev));
     d = opendir(dir);
     if (!d)
@@ -279,8 +262,8 @@ static void refuse_if_mounted(const struct options *o, const struct target *t)
         snprintf(path, sizeof(path), "%s/%s/dev", dir, e->d_name);
         if (read_dev_file(path, &part) && (dev_mounted(part, where, sizeof(where)) || dev_swapping(part))) {
             closedir(d);
-            fail(EXIT_REFUSED, "%s: its partition %s is mounted on %s or used as swap: refusing "
-                 "even with --force", o->target, e->d_name, where);
+            tool_fail(EXIT_REFUSED, "%s: its partition %s is mounted on %s or used as swap: "
+                      "refusing even with --force", o->target, e->d_name, where);
         }
     }
     closedir(d);
@@ -295,11 +278,11 @@ static void open_target(const struct options *o, struct target *t)
 
     memset(t, 0, sizeof(*t));
     if (stat(o->target, &st) != 0)
-        fail(EXIT_REFUSED, "%s: %s%s", o->target, strerror(errno),
-             errno == ENOENT ? " (make an image first, e.g. truncate -s 64M IMAGE)" : "");
+        tool_fail(EXIT_REFUSED, "%s: %s%s", o->target, strerror(errno),
+                  errno == ENOENT ? " (make an image first, e.g. truncate -s 64M IMAGE)" : "");
     t->is_block_device = S_ISBLK(st.st_mode);
     if (!t->is_block_device && !S_ISREG(st.st_mode))
-        fail(EXIT_REFUSED, "%s: neither a regular file nor a block device", o->target);
+        tool_fail(EXIT_REFUSED, "%s: neither a regular file nor a block device", o->target);
     if (t->is_block_device) {
         t->rdev = st.st_rdev;
         refuse_if_mounted(o, t);
@@ -309,12 +292,13 @@ static void open_target(const struct options *o, struct target *t)
     t->path = o->target;
     t->fd = open(o->target, O_RDWR | (t->is_block_device ? O_EXCL : 0));
     if (t->fd < 0)
-        fail(EXIT_REFUSED, "%s: %s%s", o->target, strerror(errno),
-             errno == EBUSY ? " (in use by the running system: refusing even with --force)" : "");
+        tool_fail(EXIT_REFUSED, "%s: %s%s", o->target, strerror(errno),
+                  errno == EBUSY ? " (in use by the running system: refusing even with --force)"
+                                 : "");
     if (t->is_block_device) {
         uint64_t bytes = 0;
         if (ioctl(t->fd, BLKGETSIZE64, &bytes) != 0)
-            fail(EXIT_REFUSED, "%s: cannot get its size: %s", o->target, strerror(errno));
+            tool_fail(EXIT_REFUSED, "%s: cannot get its size: %s", o->target, strerror(errno));
         t->bytes = bytes;
     } else {
         t->bytes = (uint64_t)st.st_size;
@@ -322,8 +306,8 @@ static void open_target(const struct options *o, struct target *t)
     size_t want = t->bytes < DISKSIG_SPAN ? (size_t)t->bytes : DISKSIG_SPAN;
     n = pread(t->fd, t->head, want, 0);
     if (n < 0 || (size_t)n != want)
-        fail(EXIT_REFUSED, "%s: reading the first %zu bytes failed: %s", o->target, want,
-             n < 0 ? strerror(errno) : "short read");
+        tool_fail(EXIT_REFUSED, "%s: reading the first %zu bytes failed: %s", o->target, want,
+                  n < 0 ? strerror(errno) : "short read");
     t->head_len = want;
 }
 
@@ -332,14 +316,14 @@ static void write_at(const struct options *o, const struct target *t, const void
 {
     ssize_t n = pwrite(t->fd, buf, len, (off_t)offset);
     if (n < 0 || (size_t)n != len)
-        fail(EXIT_REFUSED, "%s: writing %zu bytes at %llu failed: %s", o->target, len,
-             (unsigned long long)offset, n < 0 ? strerror(errno) : "short write");
+        tool_fail(EXIT_REFUSED, "%s: writing %zu bytes at %llu failed: %s", o->target, len,
+                  (unsigned long long)offset, n < 0 ? strerror(errno) : "short write");
 }
 
 static void finish(const struct options *o, const struct target *t)
 {
     if (fsync(t->fd) != 0)
-        fail(EXIT_REFUSED, "%s: fsync failed: %s", o->target, strerror(errno));
+        tool_fail(EXIT_REFUSED, "%s: fsync failed: %s", o->target, strerror(errno));
     close(t->fd);
 }
 
@@ -351,16 +335,20 @@ struct survey {
     struct scratch_label label;         /* when label_status is SCRATCH_OK */
     unsigned nsigs;                     /* every signature found (sigs holds the first few) */
     struct disksig sigs[MAX_SIGNATURES];
-    unsigned gpts, gpts_ours;           /* GPT headers that parse; those holding bareio's only */
+    unsigned gpts, gpts_ours;           /* GPT headers (parsed or not); GPTs of bareio's only */
+    uint64_t gpt_at[DISKSIG_GPT_BLOCK_SIZES];   /* where each header is */
+    unsigned nbackups;
     struct {
         uint64_t offset;                /* byte offset of a parsed header's backup */
         uint32_t block_size;
-    } gpt_backup[2];
+    } gpt_backup[DISKSIG_GPT_BLOCK_SIZES];
     bool have_bareio_part;
     struct gpt_partition bareio_part;   /* the first bareio partition of a GPT that is ours */
     uint32_t bareio_part_block_size;
-    struct disksig inside;              /* a sign of use where the scratch range starts */
+    struct disksig inside;              /* the first sign of use where a scratch range starts */
     uint64_t inside_at;                 /* its byte offset on the target */
+    unsigned nused;                     /* range starts that showed one, for --force to erase */
+    uint64_t used_starts[2 * DISKSIG_GPT_BLOCK_SIZES];
     char others[768];                   /* partitions that are not bareio's, for the refusal */
 };
 
@@ -397,21 +385,26 @@ static unsigned list_other_partitions(const struct gpt_header *h, const uint8_t 
     return others;
 }
 
-/* The GPT whose header is at LBA 1 for block size bs, if any. It is ours
- * when its header and entry array check out (the array inside what was
- * read), its first bareio partition is valid (inside the usable LBAs,
- * overlapping nothing) and no used entry is of another type. */
+/* The GPT whose header is at LBA 1 for block size bs, if any. Every header
+ * counts, whether it parses or not: the kernel's rule keeps a disk with GPT
+ * headers at two block sizes read-only. It is ours when its header and entry
+ * array check out (the array inside what was read), its first bareio
+ * partition is valid (inside the usable LBAs, overlapping nothing) and no
+ * used entry is of another type. */
 static void survey_gpt(const struct target *t, uint32_t bs, struct survey *s)
 {
     struct gpt_header h;
     struct gpt_partition p;
 
+    if (!disksig_gpt_header_at(t->head, t->head_len, bs))
+        return;
+    s->gpt_at[s->gpts++] = bs;
     const uint8_t *entries;
     enum gpt_status st = gpt_locate(t->head, t->head_len, bs, t->bytes / bs, &h, &entries);
     if (st != GPT_OK && st != GPT_ENTRIES_UNREAD)
         return;
-    s->gpt_backup[s->gpts].offset = h.alternate_lba * bs;
-    s->gpt_backup[s->gpts++].block_size = bs;
+    s->gpt_backup[s->nbackups].offset = h.alternate_lba * bs;
+    s->gpt_backup[s->nbackups++].block_size = bs;
     if (st != GPT_OK)
         return;
     st = gpt_find_partition(&h, entries, gpt_type_bareio, 0, &p);
@@ -427,21 +420,50 @@ static void survey_gpt(const struct target *t, uint32_t bs, struct survey *s)
     }
 }
 
-/* The start of the range a label or a bareio partition already opens: a file
- * system made there after the disk was marked is in use (the kernel's rule
- * looks at the same bytes, drivers/blk/access.h). */
-static void survey_inside(const struct target *t, uint64_t start, struct survey *s)
+/* The bytes the kernel's rule looks at where a scratch range starts
+ * (drivers/blk/access.h, blk_access_check_data): a file system made there
+ * after the disk was marked makes it read-only, so it is a sign of use. */
+static size_t range_head_len(const struct target *t, uint64_t start)
+{
+    return t->bytes - start < BLK_ACCESS_SPAN ? (size_t)(t->bytes - start) : BLK_ACCESS_SPAN;
+}
+
+static void survey_range_start(const struct target *t, uint64_t start, struct survey *s)
 {
     static uint8_t buf[BLK_ACCESS_SPAN];
     if (!start || start >= t->bytes)
         return;
-    size_t want = t->bytes - start < sizeof(buf) ? (size_t)(t->bytes - start) : sizeof(buf);
+    size_t want = range_head_len(t, start);
     ssize_t n = pread(t->fd, buf, want, (off_t)start);
     if (n < 0 || (size_t)n != want)
-        fail(EXIT_REFUSED, "%s: reading %zu bytes at %llu failed: %s", t->path, want,
-             (unsigned long long)start, n < 0 ? strerror(errno) : "short read");
-    s->inside = blk_access_data_signature(buf, want);
-    s->inside_at = start + s->inside.offset;
+        tool_fail(EXIT_REFUSED, "%s: reading %zu bytes at %llu failed: %s", t->path, want,
+                  (unsigned long long)start, n < 0 ? strerror(errno) : "short read");
+    struct disksig sig = blk_access_data_signature(buf, want);
+    if (sig.kind == DISKSIG_NONE)
+        return;
+    if (s->inside.kind == DISKSIG_NONE) {
+        s->inside = sig;
+        s->inside_at = start + sig.offset;
+    }
+    if (s->nused < sizeof(s->used_starts) / sizeof(s->used_starts[0]))
+        s->used_starts[s->nused++] = start;
+}
+
+/* A label's range starts at the first whole block at or after data_offset,
+ * for whichever block size the device has (512 B..64 KiB), as the rule
+ * rounds it; a GPT partition at its first LBA. */
+static void survey_label_range(const struct target *t, uint64_t data_offset, struct survey *s)
+{
+    uint64_t last = 0;
+    for (unsigned k = 0; k < DISKSIG_GPT_BLOCK_SIZES; k++) {
+        uint64_t bs = 512u << k;
+        if (data_offset > UINT64_MAX - bs)
+            break;
+        uint64_t start = (data_offset + bs - 1) / bs * bs;
+        if (start != last)
+            survey_range_start(t, start, s);
+        last = start;
+    }
 }
 
 static void survey_target(const struct target *t, struct survey *s)
@@ -450,12 +472,12 @@ static void survey_target(const struct target *t, struct survey *s)
     s->label_status = t->head_len >= SCRATCH_LABEL_SIZE
                           ? scratch_label_parse(t->head, t->bytes, &s->label) : SCRATCH_NO_LABEL;
     s->nsigs = disksig_probe_all(t->head, t->head_len, s->sigs, MAX_SIGNATURES);
-    survey_gpt(t, 512, s);
-    survey_gpt(t, 4096, s);
+    for (unsigned k = 0; k < DISKSIG_GPT_BLOCK_SIZES; k++)
+        survey_gpt(t, 512u << k, s);
     if (s->label_status == SCRATCH_OK)
-        survey_inside(t, s->label.data_offset, s);
+        survey_label_range(t, s->label.data_offset, s);
     else if (s->have_bareio_part)
-        survey_inside(t, s->bareio_part.first_lba * s->bareio_part_block_size, s);
+        survey_range_start(t, s->bareio_part.first_lba * s->bareio_part_block_size, s);
 }
 
 /* A signature that needs no word of its own: a GPT of bareio's own, and a
@@ -486,6 +508,12 @@ static unsigned describe_in_use(const struct target *t, const struct survey *s, 
                disksig_name(s->sigs[i].kind), (unsigned long long)s->sigs[i].offset);
         if (s->sigs[i].kind == DISKSIG_GPT && s->others[0])
             append(buf, size, " with partitions that are not bareio's: %s", s->others);
+        if (s->sigs[i].kind == DISKSIG_GPT && s->gpts > 1) {
+            append(buf, size, ", one of %u GPT headers (at bytes", s->gpts);
+            for (unsigned g = 0; g < s->gpts; g++)
+                append(buf, size, "%s %llu", g ? "," : "", (unsigned long long)s->gpt_at[g]);
+            append(buf, size, ": the kernel keeps a disk with more than one read-only)");
+        }
         n++;
     }
     if (s->nsigs > MAX_SIGNATURES)
@@ -506,21 +534,22 @@ static void check_in_use(const struct options *o, const struct target *t, const 
     char what[1536];
 
     if (s->label_status != SCRATCH_OK && s->label_status != SCRATCH_NO_LABEL && !o->force)
-        fail(EXIT_REFUSED, "%s holds a %s; refusing to overwrite it without --force", o->target,
-             scratch_status_name(s->label_status));
+        tool_fail(EXIT_REFUSED, "%s holds a %s; refusing to overwrite it without --force",
+                  o->target, scratch_status_name(s->label_status));
     if (!describe_in_use(t, s, what, sizeof(what)))
         return;
     if (!o->force)
-        fail(EXIT_REFUSED, "%s holds %s%s: it looks in use. Refusing to make it scratch; --force "
-             "overwrites it and destroys what is there", o->target,
-             s->label_status == SCRATCH_OK ? "a scratch label beside " : "", what);
-    fprintf(stderr, "%s: %s held %s; overwriting it as told (--force)\n", prog, o->target, what);
+        tool_fail(EXIT_REFUSED, "%s holds %s%s: it looks in use. Refusing to make it scratch; "
+                  "--force overwrites it and destroys what is there", o->target,
+                  s->label_status == SCRATCH_OK ? "a scratch label beside " : "", what);
+    fprintf(stderr, "%s: %s held %s; overwriting it as told (--force)\n", tool_name, o->target,
+            what);
 }
 
 static void new_uuid(uint8_t u[16])
 {
     if (getrandom(u, 16, 0) != 16)
-        fail(EXIT_REFUSED, "no random bytes for the UUID: %s", strerror(errno));
+        tool_fail(EXIT_REFUSED, "no random bytes for the UUID: %s", strerror(errno));
     u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);     /* RFC 9562 version 4 */
     u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);     /* variant 10 */
 }
@@ -533,14 +562,26 @@ static void new_uuid(uint8_t u[16])
 static void wipe_backup_headers(const struct options *o, const struct target *t,
                                 const struct survey *s)
 {
-    static const uint8_t zero[4096];
-    for (unsigned i = 0; i < s->gpts; i++) {
+    static const uint8_t zero[65536];
+    for (unsigned i = 0; i < s->nbackups; i++) {
         char sig[8];
         uint64_t at = s->gpt_backup[i].offset;
         if (pread(t->fd, sig, sizeof(sig), (off_t)at) == (ssize_t)sizeof(sig) &&
             !memcmp(sig, "EFI PART", 8))
             write_at(o, t, zero, s->gpt_backup[i].block_size, at);
     }
+}
+
+/* Zeroes what the rule would look at where each range start that showed a
+ * sign of use begins (--force: the file system made in the scratch range
+ * goes too, or the disk would stay read-only). Done before the new tables
+ * are written, which a range start below 72 KiB may share blocks with. */
+static void wipe_used_range_starts(const struct options *o, const struct target *t,
+                                   const struct survey *s)
+{
+    static const uint8_t zero[BLK_ACCESS_SPAN];
+    for (unsigned i = 0; i < s->nused; i++)
+        write_at(o, t, zero, range_head_len(t, s->used_starts[i]), s->used_starts[i]);
 }
 
 /* The label's data range against the target: offset and size multiples of
@@ -562,11 +603,13 @@ static void check_fit(const struct options *o, const struct target *t, const str
     if (!why)
         return;
     if (!o->have_offset && !o->have_size)
-        fail(EXIT_REFUSED, "%s is %llu bytes: too small for a scratch label and one 4 KiB block "
-             "of data at byte %llu (at least %llu bytes)", o->target, (unsigned long long)bytes,
-             (unsigned long long)off, (unsigned long long)(off + MIN_DATA));
-    fail(EXIT_USAGE, "data range %llu+%llu does not fit %s (%llu bytes): %s",
-         (unsigned long long)off, (unsigned long long)size, o->target, (unsigned long long)bytes, why);
+        tool_fail(EXIT_REFUSED, "%s is %llu bytes: too small for a scratch label and one 4 KiB "
+                  "block of data at byte %llu (at least %llu bytes)", o->target,
+                  (unsigned long long)bytes, (unsigned long long)off,
+                  (unsigned long long)(off + MIN_DATA));
+    tool_fail(EXIT_USAGE, "data range %llu+%llu does not fit %s (%llu bytes): %s",
+              (unsigned long long)off, (unsigned long long)size, o->target,
+              (unsigned long long)bytes, why);
 }
 
 static void write_label(const struct options *o, struct target *t)
@@ -576,7 +619,6 @@ static void write_label(const struct options *o, struct target *t)
     char uuid[40], check[64];
 
     survey_target(t, &s);
-    check_in_use(o, t, &s);
     bool relabel = s.label_status == SCRATCH_OK;
     memset(&l, 0, sizeof(l));
     l.data_offset = o->have_offset ? o->data_offset
@@ -590,6 +632,9 @@ static void write_label(const struct options *o, struct target *t)
         new_uuid(l.uuid);
     l.created = o->have_created ? o->created : (uint64_t)time(NULL);
     snprintf(l.note, sizeof(l.note), "%s", o->note);
+    if (!relabel || l.data_offset != s.label.data_offset)
+        survey_label_range(t, l.data_offset, &s);   /* the range the label will open */
+    check_in_use(o, t, &s);
     check_fit(o, t, &l);
 
     /* Whatever showed a signature goes with the label (--force, or a GPT of
@@ -597,13 +642,14 @@ static void write_label(const struct options *o, struct target *t)
     size_t len = s.nsigs ? t->head_len : SCRATCH_LABEL_SIZE;
     uint8_t *buf = calloc(1, len);
     if (!buf)
-        fail(EXIT_REFUSED, "out of memory");
+        tool_fail(EXIT_REFUSED, "out of memory");
     scratch_label_build(buf, &l);
     struct scratch_label parsed;
     if (scratch_label_parse(buf, t->bytes, &parsed) != SCRATCH_OK)     /* check_fit's promise */
-        fail(EXIT_REFUSED, "internal error: the label built does not parse");
+        tool_fail(EXIT_REFUSED, "internal error: the label built does not parse");
     if (s.nsigs)
         wipe_backup_headers(o, t, &s);
+    wipe_used_range_starts(o, t, &s);
     write_at(o, t, buf, len, 0);
     free(buf);
     finish(o, t);
@@ -611,7 +657,7 @@ static void write_label(const struct options *o, struct target *t)
     uint64_t end = l.data_size ? l.data_offset + l.data_size : t->bytes;
     snprintf(check, sizeof(check), "%llu..%llu", (unsigned long long)l.data_offset,
              (unsigned long long)end);
-    printf("%s: %s: scratch label %s (uuid %s, data bytes %s)\n", prog, o->target,
+    printf("%s: %s: scratch label %s (uuid %s, data bytes %s)\n", tool_name, o->target,
            relabel ? "rewritten" : "written", uuid, check);
 }
 
@@ -623,7 +669,6 @@ static void write_gpt(const struct options *o, struct target *t)
     char guid[40];
 
     survey_target(t, &s);
-    check_in_use(o, t, &s);
     memset(&l, 0, sizeof(l));
     l.block_size = bs;
     l.nblocks = t->bytes / bs;
@@ -644,19 +689,30 @@ static void write_gpt(const struct options *o, struct target *t)
     size_t head_len = t->head_len > pri_len ? t->head_len : pri_len;
     uint8_t *pri = calloc(1, head_len), *bak = malloc(bak_len);
     if (!pri || !bak)
-        fail(EXIT_REFUSED, "out of memory");
+        tool_fail(EXIT_REFUSED, "out of memory");
     if (!gpt_build(&l, pri, bak))
-        fail(EXIT_REFUSED, "%s is %llu bytes: too small for a GPT with a 1 MiB-aligned partition",
-             o->target, (unsigned long long)t->bytes);
+        tool_fail(EXIT_REFUSED, "%s is %llu bytes: too small for a GPT with a 1 MiB-aligned "
+                  "partition", o->target, (unsigned long long)t->bytes);
+    struct gpt_header h;
+    struct gpt_partition part;
+    const uint8_t *entries;
+    if (gpt_locate(pri, head_len, bs, l.nblocks, &h, &entries) != GPT_OK ||
+        gpt_find_partition(&h, entries, gpt_type_bareio, 0, &part) != GPT_OK)
+        tool_fail(EXIT_REFUSED, "internal error: the GPT built does not parse");
+    uint64_t start = part.first_lba * bs;
+    if (!s.have_bareio_part || start != s.bareio_part.first_lba * s.bareio_part_block_size)
+        survey_range_start(t, start, &s);           /* the partition it will open */
+    check_in_use(o, t, &s);
     wipe_backup_headers(o, t, &s);
+    wipe_used_range_starts(o, t, &s);
     write_at(o, t, pri, head_len, 0);
     write_at(o, t, bak, bak_len, (l.nblocks - gpt_backup_blocks(bs)) * bs);
     finish(o, t);
     free(pri);
     free(bak);
     gpt_guid_format(guid, l.part_guid);
-    printf("%s: %s: GPT written (%u-byte sectors), one bareio partition, unique GUID %s\n", prog,
-           o->target, bs, guid);
+    printf("%s: %s: GPT written (%u-byte sectors), one bareio partition, unique GUID %s\n",
+           tool_name, o->target, bs, guid);
 }
 
 int main(int argc, char **argv)
@@ -664,6 +720,7 @@ int main(int argc, char **argv)
     struct options o;
     static struct target t;
 
+    tool_name = "mkscratch";
     parse_args(argc, argv, &o);
     open_target(&o, &t);
     if (o.gpt)

@@ -35,10 +35,10 @@
 #include "drivers/blk/access.h"
 #include "lib/stamp.h"
 #include "tools/src/manifest.h"
+#include "tools/src/toolkit.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,20 +49,6 @@
 #define EXIT_MISMATCH 1
 #define EXIT_USAGE 2
 #define MAX_GROUPS_SHOWN 40
-
-static const char *prog = "verify-image";
-
-static void fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void fail(int status, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(status);
-}
 
 static void usage(void)
 {
@@ -88,22 +74,6 @@ static bool parse_u64(const char *text, uint64_t *out)
     return manifest_parse_u64(text, strlen(text), out);
 }
 
-static bool parse_hex16(const char *text, uint8_t out[16])
-{
-    unsigned n = 0;
-    for (const char *p = text; *p; p++) {
-        int c = *p | 0x20, v;
-        if (*p == '-')
-            continue;
-        v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (v < 0 || n >= 32)
-            return false;
-        out[n / 2] = (uint8_t)(n % 2 ? out[n / 2] | v : v << 4);
-        n++;
-    }
-    return n == 32;
-}
-
 static void hex16(char *buf, const uint8_t id[16])
 {
     for (int i = 0; i < 16; i++)
@@ -126,8 +96,8 @@ static void image_read(const struct image *im, void *buf, size_t len, uint64_t o
 {
     ssize_t n = pread(im->fd, buf, len, (off_t)offset);
     if (n < 0 || (size_t)n != len)
-        fail(EXIT_USAGE, "%s: reading %zu bytes at %llu failed: %s", im->path, len,
-             (unsigned long long)offset, n < 0 ? strerror(errno) : "short read");
+        tool_fail(EXIT_USAGE, "%s: reading %zu bytes at %llu failed: %s", im->path, len,
+                  (unsigned long long)offset, n < 0 ? strerror(errno) : "short read");
 }
 
 static void image_open(struct image *im, const char *path, bool writable, bool allow_write)
@@ -139,11 +109,11 @@ static void image_open(struct image *im, const char *path, bool writable, bool a
     im->allow_write = allow_write;
     im->fd = open(path, writable ? O_RDWR : O_RDONLY);
     if (im->fd < 0 || fstat(im->fd, &st) != 0)
-        fail(EXIT_USAGE, "%s: %s", path, strerror(errno));
+        tool_fail(EXIT_USAGE, "%s: %s", path, strerror(errno));
     if (S_ISBLK(st.st_mode)) {
         off_t end = lseek(im->fd, 0, SEEK_END);
         if (end < 0)
-            fail(EXIT_USAGE, "%s: cannot find its size: %s", path, strerror(errno));
+            tool_fail(EXIT_USAGE, "%s: cannot find its size: %s", path, strerror(errno));
         im->bytes = (uint64_t)end;
     } else {
         im->bytes = (uint64_t)st.st_size;
@@ -195,15 +165,16 @@ static void parse_log(const char *path, struct manifest_log *log)
     bool ok = true;
 
     if (!f)
-        fail(EXIT_USAGE, "%s: %s", path, strerror(errno));
+        tool_fail(EXIT_USAGE, "%s: %s", path, strerror(errno));
     manifest_log_init(log);
     while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
         ok = manifest_log_feed(log, buf, n);
     if (ok && ferror(f))
-        fail(EXIT_USAGE, "%s: reading failed: %s", path, strerror(errno));
+        tool_fail(EXIT_USAGE, "%s: reading failed: %s", path, strerror(errno));
     fclose(f);
     if (!ok || !manifest_log_finish(log))
-        fail(EXIT_USAGE, "%s:%u: malformed manifest line: %s", path, log->error_line, log->error);
+        tool_fail(EXIT_USAGE, "%s:%u: malformed manifest line: %s", path, log->error_line,
+                  log->error);
 }
 
 /* The last manifest for --device NAME, else the last one whose identity is
@@ -226,15 +197,15 @@ static struct manifest *choose(struct manifest_log *all, struct image *im, const
     if (found)
         return found;
     if (device)
-        fail(EXIT_MISMATCH, "%s has no manifest for device %s (%zu manifest%s)", log, device,
-             all->n, all->n == 1 ? "" : "s");
+        tool_fail(EXIT_MISMATCH, "%s has no manifest for device %s (%zu manifest%s)", log, device,
+                  all->n, all->n == 1 ? "" : "s");
     const struct blk_access *a = image_access(im, 512);
     if (!any_identity && !a->has_identity)
-        fail(EXIT_USAGE, "%s has no scratch label or bareio GPT partition to identify it (%s): "
-             "name the device with --device", im->path, a->reason);
+        tool_fail(EXIT_USAGE, "%s has no scratch label or bareio GPT partition to identify it "
+                  "(%s): name the device with --device", im->path, a->reason);
     hex16(want, a->identity);
-    fail(EXIT_MISMATCH, "%s has no manifest with identity %s (of %s, %s): the run never "
-         "wrote this image, or did not finish", log, want, im->path, a->reason);
+    tool_fail(EXIT_MISMATCH, "%s has no manifest with identity %s (of %s, %s): the run never "
+              "wrote this image, or did not finish", log, want, im->path, a->reason);
 }
 
 /* ---- checking ---- */
@@ -261,7 +232,7 @@ static void group_flush(struct tally *t)
     if (t->groups_shown < MAX_GROUPS_SHOWN) {
         t->groups_shown++;
         uint64_t n = t->g.last - t->g.first + 1;
-        printf("%s: %s: lba %llu", prog, t->m->device, (unsigned long long)t->g.first);
+        printf("%s: %s: lba %llu", tool_name, t->m->device, (unsigned long long)t->g.first);
         if (n > 1)
             printf("..%llu (%llu blocks)", (unsigned long long)t->g.last, (unsigned long long)n);
         printf(": %s: %s\n", t->g.what, t->g.detail);
@@ -334,7 +305,7 @@ static void check_range(struct tally *t, const struct image *im, const struct ma
     struct stamp_key key;
 
     if (!buf)
-        fail(EXIT_USAGE, "out of memory");
+        tool_fail(EXIT_USAGE, "out of memory");
     memcpy(key.identity, m->identity, 16);
     key.seed = m->seed;
     key.gen = r->gen;
@@ -373,30 +344,30 @@ static bool manifest_fits_image(const struct manifest *m, struct image *im, cons
     char x[40], y[40], range[96];
 
     if (!m->ended) {
-        printf("%s: %s: the manifest (line %u) has no end line: the run did not finish\n", prog,
-               m->device, m->line);
+        printf("%s: %s: the manifest (line %u) has no end line: the run did not finish\n",
+               tool_name, m->device, m->line);
         return false;
     }
     if (m->incomplete) {
         printf("%s: %s: the manifest is incomplete (the kernel's extent map overflowed): "
-               "what the run wrote cannot be proven\n", prog, m->device);
+               "what the run wrote cannot be proven\n", tool_name, m->device);
         return false;
     }
     if (m->end_ranges != m->nranges) {
-        printf("%s: %s: the manifest lists %zu ranges, its end line says %llu\n", prog, m->device,
-               m->nranges, (unsigned long long)m->end_ranges);
+        printf("%s: %s: the manifest lists %zu ranges, its end line says %llu\n", tool_name,
+               m->device, m->nranges, (unsigned long long)m->end_ranges);
         return false;
     }
     if (!a->writable) {
         printf("%s: %s: %s is not scratch by bareio's rule (%s): the run must not have written "
-               "it%s\n", prog, m->device, im->path, a->reason,
+               "it%s\n", tool_name, m->device, im->path, a->reason,
                im->allow_write ? "" : " (--allow-write if the run had allow_write= for it)");
         return false;
     }
     if (a->has_identity && memcmp(a->identity, m->identity, 16) != 0) {
         hex16(x, a->identity);
         hex16(y, m->identity);
-        printf("%s: %s: wrong image: %s's identity %s (%s) is not the manifest's %s\n", prog,
+        printf("%s: %s: wrong image: %s's identity %s (%s) is not the manifest's %s\n", tool_name,
                m->device, im->path, x, a->reason, y);
         return false;
     }
@@ -406,14 +377,14 @@ static bool manifest_fits_image(const struct manifest *m, struct image *im, cons
         if (outside++ < MAX_GROUPS_SHOWN) {
             manifest_range_format(range, sizeof(range), &m->ranges[i]);
             printf("%s: %s: %s (%s:%u) is outside %s's scratch range, blocks %llu..%llu (%s)\n",
-                   prog, m->device, range, log, m->ranges[i].line, im->path,
+                   tool_name, m->device, range, log, m->ranges[i].line, im->path,
                    (unsigned long long)a->write_first, (unsigned long long)a->write_end - 1,
                    a->reason);
         }
     }
     if (outside) {
         printf("%s: %s: %zu of %zu ranges outside the scratch range: the run wrote where it must "
-               "not\n", prog, m->device, outside, m->nranges);
+               "not\n", tool_name, m->device, outside, m->nranges);
         return false;
     }
     return true;
@@ -431,21 +402,22 @@ static int verify(const char *log, const char *path, const char *device, bool al
     if (!manifest_fits_image(m, &im, log))
         return EXIT_MISMATCH;
     if (m->blocks > im.bytes / m->block || m->blocks * m->block != im.bytes)
-        fprintf(stderr, "%s: warning: %s is %llu bytes, %s had %llu blocks of %u\n", prog, path,
-                (unsigned long long)im.bytes, m->device, (unsigned long long)m->blocks, m->block);
+        fprintf(stderr, "%s: warning: %s is %llu bytes, %s had %llu blocks of %u\n", tool_name,
+                path, (unsigned long long)im.bytes, m->device, (unsigned long long)m->blocks,
+                m->block);
     memset(&t, 0, sizeof(t));
     t.m = m;
     for (size_t i = 0; i < m->nranges; i++)
         check_range(&t, &im, &m->ranges[i]);
     if (t.groups > t.groups_shown)
-        printf("%s: %s: ... %llu more groups of bad blocks not shown\n", prog, m->device,
+        printf("%s: %s: ... %llu more groups of bad blocks not shown\n", tool_name, m->device,
                (unsigned long long)(t.groups - t.groups_shown));
     if (t.bad_blocks) {
-        printf("%s: %s: %llu of %llu blocks bad in %zu ranges\n", prog, m->device,
+        printf("%s: %s: %llu of %llu blocks bad in %zu ranges\n", tool_name, m->device,
                (unsigned long long)t.bad_blocks, (unsigned long long)m->range_blocks, m->nranges);
         return EXIT_MISMATCH;
     }
-    printf("%s: %s: %zu ranges, %llu blocks OK\n", prog, m->device, m->nranges,
+    printf("%s: %s: %zu ranges, %llu blocks OK\n", tool_name, m->device, m->nranges,
            (unsigned long long)m->range_blocks);
     return 0;
 }
@@ -474,40 +446,42 @@ static int seed(const struct seed_args *s)
     image_open(&im, s->image, true, s->allow_write);
     const struct blk_access a = *image_access(&im, bs);
     if (!a.writable)
-        fail(EXIT_MISMATCH, "%s is not scratch by bareio's rule (%s): nothing written%s", s->image,
-             a.reason, s->allow_write ? "" : " (--allow-write stands for the kernel's allow_write=)");
+        tool_fail(EXIT_MISMATCH, "%s is not scratch by bareio's rule (%s): nothing written%s",
+                  s->image, a.reason,
+                  s->allow_write ? "" : " (--allow-write stands for the kernel's allow_write=)");
     if (s->have[4])
         memcpy(key.identity, s->identity, 16);
     else if (a.has_identity)
         memcpy(key.identity, a.identity, 16);
     else
-        fail(EXIT_USAGE, "%s has no scratch label or bareio GPT partition: give --identity HEX "
-             "(the kernel's identity for the device)", s->image);
+        tool_fail(EXIT_USAGE, "%s has no scratch label or bareio GPT partition: give --identity "
+                  "HEX (the kernel's identity for the device)", s->image);
     if (s->lba < a.write_first || s->lba >= a.write_end || s->count > a.write_end - s->lba)
-        fail(EXIT_USAGE, "lba %llu count %llu is outside %s's scratch range, blocks %llu..%llu of "
-             "%u bytes (%s): nothing written", (unsigned long long)s->lba,
-             (unsigned long long)s->count, s->image, (unsigned long long)a.write_first,
-             (unsigned long long)a.write_end - 1, bs, a.reason);
+        tool_fail(EXIT_USAGE, "lba %llu count %llu is outside %s's scratch range, blocks "
+                  "%llu..%llu of %u bytes (%s): nothing written", (unsigned long long)s->lba,
+                  (unsigned long long)s->count, s->image, (unsigned long long)a.write_first,
+                  (unsigned long long)a.write_end - 1, bs, a.reason);
     key.seed = s->seed;
     key.gen = s->gen;
     uint8_t *buf = malloc(bs);
     if (!buf)
-        fail(EXIT_USAGE, "out of memory");
+        tool_fail(EXIT_USAGE, "out of memory");
     for (uint64_t i = 0; i < s->count; i++) {
         stamp_fill(buf, bs, &key, s->lba + i);
         ssize_t n = pwrite(im.fd, buf, bs, (off_t)((s->lba + i) * bs));
         if (n != (ssize_t)bs)
-            fail(EXIT_MISMATCH, "%s: writing lba %llu failed: %s", s->image,
-                 (unsigned long long)(s->lba + i), n < 0 ? strerror(errno) : "short write");
+            tool_fail(EXIT_MISMATCH, "%s: writing lba %llu failed: %s", s->image,
+                      (unsigned long long)(s->lba + i), n < 0 ? strerror(errno) : "short write");
     }
     free(buf);
     if (fsync(im.fd) != 0)
-        fail(EXIT_MISMATCH, "%s: fsync: %s", s->image, strerror(errno));
+        tool_fail(EXIT_MISMATCH, "%s: fsync: %s", s->image, strerror(errno));
     close(im.fd);
     hex16(id, key.identity);
     printf("%s: %s: seeded lba %llu..%llu (%llu blocks of %u) seed 0x%llx gen %llu identity %s\n",
-           prog, s->image, (unsigned long long)s->lba, (unsigned long long)(s->lba + s->count - 1),
-           (unsigned long long)s->count, bs, (unsigned long long)s->seed,
+           tool_name, s->image, (unsigned long long)s->lba,
+           (unsigned long long)(s->lba + s->count - 1), (unsigned long long)s->count, bs,
+           (unsigned long long)s->seed,
            (unsigned long long)s->gen, id);
     return 0;
 }
@@ -529,40 +503,40 @@ static int seed_main(int argc, char **argv)
         }
         if (a[0] != '-') {
             if (s.image)
-                fail(EXIT_USAGE, "--seed takes one image (%s and %s)", s.image, a);
+                tool_fail(EXIT_USAGE, "--seed takes one image (%s and %s)", s.image, a);
             s.image = a;
             continue;
         }
         if (!v)
-            fail(EXIT_USAGE, "%s needs a value", a);
+            tool_fail(EXIT_USAGE, "%s needs a value", a);
         for (k = 0; k < 5 && strcmp(a, names[k]); k++)
             ;
         if (k == 4) {
-            if (!parse_hex16(v, s.identity))
-                fail(EXIT_USAGE, "--identity %s: not 32 hex digits", v);
+            if (!tool_parse_hex16(v, s.identity))
+                tool_fail(EXIT_USAGE, "--identity %s: not 32 hex digits", v);
         } else if (k < 4) {
             if (!parse_u64(v, dst[k]))
-                fail(EXIT_USAGE, "%s '%s': not a number (decimal without leading zeros, or 0x "
-                     "hex, at most 2^64-1)", a, v);
+                tool_fail(EXIT_USAGE, "%s '%s': not a number (decimal without leading zeros, or 0x "
+                          "hex, at most 2^64-1)", a, v);
         } else if (!strcmp(a, "--block-size")) {
             if (!parse_u64(v, &s.block_size) || s.block_size < 512 || s.block_size > 65536 ||
                 (s.block_size & (s.block_size - 1)))
-                fail(EXIT_USAGE, "--block-size %s: a power of two, 512..65536", v);
+                tool_fail(EXIT_USAGE, "--block-size %s: a power of two, 512..65536", v);
             k = -1;
         } else {
-            fail(EXIT_USAGE, "unknown option %s (see --help)", a);
+            tool_fail(EXIT_USAGE, "unknown option %s (see --help)", a);
         }
         if (k >= 0)
             s.have[k] = true;
         i++;
     }
     if (!s.image)
-        fail(EXIT_USAGE, "--seed needs an IMAGE");
+        tool_fail(EXIT_USAGE, "--seed needs an IMAGE");
     for (int k = 0; k < 4; k++)
         if (!s.have[k])
-            fail(EXIT_USAGE, "--seed needs %s", names[k]);
+            tool_fail(EXIT_USAGE, "--seed needs %s", names[k]);
     if (s.count == 0 || s.count > (1u << 24))
-        fail(EXIT_USAGE, "--count %llu: 1..16777216 blocks", (unsigned long long)s.count);
+        tool_fail(EXIT_USAGE, "--count %llu: 1..16777216 blocks", (unsigned long long)s.count);
     return seed(&s);
 }
 
@@ -572,6 +546,7 @@ int main(int argc, char **argv)
     bool allow_write = false;
     int npos = 0;
 
+    tool_name = "verify-image";
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
         usage();
     if (argc > 1 && !strcmp(argv[1], "--seed"))
@@ -581,10 +556,10 @@ int main(int argc, char **argv)
             allow_write = true;
         } else if (!strcmp(argv[i], "--device")) {
             if (i + 1 >= argc)
-                fail(EXIT_USAGE, "--device needs a name");
+                tool_fail(EXIT_USAGE, "--device needs a name");
             device = argv[++i];
         } else if (argv[i][0] == '-') {
-            fail(EXIT_USAGE, "unknown option %s (see --help)", argv[i]);
+            tool_fail(EXIT_USAGE, "unknown option %s (see --help)", argv[i]);
         } else if (npos < 2) {
             positional[npos++] = argv[i];
         } else {
