@@ -17,6 +17,7 @@
 #include <stdarg.h>
 
 #define MAX_SIGNATURES 16
+_Static_assert(MAX_SIGNATURES >= DISKSIG_KINDS, "every kind of signature fits: none is left unseen");
 #define RECLAIM "; tools/mkscratch --force relabels it, erasing what is there"
 
 /* "1 MiB", "64 KiB", "4608 B": exact, for the access line. */
