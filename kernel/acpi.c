@@ -9,11 +9,12 @@
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/leftout.h"
 #include "kernel/memory.h"
 #include "lib/string.h"
 
-#define ACPI_MAX_TABLES      64
-#define ACPI_MAX_MCFG        8
+#define ACPI_MAX_TABLES      256
+#define ACPI_MAX_MCFG        64  /* segment group / bus ranges (drivers/pci keeps as many) */
 /* Bound on a table's length: larger is a corrupt header, not a real table. */
 #define ACPI_MAX_TABLE_LEN   (16u << 20)
 
@@ -361,8 +362,9 @@ static const struct acpi_sdt_header *table_map(uint64_t phys)
 static void table_add(uint64_t phys)
 {
     if (table_count == ACPI_MAX_TABLES) {
-        klog(LOG_WARN, "acpi: more than %u tables; table at %#llx ignored\n",
-             ACPI_MAX_TABLES, (unsigned long long)phys);
+        /* It might be the MCFG that describes a segment's buses. */
+        leftout_report("acpi: table at %#llx not read: more than %u tables",
+                       (unsigned long long)phys, ACPI_MAX_TABLES);
         return;
     }
     struct acpi_table_entry *e = &tables[table_count++];
@@ -516,7 +518,13 @@ static void mcfg_parse(const struct acpi_sdt_header *table)
     size_t count = (table->length - sizeof(struct acpi_mcfg)) / sizeof(struct acpi_mcfg_allocation);
     const struct acpi_mcfg_allocation *a =
         (const void *)((const uint8_t *)table + sizeof(struct acpi_mcfg));
-    for (size_t i = 0; i < count && mcfg_count < ACPI_MAX_MCFG; i++) {
+    for (size_t i = 0; i < count; i++) {
+        if (mcfg_count == ACPI_MAX_MCFG) {
+            leftout_report("acpi: MCFG segment %u buses %02x-%02x not used: more than %u entries",
+                           a[i].pci_segment_group, a[i].start_bus_number, a[i].end_bus_number,
+                           ACPI_MAX_MCFG);
+            continue;
+        }
         if (a[i].end_bus_number < a[i].start_bus_number) {
             klog(LOG_WARN, "acpi: MCFG entry %zu has end bus %u < start bus %u, ignored\n",
                  i, a[i].end_bus_number, a[i].start_bus_number);

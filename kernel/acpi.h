@@ -68,8 +68,8 @@ const struct acpi_table_entry *acpi_table_at(unsigned index);
 uint8_t acpi_checksum(const void *data, size_t len);
 
 /* MADT (ACPI 6.4 §5.2.12). */
-#define ACPI_MAX_IOAPICS 8
-#define ACPI_MAX_ISO     16
+#define ACPI_MAX_IOAPICS 64
+#define ACPI_MAX_ISO     64
 struct acpi_ioapic {
     uint8_t id;
     uint32_t address;

@@ -15,6 +15,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/ktest.h"
+#include "kernel/leftout.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -32,8 +33,12 @@ CMDLINE_STRING(dio_expect_key, "dio.expect", 96, "",
                "verify blocks a host tool stamped (tools/verify-image --seed) read-only, first of all",
                .check = check_expect_key, .value_syntax = "LBA:COUNT:SEED:GEN");
 
-static struct dio_dev dio_devs[DIO_MAX_DEVICES];
+/* One record per block device, however many (allocated when the harness
+ * starts); the buffer pools are one pair, shared: devices are tested one
+ * after another, so 8 MiB serve a machine with hundreds of disks. */
+static struct dio_dev *dio_devs;
 static unsigned dio_dev_count;
+static struct dma_region pool_read, pool_write;
 static bool prepared;
 static uint64_t run_seed;
 
@@ -97,26 +102,32 @@ bool dio_prepare(const char **reason)
     run_seed = dio_seed_key ? dio_seed_key : (tsc_read() ^ (tsc_read() << 29)) | 1;
     kprintf("dio: seed 0x%llx (dio.seed=0x%llx repeats this run's data and choices)\n",
             (unsigned long long)run_seed, (unsigned long long)run_seed);
-    for (unsigned i = 0; i < blk_count() && dio_dev_count < DIO_MAX_DEVICES; i++) {
+    dio_devs = memory_alloc_state((uint64_t)blk_count() * sizeof(*dio_devs));
+    if (!dio_devs) {
+        leftout_report("dio: none of the %u devices tested: no memory for their records",
+                       blk_count());
+        *reason = "no memory for the devices' records (reported as left out)";
+        return false;
+    }
+    uint64_t pool = DIO_POOL_BYTES + DIO_POOL_SLACK;
+    pool_read = dma_alloc(pool, 4096, 0, DMA_BELOW_4G);
+    pool_write = dma_alloc(pool, 4096, 0, DMA_BELOW_4G);
+    if (!pool_read.virt || !pool_write.virt)
+        klog(LOG_ERR, "dio: no memory for the buffer pools; every device's tests will fail\n");
+    for (unsigned i = 0; i < blk_count(); i++) {
         struct dio_dev *d = &dio_devs[dio_dev_count++];
         struct blk_dev *dev = blk_get(i);
-        uint64_t pool = DIO_POOL_BYTES + DIO_POOL_SLACK;
 
         d->dev = dev;
         stamp_map_init(&d->map, d->ext, DIO_MAP_CAPACITY);
         d->next_gen = 1;
         d->region_next = dev->write_first;
-        d->rbuf = dma_alloc(pool, 4096, 0, DMA_BELOW_4G);
+        d->rbuf = pool_read;
         if (dev->writable)
-            d->wbuf = dma_alloc(pool, 4096, 0, DMA_BELOW_4G);
-        if (!d->rbuf.virt || (dev->writable && !d->wbuf.virt))
-            klog(LOG_ERR, "dio: %s: no memory for the buffer pool; its tests will fail\n", dev->name);
+            d->wbuf = pool_write;
         kprintf("dio: %s (%s, %llu blocks of %u bytes): %s\n", dev->name, dev->kind,
                 (unsigned long long)dev->nblocks, dev->block_size, dev->access);
     }
-    if (blk_count() > DIO_MAX_DEVICES)
-        klog(LOG_WARN, "dio: only the first %d of %u devices are tested\n", DIO_MAX_DEVICES,
-             blk_count());
     prepared = true;
     return true;
 }
@@ -132,12 +143,12 @@ uint32_t dio_pool_blocks(const struct dio_dev *d)
 
 void dio_release(void)
 {
-    for (unsigned i = 0; i < dio_dev_count; i++) {
-        if (dio_devs[i].rbuf.virt)
-            dma_free(&dio_devs[i].rbuf);
-        if (dio_devs[i].wbuf.virt)
-            dma_free(&dio_devs[i].wbuf);
-    }
+    if (pool_read.virt)
+        dma_free(&pool_read);
+    if (pool_write.virt)
+        dma_free(&pool_write);
+    for (unsigned i = 0; i < dio_dev_count; i++)
+        dio_devs[i].rbuf = dio_devs[i].wbuf = (struct dma_region){ 0 };
 }
 
 /* ---- per-device outcomes ---- */
@@ -526,7 +537,7 @@ void dio_print_summary(void)
     unsigned faults = blk_controller_fault_count();
     char causes[200];
 
-    if (!dio_dev_count && !faults)
+    if (!dio_dev_count && !faults && !leftout_count())
         return;
     kprintf("# dio summary: %-8s %-8s %-10s %6s %6s %7s  %s\n", "device", "kind", "access",
             "passed", "failed", "skipped", "causes seen");
@@ -544,6 +555,11 @@ void dio_print_summary(void)
         kprintf("# dio summary: controller %s failed bring-up: %s (%s); remedy: %s\n", f->name,
                 blk_cause_name(f->cause), f->detail, blk_cause_remedy(f->cause));
     }
+    for (unsigned i = 0; i < leftout_count(); i++)
+        if (leftout_at(i))
+            kprintf("# dio summary: left out: %s\n", leftout_at(i));
+    if (leftout_count() > LEFTOUT_KEPT)
+        kprintf("# dio summary: left out: %u more\n", leftout_count() - LEFTOUT_KEPT);
 }
 
 /* The serial in the manifest: quoted, with '"' and '\\' escaped, so that a

@@ -13,7 +13,6 @@
 #include "kernel/memory.h"
 #include "lib/stamp.h"
 
-#define DIO_MAX_DEVICES     8
 #define DIO_POOL_BYTES      (4u * 1024 * 1024)  /* the largest transfer tested */
 #define DIO_POOL_SLACK      (16u * 1024)        /* room to offset a buffer in its pages */
 #define DIO_MAP_CAPACITY    2048
@@ -28,7 +27,8 @@ struct dio_tally {
 
 struct dio_dev {
     struct blk_dev *dev;
-    struct dma_region wbuf, rbuf;   /* DIO_POOL_BYTES + DIO_POOL_SLACK each; below 4 GiB */
+    struct dma_region wbuf, rbuf;   /* the shared pools (DIO_POOL_BYTES + DIO_POOL_SLACK each,
+                                     * below 4 GiB); wbuf only on a writable device */
     struct stamp_map map;
     struct stamp_extent ext[DIO_MAP_CAPACITY];
     uint64_t next_gen;

@@ -43,6 +43,11 @@ struct dma_region {
 struct dma_region dma_alloc(uint64_t size, uint64_t align, uint64_t boundary,
                             enum dma_placement placement);
 void dma_free(struct dma_region *region);
+/* Zeroed memory for state whose size is known only at run time (a driver's
+ * table of controllers or namespaces, the harness's per-device records), so
+ * that no fixed table has to drop a device. Kept for the whole run; NULL
+ * when memory is short (the caller then says what it leaves out). */
+void *memory_alloc_state(uint64_t bytes);
 /* Live dma_alloc() allocations; the harness checks it is unchanged by each case. */
 uint64_t dma_outstanding(void);
 /* Usable RAM in bytes below and above 4 GiB (as the allocator manages it). */

@@ -10,6 +10,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/leftout.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
 #include "lib/crc.h"
@@ -20,8 +21,8 @@
 
 #include <stdarg.h>
 
-#define BLK_MAX_DEVICES 32
-#define BLK_MAX_FAULTS 16
+#define BLK_FIRST_CAPACITY 64     /* device slots before the table first grows */
+#define BLK_MAX_FAULTS 64
 
 CMDLINE_UINT(uint32_t, blk_timeout_ms, "blk.timeout", 30000, 10, 600000,
              "per-command deadline in milliseconds before a driver aborts and recovers");
@@ -34,8 +35,10 @@ CMDLINE_STRING(blk_boot_id, "bootid", 40, "",
 CMDLINE_GLOBS(blk_no_bus_master, "test.no_bus_master", 64, "",
               "test only: drivers (ahci, nvme) that leave PCI bus mastering off");
 
-static struct blk_dev *devices[BLK_MAX_DEVICES];
-static unsigned device_count;
+/* Grows as devices come (doubling, copied): a machine with hundreds of
+ * namespaces gets every one of them. */
+static struct blk_dev **devices;
+static unsigned device_count, device_capacity;
 static struct blk_controller_fault faults[BLK_MAX_FAULTS];
 static unsigned fault_count;
 
@@ -49,8 +52,18 @@ void blk_controller_failed(const char *name, struct pci_device *pci, enum blk_ca
     va_list ap;
     struct blk_controller_fault *f;
 
-    if (fault_count >= BLK_MAX_FAULTS)
+    if (fault_count >= BLK_MAX_FAULTS) {
+        /* The fault is still said on the console; the table just cannot keep
+         * it for the summary, so that becomes a failure of its own. */
+        va_start(ap, fmt);
+        char detail[160];
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        klog(LOG_ERR, "%s: %s: %s\n", name, blk_cause_name(cause), detail);
+        leftout_report("%s: its bring-up failure is not in the summary: more than %u controllers "
+                       "failed", name, BLK_MAX_FAULTS);
         return;
+    }
     f = &faults[fault_count++];
     strlcpy(f->name, name, sizeof(f->name));
     f->pci = pci;
@@ -84,7 +97,7 @@ static void trace_record(const struct blk_dev *dev, const struct blk_request *re
     struct blk_trace_entry *e = &trace[trace_next++ % BLK_TRACE_SIZE];
 
     e->t_ns = time_ns();
-    e->dev = (uint8_t)dev->index;
+    e->dev = dev->index;
     e->op = req->op;
     e->completion = completion;
     e->cause = (uint8_t)req->cause;
@@ -190,19 +203,45 @@ static void decide_access(struct blk_dev *dev)
                    glob_list_match(blk_allow_write, dev->serial) != GLOB_LIST_NONE;
     blk_access_decide_device(dev->block_size, dev->nblocks, access_read, &r, r.buf.virt, allowed,
                              blk_boot_id, &a);
+    if (dev->read_only_reason[0] && a.writable) {
+        char was[sizeof(a.how)];
+        strlcpy(was, a.how, sizeof(was));
+        a.writable = false;
+        a.write_first = a.write_end = 0;
+        snprintf(a.reason, sizeof(a.reason), "read-only: %s (though marked scratch: %s)",
+                 dev->read_only_reason, was);
+    }
     blk_access_apply(dev, &a);
     dma_free(&r.buf);
 }
 
-bool blk_register(struct blk_dev *dev)
+/* Room for one more device; false (and said) when memory is short. */
+static bool table_room(const struct blk_dev *dev)
 {
-    if (device_count >= BLK_MAX_DEVICES) {
-        klog(LOG_ERR, "blk: %s not added: the table holds %d devices\n", dev->name, BLK_MAX_DEVICES);
+    if (device_count < device_capacity)
+        return true;
+    unsigned capacity = device_capacity ? 2 * device_capacity : BLK_FIRST_CAPACITY;
+    struct blk_dev **grown = memory_alloc_state((uint64_t)capacity * sizeof(*grown));
+    if (!grown) {
+        leftout_report("blk: %s not registered: no memory to grow the device table past %u",
+                       dev->name, device_capacity);
         return false;
     }
+    for (unsigned i = 0; i < device_count; i++)
+        grown[i] = devices[i];
+    devices = grown;        /* the old table stays allocated: state is never freed */
+    device_capacity = capacity;
+    return true;
+}
+
+bool blk_register(struct blk_dev *dev)
+{
+    if (!table_room(dev))
+        return false;
     if (!dev_consistent(dev)) {
-        klog(LOG_ERR, "blk: %s not added: inconsistent description (block size %u, %llu blocks)\n",
-             dev->name, dev->block_size, (unsigned long long)dev->nblocks);
+        leftout_report("blk: %s not registered: its driver described it inconsistently (block "
+                       "size %u, %llu blocks)", dev->name, dev->block_size,
+                       (unsigned long long)dev->nblocks);
         return false;
     }
     dev->index = device_count;

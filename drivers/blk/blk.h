@@ -173,6 +173,10 @@ struct blk_dev {
     uint16_t queue_depth;   /* requests in flight per queue */
     const struct blk_ops *ops;
     void *priv;
+    /* Set by the driver when the device must not be written whatever marks
+     * it scratch ("zoned namespace: ..."): the block layer keeps it read-only
+     * with this reason. Empty otherwise. */
+    char read_only_reason[192];
 
     /* Set by the block layer. */
     unsigned index;
@@ -252,7 +256,8 @@ void blk_complete(struct blk_dev *dev, struct blk_request *req, enum blk_cause c
 #define BLK_TRACE_SIZE 64
 struct blk_trace_entry {
     uint64_t t_ns;
-    uint8_t dev, op, completion;    /* completion: 0 submit, 1 complete */
+    uint32_t dev;                   /* blk_dev.index: any number of devices */
+    uint8_t op, completion;         /* completion: 0 submit, 1 complete */
     uint8_t cause;
     uint32_t count;
     uint64_t lba;
