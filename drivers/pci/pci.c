@@ -2,16 +2,18 @@
  * MSI and MSI-X (PCI Local Bus 3.0 §3.2.2.3.2 and §6, PCI Express Base 4.0 §7.2.2).
  *
  * Config space through ECAM windows from ACPI MCFG, else the legacy 0xCF8/0xCFC
- * mechanism #1 (segment 0, first 256 bytes only). Buses are walked from each
- * window's first bus through the secondary bus numbers the firmware gave the
- * PCI-PCI bridges: bareio assigns no bus numbers and no BAR addresses, and does
- * not size expansion ROMs or bridge windows. MSI/MSI-X target the bootstrap CPU. */
+ * mechanism #1 (segment 0, first 256 bytes only). Every bus number of every
+ * window is scanned (root buses of other host bridges included), and the
+ * bridges' secondary/subordinate numbers are checked against what was found:
+ * bareio assigns no bus numbers and no BAR addresses, and does not size
+ * expansion ROMs or bridge windows. MSI/MSI-X target the bootstrap CPU. */
 #include "drivers/pci/pci.h"
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/leftout.h"
 #include "kernel/memory.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -27,7 +29,7 @@
 #define ECAM_FUNCTION_SHIFT 12
 #define ECAM_FUNCTION_SIZE  4096
 #define LEGACY_CONFIG_SIZE  256
-#define PCI_MAX_ECAM        4
+#define PCI_MAX_ECAM        64  /* MCFG entries used, as kernel/acpi.c keeps them */
 
 /* BAR low bits (PCI Local Bus 3.0 §6.2.5.1). */
 #define PCI_BAR_IO_SPACE        (1u << 0)
@@ -102,13 +104,19 @@ static void ecam_setup(void)
         return;
     ecam_setup_done = true;
     struct acpi_mcfg_info m;
-    for (unsigned i = 0; ecam_count < PCI_MAX_ECAM && acpi_mcfg(i, &m); i++) {
+    for (unsigned i = 0; acpi_mcfg(i, &m); i++) {
+        if (ecam_count == PCI_MAX_ECAM) {
+            leftout_report("pci: segment %u buses %02x-%02x not enumerated: more than %u ECAM "
+                           "windows", m.segment, m.start_bus, m.end_bus, PCI_MAX_ECAM);
+            continue;
+        }
         uint64_t first = m.base + ((uint64_t)m.start_bus << ECAM_BUS_SHIFT);
         uint64_t size = (uint64_t)(m.end_bus - m.start_bus + 1) << ECAM_BUS_SHIFT;
         volatile uint8_t *p = mmio_map(first, size);
         if (!p) {
-            klog(LOG_WARN, "pci: cannot map ECAM window %#llx+%#llx (segment %u), skipped\n",
-                 (unsigned long long)first, (unsigned long long)size, m.segment);
+            leftout_report("pci: segment %u buses %02x-%02x not enumerated: their ECAM window "
+                           "%#llx+%#llx cannot be mapped", m.segment, m.start_bus, m.end_bus,
+                           (unsigned long long)first, (unsigned long long)size);
             continue;
         }
         ecam[ecam_count++] = (struct ecam_window){
@@ -373,7 +381,6 @@ static void caps_scan(struct pci_device *d)
 /* One walk over the buses with one access method; `found` sees every function. */
 struct pci_scan {
     bool ecam;
-    uint8_t bus_seen[256 / 8];
     void (*found)(struct pci_scan *scan, const struct pci_address *address);
     struct pci_address *addresses;      /* pci_probe_addresses() */
     size_t max, count;
@@ -385,32 +392,9 @@ static uint32_t scan_read(const struct pci_scan *s, const struct pci_address *a,
     return config_read_by(s->ecam, a->segment, a->bus, a->device, a->function, offset, width);
 }
 
-static void scan_bus(struct pci_scan *s, uint16_t segment, uint8_t bus, unsigned depth);
-
-/* Follows a bridge to the bus the firmware numbered behind it. */
-static void scan_bridge(struct pci_scan *s, const struct pci_address *a, unsigned depth)
-{
-    uint8_t secondary = (uint8_t)scan_read(s, a, PCI_SECONDARY_BUS, 1);
-    if (!secondary || secondary <= a->bus) {
-        klog(LOG_WARN, "pci: bridge %02x:%02x.%x has secondary bus %u (not numbered by the "
-             "firmware); not followed\n", a->bus, a->device, a->function, secondary);
-        return;
-    }
-    scan_bus(s, a->segment, secondary, depth + 1);
-}
-
-static void scan_function(struct pci_scan *s, const struct pci_address *a, unsigned depth)
-{
-    s->found(s, a);
-    uint8_t header = (uint8_t)scan_read(s, a, PCI_HEADER_TYPE, 1) & PCI_HEADER_TYPE_MASK;
-    if (header == 1)
-        scan_bridge(s, a, depth);
-}
-
 /* Function 0 decides whether the others exist (PCI Local Bus 3.0 §6.2.1:
  * header type bit 7); functions 1-7 may be sparse. */
-static void scan_device(struct pci_scan *s, uint16_t segment, uint8_t bus, uint8_t device,
-                        unsigned depth)
+static void scan_device(struct pci_scan *s, uint16_t segment, uint8_t bus, uint8_t device)
 {
     struct pci_address a = { .segment = segment, .bus = bus, .device = device, .function = 0 };
     if ((uint16_t)scan_read(s, &a, PCI_VENDOR_ID, 2) == 0xffff)
@@ -420,43 +404,42 @@ static void scan_device(struct pci_scan *s, uint16_t segment, uint8_t bus, uint8
     for (unsigned f = 0; f < functions; f++) {
         a.function = (uint8_t)f;
         if ((uint16_t)scan_read(s, &a, PCI_VENDOR_ID, 2) != 0xffff)
-            scan_function(s, &a, depth);
+            s->found(s, &a);
     }
 }
 
-/* A bus already walked (two bridges claiming it) or a chain deeper than the
- * bus numbers allow is firmware breakage: say so instead of recursing forever. */
-static void scan_bus(struct pci_scan *s, uint16_t segment, uint8_t bus, unsigned depth)
-{
-    if ((s->bus_seen[bus / 8] & (1u << (bus % 8))) || depth > 255) {
-        klog(LOG_WARN, "pci: bus %02x reached twice; not scanned again\n", bus);
-        return;
-    }
-    s->bus_seen[bus / 8] |= (uint8_t)(1u << (bus % 8));
-    for (unsigned dev = 0; dev < 32; dev++)
-        scan_device(s, segment, bus, (uint8_t)dev, depth);
-}
-
+/* Every bus number the firmware describes, not only those bus 0 leads to:
+ * a second host bridge (multi-socket servers, EPYC, QEMU's pxb-pcie) starts
+ * a root bus that no bridge on bus 0 points at. With ECAM that is every bus
+ * of every MCFG window (each segment group); with the legacy mechanism, which
+ * reaches segment 0 only, buses 0..255. Each function is seen exactly once;
+ * the bridges' numbering is checked afterwards (check_bridges). */
 static void scan_all(struct pci_scan *s)
 {
     if (s->ecam) {
-        for (unsigned i = 0; i < ecam_count; i++) {
-            memset(s->bus_seen, 0, sizeof(s->bus_seen));
-            scan_bus(s, ecam[i].segment, ecam[i].start_bus, 0);
-        }
+        for (unsigned i = 0; i < ecam_count; i++)
+            for (unsigned bus = ecam[i].start_bus; bus <= ecam[i].end_bus; bus++)
+                for (unsigned dev = 0; dev < 32; dev++)
+                    scan_device(s, ecam[i].segment, (uint8_t)bus, (uint8_t)dev);
     } else {
-        memset(s->bus_seen, 0, sizeof(s->bus_seen));
-        scan_bus(s, 0, 0, 0);
+        for (unsigned bus = 0; bus < 256; bus++)
+            for (unsigned dev = 0; dev < 32; dev++)
+                scan_device(s, 0, (uint8_t)bus, (uint8_t)dev);
     }
 }
+
+/* Test only: a smaller table, so that the scenarios can show what crossing
+ * the limit does (the run fails, naming it) without 4096 functions. */
+CMDLINE_UINT(uint32_t, pci_table_key, "test.pci_table", PCI_MAX_DEVICES, 1, PCI_MAX_DEVICES,
+             "test only: functions the PCI table holds (default and most: the full table)");
 
 static void function_add(struct pci_scan *s, const struct pci_address *a)
 {
     (void)s;
-    if (device_count == PCI_MAX_DEVICES) {
+    if (device_count == pci_table_key) {
         if (!table_full_reported)
-            klog(LOG_WARN, "pci: more than %u functions; the rest are not listed\n",
-                 PCI_MAX_DEVICES);
+            leftout_report("pci: functions after the first %u are not listed, and no driver "
+                           "sees them (the table holds %u)", pci_table_key, pci_table_key);
         table_full_reported = true;
         return;
     }
@@ -563,6 +546,60 @@ static void table_print(void)
     }
 }
 
+/* A bus of `segment` that a bridge numbered (secondary..subordinate). */
+static bool behind_bridge(uint16_t segment, uint8_t bus)
+{
+    for (size_t i = 0; i < device_count; i++) {
+        const struct pci_device *b = &devices[i];
+        if (b->header_type == 1 && b->segment == segment && b->secondary_bus &&
+            bus >= b->secondary_bus && bus <= b->subordinate_bus)
+            return true;
+    }
+    return false;
+}
+
+/* The bridges' numbering against what the scan found: a secondary bus at or
+ * below the bridge's own, a subordinate below the secondary, or two bridges
+ * claiming the same bus are firmware breakage the boot log names (each
+ * function was still found once: the scan does not follow bridges). Buses
+ * with functions that no bridge leads to are root buses, listed. */
+static void check_bridges(void)
+{
+    char roots[160] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < device_count; i++) {
+        const struct pci_device *b = &devices[i];
+        if (b->header_type != 1)
+            continue;
+        if (!b->secondary_bus || b->secondary_bus <= b->bus || b->subordinate_bus < b->secondary_bus)
+            klog(LOG_WARN, "pci: bridge %02x:%02x.%x has buses %02x-%02x: not a valid numbering "
+                 "(secondary above its own bus, subordinate at or above secondary)\n", b->bus,
+                 b->device, b->function, b->secondary_bus, b->subordinate_bus);
+        for (size_t j = i + 1; j < device_count; j++) {
+            const struct pci_device *o = &devices[j];
+            if (o->header_type == 1 && o->segment == b->segment && o->secondary_bus &&
+                o->secondary_bus == b->secondary_bus)
+                klog(LOG_WARN, "pci: bridges %02x:%02x.%x and %02x:%02x.%x both lead to bus %02x\n",
+                     b->bus, b->device, b->function, o->bus, o->device, o->function,
+                     b->secondary_bus);
+        }
+    }
+    for (size_t i = 0; i < device_count; i++) {
+        const struct pci_device *d = &devices[i];
+        bool listed = false;
+        for (size_t j = 0; j < i && !listed; j++)
+            listed = devices[j].segment == d->segment && devices[j].bus == d->bus;
+        if (listed || behind_bridge(d->segment, d->bus))
+            continue;
+        int w = d->segment ? snprintf(roots + n, sizeof(roots) - n, "%s%04x:%02x", n ? ", " : "",
+                                      d->segment, d->bus)
+                           : snprintf(roots + n, sizeof(roots) - n, "%s%02x", n ? ", " : "", d->bus);
+        if (w > 0 && (size_t)w < sizeof(roots) - n)
+            n += (size_t)w;
+    }
+    kprintf("pci: root bus%s %s\n", strchr(roots, ',') ? "es" : "", n ? roots : "none");
+}
+
 size_t pci_init_with(bool force_legacy)
 {
     ecam_setup();
@@ -574,6 +611,7 @@ size_t pci_init_with(bool force_legacy)
     table_print();
     kprintf("pci: %zu function(s), config access %s%s\n", device_count, pci_access_method(),
             force_legacy && ecam_count ? " (forced)" : "");
+    check_bridges();
     return device_count;
 }
 

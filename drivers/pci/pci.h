@@ -82,7 +82,7 @@ struct pci_device {
     uint16_t msix_table_size;       /* entries */
 };
 
-#define PCI_MAX_DEVICES 256
+#define PCI_MAX_DEVICES 4096     /* functions listed; more is reported as left out */
 
 struct pci_address {
     uint16_t segment;
