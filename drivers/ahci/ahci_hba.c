@@ -11,6 +11,8 @@
 #include "kernel/console.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"
+#include "kernel/leftout.h"
+#include "kernel/memory.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -21,7 +23,8 @@ static const struct cmdline_word ahci_irq_words[] = {
 CMDLINE_ENUM(ahci_irq_key, "ahci.irq", AHCI_IRQ_MSI, ahci_irq_words,
              "how AHCI completions are noticed: msi (default when the HBA has MSI) or poll");
 
-static struct ahci_hba hbas[AHCI_MAX_CONTROLLERS];
+/* One per AHCI function on PCI, however many (allocated at start-up). */
+static struct ahci_hba *hbas;
 static unsigned hba_count;
 
 /* §10.6.3: take the HBA from the BIOS when CAP2.BOH says it may own it. OOS
@@ -159,9 +162,8 @@ static void print_controller(const struct ahci_hba *h)
          h->irq_mode == AHCI_IRQ_MSI ? "msi" : "poll");
 }
 
-static void hba_probe(struct pci_device *pci)
+static void hba_probe(struct pci_device *pci, struct ahci_hba *h)
 {
-    struct ahci_hba *h = &hbas[hba_count];
     const struct pci_bar *bar = pci_get_bar(pci, 5);
     char why[160];
     enum blk_cause rc;
@@ -237,12 +239,19 @@ static void hba_probe(struct pci_device *pci)
 
 static void ahci_init(void)
 {
-    for (unsigned i = 0; hba_count < AHCI_MAX_CONTROLLERS; i++) {
-        struct pci_device *pci = pci_find_class(0x01, 0x06, 0x01, i);
-        if (!pci)
-            break;
-        hba_probe(pci);
+    unsigned found = 0;
+    while (pci_find_class(0x01, 0x06, 0x01, found))
+        found++;
+    if (!found)
+        return;
+    hbas = memory_alloc_state((uint64_t)found * sizeof(*hbas));
+    if (!hbas) {
+        leftout_report("ahci: %u AHCI controller(s) not brought up: no memory for their state",
+                       found);
+        return;
     }
+    for (unsigned i = 0; i < found; i++)
+        hba_probe(pci_find_class(0x01, 0x06, 0x01, i), &hbas[i]);
 }
 
 BLK_DRIVER(ahci, ahci_init);

@@ -8,14 +8,12 @@
 #include "drivers/pci/pci.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/leftout.h"
+#include "kernel/memory.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
-#define AHCI_MAX_PORT_STATES 32
-
-static struct ahci_port port_pool[AHCI_MAX_PORT_STATES];
-static unsigned port_pool_used;
 
 static uint32_t rd(struct ahci_port *p, unsigned reg) { return mmio_read32(p->regs, reg); }
 static void wr(struct ahci_port *p, unsigned reg, uint32_t v) { mmio_write32(p->regs, reg, v); }
@@ -346,18 +344,31 @@ static bool port_link_and_signature(struct ahci_port *p, const char *name)
     return true;
 }
 
+/* Ports set in PI (no libgcc popcount in the kernel). */
+static unsigned implemented_ports(uint32_t pi)
+{
+    unsigned n = 0;
+    for (; pi; pi &= pi - 1)
+        n++;
+    return n;
+}
+
 void ahci_port_probe(struct ahci_hba *hba, unsigned number)
 {
     struct ahci_port *p;
     char name[16], why[160];
 
     snprintf(name, sizeof(name), "%sp%u", hba->name, number);
-    if (port_pool_used >= AHCI_MAX_PORT_STATES) {
-        klog(LOG_WARN, "%s: skipped: the driver keeps at most %d ports\n", name,
-             AHCI_MAX_PORT_STATES);
+    /* State for every implemented port at once; a port that does not come
+     * up gives its slot back (port_states_used counts the ones in use). */
+    if (!hba->port_states)
+        hba->port_states = memory_alloc_state((uint64_t)implemented_ports(hba->pi) *
+                                              sizeof(struct ahci_port));
+    if (!hba->port_states) {
+        leftout_report("%s: port not brought up: no memory for its state", name);
         return;
     }
-    p = &port_pool[port_pool_used];
+    p = &hba->port_states[hba->port_states_used];
     memset(p, 0, sizeof(*p));
     p->hba = hba;
     p->number = number;
@@ -384,7 +395,7 @@ void ahci_port_probe(struct ahci_hba *hba, unsigned number)
         klog(LOG_WARN, "%s: ATA disk skipped: %s\n", name, why);
         goto stop;
     }
-    port_pool_used++;
+    hba->port_states_used++;
     hba->port[number] = p;
     fill_blk_dev(p);
     print_disk(p);

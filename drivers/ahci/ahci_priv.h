@@ -7,7 +7,6 @@
 #include "drivers/ahci/ahci.h"
 #include "kernel/memory.h"
 
-#define AHCI_MAX_CONTROLLERS 4
 #define AHCI_MAX_SLOTS      32
 
 /* Bounds on waits, from the spec where it gives one. */
@@ -101,6 +100,9 @@ struct ahci_hba {
     enum ahci_irq_mode irq_mode;
     int vector;
     struct ahci_port *port[AHCI_MAX_PORTS];
+    /* State for the implemented ports, allocated once (PI says how many). */
+    struct ahci_port *port_states;
+    unsigned port_states_used;
 };
 
 static inline volatile void *ahci_port_regs(volatile void *abar, unsigned port)

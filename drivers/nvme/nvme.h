@@ -119,6 +119,13 @@ enum nvme_io_opcode {
 #define NVME_IDENTIFY_CNS_NS    0x00
 #define NVME_IDENTIFY_CNS_CTRL  0x01
 #define NVME_IDENTIFY_CNS_ACTIVE_NS_LIST 0x02
+#define NVME_IDENTIFY_CNS_NS_DESCRIPTORS 0x03  /* Namespace Identification Descriptor list */
+#define NVME_IDENTIFY_CNS_CSI_NS 0x05           /* I/O Command Set specific Identify Namespace */
+#define NVME_IDENTIFY_CSI_SHIFT 24              /* CDW11 bits 31:24 (NVMe 2.0 §5.17.1) */
+#define NVME_CSI_NVM            0x00
+#define NVME_CSI_KV             0x01
+#define NVME_CSI_ZONED          0x02
+#define NVME_NS_LIST_ENTRIES    1024            /* NSIDs per Active Namespace ID list page */
 #define NVME_FEAT_NUMBER_OF_QUEUES 0x07
 #define NVME_QUEUE_PHYS_CONTIG  (1u << 0)       /* Create I/O SQ/CQ CDW11.PC */
 #define NVME_CQ_IRQ_ENABLED     (1u << 1)       /* Create I/O CQ CDW11.IEN */
@@ -224,6 +231,17 @@ struct nvme_ns_geometry {
 };
 enum nvme_ns_verdict nvme_ns_geometry(const struct nvme_id_ns *id, struct nvme_ns_geometry *g,
                                       char *why, size_t why_size);
+/* The Command Set Identifier from a Namespace Identification Descriptor
+ * list (NVMe 2.0 §5.17.2.3, descriptor type 04h), or -1 when the list holds
+ * none (a controller before NVMe 2.0: the namespace is NVM). A list that
+ * runs past its page is treated as ending there. */
+int nvme_ns_descriptor_csi(const uint8_t page[4096]);
+/* Zoned Namespace Command Set Identify Namespace (ZNS 1.1 §4.1.5.1): the
+ * zone size of LBA format `format` (LBAFE ZSZE, in logical blocks); 0 when
+ * it says none. */
+uint64_t nvme_zns_zone_size(const uint8_t page[4096], unsigned format);
+/* "zoned (NVMe ZNS)", "key value", "command set 05h". */
+const char *nvme_csi_name(int csi);
 /* An Identify string field (MN, SN, FR: ASCII, blank-padded, not terminated)
  * trimmed and escaped (lib/format.h format_escaped) into dst. */
 void nvme_id_string(char *dst, size_t size, const char *src, size_t len);
@@ -301,8 +319,6 @@ bool nvme_shadow_needs_mmio(uint16_t event_idx, uint16_t new_value, uint16_t old
 #ifndef BAREIO_HOST_TEST
 #include "kernel/memory.h"
 
-#define NVME_MAX_CONTROLLERS    4
-#define NVME_MAX_NAMESPACES     8       /* per controller */
 #define NVME_MAX_IO_QUEUES      16
 #define NVME_ADMIN_DEPTH        32
 #define NVME_PAGE_SIZE          4096u
@@ -390,8 +406,10 @@ struct nvme_ctrl {
     uint16_t nio_granted;       /* what Number of Queues allowed */
     struct nvme_queue admin;
     struct nvme_queue io[NVME_MAX_IO_QUEUES];
-    unsigned nns;
-    struct nvme_ns ns[NVME_MAX_NAMESPACES];
+    unsigned nns;               /* namespaces registered */
+    unsigned ns_capacity;       /* entries of ns[] (every active NSID found) */
+    struct nvme_ns *ns;
+    bool msix_shared;           /* one MSI-X vector: the I/O queue takes entry 0 too */
     /* Recovery statistics (tests). */
     unsigned resets, aborts_sent, aborts_not_done, cfs_seen, timeouts;
     char last_recovery[160];    /* what recovery did last, for request details */
@@ -414,6 +432,9 @@ uint32_t nvme_read_csts(struct nvme_ctrl *c);
 uint16_t nvme_admin_sync(struct nvme_ctrl *c, struct nvme_sqe *sqe, uint32_t timeout_ms,
                          struct nvme_cqe *cqe_out);
 uint16_t nvme_identify(struct nvme_ctrl *c, uint8_t cns, uint32_t nsid, uint64_t buf_phys);
+/* Identify with a Command Set Identifier (CDW11 31:24, NVMe 2.0 §5.17.1). */
+uint16_t nvme_identify_csi(struct nvme_ctrl *c, uint8_t cns, uint8_t csi, uint32_t nsid,
+                           uint64_t buf_phys);
 uint16_t nvme_set_number_of_queues(struct nvme_ctrl *c, uint16_t wanted, uint16_t *granted);
 uint16_t nvme_create_io_queues(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t vector_index);
 uint16_t nvme_delete_io_queues(struct nvme_ctrl *c, struct nvme_queue *q);

@@ -72,8 +72,14 @@ static uint32_t admin_timeout(const struct nvme_ctrl *c)
 
 uint16_t nvme_identify(struct nvme_ctrl *c, uint8_t cns, uint32_t nsid, uint64_t buf_phys)
 {
+    return nvme_identify_csi(c, cns, NVME_CSI_NVM, nsid, buf_phys);
+}
+
+uint16_t nvme_identify_csi(struct nvme_ctrl *c, uint8_t cns, uint8_t csi, uint32_t nsid,
+                           uint64_t buf_phys)
+{
     struct nvme_sqe sqe = { .cdw0 = NVME_ADMIN_IDENTIFY, .nsid = nsid, .prp1 = buf_phys,
-                            .cdw10 = cns };
+                            .cdw10 = cns, .cdw11 = (uint32_t)csi << NVME_IDENTIFY_CSI_SHIFT };
     return nvme_admin_sync(c, &sqe, admin_timeout(c), NULL);
 }
 

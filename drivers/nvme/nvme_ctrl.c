@@ -11,6 +11,8 @@
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/leftout.h"
+#include "kernel/memory.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -33,7 +35,8 @@ CMDLINE_BOOL(nvme_shadow_db_key, "nvme.shadow_db", true,
 #define NVME_PROG_IF 0x02
 #define NVME_SHUTDOWN_DEFAULT_MS 10000  /* when RTD3E is 0 */
 
-static struct nvme_ctrl controllers[NVME_MAX_CONTROLLERS];
+/* One per NVMe function on PCI, however many (allocated at start-up). */
+static struct nvme_ctrl *controllers;
 unsigned nvme_controller_count;
 
 struct nvme_ctrl *nvme_controller(unsigned index)
@@ -51,6 +54,12 @@ uint32_t nvme_read_csts(struct nvme_ctrl *c)
 static const char *irq_mode_name(enum nvme_irq_mode m)
 {
     return m == NVME_IRQ_MSIX ? "msix" : m == NVME_IRQ_INTX ? "intx-polled" : "polled";
+}
+
+/* The controller's mode, with what a reduced one shares. */
+static const char *ctrl_irq_name(const struct nvme_ctrl *c)
+{
+    return c->msix_shared ? "msix (1 vector: admin and I/O share it)" : irq_mode_name(c->irq_mode);
 }
 
 /* Waits until CSTS.RDY equals `ready`, bounded by CAP.TO. CFS ends the wait
@@ -146,7 +155,14 @@ static bool setup_io_queues(struct nvme_ctrl *c, bool first, char *why, size_t w
     if (first) {
         c->nio_granted = granted;
         c->nio = wanted < granted ? wanted : granted;
-        if (c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size <= c->nio)
+        /* MSI-X entry 0 is the admin queue's, polled here; each I/O queue gets
+         * its own entry after it. A table of one entry is shared: the single
+         * I/O queue takes entry 0 too (the admin completions it also signals
+         * only cost a spurious reap). */
+        c->msix_shared = c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size == 1;
+        if (c->msix_shared)
+            c->nio = 1;
+        else if (c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size <= c->nio)
             c->nio = (uint16_t)(c->pci->msix_table_size - 1);
         if (c->nio == 0) {
             snprintf(why, why_size, "no I/O queue pair available (granted %u, MSI-X table %u)",
@@ -199,6 +215,39 @@ static void format_mdts(const struct nvme_ctrl *c, char *buf, size_t size)
     buf[n] = '\0';
 }
 
+/* A namespace of another I/O command set than NVM (a zoned one, NVMe ZNS)
+ * must not be driven as a conventional one: its writes must follow zone
+ * write pointers. The Namespace Identification Descriptor list says which
+ * set it is (NVMe 1.3 and later have the list, 2.0 the CSI descriptor).
+ * `why` is left empty for an NVM namespace; it holds the read-only reason
+ * otherwise. The scratch page is reused: callers read Identify data first. */
+static void command_set(struct nvme_ctrl *c, uint32_t nsid, unsigned format, uint64_t nsze,
+                        char *why, size_t why_size)
+{
+    if (NVME_VS_MAJOR(c->vs) < 1 || (NVME_VS_MAJOR(c->vs) == 1 && NVME_VS_MINOR(c->vs) < 3))
+        return;
+    if (nvme_identify(c, NVME_IDENTIFY_CNS_NS_DESCRIPTORS, nsid, c->scratch_mem.phys))
+        return;         /* no list: an NVM namespace (the set before NVMe 2.0) */
+    int csi = nvme_ns_descriptor_csi(c->scratch_mem.virt);
+    if (csi < 0 || csi == NVME_CSI_NVM)
+        return;
+    if (csi != NVME_CSI_ZONED) {
+        snprintf(why, why_size, "a %s namespace, not the NVM command set bareio drives",
+                 nvme_csi_name(csi));
+        return;
+    }
+    uint64_t zone = nvme_identify_csi(c, NVME_IDENTIFY_CNS_CSI_NS, NVME_CSI_ZONED, nsid,
+                                      c->scratch_mem.phys)
+                    ? 0 : nvme_zns_zone_size(c->scratch_mem.virt, format);
+    if (zone)
+        snprintf(why, why_size, "zoned namespace (NVMe ZNS), %llu zones of %llu blocks: its "
+                 "writes must follow zone write pointers, which bareio does not drive",
+                 (unsigned long long)(nsze / zone), (unsigned long long)zone);
+    else
+        snprintf(why, why_size, "zoned namespace (NVMe ZNS): its writes must follow zone "
+                 "write pointers, which bareio does not drive");
+}
+
 static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
 {
     const struct nvme_id_ns *id = c->scratch_mem.virt;
@@ -223,14 +272,20 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
         return;
     }
     unsigned format = g.format;
-    if (c->nns >= NVME_MAX_NAMESPACES) {
-        klog(LOG_WARN, "%s: nsid %u skipped: the driver keeps %u namespaces per controller\n",
-             c->name, nsid, NVME_MAX_NAMESPACES);
+    if (c->nns >= c->ns_capacity) {     /* the list grew between the two walks */
+        leftout_report("%s: nsid %u not registered: it appeared after the namespaces were "
+                       "counted", c->name, nsid);
         return;
     }
+    /* command_set() reuses the scratch page that holds the Identify data. */
+    const uint8_t dlfeat = id->dlfeat, nlbaf = id->nlbaf;
+    const uint64_t nsze = id->nsze;
+    char zoned[sizeof(((struct blk_dev *)0)->read_only_reason)] = "";
+    command_set(c, nsid, g.format, nsze, zoned, sizeof(zoned));
     struct nvme_ns *ns = &c->ns[c->nns];
     struct blk_dev *d = &ns->dev;
     memset(ns, 0, sizeof(*ns));
+    strlcpy(d->read_only_reason, zoned, sizeof(d->read_only_reason));
     ns->ctrl = c;
     ns->nsid = nsid;
     ns->lba_shift = g.lba_shift;
@@ -256,7 +311,7 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
         d->caps |= BLK_CAP_TRIM;
     if (c->id->vwc & NVME_VWC_PRESENT)
         d->caps |= BLK_CAP_WRITE_CACHE;
-    if ((id->dlfeat & 7) == NVME_DLFEAT_READ_ZEROES)
+    if ((dlfeat & 7) == NVME_DLFEAT_READ_ZEROES)
         d->caps |= BLK_CAP_TRIM_ZEROES;
     d->nqueues = c->nio;
     d->queue_depth = (uint16_t)(c->queue_depth - 1);
@@ -268,14 +323,14 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
     format_mdts(c, mdts, sizeof(mdts));
     if (g.clamped)
         snprintf(clamped, sizeof(clamped), " (capacity clamped: NSZE %llu blocks is more than "
-                 "2^64 bytes)", (unsigned long long)id->nsze);
+                 "2^64 bytes)", (unsigned long long)nsze);
     /* The issue's form first: name, model, serial, capacity, LBA size, MDTS,
      * queues; then the details. */
     klog(LOG_INFO, "%s: %s %s %s lba %u mdts %s queues %ux%u, nsid %u (%llu blocks%s, LBA format "
          "%u of %u), %s, max transfer %u blocks%s%s%s%s\n", d->name, d->model, d->serial, size,
          d->block_size, mdts, c->nio, c->queue_depth, nsid, (unsigned long long)g.nblocks, clamped,
          format,
-         id->nlbaf + 1, irq_mode_name(c->irq_mode), d->max_transfer,
+         nlbaf + 1, irq_mode_name(c->irq_mode), d->max_transfer,
          (d->caps & BLK_CAP_WRITE_ZEROES) ? ", write-zeroes" : "",
          (d->caps & BLK_CAP_TRIM) ? ", dsm-deallocate" : "",
          (d->caps & BLK_CAP_TRIM_ZEROES) ? " (reads zeroes)" : "",
@@ -284,24 +339,71 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
         c->nns--;
 }
 
-static void find_namespaces(struct nvme_ctrl *c)
+/* Calls fn for every active NSID, one Active Namespace ID list page (CNS
+ * 02h: up to 1024 NSIDs above the one given, ascending) after another. A
+ * controller without the list (NVMe 1.0) is asked NSID by NSID up to NN.
+ * Returns how many there were. */
+static unsigned for_each_nsid(struct nvme_ctrl *c, void (*fn)(struct nvme_ctrl *c, uint32_t nsid))
 {
-    uint32_t list[1024];
+    const uint32_t *list = c->scratch_mem.virt;
+    uint32_t list_copy[NVME_NS_LIST_ENTRIES], after = 0;
+    unsigned n = 0;
     char words[120];
 
-    /* Identify: Active Namespace ID list (CNS 02h), NSIDs above 0, ascending. */
-    uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_ACTIVE_NS_LIST, 0, c->scratch_mem.phys);
-    if (st) {
-        nvme_status_describe(st, words, sizeof(words));
-        klog(LOG_WARN, "%s: active namespace list failed (%s); trying NSIDs 1..%u\n", c->name,
-             words, c->id->nn < 16 ? c->id->nn : 16);
-        for (uint32_t i = 0; i < 1024; i++)
-            list[i] = i < c->id->nn && i < 16 ? i + 1 : 0;
-    } else {
-        memcpy(list, c->scratch_mem.virt, sizeof(list));
+    for (;;) {
+        uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_ACTIVE_NS_LIST, after,
+                                    c->scratch_mem.phys);
+        if (st && after == 0) {
+            nvme_status_describe(st, words, sizeof(words));
+            klog(LOG_WARN, "%s: active namespace list failed (%s); asking NSIDs 1..%u\n",
+                 c->name, words, c->id->nn);
+            for (uint32_t nsid = 1; nsid && nsid <= c->id->nn; nsid++, n++)
+                fn(c, nsid);
+            return n;
+        }
+        if (st) {
+            nvme_status_describe(st, words, sizeof(words));
+            leftout_report("%s: NSIDs above %u not listed: Active Namespace ID list failed (%s)",
+                           c->name, after, words);
+            return n;
+        }
+        /* fn issues Identify commands into the same page: keep the list. */
+        memcpy(list_copy, list, sizeof(list_copy));
+        unsigned i = 0;
+        for (; i < NVME_NS_LIST_ENTRIES && list_copy[i]; i++, n++) {
+            if (list_copy[i] <= after) {    /* not ascending: firmware breakage, stop */
+                leftout_report("%s: NSIDs after %u not listed: the active namespace list "
+                               "is not ascending (%u)", c->name, after, list_copy[i]);
+                return n;
+            }
+            fn(c, list_copy[i]);
+            after = list_copy[i];
+        }
+        if (i < NVME_NS_LIST_ENTRIES)
+            return n;
     }
-    for (uint32_t i = 0; i < 1024 && list[i]; i++)
-        add_namespace(c, list[i]);
+}
+
+static void count_nsid(struct nvme_ctrl *c, uint32_t nsid)
+{
+    (void)nsid;
+    c->ns_capacity++;
+}
+
+static void find_namespaces(struct nvme_ctrl *c)
+{
+    c->ns_capacity = 0;
+    for_each_nsid(c, count_nsid);
+    if (!c->ns_capacity)
+        return;
+    c->ns = memory_alloc_state((uint64_t)c->ns_capacity * sizeof(*c->ns));
+    if (!c->ns) {
+        leftout_report("%s: %u namespace(s) not registered: no memory for their state", c->name,
+                       c->ns_capacity);
+        c->ns_capacity = 0;
+        return;
+    }
+    for_each_nsid(c, add_namespace);
 }
 
 /* ---- bring-up ---- */
@@ -380,7 +482,7 @@ static void print_controller(struct nvme_ctrl *c)
          "queues %ux%u (granted %u), %s, shadow doorbells %s, NN %u\n",
          c->name, c->pci->bus, c->pci->device, c->pci->function, mn, sn, fr,
          NVME_VS_MAJOR(c->vs), NVME_VS_MINOR(c->vs), NVME_VS_TERTIARY(c->vs), mdts, c->nio,
-         c->queue_depth, c->nio_granted, irq_mode_name(c->irq_mode),
+         c->queue_depth, c->nio_granted, ctrl_irq_name(c),
          c->shadow_doorbells ? "on" : !(c->id->oacs & NVME_OACS_DBBUF) ? "off (not supported)"
          : nvme_shadow_db_key ? "off (config failed)" : "off (nvme.shadow_db=off)", c->id->nn);
 }
@@ -466,12 +568,20 @@ static void probe(struct nvme_ctrl *c)
 
 static void nvme_init(void)
 {
-    for (unsigned i = 0; nvme_controller_count < NVME_MAX_CONTROLLERS; i++) {
+    unsigned found = 0;
+    while (pci_find_class(NVME_CLASS, NVME_SUBCLASS, NVME_PROG_IF, found))
+        found++;
+    if (!found)
+        return;
+    controllers = memory_alloc_state((uint64_t)found * sizeof(*controllers));
+    if (!controllers) {
+        leftout_report("nvme: %u NVMe controller(s) not brought up: no memory for their state",
+                       found);
+        return;
+    }
+    for (unsigned i = 0; i < found; i++) {
         struct pci_device *pci = pci_find_class(NVME_CLASS, NVME_SUBCLASS, NVME_PROG_IF, i);
-        if (!pci)
-            break;
         struct nvme_ctrl *c = &controllers[nvme_controller_count];
-        memset(c, 0, sizeof(*c));
         c->index = nvme_controller_count++;
         c->pci = pci;
         snprintf(c->name, sizeof(c->name), "nvme%u", c->index);

@@ -69,3 +69,40 @@ void nvme_id_string(char *dst, size_t size, const char *src, size_t len)
         len--;
     format_escaped(dst, size, src, len);
 }
+
+int nvme_ns_descriptor_csi(const uint8_t page[4096])
+{
+    /* Each descriptor: NIDT (1 byte), NIDL (1), two reserved, NIDL bytes of
+     * value; a NIDT of 0 ends the list. */
+    for (unsigned at = 0; at + 4 <= 4096 && page[at] != 0;) {
+        unsigned type = page[at], len = page[at + 1];
+        if (at + 4 + len > 4096)
+            break;
+        if (type == 0x04 && len == 1)
+            return page[at + 4];
+        at += 4 + len;
+    }
+    return -1;
+}
+
+uint64_t nvme_zns_zone_size(const uint8_t page[4096], unsigned format)
+{
+    /* LBA Format Extension data structures, 16 bytes each, from byte 2816. */
+    const uint8_t *e = page + 2816 + 16 * (format & 15);
+    uint64_t zsze = 0;
+    for (unsigned i = 0; i < 8; i++)
+        zsze |= (uint64_t)e[i] << (8 * i);
+    return format < 16 ? zsze : 0;
+}
+
+const char *nvme_csi_name(int csi)
+{
+    static char other[24];
+    switch (csi) {
+    case NVME_CSI_NVM: return "NVM";
+    case NVME_CSI_KV: return "key value";
+    case NVME_CSI_ZONED: return "zoned (NVMe ZNS)";
+    }
+    snprintf(other, sizeof(other), "command set %02xh", (unsigned)csi & 0xff);
+    return other;
+}

@@ -466,7 +466,7 @@ bool nvme_queue_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q)
             return false;
         }
     }
-    q->msix_index = q->qid;
+    q->msix_index = c->msix_shared ? 0 : q->qid;
     if (!pci_msix_enable(c->pci, q->msix_index, (uint8_t)q->vector)) {
         klog(LOG_WARN, "%s: queue %u: MSI-X entry %u could not be enabled; polling\n", c->name,
              q->qid, q->msix_index);
