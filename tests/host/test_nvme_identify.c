@@ -98,3 +98,46 @@ HTEST(nvme_id_string_trims_and_escapes)
     nvme_id_string(out, sizeof out, all, sizeof all);
     HT_EXPECT_EQ(strlen(out), 80);
 }
+
+HTEST(nvme_ns_descriptor_csi_found_or_not)
+{
+    static uint8_t page[4096];
+    memset(page, 0, sizeof page);
+    HT_EXPECT_EQ(nvme_ns_descriptor_csi(page), -1);             /* empty list */
+    /* A UUID descriptor (type 3, 16 bytes), then the CSI (type 4, 1 byte). */
+    page[0] = 3;
+    page[1] = 16;
+    page[20] = 4;
+    page[21] = 1;
+    page[24] = NVME_CSI_ZONED;
+    HT_EXPECT_EQ(nvme_ns_descriptor_csi(page), NVME_CSI_ZONED);
+    page[24] = NVME_CSI_NVM;
+    HT_EXPECT_EQ(nvme_ns_descriptor_csi(page), NVME_CSI_NVM);
+    /* A CSI descriptor of the wrong length is not believed. */
+    page[21] = 2;
+    HT_EXPECT_EQ(nvme_ns_descriptor_csi(page), -1);
+    /* A descriptor whose length runs past the page ends the walk. */
+    memset(page, 0, sizeof page);
+    page[4092] = 3;
+    page[4093] = 200;
+    HT_EXPECT_EQ(nvme_ns_descriptor_csi(page), -1);
+    /* A list filling the page with 1-byte descriptors terminates. */
+    for (unsigned at = 0; at + 5 <= 4096; at += 5) {
+        page[at] = 7;
+        page[at + 1] = 1;
+    }
+    HT_EXPECT_EQ(nvme_ns_descriptor_csi(page), -1);
+}
+
+HTEST(nvme_zns_zone_size_from_the_lba_format_extension)
+{
+    static uint8_t page[4096];
+    memset(page, 0, sizeof page);
+    page[2816 + 16 * 1] = 0x00;
+    page[2816 + 16 * 1 + 1] = 0x20;                             /* format 1: 8192 blocks */
+    HT_EXPECT_EQ(nvme_zns_zone_size(page, 1), 8192);
+    HT_EXPECT_EQ(nvme_zns_zone_size(page, 0), 0);
+    HT_EXPECT_EQ(nvme_zns_zone_size(page, 16), 0);              /* no such format */
+    HT_EXPECT_STREQ(nvme_csi_name(NVME_CSI_ZONED), "zoned (NVMe ZNS)");
+    HT_EXPECT_STREQ(nvme_csi_name(0x30), "command set 30h");
+}
