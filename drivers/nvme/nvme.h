@@ -206,13 +206,17 @@ struct nvme_id_ns {
     uint8_t flbas;          /* bits 3:0 format index, bit 4 metadata at end of LBA */
     uint8_t mc, dpc, dps, nmic, rescap, fpi;
     uint8_t dlfeat;         /* byte 33: bits 2:0 = 1 deallocated blocks read zero */
-    uint8_t rsvd34[128 - 34];
+    uint8_t rsvd34[99 - 34];
+    uint8_t nsattr;         /* byte 99: bit 0 the namespace is write protected */
+    uint8_t rsvd100[128 - 100];
     struct nvme_lbaf lbaf[64];
     uint8_t rsvd384[4096 - 384];
 };
 _Static_assert(sizeof(struct nvme_id_ns) == 4096, "Identify Namespace is 4 KiB");
 _Static_assert(offsetof(struct nvme_id_ns, flbas) == 26, "Identify Namespace FLBAS at 26");
 _Static_assert(offsetof(struct nvme_id_ns, dlfeat) == 33, "Identify Namespace DLFEAT at 33");
+_Static_assert(offsetof(struct nvme_id_ns, nsattr) == 99, "Identify Namespace NSATTR at 99");
+#define NVME_NSATTR_WRITE_PROTECTED 0x01
 _Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "Identify Namespace LBAF0 at 128");
 #define NVME_DLFEAT_READ_ZEROES 1u
 

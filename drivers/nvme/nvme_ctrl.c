@@ -278,7 +278,7 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
         return;
     }
     /* command_set() reuses the scratch page that holds the Identify data. */
-    const uint8_t dlfeat = id->dlfeat, nlbaf = id->nlbaf;
+    const uint8_t dlfeat = id->dlfeat, nlbaf = id->nlbaf, nsattr = id->nsattr;
     const uint64_t nsze = id->nsze;
     char zoned[sizeof(((struct blk_dev *)0)->read_only_reason)] = "";
     command_set(c, nsid, g.format, nsze, zoned, sizeof(zoned));
@@ -286,6 +286,9 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
     struct blk_dev *d = &ns->dev;
     memset(ns, 0, sizeof(*ns));
     strlcpy(d->read_only_reason, zoned, sizeof(d->read_only_reason));
+    if (!zoned[0] && (nsattr & NVME_NSATTR_WRITE_PROTECTED))
+        snprintf(d->read_only_reason, sizeof(d->read_only_reason), "the namespace is write "
+                 "protected (Identify Namespace NSATTR bit 0)");
     ns->ctrl = c;
     ns->nsid = nsid;
     ns->lba_shift = g.lba_shift;
