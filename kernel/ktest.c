@@ -3,7 +3,8 @@
  * and reports them as KTAP version 1 between two banner lines:
  *
  *   === bareio KTAP START ===
- *   KTAP version 1 / 1..N / "# Subtest: suite" / nested cases / suite results
+ *   KTAP version 1 / 1..N, then per suite: "  KTAP version 1" /
+ *   "  # Subtest: suite" / "  1..cases" / the cases / "ok N suite"
  *   # bareio: P passed, F failed, S skipped
  *   === bareio KTAP END ===
  *
@@ -325,9 +326,7 @@ int ktest_run_all(const char *tests)
             totals.skipped += n;
             continue;
         }
-        ktap_subtest(&ktap, 0, s->name);
-        ktap_version(&ktap, 1);
-        ktap_plan(&ktap, 1, n);
+        ktap_subtest_begin(&ktap, 1, s->name, n);
         case_number = 0;
         for (case_index = 0; case_index < s->count; case_index++) {
             const struct ktest_case *c = &s->cases[case_index];
