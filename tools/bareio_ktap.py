@@ -7,7 +7,8 @@ diagnostics and subtests nested by two-space indentation, each opened by
 `KTAP version 1`, then (optionally) `# Subtest: name` and its plan, all three
 at the subtest's indent, as KUnit writes them and Linux's kunit_tool reads
 them, and closed by its parent's result line; then the kernel's
-`# bareio: P passed, F failed, S skipped`. Lines that are not
+`# bareio: P passed, F failed, S skipped`, counted as this module counts:
+leaf cases, a suite skipped as a whole one skip. Lines that are not
 KTAP (kernel log output printed while a case runs) are ignored. Standard
 library only, so tools/ktap-check, tools/run-qemu and the pytest scenarios can
 all import it.
@@ -453,9 +454,10 @@ def _set_paths(results: List[Result], prefix: str):
 
 
 def _count(report: Report):
-    """Counts leaf cases, including those of a suite skipped as a whole (as
-    the kernel's summary does); a suite that fails with all its cases passing
-    (or with no cases) counts as one failure of its own."""
+    """Counts leaf cases: a suite skipped as a whole is one skip, as it is one
+    result line (kunit_tool, TAP readers and the kernel's summary count it so);
+    a suite that fails with all its cases passing (or with no cases) counts as
+    one failure of its own."""
     failing = set()                                 # ids of results that are or hold a failure
     ran = set()                                     # ids of results that are or hold a pass
     inconsistent = []
@@ -578,18 +580,14 @@ def _check_after_end(lines: List[str], end: int, report: Report):
 
 
 def _check_summary(report: Report):
-    """The kernel counts too. A suite skipped as a whole is one KTAP line but
-    all its cases in the kernel's count, so skips can only be bounded."""
+    """The kernel counts too, as _count() does: every count must agree."""
     if report.kernel_summary is None:
         report.problems.append("no '# bareio: P passed, F failed, S skipped' line before the END banner")
         return
-    passed, failed, skipped = report.kernel_summary
-    if (passed, failed) != (report.passed, report.failed):
-        report.problems.append("the kernel's summary says %d passed, %d failed but the report holds "
-                               "%d passed, %d failed" % (passed, failed, report.passed, report.failed))
-    if report.skipped > skipped:
-        report.problems.append(f"the kernel's summary says {skipped} skipped but the report holds "
-                               f"{report.skipped} skipped cases")
+    if report.kernel_summary != (report.passed, report.failed, report.skipped):
+        report.problems.append("the kernel's summary says %d passed, %d failed, %d skipped but the report "
+                               "holds %d passed, %d failed, %d skipped"
+                               % (*report.kernel_summary, report.passed, report.failed, report.skipped))
 
 
 _UNPRINTABLE = re.compile(r"[^ -~]")
