@@ -20,8 +20,6 @@ import os
 import re
 import sys
 
-import pytest
-
 from conftest import TOOLS, assert_clean_pass
 
 sys.path.insert(0, TOOLS)
@@ -101,8 +99,6 @@ def charge(events, report, text):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="CAP2 read on AHCI 1.0, PxFBS read without CAP.FBSS, "
-                   "SQ doorbell for a queue the controller no longer has (issue 10)")
 def test_full_run_draws_no_guest_mistake_and_errors_only_from_negative_cases(boot, kernel, tmp_path):
     trace = str(tmp_path / "trace.log")
     args = [a for e in TRACE_EVENTS for a in ("-trace", e)]
