@@ -57,13 +57,22 @@ void ktap_plan(struct ktap_writer *w, unsigned depth, unsigned count)
     line_emit(w, &l);
 }
 
-void ktap_subtest(struct ktap_writer *w, unsigned depth, const char *name)
+static void ktap_subtest_header(struct ktap_writer *w, unsigned depth, const char *name)
 {
     struct line l;
     line_indent(&l, depth);
     line_append(&l, "# Subtest: ", false);
     line_append(&l, name, true);
     line_emit(w, &l);
+}
+
+/* The version line comes first (KTAP v1's examples, KUnit): kunit_tool takes
+ * a header before it for a test of its own and reports the suite crashed. */
+void ktap_subtest_begin(struct ktap_writer *w, unsigned depth, const char *name, unsigned count)
+{
+    ktap_version(w, depth);
+    ktap_subtest_header(w, depth, name);
+    ktap_plan(w, depth, count);
 }
 
 void ktap_result(struct ktap_writer *w, unsigned depth, bool ok, unsigned number,

@@ -4,8 +4,11 @@ Implements the subset of KTAP version 1 (Linux Documentation/dev-tools/ktap.rst)
 that bareio prints between its `=== bareio KTAP START/END ===` banners: version
 lines, `1..N` plans, `ok`/`not ok` results with SKIP/CRASH directives, `#`
 diagnostics and subtests nested by two-space indentation, each opened by
-`# Subtest: name` and `KTAP version 1` and closed by its parent's result line,
-then the kernel's `# bareio: P passed, F failed, S skipped`. Lines that are not
+`KTAP version 1`, then (optionally) `# Subtest: name` and its plan, all three
+at the subtest's indent, as KUnit writes them and Linux's kunit_tool reads
+them, and closed by its parent's result line; then the kernel's
+`# bareio: P passed, F failed, S skipped`, counted as this module counts:
+leaf cases, a suite skipped as a whole one skip. Lines that are not
 KTAP (kernel log output printed while a case runs) are ignored. Standard
 library only, so tools/ktap-check, tools/run-qemu and the pytest scenarios can
 all import it.
@@ -234,13 +237,13 @@ def _classify_result(text: str, ok: bool, rest: str):
 
 class _Parser:
     """Reads the lines between the banners, one at a time. A nested document
-    opens with 'KTAP version 1' one level deeper (after its '# Subtest:'
-    header) and is closed only by a result line at its parent's level."""
+    opens with 'KTAP version 1' one level deeper, may name itself with a
+    '# Subtest:' header before its plan, and is closed only by a result line
+    at its parent's level."""
 
     def __init__(self, report: Report):
         self.report = report
         self.stack: List[_Doc] = []
-        self.header: Optional[tuple] = None         # (name, line, level) of a '# Subtest:' awaiting its document
         self.seen_root = False
         self.too_deep = 0                           # lines skipped for nesting deeper than MAX_DEPTH
         self.summary_line: Optional[int] = None     # where the kernel's summary line was read
@@ -271,13 +274,6 @@ class _Parser:
             self.problem(doc.line, f"subtest '{doc.prefix}' is never closed by a result line at indent "
                                    f"{2 * (doc.level - 1)} (its results are counted, the report fails)")
         self.report.unclosed.extend(doc.results)
-
-    def drop_header(self):
-        """A '# Subtest:' line not followed by its nested document."""
-        if self.header:
-            name, line, _ = self.header
-            self.problem(line, f"subtest header '{name}' has no results: no nested 'KTAP version 1' follows it")
-            self.header = None
 
     def feed(self, lineno: int, raw: str):
         if _damaged_ktap(raw):
@@ -313,8 +309,6 @@ class _Parser:
             self.problem(lineno, f"KTAP after the kernel's summary line (line {self.summary_line}), "
                                  "which must be the report's last")
             self.after_summary = True
-        if self.header and not (kind == "version" and level == self.header[2] + 1):
-            self.drop_header()
         if not self.stack:
             if kind == "version" and level == 0 and not self.seen_root:
                 self.open(lineno, level)
@@ -334,11 +328,7 @@ class _Parser:
             else:
                 self.problem(lineno, f"nested 'KTAP version' at indent {indent}, expected {2 * (top.level + 1)}")
         elif kind == "subtest":
-            if level > top.level:
-                self.problem(lineno, f"subtest header at indent {indent}, deeper than the document it is in "
-                                     f"(indent {2 * top.level})")
-            else:
-                self.header = (m, lineno, level)
+            self.subtest_header(lineno, level, indent, m)
         elif kind == "plan":
             if level != top.level:
                 self.problem(lineno, f"plan at indent {indent}, expected {2 * top.level}")
@@ -350,16 +340,28 @@ class _Parser:
             self.result(lineno, level, indent, m)
 
     def open(self, lineno: int, level: int):
-        name = self.header[0] if self.header else None
-        self.header = None
         if level == 0:
             prefix = ""
             self.seen_root = True
         else:
-            parent = self.stack[-1]
-            prefix = parent.prefix + "." if parent.prefix else ""
-            prefix += name or f"#{len(parent.results) + 1}"
-        self.stack.append(_Doc(level=level, line=lineno, prefix=prefix, subtest_name=name))
+            prefix = _child_prefix(self.stack[-1], f"#{len(self.stack[-1].results) + 1}")
+        self.stack.append(_Doc(level=level, line=lineno, prefix=prefix))
+
+    def subtest_header(self, lineno: int, level: int, indent: int, name: str):
+        """'# Subtest: name' names the nested document it stands in: right after
+        that document's 'KTAP version 1', at its indent, before its plan (the
+        order of KTAP v1's examples and of KUnit; kunit_tool takes a header
+        anywhere else, before the version line say, for a test of its own)."""
+        top = self.stack[-1]
+        if level == top.level and top.level > 0 and top.plan is None and not top.results:
+            if top.subtest_name is None:
+                top.subtest_name, top.prefix = name, _child_prefix(self.stack[-2], name)
+                return
+            self.problem(lineno, f"a second subtest header '{name}' in subtest '{top.subtest_name}'")
+            return
+        self.problem(lineno, f"subtest header '{name}' at indent {indent} is out of place: it comes right "
+                             "after the 'KTAP version 1' of the nested document it names, at that "
+                             "document's indent, before its plan")
 
     def result(self, lineno: int, level: int, indent: int, m):
         while self.stack and self.stack[-1].level > level + 1:
@@ -413,8 +415,6 @@ class _Parser:
             self.summary_line = lineno
 
     def finish(self, lineno: int, cut_off: bool):
-        if not cut_off:
-            self.drop_header()
         while len(self.stack) > 1:
             self.abandon_top(lineno, cut_off)
         if self.stack:
@@ -428,6 +428,11 @@ class _Parser:
         _set_paths(self.report.results, "")
         for r in self.report.unclosed:
             _set_paths(r.children, r.path + ".")
+
+
+def _child_prefix(parent: _Doc, name: str) -> str:
+    """The path of the document `name` nested in `parent`."""
+    return (parent.prefix + "." if parent.prefix else "") + name
 
 
 def _walk(results: List[Result]):
@@ -449,9 +454,10 @@ def _set_paths(results: List[Result], prefix: str):
 
 
 def _count(report: Report):
-    """Counts leaf cases, including those of a suite skipped as a whole (as
-    the kernel's summary does); a suite that fails with all its cases passing
-    (or with no cases) counts as one failure of its own."""
+    """Counts leaf cases: a suite skipped as a whole is one skip, as it is one
+    result line (kunit_tool, TAP readers and the kernel's summary count it so);
+    a suite that fails with all its cases passing (or with no cases) counts as
+    one failure of its own."""
     failing = set()                                 # ids of results that are or hold a failure
     ran = set()                                     # ids of results that are or hold a pass
     inconsistent = []
@@ -574,18 +580,14 @@ def _check_after_end(lines: List[str], end: int, report: Report):
 
 
 def _check_summary(report: Report):
-    """The kernel counts too. A suite skipped as a whole is one KTAP line but
-    all its cases in the kernel's count, so skips can only be bounded."""
+    """The kernel counts too, as _count() does: every count must agree."""
     if report.kernel_summary is None:
         report.problems.append("no '# bareio: P passed, F failed, S skipped' line before the END banner")
         return
-    passed, failed, skipped = report.kernel_summary
-    if (passed, failed) != (report.passed, report.failed):
-        report.problems.append("the kernel's summary says %d passed, %d failed but the report holds "
-                               "%d passed, %d failed" % (passed, failed, report.passed, report.failed))
-    if report.skipped > skipped:
-        report.problems.append(f"the kernel's summary says {skipped} skipped but the report holds "
-                               f"{report.skipped} skipped cases")
+    if report.kernel_summary != (report.passed, report.failed, report.skipped):
+        report.problems.append("the kernel's summary says %d passed, %d failed, %d skipped but the report "
+                               "holds %d passed, %d failed, %d skipped"
+                               % (*report.kernel_summary, report.passed, report.failed, report.skipped))
 
 
 _UNPRINTABLE = re.compile(r"[^ -~]")

@@ -50,6 +50,8 @@
 #define AHCI_GHC_MRSM       (1u << 2)
 #define AHCI_GHC_AE         (1u << 31)
 
+#define AHCI_VS_1_2         0x00010200u    /* VS of AHCI 1.2, the first with CAP2 and BOHC */
+
 #define AHCI_CAP2_BOH       (1u << 0)
 
 #define AHCI_BOHC_BOS       (1u << 0)

@@ -195,8 +195,10 @@ static void hba_probe(struct pci_device *pci, struct ahci_hba *h)
         return;
     }
     h->cap = mmio_read32(h->abar, AHCI_REG_CAP);
-    h->cap2 = mmio_read32(h->abar, AHCI_REG_CAP2);
     h->vs = mmio_read32(h->abar, AHCI_REG_VS);
+    /* CAP2 (and BOHC with it) exist from AHCI 1.2 on; before that 24h is
+     * reserved, so a 1.0 or 1.1 HBA has no handoff to do (§3.1.10). */
+    h->cap2 = h->vs >= AHCI_VS_1_2 ? mmio_read32(h->abar, AHCI_REG_CAP2) : 0;
     if (!bios_handoff(h, why, sizeof(why))) {
         blk_controller_failed(h->name, pci, BLK_CAUSE_NOT_READY, "%s", why);
         return;

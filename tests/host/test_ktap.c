@@ -27,9 +27,7 @@ HTEST(ktap_document_shape)
     struct ktap_writer w = { capture_line, &c };
     ktap_version(&w, 0);
     ktap_plan(&w, 0, 1);
-    ktap_subtest(&w, 0, "lib");
-    ktap_version(&w, 1);
-    ktap_plan(&w, 1, 3);
+    ktap_subtest_begin(&w, 1, "lib", 3);
     ktap_result(&w, 1, true, 1, "crc32c_vectors", NULL);
     ktap_diag(&w, 1, "lib.c:10: expected x == y");
     ktap_result(&w, 1, false, 2, "format_hex", NULL);
@@ -38,8 +36,8 @@ HTEST(ktap_document_shape)
     HT_EXPECT_STREQ(c.text,
                     "KTAP version 1\n"
                     "1..1\n"
-                    "# Subtest: lib\n"
                     "  KTAP version 1\n"
+                    "  # Subtest: lib\n"
                     "  1..3\n"
                     "  ok 1 crc32c_vectors\n"
                     "  # lib.c:10: expected x == y\n"
@@ -76,4 +74,16 @@ HTEST(ktap_long_lines_are_truncated_not_split)
     ktap_result(&w, 0, true, 1, name, NULL);
     HT_EXPECT_EQ(c.lines, 1);
     HT_EXPECT_EQ(c.len, KTAP_LINE_MAX);     /* KTAP_LINE_MAX - 1 characters and '\n' */
+}
+
+HTEST(ktap_subtest_begin_puts_the_version_line_first_at_the_nested_depth)
+{
+    struct capture c = { .len = 0 };
+    struct ktap_writer w = { capture_line, &c };
+    ktap_subtest_begin(&w, 2, "odd # name\nok 1 x", 1);
+    HT_EXPECT_STREQ(c.text,
+                    "    KTAP version 1\n"
+                    "    # Subtest: odd _ name_ok 1 x\n"
+                    "    1..1\n");
+    HT_EXPECT_EQ(c.lines, 3);
 }

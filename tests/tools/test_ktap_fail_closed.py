@@ -37,7 +37,7 @@ def problem_with(r, *words):
 
 
 # One suite with one passing case: the smallest report that passes.
-GOOD = ("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..1", "  ok 1 lib_a", "ok 1 lib")
+GOOD = ("KTAP version 1", "1..1", "  KTAP version 1", "  # Subtest: lib", "  1..1", "  ok 1 lib_a", "ok 1 lib")
 
 
 # ---- defect 1: a nested result list that its parent never closes ----------
@@ -46,20 +46,20 @@ def test_subtest_left_open_at_end_banner_is_counted_and_fails():
     """The suite 'pci' is opened but no 'ok N pci' line ever closes it: its
     'not ok' was dropped and the run passed."""
     text = report("KTAP version 1", "1..1",
-                  "# Subtest: lib", "  KTAP version 1", "  1..1", "  ok 1 lib_a", "ok 1 lib",
-                  "# Subtest: pci", "  KTAP version 1", "  1..1", "  not ok 1 pci_msi",
+                  "  KTAP version 1", "  # Subtest: lib", "  1..1", "  ok 1 lib_a", "ok 1 lib",
+                  "  KTAP version 1", "  # Subtest: pci", "  1..1", "  not ok 1 pci_msi",
                   summary=(1, 0, 0))
     r = bareio_ktap.parse_log(text)
     assert not r.ok
     assert r.failed == 1 and [f.path for f in r.failures] == ["pci.pci_msi"]
-    assert problem_with(r, "line 10", "pci", "never closed")
+    assert problem_with(r, "line 9", "pci", "never closed")
 
 
 def test_grandchild_list_closed_by_the_grandparent_result_is_counted_and_fails():
     """A list at indent 4 ended by a result at indent 0: the level-2 list never
     got its own result line, and its 'not ok' vanished."""
     text = report("KTAP version 1", "1..1",
-                  "# Subtest: lib", "  KTAP version 1", "  1..1", "  ok 1 lib_a",
+                  "  KTAP version 1", "  # Subtest: lib", "  1..1", "  ok 1 lib_a",
                   "    KTAP version 1", "    1..1", "    not ok 1 deep",
                   "ok 1 lib", summary=(1, 0, 0))
     r = bareio_ktap.parse_log(text)
@@ -72,7 +72,7 @@ def test_grandchild_list_closed_by_the_grandparent_result_is_counted_and_fails()
 
 def test_ok_with_crash_directive_is_a_failure():
     text = report("KTAP version 1", "1..1",
-                  "# Subtest: lib", "  KTAP version 1", "  1..1",
+                  "  KTAP version 1", "  # Subtest: lib", "  1..1",
                   "  ok 1 lib_a # CRASH page fault", "ok 1 lib", summary=(0, 1, 0))
     r = bareio_ktap.parse_log(text)
     assert not r.ok
@@ -84,7 +84,7 @@ def test_ok_with_crash_directive_is_a_failure():
 
 def test_not_ok_with_skip_directive_is_a_failure_not_a_skip():
     text = report("KTAP version 1", "1..1",
-                  "# Subtest: lib", "  KTAP version 1", "  1..1",
+                  "  KTAP version 1", "  # Subtest: lib", "  1..1",
                   "  not ok 1 lib_a # SKIP no hardware", "not ok 1 lib", summary=(0, 1, 0))
     r = bareio_ktap.parse_log(text)
     assert not r.ok
@@ -107,8 +107,8 @@ def test_long_run_of_blanks_in_a_result_line_is_quick():
 
 def test_long_run_of_blanks_in_a_subtest_header_is_quick():
     """_SUBTEST's '(.*?)\\s*$' was quadratic: 100000 blanks took 18 s."""
-    text = report("KTAP version 1", "1..1", "# Subtest: a" + " " * 100000 + "b",
-                  "  KTAP version 1", "  1..1", "  ok 1 x", "ok 1 a", summary=(1, 0, 0))
+    text = report("KTAP version 1", "1..1", "  KTAP version 1",
+                  "  # Subtest: a" + " " * 100000 + "b", "  1..1", "  ok 1 x", "ok 1 a", summary=(1, 0, 0))
     started = time.monotonic()
     bareio_ktap.parse_log(text)
     assert time.monotonic() - started < 2
@@ -133,11 +133,10 @@ def test_5000_digit_plan_is_a_problem_not_a_traceback():
 def deep(levels, leaf="ok"):
     """`levels` nested documents, the innermost holding one `leaf` result."""
     lines = []
-    for d in range(levels):
+    for d in range(levels + 1):
         pad = "  " * d
-        lines += [pad + "KTAP version 1", pad + "1..1", pad + "# Subtest: s%d" % d]
-    pad = "  " * levels
-    lines += [pad + "KTAP version 1", pad + "1..1", pad + leaf + " 1 leaf"]
+        lines += [pad + "KTAP version 1", *([pad + "# Subtest: s%d" % (d - 1)] if d else []), pad + "1..1"]
+    lines.append("  " * levels + leaf + " 1 leaf")
     for d in reversed(range(levels)):
         lines.append("  " * d + ("ok" if leaf == "ok" else "not ok") + " 1 s%d" % d)
     return lines
@@ -205,7 +204,7 @@ def test_version_other_than_ktap_1_is_a_problem():
 
 
 def test_dash_before_the_name_and_blanks_around_it_are_fine():
-    r = bareio_ktap.parse_log(report("KTAP version 1", "1..1", "# Subtest: s", "  KTAP version 1", "  1..2",
+    r = bareio_ktap.parse_log(report("KTAP version 1", "1..1", "  KTAP version 1", "  # Subtest: s", "  1..2",
                                      "  ok 1 - a   ", "  ok 2   b  # SKIP  why ", "ok 1 s",
                                      summary=(1, 0, 1)))
     assert r.ok, r.problems
@@ -280,7 +279,7 @@ def printable_ascii(text):
 
 
 def failing_with_escapes():
-    return report("KTAP version 1", "1..1", "# Subtest: pci", "  KTAP version 1", "  1..1",
+    return report("KTAP version 1", "1..1", "  KTAP version 1", "  # Subtest: pci", "  1..1",
                   "  # " + ESC_DIAG, "  not ok 1 msi_café", "not ok 1 pci",
                   "bareio: PANIC: \x1b[2Jdump\x1b[0m é", summary=(0, 1, 0))
 
@@ -347,10 +346,15 @@ def test_empty_report_is_a_problem():
 
 
 def test_subtest_header_without_results_is_a_problem():
-    """'# Subtest: pci' and then at once 'ok 2 pci': every case of the suite is missing."""
+    """'KTAP version 1', '# Subtest: pci' and then at once 'ok 2 pci': every
+    case of the suite is missing."""
+    text = report("KTAP version 1", "1..2", *GOOD[2:], "  KTAP version 1", "  # Subtest: pci", "ok 2 pci",
+                  summary=(1, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and problem_with(r, "line 9", "pci", "no plan")
     text = report("KTAP version 1", "1..2", *GOOD[2:], "# Subtest: pci", "ok 2 pci", summary=(1, 0, 0))
     r = bareio_ktap.parse_log(text)
-    assert not r.ok and problem_with(r, "line 9", "pci", "no results")
+    assert not r.ok and problem_with(r, "line 9", "pci", "out of place")
 
 
 def test_suite_passing_without_cases_is_a_problem():
@@ -361,7 +365,7 @@ def test_suite_passing_without_cases_is_a_problem():
 
 
 def test_nested_document_with_plan_0_is_a_problem():
-    text = report("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..0", "ok 1 lib",
+    text = report("KTAP version 1", "1..1", "  KTAP version 1", "  # Subtest: lib", "  1..0", "ok 1 lib",
                   summary=(0, 0, 0))
     r = bareio_ktap.parse_log(text)
     assert not r.ok and problem_with(r, "lib", "no results")
@@ -369,7 +373,7 @@ def test_nested_document_with_plan_0_is_a_problem():
 
 def test_skipped_suite_still_counts_its_cases():
     """'ok 1 lib # SKIP' used to hide its nested results, 'not ok' among them."""
-    text = report("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..2",
+    text = report("KTAP version 1", "1..1", "  KTAP version 1", "  # Subtest: lib", "  1..2",
                   "  ok 1 lib_a # SKIP no disk", "  not ok 2 lib_b", "ok 1 lib # SKIP every case skipped",
                   summary=(0, 0, 2))
     r = bareio_ktap.parse_log(text)
@@ -377,8 +381,8 @@ def test_skipped_suite_still_counts_its_cases():
     assert (r.passed, r.failed, r.skipped) == (0, 1, 1) and [f.path for f in r.failures] == ["lib.lib_b"]
 
 
-def test_suite_skipped_as_a_whole_counts_each_case_as_the_kernel_does():
-    text = report("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..2",
+def test_suite_whose_every_case_skipped_counts_each_case():
+    text = report("KTAP version 1", "1..1", "  KTAP version 1", "  # Subtest: lib", "  1..2",
                   "  ok 1 lib_a # SKIP no disk", "  ok 2 lib_b # SKIP no disk",
                   "ok 1 lib # SKIP every case skipped", summary=(0, 0, 2))
     r = bareio_ktap.parse_log(text)
@@ -387,7 +391,7 @@ def test_suite_skipped_as_a_whole_counts_each_case_as_the_kernel_does():
 
 
 def test_skipped_suite_with_cases_that_ran_is_a_problem():
-    text = report("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..1",
+    text = report("KTAP version 1", "1..1", "  KTAP version 1", "  # Subtest: lib", "  1..1",
                   "  ok 1 lib_a", "ok 1 lib # SKIP every case skipped", summary=(1, 0, 0))
     r = bareio_ktap.parse_log(text)
     assert not r.ok and problem_with(r, "line 8", "skipped")
@@ -406,7 +410,7 @@ def test_missing_or_repeated_or_malformed_kernel_summary_is_a_problem():
 
 def test_results_after_the_kernel_summary_are_a_problem():
     text = report("KTAP version 1", "1..2", *GOOD[2:], "# bareio: 2 passed, 0 failed, 0 skipped",
-                  "# Subtest: pci", "  KTAP version 1", "  1..1", "  ok 1 pci_a", "ok 2 pci")
+                  "  KTAP version 1", "  # Subtest: pci", "  1..1", "  ok 1 pci_a", "ok 2 pci")
     r = bareio_ktap.parse_log(text)
     assert not r.ok and problem_with(r, "line 10", "summary")
 
@@ -417,13 +421,27 @@ def test_kernel_summary_with_fewer_skips_than_the_report_is_a_problem():
     assert not r.ok and problem_with(r, "summary", "skipped")
 
 
+def test_suite_skipped_as_a_whole_is_one_skip_and_the_summary_must_say_so():
+    """'ok 2 nvme # SKIP' is one result line: one skip for kunit_tool, prove and
+    this reader alike. The kernel counted the suite's 24 cases, and the check
+    let any number of skips at or above the report's pass."""
+    text = report("KTAP version 1", "1..2", *GOOD[2:], "ok 2 nvme # SKIP no NVMe", summary=(1, 0, 1))
+    r = bareio_ktap.parse_log(text)
+    assert r.ok, r.problems
+    assert (r.passed, r.failed, r.skipped) == (1, 0, 1)
+    text = report("KTAP version 1", "1..2", *GOOD[2:], "ok 2 nvme # SKIP no NVMe", summary=(1, 0, 24))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and r.problems == ["the kernel's summary says 1 passed, 0 failed, 24 skipped but the "
+                                       "report holds 1 passed, 0 failed, 1 skipped"]
+
+
 def test_sibling_subtest_opened_before_the_last_one_closed():
     """'# Subtest: b' while 'a' still waits for its result line: 'a' is never
     closed (a problem), its 'not ok' still counts, 'b' is read as usual."""
-    text = report("KTAP version 1", "1..2", "# Subtest: a", "  KTAP version 1", "  1..1", "  not ok 1 a_1",
-                  "# Subtest: b", "  KTAP version 1", "  1..1", "  ok 1 b_1", "ok 2 b", summary=(1, 1, 0))
+    text = report("KTAP version 1", "1..2", "  KTAP version 1", "  # Subtest: a", "  1..1", "  not ok 1 a_1",
+                  "  KTAP version 1", "  # Subtest: b", "  1..1", "  ok 1 b_1", "ok 2 b", summary=(1, 1, 0))
     r = bareio_ktap.parse_log(text)
-    assert not r.ok and problem_with(r, "line 5", "never closed")
+    assert not r.ok and problem_with(r, "line 4", "never closed")
     assert [f.path for f in r.failures] == ["a.a_1"] and r.find("b.b_1").status == "pass"
 
 
@@ -443,8 +461,51 @@ def test_any_unprintable_character_damages_a_ktap_line():
 
 def test_nested_document_without_subtest_header_takes_the_name_of_its_result_line():
     """Found by the property test: its cases were 'a.#1.x' instead of 'a.b.x'."""
-    text = report("KTAP version 1", "1..1", "# Subtest: a", "  KTAP version 1", "  1..1",
+    text = report("KTAP version 1", "1..1", "  KTAP version 1", "  # Subtest: a", "  1..1",
                   "    KTAP version 1", "    1..1", "    not ok 1 x # TIMEOUT 300 ms", "  not ok 1 b",
                   "not ok 1 a", summary=(0, 1, 0))
     r = bareio_ktap.parse_log(text)
     assert r.problems == [] and [f.path for f in r.failures] == ["a.b.x"]
+
+
+# ---- the order that opens a nested document ---------------------------------
+
+def test_subtest_header_before_its_version_line_is_a_problem():
+    """bareio printed '# Subtest: lib' before the nested 'KTAP version 1';
+    KUnit and KTAP v1's examples put the version line first, and kunit_tool
+    reads the header first as a test of its own (31 errors on a clean run)."""
+    text = report("KTAP version 1", "1..1", "# Subtest: lib", "  KTAP version 1", "  1..1", "  ok 1 lib_a",
+                  "ok 1 lib", summary=(1, 0, 0))
+    r = bareio_ktap.parse_log(text)
+    assert not r.ok and r.problems == [
+        "line 4: subtest header 'lib' at indent 0 is out of place: it comes right after the 'KTAP version 1' "
+        "of the nested document it names, at that document's indent, before its plan"]
+    assert r.find("lib.lib_a").status == "pass"     # the results are still read
+    rc, out, _ = check_text(text)
+    assert rc == 1 and "line 4: subtest header 'lib' at indent 0 is out of place" in out
+
+
+def test_subtest_header_anywhere_but_after_the_version_line_is_a_problem():
+    for lines, where in (
+            (("  KTAP version 1", "  1..1", "  # Subtest: lib", "  ok 1 lib_a", "ok 1 lib"), "line 6"),
+            (("  KTAP version 1", "  1..1", "  ok 1 lib_a", "  # Subtest: lib", "ok 1 lib"), "line 7"),
+            (("  # Subtest: lib", "  KTAP version 1", "  1..1", "  ok 1 lib_a", "ok 1 lib"), "line 4")):
+        r = bareio_ktap.parse_log(report("KTAP version 1", "1..1", *lines, summary=(1, 0, 0)))
+        assert not r.ok and problem_with(r, where, "out of place"), lines
+    r = bareio_ktap.parse_log(report("KTAP version 1", "# Subtest: main", "1..1", *GOOD[2:], summary=(1, 0, 0)))
+    assert not r.ok and problem_with(r, "line 3", "out of place")
+
+
+def test_a_second_subtest_header_is_a_problem():
+    r = bareio_ktap.parse_log(report("KTAP version 1", "1..1", "  KTAP version 1", "  # Subtest: lib",
+                                     "  # Subtest: pci", "  1..1", "  ok 1 lib_a", "ok 1 lib",
+                                     summary=(1, 0, 0)))
+    assert not r.ok and problem_with(r, "line 6", "second subtest header 'pci'")
+
+
+def test_kernel_output_between_the_version_line_and_the_header_is_ignored():
+    r = bareio_ktap.parse_log(report("KTAP version 1", "1..1", "  KTAP version 1", "pci: bus 0",
+                                     "  # lib: a diagnostic", "  # Subtest: lib", "  1..1", "  ok 1 lib_a",
+                                     "ok 1 lib", summary=(1, 0, 0)))
+    assert r.ok, r.problems
+    assert r.find("lib.lib_a").status == "pass"

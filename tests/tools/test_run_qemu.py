@@ -56,8 +56,8 @@ def good_ktap(result="ok"):
         === bareio KTAP START ===
         KTAP version 1
         1..1
-        # Subtest: lib
           KTAP version 1
+          # Subtest: lib
           1..1
           {result} 1 lib_a
         {result} 1 lib
