@@ -504,7 +504,7 @@ MALFORMED = {
     "deallocated octal gen": ("deallocated lba=2064 count=16 gen=03", "gen="),
     "deallocated duplicate gen": ("deallocated lba=2064 count=16 gen=3 gen=3", "gen= given twice"),
     "deallocated unknown key": ("deallocated lba=2064 count=16 gen=3 prev=2", "prev"),
-    "deallocated no blank": ("deallocated lba=2064 count=16gen=3", "count="),
+    "deallocated no blank": ("deallocated lba=2064 count=16gen=3", "needs gen="),
     "misspelt deallocated": ("deallocate lba=2064 count=16 gen=3", "deallocate"),
     "double blank": ("stamped lba=2048  count=32 gen=3", ""),
     "trailing blank": ("stamped lba=2048 count=32 gen=3 ", ""),
