@@ -413,8 +413,8 @@ static void above_4g_on_device(struct ktest *t, struct dio_dev *d)
     struct blk_dev *dev = d->dev;
     uint32_t bs = dev->block_size, count = (2 * PAGE) / bs ? (2 * PAGE) / bs : 1;
     uint32_t len = count * bs;
-    struct dma_region hi_w = dma_alloc(len, PAGE, 0, DMA_ABOVE_4G);
-    struct dma_region hi_r = dma_alloc(len, PAGE, 0, DMA_ABOVE_4G);
+    struct dma_region hi_w = ktest_dma_alloc(t, len, PAGE, 0, DMA_ABOVE_4G);
+    struct dma_region hi_r = ktest_dma_alloc(t, len, PAGE, 0, DMA_ABOVE_4G);
     struct blk_request req;
     struct blk_seg seg, split[2];
     bool reachable;
@@ -464,10 +464,8 @@ static void above_4g_on_device(struct ktest *t, struct dio_dev *d)
         }
     }
 out:
-    if (hi_w.virt)
-        dma_free(&hi_w);
-    if (hi_r.virt)
-        dma_free(&hi_r);
+    ktest_dma_free(t, &hi_w);
+    ktest_dma_free(t, &hi_r);
 }
 
 static void dio_buffers_above_4g(struct ktest *t)
