@@ -2,8 +2,10 @@
  *
  * Every block the harness writes carries a stamp (lib/stamp.h) keyed by the
  * device's identity, the run's seed and a per-device write generation; the
- * device's extent map records which generation each LBA must hold (or that
- * it must read as zeroes). A read is checked against the map, so a wrong
+ * device's extent map records which generation each LBA must hold, that it
+ * must read as zeroes (Write Zeroes), or that it was deallocated and may read
+ * as zeroes or its previous generation (a trim: advisory on every device, see
+ * dio_deallocate()). A read is checked against the map, so a wrong
  * block is classified (misdirected, lost, torn, corrupt) and reported with
  * the whole request and the first differing byte. The map is printed as the
  * run's manifest at the end, for tools/verify-image to check the medium.
@@ -249,6 +251,21 @@ void dio_forget(struct dio_dev *d, uint64_t lba, uint64_t count)
         klog(LOG_WARN, "dio: %s: extent map full: the manifest will be incomplete\n", d->dev->name);
 }
 
+/* Deallocation is advisory: NVMe 1.4 §6.7 calls Dataset Management advisory
+ * ("a compliant controller may choose to take no action") and §6.7.1.1 lets a
+ * deallocated block return its last data unless DLFEAT says otherwise, which
+ * describes blocks that were deallocated, not that a command deallocates;
+ * ATA's DRAT/RZAT (IDENTIFY word 69 bits 14 and 5) likewise describe only the
+ * LBAs a device did trim, and TRIM may leave any of them alone. Only Write
+ * Zeroes binds the device to zeroes (NVMe 1.4 §6.16). */
+void dio_deallocate(struct dio_dev *d, uint64_t lba, uint64_t count)
+{
+    d->written = true;
+    if (!stamp_map_deallocate(&d->map, lba, count))
+        klog(LOG_WARN, "dio: %s: extent map full (%d extents): the manifest will be incomplete\n",
+             d->dev->name, DIO_MAP_CAPACITY);
+}
+
 void dio_poison(void *buf, uint64_t len)
 {
     uint64_t *w = buf;
@@ -314,17 +331,24 @@ static void report_miscompare(struct ktest *t, struct dio_dev *d, const struct b
         snprintf(found, sizeof(found), " (first bad sector at block offset %u, %u of %u sectors good)",
                  r->first_bad_offset, r->good_sectors, r->sectors);
 
+    static const char *const expected[] = {
+        [STAMP_EXTENT_STAMPED] = "stamp", [STAMP_EXTENT_ZERO] = "zeroes",
+        [STAMP_EXTENT_DEALLOCATED] = "zeroes or (deallocated, kept) stamp",
+    };
     copy.cause = cause;
     copy.error_lba = lba;
     snprintf(copy.detail, sizeof(copy.detail), "read back lba %llu: %s%s",
-             (unsigned long long)lba, kind == STAMP_EXTENT_ZERO ? "expected zeroes, " : "",
+             (unsigned long long)lba,
+             kind == STAMP_EXTENT_ZERO ? "expected zeroes, "
+             : kind == STAMP_EXTENT_DEALLOCATED ? "deallocated, expected zeroes or its old stamp, "
+                                                : "",
              stamp_status_describe(r->status));
     blk_report_failure(d->dev, &copy, what);
     klog(LOG_ERR, "  miscompare: lba %llu (block %u of the request) byte offset %u "
          "(request offset %llu): expected 0x%02x, actual 0x%02x; expected %s gen %llu\n",
          (unsigned long long)lba, block_index, r->offset,
          (unsigned long long)block_index * d->dev->block_size + r->offset, r->expected, r->actual,
-         kind == STAMP_EXTENT_ZERO ? "zeroes" : "stamp", (unsigned long long)gen);
+         expected[kind], (unsigned long long)gen);
     DIO_FAIL(t, d, cause, "%s: miscompare at lba %llu: %s%s", what, (unsigned long long)lba,
              stamp_status_name(r->status), found);
 }
@@ -336,14 +360,15 @@ static unsigned verify_blocks(struct ktest *t, struct dio_dev *d, const struct b
 {
     const uint8_t *p = buf;
     uint32_t bs = d->dev->block_size;
-    unsigned bad = 0;
-    uint64_t first_bad = 0, last_bad = 0;
+    unsigned bad = 0, deallocated = 0, kept = 0;
+    uint64_t first_bad = 0, last_bad = 0, first_kept = 0, last_kept = 0;
 
     for (uint32_t i = 0; i < req->count; i++) {
         uint64_t lba = req->lba + i;
         enum stamp_extent_kind kind = STAMP_EXTENT_STAMPED;
         struct stamp_key k;
         struct stamp_result r;
+        bool kept_old = false;
         if (fixed) {
             k = *fixed;
         } else {
@@ -355,8 +380,15 @@ static unsigned verify_blocks(struct ktest *t, struct dio_dev *d, const struct b
         }
         if (kind == STAMP_EXTENT_ZERO)
             check_zero_block(p + (size_t)i * bs, bs, &r);
+        else if (kind == STAMP_EXTENT_DEALLOCATED)
+            stamp_check_deallocated(p + (size_t)i * bs, bs, &k, lba, &r, &kept_old);
         else
             stamp_check(p + (size_t)i * bs, bs, &k, lba, &r);
+        deallocated += kind == STAMP_EXTENT_DEALLOCATED;
+        if (kept_old) {
+            first_kept = kept++ ? first_kept : lba;
+            last_kept = lba;
+        }
         if (r.status == STAMP_OK)
             continue;
         if (bad < DIO_MISCOMPARE_RECORDS)
@@ -370,6 +402,10 @@ static unsigned verify_blocks(struct ktest *t, struct dio_dev *d, const struct b
         klog(LOG_ERR, "dio: %s: %s: %u blocks miscompared in all (lba %llu..%llu); the first %d shown\n",
              d->dev->name, what, bad, (unsigned long long)first_bad, (unsigned long long)last_bad,
              DIO_MISCOMPARE_RECORDS);
+    if (kept)
+        ktest_diag(t, "%s: %s: lba %llu..%llu: deallocate not honoured (advisory): %u of %u "
+                   "deallocated blocks still hold their previous data", d->dev->name, what,
+                   (unsigned long long)first_kept, (unsigned long long)last_kept, kept, deallocated);
     return bad;
 }
 
@@ -599,7 +635,8 @@ void dio_print_manifests(void)
                 kprintf("bareio-manifest: zero lba=%llu count=%llu\n", (unsigned long long)x->lba,
                         (unsigned long long)x->count);
             else
-                kprintf("bareio-manifest: stamped lba=%llu count=%llu gen=%llu\n",
+                kprintf("bareio-manifest: %s lba=%llu count=%llu gen=%llu\n",
+                        x->kind == STAMP_EXTENT_DEALLOCATED ? "deallocated" : "stamped",
                         (unsigned long long)x->lba, (unsigned long long)x->count,
                         (unsigned long long)x->gen);
         }

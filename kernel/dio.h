@@ -76,16 +76,22 @@ void dio_record(struct dio_dev *d, uint64_t lba, uint64_t count, enum stamp_exte
                 uint64_t gen);
 /* Content no longer known (trim without the zeroes promise). */
 void dio_forget(struct dio_dev *d, uint64_t lba, uint64_t count);
+/* After a trim completed on a device whose deallocated blocks read as zeroes
+ * (BLK_CAP_TRIM_ZEROES): deallocation is advisory, so each block may read as
+ * zeroes or as what it held before (lib/stamp.h, stamp_map_deallocate()). */
+void dio_deallocate(struct dio_dev *d, uint64_t lba, uint64_t count);
 
 /* Fills `len` bytes with a poison pattern (neither zero nor a stamp), so a
  * read that moved no data cannot pass. */
 void dio_poison(void *buf, uint64_t len);
 
 /* Checks what a completed read brought into buf against the map: stamped
- * blocks against their stamp, zero ranges against zero; blocks the map does
- * not know are not checked. Each miscompare becomes a failure record (the
- * request, first differing byte, classification). Returns the blocks that
- * miscompared. */
+ * blocks against their stamp, zero ranges against zero, deallocated blocks
+ * against zeroes or their previous stamp (the ones that kept it are said in a
+ * diagnostic, "deallocate not honoured (advisory)", not failed); blocks the
+ * map does not know are not checked. Each miscompare becomes a failure record
+ * (the request, first differing byte, classification). Returns the blocks
+ * that miscompared. */
 unsigned dio_verify(struct ktest *t, struct dio_dev *d, const struct blk_request *req,
                     const void *buf, const char *what);
 

@@ -2,7 +2,9 @@
  * argument rules of dma_alloc() (kernel/memory.h), placement below or above
  * 4 GiB, and a checked dma_free(). Page granular, on lib/pagealloc.c; the
  * allocator's head bits are what catch double and foreign frees. Memory is
- * write-back cacheable: x86 DMA is cache coherent, so no flushing is needed. */
+ * write-back cacheable: x86 DMA is cache coherent, so no flushing is needed.
+ * Each live allocation's owner (the caller) is kept, so that a leak report
+ * can say whose memory it is. */
 #include "kernel/memory.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
@@ -12,6 +14,29 @@
 #define FOUR_GIB 0x100000000ull
 
 static uint64_t outstanding;
+/* Live allocations' owners; phys 0 marks a free slot (the low 1 MiB is never
+ * handed out). Callers keep interrupts off around each use. */
+static struct dma_allocation owners[DMA_OWNERS_TRACKED];
+static uint64_t last_serial;
+
+static void owner_add(uint64_t phys, uint64_t size, const void *owner)
+{
+    last_serial++;
+    for (unsigned i = 0; i < DMA_OWNERS_TRACKED; i++)
+        if (!owners[i].phys) {
+            owners[i] = (struct dma_allocation){ phys, size, owner, last_serial };
+            return;
+        }
+}
+
+static void owner_remove(uint64_t phys)
+{
+    for (unsigned i = 0; i < DMA_OWNERS_TRACKED; i++)
+        if (owners[i].phys == phys) {
+            owners[i].phys = 0;
+            return;
+        }
+}
 
 static bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
 
@@ -56,6 +81,12 @@ static bool arguments_valid(uint64_t size, uint64_t align, uint64_t boundary,
 struct dma_region dma_alloc(uint64_t size, uint64_t align, uint64_t boundary,
                             enum dma_placement placement)
 {
+    return dma_alloc_for(__builtin_return_address(0), size, align, boundary, placement);
+}
+
+struct dma_region dma_alloc_for(const void *owner, uint64_t size, uint64_t align, uint64_t boundary,
+                                enum dma_placement placement)
+{
     struct dma_region region = { .virt = NULL, .phys = 0, .size = 0 };
     if (!align)
         align = PAGEALLOC_PAGE_SIZE;
@@ -67,8 +98,10 @@ struct dma_region dma_alloc(uint64_t size, uint64_t align, uint64_t boundary,
     uint64_t phys = 0;
     uint64_t flags = irq_save();
     enum pagealloc_status st = pagealloc_alloc(physmem_allocator(), size, align, boundary, lo, hi, &phys);
-    if (st == PAGEALLOC_OK)
+    if (st == PAGEALLOC_OK) {
         outstanding++;
+        owner_add(phys, size, owner);
+    }
     irq_restore(flags);
 
     if (st != PAGEALLOC_OK) {
@@ -110,8 +143,10 @@ void dma_free(struct dma_region *region)
      * allocator's check; with nothing outstanding it cannot be ours. */
     enum pagealloc_status st = outstanding ? pagealloc_free(physmem_allocator(), region->phys, region->size)
                                            : PAGEALLOC_NOT_ALLOCATED;
-    if (st == PAGEALLOC_OK)
+    if (st == PAGEALLOC_OK) {
         outstanding--;
+        owner_remove(region->phys);
+    }
     irq_restore(flags);
 
     if (st != PAGEALLOC_OK) {
@@ -136,7 +171,37 @@ void *memory_alloc_state(uint64_t bytes)
     if (r.virt) {
         uint64_t flags = irq_save();
         outstanding--;
+        owner_remove(r.phys);
         irq_restore(flags);
     }
     return r.virt;
+}
+
+uint64_t dma_next_serial(void)
+{
+    return last_serial + 1;
+}
+
+unsigned dma_allocations_since(uint64_t serial, struct dma_allocation *out, unsigned max)
+{
+    unsigned n = 0;
+    uint64_t flags = irq_save();
+
+    /* Insertion by serial: the table is not in allocation order. */
+    for (unsigned i = 0; i < DMA_OWNERS_TRACKED; i++) {
+        const struct dma_allocation *a = &owners[i];
+        if (!a->phys || a->serial < serial)
+            continue;
+        unsigned at = n < max ? n : max;
+        while (at > 0 && out[at - 1].serial > a->serial) {
+            if (at < max)
+                out[at] = out[at - 1];
+            at--;
+        }
+        if (at < max)
+            out[at] = *a;
+        n++;
+    }
+    irq_restore(flags);
+    return n;
 }

@@ -12,10 +12,12 @@
  * tools/bareio_ktap.py): every case's result line, and a suite skipped as a
  * whole (one result line, no cases) as one skip.
  *
- * After each case it checks that the case freed all its DMA memory. A case that
- * runs past its timeout is abandoned (longjmp from the LAPIC timer interrupt)
- * and reported as failed; a case that takes an exception is reported as
- * crashed, the remaining cases as skipped, and the run ends with CRASH. */
+ * After each case it frees the buffers the case took with ktest_dma_alloc()
+ * and checks that no other DMA memory allocated during the case is left over
+ * (a leak in the code under test), naming whose it is. A case that runs past
+ * its timeout is abandoned (longjmp from the LAPIC timer interrupt) and
+ * reported as failed; a case that takes an exception is reported as crashed,
+ * the remaining cases as skipped, and the run ends with CRASH. */
 #include "kernel/ktest.h"
 #include "kernel/apic.h"
 #include "kernel/console.h"
@@ -23,6 +25,7 @@
 #include "kernel/io.h"
 #include "kernel/irq.h"
 #include "kernel/memory.h"
+#include "kernel/symbols.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/glob.h"
@@ -36,12 +39,20 @@
 
 extern const struct ktest_suite __ktest_suites_start[], __ktest_suites_end[];
 
+/* A DMA buffer the case took with ktest_dma_alloc(), and who asked for it. */
+struct case_buffer {
+    struct dma_region region;
+    const void *owner;
+};
+
 struct ktest {
     const struct ktest_suite *suite;
     const struct ktest_case *kcase;
     bool failed;
     bool skipped;
     char skip_reason[160];
+    struct case_buffer buffers[KTEST_CASE_DMA_MAX];
+    unsigned nbuffers;
 };
 
 struct totals {
@@ -199,6 +210,75 @@ void ktest_skip(struct ktest *t, const char *fmt, ...)
 }
 
 bool ktest_failed(const struct ktest *t) { return t->failed; }
+
+/* "test_nvme.c's zeroes+0x4c": a code address as function+offset. */
+static void format_owner(char *buf, size_t size, const void *owner)
+{
+    uint64_t offset;
+    const char *name = symbol_lookup((uint64_t)(uintptr_t)owner, &offset);
+    if (name)
+        snprintf(buf, size, "%s+0x%llx", name, (unsigned long long)offset);
+    else
+        snprintf(buf, size, "%p", owner);
+}
+
+/* ---- DMA memory owned by the case ---- */
+
+struct dma_region ktest_dma_alloc(struct ktest *t, uint64_t size, uint64_t align,
+                                  uint64_t boundary, enum dma_placement placement)
+{
+    const void *owner = __builtin_return_address(0);
+    struct dma_region region = { .virt = NULL, .phys = 0, .size = 0 };
+
+    if (t->nbuffers == KTEST_CASE_DMA_MAX) {
+        char who[96];
+        format_owner(who, sizeof(who), owner);
+        ktest_fail_at(t, __FILE__, __LINE__, "%s: more than %d DMA buffers held at once by one "
+                      "case (raise KTEST_CASE_DMA_MAX)", who, KTEST_CASE_DMA_MAX);
+        return region;
+    }
+    region = dma_alloc_for(owner, size, align, boundary, placement);
+    if (region.virt)
+        t->buffers[t->nbuffers++] = (struct case_buffer){ region, owner };
+    return region;
+}
+
+void ktest_dma_free(struct ktest *t, struct dma_region *region)
+{
+    for (unsigned i = 0; region->virt && i < t->nbuffers; i++)
+        if (t->buffers[i].region.phys == region->phys) {
+            t->buffers[i] = t->buffers[--t->nbuffers];
+            break;
+        }
+    dma_free(region);
+}
+
+/* The case is over: its buffers go back. A case abandoned at its timeout
+ * may have left a command in flight whose data a device still moves, so its
+ * buffers stay allocated (it said why it failed already). Returns how many
+ * were kept. */
+static unsigned release_case_buffers(struct ktest *t, bool abandoned)
+{
+    unsigned kept = 0;
+    uint64_t bytes = 0;
+    char who[96] = "";
+
+    for (unsigned i = 0; i < t->nbuffers; i++) {
+        if (!abandoned) {
+            dma_free(&t->buffers[i].region);
+            continue;
+        }
+        if (!kept++)
+            format_owner(who, sizeof(who), t->buffers[i].owner);
+        bytes += t->buffers[i].region.size;
+    }
+    t->nbuffers = 0;
+    if (kept)
+        ktest_diag(t, "the abandoned case's %u DMA buffer%s (%llu bytes, the first from %s) "
+                   "stay%s allocated: a device may still be moving data into them", kept,
+                   kept == 1 ? "" : "s", (unsigned long long)bytes, who, kept == 1 ? "s" : "");
+    return kept;
+}
 const char *ktest_current(void) { return running ? running_name : NULL; }
 
 /* ---- running ---- */
@@ -247,11 +327,34 @@ static void count_result(struct ktest *t)
     }
 }
 
+/* DMA memory left over by the case, other than its own buffers: whose it is. */
+static void report_leak(struct ktest *t, uint64_t before, uint64_t after, uint64_t first_serial)
+{
+    struct dma_allocation left[3];
+    unsigned n = dma_allocations_since(first_serial, left, 3);
+    char msg[KTAP_LINE_MAX], who[96];
+    int len = snprintf(msg, sizeof(msg), "DMA memory leaked: %llu allocations outstanding before "
+                       "the case, %llu after", (unsigned long long)before,
+                       (unsigned long long)after);
+
+    for (unsigned i = 0; i < n && i < 3 && len < (int)sizeof(msg); i++) {
+        format_owner(who, sizeof(who), left[i].owner);
+        len += snprintf(msg + len, sizeof(msg) - (size_t)len, "%s %llu bytes at 0x%llx from %s",
+                        i ? ";" : ": made during the case and still held:",
+                        (unsigned long long)left[i].size, (unsigned long long)left[i].phys, who);
+    }
+    if (n > 3 && len < (int)sizeof(msg))
+        snprintf(msg + len, sizeof(msg) - (size_t)len, "; %u more", n - 3);
+    ktest_fail_at(t, __FILE__, __LINE__, "%s", msg);
+}
+
 static void run_case(const struct ktest_suite *s, const struct ktest_case *c, unsigned number)
 {
     struct ktest t = { .suite = s, .kcase = c };
     volatile uint64_t dma_before = dma_outstanding();
+    volatile uint64_t first_serial = dma_next_serial();
     volatile uint64_t timeout_ns = (uint64_t)c->timeout_ms * 1000000ull;
+    volatile bool abandoned = false;
 
     case_full_name(s, c, running_name, sizeof(running_name));
     running = &t;
@@ -263,6 +366,7 @@ static void run_case(const struct ktest_suite *s, const struct ktest_case *c, un
     } else {
         /* Back from case_timeout_interrupt(), on an interrupt gate: IF is clear. */
         irq_enable();
+        abandoned = true;
         ktest_fail_at(&t, __FILE__, __LINE__, "timed out after %u ms: the case was abandoned",
                       c->timeout_ms);
     }
@@ -270,11 +374,10 @@ static void run_case(const struct ktest_suite *s, const struct ktest_case *c, un
     console_prefix_for_case(false);
     running = NULL;
 
-    uint64_t dma_after = dma_outstanding();
+    uint64_t kept = release_case_buffers(&t, abandoned);
+    uint64_t dma_after = dma_outstanding() - kept;
     if (dma_after != dma_before)
-        ktest_fail_at(&t, __FILE__, __LINE__,
-                      "DMA memory leaked: %llu allocations outstanding before the case, %llu after",
-                      (unsigned long long)dma_before, (unsigned long long)dma_after);
+        report_leak(&t, dma_before, dma_after, first_serial);
     /* A case that failed is reported as failed even if it also asked to skip. */
     ktap_result(&ktap, 1, !t.failed, number, c->name, (!t.failed && t.skipped) ? t.skip_reason : NULL);
     count_result(&t);

@@ -3,8 +3,9 @@
  * A suite is a static table of cases registered in the .ktest_suites linker
  * section, so it can sit next to the code it tests and needs no central list.
  * The harness (kernel/ktest.c) runs the suites selected by `tests=` in order of
- * their `order` key (then name), prints KTAP version 1 on the console, checks
- * the DMA leak count after every case and enforces each case's timeout.
+ * their `order` key (then name), prints KTAP version 1 on the console, frees
+ * the case's own DMA buffers (ktest_dma_alloc()) when it ends, checks that
+ * nothing else it allocated is left over and enforces each case's timeout.
  *
  *   static void lib_crc32c_known_vectors(struct ktest *t)
  *   {
@@ -23,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "kernel/memory.h"   /* struct dma_region, for ktest_dma_alloc */
 #include "lib/string.h"      /* strcmp, for KT_EXPECT_STREQ */
 
 struct ktest;                       /* the running case's state */
@@ -91,6 +93,19 @@ bool ktest_failed(const struct ktest *t);
         ktest_fail_at((t), __FILE__, __LINE__, "expected %s == %s: \"%s\" != \"%s\"", \
                       #a, #b, kt_a_ ? kt_a_ : "(null)", kt_b_ ? kt_b_ : "(null)");  \
     kt_ok_; })
+
+/* DMA memory owned by the running case: like dma_alloc(), but the harness
+ * frees it when the case ends, however it ends — an early return from
+ * KT_ASSERT or a skip included — so a failure is never followed by a second,
+ * "leaked" one. ktest_dma_free() gives a buffer back before that (it takes
+ * any region, and a failed allocation, as dma_free() does). A case holds at
+ * most KTEST_CASE_DMA_MAX such buffers at once; past that the allocation
+ * fails, saying so. A case abandoned at its timeout keeps its buffers
+ * allocated (a device may still be moving data into them) and says so. */
+#define KTEST_CASE_DMA_MAX 16
+struct dma_region ktest_dma_alloc(struct ktest *t, uint64_t size, uint64_t align,
+                                  uint64_t boundary, enum dma_placement placement);
+void ktest_dma_free(struct ktest *t, struct dma_region *region);
 
 /* The harness. Returns the exit status (enum bareio_exit in kernel/exit.h). */
 int ktest_run_all(const char *selection);

@@ -42,6 +42,10 @@ struct dma_region {
  * of two >= size, or 0 for none), placed as asked. Page granular underneath. */
 struct dma_region dma_alloc(uint64_t size, uint64_t align, uint64_t boundary,
                             enum dma_placement placement);
+/* The same, on behalf of `owner` (a code address: whoever a leak report
+ * should name); dma_alloc() names its caller. */
+struct dma_region dma_alloc_for(const void *owner, uint64_t size, uint64_t align, uint64_t boundary,
+                                enum dma_placement placement);
 void dma_free(struct dma_region *region);
 /* Zeroed memory for state whose size is known only at run time (a driver's
  * table of controllers or namespaces, the harness's per-device records), so
@@ -50,6 +54,21 @@ void dma_free(struct dma_region *region);
 void *memory_alloc_state(uint64_t bytes);
 /* Live dma_alloc() allocations; the harness checks it is unchanged by each case. */
 uint64_t dma_outstanding(void);
+
+/* Who holds what, for leak reports: each live allocation's owner and its
+ * serial number (allocations are numbered in order from 1). The first
+ * DMA_OWNERS_TRACKED live allocations are kept track of; others go unnamed. */
+#define DMA_OWNERS_TRACKED 256
+struct dma_allocation {
+    uint64_t phys, size;
+    const void *owner;
+    uint64_t serial;
+};
+/* The serial number the next allocation gets. */
+uint64_t dma_next_serial(void);
+/* The live allocations numbered `serial` or later, oldest first, into
+ * out[0..max); returns how many there are (possibly more than max). */
+unsigned dma_allocations_since(uint64_t serial, struct dma_allocation *out, unsigned max);
 /* Usable RAM in bytes below and above 4 GiB (as the allocator manages it). */
 uint64_t memory_total_below_4g(void);
 uint64_t memory_total_above_4g(void);

@@ -234,6 +234,19 @@ enum stamp_status stamp_check(const void *buf, uint32_t block_size, const struct
     return r->status;
 }
 
+enum stamp_status stamp_check_deallocated(const void *buf, uint32_t block_size,
+                                          const struct stamp_key *previous, uint64_t lba,
+                                          struct stamp_result *r, bool *kept)
+{
+    *kept = false;
+    if (stamp_first_nonzero(buf, block_size) == block_size) {
+        *r = (struct stamp_result){ .status = STAMP_OK, .sectors = block_size / STAMP_SECTOR_SIZE };
+        return STAMP_OK;
+    }
+    *kept = stamp_check(buf, block_size, previous, lba, r) == STAMP_OK;
+    return r->status;
+}
+
 /* ---- extent map ---- */
 
 void stamp_map_init(struct stamp_map *m, struct stamp_extent *storage, uint32_t capacity)
@@ -344,18 +357,47 @@ bool stamp_map_set(struct stamp_map *m, uint64_t lba, uint64_t count, enum stamp
     return ok;
 }
 
-const struct stamp_extent *stamp_map_find(const struct stamp_map *m, uint64_t lba)
+/* The index of the first extent ending after lba (m->count when none). */
+static uint32_t first_ending_after(const struct stamp_map *m, uint64_t lba)
 {
     uint32_t lo = 0, hi = m->count;
 
-    while (lo < hi) {                   /* first extent ending after lba */
+    while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (m->ext[mid].lba + m->ext[mid].count <= lba)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < m->count && m->ext[lo].lba <= lba ? &m->ext[lo] : NULL;
+    return lo;
+}
+
+const struct stamp_extent *stamp_map_find(const struct stamp_map *m, uint64_t lba)
+{
+    uint32_t i = first_ending_after(m, lba);
+    return i < m->count && m->ext[i].lba <= lba ? &m->ext[i] : NULL;
+}
+
+bool stamp_map_deallocate(struct stamp_map *m, uint64_t lba, uint64_t count)
+{
+    bool ok = true;
+
+    if (range_wraps(m, lba, count))
+        return false;
+    /* One extent at a time from `at`: stamp_map_set() moves the others. */
+    for (uint64_t at = lba, end = lba + count; at < end;) {
+        uint32_t i = first_ending_after(m, at);
+        if (i == m->count || m->ext[i].lba >= end)
+            break;
+        const struct stamp_extent e = m->ext[i];
+        uint64_t from = e.lba > at ? e.lba : at;
+        uint64_t to = e.lba + e.count < end ? e.lba + e.count : end;
+        if (e.kind == STAMP_EXTENT_STAMPED &&
+            !stamp_map_set(m, from, to - from, STAMP_EXTENT_DEALLOCATED, e.gen))
+            ok = false;
+        at = to;
+    }
+    return ok;
 }
 
 uint64_t stamp_map_blocks(const struct stamp_map *m)

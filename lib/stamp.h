@@ -110,21 +110,37 @@ bool stamp_parse_header(const void *sector, struct stamp_header *h);
 /* Offset of the first non-zero byte, or len when all bytes are zero. */
 size_t stamp_first_nonzero(const void *buf, size_t len);
 
+/* A block that was deallocated (ATA TRIM, NVMe Dataset Management with
+ * Deallocate) on a device that says a deallocated block reads as zeroes.
+ * Deallocation is advisory (NVMe 1.4 §6.7: the controller may take no action;
+ * ATA's DRAT/RZAT describe only LBAs the device did trim), so the block may
+ * read as zeroes or still hold exactly the stamp it held before, under key
+ * `previous`. Either is STAMP_OK, *kept saying which (true: the old stamp is
+ * still there). Anything else is classified as stamp_check() does: an older
+ * generation is lost, a block half zeroes is torn, and so on. */
+enum stamp_status stamp_check_deallocated(const void *buf, uint32_t block_size,
+                                          const struct stamp_key *previous, uint64_t lba,
+                                          struct stamp_result *r, bool *kept);
+
 /* ---- what a device should hold: an extent map ----
- * A sorted list of non-overlapping LBA ranges, each either stamped with one
- * generation (under the run's key) or zeroed. The harness records every write
- * here; the manifest it prints at the end of a run is this map. Storage is the
- * caller's (no allocation); when it is full, the map keeps what fits, sets
- * `overflowed` and the caller must say the manifest is incomplete. */
+ * A sorted list of non-overlapping LBA ranges, each stamped with one
+ * generation (under the run's key), zeroed, or deallocated: reading as zeroes
+ * or as the generation it held before (stamp_check_deallocated()). The
+ * harness records every write here; the manifest it prints at the end of a
+ * run is this map. Storage is the caller's (no allocation); when it is full,
+ * the map keeps what fits, sets `overflowed` and the caller must say the
+ * manifest is incomplete. */
 enum stamp_extent_kind {
     STAMP_EXTENT_STAMPED,
     STAMP_EXTENT_ZERO,
+    STAMP_EXTENT_DEALLOCATED,
 };
 
 struct stamp_extent {
     uint64_t lba;
     uint64_t count;
-    uint64_t gen;           /* stamped: the generation; zero: 0 */
+    uint64_t gen;           /* stamped: the generation; deallocated: the one it may
+                             * still show; zero: 0 */
     uint32_t kind;          /* enum stamp_extent_kind */
     uint32_t reserved;
 };
@@ -143,6 +159,12 @@ bool stamp_map_set(struct stamp_map *m, uint64_t lba, uint64_t count, enum stamp
 /* Forgets [lba, lba+count): its content is no longer known. False when
  * splitting an extent needed room the map did not have. */
 bool stamp_map_clear(struct stamp_map *m, uint64_t lba, uint64_t count);
+/* [lba, lba+count) was deallocated on a device whose deallocated blocks read
+ * as zeroes: each stamped piece becomes deallocated with its generation,
+ * zeroes stay zeroes (they read zero either way), deallocated pieces stay as
+ * they are and blocks the map does not know stay unknown. False when the map
+ * was full (or the range wraps). */
+bool stamp_map_deallocate(struct stamp_map *m, uint64_t lba, uint64_t count);
 /* The extent that holds lba, or NULL. */
 const struct stamp_extent *stamp_map_find(const struct stamp_map *m, uint64_t lba);
 /* Blocks covered by the map. */

@@ -123,7 +123,9 @@ struct blk_request {
 #define BLK_CAP_WRITE_ZEROES    (1u << 3)
 #define BLK_CAP_WRITE_CACHE     (1u << 4)   /* volatile write cache present/enabled */
 #define BLK_CAP_NCQ             (1u << 5)
-#define BLK_CAP_TRIM_ZEROES     (1u << 6)   /* trimmed blocks read back as zeroes */
+#define BLK_CAP_TRIM_ZEROES     (1u << 6)   /* a block the device did deallocate reads as
+                                             * zeroes (NVMe DLFEAT 001b, ATA DRAT+RZAT);
+                                             * a trim itself is advisory: it may keep data */
 #define BLK_CAP_DMA64           (1u << 7)   /* can reach memory above 4 GiB */
 
 struct blk_dev;

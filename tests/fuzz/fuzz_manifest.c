@@ -68,7 +68,8 @@ static void check_manifest(const struct manifest *m)
         const struct manifest_range *r = &m->ranges[i];
         check(r->count > 0 && r->lba >= next && r->count <= m->blocks &&
               r->lba <= m->blocks - r->count);
-        check(r->kind == MANIFEST_STAMPED || r->gen == 0);
+        check(r->kind == MANIFEST_STAMPED || r->kind == MANIFEST_DEALLOCATED ||
+              (r->kind == MANIFEST_ZERO && r->gen == 0));
         next = r->lba + r->count;
         sum += r->count;
     }

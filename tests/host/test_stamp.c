@@ -350,3 +350,84 @@ HTEST(stamp_map_random_against_array)
                     m.ext[i - 1].kind == m.ext[i].kind && m.ext[i - 1].gen == m.ext[i].gen));
     }
 }
+
+/* ---- deallocated blocks (TRIM, DSM deallocate): advisory ---- */
+
+HTEST(stamp_map_deallocate_keeps_what_each_block_may_still_show)
+{
+    struct stamp_extent store[8];
+    struct stamp_map m;
+    stamp_map_init(&m, store, 8);
+
+    HT_EXPECT(stamp_map_set(&m, 100, 20, STAMP_EXTENT_STAMPED, 1));
+    HT_EXPECT(stamp_map_set(&m, 120, 10, STAMP_EXTENT_ZERO, 0));
+    HT_EXPECT(stamp_map_set(&m, 140, 20, STAMP_EXTENT_STAMPED, 2));
+    /* Over gen 1's tail, the zeroes, a gap and gen 2's head: each stamped
+     * piece becomes deallocated with its generation, the zeroes stay zero
+     * (either way they read zero) and the gap stays unknown. */
+    HT_EXPECT(stamp_map_deallocate(&m, 110, 40));
+    static const uint64_t a[][4] = { { 100, 10, STAMP_EXTENT_STAMPED, 1 },
+                                     { 110, 10, STAMP_EXTENT_DEALLOCATED, 1 },
+                                     { 120, 10, STAMP_EXTENT_ZERO, 0 },
+                                     { 140, 10, STAMP_EXTENT_DEALLOCATED, 2 },
+                                     { 150, 10, STAMP_EXTENT_STAMPED, 2 } };
+    HT_EXPECT(map_equals(&m, a, 5));
+    HT_EXPECT(stamp_map_find(&m, 135) == NULL);
+    /* Deallocated again: the same; beside it, the same generation joins. */
+    HT_EXPECT(stamp_map_deallocate(&m, 100, 20));
+    static const uint64_t b[][4] = { { 100, 20, STAMP_EXTENT_DEALLOCATED, 1 },
+                                     { 120, 10, STAMP_EXTENT_ZERO, 0 },
+                                     { 140, 10, STAMP_EXTENT_DEALLOCATED, 2 },
+                                     { 150, 10, STAMP_EXTENT_STAMPED, 2 } };
+    HT_EXPECT(map_equals(&m, b, 4));
+    /* A write over a deallocated block makes it stamped again. */
+    HT_EXPECT(stamp_map_set(&m, 105, 1, STAMP_EXTENT_STAMPED, 3));
+    HT_EXPECT_EQ(stamp_map_find(&m, 105)->kind, STAMP_EXTENT_STAMPED);
+    HT_EXPECT_EQ(stamp_map_find(&m, 106)->kind, STAMP_EXTENT_DEALLOCATED);
+    HT_EXPECT(!m.overflowed);
+    HT_EXPECT(stamp_map_deallocate(&m, 0, 0));
+    HT_EXPECT(!stamp_map_deallocate(&m, UINT64_MAX - 1, 4));
+    HT_EXPECT(m.overflowed);
+}
+
+HTEST(stamp_map_deallocate_on_a_full_map_says_so)
+{
+    struct stamp_extent store[2];
+    struct stamp_map m;
+    stamp_map_init(&m, store, 2);
+    HT_EXPECT(stamp_map_set(&m, 0, 10, STAMP_EXTENT_STAMPED, 1));
+    HT_EXPECT(stamp_map_set(&m, 20, 10, STAMP_EXTENT_STAMPED, 2));
+    HT_EXPECT(!stamp_map_deallocate(&m, 5, 2));     /* a split needs two more extents */
+    HT_EXPECT(m.overflowed);
+}
+
+HTEST(stamp_check_deallocated_takes_zeroes_or_the_previous_stamp_only)
+{
+    static uint8_t buf[4096], other[4096];
+    struct stamp_key k = key(3), older = key(2);
+    struct stamp_result r;
+    bool kept = true;
+
+    memset(buf, 0, sizeof(buf));
+    HT_EXPECT_EQ(stamp_check_deallocated(buf, 4096, &k, 40, &r, &kept), STAMP_OK);
+    HT_EXPECT(!kept);
+    stamp_fill(buf, 4096, &k, 40);
+    HT_EXPECT_EQ(stamp_check_deallocated(buf, 4096, &k, 40, &r, &kept), STAMP_OK);
+    HT_EXPECT(kept);
+    /* Anything else is classified as stamp_check() does. */
+    stamp_fill(buf, 4096, &older, 40);
+    HT_EXPECT_EQ(stamp_check_deallocated(buf, 4096, &k, 40, &r, &kept), STAMP_LOST);
+    HT_EXPECT(!kept);
+    stamp_fill(buf, 4096, &k, 41);
+    HT_EXPECT_EQ(stamp_check_deallocated(buf, 4096, &k, 40, &r, &kept), STAMP_MISDIRECTED);
+    stamp_fill(buf, 4096, &k, 40);
+    memset(buf + 2048, 0, 2048);                    /* half deallocated: no such thing */
+    HT_EXPECT_EQ(stamp_check_deallocated(buf, 4096, &k, 40, &r, &kept), STAMP_TORN);
+    HT_EXPECT_EQ(r.first_bad_offset, 2048);
+    stamp_fill(buf, 4096, &k, 40);
+    buf[700] ^= 1;
+    HT_EXPECT_EQ(stamp_check_deallocated(buf, 4096, &k, 40, &r, &kept), STAMP_CORRUPT);
+    memset(other, 0, sizeof(other));
+    other[4095] = 0xff;                             /* all ones would be DLFEAT 010b: not zeroes */
+    HT_EXPECT_EQ(stamp_check_deallocated(other, 4096, &k, 40, &r, &kept), STAMP_FOREIGN);
+}

@@ -1,11 +1,14 @@
 /* tests/kernel/test_memory.c — suite `memory`: the allocator against the real
  * boot memory map, dma_alloc()'s placement and argument rules, checked frees,
  * and the page tables as the CPU sees them (walked from CR3 here, independently
- * of kernel/paging.c). Every case frees what it allocates. */
+ * of kernel/paging.c), and the harness's part: case buffers it frees, leak
+ * reports that name the owner. Every case frees what it takes with
+ * dma_alloc(). */
 #include "kernel/ktest.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
 #include "kernel/memory.h"
+#include "kernel/symbols.h"
 #include "lib/string.h"
 
 #define KiB 1024ull
@@ -241,6 +244,37 @@ static void dma_free_detects_double_and_foreign_frees(struct ktest *t)
     dma_free(&again);
 }
 
+/* Case buffers: one given back early, one left for the harness, which must
+ * free it when the case ends (else the leak check fails this case). */
+static void case_dma_buffers_are_freed_by_the_harness(struct ktest *t)
+{
+    uint64_t before = dma_outstanding();
+    struct dma_region early = ktest_dma_alloc(t, 8 * KiB, 0, 0, DMA_ANYWHERE);
+    struct dma_region left = ktest_dma_alloc(t, 4 * KiB, 0, 0, DMA_BELOW_4G);
+    KT_ASSERT(t, early.virt && left.virt);
+    KT_EXPECT_EQ(t, dma_outstanding(), before + 2);
+    ktest_dma_free(t, &early);
+    KT_EXPECT(t, early.virt == NULL);
+    KT_EXPECT_EQ(t, dma_outstanding(), before + 1);
+}
+
+/* The leak report names whose memory it is: dma_alloc() records its caller. */
+static void dma_allocations_name_their_owner(struct ktest *t)
+{
+    uint64_t serial = dma_next_serial();
+    struct dma_region r = dma_alloc(4 * KiB, 0, 0, DMA_ANYWHERE);
+    struct dma_allocation a[2];
+    KT_ASSERT(t, r.virt != NULL);
+    KT_EXPECT_EQ(t, dma_allocations_since(serial, a, 2), 1);
+    KT_EXPECT_EQ(t, a[0].phys, r.phys);
+    KT_EXPECT_EQ(t, a[0].serial, serial);
+    uint64_t offset = 0;
+    const char *owner = symbol_lookup((uint64_t)(uintptr_t)a[0].owner, &offset);
+    KT_EXPECT_STREQ(t, owner, "dma_allocations_name_their_owner");
+    dma_free(&r);
+    KT_EXPECT_EQ(t, dma_allocations_since(serial, a, 2), 0);
+}
+
 static void dma_alloc_rejects_bad_arguments(struct ktest *t)
 {
     static const struct { uint64_t size, align, boundary; int placement; const char *rule; } bad[] = {
@@ -411,6 +445,8 @@ static const struct ktest_case memory_cases[] = {
     KTEST_CASE(dma_alloc_above_4g_fails_without_ram_there),
     KTEST_CASE(dma_free_returns_memory),
     KTEST_CASE(dma_free_detects_double_and_foreign_frees),
+    KTEST_CASE(case_dma_buffers_are_freed_by_the_harness),
+    KTEST_CASE(dma_allocations_name_their_owner),
     KTEST_CASE(dma_alloc_rejects_bad_arguments),
     KTEST_CASE(dma_alloc_fails_cleanly_when_too_large),
     KTEST_CASE(mmio_map_is_uncached),

@@ -1,5 +1,5 @@
 /* tests/kernel/test_selftest.c — cases that prove the kernel reports its own
- * failures: each deliberately crashes, hangs or leaks, so each is explicit
+ * failures: each deliberately crashes, hangs, leaks or fails, so each is explicit
  * (run only when `tests=` names it in full) and a QEMU scenario checks that
  * the harness reports it. */
 #include "kernel/ktest.h"
@@ -36,6 +36,10 @@ static void trigger_panic(struct ktest *t)
  * shows up as this case failing rather than as a hang. */
 static void case_timeout_is_enforced(struct ktest *t)
 {
+    /* A buffer a device might still be writing when the case is abandoned:
+     * the harness must keep it, and not call that a leak. */
+    struct dma_region held = ktest_dma_alloc(t, 4096, 0, 0, DMA_ANYWHERE);
+    KT_EXPECT(t, held.virt != NULL);
     uint64_t give_up = deadline_after_ms(5000);
     while (!deadline_passed(give_up))
         cpu_pause();
@@ -49,10 +53,21 @@ static void dma_leak_is_detected(struct ktest *t)
     KT_EXPECT(t, r.virt != NULL);
 }
 
+/* Fails on purpose and returns early holding two case buffers: the harness
+ * must free them, and the assertion must be the case's only failure. */
+static void case_buffers_freed_after_an_early_return(struct ktest *t)
+{
+    struct dma_region a = ktest_dma_alloc(t, 4096, 0, 0, DMA_ANYWHERE);
+    struct dma_region b = ktest_dma_alloc(t, 64 * 1024, 0, 0, DMA_BELOW_4G);
+    KT_ASSERT(t, !a.virt && !b.virt);
+    KT_FAIL(t, "KT_ASSERT did not return");
+}
+
 static const struct ktest_case selftest_cases[] = {
     { .name = "case_timeout_is_enforced", .fn = case_timeout_is_enforced, .timeout_ms = 300,
       .flags = KTEST_EXPLICIT },
     KTEST_CASE_EXPLICIT(dma_leak_is_detected),
+    KTEST_CASE_EXPLICIT(case_buffers_freed_after_an_early_return),
     KTEST_CASE_EXPLICIT(trigger_page_fault),
     KTEST_CASE_EXPLICIT(trigger_invalid_opcode),
     KTEST_CASE_EXPLICIT(trigger_panic),

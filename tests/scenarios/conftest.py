@@ -132,4 +132,4 @@ def manifest_ranges(log, dev):
     """[(kind, lba, count)] of the device's last manifest."""
     block = log.split(f"bareio-manifest: begin device={dev} ")[-1].split("bareio-manifest: end")[0]
     return [(k, int(a), int(c)) for k, a, c in
-            re.findall(r"bareio-manifest: (stamped|zero) lba=(\d+) count=(\d+)", block)]
+            re.findall(r"bareio-manifest: (stamped|zero|deallocated) lba=(\d+) count=(\d+)", block)]

@@ -1,6 +1,10 @@
 """tests/scenarios/test_errors.py — the kernel says clearly what went wrong:
-a bad command line, a crash inside a test case, a case that hangs or leaks."""
+a bad command line, a crash inside a test case, a case that hangs or leaks;
+and a failing case says it once: what it took is freed, so no second,
+misleading "leak" failure follows it (on read-only, zoned and tiny disks too)."""
 import re
+
+import pytest
 
 from conftest import CRASH, FAIL, OTHER, PASS, TIMEOUT, USAGE
 
@@ -63,10 +67,86 @@ def test_hung_case_times_out_and_leak_is_reported(boot, kernel):
     timeout = r.find("selftest.case_timeout_is_enforced")
     assert any("timed out after 300 ms" in d for d in timeout.diagnostics), b.describe()
     assert not any("did not fire" in d for d in timeout.diagnostics), b.describe()
+    # The abandoned case's buffer stays allocated (a device may still write
+    # it), said once, and is no leak.
+    assert any("the abandoned case's 1 DMA buffer (4096 bytes, the first from "
+               "case_timeout_is_enforced+0x" in d and "stays allocated" in d
+               for d in timeout.diagnostics), b.describe()
+    assert not any("leaked" in d for d in timeout.diagnostics), b.describe()
     leak = r.find("selftest.dma_leak_is_detected")
-    assert any("DMA memory leaked: 0 allocations outstanding before the case, 1 after" in d
+    # The leak names whose memory it is (the kept buffer is the one before).
+    assert any(re.search(r"DMA memory leaked: 1 allocations outstanding before the case, 2 after: "
+                         r"made during the case and still held: 4096 bytes at 0x[0-9a-f]+ from "
+                         r"dma_leak_is_detected\+0x[0-9a-f]+$", d)
                for d in leak.diagnostics), b.describe()
     assert "lib" in r.suites() and r.passed >= 10, b.describe()
+
+
+def test_a_case_returning_early_has_its_buffers_freed(boot, kernel):
+    """KT_ASSERT returns from a case holding two DMA buffers: the harness frees
+    them, the assertion is the case's only failure, and the memory suite's own
+    check that case buffers are freed passes."""
+    b = boot("--kernel", kernel, "--append",
+             "tests=selftest.case_buffers_freed_after_an_early_return,memory")
+    assert b.status == FAIL, b.describe()
+    r = b.report
+    assert r.found_end and r.problems == [] and not r.crash_lines, b.describe()
+    assert [f.path for f in r.failures] == ["selftest.case_buffers_freed_after_an_early_return"]
+    diags = r.failures[0].diagnostics
+    assert len(diags) == 1 and "expected: !a.virt && !b.virt" in diags[0], b.describe()
+    for case in ("case_dma_buffers_are_freed_by_the_harness", "dma_allocations_name_their_owner"):
+        assert r.find(f"memory.{case}").status == "pass", b.describe()
+
+
+MiB = 1024 * 1024
+ALLOW = "allow_write=bareio-*"
+
+
+def _image(tmp_path, name, size):
+    path = str(tmp_path / f"{name}.img")
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def _read_only_nvme(tmp_path):
+    return ["-drive", f"if=none,id=ro,format=raw,readonly=on,file={_image(tmp_path, 'ro', 64 * MiB)}",
+            "-device", "nvme,serial=bareio-ro,drive=ro"]
+
+
+def _zoned_nvme(tmp_path):
+    return ["-drive", f"if=none,id=zn,format=raw,file={_image(tmp_path, 'zn', 256 * MiB)}",
+            "-device", "nvme-subsys,id=subsys0", "-device", "nvme,serial=bareio-zn,subsys=subsys0",
+            "-device", "nvme-ns,drive=zn,zoned=true"]
+
+
+def _tiny_disks(tmp_path):
+    return ["-drive", f"if=none,id=tn,format=raw,file={_image(tmp_path, 'tn', 8 * 1024)}",
+            "-device", "nvme,serial=bareio-tn,drive=tn",
+            "-drive", f"if=none,id=tm,format=raw,file={_image(tmp_path, 'tm', 1 * MiB)}",
+            "-device", "nvme,serial=bareio-tm,drive=tm",
+            "-drive", f"if=none,id=ta,format=raw,file={_image(tmp_path, 'ta', 8 * 1024)}",
+            "-device", "ide-hd,drive=ta,bus=ide.0,serial=bareio-ta"]
+
+
+LAYOUTS = {"read-only NVMe drive": ("nvme,dio", _read_only_nvme),
+           "zoned namespace": ("nvme,dio", _zoned_nvme),
+           "tiny disks": ("nvme,ahci,dio", _tiny_disks)}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_failing_cases_leak_no_dma_memory(boot, kernel, tmp_path, layout):
+    """Layouts where cases fail (writes refused by a read-only drive or a zoned
+    namespace, disks smaller than a case's offsets): whatever fails, no case
+    also fails for DMA memory it left behind."""
+    suites, disks = LAYOUTS[layout]
+    b = boot("--kernel", kernel, "--disks", "none", "--append", f"tests={suites} {ALLOW}", "--",
+             *disks(tmp_path), timeout=400)
+    r = b.report
+    assert r.found_end and not r.crash_lines, b.describe()
+    assert r.passed > 0, b.describe()
+    leaks = [f"{f.path}: {d}" for f in r.failures for d in f.diagnostics if "DMA memory leaked" in d]
+    assert leaks == [], "\n".join(leaks)
 
 
 def test_unknown_test_name_is_an_error(boot, kernel):

@@ -67,7 +67,8 @@ def faulty_disk(kind, path):
     """A scratch image under blkdebug (under a raw node, every rule with its
     iotype) failing reads at READ_BAD always and READ_ONCE once, writes at
     WRITE_BAD always and WRITE_ONCE once. discard=unmap as test_dio's NVMe
-    disks: QEMU's NVMe promises that deallocated blocks read as zeroes."""
+    disks: trimmed blocks are deallocated and read as zeroes (without it QEMU
+    keeps their data, which is as right: deallocation is advisory)."""
     rules = ",".join([rule(0, "read", READ_BAD), rule(1, "read", READ_ONCE, once=True),
                       rule(2, "write", WRITE_BAD), rule(3, "write", WRITE_ONCE, once=True)])
     node = (f"driver=raw,node-name=faulty,discard=unmap,file.driver=blkdebug,{rules},"
@@ -98,12 +99,14 @@ def assert_only_failed(b, expected):
 
 
 def manifest(log, dev):
-    """[(lba, count, gen)] of the device's ranges, gen None for zero ranges."""
+    """[(lba, count, gen)] of the device's ranges, gen None for zero ranges
+    (a deallocated range's gen is the generation it may still show)."""
     m = re.search(rf"^bareio-manifest: begin device={dev} .*?^bareio-manifest: end device={dev} ",
                   log, re.M | re.S)
     assert m, f"no manifest for {dev}"
     return [(int(lba), int(count), int(gen) if gen else None) for lba, count, gen in
-            re.findall(r"^bareio-manifest: (?:stamped|zero) lba=(\d+) count=(\d+)(?: gen=(\d+))?$",
+            re.findall(r"^bareio-manifest: (?:stamped|zero|deallocated) lba=(\d+) count=(\d+)"
+                       r"(?: gen=(\d+))?$",
                        m.group(0), re.M)]
 
 

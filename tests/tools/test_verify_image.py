@@ -152,6 +152,72 @@ def test_stamped_range_reads_zero(img, tmp_path):
     assert "lba 8000..8001 (2 blocks): zero:" in p.stdout, p.stdout
 
 
+# ---- deallocated ranges: deallocation is advisory, so either zeroes or the old stamps ----
+
+DEALLOCATED = ["stamped lba=2048 count=16 gen=3", "deallocated lba=2064 count=16 gen=3"]
+
+
+def zero_blocks(img, lba, count, bs=512):
+    poke(img, lba * bs, bytes(count * bs))
+
+
+@pytest.mark.parametrize("zeroed", [(), (2064, 16), (2064, 8), (2070, 3)])
+def test_a_deallocated_range_reads_as_zeroes_or_its_previous_stamps(img, tmp_path, zeroed):
+    """A device may keep the data of a deallocated block (NVMe DSM is advisory,
+    QEMU without discard=unmap keeps it) or drop it; each block either way."""
+    if zeroed:
+        zero_blocks(img, *zeroed)
+    kept = 16 - (zeroed[1] if zeroed else 0)
+    p = run(manifest(tmp_path / "s.log", DEALLOCATED), img)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.splitlines()[-1] == "verify-image: nvme0n1: 2 ranges, 32 blocks OK", p.stdout
+    if kept:
+        assert (f"verify-image: nvme0n1: {kept} of 16 deallocated blocks still hold their previous "
+                "data: deallocate not honoured (advisory)") in p.stdout, p.stdout
+    else:
+        assert "deallocate not honoured" not in p.stdout, p.stdout
+
+
+def test_a_deallocated_range_of_a_never_written_area_is_zero(img, tmp_path):
+    p = run(manifest(tmp_path / "s.log", ["deallocated lba=9000 count=4 gen=7"]), img)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 ranges, 4 blocks OK" in p.stdout and "not honoured" not in p.stdout, p.stdout
+
+
+def test_a_deallocated_block_holding_anything_else_is_a_mismatch(img, tmp_path):
+    """Only zeroes or exactly the stamps of the previous generation: an older
+    generation (the write before was lost), another block's stamp, damaged
+    bytes, a block half zeroes and data nobody stamped are each named."""
+    seed(img, 2064, 1, 2)                       # an older generation
+    copy_block(img, 2050, 2066)                 # another block's stamp
+    poke(img, 2068 * 512 + 100, b"\xff")        # damaged
+    zero_blocks(img, 2070, 1)
+    poke(img, 2070 * 512 + 400, b"\x01")        # zeroes but one byte
+    poke(img, 2072 * 512, b"\x5a" * 512)        # foreign
+    p = run(manifest(tmp_path / "s.log", DEALLOCATED), img)
+    assert p.returncode == 1, p.stdout + p.stderr
+    out = p.stdout
+    assert "lba 2064: lost: deallocated, expected zeroes or gen 3:" in out, out
+    assert "lba 2066: misdirected: deallocated, expected zeroes or gen 3:" in out, out
+    assert "lba 2068: corrupt: deallocated, expected zeroes or gen 3:" in out, out
+    assert "lba 2070: foreign: deallocated, expected zeroes or gen 3:" in out, out
+    assert "lba 2072: foreign: deallocated, expected zeroes or gen 3:" in out, out
+    assert "5 of 32 blocks bad in 2 ranges" in out, out
+
+
+def test_a_deallocated_4k_block_half_zeroes_is_torn(tmp_path):
+    path = tmp_path / "d.img"
+    with open(path, "wb") as f:
+        f.truncate(16 * MiB)
+    subprocess.run([MKSCRATCH, str(path), "--uuid", UUID.hex()], check=True, capture_output=True)
+    seed(path, 300, 4, 5, "--block-size", 4096)
+    poke(path, 301 * 4096 + 2048, bytes(2048))
+    log = manifest(tmp_path / "s.log", ["deallocated lba=300 count=4 gen=5"], block=4096, blocks=4096)
+    p = run(log, path)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "lba 301: torn: deallocated, expected zeroes or gen 5:" in p.stdout, p.stdout
+
+
 def test_picks_the_manifest_of_this_image(img, tmp_path):
     log = tmp_path / "s.log"
     manifest(log, ["stamped lba=2048 count=1 gen=9"], identity=bytes(16), device="ahci0")
@@ -432,6 +498,14 @@ MALFORMED = {
     "duplicate key": ("stamped lba=2048 count=32 count=32 gen=3", "count="),
     "unknown key": ("stamped lba=2048 count=32 gen=3 frob=1", "frob"),
     "gen on a zero range": ("zero lba=4096 count=64 gen=1", "gen"),
+    "deallocated without gen": ("deallocated lba=2064 count=16", "'deallocated' needs gen="),
+    "deallocated count 0": ("deallocated lba=2064 count=0 gen=3", "count="),
+    "deallocated past blocks": ("deallocated lba=65535 count=2 gen=3", "past the end"),
+    "deallocated octal gen": ("deallocated lba=2064 count=16 gen=03", "gen="),
+    "deallocated duplicate gen": ("deallocated lba=2064 count=16 gen=3 gen=3", "gen= given twice"),
+    "deallocated unknown key": ("deallocated lba=2064 count=16 gen=3 prev=2", "prev"),
+    "deallocated no blank": ("deallocated lba=2064 count=16gen=3", "needs gen="),
+    "misspelt deallocated": ("deallocate lba=2064 count=16 gen=3", "deallocate"),
     "double blank": ("stamped lba=2048  count=32 gen=3", ""),
     "trailing blank": ("stamped lba=2048 count=32 gen=3 ", ""),
     "tab": ("stamped lba=2048\tcount=32 gen=3", ""),
@@ -476,6 +550,10 @@ def test_malformed_manifest_is_exit_2_with_file_and_line(img, tmp_path, case):
       "end device=nvme0n1 ranges=2"], "overlaps the previous range, lba=2048 count=8"),
     ([BEGIN, "zero lba=4096 count=1", "zero lba=4096 count=1",
       "end device=nvme0n1 ranges=2"], "overlaps the previous range, lba=4096 count=1"),
+    ([BEGIN, "stamped lba=2048 count=8 gen=3", "deallocated lba=2055 count=8 gen=3",
+      "end device=nvme0n1 ranges=2"], "overlaps the previous range, lba=2048 count=8"),
+    ([BEGIN, "deallocated lba=4096 count=8 gen=3", "zero lba=4000 count=8",
+      "end device=nvme0n1 ranges=2"], "order"),
     ([BEGIN, "incomplete device=ahci0p0 (the extent map overflowed)", "end device=nvme0n1 ranges=0"],
      "device="),
     ([BEGIN, "incomplete device=nvme0n1 (the extent map overflowed", "end device=nvme0n1 ranges=0"],

@@ -315,13 +315,13 @@ static bool range(struct manifest_log *log, struct record *r, enum manifest_rang
 {
     struct manifest *m = open_manifest(log);
     struct manifest_range x = { kind, 0, 0, 0, log->lineno };
-    unsigned keys = BIT(KEY_LBA) | BIT(KEY_COUNT) | (kind == MANIFEST_STAMPED ? BIT(KEY_GEN) : 0);
+    bool has_gen = kind != MANIFEST_ZERO;
+    unsigned keys = BIT(KEY_LBA) | BIT(KEY_COUNT) | (has_gen ? BIT(KEY_GEN) : 0);
 
     if (!m)
         return fail(log, "'%s' outside a begin..end block", r->name);
     if (!fields(log, r, t, len, pos, keys, false) || !number(log, r, KEY_LBA, &x.lba) ||
-        !number(log, r, KEY_COUNT, &x.count) ||
-        (kind == MANIFEST_STAMPED && !number(log, r, KEY_GEN, &x.gen)))
+        !number(log, r, KEY_COUNT, &x.count) || (has_gen && !number(log, r, KEY_GEN, &x.gen)))
         return false;
     if (m->incomplete)
         return fail(log, "'%s' after 'incomplete'", r->name);
@@ -375,7 +375,8 @@ static bool end(struct manifest_log *log, struct record *r, const char *t, size_
 /* t[0..len): what follows the tag, line end removed. */
 static bool record(struct manifest_log *log, const char *t, size_t len)
 {
-    static const char *const names[] = { "begin", "stamped", "zero", "incomplete", "end" };
+    static const char *const names[] = { "begin", "stamped", "zero", "deallocated", "incomplete",
+                                         "end" };
     struct record r;
     size_t pos = 0;
     unsigned which;
@@ -387,14 +388,15 @@ static bool record(struct manifest_log *log, const char *t, size_t len)
         if (strlen(names[which]) == pos && memcmp(names[which], t, pos) == 0)
             break;
     if (which == sizeof(names) / sizeof(names[0]))
-        return fail(log, "unknown record '%.*s' (begin, stamped, zero, incomplete, end)",
-                    (int)(len > 20 ? 20 : len), t);
+        return fail(log, "unknown record '%.*s' (begin, stamped, zero, deallocated, incomplete, "
+                    "end)", (int)(len > 20 ? 20 : len), t);
     r.name = names[which];
     switch (which) {
     case 0: return begin(log, &r, t, len, pos);
     case 1: return range(log, &r, MANIFEST_STAMPED, t, len, pos);
     case 2: return range(log, &r, MANIFEST_ZERO, t, len, pos);
-    case 3: return incomplete(log, &r, t, len, pos);
+    case 3: return range(log, &r, MANIFEST_DEALLOCATED, t, len, pos);
+    case 4: return incomplete(log, &r, t, len, pos);
     default: return end(log, &r, t, len, pos);
     }
 }
@@ -497,8 +499,9 @@ size_t manifest_range_outside(const struct manifest *m, size_t start, uint64_t f
 
 void manifest_range_format(char *buf, size_t size, const struct manifest_range *r)
 {
-    if (r->kind == MANIFEST_STAMPED)
-        snprintf(buf, size, "stamped lba=%llu count=%llu gen=%llu", (unsigned long long)r->lba,
+    if (r->kind != MANIFEST_ZERO)
+        snprintf(buf, size, "%s lba=%llu count=%llu gen=%llu",
+                 r->kind == MANIFEST_STAMPED ? "stamped" : "deallocated", (unsigned long long)r->lba,
                  (unsigned long long)r->count, (unsigned long long)r->gen);
     else
         snprintf(buf, size, "zero lba=%llu count=%llu", (unsigned long long)r->lba,

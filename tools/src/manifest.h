@@ -13,8 +13,14 @@
  *   begin device=NAME serial="TEXT" identity=HEX32 block=N blocks=N seed=N
  *   stamped lba=N count=N gen=N
  *   zero lba=N count=N
+ *   deallocated lba=N count=N gen=N
  *   incomplete device=NAME [(free text)]
  *   end device=NAME ranges=N
+ *
+ * A deallocated range was trimmed (ATA TRIM, NVMe Dataset Management) on a
+ * device whose deallocated blocks read as zeroes; deallocation is advisory,
+ * so each block reads as zeroes or as the stamp of generation gen it held
+ * before (lib/stamp.h, stamp_check_deallocated()).
  *
  * Fields are key=value separated by one blank, in any order, each key exactly
  * once, none unknown. Values are read from the left: a bare value ends at the
@@ -45,11 +51,12 @@
 #define MANIFEST_BLOCK_MIN 512u
 #define MANIFEST_BLOCK_MAX 65536u
 
-enum manifest_range_kind { MANIFEST_STAMPED, MANIFEST_ZERO };
+enum manifest_range_kind { MANIFEST_STAMPED, MANIFEST_ZERO, MANIFEST_DEALLOCATED };
 
 struct manifest_range {
     enum manifest_range_kind kind;
-    uint64_t lba, count, gen;           /* gen: 0 for a zero range */
+    uint64_t lba, count, gen;           /* gen: 0 for a zero range; deallocated: the one it
+                                         * may still show */
     unsigned line;                      /* in the log, for messages */
 };
 

@@ -2,7 +2,7 @@
 /* tools/src/verify-image.c — the host half of bareio's data proof.
  *
  *   verify-image SERIAL_LOG IMAGE [--device NAME] [--allow-write]
- *       Finds the manifest (bareio-manifest: begin/stamped/zero/incomplete/end
+ *       Finds the manifest (bareio-manifest: begin/stamped/zero/deallocated/incomplete/end
  *       lines, printed by kernel/dio.c; grammar in tools/src/manifest.h) that
  *       the kernel printed for the device backed by IMAGE — the one whose
  *       identity is IMAGE's scratch label UUID (or bareio GPT partition GUID),
@@ -12,9 +12,11 @@
  *       inside its scratch blocks (a range outside is a write the kernel must
  *       never have made); then `stamped` blocks must hold the stamp
  *       (lib/stamp.h) of their LBA with that seed and generation, `zero`
- *       blocks must read back as zeroes. Prints one line per group of bad
- *       blocks (LBAs, classification, first differing byte) or
- *       "verify-image: DEV: N ranges, M blocks OK". A malformed manifest line
+ *       blocks must read back as zeroes, `deallocated` blocks as zeroes or
+ *       exactly the stamps of their generation (deallocation is advisory: a
+ *       device may keep the data; how many kept it is said, not failed).
+ *       Prints one line per group of bad blocks (LBAs, classification, first
+ *       differing byte) or "verify-image: DEV: N ranges, M blocks OK". A malformed manifest line
  *       is exit 2 with LOG:LINE and what is wrong; time and memory stay
  *       bounded by the log and the image, whatever they hold.
  *   verify-image --seed IMAGE --lba A --count N --seed-value S --gen G
@@ -221,6 +223,7 @@ struct group {
 struct tally {
     const struct manifest *m;
     uint64_t bad_blocks, groups_shown, groups;
+    uint64_t deallocated_blocks, kept_blocks;   /* kept: the old stamp still there */
     struct group g;
 };
 
@@ -294,6 +297,27 @@ static void check_zero_block(struct tally *t, const uint8_t *b, uint64_t lba)
     block_bad(t, lba, "not zero", detail);
 }
 
+/* A deallocated block: zeroes, or exactly the stamp it held before. */
+static void check_deallocated_block(struct tally *t, const uint8_t *b, uint64_t lba,
+                                    const struct stamp_key *previous)
+{
+    struct stamp_result res;
+    char detail[200];
+    bool kept;
+    int n;
+
+    t->deallocated_blocks++;
+    if (stamp_check_deallocated(b, t->m->block, previous, lba, &res, &kept) == STAMP_OK) {
+        t->kept_blocks += kept;
+        block_good(t);
+        return;
+    }
+    n = snprintf(detail, sizeof(detail), "deallocated, expected zeroes or gen %llu: ",
+                 (unsigned long long)previous->gen);
+    describe_stamp(detail + n, sizeof(detail) - (size_t)n, &res);
+    block_bad(t, lba, stamp_status_name(res.status), detail);
+}
+
 /* One range, read 1 MiB at a time. verify() has made sure it lies inside
  * the image's scratch blocks, so every block read is in the image and the
  * work is bounded by the image's size. */
@@ -320,6 +344,10 @@ static void check_range(struct tally *t, const struct image *im, const struct ma
             char detail[200];
             if (r->kind == MANIFEST_ZERO) {
                 check_zero_block(t, b, lba + i);
+                continue;
+            }
+            if (r->kind == MANIFEST_DEALLOCATED) {
+                check_deallocated_block(t, b, lba + i, &key);
                 continue;
             }
             if (stamp_check(b, m->block, &key, lba + i, &res) == STAMP_OK) {
@@ -412,6 +440,10 @@ static int verify(const char *log, const char *path, const char *device, bool al
     if (t.groups > t.groups_shown)
         printf("%s: %s: ... %llu more groups of bad blocks not shown\n", tool_name, m->device,
                (unsigned long long)(t.groups - t.groups_shown));
+    if (t.kept_blocks)
+        printf("%s: %s: %llu of %llu deallocated blocks still hold their previous data: deallocate "
+               "not honoured (advisory)\n", tool_name, m->device, (unsigned long long)t.kept_blocks,
+               (unsigned long long)t.deallocated_blocks);
     if (t.bad_blocks) {
         printf("%s: %s: %llu of %llu blocks bad in %zu ranges\n", tool_name, m->device,
                (unsigned long long)t.bad_blocks, (unsigned long long)m->range_blocks, m->nranges);
