@@ -1,0 +1,89 @@
+"""tests/scenarios/test_layouts_small.py — layouts other than bareio's own
+scenarios use, each of which once gave a false failure (issue 10 §2: `not ok`
+on a healthy device because a case assumed a layout): an add-in AHCI controller
+below q35's built-in one and a q35 without SATA, a machine without ACPI, tiny
+scratch ranges (labels with --size, tiny whole disks with allow_write=), a
+small MDTS and a shallow NVMe queue, little RAM, a labelled 3 TiB disk.
+
+The rule every scenario here checks: the boot exits "all passed"; a case the
+layout cannot host skips and says why; a case it can host runs. Each boot names
+only the suites it needs (a few seconds under TCG).
+"""
+import os
+
+import pytest
+
+from conftest import assert_clean_pass, tool
+
+MiB = 1024 * 1024
+TiB = 1024 * 1024 * MiB
+ALLOW = "allow_write=bareio-*"
+
+
+def status(b, path):
+    r = b.report.find(path)
+    assert r is not None, f"{path} did not run\n{b.describe()}"
+    return r
+
+
+def assert_passed(b, *paths):
+    for path in paths:
+        r = status(b, path)
+        assert r.status == "pass", f"{path}: {r.status} {r.directive}\n{b.describe()}"
+
+
+def assert_skipped(b, path, *words):
+    """The case skipped, and its reason holds each of `words`."""
+    r = status(b, path)
+    assert r.status == "skip", f"{path}: {r.status} {r.directive}\n{b.describe()}"
+    for w in words:
+        assert w in r.directive, f"{path}: reason '{r.directive}' lacks '{w}'"
+
+
+def assert_every_skip_has_a_reason(b):
+    def walk(results):
+        for r in results:
+            yield r
+            yield from walk(r.children)
+    for r in walk(b.report.results):
+        if r.status == "skip":
+            assert len(r.directive.split(" ", 1)) == 2, f"{r.path}: skip without a reason"
+
+
+def blank(tmp_path, name, size):
+    path = str(tmp_path / name)
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+# ---- PCI: AHCI functions where q35's built-in one is not (pci suite) ----
+
+def test_pci_add_in_ahci_below_the_built_in_one(boot, kernel):
+    """An ICH9 AHCI added at 00:03.0 is the first AHCI function: the pci suite
+    took the first one for 00:1f.2 ("pci_find_class(...) == d" failed)."""
+    b = boot("--kernel", kernel, "--append", "tests=pci", "--",
+             "-device", "ahci,id=ahci1,bus=pcie.0,addr=0x3", timeout=60)
+    assert_clean_pass(b, expect=["pci"])
+    assert "pci: 00:03.0 8086:2922" in b.log and "pci: 00:1f.2 8086:2922" in b.log, b.describe()
+    assert_passed(b, "pci.pci_q35_ahci_at_00_1f_2", "pci.pci_ahci_bar5_is_4k_mem32",
+                  "pci.pci_boot_line_format", "pci.pci_ahci_has_msi_capability")
+
+
+def test_pci_q35_without_sata(boot, kernel):
+    """-M q35,sata=off has no 00:1f.2: the case asserted it was there. Alone,
+    the ICH9 cases skip naming what is missing; with an add-in ICH9 AHCI they
+    run on it."""
+    b = boot("--kernel", kernel, "--append", "tests=pci", "--machine", "q35,sata=off", timeout=60)
+    assert_clean_pass(b, expect=["pci"])
+    assert_skipped(b, "pci.pci_q35_ahci_at_00_1f_2", "00:1f.2", "sata=off")
+    for case in ("pci_ahci_bar5_is_4k_mem32", "pci_boot_line_format", "pci_ahci_has_msi_capability"):
+        assert_skipped(b, f"pci.{case}", "8086:2922")
+    b = boot("--kernel", kernel, "--append", "tests=pci", "--machine", "q35,sata=off", "--",
+             "-device", "ahci,id=ahci1,bus=pcie.0,addr=0x5", timeout=60)
+    assert_clean_pass(b, expect=["pci"])
+    assert_skipped(b, "pci.pci_q35_ahci_at_00_1f_2", "00:1f.2")
+    assert_passed(b, "pci.pci_ahci_bar5_is_4k_mem32", "pci.pci_boot_line_format",
+                  "pci.pci_ahci_has_msi_capability", "pci.pci_enable_sets_and_reads_back",
+                  "pci.pci_msi_registers_hold_message")
+    assert "00:05.0 8086:2922 01.06.01 SATA controller (AHCI) " in b.log, b.describe()
