@@ -103,3 +103,42 @@ def test_no_acpi_skips_what_needs_tables(boot, kernel):
         assert_skipped(b, f"acpi.{case}", "no ACPI", "RSDP")
     assert_passed(b, "acpi.acpi_checksum_detects_corruption",
                   "acpi.acpi_madt_parser_reads_every_entry_type", "acpi.acpi_spcr_io_port_16550")
+
+
+# ---- little RAM (ahci suite) ----
+
+@pytest.mark.parametrize("memory", ["32M", "64M"])
+def test_ahci_on_little_ram(boot, kernel, tmp_path, memory):
+    """With 48-64 MiB of RAM the two cases moving 65536+ sectors wanted a write
+    and a read buffer of 32 MiB each and failed ("expected: w.virt && r.virt").
+    They use one buffer now, so 64 MiB is enough; with 32 MiB they skip naming
+    the memory they needed and had."""
+    path = blank(tmp_path, "a.img", 64 * MiB)
+    tool("mkscratch", path)
+    b = boot("--kernel", kernel, "--append", "tests=ahci", "--memory", memory, "--",
+             "-drive", f"if=none,id=a0,format=raw,file={path}",
+             "-device", "ide-hd,drive=a0,bus=ide.0,serial=bareio-ram", timeout=180)
+    assert_clean_pass(b, expect=["ahci"])
+    big = ("ahci.ahci_large_request_is_split", "ahci.ahci_nonqueued_commands")
+    if memory == "64M":
+        assert_passed(b, *big)
+    else:
+        for case in big:
+            assert_skipped(b, case, "contiguous DMA memory", "MiB free")
+    assert_passed(b, "ahci.ahci_round_trip_1_sector_to_6_mib", "ahci.ahci_ncq_32_tags_in_flight")
+
+
+# ---- a labelled disk beyond 2 TiB (ahci suite) ----
+
+def test_ahci_labelled_3_tib_disk_reaches_beyond_2_32(boot, kernel, tmp_path):
+    """A 3 TiB sparse image with a scratch label (writes from 1 MiB on): the
+    case wanted a disk writable from LBA 0 and skipped it as "no writable AHCI
+    disk larger than 2 TiB"; it uses the scratch range now."""
+    path = blank(tmp_path, "big.img", 3 * TiB)
+    tool("mkscratch", path)
+    b = boot("--kernel", kernel, "--append", "tests=ahci.ahci_lba_beyond_2_32", "--",
+             "-drive", f"if=none,id=big,format=raw,file={path}",
+             "-device", "ide-hd,drive=big,bus=ide.0,serial=bareio-big", timeout=120)
+    assert_clean_pass(b, expect=["ahci"])
+    assert_passed(b, "ahci.ahci_lba_beyond_2_32")
+    assert os.path.getsize(path) == 3 * TiB
