@@ -64,8 +64,8 @@ static void ns_skip(struct ktest *t, struct blk_dev *dev, const char *fmt, ...)
 }
 
 /* Runs fn on every writable NVMe namespace; skips when there is none, or
- * when none could host the case (`needs` says what it takes, or NULL). */
-static void for_each_namespace_that(struct ktest *t, dev_case fn, const char *needs)
+ * when none could host the case. */
+static void for_each_writable(struct ktest *t, dev_case fn)
 {
     unsigned writable = 0, ran = 0;
     not_hosted[0] = '\0';
@@ -89,14 +89,7 @@ static void for_each_namespace_that(struct ktest *t, dev_case fn, const char *ne
     if (!writable)
         ktest_skip(t, "no writable NVMe namespace (give allow_write=SERIAL)");
     else if (!ran && !ktest_failed(t))
-        ktest_skip(t, "no namespace %s (%s)", needs ? needs : "can host it", not_hosted);
-}
-
-static void for_each_writable(struct ktest *t, dev_case fn) { for_each_namespace_that(t, fn, NULL); }
-
-static void for_each_applicable(struct ktest *t, dev_case fn, const char *needs)
-{
-    for_each_namespace_that(t, fn, needs);
+        ktest_skip(t, "no namespace can host it (%s)", not_hosted);
 }
 
 /* A DMA buffer of `bytes`, or false after passing the namespace over (the
@@ -457,7 +450,8 @@ static void chained(struct ktest *t, struct blk_dev *dev)
      * pages are covered by the host tests only. */
     uint64_t bytes = 3ull * MiB;
     if (c->max_transfer_bytes < bytes) {
-        ns_skip(t, dev, "max transfer %u bytes is below 3 MiB", c->max_transfer_bytes);
+        ns_skip(t, dev, "max transfer %u bytes is below 3 MiB (QEMU: mdts=0 or >= 10)",
+                c->max_transfer_bytes);
         return;
     }
     uint32_t blocks = (uint32_t)(bytes / dev->block_size);
@@ -498,7 +492,7 @@ static void chained(struct ktest *t, struct blk_dev *dev)
 }
 static void nvme_prp_chained_list(struct ktest *t)
 {
-    for_each_applicable(t, chained, "allows 3 MiB commands (QEMU mdts=0 or >= 10)");
+    for_each_writable(t, chained);
 }
 
 static void prp_rules(struct ktest *t, struct blk_dev *dev)
@@ -630,7 +624,7 @@ static void missing_irq(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_queue *q = queue0(dev);
     if (q->irq_mode != NVME_IRQ_MSIX) {
-        ns_skip(t, dev, "queue 1 is not in MSI-X mode");
+        ns_skip(t, dev, "queue 1 is not in MSI-X mode (nvme.irq=msix)");
         return;
     }
     struct dma_region b;
@@ -651,7 +645,7 @@ static void missing_irq(struct ktest *t, struct blk_dev *dev)
 }
 static void nvme_missing_interrupt_detected(struct ktest *t)
 {
-    for_each_applicable(t, missing_irq, "in MSI-X mode (nvme.irq=msix)");
+    for_each_writable(t, missing_irq);
 }
 
 static void flush(struct ktest *t, struct blk_dev *dev)
@@ -822,7 +816,7 @@ static void above_mdts(struct ktest *t, struct blk_dev *dev)
 }
 static void nvme_above_mdts_unsplit_decoded(struct ktest *t)
 {
-    for_each_applicable(t, above_mdts, "with an MDTS below 4 MiB");
+    for_each_writable(t, above_mdts);
 }
 
 static void reset_midflight(struct ktest *t, struct blk_dev *dev)
