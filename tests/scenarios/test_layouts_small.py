@@ -105,6 +105,61 @@ def test_no_acpi_skips_what_needs_tables(boot, kernel):
                   "acpi.acpi_madt_parser_reads_every_entry_type", "acpi.acpi_spcr_io_port_16550")
 
 
+# ---- tiny scratch ranges (ahci, nvme and dio suites) ----
+
+def tiny_layout(tmp_path, size, labelled):
+    """An AHCI disk and an NVMe controller with a 512-byte and a 4096-byte
+    namespace, each with `size` bytes of scratch range: a label with --size on
+    an image 2 MiB larger (1 MiB label offset, 1 MiB after the range), or a
+    whole image of `size` bytes opened with allow_write=. Returns (QEMU args,
+    images)."""
+    images = []
+    for name in ("ahci", "ns1", "ns2"):
+        path = blank(tmp_path, f"{name}.img", size + 2 * MiB if labelled else size)
+        if labelled:
+            tool("mkscratch", path, "--size", size)
+        images.append(path)
+    args = ["-drive", f"if=none,id=a0,format=raw,file={images[0]}",
+            "-device", "ide-hd,drive=a0,bus=ide.0,serial=bareio-tiny-a0",
+            "-device", "nvme-subsys,id=subsys0,nqn=bareio-tiny",
+            "-device", "nvme,id=nvme0,serial=bareio-tiny-n0,subsys=subsys0"]
+    for nsid, props in ((1, ""), (2, ",logical_block_size=4096,physical_block_size=4096")):
+        args += ["-drive", f"if=none,id=ns{nsid},format=raw,discard=unmap,file={images[nsid]}",
+                 "-device", f"nvme-ns,drive=ns{nsid},nsid={nsid}{props}"]
+    return args, images
+
+
+@pytest.mark.parametrize("size,labelled", [(8 * 1024, True), (64 * 1024, True), (MiB, True),
+                                           (2 * MiB, True), (16 * MiB, True),
+                                           (8 * 1024, False), (64 * 1024, False)],
+                         ids=["label-8K", "label-64K", "label-1M", "label-2M", "label-16M",
+                              "whole-8K", "whole-64K"])
+def test_tiny_scratch_ranges(boot, kernel, tmp_path, size, labelled):
+    """Cases wrote at fixed offsets (1 MiB + 40000..70000 sectors into the range,
+    64 blocks, 5 pages, 17 blocks, ...) past the end of small scratch ranges and
+    read fixed LBAs past the end of tiny disks: "lba out of range", "device is
+    not scratch". Every case now places its I/O inside the range and the disk,
+    and skips, naming the sizes, when they cannot hold it."""
+    args, images = tiny_layout(tmp_path, size, labelled)
+    cmdline = "tests=ahci,nvme,dio" + ("" if labelled else f" {ALLOW}")
+    b = boot("--kernel", kernel, "--append", cmdline, "--", *args, timeout=240)
+    assert_clean_pass(b, expect=["ahci", "nvme", "dio"])
+    assert_every_skip_has_a_reason(b)
+    # What even 8 KiB of 512-byte blocks can host runs.
+    assert_passed(b, "ahci.ahci_round_trip_1_sector_to_6_mib", "ahci.ahci_flush", "ahci.ahci_trim",
+                  "ahci.ahci_completion_mode", "ahci.ahci_short_prdt_detected",
+                  "ahci.ahci_ncq_error_fails_only_the_bad_tag", "nvme.nvme_read_write_one_lba",
+                  "nvme.nvme_prp_exactly_two_pages", "nvme.nvme_batched_submission_one_doorbell",
+                  "nvme.nvme_write_zeroes_reads_back_zeroes", "nvme.nvme_dsm_deallocate",
+                  "nvme.nvme_every_queue_pair_serves", "dio.dio_write_read_verify",
+                  "dio.dio_buffer_alignments", "dio.dio_trim_and_write_zeroes",
+                  "dio.dio_final_read_back")
+    for dev, img in zip(("ahci0p0", "nvme0n1", "nvme0n2"), images):
+        extra = () if labelled else ("--allow-write", "--device", dev)
+        out = tool("verify-image", b.log_path, img, *extra).stdout
+        assert f"verify-image: {dev}: " in out and "OK" in out, out
+
+
 # ---- NVMe limits: a small MDTS, a shallow queue (nvme suite) ----
 
 def nvme_args(tmp_path, props=""):
