@@ -86,6 +86,31 @@ bool dio_expect(uint64_t *lba, uint64_t *count, uint64_t *seed, uint64_t *gen)
 
 /* ---- set-up ---- */
 
+/* A device whose own pool the free memory cannot give (many devices, little
+ * RAM) shares an earlier device's: the cases run one device at a time, so
+ * the pools are never in use twice at once. Only when memory is short, since
+ * a device answering late after a timeout could then write into another
+ * device's data. False when no device has a pool to share. */
+static bool pool_borrow(struct dio_dev *d)
+{
+    if (d->rbuf.virt)
+        dma_free(&d->rbuf);
+    if (d->wbuf.virt)
+        dma_free(&d->wbuf);
+    for (struct dio_dev *l = dio_devs; l < d; l++) {
+        if (l->pool_borrowed || !l->rbuf.virt || (d->dev->writable && !l->wbuf.virt))
+            continue;
+        d->rbuf = l->rbuf;
+        d->wbuf = d->dev->writable ? l->wbuf : (struct dma_region){ NULL, 0, 0 };
+        d->pool_borrowed = true;
+        klog(LOG_WARN, "dio: %s: no memory for its own buffer pool (%llu MiB free); it shares "
+             "%s's\n", d->dev->name, (unsigned long long)(memory_free_bytes() >> 20),
+             l->dev->name);
+        return true;
+    }
+    return false;
+}
+
 bool dio_prepare(const char **reason)
 {
     if (prepared)
@@ -109,7 +134,7 @@ bool dio_prepare(const char **reason)
         d->rbuf = dma_alloc(pool, 4096, 0, DMA_BELOW_4G);
         if (dev->writable)
             d->wbuf = dma_alloc(pool, 4096, 0, DMA_BELOW_4G);
-        if (!d->rbuf.virt || (dev->writable && !d->wbuf.virt))
+        if ((!d->rbuf.virt || (dev->writable && !d->wbuf.virt)) && !pool_borrow(d))
             klog(LOG_ERR, "dio: %s: no memory for the buffer pool; its tests will fail\n", dev->name);
         kprintf("dio: %s (%s, %llu blocks of %u bytes): %s\n", dev->name, dev->kind,
                 (unsigned long long)dev->nblocks, dev->block_size, dev->access);
@@ -133,6 +158,8 @@ uint32_t dio_pool_blocks(const struct dio_dev *d)
 void dio_release(void)
 {
     for (unsigned i = 0; i < dio_dev_count; i++) {
+        if (dio_devs[i].pool_borrowed)
+            continue;
         if (dio_devs[i].rbuf.virt)
             dma_free(&dio_devs[i].rbuf);
         if (dio_devs[i].wbuf.virt)

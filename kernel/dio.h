@@ -29,6 +29,7 @@ struct dio_tally {
 struct dio_dev {
     struct blk_dev *dev;
     struct dma_region wbuf, rbuf;   /* DIO_POOL_BYTES + DIO_POOL_SLACK each; below 4 GiB */
+    bool pool_borrowed;             /* wbuf/rbuf are another device's (memory was short) */
     struct stamp_map map;
     struct stamp_extent ext[DIO_MAP_CAPACITY];
     uint64_t next_gen;

@@ -263,3 +263,27 @@ def test_ahci_labelled_3_tib_disk_reaches_beyond_2_32(boot, kernel, tmp_path):
     assert_clean_pass(b, expect=["ahci"])
     assert_passed(b, "ahci.ahci_lba_beyond_2_32")
     assert os.path.getsize(path) == 3 * TiB
+
+
+# ---- little RAM, many devices (dio suite) ----
+
+def test_dio_eight_scratch_devices_on_64_mib(boot, kernel, tmp_path):
+    """The dio harness took 8 MiB of buffer pool per scratch device up front:
+    with 64 MiB of RAM and eight devices the last three had none and every
+    case failed on them ("no buffer pool (out of DMA memory below 4 GiB)").
+    A device the free memory cannot give a pool shares an earlier device's
+    (the cases run one device at a time) and says so."""
+    args = []
+    for i in range(4):
+        a, n = blank(tmp_path, f"a{i}.img", 16 * MiB), blank(tmp_path, f"n{i}.img", 16 * MiB)
+        args += ["-drive", f"if=none,id=a{i},format=raw,file={a}",
+                 "-device", f"ide-hd,drive=a{i},bus=ide.{i},serial=bareio-a{i}",
+                 "-drive", f"if=none,id=n{i},format=raw,discard=unmap,file={n}",
+                 "-device", f"nvme,serial=bareio-n{i},drive=n{i}"]
+    b = boot("--kernel", kernel, "--append", f"tests=dio {ALLOW}", "--memory", "64M", "--", *args,
+             timeout=240)
+    assert_clean_pass(b, expect=["dio"])
+    assert "no memory for its own buffer pool" in b.log and "it shares" in b.log, b.describe()
+    assert "its tests will fail" not in b.log
+    for name in ("ahci0p3", "nvme3n1"):
+        assert f"# dio summary: {name} " in b.log, b.describe()
