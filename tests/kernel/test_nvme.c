@@ -6,8 +6,8 @@
  * the reason. Sizes, LBAs, batch depths and buffers come from the namespace,
  * its scratch range, its limits (MDTS, queue depth) and the free memory; a
  * namespace that cannot host a case is passed over with the reason, and a
- * case no namespace can host skips with it. PRP cases check the entries the driver built (through the
- * driver's test hook) as well as the data. Negative cases check the decoded
+ * case no namespace can host skips with it. PRP cases check the entries the
+ * driver built (through the driver's test hook) as well as the data. Negative cases check the decoded
  * status and that the queue keeps working afterwards. Fault cases (blkdebug
  * errors, a timeout under throttling) need their QEMU set-up and keys. */
 #include <stdarg.h>
@@ -326,8 +326,11 @@ static void prp_offset(struct ktest *t, struct blk_dev *dev)
     uint32_t pages = (0x200 + dev->block_size + PAGE - 1) / PAGE;
     struct dma_region b;
     static uint64_t list[17];               /* up to 64 KiB blocks: 16 more pages */
-    if (pages - 1 > sizeof(list) / sizeof(list[0]) ||
-        !buffer_or_skip(t, dev, (uint64_t)pages * PAGE, &b))
+    if (pages - 1 > sizeof(list) / sizeof(list[0])) {
+        ns_skip(t, dev, "a %u-byte block spans more pages than the case looks at", dev->block_size);
+        return;
+    }
+    if (!buffer_or_skip(t, dev, (uint64_t)pages * PAGE, &b))
         return;
     struct blk_seg s = { b.phys + 0x200, dev->block_size, 0 };
     void *v[1] = { (uint8_t *)b.virt + 0x200 };
