@@ -15,6 +15,7 @@
 
 #define DIO_POOL_BYTES      (4u * 1024 * 1024)  /* the largest transfer tested */
 #define DIO_POOL_SLACK      (16u * 1024)        /* room to offset a buffer in its pages */
+#define DIO_POOL_RESERVE    (64ull << 20)       /* kept free for the cases' own buffers */
 #define DIO_MAP_CAPACITY    2048
 #define DIO_MISCOMPARE_RECORDS 4                /* full records per request; the rest counted */
 
@@ -27,8 +28,8 @@ struct dio_tally {
 
 struct dio_dev {
     struct blk_dev *dev;
-    struct dma_region wbuf, rbuf;   /* the shared pools (DIO_POOL_BYTES + DIO_POOL_SLACK each,
-                                     * below 4 GiB); wbuf only on a writable device */
+    struct dma_region wbuf, rbuf;   /* DIO_POOL_BYTES + DIO_POOL_SLACK each; below 4 GiB */
+    bool pool_borrowed;             /* wbuf/rbuf are another device's (memory was short) */
     struct stamp_map map;
     struct stamp_extent ext[DIO_MAP_CAPACITY];
     uint64_t next_gen;

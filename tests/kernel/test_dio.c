@@ -35,6 +35,18 @@ static uint64_t scratch_blocks(const struct dio_dev *d)
     return d->dev->write_end - d->dev->write_first;
 }
 
+/* The scratch range holds the `n` blocks a case writes at once, or the device
+ * is skipped saying so (dio_region() would start over at the range's start
+ * and run past its end). */
+static bool room_or_skip(struct ktest *t, struct dio_dev *d, uint64_t n, const char *what)
+{
+    if (n <= scratch_blocks(d))
+        return true;
+    dio_skip(t, d, "scratch range of %llu blocks cannot hold the %llu blocks of %s",
+             (unsigned long long)scratch_blocks(d), (unsigned long long)n, what);
+    return false;
+}
+
 /* ---- dio.expect=: blocks seeded by the host, verified read-only ---- */
 
 static unsigned expect_matched;
@@ -263,7 +275,10 @@ static void alignment_on_device(struct ktest *t, struct dio_dev *d)
         { 2, "2-byte" }, { 1, "odd" },
     };
     struct blk_dev *dev = d->dev;
-    uint32_t count = (2 * PAGE + dev->block_size - 1) / dev->block_size + 1;   /* > 2 pages */
+    /* Over 2 pages, so every offset crosses pages; as much as the scratch
+     * range holds when that is less (from an offset it still crosses one). */
+    uint32_t count = (2 * PAGE + dev->block_size - 1) / dev->block_size + 1;
+    count = (uint32_t)min_u64(count, scratch_blocks(d));
     struct blk_request req;
     struct blk_seg seg;
     char what[64];
@@ -358,6 +373,8 @@ static void segments_on_device(struct ktest *t, struct dio_dev *d)
         dio_skip(t, d, "blocks of %u bytes are too large for this layout", bs);
         return;
     }
+    if (!room_or_skip(t, d, count, "3 segments crossing pages"))
+        return;
     for (int friendly = 1; friendly >= 0; friendly--) {
         const char *what = friendly ? "3 segments crossing pages (page-aligned inner)"
                                     : "3 segments, the first ending mid-page";
@@ -394,7 +411,7 @@ static void segments_on_device(struct ktest *t, struct dio_dev *d)
     }
     /* One segment more than the device takes: refused by the block layer. */
     struct blk_seg many[65];
-    if (dev->max_segs < 65) {
+    if (dev->max_segs < 65 && dev->max_segs + 1ull <= dev->nblocks - dev->write_first) {
         uint32_t nseg = dev->max_segs + 1;
         for (uint32_t i = 0; i < nseg; i++)
             many[i] = (struct blk_seg){ d->rbuf.phys + (uint64_t)i * bs, bs, 0 };
@@ -412,6 +429,7 @@ static void above_4g_on_device(struct ktest *t, struct dio_dev *d)
 {
     struct blk_dev *dev = d->dev;
     uint32_t bs = dev->block_size, count = (2 * PAGE) / bs ? (2 * PAGE) / bs : 1;
+    count = (uint32_t)min_u64(count, scratch_blocks(d));   /* a tiny range: fewer */
     uint32_t len = count * bs;
     struct dma_region hi_w = ktest_dma_alloc(t, len, PAGE, 0, DMA_ABOVE_4G);
     struct dma_region hi_r = ktest_dma_alloc(t, len, PAGE, 0, DMA_ABOVE_4G);
@@ -632,20 +650,29 @@ static void dio_queue_depth_sweep(struct ktest *t) { dio_for_each(t, true, qd_on
 
 /* ---- overlapping writes, each after the previous completed ---- */
 
+/* 16 blocks, or as many as the scratch range holds (4 at the least, so the
+ * nested overlaps leave three generations side by side). */
 static void overlap_on_device(struct ktest *t, struct dio_dev *d)
 {
-    uint64_t base = dio_region(d, 16);
-
-    /* Three generations of the same 16 blocks, back to back. */
-    for (int i = 0; i < 3; i++)
-        if (!dio_write_stamped(t, d, base, 16, 0, "rewrite of the same blocks"))
-            return;
-    if (!dio_read_verify(t, d, base, 16, "third generation of the same blocks"))
+    uint32_t n = (uint32_t)min_u64(16, scratch_blocks(d));
+    if (!room_or_skip(t, d, 4, "overlapping writes"))
         return;
-    /* Nested overlaps: the map holds three generations side by side. */
-    if (dio_write_stamped(t, d, base + 4, 8, 0, "overlap [4,12)") &&
-        dio_write_stamped(t, d, base + 8, 2, 0, "overlap [8,10)"))
-        dio_read_verify(t, d, base, 16, "nested overlapping writes");
+    uint64_t base = dio_region(d, n);
+    uint32_t outer = n / 4, inner = n / 2, inner_n = n / 8 ? n / 8 : 1;
+    char what[2][32];
+
+    /* Three generations of the same blocks, back to back. */
+    for (int i = 0; i < 3; i++)
+        if (!dio_write_stamped(t, d, base, n, 0, "rewrite of the same blocks"))
+            return;
+    if (!dio_read_verify(t, d, base, n, "third generation of the same blocks"))
+        return;
+    /* Nested overlaps ([4,12) and [8,10) of 16): the map holds three generations side by side. */
+    snprintf(what[0], sizeof(what[0]), "overlap [%u,%u)", outer, outer + n / 2);
+    snprintf(what[1], sizeof(what[1]), "overlap [%u,%u)", inner, inner + inner_n);
+    if (dio_write_stamped(t, d, base + outer, n / 2, 0, what[0]) &&
+        dio_write_stamped(t, d, base + inner, inner_n, 0, what[1]))
+        dio_read_verify(t, d, base, n, "nested overlapping writes");
 }
 
 static void dio_overlapping_writes_in_order(struct ktest *t) { dio_for_each(t, true, overlap_on_device); }
@@ -657,13 +684,14 @@ static void flush_fua_on_device(struct ktest *t, struct dio_dev *d)
     struct blk_dev *dev = d->dev;
     struct blk_request req;
     struct blk_seg seg;
-    uint64_t lba = dio_region(d, 8);
+    uint32_t n = (uint32_t)min_u64(8, scratch_blocks(d));
+    uint64_t lba = dio_region(d, n);
 
     if (dev->caps & BLK_CAP_FUA) {
-        if (dio_write_stamped(t, d, lba, 8, BLK_F_FUA, "FUA write"))
-            dio_read_verify(t, d, lba, 8, "FUA write");
+        if (dio_write_stamped(t, d, lba, n, BLK_F_FUA, "FUA write"))
+            dio_read_verify(t, d, lba, n, "FUA write");
     } else {
-        enum blk_cause rc = dio_io(d, &req, &seg, BLK_OP_WRITE, lba, 8, &d->wbuf, 0, BLK_F_FUA);
+        enum blk_cause rc = dio_io(d, &req, &seg, BLK_OP_WRITE, lba, n, &d->wbuf, 0, BLK_F_FUA);
         if (rc != BLK_CAUSE_INVALID || req.complete)
             DIO_FAIL(t, d, rc, "FUA write on a device without FUA was not refused up front");
         ktest_diag(t, "%s: no FUA: refused as expected", dev->name);
@@ -692,34 +720,39 @@ static void zeroes_on_device(struct ktest *t, struct dio_dev *d)
     struct blk_dev *dev = d->dev;
     struct blk_request req;
     struct blk_seg seg;
-    uint64_t base = dio_region(d, 32);
+    /* 32 blocks, fewer in a smaller scratch range: a quarter written with
+     * zeroes, the next quarter trimmed, the blocks around them kept. */
+    uint32_t n = (uint32_t)min_u64(32, scratch_blocks(d)), q = n / 4;
     enum blk_cause rc;
 
-    if (!dio_write_stamped(t, d, base, 32, 0, "before zeroing"))
+    if (!room_or_skip(t, d, 4, "write zeroes and trim between kept blocks"))
         return;
-    rc = dio_io(d, &req, &seg, BLK_OP_WRITE_ZEROES, base + 8, 8, NULL, 0, 0);
+    uint64_t base = dio_region(d, n);
+    if (!dio_write_stamped(t, d, base, n, 0, "before zeroing"))
+        return;
+    rc = dio_io(d, &req, &seg, BLK_OP_WRITE_ZEROES, base + q, q, NULL, 0, 0);
     if (!(dev->caps & BLK_CAP_WRITE_ZEROES)) {
         if (rc != BLK_CAUSE_INVALID || req.complete)
             DIO_FAIL(t, d, rc, "write zeroes without the capability was not refused up front");
     } else if (rc != BLK_OK) {
         dio_io_failed(t, d, &req, "write zeroes");
-        dio_forget(d, base + 8, 8);
+        dio_forget(d, base + q, q);
     } else {
-        dio_record(d, base + 8, 8, STAMP_EXTENT_ZERO, 0);
+        dio_record(d, base + q, q, STAMP_EXTENT_ZERO, 0);
     }
-    rc = dio_io(d, &req, &seg, BLK_OP_TRIM, base + 16, 8, NULL, 0, 0);
+    rc = dio_io(d, &req, &seg, BLK_OP_TRIM, base + 2 * q, q, NULL, 0, 0);
     if (!(dev->caps & BLK_CAP_TRIM)) {
         if (rc != BLK_CAUSE_INVALID || req.complete)
             DIO_FAIL(t, d, rc, "trim without the capability was not refused up front");
     } else if (rc != BLK_OK) {
         dio_io_failed(t, d, &req, "trim");
-        dio_forget(d, base + 16, 8);
+        dio_forget(d, base + 2 * q, q);
     } else if (dev->caps & BLK_CAP_TRIM_ZEROES) {
-        dio_deallocate(d, base + 16, 8);
+        dio_deallocate(d, base + 2 * q, q);
     } else {
-        dio_forget(d, base + 16, 8);    /* no promise: anything is right */
+        dio_forget(d, base + 2 * q, q);     /* no promise: anything is right */
     }
-    if (dio_read_verify(t, d, base, 32, "after write zeroes and trim") && !d->case_failed)
+    if (dio_read_verify(t, d, base, n, "after write zeroes and trim") && !d->case_failed)
         ktest_diag(t, "%s: write zeroes %s, trim %s", dev->name,
                dev->caps & BLK_CAP_WRITE_ZEROES ? "read back as zeroes" : "not supported",
                !(dev->caps & BLK_CAP_TRIM) ? "not supported"
@@ -898,8 +931,13 @@ static void nosplit_on_device(struct ktest *t, struct dio_dev *d)
     struct blk_seg seg;
     uint64_t count = (uint64_t)dev->max_transfer + 1;
 
-    if (count > dio_pool_blocks(d) || count > dev->nblocks) {
+    if (count > dio_pool_blocks(d)) {
         dio_skip(t, d, "max transfer %u blocks is larger than the pool", dev->max_transfer);
+        return;
+    }
+    if (count > dev->nblocks) {
+        dio_skip(t, d, "max transfer %u blocks: the device has only %llu", dev->max_transfer,
+                 (unsigned long long)dev->nblocks);
         return;
     }
     enum blk_cause rc = dio_io(d, &req, &seg, BLK_OP_READ, 0, (uint32_t)count, &d->rbuf, 0,

@@ -3,10 +3,14 @@
  * every writable namespace (so 512- and 4096-byte LBA formats are both
  * covered when QEMU provides them), write only inside [write_first,
  * write_end) and check what comes back; read-only namespaces are skipped with
- * the reason. PRP cases check the entries the driver built (through the
- * driver's test hook) as well as the data. Negative cases check the decoded
+ * the reason. Sizes, LBAs, batch depths and buffers come from the namespace,
+ * its scratch range, its limits (MDTS, queue depth) and the free memory; a
+ * namespace that cannot host a case is passed over with the reason, and a
+ * case no namespace can host skips with it. PRP cases check the entries the
+ * driver built (through the driver's test hook) as well as the data. Negative cases check the decoded
  * status and that the queue keeps working afterwards. Fault cases (blkdebug
  * errors, a timeout under throttling) need their QEMU set-up and keys. */
+#include <stdarg.h>
 #include "drivers/blk/blk.h"
 #include "drivers/nvme/nvme.h"
 #include "drivers/pci/pci.h"
@@ -33,14 +37,38 @@ CMDLINE_UINT(uint64_t, nvme_test_write_error_lba, "test.nvme_write_error_lba", 0
 
 typedef void (*dev_case)(struct ktest *t, struct blk_dev *dev);
 
-/* Cases that apply only to some set-ups (MDTS, interrupt mode) count the
- * namespaces they really exercised; none makes the case a SKIP. */
-static unsigned exercised;
+/* A case runs on every writable namespace that can host it. One that cannot
+ * (its scratch range, the namespace, its limits or the free memory too small
+ * for what the case needs, a set-up the case is not about) is passed over with
+ * the reason, through ns_skip(); a case no namespace could host skips with the
+ * last reason given. */
+static bool iterating, passed_over;
+static char not_hosted[160];
 
-/* Runs fn on every writable NVMe namespace; skips when there is none. */
+static void ns_skip(struct ktest *t, struct blk_dev *dev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void ns_skip(struct ktest *t, struct blk_dev *dev, const char *fmt, ...)
+{
+    char why[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    snprintf(not_hosted, sizeof(not_hosted), "%s: %s", dev->name, why);
+    if (!iterating) {
+        ktest_skip(t, "%s", not_hosted);
+        return;
+    }
+    ktest_diag(t, "%s passed over: %s", dev->name, why);
+    passed_over = true;
+}
+
+/* Runs fn on every writable NVMe namespace; skips when there is none, or
+ * when none could host the case. */
 static void for_each_writable(struct ktest *t, dev_case fn)
 {
-    unsigned ran = 0;
+    unsigned writable = 0, ran = 0;
+    not_hosted[0] = '\0';
     for (unsigned i = 0; i < blk_count(); i++) {
         struct blk_dev *dev = blk_get(i);
         if (!nvme_ns_of(dev))
@@ -49,21 +77,34 @@ static void for_each_writable(struct ktest *t, dev_case fn)
             ktest_diag(t, "%s skipped: %s", dev->name, dev->access);
             continue;
         }
+        writable++;
         ktest_diag(t, "%s: %u-byte blocks, max transfer %u blocks, %u queues", dev->name,
                    dev->block_size, dev->max_transfer, dev->nqueues);
+        iterating = true;
+        passed_over = false;
         fn(t, dev);
-        ran++;
+        iterating = false;
+        ran += !passed_over;
     }
-    if (!ran)
+    if (!writable)
         ktest_skip(t, "no writable NVMe namespace (give allow_write=SERIAL)");
+    else if (!ran && !ktest_failed(t))
+        ktest_skip(t, "no namespace can host it (%s)", not_hosted);
 }
 
-static void for_each_applicable(struct ktest *t, dev_case fn, const char *needs)
+/* A DMA buffer of `bytes`, or false after passing the namespace over (the
+ * free memory cannot give it; the allocator is not asked for more than is
+ * free, which it would log as an error). */
+static bool buffer_or_skip(struct ktest *t, struct blk_dev *dev, uint64_t bytes,
+                           struct dma_region *out)
 {
-    exercised = 0;
-    for_each_writable(t, fn);
-    if (!exercised && !ktest_failed(t))
-        ktest_skip(t, "no namespace %s", needs);
+    *out = bytes <= memory_free_bytes() ? ktest_dma_alloc(t, bytes, PAGE, 0, DMA_ANYWHERE)
+                                        : (struct dma_region){ NULL, 0, 0 };
+    if (!out->virt)
+        ns_skip(t, dev, "no %llu KiB of contiguous DMA memory (%llu MiB free)",
+                (unsigned long long)(bytes >> 10),
+                (unsigned long long)(memory_free_bytes() / MiB));
+    return out->virt != NULL;
 }
 
 static uint64_t pattern_word(uint64_t lba, uint32_t word, uint32_t seed)
@@ -103,6 +144,16 @@ static bool all_bytes(const void *buf, uint64_t bytes, uint8_t value)
 static bool all_zero(const void *buf, uint64_t bytes) { return all_bytes(buf, bytes, 0); }
 static bool all_ones(const void *buf, uint64_t bytes) { return all_bytes(buf, bytes, 0xff); }
 
+/* A batch whose request `queued` was refused: the ones before it are queued
+ * and would go out with the next kick, into buffers the harness frees when
+ * the case returns. Send them now and wait for them. */
+static void drain_queued(struct blk_dev *dev, struct blk_request *reqs, unsigned queued)
+{
+    blk_kick(dev, 0);
+    for (unsigned i = 0; i < queued; i++)
+        blk_wait(dev, &reqs[i], 0);
+}
+
 /* A synchronous request; reports the failure record when the cause is not the expected one. */
 static bool io_expect(struct ktest *t, struct blk_dev *dev, struct blk_request *req, enum blk_op op,
                       uint64_t lba, uint32_t count, const struct blk_seg *segs, uint32_t nsegs,
@@ -119,31 +170,65 @@ static bool io_expect(struct ktest *t, struct blk_dev *dev, struct blk_request *
     return true;
 }
 
+/* Blocks a case may write: the scratch range. */
+static uint64_t scratch_blocks(const struct blk_dev *dev)
+{
+    return dev->write_end - dev->write_first;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* Where a case writes `blocks` blocks: some way into the scratch range when
+ * it has room, else at its start. */
 static uint64_t data_lba(struct blk_dev *dev, uint32_t blocks)
 {
-    /* Some way into the scratch range, clear of LBA 0 (labels). */
     uint64_t lba = dev->write_first + 64;
     if (lba + blocks > dev->write_end)
         lba = dev->write_first;
     return lba;
 }
 
-/* Write a pattern through `wsegs`, read back through one contiguous buffer. */
-static void write_read_check(struct ktest *t, struct blk_dev *dev, uint64_t lba, uint32_t blocks,
+/* The scratch range holds `blocks`, or the namespace is passed over. */
+static bool room_or_skip(struct ktest *t, struct blk_dev *dev, uint64_t blocks)
+{
+    if (blocks <= scratch_blocks(dev))
+        return true;
+    ns_skip(t, dev, "scratch range of %llu blocks cannot hold the %llu blocks the case writes",
+            (unsigned long long)scratch_blocks(dev), (unsigned long long)blocks);
+    return false;
+}
+
+/* The namespace holds `blocks` (for cases that only read), or it is passed over. */
+static bool capacity_or_skip(struct ktest *t, struct blk_dev *dev, uint64_t blocks)
+{
+    if (blocks <= dev->nblocks)
+        return true;
+    ns_skip(t, dev, "%llu blocks cannot hold the %llu blocks the case reads",
+            (unsigned long long)dev->nblocks, (unsigned long long)blocks);
+    return false;
+}
+
+/* Write a pattern through `wsegs`, read back through one contiguous buffer.
+ * False when the namespace was passed over (no memory for the read buffer). */
+static bool write_read_check(struct ktest *t, struct blk_dev *dev, uint64_t lba, uint32_t blocks,
                              const struct blk_seg *wsegs, uint32_t nsegs, void *const *wvirt,
                              uint32_t seed)
 {
     struct blk_request req;
     uint64_t bytes = (uint64_t)blocks * dev->block_size;
-    struct dma_region rd = ktest_dma_alloc(t, bytes, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, rd.virt != NULL);
-    /* Fill each write segment with its part of the pattern. */
+    struct dma_region rd;
+    if (!buffer_or_skip(t, dev, bytes, &rd))
+        return false;
+    /* The pattern, made whole in the read buffer, copied piece by piece into
+     * the write segments (a segment may hold part of a block); then the read
+     * buffer is cleared for the read. */
+    fill_pattern(rd.virt, lba, blocks, dev->block_size, seed);
     uint64_t off = 0;
     for (uint32_t i = 0; i < nsegs; i++) {
-        uint32_t b0 = (uint32_t)(off / dev->block_size);
-        fill_pattern(wvirt[i], lba + b0, wsegs[i].len / dev->block_size, dev->block_size, seed);
+        memcpy(wvirt[i], (uint8_t *)rd.virt + off, wsegs[i].len);
         off += wsegs[i].len;
     }
+    memset(rd.virt, 0, bytes);
     struct blk_seg rs = { rd.phys, (uint32_t)bytes, 0 };
     if (io_expect(t, dev, &req, BLK_OP_WRITE, lba, blocks, wsegs, nsegs, 0, BLK_OK) &&
         io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &rs, 1, 0, BLK_OK)) {
@@ -154,6 +239,7 @@ static void write_read_check(struct ktest *t, struct blk_dev *dev, uint64_t lba,
         KT_EXPECT_EQ(t, req.bytes, bytes);
     }
     ktest_dma_free(t, &rd);
+    return true;
 }
 
 static struct nvme_queue *queue0(struct blk_dev *dev)
@@ -174,7 +260,10 @@ static void nvme_namespaces_registered(struct ktest *t)
         char want[16];
         snprintf(want, sizeof(want), "%sn%u", ns->ctrl->name, ns->nsid);
         KT_EXPECT_STREQ(t, dev->name, want);
-        KT_EXPECT(t, dev->block_size == 512 || dev->block_size == 4096);
+        /* Any LBA format from 512 bytes to 64 KiB, a power of two (NVM Command
+         * Set 1.0 §4.1.5.1: LBADS >= 9); the driver leaves out the others. */
+        KT_EXPECT(t, dev->block_size >= 512 && dev->block_size <= 65536 &&
+                     !(dev->block_size & (dev->block_size - 1)));
         KT_EXPECT(t, dev->nblocks > 0);
         KT_EXPECT_EQ(t, dev->caps & (BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64),
                      BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64);
@@ -192,8 +281,9 @@ static void nvme_namespaces_registered(struct ktest *t)
 
 static void one_lba(struct ktest *t, struct blk_dev *dev)
 {
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     void *v[1] = { b.virt };
     write_read_check(t, dev, data_lba(dev, 1), 1, &s, 1, v, 1);
@@ -206,18 +296,28 @@ static void across_mdts(struct ktest *t, struct blk_dev *dev)
     uint32_t limit = (6 * MiB) / dev->block_size;
     uint32_t sizes[] = { 1, 8192 / dev->block_size, dev->max_transfer, dev->max_transfer + 1,
                          3 * dev->max_transfer + 5, limit };
+    unsigned done = 0;
     for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         uint32_t blocks = sizes[i] > limit ? limit : sizes[i];
+        if (!blocks)
+            continue;                       /* 8 KiB in blocks larger than that */
         uint64_t lba = data_lba(dev, blocks);
-        if (lba + blocks > dev->write_end)
+        if (lba + blocks > dev->write_end) {
+            ktest_diag(t, "%s: %u blocks left out: the scratch range holds %llu", dev->name,
+                       blocks, (unsigned long long)scratch_blocks(dev));
             continue;
-        struct dma_region b = ktest_dma_alloc(t, (uint64_t)blocks * dev->block_size, PAGE, 0,
-                                              DMA_ANYWHERE);
-        KT_ASSERT(t, b.virt != NULL);
+        }
+        struct dma_region b;
+        if (!buffer_or_skip(t, dev, (uint64_t)blocks * dev->block_size, &b))
+            return;
         struct blk_seg s = { b.phys, (uint32_t)b.size, 0 };
         void *v[1] = { b.virt };
         uint64_t before = queue0(dev)->commands;
-        write_read_check(t, dev, lba, blocks, &s, 1, v, 10 + i);
+        if (!write_read_check(t, dev, lba, blocks, &s, 1, v, 10 + i)) {
+            ktest_dma_free(t, &b);
+            return;
+        }
+        done++;
         uint64_t parts = (blocks + dev->max_transfer - 1) / dev->max_transfer;
         /* The write and the read were split the same way. */
         KT_EXPECT_EQ(t, queue0(dev)->commands - before, 2 * parts);
@@ -225,27 +325,47 @@ static void across_mdts(struct ktest *t, struct blk_dev *dev)
                    (unsigned long long)parts);
         ktest_dma_free(t, &b);
     }
+    if (!done)
+        ns_skip(t, dev, "no size fits the scratch range of %llu blocks",
+                (unsigned long long)scratch_blocks(dev));
 }
 static void nvme_transfers_across_mdts(struct ktest *t) { for_each_writable(t, across_mdts); }
 
 static void prp_offset(struct ktest *t, struct blk_dev *dev)
 {
-    /* One block starting 0x200 into a page: PRP1 carries the offset; with
-     * 4 KiB blocks the transfer runs into the next page (PRP2). */
-    struct dma_region b = ktest_dma_alloc(t, 2 * PAGE, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    /* One block starting 0x200 into a page: PRP1 carries the offset; a block
+     * running into the next page puts it in PRP2, one running over further
+     * pages (blocks of 8 KiB and more) makes PRP2 point to a list of them. */
+    uint32_t pages = (0x200 + dev->block_size + PAGE - 1) / PAGE;
+    struct dma_region b;
+    static uint64_t list[17];               /* up to 64 KiB blocks: 16 more pages */
+    if (pages - 1 > sizeof(list) / sizeof(list[0])) {
+        ns_skip(t, dev, "a %u-byte block spans more pages than the case looks at", dev->block_size);
+        return;
+    }
+    if (!buffer_or_skip(t, dev, (uint64_t)pages * PAGE, &b))
+        return;
     struct blk_seg s = { b.phys + 0x200, dev->block_size, 0 };
     void *v[1] = { (uint8_t *)b.virt + 0x200 };
     struct nvme_sqe sqe;
-    uint64_t list[4];
     uint32_t n;
     struct blk_request req;
-    write_read_check(t, dev, data_lba(dev, 1), 1, &s, 1, v, 3);
+    if (!write_read_check(t, dev, data_lba(dev, 1), 1, &s, 1, v, 3)) {
+        ktest_dma_free(t, &b);
+        return;
+    }
     /* Read again to look at the read command's PRPs. */
     KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, data_lba(dev, 1), 1, &s, 1, 0, BLK_OK));
-    KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, list, 4, &n));
+    KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, list, 17, &n));
     KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
-    KT_EXPECT_EQ(t, sqe.prp2, dev->block_size + 0x200 > PAGE ? b.phys + PAGE : 0);
+    if (pages <= 2) {
+        KT_EXPECT_EQ(t, sqe.prp2, pages == 2 ? b.phys + PAGE : 0);
+    } else {
+        KT_EXPECT(t, sqe.prp2 != b.phys + PAGE);
+        KT_EXPECT_EQ(t, n, pages - 1);
+        for (uint32_t i = 0; i < n && i < pages - 1; i++)
+            KT_EXPECT_EQ(t, list[i], b.phys + (uint64_t)(i + 1) * PAGE);
+    }
     KT_EXPECT(t, check_pattern((uint8_t *)b.virt + 0x200, data_lba(dev, 1), 1, dev->block_size, 3) < 0);
     ktest_dma_free(t, &b);
 }
@@ -254,8 +374,21 @@ static void nvme_prp_offset_prp1(struct ktest *t) { for_each_writable(t, prp_off
 /* `npages` separate pages (every other page of a region), as segments. */
 static void scattered(struct ktest *t, struct blk_dev *dev, uint32_t npages, bool check_list)
 {
-    struct dma_region b = ktest_dma_alloc(t, (uint64_t)npages * 2 * PAGE, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    uint64_t bytes = (uint64_t)npages * PAGE;
+    if (bytes % dev->block_size) {
+        ns_skip(t, dev, "%u pages are not whole %u-byte blocks", npages, dev->block_size);
+        return;
+    }
+    if (bytes > (uint64_t)dev->max_transfer * dev->block_size) {
+        ns_skip(t, dev, "%u pages are more than one command carries (max transfer %llu bytes)",
+                npages, (unsigned long long)dev->max_transfer * dev->block_size);
+        return;
+    }
+    if (!room_or_skip(t, dev, bytes / dev->block_size))
+        return;
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, 2 * bytes, &b))
+        return;
     struct blk_seg segs[8];
     void *v[8];
     for (uint32_t i = 0; i < npages; i++) {
@@ -265,7 +398,10 @@ static void scattered(struct ktest *t, struct blk_dev *dev, uint32_t npages, boo
     }
     uint32_t blocks = npages * PAGE / dev->block_size;
     uint64_t lba = data_lba(dev, blocks);
-    write_read_check(t, dev, lba, blocks, segs, npages, v, 20 + npages);
+    if (!write_read_check(t, dev, lba, blocks, segs, npages, v, 20 + npages)) {
+        ktest_dma_free(t, &b);
+        return;
+    }
     /* Read through the scattered pages too and look at the PRPs. */
     struct blk_request req;
     struct nvme_sqe sqe;
@@ -295,7 +431,28 @@ static void scattered(struct ktest *t, struct blk_dev *dev, uint32_t npages, boo
     ktest_dma_free(t, &b);
 }
 static void two_pages(struct ktest *t, struct blk_dev *dev) { scattered(t, dev, 2, false); }
-static void list_page(struct ktest *t, struct blk_dev *dev) { scattered(t, dev, 5, true); }
+/* Five pages, fewer when one command carries fewer (MDTS): three at the least,
+ * PRP1 and a list of two; with two pages a command there is no list to build.
+ * Whole blocks: with blocks larger than 5 pages, one block's pages. */
+static void list_page(struct ktest *t, struct blk_dev *dev)
+{
+    uint64_t max_bytes = (uint64_t)dev->max_transfer * dev->block_size;
+    uint32_t max_pages = (uint32_t)min_u64(8, max_bytes / PAGE), npages = 5;
+    if (max_pages < 3) {
+        ns_skip(t, dev, "max transfer %llu bytes (%llu pages a command) needs no PRP list",
+                (unsigned long long)max_bytes, (unsigned long long)(max_bytes / PAGE));
+        return;
+    }
+    while (npages >= 3 && (npages > max_pages || (uint64_t)npages * PAGE % dev->block_size))
+        npages--;
+    if (npages < 3)
+        npages = dev->block_size / PAGE;
+    if (npages < 3 || npages > max_pages) {
+        ns_skip(t, dev, "no 3 to %u pages make whole %u-byte blocks", max_pages, dev->block_size);
+        return;
+    }
+    scattered(t, dev, npages, true);
+}
 static void nvme_prp_exactly_two_pages(struct ktest *t) { for_each_writable(t, two_pages); }
 static void nvme_prp_one_list_page(struct ktest *t) { for_each_writable(t, list_page); }
 
@@ -309,19 +466,21 @@ static void chained(struct ktest *t, struct blk_dev *dev)
      * pages are covered by the host tests only. */
     uint64_t bytes = 3ull * MiB;
     if (c->max_transfer_bytes < bytes) {
-        ktest_diag(t, "%s: max transfer %u bytes is below 3 MiB; no chained list possible "
-                   "(QEMU mdts=0 or >= 10)", dev->name, c->max_transfer_bytes);
+        ns_skip(t, dev, "max transfer %u bytes is below 3 MiB (QEMU: mdts=0 or >= 10)",
+                c->max_transfer_bytes);
         return;
     }
     uint32_t blocks = (uint32_t)(bytes / dev->block_size);
     uint64_t lba = data_lba(dev, blocks);
-    if (lba + blocks > dev->write_end)
+    struct dma_region b;
+    if (!room_or_skip(t, dev, blocks) || !buffer_or_skip(t, dev, bytes + PAGE, &b))
         return;
-    struct dma_region b = ktest_dma_alloc(t, bytes + PAGE, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
     struct blk_seg s = { b.phys + 0x200, (uint32_t)bytes, 0 };
     void *v[1] = { (uint8_t *)b.virt + 0x200 };
-    write_read_check(t, dev, lba, blocks, &s, 1, v, 40);
+    if (!write_read_check(t, dev, lba, blocks, &s, 1, v, 40)) {
+        ktest_dma_free(t, &b);
+        return;
+    }
     struct blk_request req;
     struct nvme_sqe sqe;
     static uint64_t list[1100];
@@ -345,20 +504,26 @@ static void chained(struct ktest *t, struct blk_dev *dev)
         }
         KT_EXPECT(t, check_pattern(v[0], lba, blocks, dev->block_size, 40) < 0);
     }
-    exercised++;
     ktest_dma_free(t, &b);
 }
 static void nvme_prp_chained_list(struct ktest *t)
 {
-    for_each_applicable(t, chained, "allows 3 MiB commands (QEMU mdts=0 or >= 10)");
+    for_each_writable(t, chained);
 }
 
 static void prp_rules(struct ktest *t, struct blk_dev *dev)
 {
-    struct dma_region b = ktest_dma_alloc(t, 4 * PAGE, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
-    struct blk_request req;
     uint32_t bs = dev->block_size;
+    if (bs > PAGE) {
+        ns_skip(t, dev, "%u-byte blocks: these segment layouts are for blocks up to a page", bs);
+        return;
+    }
+    /* Refused before the device sees them, but the block layer checks the
+     * LBA range first: the reads must fit the namespace. */
+    struct dma_region b;
+    if (!capacity_or_skip(t, dev, (PAGE + 0x1000) / bs) || !buffer_or_skip(t, dev, 4 * PAGE, &b))
+        return;
+    struct blk_request req;
     /* A later segment that starts inside a page. */
     struct blk_seg late[2] = { { b.phys, PAGE, 0 }, { b.phys + 2 * PAGE + 0x200, bs, 0 } };
     KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, 0, (PAGE + bs) / bs, late, 2, 0),
@@ -376,32 +541,32 @@ static void prp_rules(struct ktest *t, struct blk_dev *dev)
 }
 static void nvme_prp_rules_refused(struct ktest *t) { for_each_writable(t, prp_rules); }
 
-/* A batch whose request `queued` was refused: the ones before it are queued
- * and would go out with the next kick, into buffers the harness frees when
- * the case returns. Send them now and wait for them. */
-static void drain_queued(struct blk_dev *dev, struct blk_request *reqs, unsigned queued)
-{
-    blk_kick(dev, 0);
-    for (unsigned i = 0; i < queued; i++)
-        blk_wait(dev, &reqs[i], 0);
-}
-
 #define BATCH 16
+/* BATCH reads from one kick: one doorbell. As many as the queue takes at once
+ * (a fuller queue rings again as entries free up) and the scratch range holds,
+ * two at the least. */
 static void batched(struct ktest *t, struct blk_dev *dev)
 {
-    struct dma_region b = ktest_dma_alloc(t, (uint64_t)BATCH * dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    unsigned n = (unsigned)min_u64(min_u64(BATCH, dev->queue_depth), scratch_blocks(dev));
+    if (n < 2) {
+        ns_skip(t, dev, "queue depth %u, scratch range of %llu blocks: no batch of two",
+                dev->queue_depth, (unsigned long long)scratch_blocks(dev));
+        return;
+    }
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, (uint64_t)n * dev->block_size, &b))
+        return;
     static struct blk_request reqs[BATCH];
     struct blk_seg segs[BATCH];
-    uint64_t lba = data_lba(dev, BATCH);
+    uint64_t lba = data_lba(dev, n);
     struct blk_request w;
     struct blk_seg all = { b.phys, (uint32_t)b.size, 0 };
-    fill_pattern(b.virt, lba, BATCH, dev->block_size, 50);
-    KT_ASSERT(t, io_expect(t, dev, &w, BLK_OP_WRITE, lba, BATCH, &all, 1, 0, BLK_OK));
+    fill_pattern(b.virt, lba, n, dev->block_size, 50);
+    KT_ASSERT(t, io_expect(t, dev, &w, BLK_OP_WRITE, lba, n, &all, 1, 0, BLK_OK));
     memset(b.virt, 0, b.size);
     struct nvme_queue *q = queue0(dev);
     uint64_t rings = q->sq_doorbell_writes, commands = q->commands;
-    for (unsigned i = 0; i < BATCH; i++) {
+    for (unsigned i = 0; i < n; i++) {
         segs[i] = (struct blk_seg){ b.phys + (uint64_t)i * dev->block_size, dev->block_size, 0 };
         memset(&reqs[i], 0, sizeof(reqs[i]));
         reqs[i].op = BLK_OP_READ;
@@ -417,12 +582,14 @@ static void batched(struct ktest *t, struct blk_dev *dev)
     KT_EXPECT_EQ(t, q->sq_doorbell_writes, rings);      /* nothing rung before the kick */
     uint64_t dma = dma_outstanding();
     blk_kick(dev, 0);
-    for (unsigned i = 0; i < BATCH; i++)
+    for (unsigned i = 0; i < n; i++)
         KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);
     KT_EXPECT_EQ(t, dma_outstanding(), dma);            /* no memory taken per I/O */
-    KT_EXPECT_EQ(t, q->commands - commands, BATCH);
+    KT_EXPECT_EQ(t, q->commands - commands, n);
     KT_EXPECT_EQ(t, q->sq_doorbell_writes - rings, 1);  /* one doorbell for the batch */
-    KT_EXPECT(t, check_pattern(b.virt, lba, BATCH, dev->block_size, 50) < 0);
+    KT_EXPECT(t, check_pattern(b.virt, lba, n, dev->block_size, 50) < 0);
+    ktest_diag(t, "%s: batch of %u reads, one doorbell (queue depth %u)", dev->name, n,
+               dev->queue_depth);
     ktest_dma_free(t, &b);
 }
 static void nvme_batched_submission_one_doorbell(struct ktest *t) { for_each_writable(t, batched); }
@@ -430,13 +597,17 @@ static void nvme_batched_submission_one_doorbell(struct ktest *t) { for_each_wri
 static void every_queue(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
+    /* A block per queue, shared when the scratch range has fewer (one queue
+     * at a time: each reads what it wrote). */
+    uint64_t span = min_u64(dev->nqueues, scratch_blocks(dev)), first = data_lba(dev, (uint32_t)span);
     for (unsigned qi = 0; qi < dev->nqueues; qi++) {
         struct nvme_queue *q = &c->io[qi];
         uint64_t done = q->completed, irqs = q->interrupts;
-        uint64_t lba = data_lba(dev, 1) + qi;
+        uint64_t lba = first + qi % span;
         struct blk_request req;
         fill_pattern(b.virt, lba, 1, dev->block_size, 60 + qi);
         memset(&req, 0, sizeof(req));
@@ -472,11 +643,12 @@ static void missing_irq(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_queue *q = queue0(dev);
     if (q->irq_mode != NVME_IRQ_MSIX) {
-        ktest_diag(t, "%s: queue 1 is not in MSI-X mode", dev->name);
+        ns_skip(t, dev, "queue 1 is not in MSI-X mode (nvme.irq=msix)");
         return;
     }
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
     nvme_test_set_vector_masked(dev, 0, true);
@@ -488,20 +660,20 @@ static void missing_irq(struct ktest *t, struct blk_dev *dev)
     uint64_t irqs = q->interrupts;
     KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
     KT_EXPECT(t, q->interrupts > irqs);
-    exercised++;
     ktest_dma_free(t, &b);
 }
 static void nvme_missing_interrupt_detected(struct ktest *t)
 {
-    for_each_applicable(t, missing_irq, "in MSI-X mode (nvme.irq=msix)");
+    for_each_writable(t, missing_irq);
 }
 
 static void flush(struct ktest *t, struct blk_dev *dev)
 {
     struct blk_request req;
     KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_FLUSH, 0, 0, NULL, 0, 0, BLK_OK));
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     fill_pattern(b.virt, data_lba(dev, 1), 1, dev->block_size, 70);
     KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_WRITE, data_lba(dev, 1), 1, &s, 1, BLK_F_FUA, BLK_OK));
@@ -518,13 +690,21 @@ static void zeroes(struct ktest *t, struct blk_dev *dev, enum blk_op op)
 {
     uint32_t cap = op == BLK_OP_TRIM ? BLK_CAP_TRIM : BLK_CAP_WRITE_ZEROES;
     if (!(dev->caps & cap)) {
-        ktest_diag(t, "%s: no %s (ONCS)", dev->name, blk_op_name(op));
+        ns_skip(t, dev, "no %s (ONCS)", blk_op_name(op));
         return;
     }
-    uint32_t blocks = 64;
+    /* 64 blocks, as many as the scratch range has when fewer: the first and
+     * the last keep their data, the ones between are zeroed. */
+    uint32_t blocks = (uint32_t)min_u64(64, scratch_blocks(dev));
+    if (blocks < 3) {
+        ns_skip(t, dev, "scratch range of %llu blocks: %s needs 3, a block on each side kept",
+                (unsigned long long)scratch_blocks(dev), blk_op_name(op));
+        return;
+    }
     uint64_t lba = data_lba(dev, blocks);
-    struct dma_region b = ktest_dma_alloc(t, (uint64_t)blocks * dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, (uint64_t)blocks * dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, (uint32_t)b.size, 0 };
     struct blk_request req;
     fill_pattern(b.virt, lba, blocks, dev->block_size, 80);
@@ -580,8 +760,9 @@ static void past_end(struct ktest *t, struct blk_dev *dev)
                    (unsigned long long)dev->nblocks);
         return;
     }
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
     KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, dev->nblocks, 1, &s, 1, BLK_F_UNCHECKED),
@@ -603,8 +784,9 @@ static void bad_nsid(struct ktest *t, struct blk_dev *dev)
     for (unsigned i = 0; i < c->nns; i++)
         if (c->ns[i].nsid == nsid)
             nsid = 0xfffffff0;          /* 3 exists here: one that cannot */
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
     ns->test_nsid_once = nsid;
@@ -632,12 +814,16 @@ static void above_mdts(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
     if (!c->mdts_bytes || c->mdts_bytes > c->max_transfer_bytes) {
-        ktest_diag(t, "%s: MDTS is unlimited or above the driver's cap", dev->name);
+        ns_skip(t, dev, "MDTS is unlimited or above the driver's cap");
         return;
     }
-    uint32_t blocks = 2 * dev->max_transfer;
-    struct dma_region b = ktest_dma_alloc(t, (uint64_t)blocks * dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    /* One block more than MDTS allows, inside the namespace: the block layer
+     * checks the LBA range before the device sees the command. */
+    uint32_t blocks = dev->max_transfer + 1;
+    struct dma_region b;
+    if (!capacity_or_skip(t, dev, blocks) ||
+        !buffer_or_skip(t, dev, (uint64_t)blocks * dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, (uint32_t)b.size, 0 };
     struct blk_request req;
     KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, 0, blocks, &s, 1, BLK_F_NOSPLIT),
@@ -647,33 +833,38 @@ static void above_mdts(struct ktest *t, struct blk_dev *dev)
     ktest_diag(t, "%s: %u blocks unsplit: status 0x%x: %s", dev->name, blocks, req.dev_status,
                req.detail);
     still_serves(t, dev, &b);
-    exercised++;
     ktest_dma_free(t, &b);
 }
 static void nvme_above_mdts_unsplit_decoded(struct ktest *t)
 {
-    for_each_applicable(t, above_mdts, "with an MDTS below 4 MiB");
+    for_each_writable(t, above_mdts);
 }
 
 static void reset_midflight(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
-    struct dma_region b = ktest_dma_alloc(t, 8ull * dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
-    uint64_t lba = data_lba(dev, 8);
+    /* Four reads of 2 blocks, of 1 when the scratch range has fewer than 8. */
+    if (!room_or_skip(t, dev, 4))
+        return;
+    uint32_t per = scratch_blocks(dev) >= 8 ? 2 : 1, blocks = 4 * per;
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, (uint64_t)blocks * dev->block_size, &b))
+        return;
+    uint64_t lba = data_lba(dev, blocks);
     struct blk_request w, reqs[4];
     struct blk_seg all = { b.phys, (uint32_t)b.size, 0 }, segs[4];
-    fill_pattern(b.virt, lba, 8, dev->block_size, 90);
-    KT_ASSERT(t, io_expect(t, dev, &w, BLK_OP_WRITE, lba, 8, &all, 1, 0, BLK_OK));
+    fill_pattern(b.virt, lba, blocks, dev->block_size, 90);
+    KT_ASSERT(t, io_expect(t, dev, &w, BLK_OP_WRITE, lba, blocks, &all, 1, 0, BLK_OK));
     memset(b.virt, 0, b.size);
     unsigned resets = c->resets;
     uint64_t flags = irq_save();    /* hold completions until the reset is done */
     for (unsigned i = 0; i < 4; i++) {
-        segs[i] = (struct blk_seg){ b.phys + 2ull * i * dev->block_size, 2 * dev->block_size, 0 };
+        segs[i] = (struct blk_seg){ b.phys + (uint64_t)per * i * dev->block_size,
+                                    per * dev->block_size, 0 };
         memset(&reqs[i], 0, sizeof(reqs[i]));
         reqs[i].op = BLK_OP_READ;
-        reqs[i].lba = lba + 2 * i;
-        reqs[i].count = 2;
+        reqs[i].lba = lba + per * i;
+        reqs[i].count = per;
         reqs[i].segs = &segs[i];
         reqs[i].nsegs = 1;
         blk_submit(dev, &reqs[i]);
@@ -685,7 +876,7 @@ static void reset_midflight(struct ktest *t, struct blk_dev *dev)
     KT_EXPECT_EQ(t, c->resets, resets + 1);
     for (unsigned i = 0; i < 4; i++)
         KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);
-    KT_EXPECT(t, check_pattern(b.virt, lba, 8, dev->block_size, 90) < 0);
+    KT_EXPECT(t, check_pattern(b.virt, lba, blocks, dev->block_size, 90) < 0);
     still_serves(t, dev, &b);
     ktest_dma_free(t, &b);
 }
@@ -697,8 +888,9 @@ static void nvme_reset_reposts_commands_in_flight(struct ktest *t)
 static void describe_state(struct ktest *t, struct blk_dev *dev)
 {
     /* The failure record prints the SQE as sent and the decoded registers. */
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
     KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
@@ -725,8 +917,9 @@ static void nvme_describe_prints_sqe_and_registers(struct ktest *t)
 static void cq_wraps(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_queue *q = queue0(dev);
-    struct dma_region b = ktest_dma_alloc(t, (uint64_t)BATCH * dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, (uint64_t)BATCH * dev->block_size, &b))
+        return;
     static struct blk_request reqs[BATCH];
     struct blk_seg segs[BATCH];
     uint32_t head0 = q->cq_head, phase0 = q->phase;
@@ -738,7 +931,7 @@ static void cq_wraps(struct ktest *t, struct blk_dev *dev)
             segs[i] = (struct blk_seg){ b.phys + (uint64_t)i * dev->block_size, dev->block_size, 0 };
             memset(&reqs[i], 0, sizeof(reqs[i]));
             reqs[i].op = BLK_OP_READ;
-            reqs[i].lba = i;
+            reqs[i].lba = i % dev->nblocks;         /* reads: anywhere on the namespace */
             reqs[i].count = 1;
             reqs[i].segs = &segs[i];
             reqs[i].nsegs = 1;
@@ -771,13 +964,14 @@ static void shadow_doorbells(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
     struct nvme_queue *q = queue0(dev);
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
     uint64_t logical = q->sq_doorbell_writes + q->cq_doorbell_writes, mmio = q->mmio_doorbell_writes;
     for (unsigned i = 0; i < 8; i++)
-        KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, i, 1, &s, 1, 0, BLK_OK));
+        KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, i % dev->nblocks, 1, &s, 1, 0, BLK_OK));
     uint64_t dl = q->sq_doorbell_writes + q->cq_doorbell_writes - logical;
     uint64_t dm = q->mmio_doorbell_writes - mmio;
     KT_EXPECT(t, dl >= 16);                 /* 8 SQ tails, 8 CQ heads at least */
@@ -810,11 +1004,7 @@ static void nvme_shadow_doorbells_follow_event_index(struct ktest *t)
 /* CSTS.CFS: while enabling it ends the wait at once (not after CAP.TO); seen
  * later by poll() it triggers the controller reset and the command in flight
  * completes after it. QEMU's nvme sets CFS for a misaligned ASQ; a real
- * controller ignores ASQ bits 11:0, so the case runs on QEMU only. The
- * enable that failed left the controller without I/O queues, so the command
- * is submitted but not rung before the poll: a doorbell for a queue the
- * controller does not have is a host error (QEMU traces it), and the reset
- * rings the recreated queue's. */
+ * controller ignores ASQ bits 11:0, so the case runs on QEMU only. */
 static void nvme_fatal_status_resets_controller(struct ktest *t)
 {
     struct blk_dev *dev = NULL;
@@ -828,8 +1018,9 @@ static void nvme_fatal_status_resets_controller(struct ktest *t)
         return;
     }
     struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
-    struct dma_region b = ktest_dma_alloc(t, 2ull * dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, 2ull * dev->block_size, &b))
+        return;
     uint8_t *before = b.virt, *after = before + dev->block_size;
     struct blk_seg s0 = { b.phys, dev->block_size, 0 }, s1 = { b.phys + dev->block_size,
                                                               dev->block_size, 0 };
@@ -855,16 +1046,7 @@ static void nvme_fatal_status_resets_controller(struct ktest *t)
                (unsigned long long)ms, c->timeout_ms);
 
     memset(after, 0, dev->block_size);
-    memset(&req, 0, sizeof(req));
-    req.op = BLK_OP_READ;
-    req.count = 1;
-    req.segs = &s1;
-    req.nsegs = 1;
-    KT_EXPECT_EQ(t, blk_submit(dev, &req), BLK_OK);
-    blk_poll(dev, req.queue);                   /* CFS seen: reset, command reposted */
-    KT_EXPECT_EQ(t, c->resets, resets + 1);
-    blk_kick(dev, req.queue);
-    KT_EXPECT_EQ(t, blk_wait(dev, &req, 0), BLK_OK);
+    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s1, 1, 0, BLK_OK));
     KT_EXPECT_EQ(t, c->cfs_seen, cfs + 1);
     KT_EXPECT_EQ(t, c->resets, resets + 1);
     KT_EXPECT_STREQ(t, c->last_reset, "CSTS.CFS");
@@ -898,8 +1080,9 @@ static void nvme_injected_read_error_decoded(struct ktest *t)
         return;
     }
     uint64_t bad = nvme_test_read_error_lba;
-    struct dma_region b = ktest_dma_alloc(t, 8ull * dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, 8ull * dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
     KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, bad, 1, &s, 1, 0), BLK_CAUSE_MEDIA);
@@ -923,8 +1106,9 @@ static void nvme_injected_write_error_decoded(struct ktest *t)
         return;
     }
     uint64_t bad = nvme_test_write_error_lba;
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
     fill_pattern(b.virt, bad, 1, dev->block_size, 99);
@@ -950,14 +1134,15 @@ static void nvme_timeout_recovered(struct ktest *t)
         return;
     }
     struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
-    struct dma_region b = ktest_dma_alloc(t, dev->block_size, PAGE, 0, DMA_ANYWHERE);
-    KT_ASSERT(t, b.virt != NULL);
+    struct dma_region b;
+    if (!buffer_or_skip(t, dev, dev->block_size, &b))
+        return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
     unsigned resets = c->resets, aborts = c->aborts_sent;
     enum blk_cause rc = BLK_OK;
     for (unsigned i = 0; i < 8 && rc != BLK_CAUSE_TIMEOUT; i++)
-        rc = blk_io(dev, &req, BLK_OP_READ, i, 1, &s, 1, 0);
+        rc = blk_io(dev, &req, BLK_OP_READ, i % dev->nblocks, 1, &s, 1, 0);
     KT_EXPECT_EQ(t, rc, BLK_CAUSE_TIMEOUT);
     KT_EXPECT(t, strstr(req.detail, "no completion within"));
     KT_EXPECT(t, strstr(req.detail, "reset"));
