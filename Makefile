@@ -86,28 +86,30 @@ $(BUILD)/host/unit: $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) \
 	    $(HOST_DRIVER_SRCS)
 
 # The drivers' hardware files (each drivers/<name>/host.mk adds them to
-# HOST_HW_SRCS) are tested on the host too, against register models of the
-# controllers: tests/host/fake/ is a fake kernel (its kernel/io.h comes first
-# on the include path; the other kernel services are linked in its place) and
-# the models, tests/host/drivers/ the tests, one child process per test. Built
-# file by file, so a changed driver file recompiles alone.
+# HOST_HW_SRCS) and the test harness (kernel/ktest.c) are tested on the host
+# too, against fakes: tests/host/fake/ is a fake kernel (its kernel/io.h comes
+# first on the include path; the other kernel services are linked in place of
+# the kernel's) with register models of the controllers, tests/host/hw/ the
+# tests, one child process per test. Built file by file, so a changed driver
+# file recompiles alone.
 HOST_HW_CFLAGS := $(filter-out -I. -DBAREIO_HOST_TEST,$(HOST_CFLAGS)) -Itests/host/fake -I. \
     -DHTEST_FORK -include tests/host/rename.h
-HOST_HW_ALL := tests/host/runner.c $(wildcard tests/host/fake/*.c tests/host/drivers/*.c) \
+HOST_HW_SRCS += kernel/ktest.c
+HOST_HW_ALL := tests/host/runner.c $(wildcard tests/host/fake/*.c tests/host/hw/*.c) \
     $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) $(HOST_HW_SRCS)
-HOST_HW_OBJS := $(patsubst %.c,$(BUILD)/host/hw/%.o,$(HOST_HW_ALL))
-$(BUILD)/host/hw/%.o: %.c
+HOST_HW_OBJS := $(patsubst %.c,$(BUILD)/host/fakehw-obj/%.o,$(HOST_HW_ALL))
+$(BUILD)/host/fakehw-obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_HW_CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/host/drivers: $(HOST_HW_OBJS) tests/host/fake/sections.ld
+$(BUILD)/host/fakehw: $(HOST_HW_OBJS) tests/host/fake/sections.ld
 	$(HOSTCC) $(HOST_HW_CFLAGS) -o $@ $(HOST_HW_OBJS) -Wl,-T,tests/host/fake/sections.ld
 -include $(HOST_HW_OBJS:.o=.d)
 
 # HOST_TEST=NAME runs only the tests whose names contain NAME (both binaries).
 HOST_TEST ?=
-host-test: $(BUILD)/host/unit $(BUILD)/host/drivers
+host-test: $(BUILD)/host/unit $(BUILD)/host/fakehw
 	$(BUILD)/host/unit $(HOST_TEST)
-	$(BUILD)/host/drivers $(HOST_TEST)
+	$(BUILD)/host/fakehw $(HOST_TEST)
 
 # Host tools: tools/mkscratch and tools/verify-image are C programs that share
 # lib/ (scratch label, GPT, stamps) with the kernel, built the way the host

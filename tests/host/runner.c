@@ -1,7 +1,7 @@
 /* tests/host/runner.c — runs every HTEST in registration order, or those whose
  * name contains argv[1]. Output: `ok NAME` / `FAIL NAME` with the reasons, then
  * `N passed, N failed`. Built with HTEST_FORK (the fake-hardware tests,
- * tests/host/drivers/) each test runs in a child process of its own, so the
+ * tests/host/hw/) each test runs in a child process of its own, so the
  * driver files' statics start fresh every time, and a test that crashes,
  * aborts or runs longer than HTEST_FORK_SECONDS is a failure, not the end of
  * the run; htest_after_failure(), when a file defines it, runs in the child

@@ -37,6 +37,11 @@
 uint64_t fake_now(void);                    /* no cost, unlike time_ns() */
 void fake_advance(uint64_t ns);             /* moves the clock, ticks every model */
 
+/* The LAPIC one-shot timer (tests/host/fake/harness.c): fires into its
+ * handler once the clock has passed the shot, interrupts on. */
+void fake_timer_poll(void);
+extern unsigned fake_timer_shots;       /* apic_timer_oneshot_ns() calls */
+
 /* ---- MMIO regions ---- */
 struct fake_mmio_ops {
     uint32_t (*read)(void *model, uint32_t offset, unsigned size);

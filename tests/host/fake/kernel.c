@@ -122,6 +122,7 @@ void fake_advance(uint64_t ns)
         if (regions[i].ops->tick)
             regions[i].ops->tick(regions[i].model);
     ticking = false;
+    fake_timer_poll();      /* last: its handler may jump out of here (kernel/ktest.c) */
 }
 
 void fake_cpu_pause(void) { fake_advance(FAKE_US); }

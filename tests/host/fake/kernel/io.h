@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/host/fake/kernel/io.h — kernel/io.h for the drivers built on the host
- * (tests/host/drivers/). The fake-hardware build puts tests/host/fake first on
+ * (tests/host/hw/). The fake-hardware build puts tests/host/fake first on
  * the include path, so a driver's #include "kernel/io.h" lands here: every
  * MMIO access goes to the register model that owns the address
  * (tests/host/fake/fake.h), a pause lets the fake clock move on, and the

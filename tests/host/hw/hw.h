@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/host/drivers/drivers.h — what the fake-hardware tests share: bringing
+/* tests/host/hw/hw.h — what the fake-hardware tests share: bringing
  * a driver up on its model with a command line, and data that names its own
  * block so a read that returns another block's data is caught. */
-#ifndef TESTS_HOST_DRIVERS_DRIVERS_H
-#define TESTS_HOST_DRIVERS_DRIVERS_H
+#ifndef TESTS_HOST_HW_HW_H
+#define TESTS_HOST_HW_HW_H
 #include "tests/host/htest.h"
 #include "tests/host/fake/fake.h"
 #include "lib/format.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/host/drivers/test_nvme_queues.c — drivers/nvme/nvme_io.c and
+/* tests/host/hw/test_nvme_queues.c — drivers/nvme/nvme_io.c and
  * nvme_admin.c against the register model (tests/host/fake/nvme_model.h),
  * where QEMU cannot show them: doorbells on a CAP.DSTRD grid other than 4
  * bytes (§3.1.25), completions out of order with command slots reused (a CID
@@ -7,7 +7,7 @@
  * (only DNR clear, at most NVME_MAX_RETRIES, §4.6.1), a late command ended by
  * an Abort that works (§5.1) or by a controller reset when it does not, a
  * full queue, MDTS splits and PRP lists chained across pages (§4.3). */
-#include "tests/host/drivers/drivers.h"
+#include "tests/host/hw/hw.h"
 #include "tests/host/fake/nvme_model.h"
 
 static struct blk_dev *up(struct nvme_model *m, const char *extra)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/host/drivers/test_ahci_port.c — drivers/ahci/ahci_port.c and
+/* tests/host/hw/test_ahci_port.c — drivers/ahci/ahci_port.c and
  * ahci_io.c against the register model (tests/host/fake/ahci_model.h), where
  * QEMU cannot show them: a COMRESET must hold PxSCTL.DET = 1 for at least
  * 1 ms (AHCI 1.3.1 §10.4.2; QEMU resets at once whatever the hold), engines
@@ -8,7 +8,7 @@
  * NCQ errors with and without a usable NCQ error log (SATA §13.7.4), a
  * command that never completes. Each recovery is counted: port errors, COMRESETs
  * and the commands the disk saw are exact numbers here. */
-#include "tests/host/drivers/drivers.h"
+#include "tests/host/hw/hw.h"
 #include "tests/host/fake/ahci_model.h"
 #include "drivers/ahci/ahci_priv.h"
 

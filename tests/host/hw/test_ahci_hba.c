@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/host/drivers/test_ahci_hba.c — drivers/ahci/ahci_hba.c against the
+/* tests/host/hw/test_ahci_hba.c — drivers/ahci/ahci_hba.c against the
  * register model (tests/host/fake/ahci_model.h): the BIOS/OS handoff of AHCI
  * 1.3.1 §10.6.3 (QEMU has no BOHC) with the firmware releasing the HBA at
  * once, late while BIOS Busy is set, or never, and the HBA reset's bound
  * (§10.4.3: GHC.HR clears within 1 s). The handoff's decision rule is
  * host-tested on its own (tests/host/test_ahci.c); these run the register
  * loop around it. */
-#include "tests/host/drivers/drivers.h"
+#include "tests/host/hw/hw.h"
 #include "tests/host/fake/ahci_model.h"
 
 static struct ahci_model *bios_owned(uint64_t busy_ns, uint64_t release_ns)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/host/drivers/test_nvme_controller.c — drivers/nvme/nvme_ctrl.c's
+/* tests/host/hw/test_nvme_controller.c — drivers/nvme/nvme_ctrl.c's
  * state machines against the register model (tests/host/fake/nvme_model.h),
  * where QEMU cannot show them: RDY that takes seconds to follow CC.EN and the
  * CAP.TO bound on it (NVMe 1.4 §3.1.1, §7.6.1), a controller the firmware
@@ -7,7 +7,7 @@
  * over time and its RTD3E bound (§7.6.2), a controller fatal status
  * (CSTS.CFS) resetting the controller (§7.3.1), queues as Number of Queues
  * grants them. */
-#include "tests/host/drivers/drivers.h"
+#include "tests/host/hw/hw.h"
 #include "tests/host/fake/nvme_model.h"
 
 HTEST(nvme_enable_waits_for_rdy_that_takes_seconds)
