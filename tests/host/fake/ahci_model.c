@@ -185,6 +185,8 @@ static bool decode(struct ahci_model_port *p, unsigned s, struct decoded *d)
         d->count = 65536;
     if (d->ncq && (d->fis->count >> 3) != s)
         fake_model_error("FPDMA command in slot %u carries tag %u", s, d->fis->count >> 3);
+    if (d->ncq && !(p->sact & (1u << s)))
+        fake_model_error("FPDMA command in slot %u issued without its PxSACT bit (§5.6.4.1)", s);
     return true;
 }
 

@@ -181,7 +181,7 @@ static bool any_io_cq(const struct nvme_model *m)
 static uint16_t create_cq(struct nvme_model *m, const struct nvme_sqe *sqe)
 {
     uint16_t qid = (uint16_t)sqe->cdw10, size = (uint16_t)((sqe->cdw10 >> 16) + 1);
-    if (qid == 0 || qid >= NVME_MODEL_QUEUES || m->cq[qid].exists)
+    if (qid == 0 || qid > m->max_queue_pairs || qid >= NVME_MODEL_QUEUES || m->cq[qid].exists)
         return ST_INVALID_QID;
     if (size < 2 || size > NVME_CAP_MQES(m->cap) + 1)
         return ST_INVALID_QSIZE;
@@ -195,7 +195,7 @@ static uint16_t create_sq(struct nvme_model *m, const struct nvme_sqe *sqe)
 {
     uint16_t qid = (uint16_t)sqe->cdw10, size = (uint16_t)((sqe->cdw10 >> 16) + 1);
     uint16_t cqid = (uint16_t)(sqe->cdw11 >> 16);
-    if (qid == 0 || qid >= NVME_MODEL_QUEUES || m->sq[qid].exists)
+    if (qid == 0 || qid > m->max_queue_pairs || qid >= NVME_MODEL_QUEUES || m->sq[qid].exists)
         return ST_INVALID_QID;
     if (cqid >= NVME_MODEL_QUEUES || !m->cq[cqid].exists || cqid == 0)
         return 0x8100;                          /* completion queue invalid */
@@ -468,7 +468,8 @@ static void tick(void *model)
 {
     struct nvme_model *m = model;
     update(m);
-    if (!m->ready || !m->enabled || !m->npending || fake_now() < m->next_due_ns)
+    /* A controller in fatal status does no more work until it is reset. */
+    if (!m->ready || !m->enabled || m->cfs || !m->npending || fake_now() < m->next_due_ns)
         return;
     for (;;) {
         struct nvme_model_cmd *best = NULL;
@@ -545,6 +546,8 @@ static void write_cc(struct nvme_model *m, uint32_t v)
                                  (unsigned long long)m->asq, (unsigned long long)m->acq, v);
                 m->cfs = true;
             }
+            if (m->cfs_on_enable)
+                m->cfs = true;
             reset_queues(m);
             m->sq[0] = (struct nvme_model_sq){ true, m->asq, (uint16_t)((m->aqa & 0xfff) + 1), 0,
                                                0, 0 };

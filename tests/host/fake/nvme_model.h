@@ -78,6 +78,7 @@ struct nvme_model {
     uint64_t admin_latency_ns, io_latency_ns;
     enum nvme_model_order order;
     bool abort_works;               /* Abort ends its command with 07h, DW0 bit 0 clear */
+    bool cfs_on_enable;             /* CSTS.CFS as soon as CC.EN is set */
     nvme_model_fault_fn fault;
     void *ctx;                      /* for the test's fault hook */
     uint64_t blocks;

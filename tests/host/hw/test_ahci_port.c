@@ -234,3 +234,26 @@ HTEST(ahci_ncq_32_tags_in_flight)
     HT_EXPECT_EQ(port_of(d)->stats.max_in_flight, 32);
     HT_NO_MODEL_ERRORS();
 }
+
+/* The PRDT one sector short of the FIS's count (the driver's test hook): the
+ * disk moves what the PRDT holds and PxPRDBC says so; the driver fails the
+ * request as a short transfer instead of taking the missing sector as read. */
+HTEST(ahci_short_prdbc_detected)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    ahci_model_attach(m, 0, 16384, 0);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    port_of(d)->test_short_prdt = true;
+    struct fake_io io;
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_READ, 500, 8, buf, 0, 0) == BLK_OK);
+    blk_kick(d, 0);
+    HT_EXPECT(fake_wait(d, &io.req, FAKE_S));
+    HT_EXPECT_EQ(io.req.cause, BLK_CAUSE_DEVICE_ERROR);
+    HT_EXPECT(strstr(io.req.detail, "short transfer: PRDBC 3584 of 4096 bytes") != NULL);
+    HT_EXPECT_EQ(io.req.bytes, 3584);
+    port_of(d)->test_short_prdt = false;
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 500, 8, buf), BLK_OK);
+    HT_NO_MODEL_ERRORS();
+}

@@ -40,6 +40,20 @@ HTEST(nvme_enable_gives_up_at_cap_to)
     HT_EXPECT_EQ(m->admin_commands[NVME_ADMIN_IDENTIFY], 0);
 }
 
+/* CSTS.CFS while enabling: the wait ends at once with the cause, not after
+ * CAP.TO (7.5 s here). */
+HTEST(nvme_enable_stops_at_fatal_status)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    m->cfs_on_enable = true;
+    HT_EXPECT(drivers_start("nvme0n1", NULL) == NULL);
+    HT_ASSERT(blk_controller_fault_count() == 1);
+    const struct blk_controller_fault *f = blk_controller_fault_at(0);
+    HT_EXPECT_EQ(f->cause, BLK_CAUSE_CONTROLLER_FATAL);
+    HT_EXPECT(strstr(f->detail, "controller fatal status while enabling: CSTS 0x2") != NULL);
+    HT_EXPECT(fake_now() < 100 * FAKE_MS);
+}
+
 /* CAP.TO = 0 is read as one 500 ms unit, never as "no wait at all". */
 HTEST(nvme_enable_cap_to_zero_still_waits)
 {
