@@ -34,7 +34,7 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 ISO_CMDLINE ?=
 
 .PHONY: all kernel iso run test host-test host-tools tools-test scenario-test deps clean FORCE \
-        fuzz fuzz-build fuzz-regress
+        fuzz fuzz-build fuzz-regress mutate mutate-check
 all: kernel iso
 kernel: $(BUILD)/bareio.elf
 
@@ -229,6 +229,22 @@ tools-test:
 scenario-test: $(BUILD)/bareio.elf $(BUILD)/bareio.iso
 	BAREIO_BUILD=$(BUILD) $(PYTHON) -m pytest -q --durations=0 \
 	    $$($(PYTHON) -c 'import xdist' 2>/dev/null && echo '-n 2') tests/scenarios
+
+# ---- mutation testing (tools/mutate, tests/mutants.list) ----
+# `make mutate` plants every one-line mutant of the list, one at a time, in a
+# copy of the tree ($(BUILD)/mutate/tree), runs the narrowest test that should
+# catch it and reports killed/survived and the kill rate; it fails below
+# MUTATE_THRESHOLD percent. Too slow for `make test` (it boots QEMU for a
+# few); `make mutate-check` (run by tools-test) only checks that every
+# mutant's line is still there, exactly once. MUTATE_ONLY=name,... runs some.
+MUTATE_THRESHOLD ?= 90
+MUTATE_ONLY ?=
+mutate:
+	BAREIO_BUILD=$(BUILD) $(PYTHON) tools/mutate --threshold $(MUTATE_THRESHOLD) \
+	    $(if $(MUTATE_ONLY),--only $(MUTATE_ONLY))
+
+mutate-check:
+	$(PYTHON) tools/mutate --check
 
 clean:
 	rm -rf $(BUILD)

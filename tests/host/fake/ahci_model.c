@@ -359,8 +359,8 @@ static void write_cmd(struct ahci_model *m, unsigned n, uint32_t v)
     if (fre && !(old & AHCI_PxCMD_FRE))
         p->cmd |= AHCI_PxCMD_FR;
     if (!fre && (old & AHCI_PxCMD_FRE)) {
-        if (st)
-            fake_model_error("port %u: FRE cleared while ST is set (§10.3.2)", n);
+        if (st || (p->cmd & AHCI_PxCMD_CR))
+            fake_model_error("port %u: FRE cleared while ST or CR is set (§3.3.7)", n);
         p->fre_cleared_ns = now();
     }
     uint32_t writable = AHCI_PxCMD_ST | AHCI_PxCMD_SUD | AHCI_PxCMD_POD | AHCI_PxCMD_FRE;

@@ -44,16 +44,28 @@ HTEST(ahci_empty_port_reported_once)
     HT_NO_MODEL_ERRORS();
 }
 
-/* CR and FR take 300 ms to clear: the driver waits before it touches the
- * command list base (the model flags CLB/FB written while running). */
-HTEST(ahci_engine_stop_waits_for_cr_and_fr)
+/* Shutdown on a disk bareio wrote: FLUSH CACHE EXT, then the engines stop.
+ * CR takes 400 ms to clear and FR 100 ms: the driver waits for CR before it
+ * clears FRE (§3.3.7 forbids it earlier; the model flags it) and for FR
+ * before it says the engines stopped. */
+HTEST(ahci_shutdown_flushes_and_waits_for_cr_and_fr)
 {
+    static uint8_t buf[4096];
     struct ahci_model *m = ahci_model_new(16384);
-    m->cr_stop_ns = 300 * FAKE_MS;
-    m->fr_stop_ns = 300 * FAKE_MS;
-    m->port[0].cmd = AHCI_PxCMD_ST | AHCI_PxCMD_CR | AHCI_PxCMD_FRE | AHCI_PxCMD_FR;
-    HT_ASSERT(drivers_start("ahci0p0", NULL) != NULL);
-    HT_EXPECT(fake_now() >= 600 * FAKE_MS);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_WRITE, 600, 8, buf), BLK_OK);
+    m->cr_stop_ns = 400 * FAKE_MS;
+    m->fr_stop_ns = 100 * FAKE_MS;
+    uint64_t start = fake_now();
+    blk_shutdown_all();
+    HT_EXPECT(fake_now() - start >= 500 * FAKE_MS);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_FLUSH_CACHE_EXT], 1);
+    HT_EXPECT_EQ(m->port[0].cmd & (AHCI_PxCMD_ST | AHCI_PxCMD_CR | AHCI_PxCMD_FRE |
+                                   AHCI_PxCMD_FR), 0);
+    HT_EXPECT_EQ(fake_log_count("ahci0p0: shutdown: write cache flushed in "), 1);
+    HT_EXPECT_EQ(fake_log_count("; engines stopped (ST/CR, FRE/FR clear) in "), 1);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 600, 8, buf), BLK_CAUSE_NOT_READY);
     HT_NO_MODEL_ERRORS();
 }
 

@@ -137,8 +137,17 @@ HTEST(nvme_cids_unique_with_completions_out_of_order)
     HT_NO_MODEL_ERRORS();
 }
 
+static void staggered(struct nvme_model *m, const struct nvme_sqe *sqe, unsigned attempt,
+                      struct nvme_model_fault *f)
+{
+    (void)m;
+    (void)attempt;
+    f->delay_ns = (sqe->cdw10 / 8 % 3) * 30 * FAKE_US;
+}
+
 /* A queue of 4 entries holds 3 commands: 20 requests submitted at once wait
- * for slots and all complete, never more than 3 outstanding. */
+ * for slots and all complete, never more than 3 outstanding, though the
+ * completions come one at a time and each frees a slot at once. */
 HTEST(nvme_full_queue_waits_for_free_slots)
 {
     static uint8_t buf[20][4096];
@@ -146,6 +155,7 @@ HTEST(nvme_full_queue_waits_for_free_slots)
     struct nvme_model *m = nvme_model_new(8192);
     struct blk_dev *d = up(m, "nvme.queues=1 nvme.qdepth=4");
     HT_ASSERT(d != NULL);
+    m->fault = staggered;
     for (unsigned i = 0; i < 20; i++) {
         pattern_fill(nvme_model_block(m, 8 * i), 8 * i, 8, 512, 4);
         HT_ASSERT(fake_submit(d, &io[i], BLK_OP_READ, 8 * i, 8, buf[i], 0, 0) == BLK_OK);
