@@ -68,13 +68,19 @@ static void irq(struct ahci_model *m, unsigned n)
         m->is |= 1u << n;
 }
 
-static void link_update(struct ahci_model_port *p)
+/* After a reset the Phy comes up first (DET 3); the device stays BSY until
+ * it has finished its own reset and sent the signature FIS. */
+static void link_update(struct ahci_model *m, struct ahci_model_port *p)
 {
     if (p->present && !p->in_comreset && p->link_up_ns && now() >= p->link_up_ns) {
         p->link_up_ns = 0;
         p->ssts = 0x113;                        /* DET 3, Gen 1, active */
-        p->tfd = STS_READY;
         p->serr |= AHCI_SERR_DIAG_X | AHCI_SERR_DIAG_N;
+        p->device_ready_ns = now() + m->bsy_after_link_ns;
+    }
+    if (p->device_ready_ns && now() >= p->device_ready_ns) {
+        p->device_ready_ns = 0;
+        p->tfd = STS_READY;
         p->sig = AHCI_SIG_ATA;
     }
 }
@@ -87,7 +93,7 @@ static void engine_update(struct ahci_model *m, struct ahci_model_port *p)
     if ((p->cmd & AHCI_PxCMD_FR) && !(p->cmd & AHCI_PxCMD_FRE) &&
         now() - p->fre_cleared_ns >= m->fr_stop_ns)
         p->cmd &= ~AHCI_PxCMD_FR;
-    link_update(p);
+    link_update(m, p);
 }
 
 static void *dma(uint64_t phys, uint64_t len) { return fake_dma_ptr(phys, len); }
@@ -266,6 +272,9 @@ static void execute(struct ahci_model *m, unsigned n, unsigned s)
             return;
         }
         bool read = d.command == ATA_CMD_READ_DMA_EXT || d.command == ATA_CMD_READ_FPDMA_QUEUED;
+        if (d.command == ATA_CMD_WRITE_DMA_FUA_EXT ||
+            (d.command == ATA_CMD_WRITE_FPDMA_QUEUED && (d.fis->device & ATA_DEVICE_FUA)))
+            p->fua_writes++;
         bytes = prdt_copy(d.t, d.prdtl, p->media + d.lba * 512, (uint64_t)d.count * 512, read);
         break;
     }
@@ -651,6 +660,7 @@ struct ahci_model *ahci_model_new(uint64_t blocks)
     m->cr_stop_ns = 200 * FAKE_US;
     m->fr_stop_ns = 200 * FAKE_US;
     m->link_ns = 2 * FAKE_MS;
+    m->bsy_after_link_ns = 3 * FAKE_MS;
     m->latency_ns = 20 * FAKE_US;
     m->ghc = AHCI_GHC_AE;
     for (unsigned n = 0; n < AHCI_MAX_PORTS; n++)

@@ -59,14 +59,14 @@ struct ahci_model_port {
     bool err_sticky;            /* the device keeps ERR until a COMRESET */
     bool in_comreset;
     bool needs_comreset;        /* the link comes up only after the driver's COMRESET */
-    uint64_t comreset_start_ns, link_up_ns;
+    uint64_t comreset_start_ns, link_up_ns, device_ready_ns;
     uint32_t ssts_before_comreset;
     uint8_t last_error, last_status;
     uint64_t last_error_lba;
     int last_error_tag;         /* NCQ tag of the last error, -1: non-queued */
     struct ahci_model_slot slot[32];
     /* what happened */
-    unsigned comresets, short_comresets, errors_raised;
+    unsigned comresets, short_comresets, errors_raised, fua_writes;
     uint64_t shortest_hold_ns;
     unsigned commands[256];
 };
@@ -78,6 +78,7 @@ struct ahci_model {
     uint64_t bios_busy_ns;          /* after OOS, BIOS Busy set (NEVER: not at all) */
     uint64_t bios_release_ns;       /* after OOS, BOS cleared (NEVER: not at all) */
     uint64_t hr_ns, cr_stop_ns, fr_stop_ns, link_ns, latency_ns;
+    uint64_t bsy_after_link_ns;     /* the device stays BSY this long after DET = 3 */
     bool read_log_works;            /* READ LOG EXT 10h returns the NCQ error log */
     ahci_model_fault_fn fault;
     void *ctx;
@@ -98,7 +99,8 @@ struct ahci_model {
 /* An HBA like QEMU's ich9-ahci (6 ports, 32 slots, NCQ, S64A) but AHCI 1.3.1
  * (CAP2 and BOHC exist; no handoff unless CAP2.BOH is set), with a disk of
  * `blocks` 512-byte sectors and NCQ depth 32 on port 0, added to the fake PCI
- * bus. Timings: HR 1 ms, CR/FR 200 us, link 2 ms, commands 20 us. */
+ * bus. Timings: HR 1 ms, CR/FR 200 us, link 2 ms then BSY 3 ms more, commands
+ * 20 us. */
 struct ahci_model *ahci_model_new(uint64_t blocks);
 /* A disk (ncq_depth 0: without NCQ), or none (blocks 0), on `port`. */
 void ahci_model_attach(struct ahci_model *m, unsigned port, uint64_t blocks, unsigned ncq_depth);

@@ -136,7 +136,20 @@ uint64_t time_ns(void)
 void delay_us(uint64_t us) { fake_advance(us * FAKE_US); }
 void delay_ms(uint64_t ms) { fake_advance(ms * FAKE_MS); }
 
-/* ---- DMA memory ---- */
+/* ---- DMA memory, and the test buffers requests are made of ---- */
+
+#define MAX_BUFFERS 64
+static struct { uint8_t *p; uint64_t len; } buffers[MAX_BUFFERS];
+
+static void *fake_buffer_ptr(uint64_t phys, uint64_t len)
+{
+    for (unsigned i = 0; i < MAX_BUFFERS; i++) {
+        uint64_t b = (uint64_t)(uintptr_t)buffers[i].p;
+        if (buffers[i].p && phys >= b && len <= buffers[i].len && phys - b <= buffers[i].len - len)
+            return (void *)(uintptr_t)phys;
+    }
+    return NULL;
+}
 
 #define MAX_DMA 256
 static struct dma_region live[MAX_DMA];
@@ -185,8 +198,7 @@ void *fake_dma_ptr(uint64_t phys, uint64_t len)
         if (live[i].virt && phys >= live[i].phys && len <= live[i].size &&
             phys - live[i].phys <= live[i].size - len)
             return (void *)(uintptr_t)phys;
-    /* Test buffers (fake_submit) live on the host heap: registered here too. */
-    extern void *fake_buffer_ptr(uint64_t phys, uint64_t len);
+    /* Test buffers (fake_submit, fake_rw) live on the host heap: known too. */
     void *p = fake_buffer_ptr(phys, len);
     if (!p)
         fake_model_error("DMA to 0x%llx+%llu: not memory the driver owns",
@@ -309,19 +321,6 @@ void fake_blk_start(void)
 }
 
 /* ---- requests on host buffers ---- */
-
-#define MAX_BUFFERS 64
-static struct { uint8_t *p; uint64_t len; } buffers[MAX_BUFFERS];
-
-void *fake_buffer_ptr(uint64_t phys, uint64_t len)
-{
-    for (unsigned i = 0; i < MAX_BUFFERS; i++) {
-        uint64_t b = (uint64_t)(uintptr_t)buffers[i].p;
-        if (buffers[i].p && phys >= b && len <= buffers[i].len && phys - b <= buffers[i].len - len)
-            return (void *)(uintptr_t)phys;
-    }
-    return NULL;
-}
 
 static void remember_buffer(void *buf, uint64_t len)
 {

@@ -269,3 +269,27 @@ HTEST(ahci_short_prdbc_detected)
     HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 500, 8, buf), BLK_OK);
     HT_NO_MODEL_ERRORS();
 }
+
+/* A write with BLK_F_FUA reaches the disk as one: the FUA bit of WRITE FPDMA
+ * QUEUED with NCQ, WRITE DMA FUA EXT without. */
+static void fua_write(bool ncq)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    if (!ncq)
+        ahci_model_attach(m, 0, 16384, 0);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL && (d->caps & BLK_CAP_FUA));
+    struct fake_io io;
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_WRITE, 700, 8, buf, 0, BLK_F_FUA) == BLK_OK);
+    blk_kick(d, 0);
+    HT_EXPECT(fake_wait(d, &io.req, FAKE_S) && io.req.cause == BLK_OK);
+    HT_EXPECT_EQ(m->port[0].fua_writes, 1);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_WRITE_DMA_FUA_EXT], ncq ? 0 : 1);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_WRITE, 708, 8, buf), BLK_OK);     /* no FUA asked */
+    HT_EXPECT_EQ(m->port[0].fua_writes, 1);
+    HT_NO_MODEL_ERRORS();
+}
+
+HTEST(ahci_fua_write_reaches_the_disk_as_fua_ncq) { fua_write(true); }
+HTEST(ahci_fua_write_reaches_the_disk_as_fua_non_queued) { fua_write(false); }

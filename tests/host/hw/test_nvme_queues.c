@@ -365,3 +365,65 @@ HTEST(nvme_prp_list_chained_across_pages)
     free(w);
     free(r);
 }
+
+static unsigned done_calls;
+static void count_done(struct blk_request *r) { (void)r; done_calls++; }
+
+/* MDTS 1 and a queue of 4: a 64 KiB read is 8 parts, 3 out at a time. It
+ * completes once, when the last part has, with every byte there. */
+HTEST(nvme_split_request_completes_once_every_part_done)
+{
+    static uint8_t buf[64 * 1024];
+    struct nvme_model *m = nvme_model_new(8192);
+    m->mdts = 1;
+    struct blk_dev *d = up(m, "nvme.queues=1 nvme.qdepth=4");
+    HT_ASSERT(d != NULL);
+    pattern_fill(nvme_model_block(m, 1000), 1000, 128, 512, 0x88);
+    unsigned reads = m->io_commands[NVME_CMD_READ];
+    struct fake_io io;
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_READ, 1000, 128, buf, 0, 0) == BLK_OK);
+    io.req.done = count_done;
+    blk_kick(d, 0);
+    HT_EXPECT(fake_wait(d, &io.req, FAKE_S));
+    HT_EXPECT_EQ(io.req.cause, BLK_OK);
+    HT_EXPECT_EQ(io.req.bytes, sizeof(buf));
+    HT_EXPECT_EQ(pattern_check(buf, 1000, 128, 512, 0x88), -1);
+    for (unsigned i = 0; i < 100; i++) {     /* nothing more comes for it */
+        blk_poll(d, 0);
+        fake_advance(10 * FAKE_US);
+    }
+    HT_EXPECT_EQ(done_calls, 1);
+    HT_EXPECT_EQ(m->io_commands[NVME_CMD_READ] - reads, 8);
+    HT_EXPECT(m->max_outstanding <= 3);
+    HT_NO_MODEL_ERRORS();
+}
+
+static void slow_error_then_slow_success(struct nvme_model *m, const struct nvme_sqe *sqe,
+                                         unsigned attempt, struct nvme_model_fault *f)
+{
+    (void)m;
+    if (sqe->cdw10 != 70)
+        return;
+    f->delay_ns = (attempt == 1 ? 800 : 400) * FAKE_MS;
+    if (attempt == 1)
+        f->status = 0x0281;
+}
+
+/* A retry is a new command with a deadline of its own: the first attempt
+ * fails after 800 ms, the retry succeeds 400 ms later, past the first
+ * attempt's 1 s deadline but well inside its own. No Abort, no error. */
+HTEST(nvme_retry_gets_a_deadline_of_its_own)
+{
+    static uint8_t buf[512];
+    struct nvme_model *m = nvme_model_new(8192);
+    struct blk_dev *d = up(m, NULL);
+    HT_ASSERT(d != NULL);
+    m->fault = slow_error_then_slow_success;
+    uint64_t start = fake_now();
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 70, 1, buf), BLK_OK);
+    HT_EXPECT(fake_now() - start >= 1200 * FAKE_MS);
+    HT_EXPECT_EQ(fake_log_count("retry 1 of 2 (DNR clear)"), 1);
+    HT_EXPECT_EQ(fake_log_count("sending Abort"), 0);
+    HT_EXPECT_EQ(m->aborts, 0);
+    HT_NO_MODEL_ERRORS();
+}
