@@ -58,6 +58,17 @@ HTEST(stamp_layout_fields_little_endian)
     uint32_t crc = (uint32_t)buf[508] | (uint32_t)buf[509] << 8 | (uint32_t)buf[510] << 16 |
                    (uint32_t)buf[511] << 24;
     HT_EXPECT_EQ(crc, crc32c(buf, 508));
+    /* The header's own CRC covers the 56 bytes before it, and a fresh stamp
+     * parses back to what was stamped. */
+    uint32_t header_crc = (uint32_t)buf[STAMP_OFF_HEADER_CRC] |
+                          (uint32_t)buf[STAMP_OFF_HEADER_CRC + 1] << 8 |
+                          (uint32_t)buf[STAMP_OFF_HEADER_CRC + 2] << 16 |
+                          (uint32_t)buf[STAMP_OFF_HEADER_CRC + 3] << 24;
+    HT_EXPECT_EQ(header_crc, crc32c(buf, STAMP_OFF_HEADER_CRC));
+    struct stamp_header h;
+    HT_EXPECT(stamp_parse_header(buf, &h));
+    HT_EXPECT_EQ(h.lba, 0x1122334455667788ull);
+    HT_EXPECT_EQ(h.gen, k.gen);
 }
 
 HTEST(stamp_payload_differs_by_lba_gen_seed)

@@ -46,6 +46,13 @@ static void case_timeout_is_enforced(struct ktest *t)
     KT_FAIL(t, "still running after 5 s: the 300 ms case timeout did not fire");
 }
 
+/* The same again, right after: the harness arms the timeout for every case,
+ * so the second hung case is abandoned at its own 300 ms too. */
+static void case_timeout_is_enforced_again(struct ktest *t)
+{
+    case_timeout_is_enforced(t);
+}
+
 /* Allocates and does not free: the harness must report the leak. */
 static void dma_leak_is_detected(struct ktest *t)
 {
@@ -66,6 +73,8 @@ static void case_buffers_freed_after_an_early_return(struct ktest *t)
 static const struct ktest_case selftest_cases[] = {
     { .name = "case_timeout_is_enforced", .fn = case_timeout_is_enforced, .timeout_ms = 300,
       .flags = KTEST_EXPLICIT },
+    { .name = "case_timeout_is_enforced_again", .fn = case_timeout_is_enforced_again,
+      .timeout_ms = 300, .flags = KTEST_EXPLICIT },
     KTEST_CASE_EXPLICIT(dma_leak_is_detected),
     KTEST_CASE_EXPLICIT(case_buffers_freed_after_an_early_return),
     KTEST_CASE_EXPLICIT(trigger_page_fault),

@@ -133,3 +133,38 @@ def manifest_ranges(log, dev):
     block = log.split(f"bareio-manifest: begin device={dev} ")[-1].split("bareio-manifest: end")[0]
     return [(k, int(a), int(c)) for k, a, c in
             re.findall(r"bareio-manifest: (stamped|zero|deallocated) lba=(\d+) count=(\d+)", block)]
+
+
+def count(text, pattern):
+    """How many lines of `text` match the regular expression (re.M: ^ and $ per line)."""
+    return len(re.findall(pattern, text, re.M))
+
+
+def case_log(b: Boot, path):
+    """The diagnostics of one KTAP case ('suite.case') as one text, a line each:
+    what the drivers logged while that case ran."""
+    found = b.report.find(path)
+    assert found is not None, f"{path} missing\n{b.describe()}"
+    return "\n".join(found.diagnostics)
+
+
+# What one recovery looks like in the drivers' own lines, so scenarios count
+# recoveries instead of finding one line: an NVMe retry (DNR clear), an AHCI
+# NCQ error (QEMU refuses READ LOG EXT 10h), the re-send of a tag without NCQ,
+# and an AHCI port error, ended with or without a COMRESET.
+def nvme_retry(op, lba, n):
+    return rf"nvme0: sq \d+ cid \d+ {op} lba {lba}: .*; retry {n} of 2 \(DNR clear\)$"
+
+
+AHCI_NCQ_ERROR = r"ahci0p0: NCQ error: NCQ error log unavailable, port reset: READ LOG EXT 10h: "
+AHCI_RESENT = r"ahci0p0: NCQ error: tag \d+ \(cmd 6[01]h lba \d+ count \d+\) re-sent without NCQ$"
+AHCI_PORT_ERROR = r"ahci0p0: port error; \d+ command\(s\) in flight failed; port restarted"
+AHCI_PORT_ERROR_COMRESET = AHCI_PORT_ERROR + r" after COMRESET$"
+AHCI_PORT_ERROR_NO_COMRESET = AHCI_PORT_ERROR + r"$"
+
+
+def ahci_recoveries(text):
+    """(NCQ errors, tags re-sent without NCQ, port errors without COMRESET,
+    port errors ended by a COMRESET) in `text`."""
+    return (count(text, AHCI_NCQ_ERROR), count(text, AHCI_RESENT),
+            count(text, AHCI_PORT_ERROR_NO_COMRESET), count(text, AHCI_PORT_ERROR_COMRESET))

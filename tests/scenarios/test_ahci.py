@@ -13,7 +13,7 @@ allow_write=bareio-* (the serials below).
 """
 import re
 
-from conftest import PASS
+from conftest import PASS, ahci_recoveries, case_log, count
 
 MiB = 1024 * 1024
 TiB = 1024 * 1024 * MiB
@@ -47,6 +47,39 @@ def assert_passed(b, names):
         assert name in r, f"{name} did not run\n{b.describe()}"
         ok, skipped = r[name]
         assert ok and not skipped, f"{name}: ok={ok} skipped={skipped}\n{b.describe()}"
+
+
+# Recoveries each case causes on QEMU's disk, counted (conftest.ahci_recoveries:
+# NCQ errors, tags re-sent without NCQ, port errors without and with a
+# COMRESET). An NCQ error with a persistent cause (a read past the end, a bad
+# tag, an injected error) is one NCQ error (QEMU refuses the NCQ error log,
+# so the log read resets the port; the error itself restarts it without a
+# COMRESET, which would clear the log), one re-send without NCQ, and that
+# re-send failing again alone: a port error ended by a COMRESET (the disk
+# keeps ERR). Each tag in flight at the error is re-sent once: one for a case
+# with one command out, 1 to 12 for the bad-tag case's 12 reads (how many are
+# still queued when the bad one fails is up to QEMU's timing). The short PRDT
+# sent with NCQ overflows (PxIS.OFS): one port error, COMRESET. Any other case
+# recovers nothing.
+PERSISTENT_NCQ_ERROR = (1, 1, 1, 1)
+RECOVERIES = {"ahci_out_of_range_lba_decoded": PERSISTENT_NCQ_ERROR,
+              "ahci_ncq_error_fails_only_the_bad_tag": (1, range(1, 13), 1, 1),
+              "ahci_short_prdt_detected": (0, 0, 0, 1)}
+INJECTED = {"ahci_injected_read_error_reported": PERSISTENT_NCQ_ERROR,
+            "ahci_injected_write_error_reported": PERSISTENT_NCQ_ERROR}
+
+
+def assert_recoveries(b, expected):
+    """Every ahci case recovered exactly as `expected` says (others: nothing),
+    and nothing recovered outside the cases."""
+    total = [0, 0, 0, 0]
+    for name in results(b):
+        got = ahci_recoveries(case_log(b, f"ahci.{name}"))
+        want = expected.get(name, (0, 0, 0, 0))
+        assert all(g in w if isinstance(w, range) else g == w for g, w in zip(got, want)), \
+            (name, got, want, b.describe())
+        total = [t + g for t, g in zip(total, got)]
+    assert list(ahci_recoveries(b.log)) == total, (ahci_recoveries(b.log), total, b.describe())
 
 
 def test_ahci_msi_ports_0_2_5_cdrom_and_empty_ports(boot, kernel, tmp_path):
@@ -89,6 +122,7 @@ def test_ahci_msi_ports_0_2_5_cdrom_and_empty_ports(boot, kernel, tmp_path):
                       "ahci_misaligned_segments_refused", "ahci_lost_interrupt_diagnosed",
                       "ahci_ncq_error_fails_only_the_bad_tag", "ahci_nonqueued_commands",
                       "ahci_short_prdt_detected"])
+    assert_recoveries(b, RECOVERIES)
     assert "irq mode msi" in log
     assert re.search(r"read at lba \d+ \(capacity \d+\): lba out of range, status 0x441: .*"
                      r"PxTFD STS 41h DRDY ERR, ERR 04h ABRT", log), b.describe()
@@ -116,6 +150,7 @@ def test_ahci_polled_with_injected_errors(boot, kernel, tmp_path):
     assert_passed(b, ["ahci_completion_mode", "ahci_round_trip_1_sector_to_6_mib",
                       "ahci_ncq_32_tags_in_flight", "ahci_injected_read_error_reported",
                       "ahci_injected_write_error_reported"])
+    assert_recoveries(b, {**RECOVERIES, **INJECTED})
     assert "irq mode poll, 0 interrupts" in b.log
     assert results(b)["ahci_lost_interrupt_diagnosed"] == (True, True)
     for op, lba in (("read", 100000), ("write", 100200)):
@@ -139,6 +174,9 @@ def test_ahci_timeout_recovered_on_throttled_disk(boot, kernel, tmp_path):
                      r"after COMRESET", b.log), b.describe()
     assert re.search(r"device timeout no completion within 1500 ms \(cmd 60h", b.log), b.describe()
     assert "aborted by the recovery of slot" in b.log
+    # One timeout, one recovery: nothing else went wrong on the slow disk.
+    assert count(b.log, r"ahci0p0: command timeout; ") == 1, b.describe()
+    assert ahci_recoveries(b.log) == (0, 0, 0, 0), b.describe()
 
 
 def test_ahci_bus_master_off_reported(boot, kernel, tmp_path):

@@ -70,6 +70,7 @@ def test_ramdisk_whole_dio_suite_passes(boot, kernel):
     assert_clean_pass(b, expect=["dio"])
     passed, failed, _, causes = summary(b.log, "ram0")
     assert failed == 0 and passed >= 12 and causes == "-", b.describe()
+    assert re.search(r"^# dio summary: ram0 +ramdisk +scratch +\d+ ", b.log, re.M), b.describe()
     assert re.search(r"^dio: seed 0x[0-9a-f]+ \(dio.seed=", b.log, re.M)
     assert re.search(r"^bareio-manifest: begin device=ram0 serial=\"bareio-ram0\" identity=[0-9a-f]{32} "
                      r"block=4096 blocks=4096 seed=0x", b.log, re.M)

@@ -54,25 +54,30 @@ def test_panic_backtrace_names_the_panicking_function(boot, kernel):
 
 
 def test_hung_case_times_out_and_leak_is_reported(boot, kernel):
-    """A case spinning past its 300 ms timeout is abandoned and failed, a case
-    that keeps DMA memory is failed for the leak, and the run goes on (lib
+    """Two cases spinning past their 300 ms timeouts, one after the other, are
+    each abandoned and failed (the timer is armed for every case, not once), a
+    case that keeps DMA memory is failed for the leak, and the run goes on (lib
     still runs and passes): a failing exit, not a crash."""
     b = boot("--kernel", kernel, "--append",
-             "tests=selftest.case_timeout_is_enforced,selftest.dma_leak_is_detected,lib")
+             "tests=selftest.case_timeout_is_enforced,selftest.case_timeout_is_enforced_again,"
+             "selftest.dma_leak_is_detected,lib")
     assert b.status == FAIL, b.describe()
     r = b.report
     assert r.found_end and r.problems == [] and not r.crash_lines, b.describe()
-    assert sorted(f.path for f in r.failures) == ["selftest.case_timeout_is_enforced",
-                                                  "selftest.dma_leak_is_detected"], b.describe()
-    timeout = r.find("selftest.case_timeout_is_enforced")
-    assert any("timed out after 300 ms" in d for d in timeout.diagnostics), b.describe()
-    assert not any("did not fire" in d for d in timeout.diagnostics), b.describe()
+    hung = ["selftest.case_timeout_is_enforced", "selftest.case_timeout_is_enforced_again"]
+    assert sorted(f.path for f in r.failures) == hung + ["selftest.dma_leak_is_detected"], b.describe()
+    for name in hung:
+        timeout = r.find(name)
+        assert sum("timed out after 300 ms" in d for d in timeout.diagnostics) == 1, b.describe()
+        assert not any("did not fire" in d for d in timeout.diagnostics), b.describe()
+        assert not any("leaked" in d for d in timeout.diagnostics), b.describe()
+    assert b.log.count("timed out after 300 ms: the case was abandoned") == 2, b.describe()
     # The abandoned case's buffer stays allocated (a device may still write
     # it), said once, and is no leak.
+    timeout = r.find("selftest.case_timeout_is_enforced")
     assert any("the abandoned case's 1 DMA buffer (4096 bytes, the first from "
                "case_timeout_is_enforced+0x" in d and "stays allocated" in d
                for d in timeout.diagnostics), b.describe()
-    assert not any("leaked" in d for d in timeout.diagnostics), b.describe()
     leak = r.find("selftest.dma_leak_is_detected")
     # The leak names whose memory it is (the kept buffer is the one before).
     assert any(re.search(r"DMA memory leaked: 1 allocations outstanding before the case, 2 after: "

@@ -8,7 +8,7 @@ granted than asked and queues as deep as CAP.MQES allows, blkdebug read/write
 errors, a timeout under throttling, and bus mastering left off on purpose.
 """
 
-from conftest import PASS, assert_clean_pass
+from conftest import PASS, assert_clean_pass, case_log, count, nvme_retry
 
 MiB = 1024 * 1024
 ALLOW = "allow_write=bareio-*"
@@ -47,6 +47,18 @@ def result(b, case):
     return found.status
 
 
+def assert_resets(b, devices):
+    """The controller resets the nvme suite makes, counted: one per writable
+    namespace in nvme_reset_reposts_commands_in_flight, one for the injected
+    CSTS.CFS, each done; none anywhere else."""
+    reposts = case_log(b, "nvme.nvme_reset_reposts_commands_in_flight")
+    assert count(reposts, r"nvme0: controller reset \(test: reset with commands in flight\)$") == devices
+    fatal = case_log(b, "nvme.nvme_fatal_status_resets_controller")
+    assert count(fatal, r"nvme0: controller reset \(CSTS\.CFS\)$") == 1, b.describe()
+    assert count(b.log, r"nvme0: controller reset \(") == devices + 1, b.describe()
+    assert count(b.log, r"nvme0: reset done, ") == devices + 1, b.describe()
+
+
 def test_nvme_namespaces_msix_shadow_doorbells(boot, kernel, tmp_path):
     b = run(boot, kernel, f"tests=nvme {ALLOW}", subsystem(tmp_path))
     assert_clean_pass(b, expect=["nvme"])
@@ -63,6 +75,7 @@ def test_nvme_namespaces_msix_shadow_doorbells(boot, kernel, tmp_path):
     assert result(b, "nvme_cq_wraps_phase_and_sq_head") == "pass"
     assert result(b, "nvme_fatal_status_resets_controller") == "pass"
     assert "controller fatal status while enabling" in log and "controller reset (CSTS.CFS)" in log
+    assert_resets(b, 3)
     assert "shadow doorbells on: " in log
     # MSI-X delivered on every queue pair; a masked vector is caught.
     assert result(b, "nvme_every_queue_pair_serves") == "pass"
@@ -88,6 +101,7 @@ def test_nvme_polled_one_queue_large_mdts(boot, kernel, tmp_path):
     assert result(b, "nvme_prp_chained_list") == "pass"          # 4 MiB: 3 chained list pages
     assert result(b, "nvme_above_mdts_unsplit_decoded") == "pass"  # 8 MiB unsplit
     assert result(b, "nvme_missing_interrupt_detected") == "skip"
+    assert_resets(b, 1)
 
 
 def test_nvme_intx_two_queues(boot, kernel, tmp_path):
@@ -101,6 +115,7 @@ def test_nvme_intx_two_queues(boot, kernel, tmp_path):
     assert "queue 2 (intx-polled): 2 pin assertions seen" in b.log, b.describe()
     assert "0 pin assertions" not in b.log
     assert result(b, "nvme_cq_wraps_phase_and_sq_head") == "pass"
+    assert_resets(b, 1)
 
 
 def test_nvme_blkdebug_errors_decoded(boot, kernel, tmp_path):
@@ -122,7 +137,16 @@ def test_nvme_blkdebug_errors_decoded(boot, kernel, tmp_path):
     assert result(b, "nvme_injected_write_error_decoded") == "pass"
     assert "media/data integrity: unrecovered read error (SCT 2h SC 81h); read nsid 1 lba 100000+1" in b.log
     assert "media/data integrity: write fault (SCT 2h SC 80h); write nsid 1 lba 110000+1" in b.log
-    assert "retry 2 of 2 (DNR clear)" in b.log
+    # DNR clear: each injected error retried exactly NVME_MAX_RETRIES (2)
+    # times, by the case that injects it, then reported; never a third time.
+    for case, op, lba in (("nvme_injected_read_error_decoded", "read", 100000),
+                          ("nvme_injected_write_error_decoded", "write", 110000)):
+        text = case_log(b, f"nvme.{case}")
+        assert (count(text, nvme_retry(op, lba, 1)), count(text, nvme_retry(op, lba, 2))) == (1, 1), \
+            (case, b.describe())
+    assert count(b.log, r"\(DNR clear\)$") == 4, b.describe()
+    assert count(b.log, r"retry [3-9]\d* of") == 0, b.describe()
+    assert_resets(b, 1)
 
 
 def test_nvme_timeout_abort_then_reset(boot, kernel, tmp_path):
@@ -137,6 +161,10 @@ def test_nvme_timeout_abort_then_reset(boot, kernel, tmp_path):
     assert result(b, "nvme_timeout_recovered") == "pass"
     assert "sending Abort" in b.log and "controller reset (sq 1 cid" in b.log
     assert "reset done, 4 I/O queue pairs recreated" in b.log
+    # One late command: one Abort, one reset, nothing more.
+    assert count(b.log, r"; sending Abort$") == 1, b.describe()
+    assert count(b.log, r"nvme0: controller reset \(") == 1, b.describe()
+    assert count(b.log, r"nvme0: reset done, ") == 1, b.describe()
 
 
 def test_nvme_bus_master_off_reported(boot, kernel, tmp_path):

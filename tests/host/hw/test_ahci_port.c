@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/host/hw/test_ahci_port.c — drivers/ahci/ahci_port.c and
+ * ahci_io.c against the register model (tests/host/fake/ahci_model.h), where
+ * QEMU cannot show them: a COMRESET must hold PxSCTL.DET = 1 for at least
+ * 1 ms (AHCI 1.3.1 §10.4.2; QEMU resets at once whatever the hold), engines
+ * that take time to stop (§10.1.2), a device that keeps ERR after a failed
+ * command until a COMRESET (so recovery must reset the link, §6.2.2.1 step 7),
+ * NCQ errors with and without a usable NCQ error log (SATA §13.7.4), a
+ * command that never completes. Each recovery is counted: port errors, COMRESETs
+ * and the commands the disk saw are exact numbers here. */
+#include "tests/host/hw/hw.h"
+#include "tests/host/fake/ahci_model.h"
+#include "drivers/ahci/ahci_priv.h"
+
+static struct ahci_port *port_of(struct blk_dev *d) { return ahci_port_of(d); }
+
+/* A disk whose link is down at power-on: the driver's COMRESET brings it up,
+ * holding DET = 1 for at least 1 ms (the model ignores a shorter one). */
+HTEST(ahci_comreset_holds_det_at_least_1ms)
+{
+    struct ahci_model *m = ahci_model_new(16384);
+    ahci_model_link_down(m, 0);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    HT_EXPECT_EQ(m->port[0].comresets, 1);
+    HT_EXPECT_EQ(m->port[0].short_comresets, 0);
+    HT_EXPECT(m->port[0].shortest_hold_ns >= FAKE_MS);
+    HT_EXPECT(m->port[0].shortest_hold_ns < 10 * FAKE_MS);
+    HT_EXPECT_EQ(port_of(d)->stats.comresets, 1);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* An empty port: after a COMRESET the link stays down; one line, no disk,
+ * within the link bounds (50 ms of absence, not the 1 s link timeout). */
+HTEST(ahci_empty_port_reported_once)
+{
+    struct ahci_model *m = ahci_model_new(16384);
+    m->pi = 0x3;
+    HT_ASSERT(drivers_start("ahci0p0", NULL) != NULL);
+    HT_EXPECT_EQ(fake_log_count("ahci0p1: empty (PxSSTS DET 0"), 1);
+    HT_EXPECT_EQ(fake_log_count("ahci0p1:"), 1);
+    HT_EXPECT(blk_find("ahci0p1") == NULL);
+    HT_EXPECT(fake_now() < 500 * FAKE_MS);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* Shutdown on a disk bareio wrote: FLUSH CACHE EXT, then the engines stop.
+ * CR takes 400 ms to clear and FR 100 ms: the driver waits for CR before it
+ * clears FRE (§3.3.7 forbids it earlier; the model flags it) and for FR
+ * before it says the engines stopped. */
+HTEST(ahci_shutdown_flushes_and_waits_for_cr_and_fr)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_WRITE, 600, 8, buf), BLK_OK);
+    m->cr_stop_ns = 400 * FAKE_MS;
+    m->fr_stop_ns = 100 * FAKE_MS;
+    uint64_t start = fake_now();
+    blk_shutdown_all();
+    HT_EXPECT(fake_now() - start >= 500 * FAKE_MS);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_FLUSH_CACHE_EXT], 1);
+    HT_EXPECT_EQ(m->port[0].cmd & (AHCI_PxCMD_ST | AHCI_PxCMD_CR | AHCI_PxCMD_FRE |
+                                   AHCI_PxCMD_FR), 0);
+    HT_EXPECT_EQ(fake_log_count("ahci0p0: shutdown: write cache flushed in "), 1);
+    HT_EXPECT_EQ(fake_log_count("; engines stopped (ST/CR, FRE/FR clear) in "), 1);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 600, 8, buf), BLK_CAUSE_NOT_READY);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* ---- errors and recovery ---- */
+
+static uint8_t fault_command;
+static uint64_t fault_lba;
+static unsigned fault_times;
+static uint8_t fault_error;
+static bool fault_others_later;
+
+static void fail_at(struct ahci_model *m, unsigned port, uint8_t command, uint64_t lba,
+                    uint32_t count, unsigned attempt, struct ahci_model_fault *f)
+{
+    (void)m;
+    (void)port;
+    (void)count;
+    bool rw_match = command == fault_command ||
+                    (fault_command == ATA_CMD_READ_DMA_EXT && command == ATA_CMD_READ_FPDMA_QUEUED);
+    if (rw_match && lba == fault_lba && attempt <= fault_times)
+        f->error = fault_error;
+    else if (fault_others_later)
+        f->delay_ns = FAKE_MS;      /* the faulty command fails while the others are queued */
+}
+
+static void arm(struct ahci_model *m, uint8_t command, uint64_t lba, unsigned times, uint8_t error)
+{
+    fault_command = command;
+    fault_lba = lba;
+    fault_times = times;
+    fault_error = error;
+    m->fault = fail_at;
+}
+
+/* A disk without NCQ: a read fails once (UNC). The disk keeps ERR, so the
+ * recovery must COMRESET the link (PxTFD.ERR still set after ST was cleared);
+ * then the next reads succeed. One port error, one COMRESET, exactly. */
+HTEST(ahci_sticky_err_forces_comreset)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    ahci_model_attach(m, 0, 16384, 0);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    for (unsigned i = 0; i < 8; i++)
+        pattern_fill(ahci_model_block(m, 0, 2000 + 8 * i), 2000 + 8 * i, 8, 512, 0xe);
+    arm(m, ATA_CMD_READ_DMA_EXT, 2000, 1, ATA_ERR_UNC);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 2000, 8, buf), BLK_CAUSE_MEDIA);
+    for (unsigned i = 1; i < 8; i++) {
+        HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 2000 + 8 * i, 8, buf), BLK_OK);
+        HT_EXPECT_EQ(pattern_check(buf, 2000 + 8 * i, 8, 512, 0xe), -1);
+    }
+    HT_EXPECT_EQ(fake_log_count("ahci0p0: port error; 1 command(s) in flight failed; port "
+                                "restarted after COMRESET"), 1);
+    HT_EXPECT_EQ(fake_log_count("port error"), 1);
+    HT_EXPECT_EQ(port_of(d)->stats.comresets, 1);
+    HT_EXPECT_EQ(port_of(d)->stats.recoveries, 1);
+    HT_EXPECT_EQ(m->port[0].errors_raised, 1);
+    HT_EXPECT_EQ(m->port[0].comresets, 1);
+    HT_EXPECT_EQ(m->port[0].short_comresets, 0);
+    HT_EXPECT(m->port[0].shortest_hold_ns >= FAKE_MS);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_READ_DMA_EXT], 9);   /* 1 IDENTIFY-time read + 8 */
+    HT_NO_MODEL_ERRORS();
+}
+
+/* NCQ, and the disk refuses READ LOG EXT (as QEMU): 8 reads in flight, one
+ * with a persistent error. The NCQ error, the refused log read (COMRESET),
+ * every tag re-sent without NCQ, the bad one failing alone (COMRESET): 2
+ * port errors, 2 COMRESETs, 7 reads good, 1 media error. */
+HTEST(ahci_ncq_error_without_log_isolates_the_bad_tag)
+{
+    static uint8_t buf[8][4096];
+    static struct fake_io io[8];
+    struct ahci_model *m = ahci_model_new(16384);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    for (unsigned i = 0; i < 8; i++)
+        pattern_fill(ahci_model_block(m, 0, 4000 + 8 * i), 4000 + 8 * i, 8, 512, 0x9);
+    arm(m, ATA_CMD_READ_DMA_EXT, 4024, 1000, ATA_ERR_UNC);
+    fault_others_later = true;
+    for (unsigned i = 0; i < 8; i++)
+        HT_ASSERT(fake_submit(d, &io[i], BLK_OP_READ, 4000 + 8 * i, 8, buf[i], 0, 0) == BLK_OK);
+    blk_kick(d, 0);
+    for (unsigned i = 0; i < 8; i++) {
+        HT_EXPECT(fake_wait(d, &io[i].req, 5 * FAKE_S));
+        HT_EXPECT_EQ(io[i].req.cause, i == 3 ? BLK_CAUSE_MEDIA : BLK_OK);
+        if (i != 3)
+            HT_EXPECT_EQ(pattern_check(buf[i], 4000 + 8 * i, 8, 512, 0x9), -1);
+    }
+    HT_EXPECT(strstr(io[3].req.detail, "(re-sent without NCQ)") != NULL);
+    HT_EXPECT_EQ(io[3].req.error_lba, 4024);
+    HT_EXPECT_EQ(fake_log_count("port error"), 2);
+    HT_EXPECT_EQ(fake_log_count("re-sent without NCQ"), 8);
+    HT_EXPECT_EQ(port_of(d)->stats.comresets, 2);
+    HT_EXPECT_EQ(port_of(d)->stats.ncq_log_unusable, 1);
+    HT_EXPECT_EQ(m->port[0].errors_raised, 3);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* NCQ with a working error log: the log names the tag; no COMRESET (it would
+ * clear the log), the others re-sent once with NCQ. */
+HTEST(ahci_ncq_error_log_names_the_tag_without_reset)
+{
+    static uint8_t buf[8][4096];
+    static struct fake_io io[8];
+    struct ahci_model *m = ahci_model_new(16384);
+    m->read_log_works = true;
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    arm(m, ATA_CMD_READ_DMA_EXT, 4016, 1000, ATA_ERR_UNC);
+    fault_others_later = true;
+    for (unsigned i = 0; i < 8; i++)
+        HT_ASSERT(fake_submit(d, &io[i], BLK_OP_READ, 4000 + 8 * i, 8, buf[i], 0, 0) == BLK_OK);
+    blk_kick(d, 0);
+    for (unsigned i = 0; i < 8; i++) {
+        HT_EXPECT(fake_wait(d, &io[i].req, 5 * FAKE_S));
+        HT_EXPECT_EQ(io[i].req.cause, i == 2 ? BLK_CAUSE_MEDIA : BLK_OK);
+    }
+    HT_EXPECT(strstr(io[2].req.detail, "(NCQ error log: tag 2)") != NULL);
+    HT_EXPECT_EQ(fake_log_count("port error"), 1);
+    HT_EXPECT_EQ(port_of(d)->stats.comresets, 0);
+    HT_EXPECT_EQ(port_of(d)->stats.ncq_log_reads, 1);
+    HT_EXPECT_EQ(port_of(d)->stats.retries, 7);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_READ_LOG_EXT], 1);
+    HT_NO_MODEL_ERRORS();
+}
+
+static void hold_lba_3000(struct ahci_model *m, unsigned port, uint8_t command, uint64_t lba,
+                          uint32_t count, unsigned attempt, struct ahci_model_fault *f)
+{
+    (void)m;
+    (void)port;
+    (void)command;
+    (void)count;
+    if (lba == 3000 && attempt == 1)
+        f->hold = true;
+}
+
+/* A read that never completes: past blk.timeout (1 s) it fails as a timeout,
+ * the port is reset (COMRESET: the device may still own the command) and
+ * serves the next read. */
+HTEST(ahci_timeout_recovered_with_comreset)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    m->fault = hold_lba_3000;
+    uint64_t start = fake_now();
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 3000, 8, buf), BLK_CAUSE_TIMEOUT);
+    HT_EXPECT(fake_now() - start >= FAKE_S);
+    HT_EXPECT(fake_now() - start < 2 * FAKE_S);
+    HT_EXPECT_EQ(fake_log_count("ahci0p0: command timeout; 1 command(s) in flight failed; port "
+                                "restarted after COMRESET"), 1);
+    HT_EXPECT_EQ(port_of(d)->stats.comresets, 1);
+    HT_EXPECT_EQ(m->port[0].comresets, 1);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 3000, 8, buf), BLK_OK);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* 32 NCQ reads at once: all in flight together, each its own data. */
+HTEST(ahci_ncq_32_tags_in_flight)
+{
+    static uint8_t buf[32][4096];
+    static struct fake_io io[32];
+    struct ahci_model *m = ahci_model_new(16384);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    for (unsigned i = 0; i < 32; i++) {
+        pattern_fill(ahci_model_block(m, 0, 8 * i), 8 * i, 8, 512, 0x32);
+        HT_ASSERT(fake_submit(d, &io[i], BLK_OP_READ, 8 * i, 8, buf[i], 0, 0) == BLK_OK);
+    }
+    blk_kick(d, 0);
+    for (unsigned i = 0; i < 32; i++) {
+        HT_EXPECT(fake_wait(d, &io[i].req, FAKE_S) && io[i].req.cause == BLK_OK);
+        HT_EXPECT_EQ(pattern_check(buf[i], 8 * i, 8, 512, 0x32), -1);
+    }
+    HT_EXPECT_EQ(port_of(d)->stats.max_in_flight, 32);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* The PRDT one sector short of the FIS's count (the driver's test hook): the
+ * disk moves what the PRDT holds and PxPRDBC says so; the driver fails the
+ * request as a short transfer instead of taking the missing sector as read. */
+HTEST(ahci_short_prdbc_detected)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    ahci_model_attach(m, 0, 16384, 0);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    port_of(d)->test_short_prdt = true;
+    struct fake_io io;
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_READ, 500, 8, buf, 0, 0) == BLK_OK);
+    blk_kick(d, 0);
+    HT_EXPECT(fake_wait(d, &io.req, FAKE_S));
+    HT_EXPECT_EQ(io.req.cause, BLK_CAUSE_DEVICE_ERROR);
+    HT_EXPECT(strstr(io.req.detail, "short transfer: PRDBC 3584 of 4096 bytes") != NULL);
+    HT_EXPECT_EQ(io.req.bytes, 3584);
+    port_of(d)->test_short_prdt = false;
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 500, 8, buf), BLK_OK);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* A write with BLK_F_FUA reaches the disk as one: the FUA bit of WRITE FPDMA
+ * QUEUED with NCQ, WRITE DMA FUA EXT without. */
+static void fua_write(bool ncq)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    if (!ncq)
+        ahci_model_attach(m, 0, 16384, 0);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL && (d->caps & BLK_CAP_FUA));
+    struct fake_io io;
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_WRITE, 700, 8, buf, 0, BLK_F_FUA) == BLK_OK);
+    blk_kick(d, 0);
+    HT_EXPECT(fake_wait(d, &io.req, FAKE_S) && io.req.cause == BLK_OK);
+    HT_EXPECT_EQ(m->port[0].fua_writes, 1);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_WRITE_DMA_FUA_EXT], ncq ? 0 : 1);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_WRITE, 708, 8, buf), BLK_OK);     /* no FUA asked */
+    HT_EXPECT_EQ(m->port[0].fua_writes, 1);
+    HT_NO_MODEL_ERRORS();
+}
+
+HTEST(ahci_fua_write_reaches_the_disk_as_fua_ncq) { fua_write(true); }
+HTEST(ahci_fua_write_reaches_the_disk_as_fua_non_queued) { fua_write(false); }

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/host/hw/test_nvme_controller.c — drivers/nvme/nvme_ctrl.c's
+ * state machines against the register model (tests/host/fake/nvme_model.h),
+ * where QEMU cannot show them: RDY that takes seconds to follow CC.EN and the
+ * CAP.TO bound on it (NVMe 1.4 §3.1.1, §7.6.1), a controller the firmware
+ * left enabled, the normal shutdown with CSTS.SHST moving 00b -> 01b -> 10b
+ * over time and its RTD3E bound (§7.6.2), a controller fatal status
+ * (CSTS.CFS) resetting the controller (§7.3.1), queues as Number of Queues
+ * grants them. */
+#include "tests/host/hw/hw.h"
+#include "tests/host/fake/nvme_model.h"
+
+HTEST(nvme_enable_waits_for_rdy_that_takes_seconds)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    nvme_model_set_timeout(m, 10);          /* CAP.TO 5 s */
+    m->ready_ns = 4 * FAKE_S;               /* slow, but inside CAP.TO */
+    struct blk_dev *d = drivers_start("nvme0n1", NULL);
+    HT_ASSERT(d != NULL);
+    HT_EXPECT_EQ(m->enables, 1);
+    HT_EXPECT(fake_now() >= 4 * FAKE_S);
+    HT_EXPECT_EQ(blk_controller_fault_count(), 0);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* RDY never comes: the driver gives up at CAP.TO (2 s here), not before and
+ * not much after, and says so with the decoded CSTS. */
+HTEST(nvme_enable_gives_up_at_cap_to)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    nvme_model_set_timeout(m, 4);
+    m->ready_ns = NVME_MODEL_NEVER;
+    HT_EXPECT(drivers_start("nvme0n1", NULL) == NULL);
+    HT_ASSERT(blk_controller_fault_count() == 1);
+    const struct blk_controller_fault *f = blk_controller_fault_at(0);
+    HT_EXPECT_EQ(f->cause, BLK_CAUSE_NOT_READY);
+    HT_EXPECT(strstr(f->detail, "CSTS.RDY did not become 1 within CAP.TO = 2000 ms") != NULL);
+    HT_EXPECT(fake_now() >= 2 * FAKE_S);
+    HT_EXPECT(fake_now() < 2 * FAKE_S + 50 * FAKE_MS);
+    HT_EXPECT_EQ(m->admin_commands[NVME_ADMIN_IDENTIFY], 0);
+}
+
+/* CSTS.CFS while enabling: the wait ends at once with the cause, not after
+ * CAP.TO (7.5 s here). */
+HTEST(nvme_enable_stops_at_fatal_status)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    m->cfs_on_enable = true;
+    HT_EXPECT(drivers_start("nvme0n1", NULL) == NULL);
+    HT_ASSERT(blk_controller_fault_count() == 1);
+    const struct blk_controller_fault *f = blk_controller_fault_at(0);
+    HT_EXPECT_EQ(f->cause, BLK_CAUSE_CONTROLLER_FATAL);
+    HT_EXPECT(strstr(f->detail, "controller fatal status while enabling: CSTS 0x2") != NULL);
+    HT_EXPECT(fake_now() < 100 * FAKE_MS);
+}
+
+/* CAP.TO = 0 is read as one 500 ms unit, never as "no wait at all". */
+HTEST(nvme_enable_cap_to_zero_still_waits)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    nvme_model_set_timeout(m, 0);
+    m->ready_ns = 300 * FAKE_MS;
+    HT_EXPECT(drivers_start("nvme0n1", NULL) != NULL);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* The firmware left it enabled and ready: CC.EN = 0 first, and the admin
+ * queue is programmed only once RDY has followed (the model flags EN set
+ * again before RDY cleared, and AQA/ASQ/ACQ written while enabled). */
+HTEST(nvme_disable_waits_for_rdy_to_clear)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    nvme_model_start_enabled(m, true);
+    m->disable_ns = 700 * FAKE_MS;
+    HT_EXPECT(drivers_start("nvme0n1", NULL) != NULL);
+    HT_EXPECT_EQ(m->disables, 1);
+    HT_EXPECT_EQ(m->enables, 1);
+    HT_EXPECT(fake_now() >= 700 * FAKE_MS);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* Enabled but not yet ready (EN = 1, RDY = 0): clearing EN now is undefined
+ * (§3.1.5), so the driver lets RDY come first, then disables. */
+HTEST(nvme_disable_lets_a_controller_coming_up_finish)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    m->ready_ns = 400 * FAKE_MS;
+    nvme_model_start_enabled(m, false);
+    HT_EXPECT(drivers_start("nvme0n1", NULL) != NULL);
+    HT_EXPECT_EQ(m->disables, 1);
+    HT_NO_MODEL_ERRORS();
+}
+
+static struct blk_dev *up_with_data(struct nvme_model *m)
+{
+    static uint8_t buf[8 * 512];
+    struct blk_dev *d = drivers_start("nvme0n1", NULL);
+    if (!d)
+        return NULL;
+    pattern_fill(buf, 64, 8, 512, 7);
+    return fake_rw(d, BLK_OP_WRITE, 64, 8, buf) == BLK_OK && m->io_completed ? d : NULL;
+}
+
+/* SHST stays 00b for 3 ms after CC.SHN, then 01b until 40 ms: the driver
+ * waits for 10b, not merely for "not 01b" (and deletes the I/O queues first). */
+HTEST(nvme_shutdown_waits_for_shst_complete)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    m->shn_begin_ns = 3 * FAKE_MS;
+    m->shn_done_ns = 40 * FAKE_MS;
+    HT_ASSERT(up_with_data(m) != NULL);
+    blk_shutdown_all();
+    HT_EXPECT_EQ(m->shutdowns_requested, 1);
+    HT_EXPECT_EQ(nvme_model_shst(m), NVME_CSTS_SHST_COMPLETE);
+    HT_EXPECT(m->last_shst_complete_ns != 0 && fake_now() >= m->last_shst_complete_ns);
+    HT_EXPECT_EQ(m->admin_commands[NVME_ADMIN_DELETE_SQ], 4);
+    HT_EXPECT_EQ(m->admin_commands[NVME_ADMIN_DELETE_CQ], 4);
+    const char *line = fake_log_find("nvme0: shutdown complete in ");
+    HT_ASSERT(line != NULL);
+    unsigned long us = strtoul(strstr(line, " in ") + 4, NULL, 10);
+    HT_EXPECT(us >= 40000 && us < 41000);
+    HT_EXPECT_EQ(fake_log_count("shutdown did not complete"), 0);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* SHST never reaches 10b: the wait ends at RTD3E (500 ms), reported. */
+HTEST(nvme_shutdown_bounded_by_rtd3e)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    m->shn_done_ns = NVME_MODEL_NEVER;
+    m->rtd3e_us = 500000;
+    HT_ASSERT(up_with_data(m) != NULL);
+    uint64_t before = fake_now();
+    blk_shutdown_all();
+    HT_EXPECT(fake_now() - before >= 500 * FAKE_MS);
+    HT_EXPECT(fake_now() - before < 600 * FAKE_MS);
+    HT_EXPECT_EQ(fake_log_count("nvme0: shutdown did not complete within 500 ms"), 1);
+    HT_EXPECT_EQ(fake_log_count("shutdown complete in"), 0);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* A CSTS.CFS seen while I/O is in flight: the controller is reset (EN 1 -> 0
+ * -> 1, queues created again) and the commands in flight are posted again. */
+HTEST(nvme_fatal_status_resets_and_reposts)
+{
+    static uint8_t buf[4][4096];
+    static struct fake_io io[4];
+    struct nvme_model *m = nvme_model_new(8192);
+    m->io_latency_ns = 2 * FAKE_MS;
+    struct blk_dev *d = drivers_start("nvme0n1", "nvme.queues=1");
+    HT_ASSERT(d != NULL);
+    for (unsigned i = 0; i < 4; i++) {
+        pattern_fill(buf[i], 100 + 8 * i, 8, 512, 3);
+        memcpy(nvme_model_block(m, 100 + 8 * i), buf[i], 4096);
+        memset(buf[i], 0, 4096);
+        HT_ASSERT(fake_submit(d, &io[i], BLK_OP_READ, 100 + 8 * i, 8, buf[i], 0, 0) == BLK_OK);
+    }
+    blk_kick(d, 0);
+    m->cfs = true;
+    for (unsigned i = 0; i < 4; i++) {
+        HT_EXPECT(fake_wait(d, &io[i].req, 5 * FAKE_S));
+        HT_EXPECT_EQ(io[i].req.cause, BLK_OK);
+        HT_EXPECT_EQ(pattern_check(buf[i], 100 + 8 * i, 8, 512, 3), -1);
+    }
+    HT_EXPECT_EQ(m->enables, 2);
+    HT_EXPECT_EQ(fake_log_count("nvme0: controller reset (CSTS.CFS)"), 1);
+    HT_EXPECT_EQ(fake_log_count("reset done, 1 I/O queue pairs recreated"), 1);
+    HT_EXPECT_EQ(m->admin_commands[NVME_ADMIN_CREATE_SQ], 2);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* Number of Queues grants 2 of the 4 wanted: two pairs are created, and a
+ * request for queue 3 lands on one that exists. */
+HTEST(nvme_queues_as_granted)
+{
+    static uint8_t buf[4096];
+    struct nvme_model *m = nvme_model_new(8192);
+    m->max_queue_pairs = 2;
+    struct blk_dev *d = drivers_start("nvme0n1", "nvme.queues=4 nvme.qdepth=16");
+    HT_ASSERT(d != NULL);
+    HT_EXPECT(fake_log_find("queues 2x16 (granted 2)") != NULL);
+    HT_EXPECT_EQ(m->admin_commands[NVME_ADMIN_CREATE_CQ], 2);
+    HT_EXPECT_EQ(d->nqueues, 2);
+    struct fake_io io;
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_READ, 0, 8, buf, 3, 0) == BLK_OK);
+    blk_kick(d, 3);
+    HT_EXPECT(fake_wait(d, &io.req, FAKE_S));
+    HT_EXPECT_EQ(io.req.cause, BLK_OK);
+    HT_EXPECT_EQ(m->sq_doorbells[2], 1);
+    HT_NO_MODEL_ERRORS();
+}
