@@ -126,6 +126,7 @@ enum nvme_io_opcode {
 #define NVME_CSI_KV             0x01
 #define NVME_CSI_ZONED          0x02
 #define NVME_NS_LIST_ENTRIES    1024            /* NSIDs per Active Namespace ID list page */
+#define NVME_NSID_SCAN_MAX      4096            /* NSIDs asked one by one without that list */
 #define NVME_FEAT_NUMBER_OF_QUEUES 0x07
 #define NVME_QUEUE_PHYS_CONTIG  (1u << 0)       /* Create I/O SQ/CQ CDW11.PC */
 #define NVME_CQ_IRQ_ENABLED     (1u << 1)       /* Create I/O CQ CDW11.IEN */

@@ -346,6 +346,8 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
  * 02h: up to 1024 NSIDs above the one given, ascending) after another. A
  * controller without the list (NVMe 1.0) is asked NSID by NSID up to NN.
  * Returns how many there were. */
+static void count_nsid(struct nvme_ctrl *c, uint32_t nsid);
+
 static unsigned for_each_nsid(struct nvme_ctrl *c, void (*fn)(struct nvme_ctrl *c, uint32_t nsid))
 {
     const uint32_t *list = c->scratch_mem.virt;
@@ -357,10 +359,16 @@ static unsigned for_each_nsid(struct nvme_ctrl *c, void (*fn)(struct nvme_ctrl *
         uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_ACTIVE_NS_LIST, after,
                                     c->scratch_mem.phys);
         if (st && after == 0) {
+            /* NSID by NSID, bounded: NN may say anything up to 2^32-1. */
+            uint32_t last = c->id->nn < NVME_NSID_SCAN_MAX ? c->id->nn : NVME_NSID_SCAN_MAX;
             nvme_status_describe(st, words, sizeof(words));
             klog(LOG_WARN, "%s: active namespace list failed (%s); asking NSIDs 1..%u\n",
-                 c->name, words, c->id->nn);
-            for (uint32_t nsid = 1; nsid && nsid <= c->id->nn; nsid++, n++)
+                 c->name, words, last);
+            if (fn == count_nsid && c->id->nn > last)
+                leftout_report("%s: NSIDs %u..%u not asked: no Active Namespace ID list, and "
+                               "bareio asks at most %u one by one", c->name, last + 1, c->id->nn,
+                               NVME_NSID_SCAN_MAX);
+            for (uint32_t nsid = 1; nsid <= last; nsid++, n++)
                 fn(c, nsid);
             return n;
         }

@@ -147,23 +147,39 @@ static uint16_t identify(struct nvme_model *m, const struct nvme_sqe *sqe)
         id->rtd3e = m->rtd3e_us;
         id->sqes = 0x66;
         id->cqes = 0x44;
-        id->nn = 1;
+        id->nn = m->namespaces ? m->namespaces : 1;
         id->oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
         id->vwc = NVME_VWC_PRESENT;
         return 0;
     }
     case NVME_IDENTIFY_CNS_NS: {
         struct nvme_id_ns *id = (struct nvme_id_ns *)buf;
-        if (sqe->nsid != 1)
+        uint32_t active = m->namespaces ? m->namespaces : 1;
+        if (sqe->nsid < 1 || sqe->nsid > active)
             return 0;                           /* inactive: all zeroes */
-        id->nsze = id->ncap = id->nuse = m->blocks;
+        id->nsze = id->ncap = id->nuse = sqe->nsid == 1 ? m->blocks : 8;
         id->dlfeat = NVME_DLFEAT_READ_ZEROES;
         id->lbaf[0].lbads = (uint8_t)m->lba_shift;
         return 0;
     }
-    case NVME_IDENTIFY_CNS_ACTIVE_NS_LIST:
-        if (sqe->nsid < 1)
-            ((uint32_t *)buf)[0] = 1;
+    case NVME_IDENTIFY_CNS_ACTIVE_NS_LIST: {
+        /* Up to 1024 active NSIDs above the one given, ascending (§5.15.2.2). */
+        uint32_t active = m->namespaces ? m->namespaces : 1, n = 0;
+        for (uint64_t nsid = (uint64_t)sqe->nsid + 1; nsid <= active && n < 1024; nsid++)
+            ((uint32_t *)buf)[n++] = (uint32_t)nsid;
+        return 0;
+    }
+    case NVME_IDENTIFY_CNS_NS_DESCRIPTORS:
+        if (m->zoned_nsid && sqe->nsid == m->zoned_nsid) {
+            buf[0] = 0x04;                      /* CSI descriptor, 1 byte: zoned */
+            buf[1] = 1;
+            buf[4] = NVME_CSI_ZONED;
+        }
+        return 0;
+    case NVME_IDENTIFY_CNS_CSI_NS:
+        if (!m->zoned_nsid || sqe->nsid != m->zoned_nsid || (sqe->cdw11 >> 24) != NVME_CSI_ZONED)
+            return ST_INVALID_FIELD;
+        buf[2816 + 1] = 0x01;                   /* LBAFE 0: ZSZE 256 blocks */
         return 0;
     default:
         return ST_INVALID_FIELD;

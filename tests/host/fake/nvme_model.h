@@ -83,6 +83,10 @@ struct nvme_model {
     void *ctx;                      /* for the test's fault hook */
     uint64_t blocks;
     unsigned lba_shift;
+    /* Active NSIDs 1..namespaces (default 1): NSID 1 holds the data; the others
+     * are 8-block namespaces whose I/O the model refuses (Invalid Namespace). */
+    uint32_t namespaces;
+    uint32_t zoned_nsid;            /* this NSID says CSI 02h (zoned), 0: none */
 
     /* ---- state ---- */
     volatile void *regs;

@@ -9,6 +9,7 @@
  * grants them. */
 #include "tests/host/hw/hw.h"
 #include "tests/host/fake/nvme_model.h"
+#include "kernel/leftout.h"
 
 HTEST(nvme_enable_waits_for_rdy_that_takes_seconds)
 {
@@ -187,5 +188,37 @@ HTEST(nvme_queues_as_granted)
     HT_EXPECT(fake_wait(d, &io.req, FAKE_S));
     HT_EXPECT_EQ(io.req.cause, BLK_OK);
     HT_EXPECT_EQ(m->sq_doorbells[2], 1);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* Every active namespace is registered, however many: the Active Namespace
+ * ID list is read page after page (1024 NSIDs a page, NVMe 1.4 §5.15.2.2);
+ * the old driver kept 8 and read one page. */
+HTEST(nvme_every_active_namespace_registered_past_one_list_page)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    m->namespaces = 1500;
+    HT_ASSERT(drivers_start("nvme0n1", NULL) != NULL);
+    HT_EXPECT(blk_find("nvme0n1024") != NULL);
+    HT_EXPECT(blk_find("nvme0n1025") != NULL);
+    HT_EXPECT(blk_find("nvme0n1500") != NULL);
+    HT_EXPECT(blk_find("nvme0n1501") == NULL);
+    HT_EXPECT_EQ(blk_count(), 1500);
+    HT_EXPECT_EQ(leftout_count(), 0);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* A zoned namespace (CSI 02h in its Namespace Identification Descriptor
+ * list) is registered read-only with its zones, never as a conventional one. */
+HTEST(nvme_zoned_namespace_kept_read_only_with_its_zones)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    m->zoned_nsid = 1;
+    struct blk_dev *d = drivers_start("nvme0n1", NULL);     /* allow_write=* */
+    HT_ASSERT(d != NULL);
+    HT_EXPECT(!d->writable);
+    HT_EXPECT(strstr(d->access, "read-only: zoned namespace (NVMe ZNS), 32 zones of 256 blocks")
+              != NULL);
+    HT_EXPECT_EQ(m->io_commands[NVME_CMD_WRITE], 0);
     HT_NO_MODEL_ERRORS();
 }
