@@ -19,14 +19,12 @@ narrowed per layout to what it needs, so the whole group stays quick.
 """
 import os
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from typing import List
 
 import pytest
 
-from conftest import PASS, assert_clean_pass, sha256, tool
+from conftest import assert_clean_pass, sha256, tool
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
