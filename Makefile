@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bareio — build the kernel, the boot ISO, the host tools and run the tests.
 #   make            build/bareio.elf and build/bareio.iso
 #   make run        boot the harness in QEMU on the default scratch disks

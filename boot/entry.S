@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* boot/entry.S — from the boot loader's 32-bit protected mode to kmain() in long mode.
  *
  * Carries a Multiboot1 header with address fields (so QEMU's -kernel loads this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/acpi.c — finding and checking the ACPI tables (ACPI 6.4 §5.2).
  *
  * RSDP from the Multiboot2 copy, else the EBDA's first KiB and 0xE0000-0xFFFFF

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/acpi.h — the ACPI tables bareio reads (ACPI 6.4 §5.2): RSDP, RSDT/XSDT
  * with checksums checked, and the tables other parts look up by signature.
  * The fixed-layout parts others need (MADT, MCFG, SPCR, FADT reset register,

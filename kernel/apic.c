@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/apic.c — the local APIC in xAPIC mode (Intel SDM vol. 3 ch. 11):
  * located by IA32_APIC_BASE (cross-checked with the ACPI MADT), software
  * enabled through the Spurious-Interrupt Vector Register, LVT entries set for a

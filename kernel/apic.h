@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/apic.h — this CPU's local APIC (xAPIC mode): interrupts on, the legacy
  * 8259s masked, EOI, self-IPIs, a one-shot timer for the harness's case
  * timeouts, and the MSI address/data that target this CPU. */

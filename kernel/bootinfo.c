@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/bootinfo.c — parses Multiboot 0.6.96 (from QEMU -kernel) and
  * Multiboot2 (from GRUB) information into struct boot_info: command line,
  * memory map (BIOS E820 or UEFI), loader name and the ACPI RSDP copy. */

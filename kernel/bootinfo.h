@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/bootinfo.h — what the boot loader told us, copied out of its
  * structures at the very start so their memory can be reused. */
 #ifndef KERNEL_BOOTINFO_H

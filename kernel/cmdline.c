@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/cmdline.c — the key registry and the base keys: tests=, exit=,
  * loglevel=, console=, help. The table is whatever the .cmdline_keys linker
  * section collected (kernel/cmdline.h); lib/cmdline.c parses against it,

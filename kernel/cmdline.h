@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/cmdline.h — the kernel's command-line keys. Each key is declared next
  * to the code that uses it, with its storage and default; the declarations
  * land in the .cmdline_keys linker section (sorted by key name), so a driver

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/console.c — formatted, levelled output to the serial console plus a
  * ring of recent log text kept in memory for failure reports. */
 #include "kernel/console.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/console.h — the serial console, levelled logging and the in-memory
  * log ring. Every call writes whole lines with interrupts off, so lines from an
  * interrupt handler never interleave with a line being written. */

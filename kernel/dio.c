@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/dio.c — the direct-I/O harness engine (interface in kernel/dio.h).
  *
  * Every block the harness writes carries a stamp (lib/stamp.h) keyed by the

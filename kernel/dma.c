@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/dma.c — physically contiguous, zeroed memory for devices: the
  * argument rules of dma_alloc() (kernel/memory.h), placement below or above
  * 4 GiB, and a checked dma_free(). Page granular, on lib/pagealloc.c; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/exit.c — ending a run: QEMU's isa-debug-exit, halt, or reset
  * (the ACPI FADT reset register when there is one, then 0xCF9, then the 8042). */
 #include "kernel/exit.h"

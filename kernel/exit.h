@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/exit.h — how a run ends. With exit=qemu the status goes to QEMU's
  * isa-debug-exit device at port 0xf4, and QEMU exits with (status << 1) | 1:
  * pass 33, fail 35, crash 37, usage 39 — none of which QEMU uses itself. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/hpet.c — the HPET main counter (IA-PC HPET 1.0a §2.3): located by the
  * ACPI HPET table (§3.2.4), period from GCAP_ID.COUNTER_CLK_PERIOD, started with
  * GEN_CONF.ENABLE_CNF. Used only as a reference to calibrate the TSC and to

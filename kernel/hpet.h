@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/hpet.h — the HPET's main counter as a free-running reference clock
  * (IA-PC HPET 1.0a). Only the counter: no comparators, no interrupts. */
 #ifndef KERNEL_HPET_H

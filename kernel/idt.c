@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/idt.c — the GDT with a TSS (so double faults, NMIs and machine checks
  * run on their own stacks and still get reported), the IDT, the exception
  * report, and the dispatcher that routes device vectors to drivers.

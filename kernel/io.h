@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/io.h — port I/O and MMIO accessors. Every device register access in
  * bareio goes through these so that it is visible in the code and can never be
  * merged, reordered or elided by the compiler. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/irq.h — the IDT, CPU exceptions and interrupt vectors for devices.
  * Vectors 0-31 are exceptions (decoded dump, then the harness reports a crash);
  * 32-47 are left to the masked legacy PICs; 48-239 are handed out to drivers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/isr.S — one entry stub per IDT vector. Each pushes a dummy error code
  * where the CPU pushes none (so every frame has the same layout, struct
  * irq_frame in kernel/irq.h), the vector number, then the general registers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/ktest.c — the in-kernel test harness. Runs the suites registered in
  * the .ktest_suites section (kernel/ktest.h) that `tests=` selects, in order,
  * and reports them as KTAP version 1 between two banner lines:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/ktest.h — declaring in-kernel test suites and cases.
  *
  * A suite is a static table of cases registered in the .ktest_suites linker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/main.c — the boot path, top to bottom: console, boot information,
  * command line, CPU tables, memory, ACPI, clock, interrupts, PCI, then the
  * test harness, then the exit that reports its result. */

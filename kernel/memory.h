@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/memory.h — physical memory, the page tables and DMA memory.
  *
  * bareio runs identity-mapped: a kernel pointer is its physical address. All

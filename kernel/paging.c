@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/paging.c — the final 4-level page tables (Intel SDM Vol. 3A §4.5) and
  * mmio_map(). Identity map throughout. RAM the firmware describes (usable, ACPI
  * data, ACPI NVS) is mapped write-back with 2 MiB pages where a whole aligned

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/panic.c — panic() and the frame-pointer backtrace. bareio is built
  * with -fno-omit-frame-pointer, so every frame starts with (saved rbp, return
  * address); boot/entry.S zeroes rbp so the chain ends at kmain. Names come

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/panic.h — backtraces for exception reports and panic(). */
 #ifndef KERNEL_PANIC_H
 #define KERNEL_PANIC_H

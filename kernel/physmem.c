@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/physmem.c — physical memory from the boot memory map (E820 types;
  * bootinfo.c already converts the UEFI map) into the page allocator.
  * Managed: MEM_USABLE only, minus anything another entry calls non-usable (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/pit.c — 8254 PIT channel 2 as a polled one-shot (Intel 8254 data
  * sheet: mode 0 "interrupt on terminal count"; port 0x61 is the chipset's NMI
  * Status and Control register: bit 0 timer 2 gate, bit 1 speaker data enable,

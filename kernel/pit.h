@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/pit.h — the 8254 PIT's channel 2 as a one-shot reference interval:
  * channel 2's gate and output are reachable through port 0x61 without any
  * interrupt, so it can time a window before interrupts exist. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/serial.c — polled 16550 driver for the console. Registers per the
  * PC16550D datasheet; transmit waits on LSR.THRE with a bound so that a dead
  * or absent UART cannot hang the kernel. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/serial.h — 16550-compatible UART, on I/O ports or MMIO. */
 #ifndef KERNEL_SERIAL_H
 #define KERNEL_SERIAL_H

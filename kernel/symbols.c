@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/symbols.c — binary search in the sorted (address, name) table that
  * the second link adds (section .ksyms, tools/gen-ksyms). The first link has
  * no table; ksyms_count is then 0 through the weak definitions below. */

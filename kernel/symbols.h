@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/symbols.h — function names for addresses, from the table the build
  * embeds (tools/gen-ksyms). */
 #ifndef KERNEL_SYMBOLS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/time.c — the monotonic clock: the TSC, scaled to nanoseconds with a
  * 32.32 fixed-point factor (lib/scale.h), calibrated once at boot against the
  * HPET main counter when ACPI describes a usable one, else against PIT channel

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kernel/time.h — a monotonic nanosecond clock (the TSC, calibrated at boot
  * against the HPET when ACPI describes one, otherwise the PIT), delays and
  * deadlines. Every bounded wait on hardware is written with these:

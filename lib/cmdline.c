@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/cmdline.c — the command-line parser behind lib/cmdline.h.
  *
  * Two passes over the line: the first tokenizes, looks every key up, parses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/cmdline.h — a table-driven `key=value` command-line parser, pure so the
  * host tests can drive it. The caller passes the table of keys; the kernel
  * builds its table from the .cmdline_keys linker section (kernel/cmdline.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/crc.c — table-driven CRC-32 and CRC-32C, slicing-by-8.
  *
  * Reflected CRCs (the bit order of the serial line: LSB first) as specified by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/crc.h — CRC-32 (IEEE 802.3, as zlib/gzip/PNG) and CRC-32C (Castagnoli,
  * as iSCSI/ext4/NVMe). Both reflected, initial value and final xor ~0.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/disksig.c — on-disk signatures that mark a disk as in use (the list and
  * its sources are in lib/disksig.h). Each probe is one small function over
  * the disk's first bytes; a probe whose bytes lie beyond `len` finds nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/disksig.h — what the first sectors of a disk say about its use: the
  * on-disk signatures of partition tables, file systems, volume managers,
  * encryption and ISO 9660 images. Both sides of bareio's safety rule use it:

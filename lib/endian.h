@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/endian.h — little-endian fields in on-disk formats (scratch label, GPT,
  * data stamps), read and written byte by byte so that alignment and the host's
  * byte order never matter. */

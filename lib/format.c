@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/format.c — the one formatter behind kprintf and snprintf. It never
  * allocates and never reads past the precision given for %s, so it is safe on
  * strings copied out of devices (IDENTIFY model numbers are not terminated). */

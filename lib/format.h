@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/format.h — printf-style formatting without libc, for the console and for
  * building report lines in buffers. Conversions: d i u x X o c s p %, flags
  * - 0 + space #, width and precision (also *), length hh h l ll z j t. */

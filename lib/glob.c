@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/glob.c — wildcard matching without recursion. On a mismatch the match
  * resumes just after the most recent `*`, with that star swallowing one more
  * text character; earlier stars never need revisiting, because anything a

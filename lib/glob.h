@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/glob.h — shell-style wildcard matching for test selection (`tests=`):
  * `*` matches any run of characters (also none), `?` exactly one character,
  * every other character itself (case-sensitive). No character classes and no

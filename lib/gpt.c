@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/gpt.c — GPT header and entry-array checks, partition lookup by type and
  * a one-partition GPT builder (UEFI 2.10 §5.2.3 protective MBR, §5.3 GPT).
  * Layouts and rules are in lib/gpt.h. */

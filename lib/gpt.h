@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/gpt.h — the GUID Partition Table (UEFI 2.10 §5.3), as far as bareio
  * needs it: check a header and its entry array (both CRC-32), find the
  * partitions with bareio's partition type GUID, and build a GPT with one such

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/ktap.c — KTAP v1 line formatting. Test names and SKIP reasons must not
  * contain '#' or line breaks (they would start a directive or a new line), so
  * those characters are replaced rather than trusted. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/ktap.h — writes KTAP version 1 lines (the kernel's test report format,
  * Documentation/dev-tools/ktap.rst in Linux): version lines, plans, results
  * with SKIP directives, nested documents with their "# Subtest:" headers and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/pagealloc.c — span lists and the bitmap page-frame allocator (see
  * lib/pagealloc.h). First fit, lowest address first: the search skips whole
  * bitmap words of taken or free pages, so a scan over gigabytes stays cheap.

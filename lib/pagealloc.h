@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/pagealloc.h — the page-frame allocator's pure logic, host-testable.
  *
  * Two parts: span lists (turning an unsorted, overlapping boot memory map into

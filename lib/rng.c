@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/rng.c — xoshiro256** (Blackman and Vigna, "Scrambled linear
  * pseudorandom number generators", 2018) seeded through SplitMix64 (Steele,
  * Lea and Flood, OOPSLA 2014), as the xoshiro authors recommend. Bounded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/rng.h — a seeded, deterministic pseudo-random generator for test data:
  * the same seed gives the same bytes on every run and every machine, so a
  * failing pattern can be regenerated from the seed printed in the report.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/scale.c — fixed-point rate conversion and calibration statistics (see
  * lib/scale.h). The 128-bit product is a single x86-64 MUL (or its host
  * equivalent); no 128-bit division is ever done. */

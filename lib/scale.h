@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/scale.h — converting counts between clock rates with 32.32 fixed-point
  * factors (multiply with a 128-bit product, shift right by 32): a TSC count of
  * any realistic uptime converts to nanoseconds without overflow, and nothing

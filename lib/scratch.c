@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/scratch.c — the bareio scratch label (format in lib/scratch.h). */
 #include "lib/scratch.h"
 #include "lib/crc.h"

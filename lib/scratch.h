@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/scratch.h — the bareio scratch label: the mark that makes a disk a
  * scratch target the harness may write. Shared by the kernel (which reads it
  * at device registration) and the host tools (tools/mkscratch writes it,

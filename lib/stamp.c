@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/stamp.c — building and classifying data stamps (layout in lib/stamp.h).
  *
  * The check regenerates, sector by sector, what the block should hold and

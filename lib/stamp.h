@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/stamp.h — the data stamp every block written by the direct-I/O harness
  * carries, so that a read proves not only "some bytes came back" but that the
  * right block, of the right write, of the right run, on the right device came

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/string.c — byte and string helpers, freestanding. Plain loops: the
  * kernel's hot data paths are DMA, not memcpy. */
 #include "lib/string.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lib/string.h — the freestanding subset of <string.h> bareio needs.
  * The compiler may emit calls to memcpy/memset/memmove/memcmp itself, so these
  * keep their standard names; host unit tests rename them (tests/host/rename.h). */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tools/bareio_ktap.py — read the KTAP report out of a bareio serial log.
 
 Implements the subset of KTAP version 1 (Linux Documentation/dev-tools/ktap.rst)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tools/disks.py — the named disk set-ups that tools/run-qemu attaches.
 
 A set-up is a function that takes a DiskContext and returns QEMU arguments.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci.h — AHCI 1.3.1 register and memory layouts, the ATA
  * (ATA8-ACS / SATA 3.x) FIS and IDENTIFY layouts the driver uses, and the
  * hardware-free helpers built on them (IDENTIFY parser, status decoders,

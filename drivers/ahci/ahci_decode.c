@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_decode.c — turns AHCI port registers (PxIS, PxTFD,
  * PxSERR, PxCMD, PxSSTS; AHCI 1.3.1 §3.3) and the ATA Status/Error bits
  * (ATA8-ACS §6.1-6.2) into words, and classifies a failed command into one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_handoff.c — the decision rule of the BIOS/OS handoff
  * (AHCI 1.3.1 §10.6.3), kept apart from the register loop in ahci_hba.c so
  * that its bounds can be tested on the host. After the OS sets BOHC.OOS the

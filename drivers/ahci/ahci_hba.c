@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_hba.c — finds AHCI host bus adapters (PCI class
  * 01:06:01), maps ABAR (BAR5), enables memory space and bus mastering, takes
  * the HBA from the firmware (BIOS/OS handoff, AHCI 1.3.1 §10.6.3), resets it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_io.c — the AHCI driver's block operations: command
  * building (READ/WRITE DMA EXT, WRITE DMA FUA EXT, READ/WRITE FPDMA QUEUED,
  * FLUSH CACHE EXT, DATA SET MANAGEMENT TRIM), PRDTs from the caller's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_port.c — one AHCI port: bring-up (AHCI 1.3.1 §10.1.2:
  * stop the engines, command list and received-FIS memory, spin-up, link
  * detection, COMRESET §10.4.2, signature), IDENTIFY and registration of an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_prdt.c — builds a command's Physical Region Descriptor
  * Table from the caller's physical segments (AHCI 1.3.1 §4.2.3.3: each
  * entry at most 4 MiB, word-aligned base, even byte count stored minus one)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_priv.h — the AHCI driver's state, shared by its files
  * (ahci_hba.c bring-up, ahci_port.c port engine and recovery, ahci_io.c
  * commands and completions) and visible to the in-kernel test suite, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ata_ncq_log.c — the NCQ Command Error log (log address 10h,
  * SATA 3.x §13.7.4 / ACS-3 "NCQ Command Error log"): the READ LOG EXT
  * command that reads it and the parser of its 512-byte page. After an NCQ

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/blk/blk.c — the block layer: device table, driver start-up, the
  * device-independent checks every request passes before a driver sees it
  * (including the write gate that keeps non-scratch disks untouched), the

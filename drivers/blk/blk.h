@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/blk/blk.h — the block-device interface that every storage driver
  * (AHCI, NVMe, the test RAM disk) implements and the harness uses, so that a
  * test never needs to know which kind of controller it drives.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/blk/ramdisk.c — a block device in RAM, to test the direct-I/O
  * harness itself: created only when `blk.ramdisk=SIZE` is given, it registers
  * through BLK_DRIVER like any disk, so the block layer decides its access from

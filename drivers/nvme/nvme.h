@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme.h — NVMe register, command and data-structure layouts
  * (NVM Express Base Specification 1.4 / 2.0), and the driver's internal
  * interface between its files:

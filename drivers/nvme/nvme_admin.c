@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme_admin.c — admin commands (NVMe 1.4 §5): Identify,
  * Set Features (Number of Queues), Create/Delete I/O Submission and Completion
  * Queue, Abort and Doorbell Buffer Config. The admin queue is always polled

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme_ctrl.c — finding and bringing up NVMe controllers
  * (NVMe 1.4 §7.6.1 initialization, §7.3 resets, §7.6.2 shutdown): PCI class
  * 01:08:02, BAR0, CAP/VS checks, disable → admin queue → enable bounded by

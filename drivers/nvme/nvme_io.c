@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme_io.c — the NVMe I/O path behind the blk_ops (NVMe 1.4
  * §4 queues, §7.2 command processing; NVM Command Set for Read, Write, Flush,
  * Write Zeroes and Dataset Management).

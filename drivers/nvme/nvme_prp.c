@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme_prp.c — Physical Region Page entries for a data transfer
  * (NVMe 1.4 §4.3). PRP1 may point into a page (dword aligned); every later
  * entry addresses a whole memory page. Two pages: PRP2 is the second page.

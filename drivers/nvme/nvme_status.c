@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme_status.c — completion statuses and controller registers
  * in words. A status is decoded through tables keyed by Status Code Type and
  * Status Code (NVMe 1.4 §4.6.1.2, NVM Command Set §3.2.x for codes 80h+), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/pci/pci.c — PCI configuration access, enumeration, BARs, capabilities,
  * MSI and MSI-X (PCI Local Bus 3.0 §3.2.2.3.2 and §6, PCI Express Base 4.0 §7.2.2).
  *

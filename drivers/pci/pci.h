@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/pci/pci.h — PCI configuration access, the device table and MSI/MSI-X.
  *
  * pci_init() enumerates every function once at boot (ECAM from ACPI MCFG, else

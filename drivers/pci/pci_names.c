@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* drivers/pci/pci_names.c — names for PCI class codes, for the boot table.
  *
  * From the PCI Code and ID Assignment Specification 1.11 §1: only the classes

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """tests/fuzz/make_seeds.py — writes the seed corpora in tests/fuzz/corpus/:
 a few well-formed inputs per target (a scratch label, a GPT made by
 tools/mkscratch --gpt, an ext4 and an ISO head, an IDENTIFY page, an Identify

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/htest.h — the host unit-test runner's interface. Tests for the
  * pure-logic code in lib/ (and anything else that builds on the host) live in
  * tests/host/test_*.c:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/rename.h — force-included when lib/ is built for the host, so that
  * lib's own string functions are the ones under test and libc keeps its own. */
 #define memcpy lib_memcpy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/runner.c — runs every HTEST in registration order, or those whose
  * name contains argv[1]. Output: `ok NAME` / `FAIL NAME` with the reasons, then
  * `N passed, N failed`. Built with HTEST_FORK (the fake-hardware tests,

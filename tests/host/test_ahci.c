@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_ahci.c — host unit tests for the AHCI driver's pure parts:
  * the IDENTIFY DEVICE parser (checksum word 255, byte-swapped strings,
  * capacity, sector sizes and alignment, NCQ/FUA/TRIM bits), the register

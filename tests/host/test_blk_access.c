@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_blk_access.c — the write-access rule (drivers/blk/access.h)
  * on synthetic disk heads: a blank disk is read-only, allow_write= opens it;
  * a label or a bareio GPT partition confine writes; a disk in use (ext4, MBR,

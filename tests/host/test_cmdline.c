@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_cmdline.c — lib/cmdline.c on a table of every key kind:
  * what each kind accepts, the exact wording of each error, that every error is
  * reported, and that a line with any error changes nothing. Also the table

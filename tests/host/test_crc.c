@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_crc.c — lib/crc.c against published check values (the CRC
  * catalogue's "123456789", RFC 3720 appendix B.4 for CRC-32C) and against a
  * bit-at-a-time reference written here from the polynomial, over every

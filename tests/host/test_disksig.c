@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_disksig.c — lib/disksig: each in-use signature is found at
  * its documented offset and named; a blank disk, a scratch label and
  * signatures cut off by a short buffer are not; the ISO 9660 volume id. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_format.c — lib/format.c against the C standard's rules. */
 #include "tests/host/htest.h"
 #include "tests/host/rename.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_glob.c — lib/glob.c: the wildcards, anchoring at both ends,
  * the backtracking cases a naive matcher gets wrong, and comma-separated
  * lists as `tests=` uses them. */

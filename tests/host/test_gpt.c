@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_gpt.c — lib/gpt: a built GPT parses back (512- and 4096-byte
  * sectors) with its bareio partition 1 MiB-aligned, and every damage is
  * refused with its own status: header CRC, impossible header, entry-array CRC,

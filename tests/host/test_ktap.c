@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_ktap.c — the KTAP writer produces exactly the lines KTAP v1
  * and tools/ktap-check expect. */
 #include "tests/host/htest.h"

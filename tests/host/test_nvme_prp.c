@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_nvme_prp.c — the NVMe PRP builder (drivers/nvme/nvme_prp.c):
  * one page, offset PRP1, exactly two pages, one list page, list pages chained
  * at the exact page boundary, splitting offsets and the segment rules. Fake

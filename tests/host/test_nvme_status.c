@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_nvme_status.c — NVMe status decoding
  * (drivers/nvme/nvme_status.c): the CQE field to dev_status conversion, words
  * from every status code type, DNR/More, causes, and register decoders. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_pagealloc.c — lib/pagealloc.c: span lists built from messy
  * memory maps, and the allocator's placement rules, exhaustion, fragmentation
  * and free checks. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_rng.c — lib/rng.c: the sequences are fixed by the seed (the
  * expected words were computed separately, in Python, from the published
  * algorithms; splitmix64 from seed 0 starting 0xe220a8397b1dcdaf is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_scale.c — lib/scale.c: fixed-point rate conversion at the
  * rates bareio meets (TSC to ns, ns to LAPIC timer ticks) and at the limits. */
 #include "tests/host/htest.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_scratch.c — the scratch label: a round trip, and every way a
  * label is refused (no magic, damaged, unknown version, impossible range). */
 #include "tests/host/htest.h"

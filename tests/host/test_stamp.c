@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_stamp.c — data stamps: a stamped block checks OK, and each
  * kind of wrong data (another LBA, an older generation, another run or
  * device, a torn mix of sectors, a flipped bit, zeroes, foreign bytes) is

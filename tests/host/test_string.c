@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/host/test_string.c — lib/string.c against the C standard's contract
  * (C11 §7.24) and strlcpy's (OpenBSD): overlap, sign of comparisons, bounds,
  * termination. The lib_ versions are under test (tests/host/rename.h). */

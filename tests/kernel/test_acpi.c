@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_acpi.c — the `acpi` suite: what acpi_init() found on this
  * machine (RSDP, checksums, MADT, MCFG, FADT, HPET) checked against the raw
  * tables and the hardware, and the MADT/SPCR parsers fed hand-built tables so

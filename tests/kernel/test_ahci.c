@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_ahci.c — the `ahci` suite: the AHCI driver through the
  * block interface, on whatever SATA disks QEMU (or a PC) was started with.
  * Identify and the blk_dev description, data round trips from 1 sector to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_apic.c — the local APIC delivers what it is asked to: a
  * self-IPI reaches its handler through the IDT with its in-service bit set and
  * cleared again by the EOI; the one-shot timer fires once, not early, and not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_console.c — the log ring keeps what was logged, including
  * messages below the console level, for failure reports. */
 #include "kernel/console.h"

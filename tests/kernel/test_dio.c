@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_dio.c — the `dio` suite: direct DMA I/O on every block
  * device the drivers expose, proven with stamped data (kernel/dio.c). Write
  * tests run only on scratch devices (dev->writable, inside the scratch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_lib.c — suite `lib`: the freestanding library as the
  * kernel build compiles it (no SSE, -fno-builtin, kernel code model), which
  * the host unit tests cannot show: string functions, formatting, CRCs, the

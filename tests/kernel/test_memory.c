@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_memory.c — suite `memory`: the allocator against the real
  * boot memory map, dma_alloc()'s placement and argument rules, checked frees,
  * and the page tables as the CPU sees them (walked from CR3 here, independently

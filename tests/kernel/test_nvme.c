@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_nvme.c — the `nvme` suite: every NVMe namespace the
  * driver registered, driven through the block interface. Data cases run on
  * every writable namespace (so 512- and 4096-byte LBA formats are both

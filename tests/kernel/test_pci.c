@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_pci.c — the `pci` suite: enumeration of what QEMU was
  * started with (q35's fixed functions, anything listed in pci.expect=, devices
  * behind bridges), BAR sizes QEMU documents, capabilities, ECAM against legacy

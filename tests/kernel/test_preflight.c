@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_preflight.c — the `preflight` suite: what can be checked
  * about each storage controller before any I/O, so a run on a badly set-up
  * machine fails here with the cause and its remedy instead of later with a

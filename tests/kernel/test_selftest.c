@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_selftest.c — cases that prove the kernel reports its own
  * failures: each deliberately crashes, hangs, leaks or fails, so each is explicit
  * (run only when `tests=` names it in full) and a QEMU scenario checks that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_time.c — the clock against an independent reference: the
  * HPET main counter when there is one, else PIT channel 2. Each case measures
  * with the reference directly, never through time_ns(), so a wrong calibration

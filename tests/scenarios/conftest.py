@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/conftest.py — shared set-up for the QEMU scenarios.
 
 Each scenario boots the real kernel through tools/run-qemu (TCG, always with a

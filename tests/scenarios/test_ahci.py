@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_ahci.py — the AHCI driver on QEMU's q35 ich9-ahci.
 
 Each scenario boots the real kernel with its own disks on the built-in

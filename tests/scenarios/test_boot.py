@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_boot.py — bareio boots every way it is meant to, and
 the command line reaches it: QEMU's Multiboot1 loader, and GRUB's multiboot2
 from an ISO on a CD-ROM or a USB stick, under SeaBIOS and OVMF (TCG)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_dio.py — the direct-I/O harness end to end.
 
 On the RAM disk (blk.ramdisk=): the whole dio suite passes, and each injected

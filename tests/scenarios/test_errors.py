@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_errors.py — the kernel says clearly what went wrong:
 a bad command line, a crash inside a test case, a case that hangs or leaks;
 and a failing case says it once: what it took is freed, so no second,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_faults.py — issue 5's faults, met through the dio harness.
 
 Media errors: QEMU's blkdebug fails I/O at chosen sectors of a scratch-labelled

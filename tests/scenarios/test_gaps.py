@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_gaps.py — no silent gaps (issue 10 §1): a device that is
 there is tested, or named with the reason it is not, and a run never ends
 "all passed" with one left out.

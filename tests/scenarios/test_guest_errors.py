@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_guest_errors.py — QEMU's own device models find no
 guest mistake in a full default run.
 

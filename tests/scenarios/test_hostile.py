@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_hostile.py — the write gate against hostile disks and
 command lines (issue 9), on QEMU's real AHCI and NVMe devices. Each scenario
 builds the hostile image on the host (filled with a known pattern first, so a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_ktap_readers.py — bareio's KTAP report as tools that
 nobody here wrote read it, and the kernel's totals line counting what they
 count.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_layouts_small.py — layouts other than bareio's own
 scenarios use, each of which once gave a false failure (issue 10 §2: `not ok`
 on a healthy device because a case assumed a layout): an add-in AHCI controller

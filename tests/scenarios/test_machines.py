@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_machines.py — machine shapes the kernel must handle:
 RAM above 4 GiB, and a q35 without an HPET."""
 from conftest import assert_clean_pass

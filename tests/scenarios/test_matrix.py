@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_matrix.py — the layout matrix (issue 10): bareio booted
 on layouts that vary what real machines vary, each asserting the same four
 things a user relies on:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_nvme.py — the NVMe driver on QEMU's nvme device.
 
 Each scenario builds its own QEMU devices (after `--`, with `--disks none`)

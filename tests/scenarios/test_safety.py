@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/scenarios/test_safety.py — bareio writes only scratch disks, and only
 where it may (drivers/blk/access.h), on QEMU's real AHCI and NVMe devices:
 

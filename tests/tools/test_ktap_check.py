@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/tools/test_ktap_check.py — tools/ktap-check and tools/bareio_ktap.py on
 small sample logs (tests/tools/logs/): each log shows one way a run can look."""
 import os

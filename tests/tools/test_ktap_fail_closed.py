@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/tools/test_ktap_fail_closed.py — tools/ktap-check fails closed (issue 9
 item 9): whatever it cannot account for is a failure with a problem line that
 says what and where, found in bounded time, never a traceback and never a pass.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/tools/test_ktap_properties.py — property tests of tools/bareio_ktap.py
 with hypothesis (Debian's python3-hypothesis).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/tools/test_mkscratch.py — tools/mkscratch on image files: a label that
 lib/scratch.c accepts (checked here independently), the same bytes as
 tools/disks.py writes, relabelling that keeps the UUID, a refusal (exit 1, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/tools/test_mutants.py — tools/mutate and tests/mutants.list.
 
 The list must not go stale: every mutant's `from` is still the text of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/tools/test_run_qemu.py — tools/run-qemu against a stand-in QEMU (a
 script first on PATH) that records its arguments, prints a serial log and
 exits with a chosen status: the command line it builds, the exit mapping,

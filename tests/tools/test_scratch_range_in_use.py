@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/tools/test_scratch_range_in_use.py — a file system made inside the
 scratch range after the disk was marked (mkfs.ext4 -E offset= on a bareio
 partition or on a label's data range, or just the ext superblock magic there):

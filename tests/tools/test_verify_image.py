@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/tools/test_verify_image.py — tools/verify-image on synthetic images and
 serial logs: blocks seeded with --seed (lib/stamp.c, the kernel's own stamp
 code) verify OK; a misdirected, lost, torn or corrupt block, a zero range that
