@@ -29,7 +29,7 @@ KERNEL_LDFLAGS += -no-pie
 KERNEL_LDFLAGS += -Wl,--no-warn-rwx-segments
 endif
 
-KERNEL_SRCS := $(wildcard boot/*.S kernel/*.S kernel/*.c drivers/*/*.c lib/*.c tests/kernel/*.c)
+KERNEL_SRCS := $(wildcard boot/*.S kernel/*.S kernel/*.c drivers/*/*.c lib/*.c tests/harness/*.c tests/kernel/*.c)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 
 ISO_CMDLINE ?=
@@ -87,7 +87,7 @@ $(BUILD)/host/unit: $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) \
 	    $(HOST_DRIVER_SRCS)
 
 # The drivers' hardware files (each drivers/<name>/host.mk adds them to
-# HOST_HW_SRCS) and the test harness (kernel/ktest.c) are tested on the host
+# HOST_HW_SRCS) and the test harness (tests/harness/ktest.c) are tested on the host
 # too, against fakes: tests/host/fake/ is a fake kernel (its kernel/io.h comes
 # first on the include path; the other kernel services are linked in place of
 # the kernel's) with register models of the controllers, tests/host/hw/ the
@@ -95,7 +95,7 @@ $(BUILD)/host/unit: $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) \
 # file recompiles alone.
 HOST_HW_CFLAGS := $(filter-out -I. -DBAREIO_HOST_TEST,$(HOST_CFLAGS)) -Itests/host/fake -I. \
     -DHTEST_FORK -include tests/host/rename.h
-HOST_HW_SRCS += kernel/ktest.c kernel/leftout.c
+HOST_HW_SRCS += tests/harness/ktest.c kernel/leftout.c kernel/mmio.c
 HOST_HW_ALL := tests/host/runner.c $(wildcard tests/host/fake/*.c tests/host/hw/*.c) \
     $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) $(HOST_HW_SRCS)
 HOST_HW_OBJS := $(patsubst %.c,$(BUILD)/host/fakehw-obj/%.o,$(HOST_HW_ALL))

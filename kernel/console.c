@@ -3,7 +3,6 @@
  * ring of recent log text kept in memory for failure reports. */
 #include "kernel/console.h"
 #include "kernel/io.h"
-#include "kernel/memory.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include <stdarg.h>
@@ -44,20 +43,23 @@ void console_early_init(void)
     serial_init(&console);
 }
 
-static bool memory_ready;
+/* Set by console_memory_ready(): how to map an MMIO UART under the final
+ * page tables (mmio_map, passed in so that the console, which everything
+ * logs through, depends on no memory code). */
+static volatile void *(*map_mmio)(uint64_t phys, uint64_t size);
 
 /* The final page tables map only RAM: an MMIO UART must be mapped uncached. */
 static bool map_uart(struct serial_port *p)
 {
-    if (!p->mmio || !memory_ready)
+    if (!p->mmio || !map_mmio)
         return true;
-    p->regs = (volatile uint8_t *)mmio_map(p->base, 8u << p->reg_shift);
+    p->regs = (volatile uint8_t *)map_mmio(p->base, 8u << p->reg_shift);
     return p->regs != NULL;
 }
 
-void console_memory_ready(void)
+void console_memory_ready(volatile void *(*map)(uint64_t phys, uint64_t size))
 {
-    memory_ready = true;
+    map_mmio = map;
     map_uart(&console);
 }
 

@@ -16,9 +16,10 @@ void console_early_init(void);
  * current console, when no UART answers there. */
 int console_configure(const struct serial_port *port);
 const struct serial_port *console_port(void);
-/* Called once memory_init() has built the final page tables: maps an MMIO
- * console's registers uncached (the boot tables mapped them identity). */
-void console_memory_ready(void);
+/* Called once memory_init() has built the final page tables, with the
+ * function that maps MMIO uncached (mmio_map): maps an MMIO console's
+ * registers again (the boot tables mapped them identity). */
+void console_memory_ready(volatile void *(*map)(uint64_t phys, uint64_t size));
 
 void console_set_level(enum log_level level);
 enum log_level console_level(void);

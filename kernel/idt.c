@@ -10,7 +10,6 @@
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
-#include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -234,7 +233,7 @@ static void report_exception(struct irq_frame *f)
                      : "=r"(cr0), "=r"(cr2), "=r"(cr3), "=r"(cr4));
     char code_words[96];
     describe_error_code(v, f->error_code, code_words, sizeof(code_words));
-    const char *test = ktest_current();
+    const char *test = crash_current();
 
     kprintf("bareio: EXCEPTION %s (vector %d) at RIP %#llx%s%s\n", name, v,
             (unsigned long long)f->rip, test ? " in test " : "", test ? test : "");
@@ -274,7 +273,7 @@ static void handle_exception(struct irq_frame *f)
     snprintf(what, sizeof(what), "%s at %#llx",
              (v < 32 && exception_names[v]) ? exception_names[v] : "exception",
              (unsigned long long)f->rip);
-    ktest_crash(what);
+    crash_end(what);
 }
 
 void irq_dispatch(struct irq_frame *f);

@@ -1,25 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel/main.c — the boot path, top to bottom: console, boot information,
- * command line, CPU tables, memory, ACPI, clock, interrupts, PCI, then the
- * test harness, then the exit that reports its result. */
-#include "drivers/blk/blk.h"
-#include "drivers/pci/pci.h"
+ * command line, CPU tables, memory, ACPI, clock, interrupts, then the stages
+ * the layers above register (kernel/stage.h: PCI, the storage drivers, the
+ * test harness), then the exit that reports the result. */
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
-#include "kernel/dio.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"
-#include "kernel/ktest.h"
+#include "kernel/stage.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
 void kmain(uint32_t magic, uint32_t info_phys);
+
+extern const struct kernel_stage __kernel_stages_start[], __kernel_stages_end[];
+
+/* Runs the stages in order; the first to return an exit status ends the run
+ * with it. A build with no stage that ends it has nothing to report. */
+static int run_stages(void)
+{
+    for (const struct kernel_stage *s = __kernel_stages_start; s < __kernel_stages_end; s++) {
+        int status = s->run();
+        if (status != KERNEL_STAGE_CONTINUE)
+            return status;
+    }
+    kprintf("bareio: no stage ended the run (no test harness built in)\n");
+    return BAREIO_EXIT_CRASH;
+}
 
 void kmain(uint32_t magic, uint32_t info_phys)
 {
@@ -52,17 +65,11 @@ void kmain(uint32_t magic, uint32_t info_phys)
     }
     idt_init();                 /* GDT/TSS/IDT: exceptions are decoded from here on */
     memory_init();              /* physical memory, final page tables, DMA allocator */
-    console_memory_ready();     /* an MMIO console is mapped again under the final tables */
+    console_memory_ready(mmio_map);    /* an MMIO console is mapped again under the final tables */
     acpi_init();                /* RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
     acpi_console_from_spcr();   /* unless console= was given */
     time_init();                /* TSC calibrated against the HPET or the PIT */
     apic_init();                /* LAPIC on, legacy PICs masked */
     irq_enable();
-    pci_init();                 /* enumerate, print the table */
-    blk_init();                 /* storage drivers: one line per controller and disk */
-    ktest_set_end_hook(dio_print_summary);     /* per-device table before KTAP END */
-    int status = ktest_run_all(cmdline_tests());
-    blk_shutdown_all();         /* orderly controller shutdown before the exit */
-    dio_print_manifests();      /* what the harness wrote, for tools/verify-image */
-    bareio_exit((enum bareio_exit)status);
+    bareio_exit((enum bareio_exit)run_stages());   /* PCI, drivers, harness */
 }

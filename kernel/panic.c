@@ -7,7 +7,6 @@
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
-#include "kernel/ktest.h"
 #include "kernel/symbols.h"
 #include "lib/format.h"
 #include <stdarg.h>
@@ -51,6 +50,20 @@ void backtrace_print(uint64_t rip, uint64_t rbp, bool rip_is_return_address)
     }
 }
 
+static const struct crash_hooks *hooks;
+
+void crash_set_hooks(const struct crash_hooks *h) { hooks = h; }
+
+const char *crash_current(void) { return hooks && hooks->current ? hooks->current() : NULL; }
+
+void crash_end(const char *what)
+{
+    if (hooks && hooks->end)
+        hooks->end(what);
+    kprintf("bareio: crashed outside any test: %s\n", what);
+    bareio_exit(BAREIO_EXIT_CRASH);
+}
+
 void panic(const char *fmt, ...)
 {
     static int panicking;
@@ -62,10 +75,10 @@ void panic(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    const char *test = ktest_current();
+    const char *test = crash_current();
     kprintf("bareio: PANIC: %s%s%s\n", msg, test ? " in test " : "", test ? test : "");
     /* Start at our caller: its return address and its frame. */
     const uint64_t *frame = __builtin_frame_address(0);
     backtrace_print(frame[1], frame[0], true);
-    ktest_crash(msg);
+    crash_end(msg);
 }

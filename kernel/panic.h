@@ -12,4 +12,20 @@
  * a call to a noreturn function may be the last instruction of its function. */
 void backtrace_print(uint64_t rip, uint64_t rbp, bool rip_is_return_address);
 
+/* What a crash (an exception or panic()) asks of whatever runs above the
+ * kernel: the name of the work in progress for the report ("suite.case"),
+ * and the end of the report (the harness closes its KTAP document). The
+ * harness registers them as it starts; the kernel knows nothing of tests.
+ * `end` must not return; without hooks a crash exits with CRASH itself. */
+struct crash_hooks {
+    const char *(*current)(void);
+    __attribute__((noreturn)) void (*end)(const char *what);
+};
+void crash_set_hooks(const struct crash_hooks *hooks);
+/* The running work's name, or NULL. */
+const char *crash_current(void);
+/* Ends the run after a crash report: the registered end, else "crashed
+ * outside any test" and BAREIO_EXIT_CRASH. */
+__attribute__((noreturn)) void crash_end(const char *what);
+
 #endif

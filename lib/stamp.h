@@ -2,7 +2,7 @@
 /* lib/stamp.h — the data stamp every block written by the direct-I/O harness
  * carries, so that a read proves not only "some bytes came back" but that the
  * right block, of the right write, of the right run, on the right device came
- * back whole. Shared by the kernel (kernel/dio.c) and the host tools
+ * back whole. Shared by the kernel (tests/harness/dio.c) and the host tools
  * (tools/verify-image); pure C, no kernel headers.
  *
  * Layout: a block is cut into 512-byte stamp sectors (block sizes are powers

@@ -26,7 +26,7 @@ from typing import List, Optional
 
 START_BANNER = "=== bareio KTAP START ==="
 END_BANNER = "=== bareio KTAP END ==="
-# kernel/idt.c, kernel/panic.c and kernel/ktest.c print these when a run dies.
+# kernel/idt.c, kernel/panic.c and tests/harness/ktest.c print these when a run dies.
 CRASH_MARKERS = ("bareio: EXCEPTION", "bareio: PANIC", "bareio: CRASH", "bareio: crashed outside")
 
 # Lines are read with str methods and regexes that cannot backtrack (one

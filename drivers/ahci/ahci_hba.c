@@ -163,38 +163,20 @@ static void print_controller(const struct ahci_hba *h)
          h->irq_mode == AHCI_IRQ_MSI ? "msi" : "poll");
 }
 
-static void hba_probe(struct pci_device *pci, struct ahci_hba *h)
+static void hba_probe(const struct blk_driver *drv, struct pci_device *pci, struct ahci_hba *h)
 {
-    const struct pci_bar *bar = pci_get_bar(pci, 5);
     char why[160];
     enum blk_cause rc;
+    bool bus_master;
 
     memset(h, 0, sizeof(*h));
     h->index = hba_count++;     /* a failed controller keeps its number */
     h->pci = pci;
     snprintf(h->name, sizeof(h->name), "ahci%u", h->index);
-    if (!bar || bar->phys == 0 || bar->size == 0 ||
-        (bar->type != PCI_BAR_MEM32 && bar->type != PCI_BAR_MEM64)) {
-        blk_controller_failed(h->name, pci, BLK_CAUSE_BAR_UNASSIGNED,
-                              "BAR5 (ABAR) is %s", !bar || bar->size == 0 ? "not implemented"
-                              : bar->type == PCI_BAR_IO ? "an I/O BAR" : "not assigned (0)");
+    h->abar = blk_pci_claim(drv, pci, h->name, &bus_master);
+    if (!h->abar)
         return;
-    }
-    h->bus_master_off = blk_test_no_bus_master("ahci");
-    if (h->bus_master_off)      /* firmware (SeaBIOS) may have set it: simulate one that did not */
-        pci_write16(pci, PCI_COMMAND, pci_read16(pci, PCI_COMMAND) & ~PCI_COMMAND_BUS_MASTER);
-    if (!pci_enable(pci, true, false, !h->bus_master_off)) {
-        blk_controller_failed(h->name, pci, BLK_CAUSE_UNSUPPORTED,
-                              "PCI COMMAND memory space%s did not stick",
-                              h->bus_master_off ? "" : "/bus master");
-        return;
-    }
-    h->abar = pci_map_bar(pci, 5);
-    if (!h->abar) {
-        blk_controller_failed(h->name, pci, BLK_CAUSE_BAR_UNASSIGNED,
-                              "BAR5 at 0x%llx could not be mapped", (unsigned long long)bar->phys);
-        return;
-    }
+    h->bus_master_off = !bus_master;
     h->cap = mmio_read32(h->abar, AHCI_REG_CAP);
     h->vs = mmio_read32(h->abar, AHCI_REG_VS);
     /* CAP2 (and BOHC with it) exist from AHCI 1.2 on; before that 24h is
@@ -240,11 +222,9 @@ static void hba_probe(struct pci_device *pci, struct ahci_hba *h)
             h->port[i]->registered = blk_register(&h->port[i]->dev);
 }
 
-static void ahci_init(void)
+static void ahci_init(const struct blk_driver *drv)
 {
-    unsigned found = 0;
-    while (pci_find_class(0x01, 0x06, 0x01, found))
-        found++;
+    unsigned found = blk_pci_count(drv);
     if (!found)
         return;
     hbas = memory_alloc_state((uint64_t)found * sizeof(*hbas));
@@ -254,14 +234,50 @@ static void ahci_init(void)
         return;
     }
     for (unsigned i = 0; i < found; i++)
-        hba_probe(pci_find_class(0x01, 0x06, 0x01, i), &hbas[i]);
+        hba_probe(drv, blk_pci_at(drv, i), &hbas[i]);
 }
 
-BLK_DRIVER(ahci, ahci_init);
+/* What preflight reads before any I/O: AHCI mode (GHC.AE, §3.1.2; with
+ * CAP.SAM it reads 1 and cannot be cleared) and 64-bit addressing (CAP.S64A). */
+static void ahci_preflight(const struct blk_driver *drv, struct pci_device *pci,
+                           volatile void *abar, struct blk_preflight *out)
+{
+    (void)drv;
+    (void)pci;
+    out->has_mode_check = true;
+    if (!abar) {
+        out->unreadable = true;
+        return;
+    }
+    uint32_t cap = mmio_read32(abar, AHCI_REG_CAP), ghc = mmio_read32(abar, AHCI_REG_GHC);
+    out->dma64 = (cap & AHCI_CAP_S64A) != 0;
+    if (!(ghc & AHCI_GHC_AE)) {
+        out->mode_cause = BLK_CAUSE_NOT_AHCI_MODE;
+        snprintf(out->mode, sizeof(out->mode), "GHC 0x%08x has AE clear (CAP 0x%08x, SAM %u)",
+                 ghc, cap, !!(cap & AHCI_CAP_SAM));
+    } else {
+        snprintf(out->mode, sizeof(out->mode), "GHC.AE set (CAP 0x%08x)", cap);
+    }
+}
+
+/* SATA controllers with the AHCI programming interface (PCI class 01.06.01). */
+static const struct blk_pci_match ahci_match[] = {
+    { .class_code = 0x01, .subclass = 0x06, .prog_if = 0x01 },
+    { 0 },
+};
+
+BLK_DRIVER(ahci) = {
+    .name = "ahci",
+    .match = ahci_match,
+    .bar = 5,
+    .bar_name = "ABAR",
+    .min_bar_size = AHCI_PORT_BASE + AHCI_PORT_SIZE,
+    .ops = &ahci_blk_ops,
+    .init = ahci_init,
+    .preflight = ahci_preflight,
+};
 
 struct ahci_port *ahci_port_of(struct blk_dev *dev)
 {
-    if (!dev || !dev->kind || strcmp(dev->kind, "ahci") != 0)
-        return NULL;
-    return dev->priv;
+    return dev && dev->ops == &ahci_blk_ops ? dev->priv : NULL;
 }

@@ -43,12 +43,15 @@ static unsigned bits_set(uint32_t v)
     return n;
 }
 
-/* Request progress, in the driver's words of struct blk_request. */
-#define REQ_DONE_BLOCKS(r)  ((r)->drv[0])   /* sectors finished so far */
-#define REQ_FLAGS(r)        ((r)->drv[1])
-#define REQ_F_IRQ_MISSED    1u
-#define REQ_F_NONQUEUED     2u      /* re-sent without NCQ to isolate an NCQ error */
-#define REQ_F_RETRIED       4u      /* already re-sent once: its next failure is final */
+/* A request's progress through the port (its blk_request pdu). */
+struct ahci_rq {
+    uint64_t done_blocks;   /* sectors finished so far */
+    uint32_t flags;         /* AHCI_RQ_* */
+};
+#define AHCI_RQ_IRQ_MISSED  1u
+#define AHCI_RQ_NONQUEUED   2u      /* re-sent without NCQ to isolate an NCQ error */
+#define AHCI_RQ_RETRIED     4u      /* already re-sent once: its next failure is final */
+BLK_PDU_ACCESSOR(ahci_rq, struct ahci_rq)
 
 void ahci_fis_set_lba(struct fis_reg_h2d *fis, uint64_t lba)
 {
@@ -80,7 +83,7 @@ static void init_fis(struct fis_reg_h2d *fis, uint8_t command)
 static bool uses_ncq(const struct ahci_port *p, const struct blk_request *req)
 {
     return (p->dev.caps & BLK_CAP_NCQ) && !p->test_nonqueued &&
-           !(REQ_FLAGS(req) & REQ_F_NONQUEUED) &&
+           !(ahci_rq(req)->flags & AHCI_RQ_NONQUEUED) &&
            (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE);
 }
 
@@ -102,7 +105,7 @@ static bool build_rw(struct ahci_port *p, unsigned s, struct blk_request *req, c
     struct ahci_cmd_table *t = &p->table[s];
     struct fis_reg_h2d *fis = (struct fis_reg_h2d *)t->cfis;
     uint32_t bs = p->dev.block_size;
-    uint64_t done = REQ_DONE_BLOCKS(req), left = req->count - done;
+    uint64_t done = ahci_rq(req)->done_blocks, left = req->count - done;
     uint64_t max = (req->flags & BLK_F_NOSPLIT) ? left : (left < ATA_MAX_SECTORS_EXT ? left
                                                           : ATA_MAX_SECTORS_EXT);
     unsigned entries;
@@ -142,7 +145,7 @@ static void build_trim(struct ahci_port *p, unsigned s, struct blk_request *req)
     struct ahci_slot *sl = &p->slot[s];
     struct ahci_cmd_table *t = &p->table[s];
     struct fis_reg_h2d *fis = (struct fis_reg_h2d *)t->cfis;
-    uint64_t done = REQ_DONE_BLOCKS(req);
+    uint64_t done = ahci_rq(req)->done_blocks;
     uint64_t covered = ata_dsm_trim_payload(req->lba + done, req->count - done, p->dsm_buf,
                                             ATA_DSM_RANGES_PER_BLOCK);
 
@@ -254,7 +257,7 @@ static void issue_waiting(struct ahci_port *p)
         }
         struct ahci_slot *sl = &p->slot[s];
         sl->req = req;
-        sl->offset = REQ_DONE_BLOCKS(req) * p->dev.block_size;
+        sl->offset = ahci_rq(req)->done_blocks * p->dev.block_size;
         sl->deadline_ns = time_ns() + (uint64_t)p->dev.timeout_ms * 1000000;
         sl->done_seen_ns = 0;
         p->to_issue |= 1u << s;
@@ -350,8 +353,7 @@ static enum blk_cause ahci_submit(struct blk_dev *dev, struct blk_request *req)
         snprintf(req->detail, sizeof(req->detail), "PCI COMMAND.BME is clear: the HBA cannot DMA");
         return BLK_CAUSE_BUS_MASTER_OFF;
     }
-    REQ_DONE_BLOCKS(req) = 0;
-    REQ_FLAGS(req) = 0;
+    *ahci_rq(req) = (struct ahci_rq){ 0 };
     uint64_t flags = irq_save();
     wait_push_tail(p, req);
     p->stats.commands++;
@@ -410,12 +412,12 @@ static void finish_part(struct ahci_port *p, unsigned s)
         return;
     }
     req->bytes += sl->ncq ? sl->bytes : prdbc;
-    REQ_DONE_BLOCKS(req) += sl->count;
-    if (req->op != BLK_OP_FLUSH && REQ_DONE_BLOCKS(req) < req->count) {
+    ahci_rq(req)->done_blocks += sl->count;
+    if (req->op != BLK_OP_FLUSH && ahci_rq(req)->done_blocks < req->count) {
         wait_push_head(p, req);
         return;
     }
-    if (REQ_FLAGS(req) & REQ_F_IRQ_MISSED) {
+    if (ahci_rq(req)->flags & AHCI_RQ_IRQ_MISSED) {
         snprintf(req->detail, sizeof(req->detail), "%s: the command completed (data ok) but the "
                  "MSI never arrived within %u ms; vector %d fired %llu times", p->dev.name,
                  AHCI_IRQ_GRACE_MS, p->hba->vector,
@@ -591,8 +593,8 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
          * already show a later command's status (QEMU), while a non-queued
          * command runs alone and its failure is its own. */
         if (ncq_device_error && recovered && (!log_ok || (int)s != culprit) &&
-            !(REQ_FLAGS(req) & REQ_F_RETRIED)) {
-            REQ_FLAGS(req) |= REQ_F_RETRIED | (log_ok ? 0 : REQ_F_NONQUEUED);
+            !(ahci_rq(req)->flags & AHCI_RQ_RETRIED)) {
+            ahci_rq(req)->flags |= AHCI_RQ_RETRIED | (log_ok ? 0 : AHCI_RQ_NONQUEUED);
             /* Every tag in flight is named, also those that will succeed. */
             klog(LOG_WARN, "%s: NCQ error: tag %u (cmd %02xh lba %llu count %u) re-sent%s\n",
                  p->dev.name, s, sl->command, (unsigned long long)sl->lba, sl->count,
@@ -626,11 +628,11 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
             }
             req->error_lba = error_lba(p, sl);
         }
-        if (cause != BLK_CAUSE_ABORTED && (REQ_FLAGS(req) & REQ_F_NONQUEUED)) {
+        if (cause != BLK_CAUSE_ABORTED && (ahci_rq(req)->flags & AHCI_RQ_NONQUEUED)) {
             size_t n = strlen(why);
             snprintf(why + n, sizeof(why) - n, " (re-sent without NCQ)");
         }
-        if (cause != BLK_CAUSE_ABORTED && (REQ_FLAGS(req) & REQ_F_IRQ_MISSED)) {
+        if (cause != BLK_CAUSE_ABORTED && (ahci_rq(req)->flags & AHCI_RQ_IRQ_MISSED)) {
             size_t n = strlen(why);
             snprintf(why + n, sizeof(why) - n, "; MSI not delivered");
         }
@@ -717,7 +719,7 @@ static bool irq_missing(struct ahci_port *p, uint64_t now)
         if (!sl->done_seen_ns)
             sl->done_seen_ns = now;
         else if (now - sl->done_seen_ns > (uint64_t)AHCI_IRQ_GRACE_MS * 1000000) {
-            REQ_FLAGS(sl->req) |= REQ_F_IRQ_MISSED;
+            ahci_rq(sl->req)->flags |= AHCI_RQ_IRQ_MISSED;
             late = true;
         }
     }

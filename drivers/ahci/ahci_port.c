@@ -268,7 +268,6 @@ static void fill_blk_dev(struct ahci_port *p)
     strlcpy(d->model, id->model, sizeof(d->model));
     strlcpy(d->serial, id->serial, sizeof(d->serial));
     strlcpy(d->firmware, id->firmware, sizeof(d->firmware));
-    d->kind = "ahci";
     d->pci = p->hba->pci;
     d->block_size = id->logical_size;
     d->phys_block_size = id->physical_size;

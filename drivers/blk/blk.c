@@ -13,6 +13,7 @@
 #include "kernel/io.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
+#include "kernel/stage.h"
 #include "kernel/time.h"
 #include "lib/crc.h"
 #include "lib/format.h"
@@ -23,7 +24,6 @@
 #include <stdarg.h>
 
 #define BLK_FIRST_CAPACITY 64     /* device slots before the table first grows */
-#define BLK_MAX_FAULTS 64
 
 CMDLINE_UINT(uint32_t, blk_timeout_ms, "blk.timeout", 30000, 10, 600000,
              "per-command deadline in milliseconds before a driver aborts and recovers");
@@ -33,59 +33,11 @@ CMDLINE_GLOBS(blk_allow_write, "allow_write", 256, "",
 CMDLINE_STRING(blk_boot_id, "bootid", 40, "",
                "set by tools/mkiso: the ISO whose volume id is BAREIO_<bootid> is the boot "
                "medium, never written");
-CMDLINE_GLOBS(blk_no_bus_master, "test.no_bus_master", 64, "",
-              "test only: drivers (ahci, nvme) that leave PCI bus mastering off");
-
 /* Grows as devices come (doubling, copied): a machine with hundreds of
  * namespaces gets every one of them. */
 static struct blk_dev **devices;
 static unsigned device_count, device_capacity;
-static struct blk_controller_fault faults[BLK_MAX_FAULTS];
-static unsigned fault_count;
 
-extern const struct blk_driver __blk_drivers_start[], __blk_drivers_end[];
-
-/* ---- controllers that failed ---- */
-
-void blk_controller_failed(const char *name, struct pci_device *pci, enum blk_cause cause,
-                           const char *fmt, ...)
-{
-    va_list ap;
-    struct blk_controller_fault *f;
-
-    if (fault_count >= BLK_MAX_FAULTS) {
-        /* The fault is still said on the console; the table just cannot keep
-         * it for the summary, so that becomes a failure of its own. */
-        va_start(ap, fmt);
-        char detail[160];
-        vsnprintf(detail, sizeof(detail), fmt, ap);
-        va_end(ap);
-        klog(LOG_ERR, "%s: %s: %s\n", name, blk_cause_name(cause), detail);
-        leftout_report("%s: its bring-up failure is not in the summary: more than %u controllers "
-                       "failed", name, BLK_MAX_FAULTS);
-        return;
-    }
-    f = &faults[fault_count++];
-    strlcpy(f->name, name, sizeof(f->name));
-    f->pci = pci;
-    f->cause = cause;
-    va_start(ap, fmt);
-    vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
-    va_end(ap);
-    klog(LOG_ERR, "%s: %s: %s\n", f->name, blk_cause_name(cause), f->detail);
-}
-
-bool blk_test_no_bus_master(const char *driver)
-{
-    return blk_no_bus_master[0] && glob_list_match(blk_no_bus_master, driver) != GLOB_LIST_NONE;
-}
-
-unsigned blk_controller_fault_count(void) { return fault_count; }
-
-const struct blk_controller_fault *blk_controller_fault_at(unsigned i)
-{
-    return i < fault_count ? &faults[i] : NULL;
-}
 
 /* ---- trace ring ---- */
 
@@ -245,6 +197,11 @@ bool blk_register(struct blk_dev *dev)
                        (unsigned long long)dev->nblocks);
         return false;
     }
+    const struct blk_driver *drv = blk_dev_driver(dev);
+    if (drv)
+        dev->kind = drv->name;
+    else if (!dev->kind)
+        dev->kind = "unknown";
     dev->index = device_count;
     dev->timeout_ms = blk_timeout_ms;
     devices[device_count++] = dev;
@@ -255,9 +212,17 @@ bool blk_register(struct blk_dev *dev)
 
 void blk_init(void)
 {
-    for (const struct blk_driver *d = __blk_drivers_start; d < __blk_drivers_end; d++)
-        d->init();
+    for (unsigned i = 0; i < blk_driver_count(); i++)
+        blk_driver_at(i)->init(blk_driver_at(i));
 }
+
+/* The storage drivers start after PCI enumeration (kernel/stage.h). */
+static int blk_stage(void)
+{
+    blk_init();                 /* one line per controller and disk */
+    return KERNEL_STAGE_CONTINUE;
+}
+KERNEL_STAGE(20, blk, blk_stage);
 
 void blk_shutdown_all(void)
 {

@@ -85,6 +85,9 @@ const char *blk_op_name(enum blk_op op);              /* "read", "write", ... */
 void blk_format_size(char *buf, size_t size, uint64_t bytes);
 
 /* One physically contiguous piece of a data buffer. */
+/* Bytes of driver state every request carries (struct blk_request.pdu). */
+#define BLK_REQ_PDU_BYTES 48
+
 struct blk_seg {
     uint64_t phys;
     uint32_t len;           /* bytes */
@@ -112,10 +115,39 @@ struct blk_request {
     char detail[160];       /* the status decoded in words */
     uint64_t submit_ns, complete_ns;
 
-    /* Private to the driver while the request is in flight. */
-    uint64_t drv[4];
+    /* Private to the driver while the request is in flight: its typed
+     * per-request state (see BLK_PDU_ACCESSOR) and the link of a struct
+     * blk_fifo (drivers/blk/fifo.h). */
+    union {
+        uint64_t align_;
+        unsigned char bytes[BLK_REQ_PDU_BYTES];
+    } pdu;
     struct blk_request *next;
 };
+
+/* A driver's per-request state, in the spirit of Linux's per-request PDU:
+ *
+ *   struct nvme_rq { uint32_t outstanding; ... };
+ *   BLK_PDU_ACCESSOR(nvme_rq, struct nvme_rq)
+ *   ...  nvme_rq(req)->outstanding++;
+ *
+ * defines `static inline struct nvme_rq *nvme_rq(const struct blk_request *)`
+ * (const, so describe() can read it too; the state is the driver's, not the
+ * caller's), and fails the build when the struct does not fit in the
+ * request or needs more than 8-byte alignment. */
+#define BLK_PDU_ACCESSOR(fn, type)                                                    \
+    _Static_assert(sizeof(type) <= BLK_REQ_PDU_BYTES,                                 \
+                   #type " does not fit in struct blk_request's pdu");                \
+    _Static_assert(_Alignof(type) <= 8, #type " needs more than 8-byte alignment");   \
+    static inline type *fn(const struct blk_request *r)                               \
+    {                                                                                 \
+        return (type *)(uintptr_t)r->pdu.bytes;                                       \
+    }
+
+/* Refuses a request in a driver's submit(): sets req->cause and req->detail
+ * (printf-style) and returns the cause, so `return blk_refuse(req, ...)`. */
+enum blk_cause blk_refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Device capabilities (blk_dev.caps). */
 #define BLK_CAP_FLUSH           (1u << 0)
@@ -158,7 +190,7 @@ struct blk_dev {
     char model[161];
     char serial[81];
     char firmware[33];
-    const char *kind;       /* "ahci", "nvme", "ramdisk" */
+    const char *kind;       /* set by blk_register(): its driver's name ("ahci", "nvme") */
     struct pci_device *pci; /* NULL for the RAM disk */
     uint32_t block_size;    /* logical, bytes */
     uint32_t phys_block_size;
@@ -193,16 +225,83 @@ struct blk_dev {
     uint8_t identity[16];   /* scratch label UUID (or hash of the serial) for stamps */
 };
 
-/* Driver registration: BLK_DRIVER(ahci, ahci_init) runs ahci_init() from
- * blk_init(); the function finds its controllers and calls blk_register(). */
-struct blk_driver {
-    const char *name;
-    void (*init)(void);
+/* ---- drivers ----
+ *
+ * A driver is its folder plus one registration, written in that folder:
+ *
+ *   static const struct blk_pci_match nvme_match[] = { { .class_code = 0x01,
+ *       .subclass = 0x08, .prog_if = 0x02 }, { 0 } };
+ *   BLK_DRIVER(nvme) = { .name = "nvme", .match = nvme_match, .bar = 0,
+ *       .bar_name = "controller registers", .min_bar_size = 0x2000,
+ *       .ops = &nvme_blk_ops, .init = nvme_init };
+ *
+ * blk_init() runs every driver's init(), which finds its functions with
+ * blk_pci_count()/blk_pci_at(), claims each with blk_pci_claim() and calls
+ * blk_register() per device. Preflight (tests/kernel/test_preflight.c) and
+ * the end-of-run summary iterate the drivers: which PCI functions are whose,
+ * the register BAR to check, and the driver's own preflight() for what only
+ * it can read (AHCI's GHC.AE and CAP.S64A). A device's driver is known by its
+ * ops pointer (blk_dev_driver()), never by comparing names. */
+
+/* A PCI function a driver takes: class and subclass, prog-if unless it is
+ * negative; vendor/device IDs when vendor_id is not 0 (then the class is not
+ * looked at). A table ends with an entry of all zeroes (vendor 0, class 0). */
+struct blk_pci_match {
+    uint8_t class_code, subclass;
+    int16_t prog_if;
+    uint16_t vendor_id, device_id;
 };
-#define BLK_DRIVER(name_, init_)                                                      \
-    static const struct blk_driver blk_driver_##name_                                 \
-        __attribute__((used, section(".blk_drivers." #name_), aligned(8))) =          \
-            { #name_, init_ }
+
+/* What a driver's preflight() reads off its controller, before any I/O. */
+struct blk_preflight {
+    bool has_mode_check;        /* the driver checks a controller mode (below) */
+    enum blk_cause mode_cause;  /* BLK_OK: in the mode the driver needs */
+    char mode[160];             /* what was read, in words: the failure or a diagnostic */
+    bool dma64;                 /* the controller can address memory above 4 GiB */
+    bool unreadable;            /* registers not reachable: nothing above was read */
+};
+
+struct blk_driver {
+    const char *name;           /* "nvme": controllers are named nvme0, nvme1, ... */
+    const struct blk_pci_match *match;  /* NULL: not a PCI driver (the RAM disk) */
+    unsigned bar;               /* the register BAR */
+    const char *bar_name;       /* "ABAR", "controller registers" */
+    uint64_t min_bar_size;      /* bytes the registers need */
+    const struct blk_ops *ops;  /* every device it registers uses these */
+    void (*init)(const struct blk_driver *drv);
+    /* Optional. `regs` is the mapped register BAR (NULL when it could not be
+     * mapped: then set unreadable). Reads only; changes nothing. */
+    void (*preflight)(const struct blk_driver *drv, struct pci_device *pci,
+                      volatile void *regs, struct blk_preflight *out);
+};
+#define BLK_DRIVER(name_)                                                             \
+    const struct blk_driver blk_driver_##name_                                        \
+        __attribute__((used, section(".blk_drivers." #name_), aligned(8)))
+
+/* The drivers built in, in name order. */
+unsigned blk_driver_count(void);
+const struct blk_driver *blk_driver_at(unsigned i);
+/* The driver of a device (by its ops), NULL when none registered it. */
+const struct blk_driver *blk_dev_driver(const struct blk_dev *dev);
+/* The driver that takes this PCI function, NULL when none. */
+const struct blk_driver *blk_pci_driver(const struct pci_device *pci);
+bool blk_pci_matches(const struct blk_driver *drv, const struct pci_device *pci);
+/* The driver's functions, in PCI table order: how many, and the i'th. */
+unsigned blk_pci_count(const struct blk_driver *drv);
+struct pci_device *blk_pci_at(const struct blk_driver *drv, unsigned i);
+/* The register BAR if it is a memory BAR that is assigned (not 0) and at
+ * least min_bar_size bytes; else NULL and, when why is given, why not. */
+const struct pci_bar *blk_pci_register_bar(const struct blk_driver *drv,
+                                           const struct pci_device *pci, char *why, size_t size);
+
+/* The probe prelude every PCI driver runs: checks the register BAR, turns
+ * on memory decoding and bus mastering (left off, and cleared if the
+ * firmware set it, under test.no_bus_master=DRIVER), maps the BAR. Returns
+ * the registers, or NULL after recording the controller as failed under
+ * `name` with the cause (blk_controller_failed). *bus_master says whether
+ * PCI COMMAND.BME is on: a driver must not let the device DMA without it. */
+volatile void *blk_pci_claim(const struct blk_driver *drv, struct pci_device *pci,
+                             const char *name, bool *bus_master);
 
 /* A controller that could not be brought up: kept for the preflight suite and
  * the end-of-run summary. */

@@ -8,9 +8,7 @@
 
 #include <stdarg.h>
 
-static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
+enum blk_cause blk_refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
 {
     va_list ap;
     req->cause = cause;
@@ -37,17 +35,17 @@ static enum blk_cause check_segment(const struct blk_dev *dev, struct blk_reques
     const struct blk_seg *s = &req->segs[i];
 
     if (s->len == 0)
-        return refuse(req, BLK_CAUSE_INVALID, "segment %u has length 0", i);
+        return blk_refuse(req, BLK_CAUSE_INVALID, "segment %u has length 0", i);
     if (s->phys % dev->addr_align)
-        return refuse(req, BLK_CAUSE_MISALIGNED,
+        return blk_refuse(req, BLK_CAUSE_MISALIGNED,
                       "segment %u at 0x%llx is not %u-byte aligned, which %s requires", i,
                       (unsigned long long)s->phys, dev->addr_align, dev->kind);
     if (s->len % dev->len_align)
-        return refuse(req, BLK_CAUSE_MISALIGNED,
+        return blk_refuse(req, BLK_CAUSE_MISALIGNED,
                       "segment %u length %u is not a multiple of %u, which %s requires", i, s->len,
                       dev->len_align, dev->kind);
     if (s->phys >= dev->dma_limit || s->len > dev->dma_limit - s->phys)
-        return refuse(req, BLK_CAUSE_DMA_UNREACHABLE,
+        return blk_refuse(req, BLK_CAUSE_DMA_UNREACHABLE,
                       "segment %u at 0x%llx+%u lies beyond 0x%llx, the controller's reach", i,
                       (unsigned long long)s->phys, s->len, (unsigned long long)dev->dma_limit);
     return BLK_OK;
@@ -58,10 +56,10 @@ static enum blk_cause check_segments(const struct blk_dev *dev, struct blk_reque
     uint64_t total = 0, want = (uint64_t)req->count * dev->block_size;
 
     if (req->nsegs == 0 || !req->segs)
-        return refuse(req, BLK_CAUSE_INVALID, "%s of %u blocks without a data buffer",
+        return blk_refuse(req, BLK_CAUSE_INVALID, "%s of %u blocks without a data buffer",
                       blk_op_name(req->op), req->count);
     if (req->nsegs > dev->max_segs)
-        return refuse(req, BLK_CAUSE_INVALID, "%u segments, the device takes at most %u",
+        return blk_refuse(req, BLK_CAUSE_INVALID, "%u segments, the device takes at most %u",
                       req->nsegs, dev->max_segs);
     for (uint32_t i = 0; i < req->nsegs; i++) {
         enum blk_cause rc = check_segment(dev, req, i);
@@ -70,7 +68,7 @@ static enum blk_cause check_segments(const struct blk_dev *dev, struct blk_reque
         total += req->segs[i].len;  /* at most 2^32 segments of < 2^32 bytes: no wrap */
     }
     if (total != want)
-        return refuse(req, BLK_CAUSE_INVALID, "segments hold %llu bytes, %u blocks need %llu",
+        return blk_refuse(req, BLK_CAUSE_INVALID, "segments hold %llu bytes, %u blocks need %llu",
                       (unsigned long long)total, req->count, (unsigned long long)want);
     return BLK_OK;
 }
@@ -79,11 +77,11 @@ static enum blk_cause check_segments(const struct blk_dev *dev, struct blk_reque
 static enum blk_cause check_write(const struct blk_dev *dev, struct blk_request *req)
 {
     if (!dev->writable)
-        return refuse(req, BLK_CAUSE_READ_ONLY, "%s refused: %s", blk_op_name(req->op),
+        return blk_refuse(req, BLK_CAUSE_READ_ONLY, "%s refused: %s", blk_op_name(req->op),
                       dev->access);
     if (dev->write_end > dev->nblocks ||
         !inside(req->lba, req->count, dev->write_first, dev->write_end))
-        return refuse(req, BLK_CAUSE_READ_ONLY,
+        return blk_refuse(req, BLK_CAUSE_READ_ONLY,
                       "%s of lba %llu+%u is outside the scratch range %llu..%llu",
                       blk_op_name(req->op), (unsigned long long)req->lba, req->count,
                       (unsigned long long)dev->write_first, (unsigned long long)dev->write_end);
@@ -97,20 +95,20 @@ enum blk_cause blk_check_request(const struct blk_dev *dev, struct blk_request *
     };
 
     if (req->op >= BLK_OP_COUNT)
-        return refuse(req, BLK_CAUSE_INVALID, "unknown operation %u", req->op);
+        return blk_refuse(req, BLK_CAUSE_INVALID, "unknown operation %u", req->op);
     if ((dev->caps & needs[req->op]) != needs[req->op])
-        return refuse(req, BLK_CAUSE_INVALID, "%s does not support %s", dev->name,
+        return blk_refuse(req, BLK_CAUSE_INVALID, "%s does not support %s", dev->name,
                       blk_op_name(req->op));
     if ((req->flags & BLK_F_FUA) && (req->op != BLK_OP_WRITE || !(dev->caps & BLK_CAP_FUA)))
-        return refuse(req, BLK_CAUSE_INVALID, "FUA %s", req->op != BLK_OP_WRITE
+        return blk_refuse(req, BLK_CAUSE_INVALID, "FUA %s", req->op != BLK_OP_WRITE
                       ? "applies to writes only" : "is not supported by the device");
     if (req->op == BLK_OP_FLUSH)
         return BLK_OK;
     if (req->count == 0)
-        return refuse(req, BLK_CAUSE_INVALID, "%s of zero blocks", blk_op_name(req->op));
+        return blk_refuse(req, BLK_CAUSE_INVALID, "%s of zero blocks", blk_op_name(req->op));
     bool unchecked_read = (req->flags & BLK_F_UNCHECKED) && req->op == BLK_OP_READ;
     if (!unchecked_read && !inside(req->lba, req->count, 0, dev->nblocks))
-        return refuse(req, BLK_CAUSE_LBA_RANGE, "lba %llu + %u blocks is past the end (%llu blocks)",
+        return blk_refuse(req, BLK_CAUSE_LBA_RANGE, "lba %llu + %u blocks is past the end (%llu blocks)",
                       (unsigned long long)req->lba, req->count, (unsigned long long)dev->nblocks);
     if (blk_op_writes(req->op)) {
         enum blk_cause rc = check_write(dev, req);

@@ -4,4 +4,4 @@
 HOST_DRIVER_SRCS += drivers/blk/access.c drivers/blk/check.c drivers/blk/names.c
 # The block layer itself runs under the drivers' fake-hardware tests: devices
 # register through it (tests/host/hw/).
-HOST_HW_SRCS += drivers/blk/blk.c
+HOST_HW_SRCS += drivers/blk/blk.c drivers/blk/driver.c

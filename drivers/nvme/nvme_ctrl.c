@@ -297,7 +297,6 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
     nvme_id_string(d->model, sizeof(d->model), c->id->mn, sizeof(c->id->mn));
     nvme_id_string(d->serial, sizeof(d->serial), c->id->sn, sizeof(c->id->sn));
     nvme_id_string(d->firmware, sizeof(d->firmware), c->id->fr, sizeof(c->id->fr));
-    d->kind = "nvme";
     d->pci = c->pci;
     d->block_size = 1u << g.lba_shift;
     d->phys_block_size = d->block_size;
@@ -516,30 +515,13 @@ static void choose_irq_mode(struct nvme_ctrl *c)
     }
 }
 
-static void probe(struct nvme_ctrl *c)
+static void probe(const struct blk_driver *drv, struct nvme_ctrl *c)
 {
     char why[160];
-    const struct pci_bar *bar = pci_get_bar(c->pci, 0);
 
-    if (!bar || bar->type == PCI_BAR_IO || bar->type == PCI_BAR_NONE || bar->phys == 0 ||
-        bar->size < 0x2000) {
-        blk_controller_failed(c->name, c->pci, BLK_CAUSE_BAR_UNASSIGNED,
-                              "BAR0 (controller registers) is %s", !bar || bar->type == PCI_BAR_NONE
-                              ? "not implemented" : bar->type == PCI_BAR_IO ? "an I/O BAR"
-                              : bar->phys == 0 ? "unassigned (address 0)" : "smaller than 8 KiB");
+    c->regs = blk_pci_claim(drv, c->pci, c->name, &c->bus_master);
+    if (!c->regs)
         return;
-    }
-    bool no_bm = blk_test_no_bus_master("nvme");
-    pci_enable(c->pci, true, false, !no_bm);
-    if (no_bm)      /* the firmware may have set it (SeaBIOS drives NVMe): clear it */
-        pci_write16(c->pci, PCI_COMMAND,
-                    (uint16_t)(pci_read16(c->pci, PCI_COMMAND) & ~PCI_COMMAND_BUS_MASTER));
-    c->regs = pci_map_bar(c->pci, 0);
-    if (!c->regs) {
-        blk_controller_failed(c->name, c->pci, BLK_CAUSE_BAR_UNASSIGNED,
-                              "BAR0 at 0x%llx could not be mapped", (unsigned long long)bar->phys);
-        return;
-    }
     c->cap = mmio_read64(c->regs, NVME_REG_CAP);
     c->vs = mmio_read32(c->regs, NVME_REG_VS);
     c->timeout_ms = NVME_CAP_TO(c->cap) ? NVME_CAP_TO(c->cap) * 500u : 500u;
@@ -547,12 +529,12 @@ static void probe(struct nvme_ctrl *c)
         return;
     /* The controller will DMA as soon as it is enabled: without bus mastering
      * every command would hang, so stop here with a named cause. */
-    c->bus_master = (pci_read16(c->pci, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER) != 0;
     if (!c->bus_master) {
         blk_controller_failed(c->name, c->pci, BLK_CAUSE_BUS_MASTER_OFF,
                               "PCI COMMAND.BME is clear (0x%04x)%s; controller left disabled",
                               pci_read16(c->pci, PCI_COMMAND),
-                              no_bm ? " on purpose (test.no_bus_master)" : "");
+                              blk_test_no_bus_master(drv->name)
+                              ? " on purpose (test.no_bus_master)" : "");
         return;
     }
     if (!alloc_controller_memory(c)) {
@@ -578,11 +560,9 @@ static void probe(struct nvme_ctrl *c)
     find_namespaces(c);
 }
 
-static void nvme_init(void)
+static void nvme_init(const struct blk_driver *drv)
 {
-    unsigned found = 0;
-    while (pci_find_class(NVME_CLASS, NVME_SUBCLASS, NVME_PROG_IF, found))
-        found++;
+    unsigned found = blk_pci_count(drv);
     if (!found)
         return;
     controllers = memory_alloc_state((uint64_t)found * sizeof(*controllers));
@@ -592,15 +572,41 @@ static void nvme_init(void)
         return;
     }
     for (unsigned i = 0; i < found; i++) {
-        struct pci_device *pci = pci_find_class(NVME_CLASS, NVME_SUBCLASS, NVME_PROG_IF, i);
+        struct pci_device *pci = blk_pci_at(drv, i);
         struct nvme_ctrl *c = &controllers[nvme_controller_count];
         c->index = nvme_controller_count++;
         c->pci = pci;
         snprintf(c->name, sizeof(c->name), "nvme%u", c->index);
-        probe(c);
+        probe(drv, c);
     }
 }
-BLK_DRIVER(nvme, nvme_init);
+
+/* NVM Express controllers (PCI class 01.08.02). NVMe addresses memory with
+ * 64-bit PRP entries always, and has no mode to check before I/O. */
+static void nvme_preflight(const struct blk_driver *drv, struct pci_device *pci,
+                           volatile void *regs, struct blk_preflight *out)
+{
+    (void)drv;
+    (void)pci;
+    out->unreadable = !regs;
+    out->dma64 = true;
+}
+
+static const struct blk_pci_match nvme_match[] = {
+    { .class_code = NVME_CLASS, .subclass = NVME_SUBCLASS, .prog_if = NVME_PROG_IF },
+    { 0 },
+};
+
+BLK_DRIVER(nvme) = {
+    .name = "nvme",
+    .match = nvme_match,
+    .bar = 0,
+    .bar_name = "controller registers",
+    .min_bar_size = 0x2000,     /* registers to 0FFFh, doorbells from 1000h (§3.1) */
+    .ops = &nvme_blk_ops,
+    .init = nvme_init,
+    .preflight = nvme_preflight,
+};
 
 /* ---- recovery ---- */
 

@@ -37,17 +37,26 @@
 #define PCI_STATUS_INTERRUPT    (1u << 3)
 #define NVME_NLB_MAX            65536u  /* CDW12 NLB is 16 bits, 0-based */
 
-/* drv[] of a request in flight. */
-#define REQ_OUTSTANDING(r)  ((r)->drv[0])       /* commands issued, not complete */
-#define REQ_NEXT_PART(r)    ((r)->drv[1] & 0xffffffffull)
-#define REQ_PARTS(r)        ((r)->drv[1] >> 32)
-#define REQ_PART_BLOCKS(r)  ((r)->drv[2] & 0xffffffffull)
-#define REQ_LAST_CMD(r)     ((r)->drv[2] >> 32)  /* 1 + queue<<16 | cid, 0: none */
-#define REQ_NS(r)           ((struct nvme_ns *)(uintptr_t)(r)->drv[3])
+/* A request in flight (its blk_request pdu): split into `parts` commands
+ * of part_blocks each (the last shorter), issued in order. */
+struct nvme_rq {
+    struct nvme_ns *ns;
+    uint32_t outstanding;   /* commands issued, not complete */
+    uint32_t next_part;     /* the next part to issue */
+    uint32_t parts;
+    uint32_t part_blocks;
+    bool has_last;          /* last_qid/last_cid name the last command issued */
+    uint16_t last_qid, last_cid;
+};
+BLK_PDU_ACCESSOR(nvme_rq, struct nvme_rq)
 
-static void set_next_part(struct blk_request *r, uint64_t next)
+/* The last command issued for req on ns, NULL when there is none. */
+static struct nvme_cmd *last_command(struct nvme_ns *ns, const struct blk_request *req)
 {
-    r->drv[1] = (r->drv[1] & ~0xffffffffull) | next;
+    const struct nvme_rq *rq = nvme_rq(req);
+    if (!rq->has_last || rq->ns != ns || rq->last_qid == 0 || rq->last_qid > ns->ctrl->nio)
+        return NULL;
+    return &ns->ctrl->io[rq->last_qid - 1].cmds[rq->last_cid];
 }
 
 struct nvme_ns *nvme_ns_of(struct blk_dev *dev)
@@ -200,9 +209,9 @@ static bool build_part(struct nvme_queue *q, struct nvme_ns *ns, struct nvme_cmd
                        uint16_t cid, struct blk_request *req, uint64_t part)
 {
     struct nvme_sqe *sqe = &cmd->sqe;
-    uint64_t first = part * REQ_PART_BLOCKS(req);
-    uint32_t nlb = (uint32_t)(req->count - first < REQ_PART_BLOCKS(req)
-                              ? req->count - first : REQ_PART_BLOCKS(req));
+    uint64_t first = part * nvme_rq(req)->part_blocks;
+    uint32_t nlb = (uint32_t)(req->count - first < nvme_rq(req)->part_blocks
+                              ? req->count - first : nvme_rq(req)->part_blocks);
 
     memset(sqe, 0, sizeof(*sqe));
     sqe->cdw0 = opcode_of(req->op) | (uint32_t)cid << 16;
@@ -274,7 +283,7 @@ static void pending_remove(struct nvme_queue *q, struct blk_request *req)
 static void complete_request(struct nvme_queue *q, struct blk_request *req)
 {
     q->completed++;
-    blk_complete(&REQ_NS(req)->dev, req, req->cause);
+    blk_complete(&nvme_rq(req)->ns->dev, req, req->cause);
 }
 
 /* The SQ is full when the tail is one behind the head the controller last
@@ -291,8 +300,8 @@ static unsigned fill(struct nvme_queue *q)
     unsigned written = 0;
     while (q->pending_head && q->in_flight < q->depth - 1 && sq_has_room(q)) {
         struct blk_request *req = q->pending_head;
-        struct nvme_ns *ns = REQ_NS(req);
-        uint64_t part = REQ_NEXT_PART(req);
+        struct nvme_ns *ns = nvme_rq(req)->ns;
+        uint64_t part = nvme_rq(req)->next_part;
         uint16_t cid = alloc_cid(q);
         struct nvme_cmd *cmd = &q->cmds[cid];
 
@@ -312,13 +321,14 @@ static unsigned fill(struct nvme_queue *q)
         cmd->deadline_ns = time_ns() + (uint64_t)ns->dev.timeout_ms * 1000000ull;
         q->in_flight++;
         q->commands++;
-        REQ_OUTSTANDING(req)++;
-        req->drv[2] = (req->drv[2] & 0xffffffffull) |
-                      ((uint64_t)(1u << 31 | (uint32_t)q->qid << 16 | cid) << 32);
+        nvme_rq(req)->outstanding++;
+        nvme_rq(req)->has_last = true;
+        nvme_rq(req)->last_qid = q->qid;
+        nvme_rq(req)->last_cid = cid;
         nvme_queue_post(q, &cmd->sqe);
         written++;
-        set_next_part(req, part + 1);
-        if (part + 1 >= REQ_PARTS(req))
+        nvme_rq(req)->next_part = (uint32_t)(part + 1);
+        if (part + 1 >= nvme_rq(req)->parts)
             pending_remove(q, req);
     }
     return written;
@@ -328,9 +338,9 @@ static unsigned fill(struct nvme_queue *q)
  * when the issued ones have. */
 static void fail_unissued(struct nvme_queue *q, struct blk_request *req)
 {
-    set_next_part(req, REQ_PARTS(req));
+    nvme_rq(req)->next_part = nvme_rq(req)->parts;
     pending_remove(q, req);
-    if (REQ_OUTSTANDING(req) == 0)
+    if (nvme_rq(req)->outstanding == 0)
         complete_request(q, req);
 }
 
@@ -373,13 +383,13 @@ static void finish_cmd(struct nvme_queue *q, uint16_t cid, uint16_t status,
         if (override != BLK_OK && req->cause == BLK_OK)
             record_error(q, cmd, cid, override, status, q->ctrl->last_recovery);
     }
-    REQ_OUTSTANDING(req)--;
+    nvme_rq(req)->outstanding--;
     if (req->cause != BLK_OK && req->cause != BLK_CAUSE_IRQ_NOT_DELIVERED &&
-        REQ_NEXT_PART(req) < REQ_PARTS(req)) {
+        nvme_rq(req)->next_part < nvme_rq(req)->parts) {
         fail_unissued(q, req);
         return;
     }
-    if (REQ_OUTSTANDING(req) == 0 && REQ_NEXT_PART(req) >= REQ_PARTS(req))
+    if (nvme_rq(req)->outstanding == 0 && nvme_rq(req)->next_part >= nvme_rq(req)->parts)
         complete_request(q, req);
 }
 
@@ -700,10 +710,8 @@ static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
         parts = (req->count + part_blocks - 1) / part_blocks;
 
     struct nvme_queue *q = queue_of(ns, req->queue);
-    req->drv[0] = 0;
-    req->drv[1] = parts << 32;
-    req->drv[2] = part_blocks & 0xffffffffull;
-    req->drv[3] = (uint64_t)(uintptr_t)ns;
+    *nvme_rq(req) = (struct nvme_rq){ .ns = ns, .parts = (uint32_t)parts,
+                                      .part_blocks = (uint32_t)part_blocks };
     req->next = NULL;
 
     uint64_t flags = irq_save();
@@ -759,11 +767,10 @@ static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
     struct nvme_ns *ns = dev->priv;
     struct nvme_ctrl *c = ns->ctrl;
     char buf[200];
-    uint64_t last = REQ_LAST_CMD(req);
+    struct nvme_cmd *cmd = last_command(ns, req);
 
-    if (last && REQ_NS(req) == ns) {
-        struct nvme_queue *q = &c->io[((last >> 16) & 0x7fff) - 1];
-        struct nvme_cmd *cmd = &q->cmds[last & 0xffff];
+    if (cmd) {
+        struct nvme_queue *q = &c->io[nvme_rq(req)->last_qid - 1];
         const struct nvme_sqe *s = &cmd->sqe;
         char words[112];
         nvme_status_describe(cmd->last_status, words, sizeof(words));
@@ -818,11 +825,9 @@ bool nvme_test_last_command(struct blk_dev *dev, const struct blk_request *req,
                             struct nvme_sqe *sqe, uint64_t *list, uint32_t max, uint32_t *nlist)
 {
     struct nvme_ns *ns = nvme_ns_of(dev);
-    uint64_t last = REQ_LAST_CMD(req);
-    if (!ns || !last)
+    struct nvme_cmd *cmd = ns ? last_command(ns, req) : NULL;
+    if (!cmd)
         return false;
-    struct nvme_queue *q = &ns->ctrl->io[((last >> 16) & 0x7fff) - 1];
-    struct nvme_cmd *cmd = &q->cmds[last & 0xffff];
     *sqe = cmd->sqe;
     *nlist = 0;
     uint32_t entries = cmd->bytes ? nvme_prp_entry_count(sqe->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;

@@ -9,6 +9,7 @@
  * bareio assigns no bus numbers and no BAR addresses, and does not size
  * expansion ROMs or bridge windows. MSI/MSI-X target the bootstrap CPU. */
 #include "drivers/pci/pci.h"
+#include "kernel/stage.h"
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
 #include "kernel/cmdline.h"
@@ -848,3 +849,11 @@ void pci_msix_disable(struct pci_device *dev)
     pci_write16(dev, dev->cap_msix + PCI_MSIX_CONTROL,
                 control & (uint16_t)~PCI_MSIX_CONTROL_ENABLE);
 }
+
+/* Enumeration is the first stage after the kernel's services (kernel/stage.h). */
+static int pci_stage(void)
+{
+    pci_init();                 /* enumerate, print the table */
+    return KERNEL_STAGE_CONTINUE;
+}
+KERNEL_STAGE(10, pci, pci_stage);

@@ -7,7 +7,7 @@
 #include "kernel/acpi.h"
 #include "kernel/bootinfo.h"
 #include "kernel/io.h"
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/memory.h"
 #include "lib/string.h"
 

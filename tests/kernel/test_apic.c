@@ -4,7 +4,7 @@
  * cleared again by the EOI; the one-shot timer fires once, not early, and not
  * after a cancel. Timer cases borrow the timer on a vector of their own and
  * give the harness back its pending timeout afterwards. */
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/apic.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"

@@ -2,7 +2,7 @@
 /* tests/kernel/test_console.c — the log ring keeps what was logged, including
  * messages below the console level, for failure reports. */
 #include "kernel/console.h"
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "lib/format.h"
 #include "lib/string.h"
 

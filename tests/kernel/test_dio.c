@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/kernel/test_dio.c — the `dio` suite: direct DMA I/O on every block
- * device the drivers expose, proven with stamped data (kernel/dio.c). Write
+ * device the drivers expose, proven with stamped data (tests/harness/dio.c). Write
  * tests run only on scratch devices (dev->writable, inside the scratch
  * range); read-only devices get the read-only cases and are reported as
  * read-only with the block layer's reason.
@@ -12,8 +12,8 @@
 #include "drivers/blk/blk.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
-#include "kernel/dio.h"
-#include "kernel/ktest.h"
+#include "tests/harness/dio.h"
+#include "tests/harness/ktest.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
 #include "lib/format.h"
@@ -820,7 +820,7 @@ static unsigned known_blocks(const struct dio_dev *d, uint64_t lba, uint32_t cou
  * steps 1 and 3 (once: step 1 only). On a device slow to write, step 3 times
  * out at the latest and step 4 still proves [L-4, L) from step 1.
  * Nothing is retried away here: a failed I/O fails the case with its cause,
- * also when the block-by-block repeat in kernel/dio.c then succeeds. */
+ * also when the block-by-block repeat in tests/harness/dio.c then succeeds. */
 static void probe_at(struct ktest *t, struct dio_dev *d, uint64_t lba)
 {
     const uint32_t n = 2 * PROBE_HALF;

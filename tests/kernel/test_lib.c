@@ -9,7 +9,7 @@
 #include "kernel/console.h"
 #include "kernel/io.h"
 #include "kernel/bootinfo.h"
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "lib/cmdline.h"
 #include "lib/crc.h"
 #include "lib/format.h"

@@ -5,7 +5,7 @@
  * of kernel/paging.c), and the harness's part: case buffers it frees, leak
  * reports that name the owner. Every case frees what it takes with
  * dma_alloc(). */
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
 #include "kernel/memory.h"

@@ -18,7 +18,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
 #include "lib/format.h"

@@ -10,7 +10,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"

@@ -3,7 +3,7 @@
  * failures: each deliberately crashes, hangs, leaks or fails, so each is explicit
  * (run only when `tests=` names it in full) and a QEMU scenario checks that
  * the harness reports it. */
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/memory.h"

@@ -3,7 +3,7 @@
  * HPET main counter when there is one, else PIT channel 2. Each case measures
  * with the reference directly, never through time_ns(), so a wrong calibration
  * or a broken conversion shows up as a failure. */
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/hpet.h"
 #include "kernel/io.h"
 #include "kernel/pit.h"

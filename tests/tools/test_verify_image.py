@@ -661,7 +661,7 @@ def test_the_line_limit_does_not_count_the_line_end(img, tmp_path, line_end):
         assert p.returncode == status and words in p.stdout + p.stderr, (length, p.stdout + p.stderr)
 
 
-# The kernel prints each manifest line at the start of a line (kernel/dio.c);
+# The kernel prints each manifest line at the start of a line (tests/harness/dio.c);
 # the tag elsewhere is log text, e.g. a disk's model on its boot line.
 BOOT_LINES = {
     "begin in a model": "ahci0p0: bareio-manifest: begin QM00001 fw 2.5+, 32 MiB (65536 sectors), "

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* tools/src/manifest.h — the parser of the manifest the kernel prints at the
- * end of a run (kernel/dio.c, dio_print_manifests) for tools/verify-image:
+ * end of a run (tests/harness/dio.c, dio_print_manifests) for tools/verify-image:
  * pure (no I/O, no exit), fed the serial log in pieces of any size, so the
  * fuzzer (tests/fuzz/fuzz_manifest.c) drives exactly what the tool runs.
  *

@@ -3,7 +3,7 @@
  *
  *   verify-image SERIAL_LOG IMAGE [--device NAME] [--allow-write]
  *       Finds the manifest (bareio-manifest: begin/stamped/zero/deallocated/incomplete/end
- *       lines, printed by kernel/dio.c; grammar in tools/src/manifest.h) that
+ *       lines, printed by tests/harness/dio.c; grammar in tools/src/manifest.h) that
  *       the kernel printed for the device backed by IMAGE — the one whose
  *       identity is IMAGE's scratch label UUID (or bareio GPT partition GUID),
  *       or the one named by --device — and checks it: IMAGE must be scratch

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/host/fake/harness.c — what kernel/ktest.c needs besides the fake
+/* tests/host/fake/harness.c — what tests/harness/ktest.c needs besides the fake
  * kernel, so the harness runs on the host (tests/host/hw/test_ktest.c): the
  * LAPIC one-shot timer on the fake clock (kernel/apic.h: it fires, with
  * interrupts on, once the clock passes the shot, into the handler

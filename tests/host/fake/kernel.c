@@ -6,6 +6,7 @@
  * (kernel/irq.h), the command-line keys and the driver start-up. */
 #include "tests/host/fake/fake.h"
 #include "drivers/blk/blk.h"
+#include "kernel/panic.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
@@ -122,7 +123,7 @@ void fake_advance(uint64_t ns)
         if (regions[i].ops->tick)
             regions[i].ops->tick(regions[i].model);
     ticking = false;
-    fake_timer_poll();      /* last: its handler may jump out of here (kernel/ktest.c) */
+    fake_timer_poll();      /* last: its handler may jump out of here (tests/harness/ktest.c) */
 }
 
 void fake_cpu_pause(void) { fake_advance(FAKE_US); }
@@ -420,4 +421,12 @@ const char *symbol_lookup(uint64_t addr, uint64_t *offset)
     (void)addr;
     *offset = 0;
     return NULL;
+}
+
+/* kernel/panic.c is the kernel's; the harness only registers its hooks. */
+static const struct crash_hooks *crash_hooks_set;
+void crash_set_hooks(const struct crash_hooks *hooks) { crash_hooks_set = hooks; }
+const char *crash_current(void)
+{
+    return crash_hooks_set && crash_hooks_set->current ? crash_hooks_set->current() : NULL;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/host/hw/test_ktest.c — the harness itself (kernel/ktest.c) on the
+/* tests/host/hw/test_ktest.c — the harness itself (tests/harness/ktest.c) on the
  * fake kernel: its per-case timeout is a LAPIC one-shot armed for each case
  * (and re-armed by the handler when it fires before the case's deadline,
  * as when a case borrowed the timer), ending a hung case by a jump back into
@@ -9,7 +9,7 @@
 #include "tests/host/hw/hw.h"
 #include "kernel/apic.h"
 #include "kernel/exit.h"
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
 

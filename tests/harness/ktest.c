@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/ktest.c — the in-kernel test harness. Runs the suites registered in
- * the .ktest_suites section (kernel/ktest.h) that `tests=` selects, in order,
+/* tests/harness/ktest.c — the in-kernel test harness. Runs the suites registered in
+ * the .ktest_suites section (tests/harness/ktest.h) that `tests=` selects, in order,
  * and reports them as KTAP version 1 between two banner lines:
  *
  *   === bareio KTAP START ===
@@ -19,13 +19,14 @@
  * its timeout is abandoned (longjmp from the LAPIC timer interrupt) and
  * reported as failed; a case that takes an exception is reported as crashed,
  * the remaining cases as skipped, and the run ends with CRASH. */
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/apic.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"
 #include "kernel/memory.h"
+#include "kernel/panic.h"
 #include "kernel/symbols.h"
 #include "kernel/time.h"
 #include "lib/format.h"
@@ -414,6 +415,10 @@ int ktest_run_all(const char *tests)
                 "part of them (raise KTEST_MAX_SUITES)\n", built_in, KTEST_MAX_SUITES);
         return BAREIO_EXIT_FAIL;
     }
+    /* From here a crash is reported as this run's: the case it hit, the
+     * cases not run, the document closed (ktest_crash). */
+    static const struct crash_hooks hooks = { ktest_current, ktest_crash };
+    crash_set_hooks(&hooks);
     sort_suites();
     irq_set_handler(IRQ_VECTOR_LAPIC_TIMER, case_timeout_interrupt, NULL);
     if (!selection_valid())

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* drivers/blk/ramdisk.c — a block device in RAM, to test the direct-I/O
+/* drivers/ramdisk/ramdisk.c — a block device in RAM, to test the direct-I/O
  * harness itself: created only when `blk.ramdisk=SIZE` is given, it registers
  * through BLK_DRIVER like any disk, so the block layer decides its access from
  * the scratch label this file writes into its first block.
@@ -17,6 +17,7 @@
  * No interrupts, one queue; DMA is a memory copy, so nothing here checks what
  * a real controller would (the block layer's rules still apply). */
 #include "drivers/blk/blk.h"
+#include "drivers/blk/fifo.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/memory.h"
@@ -56,8 +57,8 @@ struct ramdisk_fault {
 struct ramdisk {
     struct blk_dev dev;
     struct dma_region store;
-    struct blk_request *queued, *queued_tail;   /* submitted, not yet kicked */
-    struct blk_request *kicked, *kicked_tail;   /* handed to the "device" */
+    struct blk_fifo queued;     /* submitted, not yet kicked */
+    struct blk_fifo kicked;     /* handed to the "device" */
     unsigned in_flight;
     struct ramdisk_fault faults[RAMDISK_MAX_FAULTS];
     unsigned fault_count;
@@ -285,28 +286,15 @@ static enum blk_cause execute(struct ramdisk *rd, struct blk_request *req)
 
 /* ---- blk_ops ---- */
 
-static void list_append(struct blk_request **head, struct blk_request **tail,
-                        struct blk_request *req)
-{
-    req->next = NULL;
-    if (*tail)
-        (*tail)->next = req;
-    else
-        *head = req;
-    *tail = req;
-}
-
 static enum blk_cause ramdisk_submit(struct blk_dev *dev, struct blk_request *req)
 {
     struct ramdisk *rd = dev->priv;
 
-    if (rd->in_flight >= dev->queue_depth) {
-        snprintf(req->detail, sizeof(req->detail), "ramdisk: queue full (%u in flight)",
-                 rd->in_flight);
-        return BLK_CAUSE_INVALID;
-    }
+    if (rd->in_flight >= dev->queue_depth)
+        return blk_refuse(req, BLK_CAUSE_INVALID, "ramdisk: queue full (%u in flight)",
+                          rd->in_flight);
     rd->in_flight++;
-    list_append(&rd->queued, &rd->queued_tail, req);
+    blk_fifo_push(&rd->queued, req);
     return BLK_OK;
 }
 
@@ -314,14 +302,7 @@ static void ramdisk_kick(struct blk_dev *dev, unsigned queue)
 {
     struct ramdisk *rd = dev->priv;
     (void)queue;
-    if (!rd->queued)
-        return;
-    if (rd->kicked_tail)
-        rd->kicked_tail->next = rd->queued;
-    else
-        rd->kicked = rd->queued;
-    rd->kicked_tail = rd->queued_tail;
-    rd->queued = rd->queued_tail = NULL;
+    blk_fifo_splice(&rd->kicked, &rd->queued);
 }
 
 static unsigned ramdisk_poll(struct blk_dev *dev, unsigned queue)
@@ -330,11 +311,8 @@ static unsigned ramdisk_poll(struct blk_dev *dev, unsigned queue)
     unsigned done = 0;
     (void)queue;
 
-    while (rd->kicked) {
-        struct blk_request *req = rd->kicked;
-        rd->kicked = req->next;
-        if (!rd->kicked)
-            rd->kicked_tail = NULL;
+    struct blk_request *req;
+    while ((req = blk_fifo_pop(&rd->kicked))) {
         rd->in_flight--;
         blk_complete(dev, req, execute(rd, req));
         done++;
@@ -382,8 +360,9 @@ static void write_label(struct ramdisk *rd)
     scratch_label_build(block_at(rd, 0), &label);
 }
 
-static void ramdisk_init(void)
+static void ramdisk_init(const struct blk_driver *drv)
 {
+    (void)drv;
     struct ramdisk *rd = &ramdisk0;
     struct blk_dev *dev = &rd->dev;
     char size[24];
@@ -409,7 +388,6 @@ static void ramdisk_init(void)
     strlcpy(dev->model, "bareio RAM disk", sizeof(dev->model));
     strlcpy(dev->serial, "bareio-ram0", sizeof(dev->serial));
     strlcpy(dev->firmware, "1", sizeof(dev->firmware));
-    dev->kind = "ramdisk";
     dev->block_size = ramdisk_block;
     dev->phys_block_size = ramdisk_block;
     dev->nblocks = ramdisk_size / ramdisk_block;
@@ -432,4 +410,9 @@ static void ramdisk_init(void)
         dma_free(&rd->store);
 }
 
-BLK_DRIVER(ramdisk, ramdisk_init);
+/* Not on PCI: no match table, no BAR, nothing for preflight to read. */
+BLK_DRIVER(ramdisk) = {
+    .name = "ramdisk",
+    .ops = &ramdisk_ops,
+    .init = ramdisk_init,
+};

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/dio.h — the direct-I/O harness engine: what the `dio` test suite
+/* tests/harness/dio.h — the direct-I/O harness engine: what the `dio` test suite
  * builds on. Per block device it keeps a DMA buffer pool (allocated once), the
  * stamp key of the run, an extent map of what it wrote (lib/stamp.h), and a
  * tally of test outcomes and the causes of failures. It writes stamped data,

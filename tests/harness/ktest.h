@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/ktest.h — declaring in-kernel test suites and cases.
+/* tests/harness/ktest.h — declaring in-kernel test suites and cases.
  *
  * A suite is a static table of cases registered in the .ktest_suites linker
  * section, so it can sit next to the code it tests and needs no central list.
- * The harness (kernel/ktest.c) runs the suites selected by `tests=` in order of
+ * The harness (tests/harness/ktest.c) runs the suites selected by `tests=` in order of
  * their `order` key (then name), prints KTAP version 1 on the console, frees
  * the case's own DMA buffers (ktest_dma_alloc()) when it ends, checks that
  * nothing else it allocated is left over and enforces each case's timeout.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/dio.c — the direct-I/O harness engine (interface in kernel/dio.h).
+/* tests/harness/dio.c — the direct-I/O harness engine (interface in tests/harness/dio.h).
  *
  * Every block the harness writes carries a stamp (lib/stamp.h) keyed by the
  * device's identity, the run's seed and a per-device write generation; the
@@ -14,10 +14,10 @@
  * The pools are allocated once, before the first case (the harness checks
  * every case for DMA leaks, and a pool is not one), below 4 GiB so any
  * controller reaches them; tests of other placements allocate their own. */
-#include "kernel/dio.h"
+#include "tests/harness/dio.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
-#include "kernel/ktest.h"
+#include "tests/harness/ktest.h"
 #include "kernel/leftout.h"
 #include "kernel/time.h"
 #include "lib/format.h"

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* kernel/mmio.c — mmio_wait32() (see kernel/mmio.h). Polls every 10 us: the
+ * waits it serves (controller reset and enable, engine stop, link up) last
+ * from microseconds to seconds, and a read of an emulated register costs far
+ * more than the delay. */
+#include "kernel/mmio.h"
+#include "kernel/io.h"
+#include "kernel/time.h"
+
+#define MMIO_WAIT_POLL_US 10
+
+enum mmio_wait mmio_wait32(volatile void *base, uint64_t off, uint32_t mask, uint32_t want,
+                           uint32_t timeout_ms, uint32_t *last)
+{
+    uint64_t deadline = deadline_after_ms(timeout_ms);
+    uint32_t v;
+    enum mmio_wait result;
+
+    for (;;) {
+        v = mmio_read32(base, off);
+        if (v == 0xffffffffu) {
+            result = MMIO_WAIT_GONE;
+            break;
+        }
+        if ((v & mask) == want) {
+            result = MMIO_WAIT_OK;
+            break;
+        }
+        if (deadline_passed(deadline)) {
+            result = MMIO_WAIT_TIMEOUT;
+            break;
+        }
+        delay_us(MMIO_WAIT_POLL_US);
+    }
+    if (last)
+        *last = v;
+    return result;
+}
+
+const char *mmio_wait_name(enum mmio_wait result)
+{
+    switch (result) {
+    case MMIO_WAIT_OK:
+        return "ok";
+    case MMIO_WAIT_TIMEOUT:
+        return "timed out";
+    case MMIO_WAIT_GONE:
+        return "read all ones (device gone from the bus)";
+    }
+    return "?";
+}
