@@ -265,6 +265,10 @@ struct blk_driver {
     const char *name;           /* "nvme": controllers are named nvme0, nvme1, ... */
     const struct blk_pci_match *match;  /* NULL: not a PCI driver (the RAM disk) */
     unsigned bar;               /* the register BAR */
+    /* Optional: the register BAR of this function when it is not fixed
+     * (virtio names it in a capability); returns a BAR index, or -1 when the
+     * function says none (then it is reported as not implemented). */
+    int (*bar_of)(const struct pci_device *pci);
     const char *bar_name;       /* "ABAR", "controller registers" */
     uint64_t min_bar_size;      /* bytes the registers need */
     const struct blk_ops *ops;  /* every device it registers uses these */
@@ -289,6 +293,8 @@ bool blk_pci_matches(const struct blk_driver *drv, const struct pci_device *pci)
 /* The driver's functions, in PCI table order: how many, and the i'th. */
 unsigned blk_pci_count(const struct blk_driver *drv);
 struct pci_device *blk_pci_at(const struct blk_driver *drv, unsigned i);
+/* The index of the function's register BAR (bar, or what bar_of says; -1: none). */
+int blk_pci_bar_index(const struct blk_driver *drv, const struct pci_device *pci);
 /* The register BAR if it is a memory BAR that is assigned (not 0) and at
  * least min_bar_size bytes; else NULL and, when why is given, why not. */
 const struct pci_bar *blk_pci_register_bar(const struct blk_driver *drv,

@@ -87,10 +87,16 @@ struct pci_device *blk_pci_at(const struct blk_driver *drv, unsigned index)
     return NULL;
 }
 
+int blk_pci_bar_index(const struct blk_driver *drv, const struct pci_device *pci)
+{
+    return drv->bar_of ? drv->bar_of(pci) : (int)drv->bar;
+}
+
 const struct pci_bar *blk_pci_register_bar(const struct blk_driver *drv,
                                            const struct pci_device *pci, char *why, size_t size)
 {
-    const struct pci_bar *bar = pci_get_bar(pci, drv->bar);
+    int index = blk_pci_bar_index(drv, pci);
+    const struct pci_bar *bar = index >= 0 ? pci_get_bar(pci, (unsigned)index) : NULL;
     const char *problem = NULL;
     char small[64];
 
@@ -107,8 +113,10 @@ const struct pci_bar *blk_pci_register_bar(const struct blk_driver *drv,
     }
     if (!problem)
         return bar;
-    if (why)
-        snprintf(why, size, "BAR%u (%s) is %s", drv->bar, drv->bar_name, problem);
+    if (why && index >= 0)
+        snprintf(why, size, "BAR%d (%s) is %s", index, drv->bar_name, problem);
+    else if (why)
+        snprintf(why, size, "the %s BAR is %s", drv->bar_name, problem);
     return NULL;
 }
 
@@ -135,10 +143,11 @@ volatile void *blk_pci_claim(const struct blk_driver *drv, struct pci_device *pc
     if (!no_bm)     /* pci_enable() logs a bit that does not stick; BME is read back below */
         pci_enable(pci, false, false, true);
     *bus_master = (pci_read16(pci, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER) != 0;
-    volatile void *regs = pci_map_bar(pci, drv->bar);
+    unsigned index = (unsigned)blk_pci_bar_index(drv, pci);
+    volatile void *regs = pci_map_bar(pci, index);
     if (!regs)
         blk_controller_failed(name, pci, BLK_CAUSE_BAR_UNASSIGNED, "BAR%u at 0x%llx could not be "
-                              "mapped", drv->bar, (unsigned long long)bar->phys);
+                              "mapped", index, (unsigned long long)bar->phys);
     return regs;
 }
 

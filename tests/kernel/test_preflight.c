@@ -81,7 +81,7 @@ static void driver_preflight(const struct controller *c, struct blk_preflight *o
     if (!c->driver->preflight)
         return;
     volatile void *regs = blk_pci_register_bar(c->driver, c->pci, NULL, 0)
-                        ? pci_map_bar(c->pci, c->driver->bar) : NULL;
+                        ? pci_map_bar(c->pci, (unsigned)blk_pci_bar_index(c->driver, c->pci)) : NULL;
     c->driver->preflight(c->driver, c->pci, regs, out);
 }
 
@@ -104,15 +104,15 @@ static void bar_one(struct ktest *t, const struct controller *c)
     char detail[160];
     const struct pci_bar *bar = blk_pci_register_bar(c->driver, c->pci, detail, sizeof(detail));
     uint16_t command = pci_read16(c->pci, PCI_COMMAND);
-    unsigned index = c->driver->bar;
+    int index = blk_pci_bar_index(c->driver, c->pci);
     if (!bar) {
         fail_cause(t, c, BLK_CAUSE_BAR_UNASSIGNED, detail);
     } else if (!(command & PCI_COMMAND_MEMORY)) {
-        snprintf(detail, sizeof(detail), "BAR%u at 0x%llx but COMMAND.MSE is clear", index,
+        snprintf(detail, sizeof(detail), "BAR%d at 0x%llx but COMMAND.MSE is clear", index,
                  (unsigned long long)bar->phys);
         fail_cause(t, c, BLK_CAUSE_BAR_UNASSIGNED, detail);
     } else {
-        ktest_diag(t, "%s: BAR%u at 0x%llx, %llu KiB", c->name, index,
+        ktest_diag(t, "%s: BAR%d at 0x%llx, %llu KiB", c->name, index,
                    (unsigned long long)bar->phys, (unsigned long long)(bar->size >> 10));
     }
 }
