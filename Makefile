@@ -34,6 +34,7 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 
 ISO_CMDLINE ?=
 
+.PHONY: layers
 .PHONY: all kernel iso run test host-test host-tools tools-test scenario-test deps clean FORCE \
         fuzz fuzz-build fuzz-regress mutate mutate-check
 all: kernel iso
@@ -218,10 +219,20 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory kernel
+	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory host-test
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory tools-test
 	@$(MAKE) --no-print-directory scenario-test
+
+# ---- layers: no file calls into a file above it (tools/layercheck) ----
+# Over `nm` of the kernel's objects: calls go tests/kernel → tests/harness →
+# drivers/<controller> → drivers/blk → drivers/pci → kernel → lib, no two
+# controller drivers use each other, and inside each folder the files call
+# each other without a circle. LAYERS_ARGS=-v prints each folder's layers.
+LAYERS_ARGS ?=
+layers: $(KERNEL_OBJS)
+	$(PYTHON) tools/layercheck $(LAYERS_ARGS) --nm $(NM) --objdir $(BUILD)/obj $(KERNEL_OBJS)
 
 tools-test:
 	BAREIO_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/tools

@@ -8,8 +8,9 @@
  * there is no AML interpreter, so nothing from the DSDT/SSDTs is evaluated. */
 #include "kernel/acpi.h"
 #include "kernel/bootinfo.h"
-#include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/exit.h"
+#include "kernel/io.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
 #include "lib/string.h"
@@ -616,7 +617,7 @@ bool acpi_spcr_console(struct serial_port *out)
 bool acpi_console_from_spcr(void)
 {
     struct serial_port port;
-    if (cmdline_console_given() || !acpi_spcr_console(&port))
+    if (!acpi_spcr_console(&port))
         return false;
     kprintf("acpi: SPCR console: 16550 at %s %#llx, stride %u, %u baud; switching\n",
             port.mmio ? "mmio" : "io", (unsigned long long)port.base, 1u << port.reg_shift,
@@ -647,6 +648,26 @@ static void hpet_parse(const struct acpi_sdt_header *table)
 
 uint64_t acpi_hpet_base(void) { return hpet_base; }
 
+/* ACPI 6.4 §4.8.3.6: the FADT's reset register, in I/O or memory space. */
+static void reset_through_fadt(void)
+{
+    struct acpi_gas reg = reset_reg;
+    uint8_t value = reset_value;
+    if (reg.address_space_id == ACPI_GAS_SPACE_SYSTEM_IO && reg.address <= 0xffff) {
+        kprintf("bareio: rebooting through the ACPI reset register (I/O %#llx <- %#x)\n",
+                (unsigned long long)reg.address, value);
+        outb((uint16_t)reg.address, value);
+    } else if (reg.address_space_id == ACPI_GAS_SPACE_SYSTEM_MEMORY) {
+        volatile void *p = mmio_map(reg.address, 1);
+        kprintf("bareio: rebooting through the ACPI reset register (memory %#llx <- %#x)\n",
+                (unsigned long long)reg.address, value);
+        if (p)
+            mmio_write8(p, 0, value);
+    }
+    for (int i = 0; i < 10000000; i++)     /* a moment for the reset to take effect */
+        cpu_pause();
+}
+
 static void fadt_parse(const struct acpi_sdt_header *table)
 {
     if (!table || table->length < offsetof(struct acpi_fadt, reset_value) + 1)
@@ -657,6 +678,7 @@ static void fadt_parse(const struct acpi_sdt_header *table)
     reset_reg = f->reset_reg;
     reset_value = f->reset_value;
     have_reset_reg = true;
+    exit_set_reset_hook(reset_through_fadt);
 }
 
 bool acpi_reset_register(struct acpi_gas *reg, uint8_t *value)

@@ -113,8 +113,8 @@ bool acpi_mcfg(unsigned index, struct acpi_mcfg_info *out);
  * console redirection is disabled (base address 0). */
 bool acpi_spcr_console(struct serial_port *out);
 bool acpi_parse_spcr(const struct acpi_sdt_header *table, struct serial_port *out);
-/* The [console] boot step: unless console= was given, moves the console to
- * the SPCR's UART. True when it switched. */
+/* The [console] boot step: moves the console to the SPCR's UART (kmain
+ * calls it only when console= was not given). True when it switched. */
 bool acpi_console_from_spcr(void);
 
 /* HPET (IA-PC HPET 1.0a §3.2.4): the event timer block's physical address, 0 when none. */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel/exit.c — ending a run: QEMU's isa-debug-exit, halt, or reset
- * (the ACPI FADT reset register when there is one, then 0xCF9, then the 8042). */
+ * (the reset hook first — ACPI registers the FADT's reset register there, so
+ * that this file, which everything may call, calls nothing above it — then
+ * 0xCF9, then the 8042). */
 #include "kernel/exit.h"
-#include "kernel/acpi.h"
-#include "kernel/memory.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
 #include <stdarg.h>
@@ -17,14 +17,6 @@ void exit_set_method(enum exit_method m) { method = m; }
 /* QEMU's isa-debug-exit reads as 0; an unclaimed port reads as all ones. Only
  * trusted under a hypervisor (CPUID.1:ECX bit 31), so real machines never get
  * a stray write to port 0xf4. */
-/* A short wait for a reset to take effect, without timers (interrupts are off
- * and the clock may not be up when a run ends early). */
-static void delay_spin(void)
-{
-    for (int i = 0; i < 10000000; i++)
-        cpu_pause();
-}
-
 static int qemu_exit_device_present(void)
 {
     uint32_t a, b, c, d;
@@ -34,30 +26,14 @@ static int qemu_exit_device_present(void)
     return inb(DEBUG_EXIT_PORT) == 0;
 }
 
-/* ACPI 6.4 §4.8.3.6: the FADT's reset register, in I/O or memory space. */
-static void reset_through_fadt(void)
-{
-    struct acpi_gas reg;
-    uint8_t value;
-    if (!acpi_reset_register(&reg, &value))
-        return;
-    if (reg.address_space_id == ACPI_GAS_SPACE_SYSTEM_IO && reg.address <= 0xffff) {
-        kprintf("bareio: rebooting through the ACPI reset register (I/O %#llx <- %#x)\n",
-                (unsigned long long)reg.address, value);
-        outb((uint16_t)reg.address, value);
-    } else if (reg.address_space_id == ACPI_GAS_SPACE_SYSTEM_MEMORY) {
-        volatile void *p = mmio_map(reg.address, 1);
-        kprintf("bareio: rebooting through the ACPI reset register (memory %#llx <- %#x)\n",
-                (unsigned long long)reg.address, value);
-        if (p)
-            mmio_write8(p, 0, value);
-    }
-    delay_spin();
-}
+static void (*reset_hook)(void);
+
+void exit_set_reset_hook(void (*hook)(void)) { reset_hook = hook; }
 
 static void reset_system(void)
 {
-    reset_through_fadt();
+    if (reset_hook)
+        reset_hook();           /* the ACPI reset register, when the FADT has one */
     kprintf("bareio: rebooting through port 0xcf9, then the 8042\n");
     outb(0xcf9, 0x02);
     outb(0xcf9, 0x06);          /* PCI reset control: hard reset */

@@ -15,6 +15,9 @@ enum bareio_exit {
 enum exit_method { EXIT_AUTO, EXIT_QEMU, EXIT_HALT, EXIT_REBOOT };
 
 void exit_set_method(enum exit_method m);
+/* Tried first by a reboot (acpi_init registers the FADT reset register's
+ * write); may return when the machine did not reset. */
+void exit_set_reset_hook(void (*hook)(void));
 __attribute__((noreturn)) void bareio_exit(enum bareio_exit status);
 /* Panic: prints the message with a backtrace and exits with BAREIO_EXIT_CRASH. */
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);

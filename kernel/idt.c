@@ -59,6 +59,8 @@ static struct idt_gate idt[256] __attribute__((aligned(16)));
 static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
 
 extern const char isr_stubs[], isr_stubs_end[];
+extern void (*isr_dispatch)(struct irq_frame *f);   /* called by every stub (kernel/isr.S) */
+static void irq_dispatch(struct irq_frame *f);
 #define ISR_STUB_SIZE 16     /* kernel/isr.S */
 
 struct vector_route {
@@ -128,6 +130,7 @@ void idt_init(void)
     if (isr_stubs_end - isr_stubs != 256 * ISR_STUB_SIZE)
         panic("kernel/isr.S: stubs take %ld bytes, expected %d", (long)(isr_stubs_end - isr_stubs),
               256 * ISR_STUB_SIZE);
+    isr_dispatch = irq_dispatch;
     load_gdt_and_tss();
     for (int v = 0; v < 256; v++)
         set_gate(v, isr_address(v), 0);
@@ -276,8 +279,7 @@ static void handle_exception(struct irq_frame *f)
     crash_end(what);
 }
 
-void irq_dispatch(struct irq_frame *f);
-void irq_dispatch(struct irq_frame *f)
+static void irq_dispatch(struct irq_frame *f)
 {
     int v = (int)f->vector;
     if (v < 32) {

@@ -2,7 +2,9 @@
 /* kernel/isr.S — one entry stub per IDT vector. Each pushes a dummy error code
  * where the CPU pushes none (so every frame has the same layout, struct
  * irq_frame in kernel/irq.h), the vector number, then the general registers,
- * and calls irq_dispatch(frame). */
+ * and calls the dispatcher idt_init() stored in isr_dispatch (kernel/idt.c's
+ * irq_dispatch(frame)): through a pointer, so that these stubs, which idt.c
+ * installs, call nothing of the file above them. */
 
 
     .text
@@ -46,7 +48,7 @@ isr_common:
     pushq %r15
     cld
     mov %rsp, %rdi
-    call irq_dispatch
+    call *isr_dispatch(%rip)
     popq %r15
     popq %r14
     popq %r13
@@ -98,5 +100,11 @@ ktest_longjmp:
     jnz 1f
     inc %eax
 1:  jmp *56(%rdi)
+
+    .data
+    .balign 8
+    .global isr_dispatch
+isr_dispatch:
+    .quad 0
 
     .section .note.GNU-stack, "", @progbits

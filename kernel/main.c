@@ -67,7 +67,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
     memory_init();              /* physical memory, final page tables, DMA allocator */
     console_memory_ready(mmio_map);    /* an MMIO console is mapped again under the final tables */
     acpi_init();                /* RSDP, RSDT/XSDT, MADT, MCFG, SPCR, FADT, HPET */
-    acpi_console_from_spcr();   /* unless console= was given */
+    if (!cmdline_console_given())
+        acpi_console_from_spcr();
     time_init();                /* TSC calibrated against the HPET or the PIT */
     apic_init();                /* LAPIC on, legacy PICs masked */
     irq_enable();

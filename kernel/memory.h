@@ -81,8 +81,10 @@ uint64_t memory_free_bytes(void);
 struct pagealloc;
 /* The page allocator. Callers keep interrupts off around each use. */
 struct pagealloc *physmem_allocator(void);
-/* Builds the final page tables and switches CR3 to them (kernel/paging.c). */
-void paging_init(void);
+/* Builds the final page tables, with pages from `allocator` (physmem's, passed
+ * in so paging calls nothing of the file that calls it), and switches CR3 to
+ * them (kernel/paging.c). Later tables (mmio_map) come from it too. */
+void paging_init(struct pagealloc *allocator);
 /* Pages holding page tables; they are not DMA memory and not in dma_outstanding(). */
 uint64_t paging_table_pages(void);
 

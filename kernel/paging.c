@@ -52,10 +52,12 @@ uint64_t paging_table_pages(void) { return table_pages; }
 
 /* Page tables live below 4 GiB so that they are reachable through the boot
  * tables while the final ones are built. */
+static struct pagealloc *tables_from;   /* given by paging_init() */
+
 static uint64_t *table_alloc(void)
 {
     uint64_t phys;
-    if (pagealloc_alloc(physmem_allocator(), PAGE_4K, PAGE_4K, 0, 0, FOUR_GIB, &phys) != PAGEALLOC_OK)
+    if (pagealloc_alloc(tables_from, PAGE_4K, PAGE_4K, 0, 0, FOUR_GIB, &phys) != PAGEALLOC_OK)
         return NULL;
     table_pages++;
     memset(phys_to_virt(phys), 0, PAGE_4K);
@@ -210,13 +212,14 @@ static void flush_tlb(void)
     __asm__ volatile("mov %0, %%cr3" :: "r"(cr3) : "memory");
 }
 
-void paging_init(void)
+void paging_init(struct pagealloc *allocator)
 {
     static struct span spans[BOOT_MAX_REGIONS + 8];
     struct span_list ram;
     bool unused = false;
     uint64_t rsp;
 
+    tables_from = allocator;
     physical_limit = read_physical_limit();
     pml4 = table_alloc();
     if (!pml4)

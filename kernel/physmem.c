@@ -111,7 +111,7 @@ void memory_init(void)
         panic("memory: no usable RAM above 1 MiB in the boot memory map (from %s)",
               boot_info.mem_source);
     build_allocator(&usable);
-    paging_init();
+    paging_init(&allocator);
     initialised = true;
 
     uint64_t below = memory_total_below_4g(), above = memory_total_above_4g();

@@ -47,15 +47,6 @@ static uint64_t spread_ppm;
 static uint64_t error_ppm;
 static int windows_used;
 
-uint64_t tsc_read(void)
-{
-    uint32_t lo, hi;
-    /* LFENCE keeps RDTSC from being executed ahead of earlier loads (SDM vol.
-     * 2B RDTSC), so a stamp taken after a register read is after it. */
-    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-    return lo | ((uint64_t)hi << 32);
-}
-
 uint64_t time_ns(void)
 {
     uint64_t tsc = tsc_read();

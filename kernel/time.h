@@ -26,7 +26,14 @@ static inline bool deadline_passed(uint64_t deadline) { return time_ns() >= dead
 uint64_t tsc_frequency_hz(void);
 const char *time_calibration_source(void);  /* "hpet" or "pit" */
 /* The TSC, read after earlier instructions have completed (LFENCE; RDTSC). */
-uint64_t tsc_read(void);
+static inline uint64_t tsc_read(void)
+{
+    uint32_t lo, hi;
+    /* LFENCE keeps RDTSC from being executed ahead of earlier loads (SDM vol.
+     * 2B RDTSC), so a stamp taken after a register read is after it. */
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+    return lo | ((uint64_t)hi << 32);
+}
 uint64_t tsc_ticks_to_ns(uint64_t ticks);
 /* CPUID 0x80000007 EDX bit 8: the TSC rate does not change with P-/C-states. */
 bool tsc_is_invariant(void);
