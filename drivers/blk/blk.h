@@ -202,6 +202,9 @@ struct blk_dev {
     uint32_t max_segs;      /* segments per request */
     uint32_t addr_align;    /* segment base alignment, bytes (NVMe 4, AHCI 2) */
     uint32_t len_align;     /* segment length multiple, bytes (AHCI 2, NVMe 4) */
+    bool page_segments;     /* segments must chain whole pages: only the first may start
+                             * inside a 4 KiB page and all but the last must end on one
+                             * (NVMe PRP, NVMe 1.4 §4.3); the driver refuses others */
     uint64_t dma_limit;     /* first physical address the controller cannot reach */
     uint32_t caps;          /* BLK_CAP_* */
     uint16_t nqueues;       /* queue pairs usable with blk_submit */

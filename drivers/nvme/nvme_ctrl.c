@@ -306,6 +306,7 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
     d->max_segs = 1024;
     d->addr_align = 4;          /* PRP entries are dword aligned */
     d->len_align = 4;
+    d->page_segments = true;   /* PRP: only the first entry may be offset (§4.3) */
     d->dma_limit = ~0ull;
     d->caps = BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64;
     if (c->id->oncs & NVME_ONCS_WRITE_ZEROES)

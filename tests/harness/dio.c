@@ -124,7 +124,7 @@ bool dio_prepare(const char **reason)
     if (prepared)
         return true;
     if (blk_count() == 0) {
-        *reason = "no block devices (no AHCI/NVMe disk found, no blk.ramdisk=)";
+        *reason = "no block devices (no driver found a disk, no blk.ramdisk=)";
         return false;
     }
     run_seed = dio_seed_key ? dio_seed_key : (tsc_read() ^ (tsc_read() << 29)) | 1;

@@ -364,7 +364,7 @@ static void segments_on_device(struct ktest *t, struct dio_dev *d)
     static uint8_t linear[3 * PAGE];
     struct blk_seg wsegs[3], rsegs[3];
     struct blk_request req;
-    bool is_nvme = strcmp(dev->kind, "nvme") == 0;
+    bool page_rule = dev->page_segments;
 
     if (dev->max_segs < 3) {
         dio_skip(t, d, "takes at most %u segments", dev->max_segs);
@@ -385,7 +385,7 @@ static void segments_on_device(struct ktest *t, struct dio_dev *d)
         dio_stamp(d, linear, lba, count, gen);
         gather(linear, wsegs, n, true);
         enum blk_cause rc = blk_io(dev, &req, BLK_OP_WRITE, lba, count, wsegs, n, 0);
-        if (!friendly && is_nvme) {
+        if (!friendly && page_rule) {
             /* NVMe PRP rule (NVMe 1.4 §4.3): only the first entry may have an
              * offset, and all but the last must reach the page end. */
             if (rc != BLK_CAUSE_MISALIGNED || req.complete)
