@@ -29,7 +29,7 @@ KERNEL_LDFLAGS += -no-pie
 KERNEL_LDFLAGS += -Wl,--no-warn-rwx-segments
 endif
 
-KERNEL_SRCS := $(wildcard boot/*.S kernel/*.S kernel/*.c drivers/*/*.c lib/*.c tests/harness/*.c tests/kernel/*.c)
+KERNEL_SRCS := $(wildcard boot/*.S kernel/*.S kernel/*.c drivers/*/*.c lib/*.c tests/harness/*.S tests/harness/*.c tests/kernel/*.c)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 
 ISO_CMDLINE ?=

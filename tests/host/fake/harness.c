@@ -4,7 +4,7 @@
  * LAPIC one-shot timer on the fake clock (kernel/apic.h: it fires, with
  * interrupts on, once the clock passes the shot, into the handler
  * irq_set_handler() gave for its vector), the jump back out of a case that
- * timed out (ktest_setjmp/ktest_longjmp, as kernel/isr.S has them: callee-
+ * timed out (ktest_setjmp/ktest_longjmp, as tests/harness/jump.S has them: callee-
  * saved registers, stack and return address), the klog prefix and the exit. */
 #include "tests/host/fake/fake.h"
 #include "kernel/apic.h"

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/kernel/blktest.h — what the driver suites (ahci, nvme, virtio, ...)
+ * share, written once: picking a disk fit for a case (or skipping with what
+ * there is), the scratch room, DMA buffers the device can reach, pattern data
+ * made from a seed and checked without a second buffer, a synchronous request
+ * that records the failure when its cause is not the expected one, a write-
+ * read-compare round trip, and draining a batch cut short by a refusal.
+ *
+ * Everything goes through the block interface (drivers/blk/blk.h); a suite
+ * that needs a driver's internals asks the driver's own test view. */
+#ifndef TESTS_KERNEL_BLKTEST_H
+#define TESTS_KERNEL_BLKTEST_H
+#include "drivers/blk/blk.h"
+#include "kernel/memory.h"
+#include "tests/harness/ktest.h"
+
+/* Blocks a case may write: the scratch range, none when read-only. */
+uint64_t bt_scratch_blocks(const struct blk_dev *dev);
+/* The blocks a case may use: the scratch range when it writes, the device
+ * when it only reads. */
+uint64_t bt_room(const struct blk_dev *dev, bool need_write);
+
+/* A device of the suite's own (`mine`) with room for min_blocks that the case
+ * writes (need_write) or reads, the first in table order; or NULL after a skip
+ * that names the device with the most room and what it lacks. `what` names
+ * the kind in the skip ("AHCI disk"). `usable` may exclude devices kept for
+ * other cases (NULL: all of them). */
+struct blk_dev *bt_pick_or_skip(struct ktest *t, bool (*mine)(const struct blk_dev *dev),
+                                bool (*usable)(const struct blk_dev *dev), const char *what,
+                                bool need_write, uint64_t min_blocks);
+
+/* A DMA buffer of `bytes` the device can reach (below 4 GiB unless its
+ * dma_limit is higher), owned by the case; an empty region when the free
+ * memory cannot give it (the allocator is not asked, so it logs nothing). */
+struct dma_region bt_buffer(struct ktest *t, const struct blk_dev *dev, uint64_t bytes);
+/* The skip of a case whose buffer the memory cannot give. */
+void bt_skip_no_memory(struct ktest *t, uint64_t bytes);
+
+/* Pattern data from a seed (lib/rng), and the first byte of buf that differs
+ * from it (-1: none), made again a piece at a time. */
+void bt_fill(void *buf, uint64_t bytes, uint64_t seed);
+int64_t bt_pattern_difference(const void *buf, uint64_t bytes, uint64_t seed);
+/* Every byte is `value`. */
+bool bt_all_bytes(const void *buf, uint64_t bytes, uint8_t value);
+
+/* One synchronous request; when its cause is not `want`, fails the case with
+ * what was asked and what came back, and prints the failure record. */
+bool bt_io_expect(struct ktest *t, struct blk_dev *dev, struct blk_request *req, enum blk_op op,
+                  uint64_t lba, uint32_t count, const struct blk_seg *segs, uint32_t nsegs,
+                  uint16_t flags, enum blk_cause want);
+
+/* Writes `count` blocks of pattern `seed` at lba from one buffer, poisons it,
+ * reads them back into it and compares with the pattern made again, and the
+ * bytes the device says it moved. False (nothing done, nothing failed) when
+ * there is no memory for the buffer. */
+bool bt_round_trip(struct ktest *t, struct blk_dev *dev, uint64_t lba, uint32_t count,
+                   uint64_t seed);
+
+/* A batch whose request `queued` was refused: the ones before it are queued
+ * and would go out with the next kick, into buffers the case is about to
+ * give back. Sends them now and waits for them. */
+void bt_drain_queued(struct blk_dev *dev, unsigned queue, struct blk_request *reqs,
+                     unsigned queued);
+
+#endif
