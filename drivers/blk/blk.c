@@ -210,10 +210,28 @@ bool blk_register(struct blk_dev *dev)
     return true;
 }
 
+/* One line per built-in driver after they all started: what it found, so a
+ * driver that took nothing is said, not silent. */
+static void print_driver_summary(const struct blk_driver *drv)
+{
+    unsigned devs = 0, failed = 0;
+    for (unsigned i = 0; i < device_count; i++)
+        devs += blk_dev_driver(devices[i]) == drv;
+    for (unsigned i = 0; i < blk_controller_fault_count(); i++)
+        failed += blk_pci_matches(drv, blk_controller_fault_at(i)->pci);
+    if (drv->match)
+        klog(LOG_INFO, "blk: driver %s: %u controller(s) on PCI, %u failed bring-up, %u "
+             "device(s) registered\n", drv->name, blk_pci_count(drv), failed, devs);
+    else
+        klog(LOG_INFO, "blk: driver %s: %u device(s) registered\n", drv->name, devs);
+}
+
 void blk_init(void)
 {
     for (unsigned i = 0; i < blk_driver_count(); i++)
         blk_driver_at(i)->init(blk_driver_at(i));
+    for (unsigned i = 0; i < blk_driver_count(); i++)
+        print_driver_summary(blk_driver_at(i));
 }
 
 /* The storage drivers start after PCI enumeration (kernel/stage.h). */

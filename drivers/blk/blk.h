@@ -331,7 +331,9 @@ const struct blk_controller_fault *blk_controller_fault_at(unsigned i);
  * with BLK_CAUSE_BUS_MASTER_OFF instead of waiting for DMA that never comes. */
 bool blk_test_no_bus_master(const char *driver);
 
-/* Runs every BLK_DRIVER's init, then prints one line per device. */
+/* Runs every BLK_DRIVER's init (each prints its controllers and devices),
+ * then one line per driver: what it found ("blk: driver nvme: 1 controller(s)
+ * on PCI, 0 failed bring-up, 1 device(s) registered"). */
 void blk_init(void);
 /* Adds a device: decides whether it may be written (scratch label, GPT
  * partition, allow_write=) and prints its line. Returns false when the table
