@@ -432,7 +432,6 @@ enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size)
 bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason);
 bool nvme_ctrl_check_fatal(struct nvme_ctrl *c);
 void nvme_ctrl_shutdown(struct nvme_ctrl *c);
-uint32_t nvme_read_csts(struct nvme_ctrl *c);
 
 /* nvme_admin.c: synchronous admin commands on the polled admin queue. */
 uint16_t nvme_admin_sync(struct nvme_ctrl *c, struct nvme_sqe *sqe, uint32_t timeout_ms,
@@ -449,18 +448,31 @@ uint16_t nvme_doorbell_buffer_config(struct nvme_ctrl *c);
 
 /* nvme_io.c */
 extern const struct blk_ops nvme_blk_ops;
-bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
-                      uint32_t pages_per_cmd);
-void nvme_queue_reset_indexes(struct nvme_queue *q);
-void nvme_ring_sq(struct nvme_queue *q);
-void nvme_ring_cq(struct nvme_queue *q);
-/* Puts a command's SQE at the tail (no doorbell). */
-void nvme_queue_post(struct nvme_queue *q, const struct nvme_sqe *sqe);
 bool nvme_queue_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
 /* After a reset: the queue's in-flight commands, except timed-out ones, are
  * posted again; timed-out ones complete with BLK_CAUSE_TIMEOUT. */
 void nvme_queue_repost(struct nvme_queue *q);
 void nvme_queue_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
+
+/* nvme_queue.c: queue memory, SQEs, doorbells, CQ primitives. */
+uint32_t nvme_read_csts(struct nvme_ctrl *c);
+/* SQ, CQ, `depth` command slots with `pages_per_cmd` PRP list pages each;
+ * false (logged) when memory is short. */
+bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
+                      uint32_t pages_per_cmd);
+/* Empty queue: indexes 0, phase 1, every CQE cleared (at creation, after a reset). */
+void nvme_queue_reset_indexes(struct nvme_queue *q);
+/* Puts a command's SQE at the tail (no doorbell). */
+void nvme_queue_post(struct nvme_queue *q, const struct nvme_sqe *sqe);
+bool nvme_queue_sq_has_room(const struct nvme_queue *q);
+/* The SQ tail doorbell, when it moved since last rung; the CQ head doorbell. */
+void nvme_ring_sq(struct nvme_queue *q);
+void nvme_ring_cq(struct nvme_queue *q);
+/* A CQE is posted at the head (its phase tag is the queue's). */
+bool nvme_queue_cqe_pending(const struct nvme_queue *q);
+/* The posted CQE at the head, taken: the head moves on and the phase flips
+ * where the queue wraps (§4.6). No doorbell. */
+struct nvme_cqe nvme_queue_take_cqe(struct nvme_queue *q);
 
 /* Test hooks (tests/kernel/test_nvme.c). */
 struct nvme_ns *nvme_ns_of(struct blk_dev *dev);

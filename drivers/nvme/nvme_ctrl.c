@@ -45,11 +45,6 @@ struct nvme_ctrl *nvme_controller(unsigned index)
     return index < nvme_controller_count ? &controllers[index] : NULL;
 }
 
-uint32_t nvme_read_csts(struct nvme_ctrl *c)
-{
-    return mmio_read32(c->regs, NVME_REG_CSTS);
-}
-
 /* INTx is named for what it is: without an IOAPIC driver no interrupt is
  * taken; the pin's state is read from PCI STATUS.IS when the queue is polled. */
 static const char *irq_mode_name(enum nvme_irq_mode m)

@@ -10,9 +10,8 @@
  *   tail doorbell once for all of them. Parts that find no free slot wait on
  *   the queue's pending list and are issued as slots free up.
  * - Completions are found by phase tag; the SQ head comes from each CQE; the
- *   CQ head doorbell is written once per batch. Doorbells honour CAP.DSTRD and,
- *   when Doorbell Buffer Config is in effect, go to the shadow buffer first and
- *   to the register only when the EventIdx asks for it.
+ *   CQ head doorbell is written once per batch (the queue memory, doorbells
+ *   and CQ primitives are nvme_queue.c's).
  * - Polled, MSI-X or INTx (without an IOAPIC: the PCI Interrupt Status bit is
  *   polled, masked/unmasked through INTMS/INTMC). In interrupt modes poll()
  *   still reaps a completion whose interrupt never came, reporting
@@ -62,109 +61,6 @@ static struct nvme_cmd *last_command(struct nvme_ns *ns, const struct blk_reques
 struct nvme_ns *nvme_ns_of(struct blk_dev *dev)
 {
     return dev && dev->ops == &nvme_blk_ops ? dev->priv : NULL;
-}
-
-/* ---- queues and doorbells ---- */
-
-/* Offsets from the first doorbell (1000h): the same in BAR0 and in the
- * shadow doorbell and EventIdx buffers. */
-static uint32_t sq_doorbell(const struct nvme_queue *q)
-{
-    return nvme_doorbell_offset(q->qid, false, NVME_CAP_DSTRD(q->ctrl->cap)) - NVME_REG_DOORBELLS;
-}
-
-static uint32_t cq_doorbell(const struct nvme_queue *q)
-{
-    return nvme_doorbell_offset(q->qid, true, NVME_CAP_DSTRD(q->ctrl->cap)) - NVME_REG_DOORBELLS;
-}
-
-bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
-                      uint32_t pages_per_cmd)
-{
-    q->ctrl = c;
-    q->qid = qid;
-    q->depth = depth;
-    q->vector = -1;
-    q->pages_per_cmd = pages_per_cmd;
-    q->sq_mem = dma_alloc((uint64_t)depth * sizeof(struct nvme_sqe), NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
-    q->cq_mem = dma_alloc((uint64_t)depth * sizeof(struct nvme_cqe), NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
-    q->cmd_mem = dma_alloc((uint64_t)depth * (sizeof(struct nvme_cmd) +
-                           pages_per_cmd * sizeof(struct nvme_prp_page)), 0, 0, DMA_ANYWHERE);
-    if (pages_per_cmd)
-        q->page_mem = dma_alloc((uint64_t)depth * pages_per_cmd * NVME_PAGE_SIZE, NVME_PAGE_SIZE,
-                                0, DMA_ANYWHERE);
-    if (!q->sq_mem.virt || !q->cq_mem.virt || !q->cmd_mem.virt ||
-        (pages_per_cmd && !q->page_mem.virt)) {
-        klog(LOG_ERR, "%s: queue %u: no memory for %u entries (%u PRP list pages per command)\n",
-             c->name, qid, depth, pages_per_cmd);
-        return false;
-    }
-    q->sq = q->sq_mem.virt;
-    q->cq = q->cq_mem.virt;
-    q->cmds = q->cmd_mem.virt;
-    struct nvme_prp_page *pages = (struct nvme_prp_page *)(q->cmds + depth);
-    for (uint32_t i = 0; i < depth; i++) {
-        q->cmds[i].pages = pages + (uint64_t)i * pages_per_cmd;
-        for (uint32_t p = 0; p < pages_per_cmd; p++) {
-            uint64_t off = ((uint64_t)i * pages_per_cmd + p) * NVME_PAGE_SIZE;
-            q->cmds[i].pages[p].entries = (uint64_t *)((uint8_t *)q->page_mem.virt + off);
-            q->cmds[i].pages[p].phys = q->page_mem.phys + off;
-        }
-    }
-    nvme_queue_reset_indexes(q);
-    return true;
-}
-
-void nvme_queue_reset_indexes(struct nvme_queue *q)
-{
-    q->sq_tail = q->sq_head = q->cq_head = q->sq_tail_rung = q->cq_head_rung = 0;
-    q->phase = 1;
-    q->stale_since_ns = 0;
-    memset(q->cq_mem.virt, 0, q->cq_mem.size);  /* phase 0 everywhere: nothing posted */
-}
-
-void nvme_queue_post(struct nvme_queue *q, const struct nvme_sqe *sqe)
-{
-    volatile struct nvme_sqe *slot = &q->sq[q->sq_tail];
-    *(struct nvme_sqe *)slot = *sqe;
-    q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
-}
-
-static void ring(struct nvme_queue *q, uint32_t offset, uint16_t value, uint16_t old_value)
-{
-    struct nvme_ctrl *c = q->ctrl;
-    if (c->shadow_doorbells) {
-        volatile uint32_t *shadow = (volatile uint32_t *)((uint8_t *)c->dbbuf_mem.virt + offset);
-        volatile uint32_t *event = (volatile uint32_t *)((uint8_t *)c->eventidx_mem.virt + offset);
-        *shadow = value;
-        /* The shadow write must be visible before EventIdx is read. */
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (!nvme_shadow_needs_mmio((uint16_t)*event, value, old_value))
-            return;
-    }
-    /* SQEs and shadow values are in memory before the doorbell (x86 keeps
-     * stores in order; the fence stops the compiler). */
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    mmio_write32(c->regs, NVME_REG_DOORBELLS + offset, value);
-    q->mmio_doorbell_writes++;
-}
-
-void nvme_ring_sq(struct nvme_queue *q)
-{
-    if (q->sq_tail == q->sq_tail_rung)
-        return;
-    uint16_t old = q->sq_tail_rung;
-    q->sq_tail_rung = q->sq_tail;
-    q->sq_doorbell_writes++;
-    ring(q, sq_doorbell(q), q->sq_tail, old);
-}
-
-void nvme_ring_cq(struct nvme_queue *q)
-{
-    uint16_t old = q->cq_head_rung;
-    q->cq_head_rung = q->cq_head;
-    q->cq_doorbell_writes++;
-    ring(q, cq_doorbell(q), q->cq_head, old);
 }
 
 /* ---- building commands ---- */
@@ -286,19 +182,11 @@ static void complete_request(struct nvme_queue *q, struct blk_request *req)
     blk_complete(&nvme_rq(req)->ns->dev, req, req->cause);
 }
 
-/* The SQ is full when the tail is one behind the head the controller last
- * reported in a CQE (§4.1.1); in_flight < depth - 1 implies it too, the head
- * check keeps the rule visible and guards the accounting. */
-static bool sq_has_room(const struct nvme_queue *q)
-{
-    return (uint16_t)((q->sq_tail + 1) % q->depth) != q->sq_head;
-}
-
 /* Issues waiting parts while slots are free. Returns SQEs written. */
 static unsigned fill(struct nvme_queue *q)
 {
     unsigned written = 0;
-    while (q->pending_head && q->in_flight < q->depth - 1 && sq_has_room(q)) {
+    while (q->pending_head && q->in_flight < q->depth - 1 && nvme_queue_sq_has_room(q)) {
         struct blk_request *req = q->pending_head;
         struct nvme_ns *ns = nvme_rq(req)->ns;
         uint64_t part = nvme_rq(req)->next_part;
@@ -424,24 +312,14 @@ static void handle_cqe(struct nvme_queue *q, const struct nvme_cqe *cqe, enum bl
     finish_cmd(q, cid, status, override);
 }
 
-static bool cqe_pending(const struct nvme_queue *q)
-{
-    return (q->cq[q->cq_head].status & NVME_CQE_PHASE) == q->phase;
-}
-
 /* Reaps every posted CQE, writes the CQ head doorbell once, issues waiting
  * parts and retries, and rings the SQ doorbell if it wrote any. */
 static unsigned reap(struct nvme_queue *q, enum blk_cause override)
 {
     unsigned n = 0;
 
-    while (cqe_pending(q)) {
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);   /* the entry after its phase bit */
-        struct nvme_cqe cqe = *(const struct nvme_cqe *)&q->cq[q->cq_head];
-        if (++q->cq_head == q->depth) {
-            q->cq_head = 0;
-            q->phase ^= 1;
-        }
+    while (nvme_queue_cqe_pending(q)) {
+        struct nvme_cqe cqe = nvme_queue_take_cqe(q);
         handle_cqe(q, &cqe, override);
         n++;
     }
@@ -516,7 +394,7 @@ static void irq_not_delivered(struct nvme_queue *q, uint64_t waited_ms)
  * of its interrupt is reaped here and reported. */
 static void check_interrupt_mode(struct nvme_queue *q, bool interrupts_were_on)
 {
-    if (!cqe_pending(q)) {
+    if (!nvme_queue_cqe_pending(q)) {
         q->stale_since_ns = 0;
         return;
     }
