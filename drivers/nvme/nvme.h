@@ -389,8 +389,23 @@ struct nvme_ns {
     uint32_t test_nsid_once;    /* test hook: the next command goes to this NSID */
 };
 
+/* What the I/O path (nvme_io.c) needs done by the controller layer above it
+ * (nvme_ctrl.c), which sets these at probe: so no file calls a function of
+ * one above it, and nvme_io.c still starts a reset when an Abort fails. */
+struct nvme_ctrl_ops {
+    /* Disable, enable, recreate the queues, repost what was in flight
+     * (nvme_io_repost); false when the controller could not come back. */
+    bool (*reset)(struct nvme_ctrl *c, const char *reason);
+    /* Each poll, before reaping: CSTS.CFS (then a reset) or CSTS all ones
+     * (the controller is gone: everything fails). true when either was seen. */
+    bool (*check_fatal)(struct nvme_ctrl *c);
+    /* The orderly stop behind blk_ops.shutdown (CC.SHN, §7.6.2). */
+    void (*shutdown)(struct nvme_ctrl *c);
+};
+
 struct nvme_ctrl {
     char name[16];              /* "nvme0" */
+    const struct nvme_ctrl_ops *ops;
     unsigned index;
     struct pci_device *pci;
     volatile void *regs;
@@ -423,15 +438,11 @@ struct nvme_ctrl {
 };
 
 /* nvme_ctrl.c */
-extern unsigned nvme_controller_count;
 struct nvme_ctrl *nvme_controller(unsigned index);
-bool nvme_ctrl_disable(struct nvme_ctrl *c, char *why, size_t why_size);
 enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size);
 /* Reset after a timeout or CSTS.CFS: disable, enable, recreate queues,
  * repost what was in flight. false when the controller could not come back. */
 bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason);
-bool nvme_ctrl_check_fatal(struct nvme_ctrl *c);
-void nvme_ctrl_shutdown(struct nvme_ctrl *c);
 
 /* nvme_admin.c: synchronous admin commands on the polled admin queue. */
 uint16_t nvme_admin_sync(struct nvme_ctrl *c, struct nvme_sqe *sqe, uint32_t timeout_ms,
@@ -448,11 +459,14 @@ uint16_t nvme_doorbell_buffer_config(struct nvme_ctrl *c);
 
 /* nvme_io.c */
 extern const struct blk_ops nvme_blk_ops;
-bool nvme_queue_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
+/* The queue's completion mode: its MSI-X vector and table entry, or polled
+ * (false, logged, when no vector or entry could be had). */
+bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
 /* After a reset: the queue's in-flight commands, except timed-out ones, are
  * posted again; timed-out ones complete with BLK_CAUSE_TIMEOUT. */
-void nvme_queue_repost(struct nvme_queue *q);
-void nvme_queue_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
+void nvme_io_repost(struct nvme_queue *q);
+/* Every command in flight and every request waiting fails with `cause`. */
+void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
 
 /* nvme_queue.c: queue memory, SQEs, doorbells, CQ primitives. */
 uint32_t nvme_read_csts(struct nvme_ctrl *c);

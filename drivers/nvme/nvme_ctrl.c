@@ -38,12 +38,21 @@ CMDLINE_BOOL(nvme_shadow_db_key, "nvme.shadow_db", true,
 
 /* One per NVMe function on PCI, however many (allocated at start-up). */
 static struct nvme_ctrl *controllers;
-unsigned nvme_controller_count;
+static unsigned nvme_controller_count;
 
 struct nvme_ctrl *nvme_controller(unsigned index)
 {
     return index < nvme_controller_count ? &controllers[index] : NULL;
 }
+
+/* What the I/O path below asks of this layer (struct nvme_ctrl_ops). */
+static bool ctrl_check_fatal(struct nvme_ctrl *c);
+static void ctrl_shutdown(struct nvme_ctrl *c);
+static const struct nvme_ctrl_ops ctrl_ops = {
+    .reset = nvme_ctrl_reset,
+    .check_fatal = ctrl_check_fatal,
+    .shutdown = ctrl_shutdown,
+};
 
 /* INTx is named for what it is: without an IOAPIC driver no interrupt is
  * taken; the pin's state is read from PCI STATUS.IS when the queue is polled. */
@@ -93,7 +102,7 @@ static enum blk_cause wait_ready(struct nvme_ctrl *c, bool ready, char *why, siz
 
 /* CC.EN = 0 and CSTS.RDY = 0 (§7.6.1 step 1). A controller still coming up
  * (EN=1, RDY=0) is let finish first: changing EN before RDY follows is undefined. */
-bool nvme_ctrl_disable(struct nvme_ctrl *c, char *why, size_t why_size)
+static bool nvme_ctrl_disable(struct nvme_ctrl *c, char *why, size_t why_size)
 {
     uint32_t cc = mmio_read32(c->regs, NVME_REG_CC);
     if ((cc & NVME_CC_EN) && !(nvme_read_csts(c) & NVME_CSTS_RDY) &&
@@ -177,7 +186,7 @@ static bool setup_io_queues(struct nvme_ctrl *c, bool first, char *why, size_t w
                 snprintf(why, why_size, "no memory for I/O queue %u", i + 1);
                 return false;
             }
-            nvme_queue_irq_setup(c, q);
+            nvme_io_irq_setup(c, q);
         } else {
             nvme_queue_reset_indexes(q);
         }
@@ -572,6 +581,7 @@ static void nvme_init(const struct blk_driver *drv)
         struct nvme_ctrl *c = &controllers[nvme_controller_count];
         c->index = nvme_controller_count++;
         c->pci = pci;
+        c->ops = &ctrl_ops;
         snprintf(c->name, sizeof(c->name), "nvme%u", c->index);
         probe(drv, c);
     }
@@ -623,17 +633,17 @@ bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason)
         snprintf(c->last_recovery, sizeof(c->last_recovery), "reset failed: %s", why);
         klog(LOG_ERR, "%s: %s; the controller is out of service\n", c->name, c->last_recovery);
         for (uint16_t i = 0; i < c->nio; i++)
-            nvme_queue_fail_all(&c->io[i], BLK_CAUSE_ABORTED, c->last_recovery);
+            nvme_io_fail_all(&c->io[i], BLK_CAUSE_ABORTED, c->last_recovery);
         return false;
     }
     for (uint16_t i = 0; i < c->nio; i++)
-        nvme_queue_repost(&c->io[i]);
+        nvme_io_repost(&c->io[i]);
     klog(LOG_WARN, "%s: reset done, %u I/O queue pairs recreated, commands in flight reposted\n",
          c->name, c->nio);
     return true;
 }
 
-bool nvme_ctrl_check_fatal(struct nvme_ctrl *c)
+static bool ctrl_check_fatal(struct nvme_ctrl *c)
 {
     uint32_t csts = nvme_read_csts(c);
     char words[120];
@@ -644,7 +654,7 @@ bool nvme_ctrl_check_fatal(struct nvme_ctrl *c)
                  "CSTS reads all ones: the controller is gone");
         klog(LOG_ERR, "%s: %s\n", c->name, c->last_recovery);
         for (uint16_t i = 0; i < c->nio; i++)
-            nvme_queue_fail_all(&c->io[i], BLK_CAUSE_NOT_READY, c->last_recovery);
+            nvme_io_fail_all(&c->io[i], BLK_CAUSE_NOT_READY, c->last_recovery);
         return true;
     }
     if (!(csts & NVME_CSTS_CFS))
@@ -659,7 +669,7 @@ bool nvme_ctrl_check_fatal(struct nvme_ctrl *c)
 
 /* ---- shutdown (§7.6.2) ---- */
 
-void nvme_ctrl_shutdown(struct nvme_ctrl *c)
+static void ctrl_shutdown(struct nvme_ctrl *c)
 {
     char words[120];
     if (c->shut_down || !c->alive)

@@ -18,8 +18,9 @@
  *   BLK_CAUSE_IRQ_NOT_DELIVERED, and the queue falls back to polling.
  * - A status with DNR clear is retried (NVME_MAX_RETRIES). A command past its
  *   deadline is aborted; if the abort does not finish it the controller is
- *   reset (nvme_ctrl_reset), the late command fails with BLK_CAUSE_TIMEOUT and
- *   the other commands in flight are posted again (they complete normally). */
+ *   reset (through ctrl->ops, which nvme_ctrl.c above registers), the late
+ *   command fails with BLK_CAUSE_TIMEOUT and the other commands in flight are
+ *   posted again (nvme_io_repost: they complete normally). */
 #include "drivers/nvme/nvme.h"
 #include "drivers/pci/pci.h"
 #include "kernel/console.h"
@@ -342,7 +343,7 @@ static void msix_handler(void *ctx, struct irq_frame *frame)
         reap(q, BLK_OK);
 }
 
-bool nvme_queue_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q)
+bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q)
 {
     q->irq_mode = c->irq_mode;
     if (q->irq_mode != NVME_IRQ_MSIX)
@@ -471,7 +472,7 @@ static void timeout_recover(struct nvme_queue *q, uint16_t cid)
              "queues recreated", words);
     char reason[96];
     snprintf(reason, sizeof(reason), "sq %u cid %u timed out, Abort did not end it", q->qid, cid);
-    nvme_ctrl_reset(c, reason);
+    c->ops->reset(c, reason);
 }
 
 static void check_deadlines(struct nvme_queue *q)
@@ -488,7 +489,7 @@ static void check_deadlines(struct nvme_queue *q)
 
 /* ---- after a controller reset ---- */
 
-void nvme_queue_repost(struct nvme_queue *q)
+void nvme_io_repost(struct nvme_queue *q)
 {
     uint64_t now = time_ns();
     for (uint16_t cid = 0; cid < q->depth; cid++) {
@@ -506,7 +507,7 @@ void nvme_queue_repost(struct nvme_queue *q)
     nvme_ring_sq(q);
 }
 
-void nvme_queue_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why)
+void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why)
 {
     for (uint16_t cid = 0; cid < q->depth; cid++) {
         struct nvme_cmd *cmd = &q->cmds[cid];
@@ -621,7 +622,7 @@ static unsigned nvme_poll(struct blk_dev *dev, unsigned queue)
     bool interrupts_were_on = (flags & (1u << 9)) != 0;
 
     if (c->alive && !c->in_recovery) {
-        if (nvme_ctrl_check_fatal(c)) {
+        if (c->ops->check_fatal(c)) {
             /* reset done (or the controller is gone) */
         } else if (q->irq_mode == NVME_IRQ_POLL) {
             reap(q, BLK_OK);
@@ -686,7 +687,7 @@ static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
 static void nvme_shutdown(struct blk_dev *dev)
 {
     struct nvme_ns *ns = dev->priv;
-    nvme_ctrl_shutdown(ns->ctrl);
+    ns->ctrl->ops->shutdown(ns->ctrl);
 }
 
 const struct blk_ops nvme_blk_ops = {
