@@ -323,6 +323,7 @@ bool nvme_shadow_needs_mmio(uint16_t event_idx, uint16_t new_value, uint16_t old
 
 /* ---- the driver (kernel only) ---- */
 #ifndef BAREIO_HOST_TEST
+#include "drivers/blk/fifo.h"
 #include "kernel/memory.h"
 
 #define NVME_MAX_IO_QUEUES      16
@@ -368,7 +369,7 @@ struct nvme_queue {
     uint16_t in_flight;
     uint32_t pages_per_cmd;
     /* Requests whose remaining parts wait for a free slot, oldest first. */
-    struct blk_request *pending_head, *pending_tail;
+    struct blk_fifo pending;
     /* Interrupts. */
     enum nvme_irq_mode irq_mode;    /* of this queue (a queue falls back to poll) */
     int vector;                 /* MSI-X: kernel vector, else -1 */

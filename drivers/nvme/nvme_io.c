@@ -30,8 +30,6 @@
 #include "lib/format.h"
 #include "lib/string.h"
 
-#include <stdarg.h>
-
 #define NVME_IRQ_GRACE_MS       200     /* a CQE this old without an interrupt: not delivered */
 #define NVME_DEADLINE_CHECK_NS  1000000ull
 #define PCI_STATUS_INTERRUPT    (1u << 3)
@@ -162,21 +160,6 @@ static bool build_part(struct nvme_queue *q, struct nvme_ns *ns, struct nvme_cmd
 
 static void fail_unissued(struct nvme_queue *q, struct blk_request *req);
 
-static void pending_remove(struct nvme_queue *q, struct blk_request *req)
-{
-    struct blk_request **p = &q->pending_head, *prev = NULL;
-    while (*p && *p != req) {
-        prev = *p;
-        p = &(*p)->next;
-    }
-    if (!*p)
-        return;
-    *p = req->next;
-    if (q->pending_tail == req)
-        q->pending_tail = prev;
-    req->next = NULL;
-}
-
 static void complete_request(struct nvme_queue *q, struct blk_request *req)
 {
     q->completed++;
@@ -187,8 +170,9 @@ static void complete_request(struct nvme_queue *q, struct blk_request *req)
 static unsigned fill(struct nvme_queue *q)
 {
     unsigned written = 0;
-    while (q->pending_head && q->in_flight < q->depth - 1 && nvme_queue_sq_has_room(q)) {
-        struct blk_request *req = q->pending_head;
+    while (!blk_fifo_empty(&q->pending) && q->in_flight < q->depth - 1 &&
+           nvme_queue_sq_has_room(q)) {
+        struct blk_request *req = blk_fifo_peek(&q->pending);
         struct nvme_ns *ns = nvme_rq(req)->ns;
         uint64_t part = nvme_rq(req)->next_part;
         uint16_t cid = alloc_cid(q);
@@ -218,7 +202,7 @@ static unsigned fill(struct nvme_queue *q)
         written++;
         nvme_rq(req)->next_part = (uint32_t)(part + 1);
         if (part + 1 >= nvme_rq(req)->parts)
-            pending_remove(q, req);
+            (void)blk_fifo_pop(&q->pending);     /* req: the head, issued in full */
     }
     return written;
 }
@@ -228,7 +212,7 @@ static unsigned fill(struct nvme_queue *q)
 static void fail_unissued(struct nvme_queue *q, struct blk_request *req)
 {
     nvme_rq(req)->next_part = nvme_rq(req)->parts;
-    pending_remove(q, req);
+    (void)blk_fifo_remove(&q->pending, req);    /* it may have left the list already */
     if (nvme_rq(req)->outstanding == 0)
         complete_request(q, req);
 }
@@ -517,8 +501,8 @@ void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *wh
         record_error(q, cmd, cid, cause, 0, why);
         finish_cmd(q, cid, 0, BLK_OK);
     }
-    while (q->pending_head) {
-        struct blk_request *req = q->pending_head;
+    while (!blk_fifo_empty(&q->pending)) {
+        struct blk_request *req = blk_fifo_peek(&q->pending);
         if (req->cause == BLK_OK) {
             req->cause = cause;
             snprintf(req->detail, sizeof(req->detail), "%s", why);
@@ -534,18 +518,6 @@ static struct nvme_queue *queue_of(struct nvme_ns *ns, unsigned queue)
     return &ns->ctrl->io[queue % ns->ctrl->nio];
 }
 
-static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(req->detail, sizeof(req->detail), fmt, ap);
-    va_end(ap);
-    req->cause = cause;
-    return cause;
-}
-
 static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
 {
     struct nvme_ns *ns = dev->priv;
@@ -553,35 +525,35 @@ static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
     uint64_t part_blocks = 1, parts = 1;
 
     if (!c->alive)
-        return refuse(req, BLK_CAUSE_NOT_READY, "%s is not serving (%s)", c->name,
-                      c->last_recovery[0] ? c->last_recovery : "failed bring-up");
+        return blk_refuse(req, BLK_CAUSE_NOT_READY, "%s is not serving (%s)", c->name,
+                          c->last_recovery[0] ? c->last_recovery : "failed bring-up");
     if (!c->bus_master)
-        return refuse(req, BLK_CAUSE_BUS_MASTER_OFF, "%s: PCI COMMAND.BME is clear: the "
-                      "controller cannot reach memory", c->name);
+        return blk_refuse(req, BLK_CAUSE_BUS_MASTER_OFF, "%s: PCI COMMAND.BME is clear: the "
+                          "controller cannot reach memory", c->name);
     if (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE) {
-        int bad = nvme_prp_check(req->segs, req->nsegs, NVME_PAGE_SIZE, req->detail,
-                                 sizeof(req->detail));
-        if (bad >= 0)
-            return refuse(req, BLK_CAUSE_MISALIGNED, "%s", req->detail);
+        char why[sizeof(req->detail)];
+        if (nvme_prp_check(req->segs, req->nsegs, NVME_PAGE_SIZE, why, sizeof(why)) >= 0)
+            return blk_refuse(req, BLK_CAUSE_MISALIGNED, "%s", why);
         part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : dev->max_transfer;
         if ((req->flags & BLK_F_NOSPLIT) && req->count > NVME_NLB_MAX)
-            return refuse(req, BLK_CAUSE_INVALID, "unsplit %s of %u blocks cannot be one command "
-                          "(NLB is 16 bits, 0-based)", blk_op_name(req->op), req->count);
+            return blk_refuse(req, BLK_CAUSE_INVALID, "unsplit %s of %u blocks cannot be one "
+                              "command (NLB is 16 bits, 0-based)", blk_op_name(req->op),
+                              req->count);
         if (req->flags & BLK_F_NOSPLIT) {
             uint32_t entries = nvme_prp_entry_count(req->segs[0].phys,
                                                     (uint64_t)req->count << ns->lba_shift,
                                                     NVME_PAGE_SIZE);
             uint32_t pages = nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE);
             if (pages > c->io[0].pages_per_cmd)
-                return refuse(req, BLK_CAUSE_INVALID, "unsplit transfer of %u blocks needs %u "
-                              "PRP list pages; a command slot has %u", req->count, pages,
-                              c->io[0].pages_per_cmd);
+                return blk_refuse(req, BLK_CAUSE_INVALID, "unsplit transfer of %u blocks needs %u "
+                                  "PRP list pages; a command slot has %u", req->count, pages,
+                                  c->io[0].pages_per_cmd);
         }
     } else if (req->op == BLK_OP_WRITE_ZEROES) {
         part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : NVME_NLB_MAX;
         if (part_blocks > NVME_NLB_MAX)
-            return refuse(req, BLK_CAUSE_INVALID, "write zeroes of %u blocks cannot be one "
-                          "command (NLB is 16 bits)", req->count);
+            return blk_refuse(req, BLK_CAUSE_INVALID, "write zeroes of %u blocks cannot be one "
+                              "command (NLB is 16 bits)", req->count);
     } else {
         part_blocks = req->count ? req->count : 1;  /* flush, one DSM range */
     }
@@ -591,14 +563,9 @@ static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
     struct nvme_queue *q = queue_of(ns, req->queue);
     *nvme_rq(req) = (struct nvme_rq){ .ns = ns, .parts = (uint32_t)parts,
                                       .part_blocks = (uint32_t)part_blocks };
-    req->next = NULL;
 
     uint64_t flags = irq_save();
-    if (q->pending_tail)
-        q->pending_tail->next = req;
-    else
-        q->pending_head = req;
-    q->pending_tail = req;
+    blk_fifo_push(&q->pending, req);
     fill(q);
     irq_restore(flags);
     return BLK_OK;
