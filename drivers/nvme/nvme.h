@@ -58,7 +58,9 @@
 
 #define NVME_CSTS_RDY       (1u << 0)
 #define NVME_CSTS_CFS       (1u << 1)
-#define NVME_CSTS_SHST(s)   (((s) >> 2) & 3)
+#define NVME_CSTS_SHST_SHIFT 2
+#define NVME_CSTS_SHST_MASK (3u << NVME_CSTS_SHST_SHIFT)
+#define NVME_CSTS_SHST(s)   (((s) >> NVME_CSTS_SHST_SHIFT) & 3)
 #define NVME_CSTS_SHST_COMPLETE 2
 #define NVME_CSTS_NSSRO     (1u << 4)
 #define NVME_CSTS_PP        (1u << 5)

@@ -14,6 +14,7 @@
 #include "kernel/io.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
+#include "kernel/mmio.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -67,32 +68,44 @@ static const char *ctrl_irq_name(const struct nvme_ctrl *c)
     return c->msix_shared ? "msix (1 vector: admin and I/O share it)" : irq_mode_name(c->irq_mode);
 }
 
-/* Waits until CSTS.RDY equals `ready`, bounded by CAP.TO. CFS ends the wait
- * when enabling. */
-static enum blk_cause wait_ready(struct nvme_ctrl *c, bool ready, char *why, size_t why_size)
+/* A CSTS.RDY wait that ended without RDY following, in words. */
+static enum blk_cause ready_wait_failed(const struct nvme_ctrl *c, enum mmio_wait result,
+                                        bool ready, uint32_t csts, char *why, size_t why_size)
+{
+    char csts_words[120];
+
+    if (result == MMIO_WAIT_GONE) {
+        snprintf(why, why_size, "CSTS reads all ones: the controller does not answer");
+        return BLK_CAUSE_NOT_READY;
+    }
+    nvme_decode_csts(csts, csts_words, sizeof(csts_words));
+    snprintf(why, why_size, "CSTS.RDY did not become %u within CAP.TO = %u ms (%s)", ready,
+             c->timeout_ms, csts_words);
+    return BLK_CAUSE_NOT_READY;
+}
+
+/* CSTS.RDY = 1 after CC.EN = 1, bounded by CAP.TO (§3.1.1, §7.6.1), and
+ * ended at once by CSTS.CFS, which comes with RDY still 0. mmio_wait32()
+ * waits for one value of the bits it masks and cannot stop early on another
+ * bit, so this wait keeps a loop of its own. */
+static enum blk_cause wait_ready(struct nvme_ctrl *c, char *why, size_t why_size)
 {
     uint64_t start = time_ns(), deadline = deadline_after_ms(c->timeout_ms);
-    char csts_words[120];
 
     for (;;) {
         uint32_t csts = nvme_read_csts(c);
-        if (csts == 0xffffffffu) {
-            snprintf(why, why_size, "CSTS reads all ones: the controller does not answer");
-            return BLK_CAUSE_NOT_READY;
-        }
-        if (ready && (csts & NVME_CSTS_CFS)) {
+        if (csts == 0xffffffffu)
+            return ready_wait_failed(c, MMIO_WAIT_GONE, true, csts, why, why_size);
+        if (csts & NVME_CSTS_CFS) {
+            char csts_words[120];
             nvme_decode_csts(csts, csts_words, sizeof(csts_words));
             snprintf(why, why_size, "controller fatal status while enabling: %s", csts_words);
             return BLK_CAUSE_CONTROLLER_FATAL;
         }
-        if (!!(csts & NVME_CSTS_RDY) == ready)
+        if (csts & NVME_CSTS_RDY)
             return BLK_OK;
-        if (deadline_passed(deadline)) {
-            nvme_decode_csts(csts, csts_words, sizeof(csts_words));
-            snprintf(why, why_size, "CSTS.RDY did not become %u within CAP.TO = %u ms (%s)",
-                     ready, c->timeout_ms, csts_words);
-            return BLK_CAUSE_NOT_READY;
-        }
+        if (deadline_passed(deadline))
+            return ready_wait_failed(c, MMIO_WAIT_TIMEOUT, true, csts, why, why_size);
         if (time_ns() - start > 1000000)
             delay_us(100);
         else
@@ -100,16 +113,25 @@ static enum blk_cause wait_ready(struct nvme_ctrl *c, bool ready, char *why, siz
     }
 }
 
+/* CSTS.RDY = 0 after CC.EN = 0, bounded by CAP.TO. */
+static enum blk_cause wait_not_ready(struct nvme_ctrl *c, char *why, size_t why_size)
+{
+    uint32_t csts;
+    enum mmio_wait result = mmio_wait32(c->regs, NVME_REG_CSTS, NVME_CSTS_RDY, 0, c->timeout_ms,
+                                        &csts);
+    return result == MMIO_WAIT_OK ? BLK_OK
+                                  : ready_wait_failed(c, result, false, csts, why, why_size);
+}
+
 /* CC.EN = 0 and CSTS.RDY = 0 (§7.6.1 step 1). A controller still coming up
  * (EN=1, RDY=0) is let finish first: changing EN before RDY follows is undefined. */
 static bool nvme_ctrl_disable(struct nvme_ctrl *c, char *why, size_t why_size)
 {
-    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC);
-    if ((cc & NVME_CC_EN) && !(nvme_read_csts(c) & NVME_CSTS_RDY) &&
-        !(nvme_read_csts(c) & NVME_CSTS_CFS))
-        (void)wait_ready(c, true, why, why_size);
+    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC), csts = nvme_read_csts(c);
+    if ((cc & NVME_CC_EN) && !(csts & NVME_CSTS_RDY) && !(csts & NVME_CSTS_CFS))
+        (void)wait_ready(c, why, why_size);
     mmio_write32(c->regs, NVME_REG_CC, cc & ~NVME_CC_EN);
-    return wait_ready(c, false, why, why_size) == BLK_OK;
+    return wait_not_ready(c, why, why_size) == BLK_OK;
 }
 
 /* Disable, program the admin queue, CC, enable and wait for RDY (§7.6.1). */
@@ -129,7 +151,7 @@ enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size)
                   (uint32_t)NVME_CQES_LOG2 << NVME_CC_IOCQES_SHIFT;
     mmio_write32(c->regs, NVME_REG_CC, cc);
     mmio_write32(c->regs, NVME_REG_CC, cc | NVME_CC_EN);
-    return wait_ready(c, true, why, why_size);
+    return wait_ready(c, why, why_size);
 }
 
 /* Doorbell Buffer Config, Number of Queues, I/O queue pairs: at bring-up
@@ -669,13 +691,10 @@ static bool ctrl_check_fatal(struct nvme_ctrl *c)
 
 /* ---- shutdown (§7.6.2) ---- */
 
-static void ctrl_shutdown(struct nvme_ctrl *c)
+/* Delete the I/O queues first, as the spec recommends, so nothing is in flight. */
+static void delete_io_queues(struct nvme_ctrl *c)
 {
     char words[120];
-    if (c->shut_down || !c->alive)
-        return;
-    c->shut_down = true;
-    /* Delete the I/O queues first, as the spec recommends, so nothing is in flight. */
     for (uint16_t i = 0; i < c->nio; i++) {
         uint16_t st = nvme_delete_io_queues(c, &c->io[i]);
         if (st) {
@@ -683,22 +702,32 @@ static void ctrl_shutdown(struct nvme_ctrl *c)
             klog(LOG_WARN, "%s: deleting I/O queue pair %u: %s\n", c->name, i + 1, words);
         }
     }
+}
+
+/* CC.SHN = normal, then CSTS.SHST = 10b within RTD3E (10 s when it says 0).
+ * The wait is for 10b itself: SHST reads 00b until the controller has begun
+ * and 01b while it works. A CSTS of all ones (the controller gone) ends it. */
+static void ctrl_shutdown(struct nvme_ctrl *c)
+{
+    char words[120];
+    if (c->shut_down || !c->alive)
+        return;
+    c->shut_down = true;
+    delete_io_queues(c);
     uint32_t bound_ms = c->id->rtd3e ? (c->id->rtd3e + 999) / 1000 : NVME_SHUTDOWN_DEFAULT_MS;
-    uint64_t start = time_ns(), deadline = deadline_after_ms(bound_ms);
-    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC);
+    uint64_t start = time_ns();
+    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC), csts;
     mmio_write32(c->regs, NVME_REG_CC, (cc & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL);
-    uint32_t csts;
-    while (NVME_CSTS_SHST(csts = nvme_read_csts(c)) != NVME_CSTS_SHST_COMPLETE) {
-        if (csts == 0xffffffffu || deadline_passed(deadline)) {
-            nvme_decode_csts(csts, words, sizeof(words));
-            klog(LOG_ERR, "%s: shutdown did not complete within %u ms (%s)\n", c->name, bound_ms,
-                 words);
-            c->alive = false;
-            return;
-        }
-        delay_us(100);
-    }
+    uint32_t complete = NVME_CSTS_SHST_COMPLETE << NVME_CSTS_SHST_SHIFT;
+    enum mmio_wait result = mmio_wait32(c->regs, NVME_REG_CSTS, NVME_CSTS_SHST_MASK, complete,
+                                        bound_ms, &csts);
     c->alive = false;
+    if (result != MMIO_WAIT_OK) {
+        nvme_decode_csts(csts, words, sizeof(words));
+        klog(LOG_ERR, "%s: shutdown did not complete within %u ms (%s)\n", c->name, bound_ms,
+             words);
+        return;
+    }
     klog(LOG_INFO, "%s: shutdown complete in %llu us (CSTS.SHST = complete)\n", c->name,
          (unsigned long long)((time_ns() - start) / 1000));
 }
