@@ -239,6 +239,44 @@ struct nvme_ns_geometry {
 };
 enum nvme_ns_verdict nvme_ns_geometry(const struct nvme_id_ns *id, struct nvme_ns_geometry *g,
                                       char *why, size_t why_size);
+
+/* What Identify Controller says that every namespace of it shares. */
+struct nvme_ns_ctrl_facts {
+    uint16_t oncs;                  /* ONCS: Write Zeroes, Dataset Management */
+    uint8_t vwc;                    /* VWC: a volatile write cache */
+    uint32_t max_transfer_bytes;    /* one command moves at most this (MDTS or bareio's cap) */
+};
+#define NVME_NS_READ_ONLY_REASON 192    /* = sizeof(struct blk_dev.read_only_reason) */
+/* What bareio makes of one namespace: how the block layer sees it, or why
+ * it is left out. */
+struct nvme_ns_decision {
+    enum nvme_ns_verdict verdict;
+    char why[160];                  /* not NVME_NS_USABLE: why, in words; else empty */
+    /* The rest is set only when usable (zero otherwise). */
+    struct nvme_ns_geometry geometry;
+    unsigned formats;               /* LBA formats the namespace has (NLBAF + 1) */
+    uint64_t nsze;                  /* blocks as reported (more than nblocks when clamped) */
+    uint32_t block_size;            /* bytes: 512 B..64 KiB */
+    uint32_t max_transfer;          /* blocks per command, at least 1 */
+    uint32_t caps;                  /* BLK_CAP_* */
+    /* Why it must never be written, whatever marks it scratch; empty: it may be. */
+    char read_only_reason[NVME_NS_READ_ONLY_REASON];
+};
+/* Decides on a namespace from its Identify Namespace data and its
+ * controller's facts. In order: NSZE 0 is an inactive NSID; NCAP > NSZE,
+ * NUSE > NCAP, FLBAS beyond NLBAF, metadata (protection information lives
+ * there too), blocks outside 512 B..64 KiB, and blocks larger than one
+ * command moves make it unusable, with the reason; a size past 2^64 bytes
+ * is clamped. Flush and FUA always, Write Zeroes and DSM deallocate as ONCS
+ * says, the write cache as VWC says, deallocated blocks reading zeroes as
+ * DLFEAT says; NSATTR's write protection makes it read-only. */
+void nvme_ns_decide(const struct nvme_id_ns *id, const struct nvme_ns_ctrl_facts *facts,
+                    struct nvme_ns_decision *d);
+/* The namespace's I/O command set, once asked (the CSI of its descriptor
+ * list, -1 when there is none: NVM; for a zoned one its zone size in
+ * blocks, 0 when unknown): any set but NVM makes a usable namespace
+ * read-only with that reason, which comes before write protection. */
+void nvme_ns_decide_command_set(struct nvme_ns_decision *d, int csi, uint64_t zone_blocks);
 /* The Command Set Identifier from a Namespace Identification Descriptor
  * list (NVMe 2.0 §5.17.2.3, descriptor type 04h), or -1 when the list holds
  * none (a controller before NVMe 2.0: the namespace is NVM). A list that

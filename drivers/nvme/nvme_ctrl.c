@@ -242,130 +242,133 @@ static void format_mdts(const struct nvme_ctrl *c, char *buf, size_t size)
     buf[n] = '\0';
 }
 
-/* A namespace of another I/O command set than NVM (a zoned one, NVMe ZNS)
- * must not be driven as a conventional one: its writes must follow zone
- * write pointers. The Namespace Identification Descriptor list says which
- * set it is (NVMe 1.3 and later have the list, 2.0 the CSI descriptor).
- * `why` is left empty for an NVM namespace; it holds the read-only reason
- * otherwise. The scratch page is reused: callers read Identify data first. */
-static void command_set(struct nvme_ctrl *c, uint32_t nsid, unsigned format, uint64_t nsze,
-                        char *why, size_t why_size)
+/* The I/O command set of namespace nsid, from its Namespace Identification
+ * Descriptor list (NVMe 1.3 and later have the list, 2.0 the CSI
+ * descriptor): -1 when there is no list or no CSI in it (an NVM namespace,
+ * the set before NVMe 2.0). For a zoned one (NVMe ZNS) *zone_blocks is its
+ * zone size in LBA format `format`, 0 when the controller does not say. The
+ * scratch page is reused: the caller has read its Identify data first. */
+static int namespace_command_set(struct nvme_ctrl *c, uint32_t nsid, unsigned format,
+                                 uint64_t *zone_blocks)
 {
+    *zone_blocks = 0;
     if (NVME_VS_MAJOR(c->vs) < 1 || (NVME_VS_MAJOR(c->vs) == 1 && NVME_VS_MINOR(c->vs) < 3))
-        return;
+        return -1;
     if (nvme_identify(c, NVME_IDENTIFY_CNS_NS_DESCRIPTORS, nsid, c->scratch_mem.phys))
-        return;         /* no list: an NVM namespace (the set before NVMe 2.0) */
+        return -1;
     int csi = nvme_ns_descriptor_csi(c->scratch_mem.virt);
-    if (csi < 0 || csi == NVME_CSI_NVM)
-        return;
-    if (csi != NVME_CSI_ZONED) {
-        snprintf(why, why_size, "a %s namespace, not the NVM command set bareio drives",
-                 nvme_csi_name(csi));
-        return;
-    }
-    uint64_t zone = nvme_identify_csi(c, NVME_IDENTIFY_CNS_CSI_NS, NVME_CSI_ZONED, nsid,
-                                      c->scratch_mem.phys)
-                    ? 0 : nvme_zns_zone_size(c->scratch_mem.virt, format);
-    if (zone)
-        snprintf(why, why_size, "zoned namespace (NVMe ZNS), %llu zones of %llu blocks: its "
-                 "writes must follow zone write pointers, which bareio does not drive",
-                 (unsigned long long)(nsze / zone), (unsigned long long)zone);
-    else
-        snprintf(why, why_size, "zoned namespace (NVMe ZNS): its writes must follow zone "
-                 "write pointers, which bareio does not drive");
+    if (csi == NVME_CSI_ZONED &&
+        !nvme_identify_csi(c, NVME_IDENTIFY_CNS_CSI_NS, NVME_CSI_ZONED, nsid, c->scratch_mem.phys))
+        *zone_blocks = nvme_zns_zone_size(c->scratch_mem.virt, format);
+    return csi;
 }
 
-static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
+/* Identify Namespace for nsid and what bareio makes of it (nvme_ns_decide);
+ * false, said on the console, when it is not to be registered. */
+static bool decide_namespace(struct nvme_ctrl *c, uint32_t nsid, struct nvme_ns_decision *d)
 {
-    const struct nvme_id_ns *id = c->scratch_mem.virt;
-    char words[120], size[24];
-
+    char words[120];
     uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_NS, nsid, c->scratch_mem.phys);
     if (st) {
         nvme_status_describe(st, words, sizeof(words));
         klog(LOG_WARN, "%s: nsid %u skipped: Identify Namespace failed: %s\n", c->name, nsid, words);
-        return;
+        return false;
     }
-    struct nvme_ns_geometry g;
-    char why[160];
-    switch (nvme_ns_geometry(id, &g, why, sizeof(why))) {
+    const struct nvme_ns_ctrl_facts facts = {
+        .oncs = c->id->oncs, .vwc = c->id->vwc, .max_transfer_bytes = c->max_transfer_bytes,
+    };
+    nvme_ns_decide(c->scratch_mem.virt, &facts, d);
+    switch (d->verdict) {
     case NVME_NS_USABLE:
-        break;
+        return true;
     case NVME_NS_INACTIVE:
-        klog(LOG_INFO, "%s: nsid %u skipped: %s\n", c->name, nsid, why);
-        return;
+        klog(LOG_INFO, "%s: nsid %u skipped: %s\n", c->name, nsid, d->why);
+        return false;
     case NVME_NS_UNUSABLE:
-        klog(LOG_WARN, "%s: nsid %u skipped: %s\n", c->name, nsid, why);
-        return;
+        klog(LOG_WARN, "%s: nsid %u skipped: %s\n", c->name, nsid, d->why);
+        return false;
     }
-    unsigned format = g.format;
-    if (c->nns >= c->ns_capacity) {     /* the list grew between the two walks */
-        leftout_report("%s: nsid %u not registered: it appeared after the namespaces were "
-                       "counted", c->name, nsid);
-        return;
-    }
-    /* command_set() reuses the scratch page that holds the Identify data. */
-    const uint8_t dlfeat = id->dlfeat, nlbaf = id->nlbaf, nsattr = id->nsattr;
-    const uint64_t nsze = id->nsze;
-    char zoned[sizeof(((struct blk_dev *)0)->read_only_reason)] = "";
-    command_set(c, nsid, g.format, nsze, zoned, sizeof(zoned));
-    struct nvme_ns *ns = &c->ns[c->nns];
+    return false;
+}
+
+/* The namespace's blk_dev as decided. */
+static void fill_namespace(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
+                           const struct nvme_ns_decision *nd)
+{
     struct blk_dev *d = &ns->dev;
+    _Static_assert(sizeof(nd->read_only_reason) == sizeof(d->read_only_reason),
+                   "a namespace's read-only reason fits its blk_dev");
+
     memset(ns, 0, sizeof(*ns));
-    strlcpy(d->read_only_reason, zoned, sizeof(d->read_only_reason));
-    if (!zoned[0] && (nsattr & NVME_NSATTR_WRITE_PROTECTED))
-        snprintf(d->read_only_reason, sizeof(d->read_only_reason), "the namespace is write "
-                 "protected (Identify Namespace NSATTR bit 0)");
     ns->ctrl = c;
     ns->nsid = nsid;
-    ns->lba_shift = g.lba_shift;
+    ns->lba_shift = nd->geometry.lba_shift;
     snprintf(d->name, sizeof(d->name), "%sn%u", c->name, nsid);
     nvme_id_string(d->model, sizeof(d->model), c->id->mn, sizeof(c->id->mn));
     nvme_id_string(d->serial, sizeof(d->serial), c->id->sn, sizeof(c->id->sn));
     nvme_id_string(d->firmware, sizeof(d->firmware), c->id->fr, sizeof(c->id->fr));
+    strlcpy(d->read_only_reason, nd->read_only_reason, sizeof(d->read_only_reason));
     d->pci = c->pci;
-    d->block_size = 1u << g.lba_shift;
+    d->block_size = nd->block_size;
     d->phys_block_size = d->block_size;
-    d->nblocks = g.nblocks;
-    d->capacity_clamped = g.clamped;
-    d->max_transfer = c->max_transfer_bytes >> g.lba_shift;
+    d->nblocks = nd->geometry.nblocks;
+    d->capacity_clamped = nd->geometry.clamped;
+    d->max_transfer = nd->max_transfer;
     d->max_segs = 1024;
     d->addr_align = 4;          /* PRP entries are dword aligned */
     d->len_align = 4;
     d->page_segments = true;   /* PRP: only the first entry may be offset (§4.3) */
     d->dma_limit = ~0ull;
-    d->caps = BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64;
-    if (c->id->oncs & NVME_ONCS_WRITE_ZEROES)
-        d->caps |= BLK_CAP_WRITE_ZEROES;
-    if (c->id->oncs & NVME_ONCS_DSM)
-        d->caps |= BLK_CAP_TRIM;
-    if (c->id->vwc & NVME_VWC_PRESENT)
-        d->caps |= BLK_CAP_WRITE_CACHE;
-    if ((dlfeat & 7) == NVME_DLFEAT_READ_ZEROES)
-        d->caps |= BLK_CAP_TRIM_ZEROES;
+    d->caps = nd->caps;
     d->nqueues = c->nio;
     d->queue_depth = (uint16_t)(c->queue_depth - 1);
     d->ops = &nvme_blk_ops;
     d->priv = ns;
-    c->nns++;
-    char mdts[24], clamped[96] = "";
-    blk_format_size(size, sizeof(size), g.nblocks << g.lba_shift);
+}
+
+/* The namespace's boot line: the issue's form first (name, model, serial,
+ * capacity, LBA size, MDTS, queues), then the details. */
+static void print_namespace(const struct nvme_ctrl *c, const struct nvme_ns *ns,
+                            const struct nvme_ns_decision *nd)
+{
+    const struct blk_dev *d = &ns->dev;
+    char size[24], mdts[24], clamped[96] = "";
+
+    blk_format_size(size, sizeof(size), d->nblocks << nd->geometry.lba_shift);
     format_mdts(c, mdts, sizeof(mdts));
-    if (g.clamped)
+    if (d->capacity_clamped)
         snprintf(clamped, sizeof(clamped), " (capacity clamped: NSZE %llu blocks is more than "
-                 "2^64 bytes)", (unsigned long long)nsze);
-    /* The issue's form first: name, model, serial, capacity, LBA size, MDTS,
-     * queues; then the details. */
+                 "2^64 bytes)", (unsigned long long)nd->nsze);
     klog(LOG_INFO, "%s: %s %s %s lba %u mdts %s queues %ux%u, nsid %u (%llu blocks%s, LBA format "
          "%u of %u), %s, max transfer %u blocks%s%s%s%s\n", d->name, d->model, d->serial, size,
-         d->block_size, mdts, c->nio, c->queue_depth, nsid, (unsigned long long)g.nblocks, clamped,
-         format,
-         nlbaf + 1, irq_mode_name(c->irq_mode), d->max_transfer,
+         d->block_size, mdts, c->nio, c->queue_depth, ns->nsid, (unsigned long long)d->nblocks,
+         clamped, nd->geometry.format, nd->formats, irq_mode_name(c->irq_mode), d->max_transfer,
          (d->caps & BLK_CAP_WRITE_ZEROES) ? ", write-zeroes" : "",
          (d->caps & BLK_CAP_TRIM) ? ", dsm-deallocate" : "",
          (d->caps & BLK_CAP_TRIM_ZEROES) ? " (reads zeroes)" : "",
          (d->caps & BLK_CAP_WRITE_CACHE) ? ", volatile write cache" : "");
-    if (!blk_register(d))
+}
+
+static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
+{
+    struct nvme_ns_decision nd;
+    if (!decide_namespace(c, nsid, &nd))
+        return;
+    if (c->nns >= c->ns_capacity) {     /* the list grew between the two walks */
+        leftout_report("%s: nsid %u not registered: it appeared after the namespaces were "
+                       "counted", c->name, nsid);
+        return;
+    }
+    /* A zoned namespace (or another set than NVM) must not be driven as a
+     * conventional one: its writes must follow zone write pointers. */
+    uint64_t zone_blocks;
+    int csi = namespace_command_set(c, nsid, nd.geometry.format, &zone_blocks);
+    nvme_ns_decide_command_set(&nd, csi, zone_blocks);
+    struct nvme_ns *ns = &c->ns[c->nns];
+    fill_namespace(c, ns, nsid, &nd);
+    c->nns++;
+    print_namespace(c, ns, &nd);
+    if (!blk_register(&ns->dev))
         c->nns--;
 }
 
