@@ -154,73 +154,108 @@ enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size)
     return wait_ready(c, why, why_size);
 }
 
+/* Doorbell Buffer Config (§5.7) when the controller has it (OACS bit 8) and
+ * nvme.shadow_db=on; a failure only costs MMIO doorbell writes. */
+static void setup_shadow_doorbells(struct nvme_ctrl *c)
+{
+    char words[120];
+
+    c->shadow_doorbells = false;
+    if (!nvme_shadow_db_key || !(c->id->oacs & NVME_OACS_DBBUF))
+        return;
+    uint16_t st = nvme_doorbell_buffer_config(c);
+    if (st == 0) {
+        c->shadow_doorbells = true;
+        return;
+    }
+    nvme_status_describe(st, words, sizeof(words));
+    klog(LOG_WARN, "%s: Doorbell Buffer Config failed: %s; doorbells by MMIO only\n", c->name,
+         words);
+}
+
+/* At bring-up: as many I/O queue pairs as wanted, Number of Queues granted
+ * and the MSI-X table has entries for. Entry 0 is the admin queue's, polled
+ * here; each I/O queue gets its own entry after it. A table of one entry is
+ * shared: the single I/O queue takes entry 0 too (the admin completions it
+ * also signals only cost a spurious reap). */
+static bool choose_io_queue_count(struct nvme_ctrl *c, uint16_t wanted, uint16_t granted,
+                                  char *why, size_t why_size)
+{
+    c->nio_granted = granted;
+    c->nio = wanted < granted ? wanted : granted;
+    c->msix_shared = c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size == 1;
+    if (c->msix_shared)
+        c->nio = 1;
+    else if (c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size <= c->nio)
+        c->nio = (uint16_t)(c->pci->msix_table_size - 1);
+    if (c->nio == 0) {
+        snprintf(why, why_size, "no I/O queue pair available (granted %u, MSI-X table %u)",
+                 granted, c->pci->msix_table_size);
+        return false;
+    }
+    return true;
+}
+
+/* PRP list pages each command slot gets: enough for the largest transfer
+ * from the worst start, a dword before a page boundary (at least one, the
+ * DSM range's page). */
+static uint32_t prp_pages_per_command(const struct nvme_ctrl *c)
+{
+    uint64_t worst = (uint64_t)c->max_transfer_bytes * 2;
+    uint32_t pages = nvme_prp_list_pages_for(nvme_prp_entry_count(NVME_PAGE_SIZE - 4, worst,
+                                                                  NVME_PAGE_SIZE),
+                                             NVME_PAGE_SIZE);
+    return pages ? pages : 1;
+}
+
+/* I/O queue pair i + 1: its memory and completion mode at bring-up (first),
+ * emptied after a reset; then Create I/O Completion and Submission Queue. */
+static bool create_io_queue(struct nvme_ctrl *c, uint16_t i, bool first, char *why,
+                            size_t why_size)
+{
+    struct nvme_queue *q = &c->io[i];
+    char words[120];
+
+    if (first) {
+        if (!nvme_queue_alloc(c, q, (uint16_t)(i + 1), c->queue_depth, prp_pages_per_command(c))) {
+            snprintf(why, why_size, "no memory for I/O queue %u", i + 1);
+            return false;
+        }
+        nvme_io_irq_setup(c, q);
+    } else {
+        nvme_queue_reset_indexes(q);
+    }
+    uint16_t vector = q->irq_mode == NVME_IRQ_MSIX ? q->msix_index : 0;
+    uint16_t st = nvme_create_io_queues(c, q, vector);
+    if (st) {
+        nvme_status_describe(st, words, sizeof(words));
+        snprintf(why, why_size, "creating I/O queue pair %u (depth %u) failed: %s", q->qid,
+                 q->depth, words);
+        return false;
+    }
+    return true;
+}
+
 /* Doorbell Buffer Config, Number of Queues, I/O queue pairs: at bring-up
  * (first) and after every reset. */
 static bool setup_io_queues(struct nvme_ctrl *c, bool first, char *why, size_t why_size)
 {
-    uint16_t st, granted = 0;
+    uint16_t granted = 0;
     char words[120];
 
-    c->shadow_doorbells = false;
-    if (nvme_shadow_db_key && (c->id->oacs & NVME_OACS_DBBUF)) {
-        st = nvme_doorbell_buffer_config(c);
-        if (st == 0) {
-            c->shadow_doorbells = true;
-        } else {
-            nvme_status_describe(st, words, sizeof(words));
-            klog(LOG_WARN, "%s: Doorbell Buffer Config failed: %s; doorbells by MMIO only\n",
-                 c->name, words);
-        }
-    }
+    setup_shadow_doorbells(c);
     uint16_t wanted = first ? nvme_queues_key : c->nio;
-    st = nvme_set_number_of_queues(c, wanted, &granted);
+    uint16_t st = nvme_set_number_of_queues(c, wanted, &granted);
     if (st) {
         nvme_status_describe(st, words, sizeof(words));
         snprintf(why, why_size, "Set Features (Number of Queues) failed: %s", words);
         return false;
     }
-    if (first) {
-        c->nio_granted = granted;
-        c->nio = wanted < granted ? wanted : granted;
-        /* MSI-X entry 0 is the admin queue's, polled here; each I/O queue gets
-         * its own entry after it. A table of one entry is shared: the single
-         * I/O queue takes entry 0 too (the admin completions it also signals
-         * only cost a spurious reap). */
-        c->msix_shared = c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size == 1;
-        if (c->msix_shared)
-            c->nio = 1;
-        else if (c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size <= c->nio)
-            c->nio = (uint16_t)(c->pci->msix_table_size - 1);
-        if (c->nio == 0) {
-            snprintf(why, why_size, "no I/O queue pair available (granted %u, MSI-X table %u)",
-                     granted, c->pci->msix_table_size);
+    if (first && !choose_io_queue_count(c, wanted, granted, why, why_size))
+        return false;
+    for (uint16_t i = 0; i < c->nio; i++)
+        if (!create_io_queue(c, i, first, why, why_size))
             return false;
-        }
-    }
-    for (uint16_t i = 0; i < c->nio; i++) {
-        struct nvme_queue *q = &c->io[i];
-        if (first) {
-            uint64_t worst = (uint64_t)c->max_transfer_bytes * 2;
-            uint32_t pages = nvme_prp_list_pages_for(nvme_prp_entry_count(NVME_PAGE_SIZE - 4, worst,
-                                                                          NVME_PAGE_SIZE),
-                                                     NVME_PAGE_SIZE);
-            if (!nvme_queue_alloc(c, q, (uint16_t)(i + 1), c->queue_depth, pages ? pages : 1)) {
-                snprintf(why, why_size, "no memory for I/O queue %u", i + 1);
-                return false;
-            }
-            nvme_io_irq_setup(c, q);
-        } else {
-            nvme_queue_reset_indexes(q);
-        }
-        uint16_t vector = q->irq_mode == NVME_IRQ_MSIX ? q->msix_index : 0;
-        st = nvme_create_io_queues(c, q, vector);
-        if (st) {
-            nvme_status_describe(st, words, sizeof(words));
-            snprintf(why, why_size, "creating I/O queue pair %u (depth %u) failed: %s", q->qid,
-                     q->depth, words);
-            return false;
-        }
-    }
     return true;
 }
 
@@ -372,55 +407,75 @@ static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
         c->nns--;
 }
 
+typedef void (*nsid_fn)(struct nvme_ctrl *c, uint32_t nsid);
+static void count_nsid(struct nvme_ctrl *c, uint32_t nsid);
+
+/* No Active Namespace ID list (NVMe 1.0, or it failed with list_status):
+ * fn for NSID after NSID up to NN, bounded, as NN may say anything up to
+ * 2^32-1 (the rest is named as left out, once, on the counting walk). */
+static unsigned each_nsid_up_to_nn(struct nvme_ctrl *c, uint16_t list_status, nsid_fn fn)
+{
+    uint32_t last = c->id->nn < NVME_NSID_SCAN_MAX ? c->id->nn : NVME_NSID_SCAN_MAX;
+    unsigned n = 0;
+    char words[120];
+
+    nvme_status_describe(list_status, words, sizeof(words));
+    klog(LOG_WARN, "%s: active namespace list failed (%s); asking NSIDs 1..%u\n", c->name, words,
+         last);
+    if (fn == count_nsid && c->id->nn > last)
+        leftout_report("%s: NSIDs %u..%u not asked: no Active Namespace ID list, and bareio asks "
+                       "at most %u one by one", c->name, last + 1, c->id->nn, NVME_NSID_SCAN_MAX);
+    for (uint32_t nsid = 1; nsid <= last; nsid++, n++)
+        fn(c, nsid);
+    return n;
+}
+
+/* fn for each NSID of the list page just read into the scratch page (copied
+ * first: fn issues Identify commands into the same page), counted in *n.
+ * true when the page was full, so the list may go on past *after, the last
+ * NSID seen. */
+static bool each_nsid_of_page(struct nvme_ctrl *c, uint32_t *after, unsigned *n, nsid_fn fn)
+{
+    uint32_t list[NVME_NS_LIST_ENTRIES];
+    unsigned i = 0;
+
+    memcpy(list, c->scratch_mem.virt, sizeof(list));
+    for (; i < NVME_NS_LIST_ENTRIES && list[i]; i++, (*n)++) {
+        if (list[i] <= *after) {    /* not ascending: firmware breakage, stop */
+            leftout_report("%s: NSIDs after %u not listed: the active namespace list "
+                           "is not ascending (%u)", c->name, *after, list[i]);
+            return false;
+        }
+        fn(c, list[i]);
+        *after = list[i];
+    }
+    if (i < NVME_NS_LIST_ENTRIES)
+        return false;               /* the list ended in this page */
+    return true;
+}
+
 /* Calls fn for every active NSID, one Active Namespace ID list page (CNS
  * 02h: up to 1024 NSIDs above the one given, ascending) after another. A
  * controller without the list (NVMe 1.0) is asked NSID by NSID up to NN.
  * Returns how many there were. */
-static void count_nsid(struct nvme_ctrl *c, uint32_t nsid);
-
-static unsigned for_each_nsid(struct nvme_ctrl *c, void (*fn)(struct nvme_ctrl *c, uint32_t nsid))
+static unsigned for_each_nsid(struct nvme_ctrl *c, nsid_fn fn)
 {
-    const uint32_t *list = c->scratch_mem.virt;
-    uint32_t list_copy[NVME_NS_LIST_ENTRIES], after = 0;
+    uint32_t after = 0;
     unsigned n = 0;
     char words[120];
 
     for (;;) {
         uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_ACTIVE_NS_LIST, after,
                                     c->scratch_mem.phys);
-        if (st && after == 0) {
-            /* NSID by NSID, bounded: NN may say anything up to 2^32-1. */
-            uint32_t last = c->id->nn < NVME_NSID_SCAN_MAX ? c->id->nn : NVME_NSID_SCAN_MAX;
-            nvme_status_describe(st, words, sizeof(words));
-            klog(LOG_WARN, "%s: active namespace list failed (%s); asking NSIDs 1..%u\n",
-                 c->name, words, last);
-            if (fn == count_nsid && c->id->nn > last)
-                leftout_report("%s: NSIDs %u..%u not asked: no Active Namespace ID list, and "
-                               "bareio asks at most %u one by one", c->name, last + 1, c->id->nn,
-                               NVME_NSID_SCAN_MAX);
-            for (uint32_t nsid = 1; nsid <= last; nsid++, n++)
-                fn(c, nsid);
-            return n;
-        }
+        if (st && after == 0)
+            return each_nsid_up_to_nn(c, st, fn);
         if (st) {
             nvme_status_describe(st, words, sizeof(words));
             leftout_report("%s: NSIDs above %u not listed: Active Namespace ID list failed (%s)",
                            c->name, after, words);
             return n;
         }
-        /* fn issues Identify commands into the same page: keep the list. */
-        memcpy(list_copy, list, sizeof(list_copy));
-        unsigned i = 0;
-        for (; i < NVME_NS_LIST_ENTRIES && list_copy[i]; i++, n++) {
-            if (list_copy[i] <= after) {    /* not ascending: firmware breakage, stop */
-                leftout_report("%s: NSIDs after %u not listed: the active namespace list "
-                               "is not ascending (%u)", c->name, after, list_copy[i]);
-                return n;
-            }
-            fn(c, list_copy[i]);
-            after = list_copy[i];
-        }
-        if (i < NVME_NS_LIST_ENTRIES)
+        if (!each_nsid_of_page(c, &after, &n, fn))
             return n;
     }
 }

@@ -166,44 +166,62 @@ static void complete_request(struct nvme_queue *q, struct blk_request *req)
     blk_complete(&nvme_rq(req)->ns->dev, req, req->cause);
 }
 
-/* Issues waiting parts while slots are free. Returns SQEs written. */
+/* The slot `cid` now carries its part of req: in flight from now, with a
+ * deadline, and the request's last command. */
+static void start_command(struct nvme_queue *q, struct nvme_cmd *cmd, uint16_t cid,
+                          struct blk_request *req)
+{
+    struct nvme_rq *rq = nvme_rq(req);
+    cmd->req = req;
+    cmd->ns = rq->ns;
+    cmd->retries = 0;
+    cmd->timed_out = false;
+    cmd->in_flight = true;
+    cmd->last_status = 0;
+    cmd->deadline_ns = time_ns() + (uint64_t)rq->ns->dev.timeout_ms * 1000000ull;
+    q->in_flight++;
+    q->commands++;
+    rq->outstanding++;
+    rq->has_last = true;
+    rq->last_qid = q->qid;
+    rq->last_cid = cid;
+}
+
+/* Issues the next part of req, the request at the head of the queue's
+ * FIFO, in a free slot; the request leaves the FIFO with its last part.
+ * false when the part needs more PRP list pages than a slot has: then req
+ * fails with the parts not issued. */
+static bool issue_part(struct nvme_queue *q, struct blk_request *req)
+{
+    uint64_t part = nvme_rq(req)->next_part;
+    uint16_t cid = alloc_cid(q);
+    struct nvme_cmd *cmd = &q->cmds[cid];
+
+    if (!build_part(q, nvme_rq(req)->ns, cmd, cid, req, part)) {
+        snprintf(req->detail, sizeof(req->detail), "part %llu needs more PRP list pages than "
+                 "the %u a command slot has", (unsigned long long)part, q->pages_per_cmd);
+        req->cause = BLK_CAUSE_INVALID;
+        fail_unissued(q, req);
+        return false;
+    }
+    start_command(q, cmd, cid, req);
+    nvme_queue_post(q, &cmd->sqe);
+    nvme_rq(req)->next_part = (uint32_t)(part + 1);
+    if (part + 1 >= nvme_rq(req)->parts)
+        (void)blk_fifo_pop(&q->pending);
+    return true;
+}
+
+/* Issues waiting parts while slots are free: one slot stays unused, so the
+ * SQ always has room too (§4.1.1: full when the tail is one behind the
+ * head); the head check keeps that rule visible and guards the accounting.
+ * Returns SQEs written. */
 static unsigned fill(struct nvme_queue *q)
 {
     unsigned written = 0;
     while (!blk_fifo_empty(&q->pending) && q->in_flight < q->depth - 1 &&
-           nvme_queue_sq_has_room(q)) {
-        struct blk_request *req = blk_fifo_peek(&q->pending);
-        struct nvme_ns *ns = nvme_rq(req)->ns;
-        uint64_t part = nvme_rq(req)->next_part;
-        uint16_t cid = alloc_cid(q);
-        struct nvme_cmd *cmd = &q->cmds[cid];
-
-        if (!build_part(q, ns, cmd, cid, req, part)) {
-            snprintf(req->detail, sizeof(req->detail), "part %llu needs more PRP list pages than "
-                     "the %u a command slot has", (unsigned long long)part, q->pages_per_cmd);
-            req->cause = BLK_CAUSE_INVALID;
-            fail_unissued(q, req);
-            continue;
-        }
-        cmd->req = req;
-        cmd->ns = ns;
-        cmd->retries = 0;
-        cmd->timed_out = false;
-        cmd->in_flight = true;
-        cmd->last_status = 0;
-        cmd->deadline_ns = time_ns() + (uint64_t)ns->dev.timeout_ms * 1000000ull;
-        q->in_flight++;
-        q->commands++;
-        nvme_rq(req)->outstanding++;
-        nvme_rq(req)->has_last = true;
-        nvme_rq(req)->last_qid = q->qid;
-        nvme_rq(req)->last_cid = cid;
-        nvme_queue_post(q, &cmd->sqe);
-        written++;
-        nvme_rq(req)->next_part = (uint32_t)(part + 1);
-        if (part + 1 >= nvme_rq(req)->parts)
-            (void)blk_fifo_pop(&q->pending);     /* req: the head, issued in full */
-    }
+           nvme_queue_sq_has_room(q))
+        written += issue_part(q, blk_fifo_peek(&q->pending));
     return written;
 }
 
@@ -375,6 +393,17 @@ static void irq_not_delivered(struct nvme_queue *q, uint64_t waited_ms)
     reap(q, BLK_CAUSE_IRQ_NOT_DELIVERED);
 }
 
+/* The INTx pin is asserted: it is level-triggered, so mask it (INTMS),
+ * reap, unmask (INTMC) (§7.5.1). */
+static void reap_intx(struct nvme_queue *q)
+{
+    mmio_write32(q->ctrl->regs, NVME_REG_INTMS, 1);
+    q->interrupts++;
+    reap(q, BLK_OK);
+    mmio_write32(q->ctrl->regs, NVME_REG_INTMC, 1);
+    q->stale_since_ns = 0;
+}
+
 /* Interrupt modes: a CQE that waits longer than the grace time with no sign
  * of its interrupt is reaped here and reported. */
 static void check_interrupt_mode(struct nvme_queue *q, bool interrupts_were_on)
@@ -384,12 +413,7 @@ static void check_interrupt_mode(struct nvme_queue *q, bool interrupts_were_on)
         return;
     }
     if (q->irq_mode == NVME_IRQ_INTX && irq_raised(q)) {
-        /* Level-triggered: mask (INTMS), reap, unmask (INTMC) (§7.5.1). */
-        mmio_write32(q->ctrl->regs, NVME_REG_INTMS, 1);
-        q->interrupts++;
-        reap(q, BLK_OK);
-        mmio_write32(q->ctrl->regs, NVME_REG_INTMC, 1);
-        q->stale_since_ns = 0;
+        reap_intx(q);
         return;
     }
     if (!interrupts_were_on) {
@@ -414,12 +438,12 @@ static void check_interrupt_mode(struct nvme_queue *q, bool interrupts_were_on)
 
 /* ---- timeouts ---- */
 
-static void timeout_recover(struct nvme_queue *q, uint16_t cid)
+/* The command in slot cid is past its deadline: marked, counted, said. */
+static void mark_timed_out(struct nvme_queue *q, uint16_t cid)
 {
     struct nvme_ctrl *c = q->ctrl;
     struct nvme_cmd *cmd = &q->cmds[cid];
     char csts[120];
-    bool not_aborted = true;
 
     cmd->timed_out = true;
     c->timeouts++;
@@ -427,34 +451,54 @@ static void timeout_recover(struct nvme_queue *q, uint16_t cid)
     klog(LOG_WARN, "%s: sq %u cid %u %s nsid %u lba %llu+%u: no completion after %u ms (%s); "
          "sending Abort\n", c->name, q->qid, cid, opcode_name(NVME_SQE_OPC(cmd->sqe.cdw0)),
          cmd->sqe.nsid, (unsigned long long)cmd->slba, cmd->nlb, cmd->ns->dev.timeout_ms, csts);
-    c->aborts_sent++;
-    uint16_t st = nvme_abort(c, q->qid, cid, &not_aborted);
-    if (st == 0 && !not_aborted) {
-        snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort accepted by the controller");
-        /* The aborted command completes with 07h (§5.1); the spec gives no
-         * bound, so the controller's own CAP.TO is the one used. */
-        uint64_t deadline = deadline_after_ms(c->timeout_ms);
-        while (cmd->in_flight && !deadline_passed(deadline))
-            reap(q, BLK_OK);
-        if (!cmd->in_flight)
-            return;
-    }
-    c->aborts_not_done++;
-    char words[112];
+}
+
+/* The controller accepted the Abort: the aborted command completes with 07h
+ * (§5.1). The spec gives no bound, so the controller's own CAP.TO is the
+ * one used. true when it did complete. */
+static bool abort_ended(struct nvme_queue *q, const struct nvme_cmd *cmd)
+{
+    struct nvme_ctrl *c = q->ctrl;
+    snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort accepted by the controller");
+    uint64_t deadline = deadline_after_ms(c->timeout_ms);
+    while (cmd->in_flight && !deadline_passed(deadline))
+        reap(q, BLK_OK);
+    return !cmd->in_flight;
+}
+
+/* Why the Abort (status st) did not end its command, in words. */
+static void abort_failure(uint16_t st, char *words, size_t size)
+{
     if (st == 0)
-        snprintf(words, sizeof(words), "did not abort it: DW0 bit 0 set");
+        snprintf(words, size, "did not abort it: DW0 bit 0 set");
     else if (st == NVME_STATUS_HOST_TIMEOUT)
-        snprintf(words, sizeof(words), "failed: no completion");
+        snprintf(words, size, "failed: no completion");
     else if (st == NVME_STATUS_HOST_CFS)
-        snprintf(words, sizeof(words), "failed: controller fatal status");
+        snprintf(words, size, "failed: controller fatal status");
     else {
         char status_words[96];
         nvme_status_describe(st, status_words, sizeof(status_words));
-        snprintf(words, sizeof(words), "failed: %s", status_words);
+        snprintf(words, size, "failed: %s", status_words);
     }
+}
+
+/* A late command: Abort (§5.1), and when that does not end it, a controller
+ * reset (§7.3) by the layer above (ctrl->ops), which reposts the rest. */
+static void timeout_recover(struct nvme_queue *q, uint16_t cid)
+{
+    struct nvme_ctrl *c = q->ctrl;
+    bool not_aborted = true;
+
+    mark_timed_out(q, cid);
+    c->aborts_sent++;
+    uint16_t st = nvme_abort(c, q->qid, cid, &not_aborted);
+    if (st == 0 && !not_aborted && abort_ended(q, &q->cmds[cid]))
+        return;
+    c->aborts_not_done++;
+    char words[112], reason[96];
+    abort_failure(st, words, sizeof(words));
     snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort %s; controller reset, "
              "queues recreated", words);
-    char reason[96];
     snprintf(reason, sizeof(reason), "sq %u cid %u timed out, Abort did not end it", q->qid, cid);
     c->ops->reset(c, reason);
 }
@@ -518,6 +562,58 @@ static struct nvme_queue *queue_of(struct nvme_ns *ns, unsigned queue)
     return &ns->ctrl->io[queue % ns->ctrl->nio];
 }
 
+/* A read or write: the PRP rules on its segments (§4.3), then its commands
+ * of at most max_transfer blocks, or one (BLK_F_NOSPLIT) that must still
+ * fit NLB and the slot's PRP list pages. */
+static enum blk_cause data_part_blocks(struct nvme_ns *ns, struct blk_request *req,
+                                       uint64_t *part_blocks)
+{
+    struct nvme_ctrl *c = ns->ctrl;
+    char why[sizeof(req->detail)];
+
+    if (nvme_prp_check(req->segs, req->nsegs, NVME_PAGE_SIZE, why, sizeof(why)) >= 0)
+        return blk_refuse(req, BLK_CAUSE_MISALIGNED, "%s", why);
+    if (!(req->flags & BLK_F_NOSPLIT)) {
+        *part_blocks = ns->dev.max_transfer;
+        return BLK_OK;
+    }
+    *part_blocks = req->count;
+    if (req->count > NVME_NLB_MAX)
+        return blk_refuse(req, BLK_CAUSE_INVALID, "unsplit %s of %u blocks cannot be one "
+                          "command (NLB is 16 bits, 0-based)", blk_op_name(req->op),
+                          req->count);
+    uint32_t entries = nvme_prp_entry_count(req->segs[0].phys,
+                                            (uint64_t)req->count << ns->lba_shift,
+                                            NVME_PAGE_SIZE);
+    uint32_t pages = nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE);
+    if (pages > c->io[0].pages_per_cmd)
+        return blk_refuse(req, BLK_CAUSE_INVALID, "unsplit transfer of %u blocks needs %u "
+                          "PRP list pages; a command slot has %u", req->count, pages,
+                          c->io[0].pages_per_cmd);
+    return BLK_OK;
+}
+
+/* The blocks of each command req is cut into (the last one shorter), or
+ * the refusal. */
+static enum blk_cause part_blocks_of(struct nvme_ns *ns, struct blk_request *req,
+                                     uint64_t *part_blocks)
+{
+    switch (req->op) {
+    case BLK_OP_READ:
+    case BLK_OP_WRITE:
+        return data_part_blocks(ns, req, part_blocks);
+    case BLK_OP_WRITE_ZEROES:
+        *part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : NVME_NLB_MAX;
+        if (*part_blocks > NVME_NLB_MAX)
+            return blk_refuse(req, BLK_CAUSE_INVALID, "write zeroes of %u blocks cannot be one "
+                              "command (NLB is 16 bits)", req->count);
+        return BLK_OK;
+    default:
+        *part_blocks = req->count ? req->count : 1;  /* flush, one DSM range */
+        return BLK_OK;
+    }
+}
+
 static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
 {
     struct nvme_ns *ns = dev->priv;
@@ -530,40 +626,15 @@ static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
     if (!c->bus_master)
         return blk_refuse(req, BLK_CAUSE_BUS_MASTER_OFF, "%s: PCI COMMAND.BME is clear: the "
                           "controller cannot reach memory", c->name);
-    if (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE) {
-        char why[sizeof(req->detail)];
-        if (nvme_prp_check(req->segs, req->nsegs, NVME_PAGE_SIZE, why, sizeof(why)) >= 0)
-            return blk_refuse(req, BLK_CAUSE_MISALIGNED, "%s", why);
-        part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : dev->max_transfer;
-        if ((req->flags & BLK_F_NOSPLIT) && req->count > NVME_NLB_MAX)
-            return blk_refuse(req, BLK_CAUSE_INVALID, "unsplit %s of %u blocks cannot be one "
-                              "command (NLB is 16 bits, 0-based)", blk_op_name(req->op),
-                              req->count);
-        if (req->flags & BLK_F_NOSPLIT) {
-            uint32_t entries = nvme_prp_entry_count(req->segs[0].phys,
-                                                    (uint64_t)req->count << ns->lba_shift,
-                                                    NVME_PAGE_SIZE);
-            uint32_t pages = nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE);
-            if (pages > c->io[0].pages_per_cmd)
-                return blk_refuse(req, BLK_CAUSE_INVALID, "unsplit transfer of %u blocks needs %u "
-                                  "PRP list pages; a command slot has %u", req->count, pages,
-                                  c->io[0].pages_per_cmd);
-        }
-    } else if (req->op == BLK_OP_WRITE_ZEROES) {
-        part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : NVME_NLB_MAX;
-        if (part_blocks > NVME_NLB_MAX)
-            return blk_refuse(req, BLK_CAUSE_INVALID, "write zeroes of %u blocks cannot be one "
-                              "command (NLB is 16 bits)", req->count);
-    } else {
-        part_blocks = req->count ? req->count : 1;  /* flush, one DSM range */
-    }
+    enum blk_cause refused = part_blocks_of(ns, req, &part_blocks);
+    if (refused != BLK_OK)
+        return refused;
     if (req->count)
         parts = (req->count + part_blocks - 1) / part_blocks;
 
     struct nvme_queue *q = queue_of(ns, req->queue);
     *nvme_rq(req) = (struct nvme_rq){ .ns = ns, .parts = (uint32_t)parts,
                                       .part_blocks = (uint32_t)part_blocks };
-
     uint64_t flags = irq_save();
     blk_fifo_push(&q->pending, req);
     fill(q);
@@ -608,6 +679,36 @@ static unsigned nvme_poll(struct blk_dev *dev, unsigned queue)
     return n;
 }
 
+/* The request's last command as sent, its PRP list (the first entries),
+ * and its queue's state. */
+static void describe_command(const struct nvme_queue *q, const struct nvme_cmd *cmd)
+{
+    const struct nvme_sqe *s = &cmd->sqe;
+    char words[112];
+
+    nvme_status_describe(cmd->last_status, words, sizeof(words));
+    klog(LOG_ERR, "  nvme sqe (sq %u cid %u): opcode %02xh %s, nsid %u, prp1 0x%llx, "
+         "prp2 0x%llx, cdw10 0x%x cdw11 0x%x cdw12 0x%x; status 0x%x %s, %u retries\n",
+         q->qid, NVME_SQE_CID(s->cdw0), NVME_SQE_OPC(s->cdw0),
+         opcode_name(NVME_SQE_OPC(s->cdw0)), s->nsid, (unsigned long long)s->prp1,
+         (unsigned long long)s->prp2, s->cdw10, s->cdw11, s->cdw12, cmd->last_status, words,
+         cmd->retries);
+    uint32_t entries = cmd->bytes ? nvme_prp_entry_count(s->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;
+    if (entries > 2) {
+        uint32_t shown = entries - 1 < 8 ? entries - 1 : 8;
+        for (uint32_t i = 0; i < shown; i++)
+            klog(LOG_ERR, "  prp list[%u] 0x%llx\n", i,
+                 (unsigned long long)cmd->pages[0].entries[i]);
+        if (entries - 1 > shown)
+            klog(LOG_ERR, "  ... %u list entries in %u list pages\n", entries - 1,
+                 nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE));
+    }
+    klog(LOG_ERR, "  queue %u: sq tail %u head %u, cq head %u phase %u, %u in flight, "
+         "%s, %llu interrupts\n", q->qid, q->sq_tail, q->sq_head, q->cq_head, q->phase,
+         q->in_flight, q->irq_mode == NVME_IRQ_MSIX ? "msix" : q->irq_mode == NVME_IRQ_INTX
+         ? "intx" : "polled", (unsigned long long)q->interrupts);
+}
+
 static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
 {
     struct nvme_ns *ns = dev->priv;
@@ -615,32 +716,8 @@ static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
     char buf[200];
     struct nvme_cmd *cmd = last_command(ns, req);
 
-    if (cmd) {
-        struct nvme_queue *q = &c->io[nvme_rq(req)->last_qid - 1];
-        const struct nvme_sqe *s = &cmd->sqe;
-        char words[112];
-        nvme_status_describe(cmd->last_status, words, sizeof(words));
-        klog(LOG_ERR, "  nvme sqe (sq %u cid %u): opcode %02xh %s, nsid %u, prp1 0x%llx, "
-             "prp2 0x%llx, cdw10 0x%x cdw11 0x%x cdw12 0x%x; status 0x%x %s, %u retries\n",
-             q->qid, NVME_SQE_CID(s->cdw0), NVME_SQE_OPC(s->cdw0),
-             opcode_name(NVME_SQE_OPC(s->cdw0)), s->nsid, (unsigned long long)s->prp1,
-             (unsigned long long)s->prp2, s->cdw10, s->cdw11, s->cdw12, cmd->last_status, words,
-             cmd->retries);
-        uint32_t entries = cmd->bytes ? nvme_prp_entry_count(s->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;
-        if (entries > 2) {
-            uint32_t shown = entries - 1 < 8 ? entries - 1 : 8;
-            for (uint32_t i = 0; i < shown; i++)
-                klog(LOG_ERR, "  prp list[%u] 0x%llx\n", i,
-                     (unsigned long long)cmd->pages[0].entries[i]);
-            if (entries - 1 > shown)
-                klog(LOG_ERR, "  ... %u list entries in %u list pages\n", entries - 1,
-                     nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE));
-        }
-        klog(LOG_ERR, "  queue %u: sq tail %u head %u, cq head %u phase %u, %u in flight, "
-             "%s, %llu interrupts\n", q->qid, q->sq_tail, q->sq_head, q->cq_head, q->phase,
-             q->in_flight, q->irq_mode == NVME_IRQ_MSIX ? "msix" : q->irq_mode == NVME_IRQ_INTX
-             ? "intx" : "polled", (unsigned long long)q->interrupts);
-    }
+    if (cmd)
+        describe_command(&c->io[nvme_rq(req)->last_qid - 1], cmd);
     nvme_decode_csts(nvme_read_csts(c), buf, sizeof(buf));
     klog(LOG_ERR, "  %s %s\n", c->name, buf);
     nvme_decode_cap(c->cap, buf, sizeof(buf));

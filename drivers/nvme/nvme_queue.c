@@ -19,6 +19,21 @@ uint32_t nvme_read_csts(struct nvme_ctrl *c)
 
 /* ---- memory ---- */
 
+/* Each command slot's PRP list pages: pages_per_cmd of page_mem in turn,
+ * their descriptors after the slots in cmd_mem. */
+static void assign_prp_pages(struct nvme_queue *q)
+{
+    struct nvme_prp_page *pages = (struct nvme_prp_page *)(q->cmds + q->depth);
+    for (uint32_t i = 0; i < q->depth; i++) {
+        q->cmds[i].pages = pages + (uint64_t)i * q->pages_per_cmd;
+        for (uint32_t p = 0; p < q->pages_per_cmd; p++) {
+            uint64_t off = ((uint64_t)i * q->pages_per_cmd + p) * NVME_PAGE_SIZE;
+            q->cmds[i].pages[p].entries = (uint64_t *)((uint8_t *)q->page_mem.virt + off);
+            q->cmds[i].pages[p].phys = q->page_mem.phys + off;
+        }
+    }
+}
+
 bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
                       uint32_t pages_per_cmd)
 {
@@ -43,15 +58,7 @@ bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, u
     q->sq = q->sq_mem.virt;
     q->cq = q->cq_mem.virt;
     q->cmds = q->cmd_mem.virt;
-    struct nvme_prp_page *pages = (struct nvme_prp_page *)(q->cmds + depth);
-    for (uint32_t i = 0; i < depth; i++) {
-        q->cmds[i].pages = pages + (uint64_t)i * pages_per_cmd;
-        for (uint32_t p = 0; p < pages_per_cmd; p++) {
-            uint64_t off = ((uint64_t)i * pages_per_cmd + p) * NVME_PAGE_SIZE;
-            q->cmds[i].pages[p].entries = (uint64_t *)((uint8_t *)q->page_mem.virt + off);
-            q->cmds[i].pages[p].phys = q->page_mem.phys + off;
-        }
-    }
+    assign_prp_pages(q);
     nvme_queue_reset_indexes(q);
     return true;
 }
