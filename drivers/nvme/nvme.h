@@ -1,16 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme.h — NVMe register, command and data-structure layouts
  * (NVM Express Base Specification 1.4 / 2.0), and the driver's internal
- * interface between its files:
- *   nvme_ctrl.c   bring-up, enable/disable, CSTS.CFS, reset, shutdown
- *   nvme_admin.c  admin commands: Identify, Set Features, queue creation, Abort,
- *                 Doorbell Buffer Config
- *   nvme_io.c     the blk_ops: submit/kick/poll, CIDs, phase tags, splitting,
- *                 timeouts, interrupts, describe
- *   nvme_prp.c    PRP builder (pure, host-tested)
- *   nvme_status.c status and register decoding (pure, host-tested)
- *   nvme_identify.c Identify data checked and turned into a geometry and
- *                 console-safe strings (pure, host-tested)
+ * interface between its files. They stand in layers, top first, and a file
+ * calls only files below it (tools/layercheck checks it):
+ *   nvme_ctrl.c     probe and bring-up, the namespaces, enable/disable,
+ *                   reset, CSTS.CFS, shutdown; the BLK_DRIVER registration
+ *   nvme_io.c       the blk_ops: submit/kick/poll, CIDs, splitting, retries,
+ *                   timeouts and Abort, interrupts, describe; what a reset
+ *                   does to the requests (repost, fail all)
+ *   nvme_admin.c    admin commands: Identify, Set Features, queue creation,
+ *                   Abort, Doorbell Buffer Config
+ *   nvme_queue.c    queue memory, SQEs, SQ/CQ doorbells (DSTRD, shadow), the
+ *                   CQ primitives (phase tags), CSTS
+ *   nvme_prp.c      PRP builder (pure, host-tested)
+ *   nvme_status.c   status and register decoding (pure, host-tested)
+ *   nvme_identify.c Identify data checked: what a namespace is to the block
+ *                   layer (nvme_ns_decide), console-safe strings (pure,
+ *                   host-tested)
+ * Where a lower layer needs an action of an upper one, the upper one
+ * registers it: nvme_ctrl.c gives each controller its struct nvme_ctrl_ops
+ * (the reset after a failed Abort, the CSTS.CFS check of each poll, the
+ * shutdown behind blk_ops), which nvme_io.c calls.
  * Only the NVM command set, 64-byte SQEs / 16-byte CQEs and 4 KiB memory pages
  * are used; SGLs, metadata, protection information and CMB are left out. */
 #ifndef DRIVERS_NVME_NVME_H
@@ -478,12 +488,32 @@ struct nvme_ctrl {
     char last_reset[96];        /* why the controller was last reset */
 };
 
-/* nvme_ctrl.c */
+/* The files below stand in layers, top first; each calls only those after it. */
+
+/* nvme_ctrl.c: probe, bring-up, namespaces, reset, shutdown (and the tests'). */
 struct nvme_ctrl *nvme_controller(unsigned index);
 enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size);
 /* Reset after a timeout or CSTS.CFS: disable, enable, recreate queues,
  * repost what was in flight. false when the controller could not come back. */
 bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason);
+
+/* nvme_io.c: the blk_ops and what a reset does to the requests. */
+extern const struct blk_ops nvme_blk_ops;
+/* The queue's completion mode: its MSI-X vector and table entry, or polled
+ * (false, logged, when no vector or entry could be had). */
+bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
+/* After a reset: the queue's in-flight commands, except timed-out ones, are
+ * posted again; timed-out ones complete with BLK_CAUSE_TIMEOUT. */
+void nvme_io_repost(struct nvme_queue *q);
+/* Every command in flight and every request waiting fails with `cause`. */
+void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
+/* Test hooks (tests/kernel/test_nvme.c). */
+struct nvme_ns *nvme_ns_of(struct blk_dev *dev);
+/* The SQE of the request's last command as sent, and up to `max` PRP list
+ * entries (in list order across chained pages, chain pointers included). */
+bool nvme_test_last_command(struct blk_dev *dev, const struct blk_request *req,
+                            struct nvme_sqe *sqe, uint64_t *list, uint32_t max, uint32_t *nlist);
+void nvme_test_set_vector_masked(struct blk_dev *dev, unsigned queue, bool masked);
 
 /* nvme_admin.c: synchronous admin commands on the polled admin queue. */
 uint16_t nvme_admin_sync(struct nvme_ctrl *c, struct nvme_sqe *sqe, uint32_t timeout_ms,
@@ -498,17 +528,6 @@ uint16_t nvme_delete_io_queues(struct nvme_ctrl *c, struct nvme_queue *q);
 uint16_t nvme_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid, bool *not_aborted);
 uint16_t nvme_doorbell_buffer_config(struct nvme_ctrl *c);
 
-/* nvme_io.c */
-extern const struct blk_ops nvme_blk_ops;
-/* The queue's completion mode: its MSI-X vector and table entry, or polled
- * (false, logged, when no vector or entry could be had). */
-bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
-/* After a reset: the queue's in-flight commands, except timed-out ones, are
- * posted again; timed-out ones complete with BLK_CAUSE_TIMEOUT. */
-void nvme_io_repost(struct nvme_queue *q);
-/* Every command in flight and every request waiting fails with `cause`. */
-void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
-
 /* nvme_queue.c: queue memory, SQEs, doorbells, CQ primitives. */
 uint32_t nvme_read_csts(struct nvme_ctrl *c);
 /* SQ, CQ, `depth` command slots with `pages_per_cmd` PRP list pages each;
@@ -519,6 +538,7 @@ bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, u
 void nvme_queue_reset_indexes(struct nvme_queue *q);
 /* Puts a command's SQE at the tail (no doorbell). */
 void nvme_queue_post(struct nvme_queue *q, const struct nvme_sqe *sqe);
+/* The SQ is not full (§4.1.1: full when the tail is one behind the head). */
 bool nvme_queue_sq_has_room(const struct nvme_queue *q);
 /* The SQ tail doorbell, when it moved since last rung; the CQ head doorbell. */
 void nvme_ring_sq(struct nvme_queue *q);
@@ -528,14 +548,6 @@ bool nvme_queue_cqe_pending(const struct nvme_queue *q);
 /* The posted CQE at the head, taken: the head moves on and the phase flips
  * where the queue wraps (§4.6). No doorbell. */
 struct nvme_cqe nvme_queue_take_cqe(struct nvme_queue *q);
-
-/* Test hooks (tests/kernel/test_nvme.c). */
-struct nvme_ns *nvme_ns_of(struct blk_dev *dev);
-/* The SQE of the request's last command as sent, and up to `max` PRP list
- * entries (in list order across chained pages, chain pointers included). */
-bool nvme_test_last_command(struct blk_dev *dev, const struct blk_request *req,
-                            struct nvme_sqe *sqe, uint64_t *list, uint32_t max, uint32_t *nlist);
-void nvme_test_set_vector_masked(struct blk_dev *dev, unsigned queue, bool masked);
 #endif /* BAREIO_HOST_TEST */
 
 #endif

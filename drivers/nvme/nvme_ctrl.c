@@ -4,9 +4,12 @@
  * 01:08:02, BAR0, CAP/VS checks, disable → admin queue → enable bounded by
  * CAP.TO with CSTS.CFS watched, Identify Controller and namespaces, Doorbell
  * Buffer Config, Number of Queues, I/O queue pairs, one blk_dev per active
- * namespace. Also the controller reset used by recovery and the orderly
- * shutdown at the end of a run. Every failure is recorded with
- * blk_controller_failed() and a decoded reason; nothing waits unbounded. */
+ * namespace (as nvme_ns_decide() in nvme_identify.c decides). Also the
+ * controller reset used by recovery and the orderly shutdown at the end of
+ * a run. Every failure is recorded with blk_controller_failed() and a
+ * decoded reason; nothing waits unbounded. The driver's top layer (nvme.h):
+ * what nvme_io.c below needs of it, it registers in each controller
+ * (struct nvme_ctrl_ops). */
 #include "drivers/nvme/nvme.h"
 #include "drivers/pci/pci.h"
 #include "kernel/cmdline.h"
