@@ -7,8 +7,9 @@
  *   their PRP list pages allocated once when the queue is created.
  * - submit() splits a request into commands of at most max_transfer blocks
  *   (BLK_F_NOSPLIT: one command) and writes their SQEs; kick() writes the SQ
- *   tail doorbell once for all of them. Parts that find no free slot wait on
- *   the queue's pending list and are issued as slots free up.
+ *   tail doorbell once for all of them. Parts that find no free slot wait in
+ *   the queue's FIFO of pending requests (struct blk_fifo) and are issued as
+ *   slots free up.
  * - Completions are found by phase tag; the SQ head comes from each CQE; the
  *   CQ head doorbell is written once per batch (the queue memory, doorbells
  *   and CQ primitives are nvme_queue.c's).
