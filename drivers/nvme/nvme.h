@@ -1,16 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme.h — NVMe register, command and data-structure layouts
  * (NVM Express Base Specification 1.4 / 2.0), and the driver's internal
- * interface between its files:
- *   nvme_ctrl.c   bring-up, enable/disable, CSTS.CFS, reset, shutdown
- *   nvme_admin.c  admin commands: Identify, Set Features, queue creation, Abort,
- *                 Doorbell Buffer Config
- *   nvme_io.c     the blk_ops: submit/kick/poll, CIDs, phase tags, splitting,
- *                 timeouts, interrupts, describe
- *   nvme_prp.c    PRP builder (pure, host-tested)
- *   nvme_status.c status and register decoding (pure, host-tested)
- *   nvme_identify.c Identify data checked and turned into a geometry and
- *                 console-safe strings (pure, host-tested)
+ * interface between its files. They stand in layers, top first, and a file
+ * calls only files below it (tools/layercheck checks it):
+ *   nvme_ctrl.c     probe and bring-up, the namespaces, enable/disable,
+ *                   reset, CSTS.CFS, shutdown; the BLK_DRIVER registration
+ *   nvme_io.c       the blk_ops: submit/kick/poll, CIDs, splitting, retries,
+ *                   timeouts and Abort, interrupts, describe; what a reset
+ *                   does to the requests (repost, fail all)
+ *   nvme_admin.c    admin commands: Identify, Set Features, queue creation,
+ *                   Abort, Doorbell Buffer Config
+ *   nvme_queue.c    queue memory, SQEs, SQ/CQ doorbells (DSTRD, shadow), the
+ *                   CQ primitives (phase tags), CSTS
+ *   nvme_prp.c      PRP builder (pure, host-tested)
+ *   nvme_status.c   status and register decoding (pure, host-tested)
+ *   nvme_identify.c Identify data checked: what a namespace is to the block
+ *                   layer (nvme_ns_decide), console-safe strings (pure,
+ *                   host-tested)
+ * Where a lower layer needs an action of an upper one, the upper one
+ * registers it: nvme_ctrl.c gives each controller its struct nvme_ctrl_ops
+ * (the reset after a failed Abort, the CSTS.CFS check of each poll, the
+ * shutdown behind blk_ops), which nvme_io.c calls.
  * Only the NVM command set, 64-byte SQEs / 16-byte CQEs and 4 KiB memory pages
  * are used; SGLs, metadata, protection information and CMB are left out. */
 #ifndef DRIVERS_NVME_NVME_H
@@ -58,7 +68,9 @@
 
 #define NVME_CSTS_RDY       (1u << 0)
 #define NVME_CSTS_CFS       (1u << 1)
-#define NVME_CSTS_SHST(s)   (((s) >> 2) & 3)
+#define NVME_CSTS_SHST_SHIFT 2
+#define NVME_CSTS_SHST_MASK (3u << NVME_CSTS_SHST_SHIFT)
+#define NVME_CSTS_SHST(s)   (((s) >> NVME_CSTS_SHST_SHIFT) & 3)
 #define NVME_CSTS_SHST_COMPLETE 2
 #define NVME_CSTS_NSSRO     (1u << 4)
 #define NVME_CSTS_PP        (1u << 5)
@@ -237,6 +249,44 @@ struct nvme_ns_geometry {
 };
 enum nvme_ns_verdict nvme_ns_geometry(const struct nvme_id_ns *id, struct nvme_ns_geometry *g,
                                       char *why, size_t why_size);
+
+/* What Identify Controller says that every namespace of it shares. */
+struct nvme_ns_ctrl_facts {
+    uint16_t oncs;                  /* ONCS: Write Zeroes, Dataset Management */
+    uint8_t vwc;                    /* VWC: a volatile write cache */
+    uint32_t max_transfer_bytes;    /* one command moves at most this (MDTS or bareio's cap) */
+};
+#define NVME_NS_READ_ONLY_REASON 192    /* = sizeof(struct blk_dev.read_only_reason) */
+/* What bareio makes of one namespace: how the block layer sees it, or why
+ * it is left out. */
+struct nvme_ns_decision {
+    enum nvme_ns_verdict verdict;
+    char why[160];                  /* not NVME_NS_USABLE: why, in words; else empty */
+    /* The rest is set only when usable (zero otherwise). */
+    struct nvme_ns_geometry geometry;
+    unsigned formats;               /* LBA formats the namespace has (NLBAF + 1) */
+    uint64_t nsze;                  /* blocks as reported (more than nblocks when clamped) */
+    uint32_t block_size;            /* bytes: 512 B..64 KiB */
+    uint32_t max_transfer;          /* blocks per command, at least 1 */
+    uint32_t caps;                  /* BLK_CAP_* */
+    /* Why it must never be written, whatever marks it scratch; empty: it may be. */
+    char read_only_reason[NVME_NS_READ_ONLY_REASON];
+};
+/* Decides on a namespace from its Identify Namespace data and its
+ * controller's facts. In order: NSZE 0 is an inactive NSID; NCAP > NSZE,
+ * NUSE > NCAP, FLBAS beyond NLBAF, metadata (protection information lives
+ * there too), blocks outside 512 B..64 KiB, and blocks larger than one
+ * command moves make it unusable, with the reason; a size past 2^64 bytes
+ * is clamped. Flush and FUA always, Write Zeroes and DSM deallocate as ONCS
+ * says, the write cache as VWC says, deallocated blocks reading zeroes as
+ * DLFEAT says; NSATTR's write protection makes it read-only. */
+void nvme_ns_decide(const struct nvme_id_ns *id, const struct nvme_ns_ctrl_facts *facts,
+                    struct nvme_ns_decision *d);
+/* The namespace's I/O command set, once asked (the CSI of its descriptor
+ * list, -1 when there is none: NVM; for a zoned one its zone size in
+ * blocks, 0 when unknown): any set but NVM makes a usable namespace
+ * read-only with that reason, which comes before write protection. */
+void nvme_ns_decide_command_set(struct nvme_ns_decision *d, int csi, uint64_t zone_blocks);
 /* The Command Set Identifier from a Namespace Identification Descriptor
  * list (NVMe 2.0 §5.17.2.3, descriptor type 04h), or -1 when the list holds
  * none (a controller before NVMe 2.0: the namespace is NVM). A list that
@@ -323,6 +373,7 @@ bool nvme_shadow_needs_mmio(uint16_t event_idx, uint16_t new_value, uint16_t old
 
 /* ---- the driver (kernel only) ---- */
 #ifndef BAREIO_HOST_TEST
+#include "drivers/blk/fifo.h"
 #include "kernel/memory.h"
 
 #define NVME_MAX_IO_QUEUES      16
@@ -368,7 +419,7 @@ struct nvme_queue {
     uint16_t in_flight;
     uint32_t pages_per_cmd;
     /* Requests whose remaining parts wait for a free slot, oldest first. */
-    struct blk_request *pending_head, *pending_tail;
+    struct blk_fifo pending;
     /* Interrupts. */
     enum nvme_irq_mode irq_mode;    /* of this queue (a queue falls back to poll) */
     int vector;                 /* MSI-X: kernel vector, else -1 */
@@ -389,8 +440,23 @@ struct nvme_ns {
     uint32_t test_nsid_once;    /* test hook: the next command goes to this NSID */
 };
 
+/* What the I/O path (nvme_io.c) needs done by the controller layer above it
+ * (nvme_ctrl.c), which sets these at probe: so no file calls a function of
+ * one above it, and nvme_io.c still starts a reset when an Abort fails. */
+struct nvme_ctrl_ops {
+    /* Disable, enable, recreate the queues, repost what was in flight
+     * (nvme_io_repost); false when the controller could not come back. */
+    bool (*reset)(struct nvme_ctrl *c, const char *reason);
+    /* Each poll, before reaping: CSTS.CFS (then a reset) or CSTS all ones
+     * (the controller is gone: everything fails). true when either was seen. */
+    bool (*check_fatal)(struct nvme_ctrl *c);
+    /* The orderly stop behind blk_ops.shutdown (CC.SHN, §7.6.2). */
+    void (*shutdown)(struct nvme_ctrl *c);
+};
+
 struct nvme_ctrl {
     char name[16];              /* "nvme0" */
+    const struct nvme_ctrl_ops *ops;
     unsigned index;
     struct pci_device *pci;
     volatile void *regs;
@@ -422,17 +488,32 @@ struct nvme_ctrl {
     char last_reset[96];        /* why the controller was last reset */
 };
 
-/* nvme_ctrl.c */
-extern unsigned nvme_controller_count;
+/* The files below stand in layers, top first; each calls only those after it. */
+
+/* nvme_ctrl.c: probe, bring-up, namespaces, reset, shutdown (and the tests'). */
 struct nvme_ctrl *nvme_controller(unsigned index);
-bool nvme_ctrl_disable(struct nvme_ctrl *c, char *why, size_t why_size);
 enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size);
 /* Reset after a timeout or CSTS.CFS: disable, enable, recreate queues,
  * repost what was in flight. false when the controller could not come back. */
 bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason);
-bool nvme_ctrl_check_fatal(struct nvme_ctrl *c);
-void nvme_ctrl_shutdown(struct nvme_ctrl *c);
-uint32_t nvme_read_csts(struct nvme_ctrl *c);
+
+/* nvme_io.c: the blk_ops and what a reset does to the requests. */
+extern const struct blk_ops nvme_blk_ops;
+/* The queue's completion mode: its MSI-X vector and table entry, or polled
+ * (false, logged, when no vector or entry could be had). */
+bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
+/* After a reset: the queue's in-flight commands, except timed-out ones, are
+ * posted again; timed-out ones complete with BLK_CAUSE_TIMEOUT. */
+void nvme_io_repost(struct nvme_queue *q);
+/* Every command in flight and every request waiting fails with `cause`. */
+void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
+/* Test hooks (tests/kernel/test_nvme.c). */
+struct nvme_ns *nvme_ns_of(struct blk_dev *dev);
+/* The SQE of the request's last command as sent, and up to `max` PRP list
+ * entries (in list order across chained pages, chain pointers included). */
+bool nvme_test_last_command(struct blk_dev *dev, const struct blk_request *req,
+                            struct nvme_sqe *sqe, uint64_t *list, uint32_t max, uint32_t *nlist);
+void nvme_test_set_vector_masked(struct blk_dev *dev, unsigned queue, bool masked);
 
 /* nvme_admin.c: synchronous admin commands on the polled admin queue. */
 uint16_t nvme_admin_sync(struct nvme_ctrl *c, struct nvme_sqe *sqe, uint32_t timeout_ms,
@@ -447,28 +528,26 @@ uint16_t nvme_delete_io_queues(struct nvme_ctrl *c, struct nvme_queue *q);
 uint16_t nvme_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid, bool *not_aborted);
 uint16_t nvme_doorbell_buffer_config(struct nvme_ctrl *c);
 
-/* nvme_io.c */
-extern const struct blk_ops nvme_blk_ops;
+/* nvme_queue.c: queue memory, SQEs, doorbells, CQ primitives. */
+uint32_t nvme_read_csts(struct nvme_ctrl *c);
+/* SQ, CQ, `depth` command slots with `pages_per_cmd` PRP list pages each;
+ * false (logged) when memory is short. */
 bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
                       uint32_t pages_per_cmd);
+/* Empty queue: indexes 0, phase 1, every CQE cleared (at creation, after a reset). */
 void nvme_queue_reset_indexes(struct nvme_queue *q);
-void nvme_ring_sq(struct nvme_queue *q);
-void nvme_ring_cq(struct nvme_queue *q);
 /* Puts a command's SQE at the tail (no doorbell). */
 void nvme_queue_post(struct nvme_queue *q, const struct nvme_sqe *sqe);
-bool nvme_queue_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
-/* After a reset: the queue's in-flight commands, except timed-out ones, are
- * posted again; timed-out ones complete with BLK_CAUSE_TIMEOUT. */
-void nvme_queue_repost(struct nvme_queue *q);
-void nvme_queue_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
-
-/* Test hooks (tests/kernel/test_nvme.c). */
-struct nvme_ns *nvme_ns_of(struct blk_dev *dev);
-/* The SQE of the request's last command as sent, and up to `max` PRP list
- * entries (in list order across chained pages, chain pointers included). */
-bool nvme_test_last_command(struct blk_dev *dev, const struct blk_request *req,
-                            struct nvme_sqe *sqe, uint64_t *list, uint32_t max, uint32_t *nlist);
-void nvme_test_set_vector_masked(struct blk_dev *dev, unsigned queue, bool masked);
+/* The SQ is not full (§4.1.1: full when the tail is one behind the head). */
+bool nvme_queue_sq_has_room(const struct nvme_queue *q);
+/* The SQ tail doorbell, when it moved since last rung; the CQ head doorbell. */
+void nvme_ring_sq(struct nvme_queue *q);
+void nvme_ring_cq(struct nvme_queue *q);
+/* A CQE is posted at the head (its phase tag is the queue's). */
+bool nvme_queue_cqe_pending(const struct nvme_queue *q);
+/* The posted CQE at the head, taken: the head moves on and the phase flips
+ * where the queue wraps (§4.6). No doorbell. */
+struct nvme_cqe nvme_queue_take_cqe(struct nvme_queue *q);
 #endif /* BAREIO_HOST_TEST */
 
 #endif

@@ -22,15 +22,9 @@ static uint16_t admin_wait(struct nvme_ctrl *c, uint16_t cid, uint32_t timeout_m
     unsigned spins = 0;
 
     for (;;) {
-        volatile struct nvme_cqe *e = &q->cq[q->cq_head];
-        if ((e->status & NVME_CQE_PHASE) == q->phase) {
-            __atomic_thread_fence(__ATOMIC_ACQUIRE);   /* the entry after its phase bit */
-            struct nvme_cqe cqe = *(const struct nvme_cqe *)e;
+        if (nvme_queue_cqe_pending(q)) {
+            struct nvme_cqe cqe = nvme_queue_take_cqe(q);
             q->sq_head = cqe.sqhd;
-            if (++q->cq_head == q->depth) {
-                q->cq_head = 0;
-                q->phase ^= 1;
-            }
             nvme_ring_cq(q);
             if (cqe.cid == cid) {
                 if (out)

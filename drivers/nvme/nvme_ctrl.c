@@ -4,9 +4,12 @@
  * 01:08:02, BAR0, CAP/VS checks, disable → admin queue → enable bounded by
  * CAP.TO with CSTS.CFS watched, Identify Controller and namespaces, Doorbell
  * Buffer Config, Number of Queues, I/O queue pairs, one blk_dev per active
- * namespace. Also the controller reset used by recovery and the orderly
- * shutdown at the end of a run. Every failure is recorded with
- * blk_controller_failed() and a decoded reason; nothing waits unbounded. */
+ * namespace (as nvme_ns_decide() in nvme_identify.c decides). Also the
+ * controller reset used by recovery and the orderly shutdown at the end of
+ * a run. Every failure is recorded with blk_controller_failed() and a
+ * decoded reason; nothing waits unbounded. The driver's top layer (nvme.h):
+ * what nvme_io.c below needs of it, it registers in each controller
+ * (struct nvme_ctrl_ops). */
 #include "drivers/nvme/nvme.h"
 #include "drivers/pci/pci.h"
 #include "kernel/cmdline.h"
@@ -14,6 +17,7 @@
 #include "kernel/io.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
+#include "kernel/mmio.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -38,17 +42,21 @@ CMDLINE_BOOL(nvme_shadow_db_key, "nvme.shadow_db", true,
 
 /* One per NVMe function on PCI, however many (allocated at start-up). */
 static struct nvme_ctrl *controllers;
-unsigned nvme_controller_count;
+static unsigned nvme_controller_count;
 
 struct nvme_ctrl *nvme_controller(unsigned index)
 {
     return index < nvme_controller_count ? &controllers[index] : NULL;
 }
 
-uint32_t nvme_read_csts(struct nvme_ctrl *c)
-{
-    return mmio_read32(c->regs, NVME_REG_CSTS);
-}
+/* What the I/O path below asks of this layer (struct nvme_ctrl_ops). */
+static bool ctrl_check_fatal(struct nvme_ctrl *c);
+static void ctrl_shutdown(struct nvme_ctrl *c);
+static const struct nvme_ctrl_ops ctrl_ops = {
+    .reset = nvme_ctrl_reset,
+    .check_fatal = ctrl_check_fatal,
+    .shutdown = ctrl_shutdown,
+};
 
 /* INTx is named for what it is: without an IOAPIC driver no interrupt is
  * taken; the pin's state is read from PCI STATUS.IS when the queue is polled. */
@@ -63,32 +71,44 @@ static const char *ctrl_irq_name(const struct nvme_ctrl *c)
     return c->msix_shared ? "msix (1 vector: admin and I/O share it)" : irq_mode_name(c->irq_mode);
 }
 
-/* Waits until CSTS.RDY equals `ready`, bounded by CAP.TO. CFS ends the wait
- * when enabling. */
-static enum blk_cause wait_ready(struct nvme_ctrl *c, bool ready, char *why, size_t why_size)
+/* A CSTS.RDY wait that ended without RDY following, in words. */
+static enum blk_cause ready_wait_failed(const struct nvme_ctrl *c, enum mmio_wait result,
+                                        bool ready, uint32_t csts, char *why, size_t why_size)
+{
+    char csts_words[120];
+
+    if (result == MMIO_WAIT_GONE) {
+        snprintf(why, why_size, "CSTS reads all ones: the controller does not answer");
+        return BLK_CAUSE_NOT_READY;
+    }
+    nvme_decode_csts(csts, csts_words, sizeof(csts_words));
+    snprintf(why, why_size, "CSTS.RDY did not become %u within CAP.TO = %u ms (%s)", ready,
+             c->timeout_ms, csts_words);
+    return BLK_CAUSE_NOT_READY;
+}
+
+/* CSTS.RDY = 1 after CC.EN = 1, bounded by CAP.TO (§3.1.1, §7.6.1), and
+ * ended at once by CSTS.CFS, which comes with RDY still 0. mmio_wait32()
+ * waits for one value of the bits it masks and cannot stop early on another
+ * bit, so this wait keeps a loop of its own. */
+static enum blk_cause wait_ready(struct nvme_ctrl *c, char *why, size_t why_size)
 {
     uint64_t start = time_ns(), deadline = deadline_after_ms(c->timeout_ms);
-    char csts_words[120];
 
     for (;;) {
         uint32_t csts = nvme_read_csts(c);
-        if (csts == 0xffffffffu) {
-            snprintf(why, why_size, "CSTS reads all ones: the controller does not answer");
-            return BLK_CAUSE_NOT_READY;
-        }
-        if (ready && (csts & NVME_CSTS_CFS)) {
+        if (csts == 0xffffffffu)
+            return ready_wait_failed(c, MMIO_WAIT_GONE, true, csts, why, why_size);
+        if (csts & NVME_CSTS_CFS) {
+            char csts_words[120];
             nvme_decode_csts(csts, csts_words, sizeof(csts_words));
             snprintf(why, why_size, "controller fatal status while enabling: %s", csts_words);
             return BLK_CAUSE_CONTROLLER_FATAL;
         }
-        if (!!(csts & NVME_CSTS_RDY) == ready)
+        if (csts & NVME_CSTS_RDY)
             return BLK_OK;
-        if (deadline_passed(deadline)) {
-            nvme_decode_csts(csts, csts_words, sizeof(csts_words));
-            snprintf(why, why_size, "CSTS.RDY did not become %u within CAP.TO = %u ms (%s)",
-                     ready, c->timeout_ms, csts_words);
-            return BLK_CAUSE_NOT_READY;
-        }
+        if (deadline_passed(deadline))
+            return ready_wait_failed(c, MMIO_WAIT_TIMEOUT, true, csts, why, why_size);
         if (time_ns() - start > 1000000)
             delay_us(100);
         else
@@ -96,16 +116,25 @@ static enum blk_cause wait_ready(struct nvme_ctrl *c, bool ready, char *why, siz
     }
 }
 
+/* CSTS.RDY = 0 after CC.EN = 0, bounded by CAP.TO. */
+static enum blk_cause wait_not_ready(struct nvme_ctrl *c, char *why, size_t why_size)
+{
+    uint32_t csts;
+    enum mmio_wait result = mmio_wait32(c->regs, NVME_REG_CSTS, NVME_CSTS_RDY, 0, c->timeout_ms,
+                                        &csts);
+    return result == MMIO_WAIT_OK ? BLK_OK
+                                  : ready_wait_failed(c, result, false, csts, why, why_size);
+}
+
 /* CC.EN = 0 and CSTS.RDY = 0 (§7.6.1 step 1). A controller still coming up
  * (EN=1, RDY=0) is let finish first: changing EN before RDY follows is undefined. */
-bool nvme_ctrl_disable(struct nvme_ctrl *c, char *why, size_t why_size)
+static bool nvme_ctrl_disable(struct nvme_ctrl *c, char *why, size_t why_size)
 {
-    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC);
-    if ((cc & NVME_CC_EN) && !(nvme_read_csts(c) & NVME_CSTS_RDY) &&
-        !(nvme_read_csts(c) & NVME_CSTS_CFS))
-        (void)wait_ready(c, true, why, why_size);
+    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC), csts = nvme_read_csts(c);
+    if ((cc & NVME_CC_EN) && !(csts & NVME_CSTS_RDY) && !(csts & NVME_CSTS_CFS))
+        (void)wait_ready(c, why, why_size);
     mmio_write32(c->regs, NVME_REG_CC, cc & ~NVME_CC_EN);
-    return wait_ready(c, false, why, why_size) == BLK_OK;
+    return wait_not_ready(c, why, why_size) == BLK_OK;
 }
 
 /* Disable, program the admin queue, CC, enable and wait for RDY (§7.6.1). */
@@ -125,76 +154,111 @@ enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size)
                   (uint32_t)NVME_CQES_LOG2 << NVME_CC_IOCQES_SHIFT;
     mmio_write32(c->regs, NVME_REG_CC, cc);
     mmio_write32(c->regs, NVME_REG_CC, cc | NVME_CC_EN);
-    return wait_ready(c, true, why, why_size);
+    return wait_ready(c, why, why_size);
+}
+
+/* Doorbell Buffer Config (§5.7) when the controller has it (OACS bit 8) and
+ * nvme.shadow_db=on; a failure only costs MMIO doorbell writes. */
+static void setup_shadow_doorbells(struct nvme_ctrl *c)
+{
+    char words[120];
+
+    c->shadow_doorbells = false;
+    if (!nvme_shadow_db_key || !(c->id->oacs & NVME_OACS_DBBUF))
+        return;
+    uint16_t st = nvme_doorbell_buffer_config(c);
+    if (st == 0) {
+        c->shadow_doorbells = true;
+        return;
+    }
+    nvme_status_describe(st, words, sizeof(words));
+    klog(LOG_WARN, "%s: Doorbell Buffer Config failed: %s; doorbells by MMIO only\n", c->name,
+         words);
+}
+
+/* At bring-up: as many I/O queue pairs as wanted, Number of Queues granted
+ * and the MSI-X table has entries for. Entry 0 is the admin queue's, polled
+ * here; each I/O queue gets its own entry after it. A table of one entry is
+ * shared: the single I/O queue takes entry 0 too (the admin completions it
+ * also signals only cost a spurious reap). */
+static bool choose_io_queue_count(struct nvme_ctrl *c, uint16_t wanted, uint16_t granted,
+                                  char *why, size_t why_size)
+{
+    c->nio_granted = granted;
+    c->nio = wanted < granted ? wanted : granted;
+    c->msix_shared = c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size == 1;
+    if (c->msix_shared)
+        c->nio = 1;
+    else if (c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size <= c->nio)
+        c->nio = (uint16_t)(c->pci->msix_table_size - 1);
+    if (c->nio == 0) {
+        snprintf(why, why_size, "no I/O queue pair available (granted %u, MSI-X table %u)",
+                 granted, c->pci->msix_table_size);
+        return false;
+    }
+    return true;
+}
+
+/* PRP list pages each command slot gets: enough for the largest transfer
+ * from the worst start, a dword before a page boundary (at least one, the
+ * DSM range's page). */
+static uint32_t prp_pages_per_command(const struct nvme_ctrl *c)
+{
+    uint64_t worst = (uint64_t)c->max_transfer_bytes * 2;
+    uint32_t pages = nvme_prp_list_pages_for(nvme_prp_entry_count(NVME_PAGE_SIZE - 4, worst,
+                                                                  NVME_PAGE_SIZE),
+                                             NVME_PAGE_SIZE);
+    return pages ? pages : 1;
+}
+
+/* I/O queue pair i + 1: its memory and completion mode at bring-up (first),
+ * emptied after a reset; then Create I/O Completion and Submission Queue. */
+static bool create_io_queue(struct nvme_ctrl *c, uint16_t i, bool first, char *why,
+                            size_t why_size)
+{
+    struct nvme_queue *q = &c->io[i];
+    char words[120];
+
+    if (first) {
+        if (!nvme_queue_alloc(c, q, (uint16_t)(i + 1), c->queue_depth, prp_pages_per_command(c))) {
+            snprintf(why, why_size, "no memory for I/O queue %u", i + 1);
+            return false;
+        }
+        nvme_io_irq_setup(c, q);
+    } else {
+        nvme_queue_reset_indexes(q);
+    }
+    uint16_t vector = q->irq_mode == NVME_IRQ_MSIX ? q->msix_index : 0;
+    uint16_t st = nvme_create_io_queues(c, q, vector);
+    if (st) {
+        nvme_status_describe(st, words, sizeof(words));
+        snprintf(why, why_size, "creating I/O queue pair %u (depth %u) failed: %s", q->qid,
+                 q->depth, words);
+        return false;
+    }
+    return true;
 }
 
 /* Doorbell Buffer Config, Number of Queues, I/O queue pairs: at bring-up
  * (first) and after every reset. */
 static bool setup_io_queues(struct nvme_ctrl *c, bool first, char *why, size_t why_size)
 {
-    uint16_t st, granted = 0;
+    uint16_t granted = 0;
     char words[120];
 
-    c->shadow_doorbells = false;
-    if (nvme_shadow_db_key && (c->id->oacs & NVME_OACS_DBBUF)) {
-        st = nvme_doorbell_buffer_config(c);
-        if (st == 0) {
-            c->shadow_doorbells = true;
-        } else {
-            nvme_status_describe(st, words, sizeof(words));
-            klog(LOG_WARN, "%s: Doorbell Buffer Config failed: %s; doorbells by MMIO only\n",
-                 c->name, words);
-        }
-    }
+    setup_shadow_doorbells(c);
     uint16_t wanted = first ? nvme_queues_key : c->nio;
-    st = nvme_set_number_of_queues(c, wanted, &granted);
+    uint16_t st = nvme_set_number_of_queues(c, wanted, &granted);
     if (st) {
         nvme_status_describe(st, words, sizeof(words));
         snprintf(why, why_size, "Set Features (Number of Queues) failed: %s", words);
         return false;
     }
-    if (first) {
-        c->nio_granted = granted;
-        c->nio = wanted < granted ? wanted : granted;
-        /* MSI-X entry 0 is the admin queue's, polled here; each I/O queue gets
-         * its own entry after it. A table of one entry is shared: the single
-         * I/O queue takes entry 0 too (the admin completions it also signals
-         * only cost a spurious reap). */
-        c->msix_shared = c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size == 1;
-        if (c->msix_shared)
-            c->nio = 1;
-        else if (c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size <= c->nio)
-            c->nio = (uint16_t)(c->pci->msix_table_size - 1);
-        if (c->nio == 0) {
-            snprintf(why, why_size, "no I/O queue pair available (granted %u, MSI-X table %u)",
-                     granted, c->pci->msix_table_size);
+    if (first && !choose_io_queue_count(c, wanted, granted, why, why_size))
+        return false;
+    for (uint16_t i = 0; i < c->nio; i++)
+        if (!create_io_queue(c, i, first, why, why_size))
             return false;
-        }
-    }
-    for (uint16_t i = 0; i < c->nio; i++) {
-        struct nvme_queue *q = &c->io[i];
-        if (first) {
-            uint64_t worst = (uint64_t)c->max_transfer_bytes * 2;
-            uint32_t pages = nvme_prp_list_pages_for(nvme_prp_entry_count(NVME_PAGE_SIZE - 4, worst,
-                                                                          NVME_PAGE_SIZE),
-                                                     NVME_PAGE_SIZE);
-            if (!nvme_queue_alloc(c, q, (uint16_t)(i + 1), c->queue_depth, pages ? pages : 1)) {
-                snprintf(why, why_size, "no memory for I/O queue %u", i + 1);
-                return false;
-            }
-            nvme_queue_irq_setup(c, q);
-        } else {
-            nvme_queue_reset_indexes(q);
-        }
-        uint16_t vector = q->irq_mode == NVME_IRQ_MSIX ? q->msix_index : 0;
-        st = nvme_create_io_queues(c, q, vector);
-        if (st) {
-            nvme_status_describe(st, words, sizeof(words));
-            snprintf(why, why_size, "creating I/O queue pair %u (depth %u) failed: %s", q->qid,
-                     q->depth, words);
-            return false;
-        }
-    }
     return true;
 }
 
@@ -216,182 +280,205 @@ static void format_mdts(const struct nvme_ctrl *c, char *buf, size_t size)
     buf[n] = '\0';
 }
 
-/* A namespace of another I/O command set than NVM (a zoned one, NVMe ZNS)
- * must not be driven as a conventional one: its writes must follow zone
- * write pointers. The Namespace Identification Descriptor list says which
- * set it is (NVMe 1.3 and later have the list, 2.0 the CSI descriptor).
- * `why` is left empty for an NVM namespace; it holds the read-only reason
- * otherwise. The scratch page is reused: callers read Identify data first. */
-static void command_set(struct nvme_ctrl *c, uint32_t nsid, unsigned format, uint64_t nsze,
-                        char *why, size_t why_size)
+/* The I/O command set of namespace nsid, from its Namespace Identification
+ * Descriptor list (NVMe 1.3 and later have the list, 2.0 the CSI
+ * descriptor): -1 when there is no list or no CSI in it (an NVM namespace,
+ * the set before NVMe 2.0). For a zoned one (NVMe ZNS) *zone_blocks is its
+ * zone size in LBA format `format`, 0 when the controller does not say. The
+ * scratch page is reused: the caller has read its Identify data first. */
+static int namespace_command_set(struct nvme_ctrl *c, uint32_t nsid, unsigned format,
+                                 uint64_t *zone_blocks)
 {
+    *zone_blocks = 0;
     if (NVME_VS_MAJOR(c->vs) < 1 || (NVME_VS_MAJOR(c->vs) == 1 && NVME_VS_MINOR(c->vs) < 3))
-        return;
+        return -1;
     if (nvme_identify(c, NVME_IDENTIFY_CNS_NS_DESCRIPTORS, nsid, c->scratch_mem.phys))
-        return;         /* no list: an NVM namespace (the set before NVMe 2.0) */
+        return -1;
     int csi = nvme_ns_descriptor_csi(c->scratch_mem.virt);
-    if (csi < 0 || csi == NVME_CSI_NVM)
-        return;
-    if (csi != NVME_CSI_ZONED) {
-        snprintf(why, why_size, "a %s namespace, not the NVM command set bareio drives",
-                 nvme_csi_name(csi));
-        return;
-    }
-    uint64_t zone = nvme_identify_csi(c, NVME_IDENTIFY_CNS_CSI_NS, NVME_CSI_ZONED, nsid,
-                                      c->scratch_mem.phys)
-                    ? 0 : nvme_zns_zone_size(c->scratch_mem.virt, format);
-    if (zone)
-        snprintf(why, why_size, "zoned namespace (NVMe ZNS), %llu zones of %llu blocks: its "
-                 "writes must follow zone write pointers, which bareio does not drive",
-                 (unsigned long long)(nsze / zone), (unsigned long long)zone);
-    else
-        snprintf(why, why_size, "zoned namespace (NVMe ZNS): its writes must follow zone "
-                 "write pointers, which bareio does not drive");
+    if (csi == NVME_CSI_ZONED &&
+        !nvme_identify_csi(c, NVME_IDENTIFY_CNS_CSI_NS, NVME_CSI_ZONED, nsid, c->scratch_mem.phys))
+        *zone_blocks = nvme_zns_zone_size(c->scratch_mem.virt, format);
+    return csi;
 }
 
-static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
+/* Identify Namespace for nsid and what bareio makes of it (nvme_ns_decide);
+ * false, said on the console, when it is not to be registered. */
+static bool decide_namespace(struct nvme_ctrl *c, uint32_t nsid, struct nvme_ns_decision *d)
 {
-    const struct nvme_id_ns *id = c->scratch_mem.virt;
-    char words[120], size[24];
-
+    char words[120];
     uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_NS, nsid, c->scratch_mem.phys);
     if (st) {
         nvme_status_describe(st, words, sizeof(words));
         klog(LOG_WARN, "%s: nsid %u skipped: Identify Namespace failed: %s\n", c->name, nsid, words);
-        return;
+        return false;
     }
-    struct nvme_ns_geometry g;
-    char why[160];
-    switch (nvme_ns_geometry(id, &g, why, sizeof(why))) {
+    const struct nvme_ns_ctrl_facts facts = {
+        .oncs = c->id->oncs, .vwc = c->id->vwc, .max_transfer_bytes = c->max_transfer_bytes,
+    };
+    nvme_ns_decide(c->scratch_mem.virt, &facts, d);
+    switch (d->verdict) {
     case NVME_NS_USABLE:
-        break;
+        return true;
     case NVME_NS_INACTIVE:
-        klog(LOG_INFO, "%s: nsid %u skipped: %s\n", c->name, nsid, why);
-        return;
+        klog(LOG_INFO, "%s: nsid %u skipped: %s\n", c->name, nsid, d->why);
+        return false;
     case NVME_NS_UNUSABLE:
-        klog(LOG_WARN, "%s: nsid %u skipped: %s\n", c->name, nsid, why);
-        return;
+        klog(LOG_WARN, "%s: nsid %u skipped: %s\n", c->name, nsid, d->why);
+        return false;
     }
-    unsigned format = g.format;
-    if (c->nns >= c->ns_capacity) {     /* the list grew between the two walks */
-        leftout_report("%s: nsid %u not registered: it appeared after the namespaces were "
-                       "counted", c->name, nsid);
-        return;
-    }
-    /* command_set() reuses the scratch page that holds the Identify data. */
-    const uint8_t dlfeat = id->dlfeat, nlbaf = id->nlbaf, nsattr = id->nsattr;
-    const uint64_t nsze = id->nsze;
-    char zoned[sizeof(((struct blk_dev *)0)->read_only_reason)] = "";
-    command_set(c, nsid, g.format, nsze, zoned, sizeof(zoned));
-    struct nvme_ns *ns = &c->ns[c->nns];
+    return false;
+}
+
+/* The namespace's blk_dev as decided. */
+static void fill_namespace(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
+                           const struct nvme_ns_decision *nd)
+{
     struct blk_dev *d = &ns->dev;
+    _Static_assert(sizeof(nd->read_only_reason) == sizeof(d->read_only_reason),
+                   "a namespace's read-only reason fits its blk_dev");
+
     memset(ns, 0, sizeof(*ns));
-    strlcpy(d->read_only_reason, zoned, sizeof(d->read_only_reason));
-    if (!zoned[0] && (nsattr & NVME_NSATTR_WRITE_PROTECTED))
-        snprintf(d->read_only_reason, sizeof(d->read_only_reason), "the namespace is write "
-                 "protected (Identify Namespace NSATTR bit 0)");
     ns->ctrl = c;
     ns->nsid = nsid;
-    ns->lba_shift = g.lba_shift;
+    ns->lba_shift = nd->geometry.lba_shift;
     snprintf(d->name, sizeof(d->name), "%sn%u", c->name, nsid);
     nvme_id_string(d->model, sizeof(d->model), c->id->mn, sizeof(c->id->mn));
     nvme_id_string(d->serial, sizeof(d->serial), c->id->sn, sizeof(c->id->sn));
     nvme_id_string(d->firmware, sizeof(d->firmware), c->id->fr, sizeof(c->id->fr));
+    strlcpy(d->read_only_reason, nd->read_only_reason, sizeof(d->read_only_reason));
     d->pci = c->pci;
-    d->block_size = 1u << g.lba_shift;
+    d->block_size = nd->block_size;
     d->phys_block_size = d->block_size;
-    d->nblocks = g.nblocks;
-    d->capacity_clamped = g.clamped;
-    d->max_transfer = c->max_transfer_bytes >> g.lba_shift;
+    d->nblocks = nd->geometry.nblocks;
+    d->capacity_clamped = nd->geometry.clamped;
+    d->max_transfer = nd->max_transfer;
     d->max_segs = 1024;
     d->addr_align = 4;          /* PRP entries are dword aligned */
     d->len_align = 4;
     d->page_segments = true;   /* PRP: only the first entry may be offset (§4.3) */
     d->dma_limit = ~0ull;
-    d->caps = BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64;
-    if (c->id->oncs & NVME_ONCS_WRITE_ZEROES)
-        d->caps |= BLK_CAP_WRITE_ZEROES;
-    if (c->id->oncs & NVME_ONCS_DSM)
-        d->caps |= BLK_CAP_TRIM;
-    if (c->id->vwc & NVME_VWC_PRESENT)
-        d->caps |= BLK_CAP_WRITE_CACHE;
-    if ((dlfeat & 7) == NVME_DLFEAT_READ_ZEROES)
-        d->caps |= BLK_CAP_TRIM_ZEROES;
+    d->caps = nd->caps;
     d->nqueues = c->nio;
     d->queue_depth = (uint16_t)(c->queue_depth - 1);
     d->ops = &nvme_blk_ops;
     d->priv = ns;
-    c->nns++;
-    char mdts[24], clamped[96] = "";
-    blk_format_size(size, sizeof(size), g.nblocks << g.lba_shift);
+}
+
+/* The namespace's boot line: the issue's form first (name, model, serial,
+ * capacity, LBA size, MDTS, queues), then the details. */
+static void print_namespace(const struct nvme_ctrl *c, const struct nvme_ns *ns,
+                            const struct nvme_ns_decision *nd)
+{
+    const struct blk_dev *d = &ns->dev;
+    char size[24], mdts[24], clamped[96] = "";
+
+    blk_format_size(size, sizeof(size), d->nblocks << nd->geometry.lba_shift);
     format_mdts(c, mdts, sizeof(mdts));
-    if (g.clamped)
+    if (d->capacity_clamped)
         snprintf(clamped, sizeof(clamped), " (capacity clamped: NSZE %llu blocks is more than "
-                 "2^64 bytes)", (unsigned long long)nsze);
-    /* The issue's form first: name, model, serial, capacity, LBA size, MDTS,
-     * queues; then the details. */
+                 "2^64 bytes)", (unsigned long long)nd->nsze);
     klog(LOG_INFO, "%s: %s %s %s lba %u mdts %s queues %ux%u, nsid %u (%llu blocks%s, LBA format "
          "%u of %u), %s, max transfer %u blocks%s%s%s%s\n", d->name, d->model, d->serial, size,
-         d->block_size, mdts, c->nio, c->queue_depth, nsid, (unsigned long long)g.nblocks, clamped,
-         format,
-         nlbaf + 1, irq_mode_name(c->irq_mode), d->max_transfer,
+         d->block_size, mdts, c->nio, c->queue_depth, ns->nsid, (unsigned long long)d->nblocks,
+         clamped, nd->geometry.format, nd->formats, irq_mode_name(c->irq_mode), d->max_transfer,
          (d->caps & BLK_CAP_WRITE_ZEROES) ? ", write-zeroes" : "",
          (d->caps & BLK_CAP_TRIM) ? ", dsm-deallocate" : "",
          (d->caps & BLK_CAP_TRIM_ZEROES) ? " (reads zeroes)" : "",
          (d->caps & BLK_CAP_WRITE_CACHE) ? ", volatile write cache" : "");
-    if (!blk_register(d))
+}
+
+static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
+{
+    struct nvme_ns_decision nd;
+    if (!decide_namespace(c, nsid, &nd))
+        return;
+    if (c->nns >= c->ns_capacity) {     /* the list grew between the two walks */
+        leftout_report("%s: nsid %u not registered: it appeared after the namespaces were "
+                       "counted", c->name, nsid);
+        return;
+    }
+    /* A zoned namespace (or another set than NVM) must not be driven as a
+     * conventional one: its writes must follow zone write pointers. */
+    uint64_t zone_blocks;
+    int csi = namespace_command_set(c, nsid, nd.geometry.format, &zone_blocks);
+    nvme_ns_decide_command_set(&nd, csi, zone_blocks);
+    struct nvme_ns *ns = &c->ns[c->nns];
+    fill_namespace(c, ns, nsid, &nd);
+    c->nns++;
+    print_namespace(c, ns, &nd);
+    if (!blk_register(&ns->dev))
         c->nns--;
+}
+
+typedef void (*nsid_fn)(struct nvme_ctrl *c, uint32_t nsid);
+static void count_nsid(struct nvme_ctrl *c, uint32_t nsid);
+
+/* No Active Namespace ID list (NVMe 1.0, or it failed with list_status):
+ * fn for NSID after NSID up to NN, bounded, as NN may say anything up to
+ * 2^32-1 (the rest is named as left out, once, on the counting walk). */
+static unsigned each_nsid_up_to_nn(struct nvme_ctrl *c, uint16_t list_status, nsid_fn fn)
+{
+    uint32_t last = c->id->nn < NVME_NSID_SCAN_MAX ? c->id->nn : NVME_NSID_SCAN_MAX;
+    unsigned n = 0;
+    char words[120];
+
+    nvme_status_describe(list_status, words, sizeof(words));
+    klog(LOG_WARN, "%s: active namespace list failed (%s); asking NSIDs 1..%u\n", c->name, words,
+         last);
+    if (fn == count_nsid && c->id->nn > last)
+        leftout_report("%s: NSIDs %u..%u not asked: no Active Namespace ID list, and bareio asks "
+                       "at most %u one by one", c->name, last + 1, c->id->nn, NVME_NSID_SCAN_MAX);
+    for (uint32_t nsid = 1; nsid <= last; nsid++, n++)
+        fn(c, nsid);
+    return n;
+}
+
+/* fn for each NSID of the list page just read into the scratch page (copied
+ * first: fn issues Identify commands into the same page), counted in *n.
+ * true when the page was full, so the list may go on past *after, the last
+ * NSID seen. */
+static bool each_nsid_of_page(struct nvme_ctrl *c, uint32_t *after, unsigned *n, nsid_fn fn)
+{
+    uint32_t list[NVME_NS_LIST_ENTRIES];
+    unsigned i = 0;
+
+    memcpy(list, c->scratch_mem.virt, sizeof(list));
+    for (; i < NVME_NS_LIST_ENTRIES && list[i]; i++, (*n)++) {
+        if (list[i] <= *after) {    /* not ascending: firmware breakage, stop */
+            leftout_report("%s: NSIDs after %u not listed: the active namespace list "
+                           "is not ascending (%u)", c->name, *after, list[i]);
+            return false;
+        }
+        fn(c, list[i]);
+        *after = list[i];
+    }
+    if (i < NVME_NS_LIST_ENTRIES)
+        return false;               /* the list ended in this page */
+    return true;
 }
 
 /* Calls fn for every active NSID, one Active Namespace ID list page (CNS
  * 02h: up to 1024 NSIDs above the one given, ascending) after another. A
  * controller without the list (NVMe 1.0) is asked NSID by NSID up to NN.
  * Returns how many there were. */
-static void count_nsid(struct nvme_ctrl *c, uint32_t nsid);
-
-static unsigned for_each_nsid(struct nvme_ctrl *c, void (*fn)(struct nvme_ctrl *c, uint32_t nsid))
+static unsigned for_each_nsid(struct nvme_ctrl *c, nsid_fn fn)
 {
-    const uint32_t *list = c->scratch_mem.virt;
-    uint32_t list_copy[NVME_NS_LIST_ENTRIES], after = 0;
+    uint32_t after = 0;
     unsigned n = 0;
     char words[120];
 
     for (;;) {
         uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_ACTIVE_NS_LIST, after,
                                     c->scratch_mem.phys);
-        if (st && after == 0) {
-            /* NSID by NSID, bounded: NN may say anything up to 2^32-1. */
-            uint32_t last = c->id->nn < NVME_NSID_SCAN_MAX ? c->id->nn : NVME_NSID_SCAN_MAX;
-            nvme_status_describe(st, words, sizeof(words));
-            klog(LOG_WARN, "%s: active namespace list failed (%s); asking NSIDs 1..%u\n",
-                 c->name, words, last);
-            if (fn == count_nsid && c->id->nn > last)
-                leftout_report("%s: NSIDs %u..%u not asked: no Active Namespace ID list, and "
-                               "bareio asks at most %u one by one", c->name, last + 1, c->id->nn,
-                               NVME_NSID_SCAN_MAX);
-            for (uint32_t nsid = 1; nsid <= last; nsid++, n++)
-                fn(c, nsid);
-            return n;
-        }
+        if (st && after == 0)
+            return each_nsid_up_to_nn(c, st, fn);
         if (st) {
             nvme_status_describe(st, words, sizeof(words));
             leftout_report("%s: NSIDs above %u not listed: Active Namespace ID list failed (%s)",
                            c->name, after, words);
             return n;
         }
-        /* fn issues Identify commands into the same page: keep the list. */
-        memcpy(list_copy, list, sizeof(list_copy));
-        unsigned i = 0;
-        for (; i < NVME_NS_LIST_ENTRIES && list_copy[i]; i++, n++) {
-            if (list_copy[i] <= after) {    /* not ascending: firmware breakage, stop */
-                leftout_report("%s: NSIDs after %u not listed: the active namespace list "
-                               "is not ascending (%u)", c->name, after, list_copy[i]);
-                return n;
-            }
-            fn(c, list_copy[i]);
-            after = list_copy[i];
-        }
-        if (i < NVME_NS_LIST_ENTRIES)
+        if (!each_nsid_of_page(c, &after, &n, fn))
             return n;
     }
 }
@@ -577,6 +664,7 @@ static void nvme_init(const struct blk_driver *drv)
         struct nvme_ctrl *c = &controllers[nvme_controller_count];
         c->index = nvme_controller_count++;
         c->pci = pci;
+        c->ops = &ctrl_ops;
         snprintf(c->name, sizeof(c->name), "nvme%u", c->index);
         probe(drv, c);
     }
@@ -628,17 +716,17 @@ bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason)
         snprintf(c->last_recovery, sizeof(c->last_recovery), "reset failed: %s", why);
         klog(LOG_ERR, "%s: %s; the controller is out of service\n", c->name, c->last_recovery);
         for (uint16_t i = 0; i < c->nio; i++)
-            nvme_queue_fail_all(&c->io[i], BLK_CAUSE_ABORTED, c->last_recovery);
+            nvme_io_fail_all(&c->io[i], BLK_CAUSE_ABORTED, c->last_recovery);
         return false;
     }
     for (uint16_t i = 0; i < c->nio; i++)
-        nvme_queue_repost(&c->io[i]);
+        nvme_io_repost(&c->io[i]);
     klog(LOG_WARN, "%s: reset done, %u I/O queue pairs recreated, commands in flight reposted\n",
          c->name, c->nio);
     return true;
 }
 
-bool nvme_ctrl_check_fatal(struct nvme_ctrl *c)
+static bool ctrl_check_fatal(struct nvme_ctrl *c)
 {
     uint32_t csts = nvme_read_csts(c);
     char words[120];
@@ -649,7 +737,7 @@ bool nvme_ctrl_check_fatal(struct nvme_ctrl *c)
                  "CSTS reads all ones: the controller is gone");
         klog(LOG_ERR, "%s: %s\n", c->name, c->last_recovery);
         for (uint16_t i = 0; i < c->nio; i++)
-            nvme_queue_fail_all(&c->io[i], BLK_CAUSE_NOT_READY, c->last_recovery);
+            nvme_io_fail_all(&c->io[i], BLK_CAUSE_NOT_READY, c->last_recovery);
         return true;
     }
     if (!(csts & NVME_CSTS_CFS))
@@ -664,13 +752,10 @@ bool nvme_ctrl_check_fatal(struct nvme_ctrl *c)
 
 /* ---- shutdown (§7.6.2) ---- */
 
-void nvme_ctrl_shutdown(struct nvme_ctrl *c)
+/* Delete the I/O queues first, as the spec recommends, so nothing is in flight. */
+static void delete_io_queues(struct nvme_ctrl *c)
 {
     char words[120];
-    if (c->shut_down || !c->alive)
-        return;
-    c->shut_down = true;
-    /* Delete the I/O queues first, as the spec recommends, so nothing is in flight. */
     for (uint16_t i = 0; i < c->nio; i++) {
         uint16_t st = nvme_delete_io_queues(c, &c->io[i]);
         if (st) {
@@ -678,22 +763,32 @@ void nvme_ctrl_shutdown(struct nvme_ctrl *c)
             klog(LOG_WARN, "%s: deleting I/O queue pair %u: %s\n", c->name, i + 1, words);
         }
     }
+}
+
+/* CC.SHN = normal, then CSTS.SHST = 10b within RTD3E (10 s when it says 0).
+ * The wait is for 10b itself: SHST reads 00b until the controller has begun
+ * and 01b while it works. A CSTS of all ones (the controller gone) ends it. */
+static void ctrl_shutdown(struct nvme_ctrl *c)
+{
+    char words[120];
+    if (c->shut_down || !c->alive)
+        return;
+    c->shut_down = true;
+    delete_io_queues(c);
     uint32_t bound_ms = c->id->rtd3e ? (c->id->rtd3e + 999) / 1000 : NVME_SHUTDOWN_DEFAULT_MS;
-    uint64_t start = time_ns(), deadline = deadline_after_ms(bound_ms);
-    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC);
+    uint64_t start = time_ns();
+    uint32_t cc = mmio_read32(c->regs, NVME_REG_CC), csts;
     mmio_write32(c->regs, NVME_REG_CC, (cc & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL);
-    uint32_t csts;
-    while (NVME_CSTS_SHST(csts = nvme_read_csts(c)) != NVME_CSTS_SHST_COMPLETE) {
-        if (csts == 0xffffffffu || deadline_passed(deadline)) {
-            nvme_decode_csts(csts, words, sizeof(words));
-            klog(LOG_ERR, "%s: shutdown did not complete within %u ms (%s)\n", c->name, bound_ms,
-                 words);
-            c->alive = false;
-            return;
-        }
-        delay_us(100);
-    }
+    uint32_t complete = NVME_CSTS_SHST_COMPLETE << NVME_CSTS_SHST_SHIFT;
+    enum mmio_wait result = mmio_wait32(c->regs, NVME_REG_CSTS, NVME_CSTS_SHST_MASK, complete,
+                                        bound_ms, &csts);
     c->alive = false;
+    if (result != MMIO_WAIT_OK) {
+        nvme_decode_csts(csts, words, sizeof(words));
+        klog(LOG_ERR, "%s: shutdown did not complete within %u ms (%s)\n", c->name, bound_ms,
+             words);
+        return;
+    }
     klog(LOG_INFO, "%s: shutdown complete in %llu us (CSTS.SHST = complete)\n", c->name,
          (unsigned long long)((time_ns() - start) / 1000));
 }

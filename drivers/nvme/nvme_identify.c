@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme_identify.c — Identify data checked before it is used
- * (NVMe Base 1.4 §5.15.2; NVM Command Set 1.0 §4.1.5.1). A controller's
- * data is not taken at face value: a namespace whose fields contradict each
- * other (NCAP > NSZE, NUSE > NCAP, FLBAS beyond NLBAF) or whose LBA format
- * bareio cannot drive is left out with the reason; a size whose bytes do not
- * fit 64 bits is clamped, and the strings are escaped for the console.
+ * (NVMe Base 1.4 §5.15.2; NVM Command Set 1.0 §4.1.5.1; ZNS 1.1 §4.1.5.1).
+ * A controller's data is not taken at face value: a namespace whose fields
+ * contradict each other (NCAP > NSZE, NUSE > NCAP, FLBAS beyond NLBAF) or
+ * whose LBA format bareio cannot drive is left out with the reason; a size
+ * whose bytes do not fit 64 bits is clamped; what a usable namespace can do
+ * and whether it must stay read-only (write protected, another command set)
+ * is decided here too, and the strings are escaped for the console.
  * Pure, host-tested (tests/host/test_nvme_identify.c). */
 #include "drivers/nvme/nvme.h"
 #include "lib/format.h"
+#include "lib/string.h"
 
 #include <stdarg.h>
 
@@ -61,6 +64,66 @@ enum nvme_ns_verdict nvme_ns_geometry(const struct nvme_id_ns *id, struct nvme_n
         g->clamped = true;
     }
     return NVME_NS_USABLE;
+}
+
+static uint32_t ns_caps(const struct nvme_id_ns *id, const struct nvme_ns_ctrl_facts *facts)
+{
+    uint32_t caps = BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64;   /* PRPs are 64-bit */
+    if (facts->oncs & NVME_ONCS_WRITE_ZEROES)
+        caps |= BLK_CAP_WRITE_ZEROES;
+    if (facts->oncs & NVME_ONCS_DSM)
+        caps |= BLK_CAP_TRIM;
+    if (facts->vwc & NVME_VWC_PRESENT)
+        caps |= BLK_CAP_WRITE_CACHE;
+    /* DLFEAT bits 2:0 = 001b: a deallocated block reads as zeroes. */
+    if ((id->dlfeat & 7) == NVME_DLFEAT_READ_ZEROES)
+        caps |= BLK_CAP_TRIM_ZEROES;
+    return caps;
+}
+
+void nvme_ns_decide(const struct nvme_id_ns *id, const struct nvme_ns_ctrl_facts *facts,
+                    struct nvme_ns_decision *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->verdict = nvme_ns_geometry(id, &d->geometry, d->why, sizeof(d->why));
+    if (d->verdict != NVME_NS_USABLE)
+        return;
+    uint32_t block_size = 1u << d->geometry.lba_shift;
+    uint32_t max_transfer = facts->max_transfer_bytes >> d->geometry.lba_shift;
+    if (max_transfer == 0) {
+        /* No command could move one block (a 64 KiB format behind MDTS 32 KiB). */
+        d->verdict = unusable(d->why, sizeof(d->why), "LBA format %u has %u-byte blocks, more "
+                              "than one command may move (%u bytes, MDTS)", d->geometry.format,
+                              block_size, facts->max_transfer_bytes);
+        d->geometry = (struct nvme_ns_geometry){ 0 };
+        return;
+    }
+    d->formats = id->nlbaf + 1u;
+    d->nsze = id->nsze;
+    d->block_size = block_size;
+    d->max_transfer = max_transfer;
+    d->caps = ns_caps(id, facts);
+    if (id->nsattr & NVME_NSATTR_WRITE_PROTECTED)
+        snprintf(d->read_only_reason, sizeof(d->read_only_reason), "the namespace is write "
+                 "protected (Identify Namespace NSATTR bit 0)");
+}
+
+void nvme_ns_decide_command_set(struct nvme_ns_decision *d, int csi, uint64_t zone_blocks)
+{
+    if (d->verdict != NVME_NS_USABLE || csi < 0 || csi == NVME_CSI_NVM)
+        return;
+    char *why = d->read_only_reason;
+    size_t size = sizeof(d->read_only_reason);
+    if (csi != NVME_CSI_ZONED)
+        snprintf(why, size, "a %s namespace, not the NVM command set bareio drives",
+                 nvme_csi_name(csi));
+    else if (zone_blocks)
+        snprintf(why, size, "zoned namespace (NVMe ZNS), %llu zones of %llu blocks: its "
+                 "writes must follow zone write pointers, which bareio does not drive",
+                 (unsigned long long)(d->nsze / zone_blocks), (unsigned long long)zone_blocks);
+    else
+        snprintf(why, size, "zoned namespace (NVMe ZNS): its writes must follow zone "
+                 "write pointers, which bareio does not drive");
 }
 
 void nvme_id_string(char *dst, size_t size, const char *src, size_t len)

@@ -7,20 +7,21 @@
  *   their PRP list pages allocated once when the queue is created.
  * - submit() splits a request into commands of at most max_transfer blocks
  *   (BLK_F_NOSPLIT: one command) and writes their SQEs; kick() writes the SQ
- *   tail doorbell once for all of them. Parts that find no free slot wait on
- *   the queue's pending list and are issued as slots free up.
+ *   tail doorbell once for all of them. Parts that find no free slot wait in
+ *   the queue's FIFO of pending requests (struct blk_fifo) and are issued as
+ *   slots free up.
  * - Completions are found by phase tag; the SQ head comes from each CQE; the
- *   CQ head doorbell is written once per batch. Doorbells honour CAP.DSTRD and,
- *   when Doorbell Buffer Config is in effect, go to the shadow buffer first and
- *   to the register only when the EventIdx asks for it.
+ *   CQ head doorbell is written once per batch (the queue memory, doorbells
+ *   and CQ primitives are nvme_queue.c's).
  * - Polled, MSI-X or INTx (without an IOAPIC: the PCI Interrupt Status bit is
  *   polled, masked/unmasked through INTMS/INTMC). In interrupt modes poll()
  *   still reaps a completion whose interrupt never came, reporting
  *   BLK_CAUSE_IRQ_NOT_DELIVERED, and the queue falls back to polling.
  * - A status with DNR clear is retried (NVME_MAX_RETRIES). A command past its
  *   deadline is aborted; if the abort does not finish it the controller is
- *   reset (nvme_ctrl_reset), the late command fails with BLK_CAUSE_TIMEOUT and
- *   the other commands in flight are posted again (they complete normally). */
+ *   reset (through ctrl->ops, which nvme_ctrl.c above registers), the late
+ *   command fails with BLK_CAUSE_TIMEOUT and the other commands in flight are
+ *   posted again (nvme_io_repost: they complete normally). */
 #include "drivers/nvme/nvme.h"
 #include "drivers/pci/pci.h"
 #include "kernel/console.h"
@@ -29,8 +30,6 @@
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
-
-#include <stdarg.h>
 
 #define NVME_IRQ_GRACE_MS       200     /* a CQE this old without an interrupt: not delivered */
 #define NVME_DEADLINE_CHECK_NS  1000000ull
@@ -62,109 +61,6 @@ static struct nvme_cmd *last_command(struct nvme_ns *ns, const struct blk_reques
 struct nvme_ns *nvme_ns_of(struct blk_dev *dev)
 {
     return dev && dev->ops == &nvme_blk_ops ? dev->priv : NULL;
-}
-
-/* ---- queues and doorbells ---- */
-
-/* Offsets from the first doorbell (1000h): the same in BAR0 and in the
- * shadow doorbell and EventIdx buffers. */
-static uint32_t sq_doorbell(const struct nvme_queue *q)
-{
-    return nvme_doorbell_offset(q->qid, false, NVME_CAP_DSTRD(q->ctrl->cap)) - NVME_REG_DOORBELLS;
-}
-
-static uint32_t cq_doorbell(const struct nvme_queue *q)
-{
-    return nvme_doorbell_offset(q->qid, true, NVME_CAP_DSTRD(q->ctrl->cap)) - NVME_REG_DOORBELLS;
-}
-
-bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
-                      uint32_t pages_per_cmd)
-{
-    q->ctrl = c;
-    q->qid = qid;
-    q->depth = depth;
-    q->vector = -1;
-    q->pages_per_cmd = pages_per_cmd;
-    q->sq_mem = dma_alloc((uint64_t)depth * sizeof(struct nvme_sqe), NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
-    q->cq_mem = dma_alloc((uint64_t)depth * sizeof(struct nvme_cqe), NVME_PAGE_SIZE, 0, DMA_ANYWHERE);
-    q->cmd_mem = dma_alloc((uint64_t)depth * (sizeof(struct nvme_cmd) +
-                           pages_per_cmd * sizeof(struct nvme_prp_page)), 0, 0, DMA_ANYWHERE);
-    if (pages_per_cmd)
-        q->page_mem = dma_alloc((uint64_t)depth * pages_per_cmd * NVME_PAGE_SIZE, NVME_PAGE_SIZE,
-                                0, DMA_ANYWHERE);
-    if (!q->sq_mem.virt || !q->cq_mem.virt || !q->cmd_mem.virt ||
-        (pages_per_cmd && !q->page_mem.virt)) {
-        klog(LOG_ERR, "%s: queue %u: no memory for %u entries (%u PRP list pages per command)\n",
-             c->name, qid, depth, pages_per_cmd);
-        return false;
-    }
-    q->sq = q->sq_mem.virt;
-    q->cq = q->cq_mem.virt;
-    q->cmds = q->cmd_mem.virt;
-    struct nvme_prp_page *pages = (struct nvme_prp_page *)(q->cmds + depth);
-    for (uint32_t i = 0; i < depth; i++) {
-        q->cmds[i].pages = pages + (uint64_t)i * pages_per_cmd;
-        for (uint32_t p = 0; p < pages_per_cmd; p++) {
-            uint64_t off = ((uint64_t)i * pages_per_cmd + p) * NVME_PAGE_SIZE;
-            q->cmds[i].pages[p].entries = (uint64_t *)((uint8_t *)q->page_mem.virt + off);
-            q->cmds[i].pages[p].phys = q->page_mem.phys + off;
-        }
-    }
-    nvme_queue_reset_indexes(q);
-    return true;
-}
-
-void nvme_queue_reset_indexes(struct nvme_queue *q)
-{
-    q->sq_tail = q->sq_head = q->cq_head = q->sq_tail_rung = q->cq_head_rung = 0;
-    q->phase = 1;
-    q->stale_since_ns = 0;
-    memset(q->cq_mem.virt, 0, q->cq_mem.size);  /* phase 0 everywhere: nothing posted */
-}
-
-void nvme_queue_post(struct nvme_queue *q, const struct nvme_sqe *sqe)
-{
-    volatile struct nvme_sqe *slot = &q->sq[q->sq_tail];
-    *(struct nvme_sqe *)slot = *sqe;
-    q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
-}
-
-static void ring(struct nvme_queue *q, uint32_t offset, uint16_t value, uint16_t old_value)
-{
-    struct nvme_ctrl *c = q->ctrl;
-    if (c->shadow_doorbells) {
-        volatile uint32_t *shadow = (volatile uint32_t *)((uint8_t *)c->dbbuf_mem.virt + offset);
-        volatile uint32_t *event = (volatile uint32_t *)((uint8_t *)c->eventidx_mem.virt + offset);
-        *shadow = value;
-        /* The shadow write must be visible before EventIdx is read. */
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (!nvme_shadow_needs_mmio((uint16_t)*event, value, old_value))
-            return;
-    }
-    /* SQEs and shadow values are in memory before the doorbell (x86 keeps
-     * stores in order; the fence stops the compiler). */
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    mmio_write32(c->regs, NVME_REG_DOORBELLS + offset, value);
-    q->mmio_doorbell_writes++;
-}
-
-void nvme_ring_sq(struct nvme_queue *q)
-{
-    if (q->sq_tail == q->sq_tail_rung)
-        return;
-    uint16_t old = q->sq_tail_rung;
-    q->sq_tail_rung = q->sq_tail;
-    q->sq_doorbell_writes++;
-    ring(q, sq_doorbell(q), q->sq_tail, old);
-}
-
-void nvme_ring_cq(struct nvme_queue *q)
-{
-    uint16_t old = q->cq_head_rung;
-    q->cq_head_rung = q->cq_head;
-    q->cq_doorbell_writes++;
-    ring(q, cq_doorbell(q), q->cq_head, old);
 }
 
 /* ---- building commands ---- */
@@ -265,72 +161,68 @@ static bool build_part(struct nvme_queue *q, struct nvme_ns *ns, struct nvme_cmd
 
 static void fail_unissued(struct nvme_queue *q, struct blk_request *req);
 
-static void pending_remove(struct nvme_queue *q, struct blk_request *req)
-{
-    struct blk_request **p = &q->pending_head, *prev = NULL;
-    while (*p && *p != req) {
-        prev = *p;
-        p = &(*p)->next;
-    }
-    if (!*p)
-        return;
-    *p = req->next;
-    if (q->pending_tail == req)
-        q->pending_tail = prev;
-    req->next = NULL;
-}
-
 static void complete_request(struct nvme_queue *q, struct blk_request *req)
 {
     q->completed++;
     blk_complete(&nvme_rq(req)->ns->dev, req, req->cause);
 }
 
-/* The SQ is full when the tail is one behind the head the controller last
- * reported in a CQE (§4.1.1); in_flight < depth - 1 implies it too, the head
- * check keeps the rule visible and guards the accounting. */
-static bool sq_has_room(const struct nvme_queue *q)
+/* The slot `cid` now carries its part of req: in flight from now, with a
+ * deadline, and the request's last command. */
+static void start_command(struct nvme_queue *q, struct nvme_cmd *cmd, uint16_t cid,
+                          struct blk_request *req)
 {
-    return (uint16_t)((q->sq_tail + 1) % q->depth) != q->sq_head;
+    struct nvme_rq *rq = nvme_rq(req);
+    cmd->req = req;
+    cmd->ns = rq->ns;
+    cmd->retries = 0;
+    cmd->timed_out = false;
+    cmd->in_flight = true;
+    cmd->last_status = 0;
+    cmd->deadline_ns = time_ns() + (uint64_t)rq->ns->dev.timeout_ms * 1000000ull;
+    q->in_flight++;
+    q->commands++;
+    rq->outstanding++;
+    rq->has_last = true;
+    rq->last_qid = q->qid;
+    rq->last_cid = cid;
 }
 
-/* Issues waiting parts while slots are free. Returns SQEs written. */
+/* Issues the next part of req, the request at the head of the queue's
+ * FIFO, in a free slot; the request leaves the FIFO with its last part.
+ * false when the part needs more PRP list pages than a slot has: then req
+ * fails with the parts not issued. */
+static bool issue_part(struct nvme_queue *q, struct blk_request *req)
+{
+    uint64_t part = nvme_rq(req)->next_part;
+    uint16_t cid = alloc_cid(q);
+    struct nvme_cmd *cmd = &q->cmds[cid];
+
+    if (!build_part(q, nvme_rq(req)->ns, cmd, cid, req, part)) {
+        snprintf(req->detail, sizeof(req->detail), "part %llu needs more PRP list pages than "
+                 "the %u a command slot has", (unsigned long long)part, q->pages_per_cmd);
+        req->cause = BLK_CAUSE_INVALID;
+        fail_unissued(q, req);
+        return false;
+    }
+    start_command(q, cmd, cid, req);
+    nvme_queue_post(q, &cmd->sqe);
+    nvme_rq(req)->next_part = (uint32_t)(part + 1);
+    if (part + 1 >= nvme_rq(req)->parts)
+        (void)blk_fifo_pop(&q->pending);
+    return true;
+}
+
+/* Issues waiting parts while slots are free: one slot stays unused, so the
+ * SQ always has room too (§4.1.1: full when the tail is one behind the
+ * head); the head check keeps that rule visible and guards the accounting.
+ * Returns SQEs written. */
 static unsigned fill(struct nvme_queue *q)
 {
     unsigned written = 0;
-    while (q->pending_head && q->in_flight < q->depth - 1 && sq_has_room(q)) {
-        struct blk_request *req = q->pending_head;
-        struct nvme_ns *ns = nvme_rq(req)->ns;
-        uint64_t part = nvme_rq(req)->next_part;
-        uint16_t cid = alloc_cid(q);
-        struct nvme_cmd *cmd = &q->cmds[cid];
-
-        if (!build_part(q, ns, cmd, cid, req, part)) {
-            snprintf(req->detail, sizeof(req->detail), "part %llu needs more PRP list pages than "
-                     "the %u a command slot has", (unsigned long long)part, q->pages_per_cmd);
-            req->cause = BLK_CAUSE_INVALID;
-            fail_unissued(q, req);
-            continue;
-        }
-        cmd->req = req;
-        cmd->ns = ns;
-        cmd->retries = 0;
-        cmd->timed_out = false;
-        cmd->in_flight = true;
-        cmd->last_status = 0;
-        cmd->deadline_ns = time_ns() + (uint64_t)ns->dev.timeout_ms * 1000000ull;
-        q->in_flight++;
-        q->commands++;
-        nvme_rq(req)->outstanding++;
-        nvme_rq(req)->has_last = true;
-        nvme_rq(req)->last_qid = q->qid;
-        nvme_rq(req)->last_cid = cid;
-        nvme_queue_post(q, &cmd->sqe);
-        written++;
-        nvme_rq(req)->next_part = (uint32_t)(part + 1);
-        if (part + 1 >= nvme_rq(req)->parts)
-            pending_remove(q, req);
-    }
+    while (!blk_fifo_empty(&q->pending) && q->in_flight < q->depth - 1 &&
+           nvme_queue_sq_has_room(q))
+        written += issue_part(q, blk_fifo_peek(&q->pending));
     return written;
 }
 
@@ -339,7 +231,7 @@ static unsigned fill(struct nvme_queue *q)
 static void fail_unissued(struct nvme_queue *q, struct blk_request *req)
 {
     nvme_rq(req)->next_part = nvme_rq(req)->parts;
-    pending_remove(q, req);
+    (void)blk_fifo_remove(&q->pending, req);    /* it may have left the list already */
     if (nvme_rq(req)->outstanding == 0)
         complete_request(q, req);
 }
@@ -424,24 +316,14 @@ static void handle_cqe(struct nvme_queue *q, const struct nvme_cqe *cqe, enum bl
     finish_cmd(q, cid, status, override);
 }
 
-static bool cqe_pending(const struct nvme_queue *q)
-{
-    return (q->cq[q->cq_head].status & NVME_CQE_PHASE) == q->phase;
-}
-
 /* Reaps every posted CQE, writes the CQ head doorbell once, issues waiting
  * parts and retries, and rings the SQ doorbell if it wrote any. */
 static unsigned reap(struct nvme_queue *q, enum blk_cause override)
 {
     unsigned n = 0;
 
-    while (cqe_pending(q)) {
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);   /* the entry after its phase bit */
-        struct nvme_cqe cqe = *(const struct nvme_cqe *)&q->cq[q->cq_head];
-        if (++q->cq_head == q->depth) {
-            q->cq_head = 0;
-            q->phase ^= 1;
-        }
+    while (nvme_queue_cqe_pending(q)) {
+        struct nvme_cqe cqe = nvme_queue_take_cqe(q);
         handle_cqe(q, &cqe, override);
         n++;
     }
@@ -464,7 +346,7 @@ static void msix_handler(void *ctx, struct irq_frame *frame)
         reap(q, BLK_OK);
 }
 
-bool nvme_queue_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q)
+bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q)
 {
     q->irq_mode = c->irq_mode;
     if (q->irq_mode != NVME_IRQ_MSIX)
@@ -512,21 +394,27 @@ static void irq_not_delivered(struct nvme_queue *q, uint64_t waited_ms)
     reap(q, BLK_CAUSE_IRQ_NOT_DELIVERED);
 }
 
+/* The INTx pin is asserted: it is level-triggered, so mask it (INTMS),
+ * reap, unmask (INTMC) (§7.5.1). */
+static void reap_intx(struct nvme_queue *q)
+{
+    mmio_write32(q->ctrl->regs, NVME_REG_INTMS, 1);
+    q->interrupts++;
+    reap(q, BLK_OK);
+    mmio_write32(q->ctrl->regs, NVME_REG_INTMC, 1);
+    q->stale_since_ns = 0;
+}
+
 /* Interrupt modes: a CQE that waits longer than the grace time with no sign
  * of its interrupt is reaped here and reported. */
 static void check_interrupt_mode(struct nvme_queue *q, bool interrupts_were_on)
 {
-    if (!cqe_pending(q)) {
+    if (!nvme_queue_cqe_pending(q)) {
         q->stale_since_ns = 0;
         return;
     }
     if (q->irq_mode == NVME_IRQ_INTX && irq_raised(q)) {
-        /* Level-triggered: mask (INTMS), reap, unmask (INTMC) (§7.5.1). */
-        mmio_write32(q->ctrl->regs, NVME_REG_INTMS, 1);
-        q->interrupts++;
-        reap(q, BLK_OK);
-        mmio_write32(q->ctrl->regs, NVME_REG_INTMC, 1);
-        q->stale_since_ns = 0;
+        reap_intx(q);
         return;
     }
     if (!interrupts_were_on) {
@@ -551,12 +439,12 @@ static void check_interrupt_mode(struct nvme_queue *q, bool interrupts_were_on)
 
 /* ---- timeouts ---- */
 
-static void timeout_recover(struct nvme_queue *q, uint16_t cid)
+/* The command in slot cid is past its deadline: marked, counted, said. */
+static void mark_timed_out(struct nvme_queue *q, uint16_t cid)
 {
     struct nvme_ctrl *c = q->ctrl;
     struct nvme_cmd *cmd = &q->cmds[cid];
     char csts[120];
-    bool not_aborted = true;
 
     cmd->timed_out = true;
     c->timeouts++;
@@ -564,36 +452,56 @@ static void timeout_recover(struct nvme_queue *q, uint16_t cid)
     klog(LOG_WARN, "%s: sq %u cid %u %s nsid %u lba %llu+%u: no completion after %u ms (%s); "
          "sending Abort\n", c->name, q->qid, cid, opcode_name(NVME_SQE_OPC(cmd->sqe.cdw0)),
          cmd->sqe.nsid, (unsigned long long)cmd->slba, cmd->nlb, cmd->ns->dev.timeout_ms, csts);
-    c->aborts_sent++;
-    uint16_t st = nvme_abort(c, q->qid, cid, &not_aborted);
-    if (st == 0 && !not_aborted) {
-        snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort accepted by the controller");
-        /* The aborted command completes with 07h (§5.1); the spec gives no
-         * bound, so the controller's own CAP.TO is the one used. */
-        uint64_t deadline = deadline_after_ms(c->timeout_ms);
-        while (cmd->in_flight && !deadline_passed(deadline))
-            reap(q, BLK_OK);
-        if (!cmd->in_flight)
-            return;
-    }
-    c->aborts_not_done++;
-    char words[112];
+}
+
+/* The controller accepted the Abort: the aborted command completes with 07h
+ * (§5.1). The spec gives no bound, so the controller's own CAP.TO is the
+ * one used. true when it did complete. */
+static bool abort_ended(struct nvme_queue *q, const struct nvme_cmd *cmd)
+{
+    struct nvme_ctrl *c = q->ctrl;
+    snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort accepted by the controller");
+    uint64_t deadline = deadline_after_ms(c->timeout_ms);
+    while (cmd->in_flight && !deadline_passed(deadline))
+        reap(q, BLK_OK);
+    return !cmd->in_flight;
+}
+
+/* Why the Abort (status st) did not end its command, in words. */
+static void abort_failure(uint16_t st, char *words, size_t size)
+{
     if (st == 0)
-        snprintf(words, sizeof(words), "did not abort it: DW0 bit 0 set");
+        snprintf(words, size, "did not abort it: DW0 bit 0 set");
     else if (st == NVME_STATUS_HOST_TIMEOUT)
-        snprintf(words, sizeof(words), "failed: no completion");
+        snprintf(words, size, "failed: no completion");
     else if (st == NVME_STATUS_HOST_CFS)
-        snprintf(words, sizeof(words), "failed: controller fatal status");
+        snprintf(words, size, "failed: controller fatal status");
     else {
         char status_words[96];
         nvme_status_describe(st, status_words, sizeof(status_words));
-        snprintf(words, sizeof(words), "failed: %s", status_words);
+        snprintf(words, size, "failed: %s", status_words);
     }
+}
+
+/* A late command: Abort (§5.1), and when that does not end it, a controller
+ * reset (§7.3) by the layer above (ctrl->ops), which reposts the rest. */
+static void timeout_recover(struct nvme_queue *q, uint16_t cid)
+{
+    struct nvme_ctrl *c = q->ctrl;
+    bool not_aborted = true;
+
+    mark_timed_out(q, cid);
+    c->aborts_sent++;
+    uint16_t st = nvme_abort(c, q->qid, cid, &not_aborted);
+    if (st == 0 && !not_aborted && abort_ended(q, &q->cmds[cid]))
+        return;
+    c->aborts_not_done++;
+    char words[112], reason[96];
+    abort_failure(st, words, sizeof(words));
     snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort %s; controller reset, "
              "queues recreated", words);
-    char reason[96];
     snprintf(reason, sizeof(reason), "sq %u cid %u timed out, Abort did not end it", q->qid, cid);
-    nvme_ctrl_reset(c, reason);
+    c->ops->reset(c, reason);
 }
 
 static void check_deadlines(struct nvme_queue *q)
@@ -610,7 +518,7 @@ static void check_deadlines(struct nvme_queue *q)
 
 /* ---- after a controller reset ---- */
 
-void nvme_queue_repost(struct nvme_queue *q)
+void nvme_io_repost(struct nvme_queue *q)
 {
     uint64_t now = time_ns();
     for (uint16_t cid = 0; cid < q->depth; cid++) {
@@ -628,7 +536,7 @@ void nvme_queue_repost(struct nvme_queue *q)
     nvme_ring_sq(q);
 }
 
-void nvme_queue_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why)
+void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why)
 {
     for (uint16_t cid = 0; cid < q->depth; cid++) {
         struct nvme_cmd *cmd = &q->cmds[cid];
@@ -638,8 +546,8 @@ void nvme_queue_fail_all(struct nvme_queue *q, enum blk_cause cause, const char 
         record_error(q, cmd, cid, cause, 0, why);
         finish_cmd(q, cid, 0, BLK_OK);
     }
-    while (q->pending_head) {
-        struct blk_request *req = q->pending_head;
+    while (!blk_fifo_empty(&q->pending)) {
+        struct blk_request *req = blk_fifo_peek(&q->pending);
         if (req->cause == BLK_OK) {
             req->cause = cause;
             snprintf(req->detail, sizeof(req->detail), "%s", why);
@@ -655,16 +563,56 @@ static struct nvme_queue *queue_of(struct nvme_ns *ns, unsigned queue)
     return &ns->ctrl->io[queue % ns->ctrl->nio];
 }
 
-static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum blk_cause refuse(struct blk_request *req, enum blk_cause cause, const char *fmt, ...)
+/* A read or write: the PRP rules on its segments (§4.3), then its commands
+ * of at most max_transfer blocks, or one (BLK_F_NOSPLIT) that must still
+ * fit NLB and the slot's PRP list pages. */
+static enum blk_cause data_part_blocks(struct nvme_ns *ns, struct blk_request *req,
+                                       uint64_t *part_blocks)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(req->detail, sizeof(req->detail), fmt, ap);
-    va_end(ap);
-    req->cause = cause;
-    return cause;
+    struct nvme_ctrl *c = ns->ctrl;
+    char why[sizeof(req->detail)];
+
+    if (nvme_prp_check(req->segs, req->nsegs, NVME_PAGE_SIZE, why, sizeof(why)) >= 0)
+        return blk_refuse(req, BLK_CAUSE_MISALIGNED, "%s", why);
+    if (!(req->flags & BLK_F_NOSPLIT)) {
+        *part_blocks = ns->dev.max_transfer;
+        return BLK_OK;
+    }
+    *part_blocks = req->count;
+    if (req->count > NVME_NLB_MAX)
+        return blk_refuse(req, BLK_CAUSE_INVALID, "unsplit %s of %u blocks cannot be one "
+                          "command (NLB is 16 bits, 0-based)", blk_op_name(req->op),
+                          req->count);
+    uint32_t entries = nvme_prp_entry_count(req->segs[0].phys,
+                                            (uint64_t)req->count << ns->lba_shift,
+                                            NVME_PAGE_SIZE);
+    uint32_t pages = nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE);
+    if (pages > c->io[0].pages_per_cmd)
+        return blk_refuse(req, BLK_CAUSE_INVALID, "unsplit transfer of %u blocks needs %u "
+                          "PRP list pages; a command slot has %u", req->count, pages,
+                          c->io[0].pages_per_cmd);
+    return BLK_OK;
+}
+
+/* The blocks of each command req is cut into (the last one shorter), or
+ * the refusal. */
+static enum blk_cause part_blocks_of(struct nvme_ns *ns, struct blk_request *req,
+                                     uint64_t *part_blocks)
+{
+    switch (req->op) {
+    case BLK_OP_READ:
+    case BLK_OP_WRITE:
+        return data_part_blocks(ns, req, part_blocks);
+    case BLK_OP_WRITE_ZEROES:
+        *part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : NVME_NLB_MAX;
+        if (*part_blocks > NVME_NLB_MAX)
+            return blk_refuse(req, BLK_CAUSE_INVALID, "write zeroes of %u blocks cannot be one "
+                              "command (NLB is 16 bits)", req->count);
+        return BLK_OK;
+    default:
+        *part_blocks = req->count ? req->count : 1;  /* flush, one DSM range */
+        return BLK_OK;
+    }
 }
 
 static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
@@ -674,52 +622,22 @@ static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
     uint64_t part_blocks = 1, parts = 1;
 
     if (!c->alive)
-        return refuse(req, BLK_CAUSE_NOT_READY, "%s is not serving (%s)", c->name,
-                      c->last_recovery[0] ? c->last_recovery : "failed bring-up");
+        return blk_refuse(req, BLK_CAUSE_NOT_READY, "%s is not serving (%s)", c->name,
+                          c->last_recovery[0] ? c->last_recovery : "failed bring-up");
     if (!c->bus_master)
-        return refuse(req, BLK_CAUSE_BUS_MASTER_OFF, "%s: PCI COMMAND.BME is clear: the "
-                      "controller cannot reach memory", c->name);
-    if (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE) {
-        int bad = nvme_prp_check(req->segs, req->nsegs, NVME_PAGE_SIZE, req->detail,
-                                 sizeof(req->detail));
-        if (bad >= 0)
-            return refuse(req, BLK_CAUSE_MISALIGNED, "%s", req->detail);
-        part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : dev->max_transfer;
-        if ((req->flags & BLK_F_NOSPLIT) && req->count > NVME_NLB_MAX)
-            return refuse(req, BLK_CAUSE_INVALID, "unsplit %s of %u blocks cannot be one command "
-                          "(NLB is 16 bits, 0-based)", blk_op_name(req->op), req->count);
-        if (req->flags & BLK_F_NOSPLIT) {
-            uint32_t entries = nvme_prp_entry_count(req->segs[0].phys,
-                                                    (uint64_t)req->count << ns->lba_shift,
-                                                    NVME_PAGE_SIZE);
-            uint32_t pages = nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE);
-            if (pages > c->io[0].pages_per_cmd)
-                return refuse(req, BLK_CAUSE_INVALID, "unsplit transfer of %u blocks needs %u "
-                              "PRP list pages; a command slot has %u", req->count, pages,
-                              c->io[0].pages_per_cmd);
-        }
-    } else if (req->op == BLK_OP_WRITE_ZEROES) {
-        part_blocks = (req->flags & BLK_F_NOSPLIT) ? req->count : NVME_NLB_MAX;
-        if (part_blocks > NVME_NLB_MAX)
-            return refuse(req, BLK_CAUSE_INVALID, "write zeroes of %u blocks cannot be one "
-                          "command (NLB is 16 bits)", req->count);
-    } else {
-        part_blocks = req->count ? req->count : 1;  /* flush, one DSM range */
-    }
+        return blk_refuse(req, BLK_CAUSE_BUS_MASTER_OFF, "%s: PCI COMMAND.BME is clear: the "
+                          "controller cannot reach memory", c->name);
+    enum blk_cause refused = part_blocks_of(ns, req, &part_blocks);
+    if (refused != BLK_OK)
+        return refused;
     if (req->count)
         parts = (req->count + part_blocks - 1) / part_blocks;
 
     struct nvme_queue *q = queue_of(ns, req->queue);
     *nvme_rq(req) = (struct nvme_rq){ .ns = ns, .parts = (uint32_t)parts,
                                       .part_blocks = (uint32_t)part_blocks };
-    req->next = NULL;
-
     uint64_t flags = irq_save();
-    if (q->pending_tail)
-        q->pending_tail->next = req;
-    else
-        q->pending_head = req;
-    q->pending_tail = req;
+    blk_fifo_push(&q->pending, req);
     fill(q);
     irq_restore(flags);
     return BLK_OK;
@@ -743,7 +661,7 @@ static unsigned nvme_poll(struct blk_dev *dev, unsigned queue)
     bool interrupts_were_on = (flags & (1u << 9)) != 0;
 
     if (c->alive && !c->in_recovery) {
-        if (nvme_ctrl_check_fatal(c)) {
+        if (c->ops->check_fatal(c)) {
             /* reset done (or the controller is gone) */
         } else if (q->irq_mode == NVME_IRQ_POLL) {
             reap(q, BLK_OK);
@@ -762,6 +680,36 @@ static unsigned nvme_poll(struct blk_dev *dev, unsigned queue)
     return n;
 }
 
+/* The request's last command as sent, its PRP list (the first entries),
+ * and its queue's state. */
+static void describe_command(const struct nvme_queue *q, const struct nvme_cmd *cmd)
+{
+    const struct nvme_sqe *s = &cmd->sqe;
+    char words[112];
+
+    nvme_status_describe(cmd->last_status, words, sizeof(words));
+    klog(LOG_ERR, "  nvme sqe (sq %u cid %u): opcode %02xh %s, nsid %u, prp1 0x%llx, "
+         "prp2 0x%llx, cdw10 0x%x cdw11 0x%x cdw12 0x%x; status 0x%x %s, %u retries\n",
+         q->qid, NVME_SQE_CID(s->cdw0), NVME_SQE_OPC(s->cdw0),
+         opcode_name(NVME_SQE_OPC(s->cdw0)), s->nsid, (unsigned long long)s->prp1,
+         (unsigned long long)s->prp2, s->cdw10, s->cdw11, s->cdw12, cmd->last_status, words,
+         cmd->retries);
+    uint32_t entries = cmd->bytes ? nvme_prp_entry_count(s->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;
+    if (entries > 2) {
+        uint32_t shown = entries - 1 < 8 ? entries - 1 : 8;
+        for (uint32_t i = 0; i < shown; i++)
+            klog(LOG_ERR, "  prp list[%u] 0x%llx\n", i,
+                 (unsigned long long)cmd->pages[0].entries[i]);
+        if (entries - 1 > shown)
+            klog(LOG_ERR, "  ... %u list entries in %u list pages\n", entries - 1,
+                 nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE));
+    }
+    klog(LOG_ERR, "  queue %u: sq tail %u head %u, cq head %u phase %u, %u in flight, "
+         "%s, %llu interrupts\n", q->qid, q->sq_tail, q->sq_head, q->cq_head, q->phase,
+         q->in_flight, q->irq_mode == NVME_IRQ_MSIX ? "msix" : q->irq_mode == NVME_IRQ_INTX
+         ? "intx" : "polled", (unsigned long long)q->interrupts);
+}
+
 static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
 {
     struct nvme_ns *ns = dev->priv;
@@ -769,32 +717,8 @@ static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
     char buf[200];
     struct nvme_cmd *cmd = last_command(ns, req);
 
-    if (cmd) {
-        struct nvme_queue *q = &c->io[nvme_rq(req)->last_qid - 1];
-        const struct nvme_sqe *s = &cmd->sqe;
-        char words[112];
-        nvme_status_describe(cmd->last_status, words, sizeof(words));
-        klog(LOG_ERR, "  nvme sqe (sq %u cid %u): opcode %02xh %s, nsid %u, prp1 0x%llx, "
-             "prp2 0x%llx, cdw10 0x%x cdw11 0x%x cdw12 0x%x; status 0x%x %s, %u retries\n",
-             q->qid, NVME_SQE_CID(s->cdw0), NVME_SQE_OPC(s->cdw0),
-             opcode_name(NVME_SQE_OPC(s->cdw0)), s->nsid, (unsigned long long)s->prp1,
-             (unsigned long long)s->prp2, s->cdw10, s->cdw11, s->cdw12, cmd->last_status, words,
-             cmd->retries);
-        uint32_t entries = cmd->bytes ? nvme_prp_entry_count(s->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;
-        if (entries > 2) {
-            uint32_t shown = entries - 1 < 8 ? entries - 1 : 8;
-            for (uint32_t i = 0; i < shown; i++)
-                klog(LOG_ERR, "  prp list[%u] 0x%llx\n", i,
-                     (unsigned long long)cmd->pages[0].entries[i]);
-            if (entries - 1 > shown)
-                klog(LOG_ERR, "  ... %u list entries in %u list pages\n", entries - 1,
-                     nvme_prp_list_pages_for(entries, NVME_PAGE_SIZE));
-        }
-        klog(LOG_ERR, "  queue %u: sq tail %u head %u, cq head %u phase %u, %u in flight, "
-             "%s, %llu interrupts\n", q->qid, q->sq_tail, q->sq_head, q->cq_head, q->phase,
-             q->in_flight, q->irq_mode == NVME_IRQ_MSIX ? "msix" : q->irq_mode == NVME_IRQ_INTX
-             ? "intx" : "polled", (unsigned long long)q->interrupts);
-    }
+    if (cmd)
+        describe_command(&c->io[nvme_rq(req)->last_qid - 1], cmd);
     nvme_decode_csts(nvme_read_csts(c), buf, sizeof(buf));
     klog(LOG_ERR, "  %s %s\n", c->name, buf);
     nvme_decode_cap(c->cap, buf, sizeof(buf));
@@ -808,7 +732,7 @@ static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
 static void nvme_shutdown(struct blk_dev *dev)
 {
     struct nvme_ns *ns = dev->priv;
-    nvme_ctrl_shutdown(ns->ctrl);
+    ns->ctrl->ops->shutdown(ns->ctrl);
 }
 
 const struct blk_ops nvme_blk_ops = {

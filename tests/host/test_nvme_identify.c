@@ -3,7 +3,9 @@
  * the block layer sees it (drivers/nvme/nvme_identify.c): the usable case,
  * inactive NSIDs, fields that contradict each other, LBA formats bareio
  * cannot drive, a size whose bytes overflow 64 bits (clamped) and escaped
- * Identify strings. */
+ * Identify strings; nvme_ns_decide, one case per rule: each refusal, each
+ * clamp, 512 B / 4 KiB / 64 KiB blocks, the caps, write protection and the
+ * command set. */
 #include "tests/host/htest.h"
 #include "drivers/nvme/nvme.h"
 
@@ -140,4 +142,264 @@ HTEST(nvme_zns_zone_size_from_the_lba_format_extension)
     HT_EXPECT_EQ(nvme_zns_zone_size(page, 16), 0);              /* no such format */
     HT_EXPECT_STREQ(nvme_csi_name(NVME_CSI_ZONED), "zoned (NVMe ZNS)");
     HT_EXPECT_STREQ(nvme_csi_name(0x30), "command set 30h");
+}
+
+/* ---- nvme_ns_decide: one case per rule ---- */
+
+/* A controller like QEMU's: Write Zeroes and DSM, a write cache, MDTS 512 KiB. */
+static const struct nvme_ns_ctrl_facts qemu_like = {
+    .oncs = NVME_ONCS_WRITE_ZEROES | NVME_ONCS_DSM, .vwc = NVME_VWC_PRESENT,
+    .max_transfer_bytes = 512 * 1024,
+};
+static const struct nvme_ns_ctrl_facts bare = { .max_transfer_bytes = 4u << 20 };
+
+static struct nvme_ns_decision decide(const struct nvme_ns_ctrl_facts *facts)
+{
+    struct nvme_ns_decision d;
+    memset(&d, 0x5a, sizeof d);         /* every field must be set, whatever was there */
+    nvme_ns_decide(&ns, facts, &d);
+    return d;
+}
+
+/* A refusal says why and leaves nothing else set. */
+static void expect_refused(const struct nvme_ns_decision *d, enum nvme_ns_verdict v,
+                           const char *why)
+{
+    HT_EXPECT_EQ(d->verdict, v);
+    HT_EXPECT_STREQ(d->why, why);
+    HT_EXPECT_EQ(d->block_size, 0);
+    HT_EXPECT_EQ(d->geometry.nblocks, 0);
+    HT_EXPECT_EQ(d->caps, 0);
+    HT_EXPECT_EQ(d->max_transfer, 0);
+    HT_EXPECT_STREQ(d->read_only_reason, "");
+}
+
+HTEST(nvme_ns_decide_512_byte_blocks_on_a_qemu_like_controller)
+{
+    sample_ns(131072, 9);               /* FLBAS 1: format 1 of 2, 512 B */
+    ns.dlfeat = NVME_DLFEAT_READ_ZEROES;
+    struct nvme_ns_decision d = decide(&qemu_like);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_USABLE);
+    HT_EXPECT_STREQ(d.why, "");
+    HT_EXPECT_EQ(d.geometry.format, 1);
+    HT_EXPECT_EQ(d.formats, 2);
+    HT_EXPECT_EQ(d.block_size, 512);
+    HT_EXPECT_EQ(d.geometry.lba_shift, 9);
+    HT_EXPECT_EQ(d.geometry.nblocks, 131072);
+    HT_EXPECT_EQ(d.nsze, 131072);
+    HT_EXPECT(!d.geometry.clamped);
+    HT_EXPECT_EQ(d.max_transfer, 1024);  /* 512 KiB of 512 B blocks */
+    HT_EXPECT_EQ(d.caps, BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64 | BLK_CAP_WRITE_ZEROES |
+                         BLK_CAP_TRIM | BLK_CAP_TRIM_ZEROES | BLK_CAP_WRITE_CACHE);
+    HT_EXPECT_STREQ(d.read_only_reason, "");
+}
+
+HTEST(nvme_ns_decide_4096_and_64k_byte_blocks)
+{
+    sample_ns(16384, 12);
+    struct nvme_ns_decision d = decide(&qemu_like);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_USABLE);
+    HT_EXPECT_EQ(d.block_size, 4096);
+    HT_EXPECT_EQ(d.max_transfer, 128);
+    HT_EXPECT_EQ(d.geometry.nblocks, 16384);
+    sample_ns(1024, 16);
+    d = decide(&qemu_like);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_USABLE);
+    HT_EXPECT_EQ(d.block_size, 65536);
+    HT_EXPECT_EQ(d.max_transfer, 8);
+    d = decide(&bare);                  /* bareio's own 4 MiB cap: 64 blocks */
+    HT_EXPECT_EQ(d.max_transfer, 64);
+}
+
+/* Flush and FUA always; the rest only as the controller and DLFEAT say. */
+HTEST(nvme_ns_decide_caps_follow_oncs_vwc_and_dlfeat)
+{
+    sample_ns(1000, 9);
+    struct nvme_ns_decision d = decide(&bare);
+    HT_EXPECT_EQ(d.caps, BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64);
+    struct nvme_ns_ctrl_facts f = bare;
+    f.oncs = NVME_ONCS_DSM;
+    d = decide(&f);
+    HT_EXPECT_EQ(d.caps, BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64 | BLK_CAP_TRIM);
+    f.oncs = NVME_ONCS_WRITE_ZEROES;
+    f.vwc = NVME_VWC_PRESENT;
+    d = decide(&f);
+    HT_EXPECT_EQ(d.caps, BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64 | BLK_CAP_WRITE_ZEROES |
+                         BLK_CAP_WRITE_CACHE);
+    /* DLFEAT 2:0 = 010b: deallocated blocks read all ones, not zeroes. */
+    ns.dlfeat = 2;
+    HT_EXPECT(!(decide(&qemu_like).caps & BLK_CAP_TRIM_ZEROES));
+    /* Bits above 2:0 (Write Zeroes deallocates, guard field) do not matter. */
+    ns.dlfeat = 0x18 | NVME_DLFEAT_READ_ZEROES;
+    HT_EXPECT(decide(&qemu_like).caps & BLK_CAP_TRIM_ZEROES);
+}
+
+HTEST(nvme_ns_decide_nsze_zero_is_an_inactive_nsid)
+{
+    sample_ns(0, 9);
+    struct nvme_ns_decision d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_INACTIVE, "size 0 (inactive)");
+}
+
+HTEST(nvme_ns_decide_refuses_contradictory_sizes)
+{
+    sample_ns(1000, 9);
+    ns.ncap = 1001;
+    struct nvme_ns_decision d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_UNUSABLE, "NCAP 1001 exceeds NSZE 1000, which the spec forbids");
+    sample_ns(1000, 9);
+    ns.ncap = 500;
+    ns.nuse = 501;
+    d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_UNUSABLE, "NUSE 501 exceeds NCAP 500, which the spec forbids");
+}
+
+HTEST(nvme_ns_decide_refuses_flbas_beyond_nlbaf)
+{
+    sample_ns(1000, 9);
+    ns.flbas = 2;                       /* format 2; NLBAF 1: formats 0 and 1 */
+    struct nvme_ns_decision d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_UNUSABLE, "FLBAS selects LBA format 2 of 2");
+    /* Bits 6:5 are the upper index bits only with more than 16 formats. */
+    sample_ns(1000, 9);
+    ns.flbas = 0x21;                    /* bits 3:0 = 1, bits 6:5 = 01b */
+    d = decide(&qemu_like);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_USABLE);
+    HT_EXPECT_EQ(d.geometry.format, 1);
+    ns.nlbaf = 19;                      /* 20 formats: index 17 */
+    ns.lbaf[17].lbads = 12;
+    d = decide(&qemu_like);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_USABLE);
+    HT_EXPECT_EQ(d.geometry.format, 17);
+    HT_EXPECT_EQ(d.block_size, 4096);
+    HT_EXPECT_EQ(d.formats, 20);
+    ns.nlbaf = 16;                      /* 17 formats: index 17 is beyond */
+    d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_UNUSABLE, "FLBAS selects LBA format 17 of 17");
+}
+
+/* Metadata, in the data buffer (extended LBA) or apart, and so protection
+ * information, which lives in the metadata: bareio transfers data only. */
+HTEST(nvme_ns_decide_refuses_metadata_and_protection_information_formats)
+{
+    sample_ns(1000, 9);
+    ns.lbaf[1].ms = 8;
+    struct nvme_ns_decision d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_UNUSABLE, "LBA format 1 has 8 metadata bytes per block "
+                   "(separate buffer); bareio transfers data only");
+    ns.flbas |= 0x10;                   /* metadata at the end of each LBA */
+    d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_UNUSABLE, "LBA format 1 has 8 metadata bytes per block "
+                   "(extended LBA); bareio transfers data only");
+    sample_ns(1000, 12);                /* PI type 1 in 8 bytes of 4096 + 8 */
+    ns.lbaf[1].ms = 8;
+    ns.dps = 1;
+    d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_UNUSABLE, "LBA format 1 has 8 metadata bytes per block "
+                   "(separate buffer); bareio transfers data only");
+}
+
+HTEST(nvme_ns_decide_refuses_blocks_outside_512_to_64k)
+{
+    sample_ns(1000, 8);
+    struct nvme_ns_decision d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_UNUSABLE, "LBA format 1 has 2^8-byte blocks (bareio takes "
+                   "512 B..64 KiB)");
+    sample_ns(1000, 17);
+    d = decide(&qemu_like);
+    expect_refused(&d, NVME_NS_UNUSABLE, "LBA format 1 has 2^17-byte blocks (bareio takes "
+                   "512 B..64 KiB)");
+    sample_ns(1000, 0);                 /* LBADS 0: an LBA format that is not there */
+    d = decide(&qemu_like);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_UNUSABLE);
+}
+
+/* A block larger than MDTS: no command could move one, so no I/O at all. */
+HTEST(nvme_ns_decide_refuses_blocks_larger_than_one_command)
+{
+    sample_ns(1000, 16);
+    struct nvme_ns_ctrl_facts f = qemu_like;
+    f.max_transfer_bytes = 32 * 1024;
+    struct nvme_ns_decision d = decide(&f);
+    expect_refused(&d, NVME_NS_UNUSABLE, "LBA format 1 has 65536-byte blocks, more than one "
+                   "command may move (32768 bytes, MDTS)");
+    f.max_transfer_bytes = 64 * 1024;   /* exactly one block per command */
+    d = decide(&f);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_USABLE);
+    HT_EXPECT_EQ(d.max_transfer, 1);
+}
+
+/* An absurd NSZE: clamped so that its bytes fit 64 bits, the reported size kept. */
+HTEST(nvme_ns_decide_clamps_an_absurd_nsze)
+{
+    sample_ns(UINT64_MAX, 9);
+    struct nvme_ns_decision d = decide(&qemu_like);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_USABLE);
+    HT_EXPECT(d.geometry.clamped);
+    HT_EXPECT_EQ(d.geometry.nblocks, UINT64_MAX >> 9);
+    HT_EXPECT_EQ(d.nsze, UINT64_MAX);
+    sample_ns(1ull << 48, 16);          /* 2^64 bytes exactly: one block too many */
+    d = decide(&qemu_like);
+    HT_EXPECT(d.geometry.clamped);
+    HT_EXPECT_EQ(d.geometry.nblocks, (1ull << 48) - 1);
+    sample_ns(1, 16);                   /* the smallest */
+    d = decide(&qemu_like);
+    HT_EXPECT(!d.geometry.clamped);
+    HT_EXPECT_EQ(d.geometry.nblocks, 1);
+}
+
+HTEST(nvme_ns_decide_write_protected_namespace_is_read_only)
+{
+    sample_ns(1000, 9);
+    ns.nsattr = NVME_NSATTR_WRITE_PROTECTED;
+    struct nvme_ns_decision d = decide(&qemu_like);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_USABLE);
+    HT_EXPECT_STREQ(d.read_only_reason, "the namespace is write protected (Identify Namespace "
+                    "NSATTR bit 0)");
+    ns.nsattr = 0xfe;                   /* every other (reserved) bit: writable */
+    d = decide(&qemu_like);
+    HT_EXPECT_STREQ(d.read_only_reason, "");
+}
+
+/* The command set comes from the descriptor list: NVM (or none) changes
+ * nothing, any other set makes the namespace read-only, before write
+ * protection. */
+HTEST(nvme_ns_decide_command_set_other_than_nvm_is_read_only)
+{
+    sample_ns(8192, 9);
+    struct nvme_ns_decision d = decide(&qemu_like);
+    nvme_ns_decide_command_set(&d, -1, 0);
+    HT_EXPECT_STREQ(d.read_only_reason, "");
+    nvme_ns_decide_command_set(&d, NVME_CSI_NVM, 0);
+    HT_EXPECT_STREQ(d.read_only_reason, "");
+    nvme_ns_decide_command_set(&d, NVME_CSI_ZONED, 256);
+    HT_EXPECT_STREQ(d.read_only_reason, "zoned namespace (NVMe ZNS), 32 zones of 256 blocks: "
+                    "its writes must follow zone write pointers, which bareio does not drive");
+    d = decide(&qemu_like);
+    nvme_ns_decide_command_set(&d, NVME_CSI_ZONED, 0);
+    HT_EXPECT_STREQ(d.read_only_reason, "zoned namespace (NVMe ZNS): its writes must follow "
+                    "zone write pointers, which bareio does not drive");
+    d = decide(&qemu_like);
+    nvme_ns_decide_command_set(&d, NVME_CSI_KV, 0);
+    HT_EXPECT_STREQ(d.read_only_reason, "a key value namespace, not the NVM command set bareio "
+                    "drives");
+    ns.nsattr = NVME_NSATTR_WRITE_PROTECTED;
+    d = decide(&qemu_like);
+    nvme_ns_decide_command_set(&d, 0x30, 0);
+    HT_EXPECT_STREQ(d.read_only_reason, "a command set 30h namespace, not the NVM command set "
+                    "bareio drives");
+    d = decide(&qemu_like);
+    nvme_ns_decide_command_set(&d, NVME_CSI_NVM, 0);   /* NVM: write protection stays */
+    HT_EXPECT(strstr(d.read_only_reason, "write protected") != NULL);
+}
+
+/* A namespace left out stays left out whatever its command set. */
+HTEST(nvme_ns_decide_command_set_leaves_a_refusal_alone)
+{
+    sample_ns(1000, 9);
+    ns.lbaf[1].ms = 16;
+    struct nvme_ns_decision d = decide(&qemu_like);
+    nvme_ns_decide_command_set(&d, NVME_CSI_ZONED, 256);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_UNUSABLE);
+    HT_EXPECT_STREQ(d.read_only_reason, "");
 }

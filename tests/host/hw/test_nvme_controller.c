@@ -222,3 +222,19 @@ HTEST(nvme_zoned_namespace_kept_read_only_with_its_zones)
     HT_EXPECT_EQ(m->io_commands[NVME_CMD_WRITE], 0);
     HT_NO_MODEL_ERRORS();
 }
+
+/* 64 KiB blocks behind MDTS 3 (32 KiB): no command could move one block, so
+ * the namespace is named with the reason and left out (it was registered,
+ * and its first read divided by a max transfer of 0 blocks). */
+HTEST(nvme_namespace_with_blocks_beyond_mdts_left_out)
+{
+    struct nvme_model *m = nvme_model_new(64);
+    m->lba_shift = 16;
+    m->mdts = 3;
+    HT_EXPECT(drivers_start("nvme0n1", NULL) == NULL);
+    HT_EXPECT_EQ(fake_log_count("nvme0: nsid 1 skipped: LBA format 0 has 65536-byte blocks, "
+                                "more than one command may move (32768 bytes, MDTS)"), 1);
+    HT_EXPECT_EQ(blk_count(), 0);
+    HT_EXPECT_EQ(blk_controller_fault_count(), 0);
+    HT_NO_MODEL_ERRORS();
+}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/host/hw/test_nvme_queues.c — drivers/nvme/nvme_io.c and
- * nvme_admin.c against the register model (tests/host/fake/nvme_model.h),
+/* tests/host/hw/test_nvme_queues.c — drivers/nvme/nvme_io.c, nvme_admin.c
+ * and nvme_queue.c against the register model (tests/host/fake/nvme_model.h),
  * where QEMU cannot show them: doorbells on a CAP.DSTRD grid other than 4
  * bytes (§3.1.25), completions out of order with command slots reused (a CID
  * is unique among the commands outstanding on its SQ, §4.2), the retry policy
