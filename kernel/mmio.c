@@ -12,6 +12,12 @@
 enum mmio_wait mmio_wait32(volatile void *base, uint64_t off, uint32_t mask, uint32_t want,
                            uint32_t timeout_ms, uint32_t *last)
 {
+    return mmio_wait32_until(base, off, mask, want, 0, timeout_ms, last);
+}
+
+enum mmio_wait mmio_wait32_until(volatile void *base, uint64_t off, uint32_t mask, uint32_t want,
+                                 uint32_t stop_mask, uint32_t timeout_ms, uint32_t *last)
+{
     uint64_t deadline = deadline_after_ms(timeout_ms);
     uint32_t v;
     enum mmio_wait result;
@@ -20,6 +26,10 @@ enum mmio_wait mmio_wait32(volatile void *base, uint64_t off, uint32_t mask, uin
         v = mmio_read32(base, off);
         if (v == 0xffffffffu) {
             result = MMIO_WAIT_GONE;
+            break;
+        }
+        if (v & stop_mask) {
+            result = MMIO_WAIT_STOPPED;
             break;
         }
         if ((v & mask) == want) {
@@ -46,6 +56,8 @@ const char *mmio_wait_name(enum mmio_wait result)
         return "timed out";
     case MMIO_WAIT_GONE:
         return "read all ones (device gone from the bus)";
+    case MMIO_WAIT_STOPPED:
+        return "ended by an error bit";
     }
     return "?";
 }

@@ -18,10 +18,16 @@ enum mmio_wait {
     MMIO_WAIT_OK,           /* (value & mask) == want */
     MMIO_WAIT_TIMEOUT,      /* timeout_ms passed first */
     MMIO_WAIT_GONE,         /* the register read all ones */
+    MMIO_WAIT_STOPPED,      /* a bit of stop_mask was set (mmio_wait32_until) */
 };
 
 enum mmio_wait mmio_wait32(volatile void *base, uint64_t off, uint32_t mask, uint32_t want,
                            uint32_t timeout_ms, uint32_t *last);
+/* The same, ended early when any bit of stop_mask reads 1: the error a
+ * device raises instead of the state waited for (NVMe CSTS.CFS while CSTS.RDY
+ * is awaited). The stop is checked before the wanted state. */
+enum mmio_wait mmio_wait32_until(volatile void *base, uint64_t off, uint32_t mask, uint32_t want,
+                                 uint32_t stop_mask, uint32_t timeout_ms, uint32_t *last);
 /* "timed out", "read all ones (device gone)", "ok". */
 const char *mmio_wait_name(enum mmio_wait result);
 

@@ -88,32 +88,21 @@ static enum blk_cause ready_wait_failed(const struct nvme_ctrl *c, enum mmio_wai
 }
 
 /* CSTS.RDY = 1 after CC.EN = 1, bounded by CAP.TO (§3.1.1, §7.6.1), and
- * ended at once by CSTS.CFS, which comes with RDY still 0. mmio_wait32()
- * waits for one value of the bits it masks and cannot stop early on another
- * bit, so this wait keeps a loop of its own. */
+ * ended at once by CSTS.CFS, which comes with RDY still 0. */
 static enum blk_cause wait_ready(struct nvme_ctrl *c, char *why, size_t why_size)
 {
-    uint64_t start = time_ns(), deadline = deadline_after_ms(c->timeout_ms);
-
-    for (;;) {
-        uint32_t csts = nvme_read_csts(c);
-        if (csts == 0xffffffffu)
-            return ready_wait_failed(c, MMIO_WAIT_GONE, true, csts, why, why_size);
-        if (csts & NVME_CSTS_CFS) {
-            char csts_words[120];
-            nvme_decode_csts(csts, csts_words, sizeof(csts_words));
-            snprintf(why, why_size, "controller fatal status while enabling: %s", csts_words);
-            return BLK_CAUSE_CONTROLLER_FATAL;
-        }
-        if (csts & NVME_CSTS_RDY)
-            return BLK_OK;
-        if (deadline_passed(deadline))
-            return ready_wait_failed(c, MMIO_WAIT_TIMEOUT, true, csts, why, why_size);
-        if (time_ns() - start > 1000000)
-            delay_us(100);
-        else
-            cpu_pause();
+    uint32_t csts;
+    enum mmio_wait result = mmio_wait32_until(c->regs, NVME_REG_CSTS, NVME_CSTS_RDY, NVME_CSTS_RDY,
+                                              NVME_CSTS_CFS, c->timeout_ms, &csts);
+    if (result == MMIO_WAIT_OK)
+        return BLK_OK;
+    if (result == MMIO_WAIT_STOPPED) {
+        char csts_words[120];
+        nvme_decode_csts(csts, csts_words, sizeof(csts_words));
+        snprintf(why, why_size, "controller fatal status while enabling: %s", csts_words);
+        return BLK_CAUSE_CONTROLLER_FATAL;
     }
+    return ready_wait_failed(c, result, true, csts, why, why_size);
 }
 
 /* CSTS.RDY = 0 after CC.EN = 0, bounded by CAP.TO. */
