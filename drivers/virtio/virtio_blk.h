@@ -297,6 +297,7 @@ struct vblk {
     unsigned resets, timeouts;
     char last_recovery[160];
     char last_reset[96];
+    bool test_break_next;           /* vblk_test_break_next_request() */
 };
 
 /* virtio_pci.c: the transport's registers. */
@@ -353,6 +354,9 @@ bool vblk_test_last_sent(const struct blk_dev *dev, const struct blk_request *re
  * failing anything): every request is posted again. */
 bool vblk_test_reset(struct blk_dev *dev, const char *reason);
 void vblk_test_set_vector_masked(struct blk_dev *dev, bool masked);
+/* The next request goes out malformed (its header device-writable): a device
+ * that checks sets DEVICE_NEEDS_RESET (QEMU: "virtio-blk missing headers"). */
+void vblk_test_break_next_request(struct blk_dev *dev);
 #endif /* BAREIO_HOST_TEST */
 
 #endif

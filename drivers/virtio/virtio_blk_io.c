@@ -235,7 +235,14 @@ static uint16_t build_part(struct vblk *vb, struct vblk_slot *slot, struct blk_r
     }
     virtio_blk_header(&d->header, rq->type, slot->lba, bs);
     d->status = VIRTIO_BLK_STATUS_UNWRITTEN;
-    return virtio_blk_chain_close(d->table, slot->dma_phys, ndata, status_phys);
+    uint16_t n = virtio_blk_chain_close(d->table, slot->dma_phys, ndata, status_phys);
+    if (vb->test_break_next) {
+        /* Test only: the header made device-writable, so the request has no
+         * device-readable part at all (the device must refuse it). */
+        vb->test_break_next = false;
+        d->table[0].flags |= VIRTQ_DESC_F_WRITE;
+    }
+    return n;
 }
 
 static bool post_slot(struct vblk *vb, struct vblk_slot *slot)
@@ -351,10 +358,11 @@ static void fail_all(struct vblk *vb, enum blk_cause cause, const char *why)
 
 /* After the device came back: late parts fail with a timeout; after
  * DEVICE_NEEDS_RESET every part in flight fails (`fail_cause`); else they
- * are posted again from their slots. */
-static unsigned repost(struct vblk *vb, enum blk_cause fail_cause)
+ * are posted again from their slots. Counts what failed in *failed. */
+static unsigned repost(struct vblk *vb, enum blk_cause fail_cause, unsigned *failed)
 {
     unsigned posted = 0;
+    *failed = 0;
     for (uint16_t i = 0; i < vb->vq.size; i++) {
         struct vblk_slot *slot = &vb->slots[i];
         if (!slot->in_flight)
@@ -363,6 +371,7 @@ static unsigned repost(struct vblk *vb, enum blk_cause fail_cause)
             if (!slot->timed_out)
                 record_error(slot, fail_cause, slot->status, vb->last_recovery);
             finish_slot(vb, slot, BLK_OK);
+            (*failed)++;
             continue;
         }
         slot->in_flight = false;        /* post_slot() counts it again */
@@ -373,6 +382,7 @@ static unsigned repost(struct vblk *vb, enum blk_cause fail_cause)
             vb->slots_in_flight++;
             record_error(slot, BLK_CAUSE_ABORTED, slot->status, "no ring room to post it again");
             finish_slot(vb, slot, BLK_OK);
+            (*failed)++;
             continue;
         }
         posted++;
@@ -402,8 +412,9 @@ static bool recover(struct vblk *vb, const char *reason, enum blk_cause fail_cau
         fail_all(vb, BLK_CAUSE_ABORTED, vb->last_recovery);
         return false;
     }
-    unsigned posted = repost(vb, fail_cause);
-    klog(LOG_WARN, "%s: reset done, %u request(s) in flight posted again\n", vb->dev.name, posted);
+    unsigned failed, posted = repost(vb, fail_cause, &failed);
+    klog(LOG_WARN, "%s: reset done, %u request(s) in flight posted again, %u failed\n",
+         vb->dev.name, posted, failed);
     return true;
 }
 
@@ -442,8 +453,8 @@ static void check_device(struct vblk *vb)
     }
     if (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
         virtio_status_describe(status, words, sizeof(words));
-        snprintf(vb->last_recovery, sizeof(vb->last_recovery), "device_status %s: device reset, "
-                 "requests in flight failed", words);
+        snprintf(vb->last_recovery, sizeof(vb->last_recovery), "device_status 0x%02x "
+                 "DEVICE_NEEDS_RESET: device reset, requests in flight failed", status);
         klog(LOG_ERR, "%s: device_status %s\n", vb->dev.name, words);
         reap(vb, BLK_OK);   /* what it did complete */
         recover(vb, "DEVICE_NEEDS_RESET", BLK_CAUSE_DEVICE_ERROR);
@@ -739,8 +750,9 @@ static const struct vblk_slot *last_slot(const struct vblk *vb, const struct blk
 
 static void describe_slot(const struct vblk *vb, const struct vblk_slot *slot)
 {
-    char words[112];
-    virtio_blk_status_cause(slot->type, slot->status, words, sizeof(words));
+    char words[112] = "(in flight: not written yet)";
+    if (!slot->in_flight)
+        virtio_blk_status_cause(slot->type, slot->status, words, sizeof(words));
     klog(LOG_ERR, "  virtio-blk request (slot %u%s): %s sector %llu, lba %llu+%u, %u descriptors "
          "%s, status byte 0x%02x %s, used len %u\n", (unsigned)(slot - vb->slots),
          slot->in_flight ? ", in flight" : "", virtio_blk_type_name(slot->type),
@@ -850,6 +862,13 @@ bool vblk_test_reset(struct blk_dev *dev, const char *reason)
     bool ok = recover(vb, reason, BLK_OK);
     irq_restore(flags);
     return ok;
+}
+
+void vblk_test_break_next_request(struct blk_dev *dev)
+{
+    struct vblk *vb = vblk_of(dev);
+    if (vb)
+        vb->test_break_next = true;
 }
 
 void vblk_test_set_vector_masked(struct blk_dev *dev, bool masked)

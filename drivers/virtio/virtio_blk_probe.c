@@ -166,9 +166,21 @@ static void fill_dev(struct vblk *vb)
                  "(VIRTIO_BLK_F_RO: every write fails, Virtio 1.2 §5.2.5)");
 }
 
+static void irq_words(const struct vblk *vb, char *buf, size_t size)
+{
+    if (vb->irq_mode != VBLK_IRQ_MSIX)
+        snprintf(buf, size, "polled");
+    else if (vb->queue_entry == vb->config_entry)
+        snprintf(buf, size, "msix (one table entry: configuration changes and queue 0 share it)");
+    else
+        snprintf(buf, size, "msix (configuration changes entry %u, queue 0 entry %u)",
+                 vb->config_entry, vb->queue_entry);
+}
+
 static void print_device(const struct vblk *vb)
 {
-    char accepted[240];
+    char accepted[240], irq[80];
+    irq_words(vb, irq, sizeof(irq));
     const struct pci_device *p = vb->pci;
     virtio_feature_words(vb->accepted, &virtio_blk_feature_names, accepted, sizeof(accepted));
     klog(LOG_INFO, "%s: %02x:%02x.%x %04x:%04x virtio 1.x (%s), features %s (offered 0x%llx), "
@@ -176,8 +188,7 @@ static void print_device(const struct vblk *vb)
          p->function, p->vendor_id, p->device_id,
          p->device_id == VIRTIO_PCI_DEVICE_BLOCK_TRANSITIONAL ? "transitional" : "modern",
          accepted, (unsigned long long)vb->offered, vb->vq.size, vb->device_queue_size,
-         vb->lim.indirect ? "indirect descriptors" : "direct descriptors",
-         vb->irq_mode == VBLK_IRQ_MSIX ? "msix" : "polled");
+         vb->lim.indirect ? "indirect descriptors" : "direct descriptors", irq);
 }
 
 static void print_disk(const struct vblk *vb)
@@ -213,9 +224,10 @@ static void probe(const struct blk_driver *drv, struct vblk *vb)
     if (v == VIRTIO_PCI_LEGACY_ONLY) {
         /* §4.1.5.1.1.1: a non-transitional driver MUST fail gracefully. */
         blk_controller_failed(vb->dev.name, vb->pci, BLK_CAUSE_UNSUPPORTED,
-                              "legacy-only virtio device (%04x:%04x, %s): bareio drives virtio "
-                              "1.x only; use a modern or transitional device (QEMU: "
-                              "disable-modern=off)", vb->pci->vendor_id, vb->pci->device_id, why);
+                              "legacy-only virtio device %04x:%04x (no virtio 1.x capability): "
+                              "bareio drives virtio 1.x only; use a modern or transitional "
+                              "device (QEMU: disable-modern=off)", vb->pci->vendor_id,
+                              vb->pci->device_id);
         return;
     }
     if (v == VIRTIO_PCI_UNUSABLE) {

@@ -217,9 +217,8 @@ enum blk_cause virtio_blk_status_cause(uint32_t type, uint8_t status, char *word
         return BLK_OK;
     case VIRTIO_BLK_S_IOERR:
         if (data) {
-            snprintf(words, size, "VIRTIO_BLK_S_IOERR: the device could not %s the sectors "
-                     "(virtio-blk has no finer code; inside the capacity, so a media error)",
-                     type == VIRTIO_BLK_T_IN ? "read" : "write");
+            snprintf(words, size, "VIRTIO_BLK_S_IOERR: %s failed (virtio-blk has no finer "
+                     "code: a media error)", type == VIRTIO_BLK_T_IN ? "read" : "write");
             return BLK_CAUSE_MEDIA;
         }
         snprintf(words, size, "VIRTIO_BLK_S_IOERR: device or driver error on %s",

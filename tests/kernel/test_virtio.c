@@ -10,7 +10,8 @@
  * WRITE_ZEROES (zeroes read back) when negotiated, a request past the
  * capacity and segments breaking the rules refused before the device sees
  * them, a read-only device (VIRTIO_BLK_F_RO) refusing writes, a reset with
- * requests in flight, a lost MSI-X interrupt, describe(), blkdebug-injected
+ * requests in flight, DEVICE_NEEDS_RESET after a malformed request, a lost
+ * MSI-X interrupt, describe(), blkdebug-injected
  * errors decoded, and (explicit) a timeout recovered on a throttled disk.
  *
  * Writes go only to devices the block layer calls writable and only inside
@@ -602,6 +603,31 @@ static void virtio_reset_reposts_requests_in_flight(struct ktest *t)
     still_serves(t, d, &b, lba);
 }
 
+/* A request the device must refuse as malformed (the test view makes its
+ * header device-writable, so it has no device-readable part): QEMU sets
+ * DEVICE_NEEDS_RESET ("virtio-blk missing headers") and never completes it.
+ * The driver sees the status, resets the device, fails what was in flight
+ * with the status in words, and the device serves again. */
+static void virtio_needs_reset_recovered(struct ktest *t)
+{
+    struct blk_dev *d = pick(t, false, 1);
+    if (!d)
+        return;
+    struct vblk *vb = vblk_of(d);
+    struct dma_region b;
+    if (!buffer(t, d, d->block_size, &b))
+        return;
+    struct blk_seg s = { b.phys, d->block_size, 0 };
+    struct blk_request req;
+    unsigned resets = vb->resets;
+    vblk_test_break_next_request(d);
+    KT_EXPECT_EQ(t, blk_io(d, &req, BLK_OP_READ, 0, 1, &s, 1, 0), BLK_CAUSE_DEVICE_ERROR);
+    KT_EXPECT(t, strstr(req.detail, "DEVICE_NEEDS_RESET"));
+    KT_EXPECT_EQ(t, vb->resets, resets + 1);
+    ktest_diag(t, "%s: %s", d->name, req.detail);
+    still_serves(t, d, &b, 0);
+}
+
 /* MSI-X: the queue's table entry masked, a completion arrives without its
  * interrupt; poll() finds it, says so and the device is polled from then on. */
 static void virtio_missing_interrupt_detected(struct ktest *t)
@@ -762,6 +788,7 @@ static const struct ktest_case virtio_cases[] = {
     KTEST_CASE(virtio_segment_rules_refused),
     KTEST_CASE(virtio_read_only_device_refuses_writes),
     KTEST_CASE_TIMEOUT(virtio_reset_reposts_requests_in_flight, 30000),
+    KTEST_CASE(virtio_needs_reset_recovered),
     KTEST_CASE(virtio_missing_interrupt_detected),
     KTEST_CASE(virtio_describe_prints_chain_and_status),
     KTEST_CASE(virtio_injected_read_error_decoded),
