@@ -206,6 +206,9 @@ void virtio_blk_header(struct virtio_blk_req_header *h, uint32_t type, uint64_t 
 /* The DISCARD / WRITE_ZEROES segment for blocks [lba, lba + count). */
 void virtio_blk_range(struct virtio_blk_discard_write_zeroes *r, uint64_t lba, uint32_t count,
                       uint32_t block_size);
+/* The device ID string of GET_ID (§5.2.6: NUL-padded ASCII up to 20 bytes,
+ * no NUL when it is 20 long), escaped (lib/format.h format_escaped) into dst. */
+void virtio_blk_id_string(char *dst, size_t size, const uint8_t id[VIRTIO_BLK_ID_BYTES]);
 /* "IN (read)", "OUT (write)", "FLUSH", "GET_ID", "DISCARD", "WRITE_ZEROES". */
 const char *virtio_blk_type_name(uint32_t type);
 /* The status byte of a completed request, as a cause with words: OK; IOERR

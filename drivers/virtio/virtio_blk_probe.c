@@ -121,10 +121,7 @@ static void read_serial(struct vblk *vb)
         vb->dev.serial[0] = '\0';
         return;
     }
-    size_t len = 0;
-    while (len < VIRTIO_BLK_ID_BYTES && id[len])
-        len++;
-    format_escaped(vb->dev.serial, sizeof(vb->dev.serial), id, len);
+    virtio_blk_id_string(vb->dev.serial, sizeof(vb->dev.serial), id);
 }
 
 static void fill_dev(struct vblk *vb)

@@ -193,6 +193,14 @@ void virtio_blk_range(struct virtio_blk_discard_write_zeroes *r, uint64_t lba, u
     r->flags = 0;       /* §5.2.6.1: unmap MUST be 0 for DISCARD; left 0 for WRITE_ZEROES */
 }
 
+void virtio_blk_id_string(char *dst, size_t size, const uint8_t id[VIRTIO_BLK_ID_BYTES])
+{
+    size_t len = 0;
+    while (len < VIRTIO_BLK_ID_BYTES && id[len])
+        len++;
+    format_escaped(dst, size, id, len);
+}
+
 const char *virtio_blk_type_name(uint32_t type)
 {
     switch (type) {

@@ -460,6 +460,24 @@ HTEST(virtio_blk_status_byte_decoded)
     HT_EXPECT(strstr(w, "0x07") != NULL);
 }
 
+HTEST(virtio_blk_id_string_escaped)
+{
+    char s[81];
+    uint8_t id[VIRTIO_BLK_ID_BYTES] = "bareio-vblk0";           /* NUL-padded */
+    virtio_blk_id_string(s, sizeof(s), id);
+    HT_EXPECT_STREQ(s, "bareio-vblk0");
+    memcpy(id, "0123456789abcdefghij", 20);                   /* 20 bytes: no NUL */
+    virtio_blk_id_string(s, sizeof(s), id);
+    HT_EXPECT_STREQ(s, "0123456789abcdefghij");
+    memcpy(id, "ab\x1b[2Jcd\xff", 9);                          /* a terminal escape, a high byte */
+    id[9] = 0;
+    virtio_blk_id_string(s, sizeof(s), id);
+    HT_EXPECT(strchr(s, 0x1b) == NULL && strstr(s, "\\x1b") && strstr(s, "\\xff"));
+    memset(id, 0, sizeof(id));
+    virtio_blk_id_string(s, sizeof(s), id);
+    HT_EXPECT_STREQ(s, "");
+}
+
 /* ---- the split virtqueue, the test playing the device ---- */
 
 #define QS 8

@@ -141,12 +141,15 @@ def test_virtio_4096_byte_blocks_use_512_byte_sectors(boot, kernel, tmp_path):
 def test_virtio_transitional_device(boot, kernel, tmp_path):
     """Without disable-legacy, on q35's root bus, QEMU's device is transitional
     (1af4:1001, a legacy I/O BAR0 beside the virtio capabilities): driven as
-    modern through the capabilities."""
+    modern through the capabilities. Its serial is longer than GET_ID's 20 bytes."""
     img = image(tmp_path, "trans")
-    b = run(boot, kernel, "tests=preflight,virtio", vblk(img, "bareio-vblk0", drive=",discard=unmap"))
+    b = run(boot, kernel, "tests=preflight,virtio",
+            vblk(img, "bareio-vblk-20-chars-and-more", drive=",discard=unmap"))
     assert_clean_pass(b, expect=["preflight", "virtio"])
     assert re.search(r"^vblk0: [0-9a-f:.]+ 1af4:1001 virtio 1\.x \(transitional\)", b.log, re.M), \
         b.describe()
+    # GET_ID gives 20 bytes, without a NUL when the serial is that long or longer.
+    assert "vblk0: disk virtio-blk serial bareio-vblk-20-chars fw virtio," in b.log, b.describe()
     assert_virtio_cases(b)
 
 
