@@ -715,9 +715,24 @@ enum blk_cause vblk_sync(struct vblk *vb, uint32_t type, uint64_t data_phys, uin
         reap(vb, BLK_OK);
         bool late = vblk_rq(&req)->outstanding && vb->slots[vblk_rq(&req)->last_slot].deadline_ns
                     <= time_ns();
+        uint8_t status = vblk_pci_status(vb);
         irq_restore(flags);
         if (__atomic_load_n(&req.complete, __ATOMIC_ACQUIRE))
             break;
+        if (status == 0xff || (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
+            /* The device gave up on it: stop it, say what it showed. */
+            char why[120] = "";
+            flags = irq_save();
+            bool reset = vblk_pci_reset(vb, why, sizeof(why));
+            vb->alive = false;
+            snprintf(vb->last_recovery, sizeof(vb->last_recovery), "%s: device_status 0x%02x%s; "
+                     "device reset%s%s", virtio_blk_type_name(type), status,
+                     status == 0xff ? " (all ones: the device does not answer)"
+                                    : " DEVICE_NEEDS_RESET", reset ? "" : " failed: ", why);
+            fail_all(vb, BLK_CAUSE_DEVICE_ERROR, vb->last_recovery);
+            irq_restore(flags);
+            break;
+        }
         if (late || deadline_passed(deadline)) {
             /* Stop the device before the request's memory goes away. */
             char why[120] = "";

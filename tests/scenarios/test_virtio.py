@@ -8,8 +8,8 @@ stay 512 bytes); a transitional device (1af4:1001); polled completions and one
 shared MSI-X vector; direct descriptors on a 16-entry queue (indirect_desc=off);
 a read-only drive (VIRTIO_BLK_F_RO); a legacy-only device (disable-modern=on)
 reported as a named controller failure, not a crash; blkdebug read and write
-errors decoded; a timeout on a throttled drive ended by a device reset; and bus
-mastering left off on purpose.
+errors decoded; a timeout on a throttled drive ended by a device reset; bus
+mastering left off on purpose; and three devices named vblk0..vblk2 in PCI order.
 """
 import re
 
@@ -288,3 +288,26 @@ def test_virtio_bus_master_off_reported(boot, kernel, tmp_path):
                      r"on purpose \(test\.no_bus_master\); device left reset", b.log), b.describe()
     assert "no virtio-blk disk registered" in b.log
     assert sha256(img) == before
+
+
+def test_virtio_devices_named_in_pci_order(boot, kernel, tmp_path):
+    """Three virtio-blk functions: modern, legacy-only, modern with 4096-byte
+    blocks. They are vblk0, vblk1 and vblk2 in PCI order; the legacy one is a
+    named failure that keeps its number, the others are driven side by side."""
+    args = (vblk(image(tmp_path, "a"), "bareio-va", ",disable-legacy=on,addr=0x4")
+            + vblk(image(tmp_path, "l"), "bareio-vl", ",disable-modern=on,addr=0x5")
+            + vblk(image(tmp_path, "c"), "bareio-vc", ",disable-legacy=on,addr=0x6,"
+                   "logical_block_size=4096,physical_block_size=4096"))
+    b = run(boot, kernel, "tests=virtio.virtio_devices_described,virtio.virtio_descriptors_as_sent",
+            args, timeout=120)
+    assert_clean_pass(b, expect=["virtio"])
+    log = b.log
+    assert re.search(r"^vblk0: 00:04\.0 1af4:1042 virtio 1\.x \(modern\)", log, re.M), b.describe()
+    assert re.search(r"^vblk1: unsupported controller version or capability: legacy-only virtio "
+                     r"device 1af4:1001", log, re.M), b.describe()
+    assert re.search(r"^vblk2: 00:06\.0 1af4:1042 virtio 1\.x \(modern\)", log, re.M), b.describe()
+    assert "vblk0: disk virtio-blk serial bareio-va fw virtio, 64 MiB (131072 sectors), 512/512" in log
+    assert "vblk2: disk virtio-blk serial bareio-vc fw virtio, 64 MiB (131072 sectors), 4096/4096" in log
+    text = case_log(b, "virtio.virtio_devices_described")
+    assert 'vblk0: serial "bareio-va"' in text and 'vblk2: serial "bareio-vc"' in text, text
+    assert "vblk1: serial" not in text
