@@ -153,6 +153,15 @@ def boot_iso_copy(ctx: DiskContext, iso: str) -> str:
     return path
 
 
+def virtio_blk_at(path: str, name: str, props: str = "") -> List[str]:
+    """A virtio-blk-pci disk NAME (serial bareio-NAME) backed by `path`.
+    disable-legacy=on makes it a modern-only device (1af4:1042); without it,
+    on q35's root bus, it is transitional (1af4:1001). discard=unmap, so that
+    DISCARD reaches the image."""
+    return ["-drive", f"if=none,id={name},format=raw,discard=unmap,file={path}",
+            "-device", f"virtio-blk-pci,drive={name},serial=bareio-{name},disable-legacy=on{props}"]
+
+
 def setup_none(ctx: DiskContext) -> List[str]:
     return []
 
@@ -188,12 +197,26 @@ def setup_bootdisk(ctx: DiskContext) -> List[str]:
     return setup_default(ctx) + nvme_controller_at(boot_iso_copy(ctx, ctx.boot_iso), "bootiso")
 
 
+def setup_virtio(ctx: DiskContext) -> List[str]:
+    """One virtio-blk disk (modern, 512-byte blocks), 64 MiB, serial bareio-vblk0."""
+    return virtio_blk_at(ctx.scratch_image("vblk0.img", 64 * MiB), "vblk0")
+
+
+def setup_virtio_4k(ctx: DiskContext) -> List[str]:
+    """One virtio-blk disk with 4096-byte logical and physical blocks, 64 MiB,
+    serial bareio-vblk0: virtio-blk sectors stay 512 bytes (Virtio 1.2 §5.2.6)."""
+    return virtio_blk_at(ctx.scratch_image("vblk0-4k.img", 64 * MiB), "vblk0",
+                         ",logical_block_size=4096,physical_block_size=4096")
+
+
 SETUPS: Dict[str, Callable[[DiskContext], List[str]]] = {
     "none": setup_none,
     "default": setup_default,
     "bridged": setup_bridged,
     "unmarked": setup_unmarked,
     "bootdisk": setup_bootdisk,
+    "virtio": setup_virtio,
+    "virtio-4k": setup_virtio_4k,
 }
 
 
