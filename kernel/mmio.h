@@ -28,6 +28,10 @@ enum mmio_wait mmio_wait32(volatile void *base, uint64_t off, uint32_t mask, uin
  * is awaited). The stop is checked before the wanted state. */
 enum mmio_wait mmio_wait32_until(volatile void *base, uint64_t off, uint32_t mask, uint32_t want,
                                  uint32_t stop_mask, uint32_t timeout_ms, uint32_t *last);
+/* The same wait on an 8-bit register (virtio's device_status, which the
+ * spec allows to be read only with an 8-bit access); all ones is 0xff. */
+enum mmio_wait mmio_wait8(volatile void *base, uint64_t off, uint8_t mask, uint8_t want,
+                          uint32_t timeout_ms, uint8_t *last);
 /* "timed out", "read all ones (device gone)", "ok". */
 const char *mmio_wait_name(enum mmio_wait result);
 

@@ -9,6 +9,7 @@
  * read: it is for INTx, and reading it acknowledges (§4.1.4.5). */
 #include "drivers/virtio/virtio_blk.h"
 #include "kernel/io.h"
+#include "kernel/mmio.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -32,26 +33,18 @@ void vblk_pci_set_status(struct vblk *vb, uint8_t status)
  * bound has to cover the slowest request a backend may still be completing:
  * VBLK_RESET_TIMEOUT_MS (10 s), a third of blk.timeout='s default.
  *
- * device_status is an 8-bit field, so kernel/mmio.h's mmio_wait32 (32-bit
- * reads) cannot wait on it without reading config_generation and
- * queue_select with it, which §4.1.3.1 forbids: this loop is that wait for
- * an 8-bit register, with the same poll interval and the same all-ones
- * rule. */
+ * device_status is an 8-bit field that may be read only with an 8-bit
+ * access (§4.1.3.1): mmio_wait8(). */
 bool vblk_pci_reset(struct vblk *vb, char *why, size_t why_size)
 {
-    uint64_t start = time_ns(), deadline = deadline_after_ms(VBLK_RESET_TIMEOUT_MS);
+    uint64_t start = time_ns();
     uint8_t status;
     char words[120];
 
     vblk_pci_set_status(vb, 0);
-    for (;;) {
-        status = vblk_pci_status(vb);
-        if (status == 0)
-            return true;
-        if (status == 0xff || deadline_passed(deadline))
-            break;
-        delay_us(10);
-    }
+    if (mmio_wait8(vb->common, VIRTIO_COMMON(device_status), 0xff, 0, VBLK_RESET_TIMEOUT_MS,
+                   &status) == MMIO_WAIT_OK)
+        return true;
     virtio_status_describe(status, words, sizeof(words));
     snprintf(why, why_size, "device_status still %s %llu ms after the reset (written 0)", words,
              (unsigned long long)((time_ns() - start) / 1000000));

@@ -99,9 +99,34 @@ static void bus_master_one(struct ktest *t, const struct controller *c)
 
 static void preflight_bus_mastering(struct ktest *t) { for_each_controller(t, bus_master_one); }
 
+/* The bring-up failure recorded for this function, NULL when none. */
+static const struct blk_controller_fault *fault_of(const struct controller *c)
+{
+    for (unsigned i = 0; i < blk_controller_fault_count(); i++)
+        if (blk_controller_fault_at(i)->pci == c->pci)
+            return blk_controller_fault_at(i);
+    return NULL;
+}
+
 static void bar_one(struct ktest *t, const struct controller *c)
 {
     char detail[160];
+    if (blk_pci_bar_index(c->driver, c->pci) < 0) {
+        /* Not a BAR the firmware failed to place: the function has no
+         * register BAR of the kind the driver drives (a legacy-only virtio
+         * device). Its bring-up failure names the cause and the remedy;
+         * without one the driver took a function it cannot drive, silently. */
+        const struct blk_controller_fault *f = fault_of(c);
+        if (f) {
+            ktest_diag(t, "%s: no %s BAR: not a function %s drives (%s: %s)", c->name,
+                       c->driver->bar_name, c->driver->name, blk_cause_name(f->cause), f->detail);
+        } else {
+            snprintf(detail, sizeof(detail), "the function has no %s BAR and its driver %s "
+                     "recorded no bring-up failure for it", c->driver->bar_name, c->driver->name);
+            fail_cause(t, c, BLK_CAUSE_UNSUPPORTED, detail);
+        }
+        return;
+    }
     const struct pci_bar *bar = blk_pci_register_bar(c->driver, c->pci, detail, sizeof(detail));
     uint16_t command = pci_read16(c->pci, PCI_COMMAND);
     int index = blk_pci_bar_index(c->driver, c->pci);

@@ -229,6 +229,10 @@ def test_virtio_legacy_only_device_is_a_named_failure(boot, kernel, tmp_path):
             "1af4:1001 (no virtio 1.x capability): bareio drives virtio 1.x only; use a modern or "
             "transitional device (QEMU: disable-modern=off)") in b.log, b.describe()
     assert b.report.find("preflight.preflight_controller_bring_up").status == "fail"
+    # Not a BAR the firmware failed to place: the BAR check names the function
+    # and points at the bring-up failure instead of blaming the firmware.
+    assert b.report.find("preflight.preflight_bar_assigned").status == "pass", b.describe()
+    assert "vblk0: no virtio common configuration BAR: not a function vblk drives" in b.log, b.describe()
     suite = b.report.find("virtio")
     assert suite is not None and suite.status == "skip", b.describe()
     assert "no virtio-blk disk registered" in b.log

@@ -94,3 +94,32 @@ HTEST(mmio_wait_until_stops_on_the_error_bit)
     /* Without the stop mask the same register is waited on to the bound. */
     HT_EXPECT_EQ(mmio_wait32(base, 0x14, 0x1, 0x1, 20, &last), MMIO_WAIT_TIMEOUT);
 }
+
+/* The 8-bit wait: one-byte reads only (virtio's device_status), and 0xff is
+ * the all-ones of a byte. */
+static unsigned wide_reads;
+static uint32_t byte_reg_read(void *m, uint32_t offset, unsigned size)
+{
+    if (size != 1)
+        wide_reads++;
+    return reg_read(m, offset, size);
+}
+static const struct fake_mmio_ops byte_ops = { byte_reg_read, reg_write, NULL };
+
+HTEST(mmio_wait8_reads_bytes_and_knows_a_byte_of_ones)
+{
+    struct reg_model r = { .value = 0x0f, .later = 0x00, .at_ns = fake_now() + 2 * FAKE_MS };
+    volatile void *base = fake_mmio_region(0x100, &byte_ops, &r);
+    uint8_t last = 0xaa;
+    wide_reads = 0;
+    HT_EXPECT_EQ(mmio_wait8(base, 0x14, 0xff, 0x00, 100, &last), MMIO_WAIT_OK);
+    HT_EXPECT_EQ(last, 0x00);
+    HT_EXPECT_EQ(wide_reads, 0);
+    r = (struct reg_model){ .value = 0xff, .later = 0xff };
+    uint64_t start = time_ns();
+    HT_EXPECT_EQ(mmio_wait8(base, 0x14, 0xff, 0x00, 100, &last), MMIO_WAIT_GONE);
+    HT_EXPECT(time_ns() - start < FAKE_MS);
+    r = (struct reg_model){ .value = 0x01, .later = 0x01 };
+    HT_EXPECT_EQ(mmio_wait8(base, 0x14, 0xff, 0x00, 30, &last), MMIO_WAIT_TIMEOUT);
+    HT_EXPECT_EQ(last, 0x01);
+}
