@@ -41,9 +41,10 @@ def test_the_list_holds_at_least_40_mutants_over_drivers_blk_harness_and_tools()
     with open(mutate.LIST) as f:
         mutants = mutate.parse(f.read())
     assert len(mutants) >= 40
-    tops = {m.file.split("/")[0] + ("/" + m.file.split("/")[1] if m.file.startswith("drivers") else "")
+    tops = {m.file.split("/")[0] + ("/" + m.file.split("/")[1]
+                                    if m.file.startswith(("drivers", "tests")) else "")
             for m in mutants}
-    for part in ("drivers/nvme", "drivers/ahci", "drivers/blk", "kernel", "lib", "tools"):
+    for part in ("drivers/nvme", "drivers/ahci", "drivers/blk", "tests/harness", "lib", "tools"):
         assert part in tops, part
     files = {m.file for m in mutants}
     assert "tests/harness/ktest.c" in files and "tests/harness/dio.c" in files
