@@ -8,8 +8,6 @@
 #include "drivers/ahci/ahci.h"
 #include "kernel/memory.h"
 
-#define AHCI_MAX_SLOTS      32
-
 /* Bounds on waits, from the spec where it gives one. */
 #define AHCI_HR_TIMEOUT_MS          1000    /* §10.4.3: GHC.HR clears within 1 s */
 #define AHCI_ENGINE_TIMEOUT_MS      500     /* §10.1.2: CR/FR clear within 500 ms */
@@ -118,13 +116,7 @@ bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size);
 /* After FRE was cleared: FR clear within 500 ms (§10.1.2). */
 bool ahci_port_wait_fis_stopped(struct ahci_port *p);
 bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why, size_t why_size);
-/* When ahci_port_recover() resets the link (COMRESET). */
-enum ahci_reset_policy {
-    AHCI_RESET_IF_NEEDED,   /* BSY/DRQ stuck, or a stale ERR (QEMU keeps it until a reset) */
-    AHCI_RESET_ALWAYS,      /* timeout, interface error: the device may still own commands */
-    AHCI_RESET_IF_STUCK,    /* NCQ error: only BSY/DRQ; ERR is expected and the error log
-                             * must survive for READ LOG EXT (a COMRESET clears it) */
-};
+/* The reset policies are in ahci.h (ahci_recovery.c decides them). */
 /* §6.2.2: stop, clear errors (PxSERR, PxIS, IS.IPS), COMRESET per policy,
  * restart. Returns false (with why) when the port could not be restarted. */
 bool ahci_port_recover(struct ahci_port *p, enum ahci_reset_policy policy, char *why,
