@@ -14,6 +14,7 @@
 #include "kernel/irq.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
+#include "kernel/mmio.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -78,7 +79,6 @@ static bool enable_ahci_mode(struct ahci_hba *h)
 static enum blk_cause hba_reset(struct ahci_hba *h, char *why, size_t why_size)
 {
     uint32_t pi = mmio_read32(h->abar, AHCI_REG_PI);
-    uint64_t deadline;
 
     if (!enable_ahci_mode(h)) {
         snprintf(why, why_size, "GHC.AE does not stick (GHC 0x%x): the HBA stays in legacy mode",
@@ -86,14 +86,14 @@ static enum blk_cause hba_reset(struct ahci_hba *h, char *why, size_t why_size)
         return BLK_CAUSE_NOT_AHCI_MODE;
     }
     mmio_write32(h->abar, AHCI_REG_GHC, mmio_read32(h->abar, AHCI_REG_GHC) | AHCI_GHC_HR);
-    deadline = deadline_after_ms(AHCI_HR_TIMEOUT_MS);
-    while (mmio_read32(h->abar, AHCI_REG_GHC) & AHCI_GHC_HR) {
-        if (deadline_passed(deadline)) {
-            snprintf(why, why_size, "GHC.HR still set %u ms after the HBA reset",
-                     AHCI_HR_TIMEOUT_MS);
-            return BLK_CAUSE_NOT_READY;
-        }
-        delay_us(100);
+    enum mmio_wait w = mmio_wait32(h->abar, AHCI_REG_GHC, AHCI_GHC_HR, 0, AHCI_HR_TIMEOUT_MS, NULL);
+    if (w == MMIO_WAIT_GONE) {
+        snprintf(why, why_size, "GHC %s after the HBA reset", mmio_wait_name(w));
+        return BLK_CAUSE_NOT_READY;
+    }
+    if (w != MMIO_WAIT_OK) {
+        snprintf(why, why_size, "GHC.HR still set %u ms after the HBA reset", AHCI_HR_TIMEOUT_MS);
+        return BLK_CAUSE_NOT_READY;
     }
     if (!enable_ahci_mode(h)) {
         snprintf(why, why_size, "GHC.AE does not stick after reset (GHC 0x%x)",

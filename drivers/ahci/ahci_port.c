@@ -11,34 +11,43 @@
 #include "kernel/io.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
+#include "kernel/mmio.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
-
 static uint32_t rd(struct ahci_port *p, unsigned reg) { return mmio_read32(p->regs, reg); }
 static void wr(struct ahci_port *p, unsigned reg, uint32_t v) { mmio_write32(p->regs, reg, v); }
 
-/* Waits until (reg & mask) == want; false after timeout_ms. */
-static bool wait_reg(struct ahci_port *p, unsigned reg, uint32_t mask, uint32_t want,
-                     uint32_t timeout_ms)
+/* A bounded wait for (reg & mask) == want (kernel/mmio.h); *last is the
+ * final value read. */
+static enum mmio_wait wait_reg(struct ahci_port *p, unsigned reg, uint32_t mask, uint32_t want,
+                               uint32_t timeout_ms, uint32_t *last)
 {
-    uint64_t deadline = deadline_after_ms(timeout_ms);
-    while ((rd(p, reg) & mask) != want) {
-        if (deadline_passed(deadline))
-            return (rd(p, reg) & mask) == want;
-        delay_us(10);
-    }
-    return true;
+    return mmio_wait32(p->regs, reg, mask, want, timeout_ms, last);
+}
+
+/* The words for an engine bit that did not clear after its enable was
+ * cleared (`bit` "CR", `enable` "ST"): still set at the bound, or the port's
+ * registers reading all ones (the HBA is gone). */
+static void engine_stuck(char *why, size_t why_size, enum mmio_wait w, const char *bit,
+                         const char *enable, uint32_t pxcmd)
+{
+    if (w == MMIO_WAIT_GONE)
+        snprintf(why, why_size, "PxCMD %s after clearing %s", mmio_wait_name(w), enable);
+    else
+        snprintf(why, why_size, "PxCMD.%s still set %u ms after clearing %s (PxCMD 0x%x)", bit,
+                 AHCI_ENGINE_TIMEOUT_MS, enable, pxcmd);
 }
 
 /* §10.1.2: clear ST, then CR must clear within 500 ms. */
 bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size)
 {
+    uint32_t cmd;
     wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_ST);
-    if (!wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS)) {
-        snprintf(why, why_size, "PxCMD.CR still set %u ms after clearing ST (PxCMD 0x%x)",
-                 AHCI_ENGINE_TIMEOUT_MS, rd(p, AHCI_PxCMD));
+    enum mmio_wait w = wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS, &cmd);
+    if (w != MMIO_WAIT_OK) {
+        engine_stuck(why, why_size, w, "CR", "ST", cmd);
         return false;
     }
     return true;
@@ -46,15 +55,19 @@ bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size)
 
 bool ahci_port_wait_fis_stopped(struct ahci_port *p)
 {
-    return wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_FR, 0, AHCI_ENGINE_TIMEOUT_MS);
+    return wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_FR, 0, AHCI_ENGINE_TIMEOUT_MS, NULL) ==
+           MMIO_WAIT_OK;
 }
 
+/* §10.1.2: with CR clear, clear FRE, then FR must clear within 500 ms
+ * (§3.3.7: FRE may not be cleared while CR is set). */
 static bool stop_fis_receive(struct ahci_port *p, char *why, size_t why_size)
 {
+    uint32_t cmd;
     wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_FRE);
-    if (!ahci_port_wait_fis_stopped(p)) {
-        snprintf(why, why_size, "PxCMD.FR still set %u ms after clearing FRE (PxCMD 0x%x)",
-                 AHCI_ENGINE_TIMEOUT_MS, rd(p, AHCI_PxCMD));
+    enum mmio_wait w = wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_FR, 0, AHCI_ENGINE_TIMEOUT_MS, &cmd);
+    if (w != MMIO_WAIT_OK) {
+        engine_stuck(why, why_size, w, "FR", "FRE", cmd);
         return false;
     }
     return true;
@@ -70,7 +83,7 @@ bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size)
         snprintf(why, why_size, "cannot start the port: device busy (PxTFD %s)", words);
         return false;
     }
-    if (!wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS)) {
+    if (wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS, NULL) != MMIO_WAIT_OK) {
         snprintf(why, why_size, "cannot start the port: PxCMD.CR stays set");
         return false;
     }
@@ -121,10 +134,16 @@ bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size)
 
 bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why, size_t why_size)
 {
+    uint32_t tfd;
     /* QEMU leaves DRDY clear after COMRESET: wait for BSY/DRQ only. */
-    if (!wait_reg(p, AHCI_PxTFD, ATA_STS_BSY | ATA_STS_DRQ, 0, timeout_ms)) {
+    enum mmio_wait w = wait_reg(p, AHCI_PxTFD, ATA_STS_BSY | ATA_STS_DRQ, 0, timeout_ms, &tfd);
+    if (w == MMIO_WAIT_GONE) {
+        snprintf(why, why_size, "PxTFD %s after reset", mmio_wait_name(w));
+        return false;
+    }
+    if (w != MMIO_WAIT_OK) {
         char words[64];
-        ahci_decode_tfd(rd(p, AHCI_PxTFD), words, sizeof(words));
+        ahci_decode_tfd(tfd, words, sizeof(words));
         snprintf(why, why_size, "device still busy %u ms after reset: PxTFD %s", timeout_ms, words);
         return false;
     }
