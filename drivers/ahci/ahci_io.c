@@ -180,36 +180,6 @@ static void build_flush(struct ahci_port *p, unsigned s)
 
 /* ---- the wait list and issue ---- */
 
-static void wait_push_tail(struct ahci_port *p, struct blk_request *req)
-{
-    req->next = NULL;
-    if (p->wait_tail)
-        p->wait_tail->next = req;
-    else
-        p->wait_head = req;
-    p->wait_tail = req;
-}
-
-static void wait_push_head(struct ahci_port *p, struct blk_request *req)
-{
-    req->next = p->wait_head;
-    p->wait_head = req;
-    if (!p->wait_tail)
-        p->wait_tail = req;
-}
-
-static struct blk_request *wait_pop(struct ahci_port *p)
-{
-    struct blk_request *req = p->wait_head;
-    if (req) {
-        p->wait_head = req->next;
-        if (!p->wait_head)
-            p->wait_tail = NULL;
-        req->next = NULL;
-    }
-    return req;
-}
-
 static int free_slot(const struct ahci_port *p)
 {
     uint32_t busy = p->issued | p->to_issue;
@@ -234,16 +204,16 @@ static void issue_waiting(struct ahci_port *p)
 {
     uint32_t sact = 0;
     char why[120];
+    struct blk_request *req;
 
-    while (p->wait_head) {
-        struct blk_request *req = p->wait_head;
+    while ((req = blk_fifo_peek(&p->waiting)) != NULL) {
         bool ncq = uses_ncq(p, req);
         if (ncq ? p->nonqueued_active : (p->issued | p->to_issue) != 0)
             break;
         int s = free_slot(p);
         if (s < 0)
             break;
-        wait_pop(p);
+        blk_fifo_pop(&p->waiting);
         bool ok = true;
         if (req->op == BLK_OP_FLUSH)
             build_flush(p, (unsigned)s);
@@ -292,70 +262,65 @@ static enum blk_cause plan_rw(struct ahci_port *p, struct blk_request *req)
     static struct ahci_prd scratch[AHCI_PRDT_ENTRIES];
     uint32_t bs = p->dev.block_size;
     uint64_t done = 0;
+    char why[sizeof(req->detail)];
 
-    if ((req->flags & BLK_F_NOSPLIT) && req->count > ATA_MAX_SECTORS_EXT) {
-        snprintf(req->detail, sizeof(req->detail), "%u sectors in one command: the 48-bit ATA "
-                 "count holds at most %u", req->count, ATA_MAX_SECTORS_EXT);
-        return BLK_CAUSE_INVALID;
-    }
+    if ((req->flags & BLK_F_NOSPLIT) && req->count > ATA_MAX_SECTORS_EXT)
+        return blk_refuse(req, BLK_CAUSE_INVALID, "%u sectors in one command: the 48-bit ATA "
+                          "count holds at most %u", req->count, ATA_MAX_SECTORS_EXT);
     while (done < req->count) {
         uint64_t left = req->count - done;
         uint64_t max = left < ATA_MAX_SECTORS_EXT ? left : ATA_MAX_SECTORS_EXT;
         unsigned entries;
         enum blk_cause cause;
         uint64_t bytes = ahci_prdt_build(req->segs, req->nsegs, done * bs, max * bs, bs, scratch,
-                                         AHCI_PRDT_ENTRIES, &entries, &cause, req->detail,
-                                         sizeof(req->detail));
+                                         AHCI_PRDT_ENTRIES, &entries, &cause, why, sizeof(why));
         if (bytes == 0)
-            return cause;
-        if ((req->flags & BLK_F_NOSPLIT) && bytes / bs != req->count) {
-            snprintf(req->detail, sizeof(req->detail), "BLK_F_NOSPLIT: the segments need more "
-                     "than the %u PRD entries of one command", AHCI_PRDT_ENTRIES);
-            return BLK_CAUSE_INVALID;
-        }
+            return blk_refuse(req, cause, "%s", why);
+        if ((req->flags & BLK_F_NOSPLIT) && bytes / bs != req->count)
+            return blk_refuse(req, BLK_CAUSE_INVALID, "BLK_F_NOSPLIT: the segments need more "
+                              "than the %u PRD entries of one command", AHCI_PRDT_ENTRIES);
         done += bytes / bs;
     }
     return BLK_OK;
 }
 
-static enum blk_cause ahci_submit(struct blk_dev *dev, struct blk_request *req)
+/* What the ATA command set and this driver can send at all. */
+static enum blk_cause check_command(struct ahci_port *p, struct blk_request *req)
 {
-    struct ahci_port *p = dev->priv;
-    enum blk_cause rc = BLK_OK;
-
     /* LBA bits above 47 would be dropped by the FIS and the DSM range
      * entries: LBA 2^48 is LBA 0 to the device. Unchecked reads reach here. */
-    if (req->op != BLK_OP_FLUSH && !ata_lba48_reaches(req->lba, req->count)) {
-        snprintf(req->detail, sizeof(req->detail), "lba %llu+%u lies beyond 2^48 sectors, which "
-                 "48-bit ATA commands cannot address", (unsigned long long)req->lba, req->count);
-        return BLK_CAUSE_LBA_RANGE;
-    }
+    if (req->op != BLK_OP_FLUSH && !ata_lba48_reaches(req->lba, req->count))
+        return blk_refuse(req, BLK_CAUSE_LBA_RANGE, "lba %llu+%u lies beyond 2^48 sectors, "
+                          "which 48-bit ATA commands cannot address",
+                          (unsigned long long)req->lba, req->count);
     switch (req->op) {
     case BLK_OP_READ:
     case BLK_OP_WRITE:
-        rc = plan_rw(p, req);
-        break;
+        return plan_rw(p, req);
     case BLK_OP_FLUSH:
     case BLK_OP_TRIM:
-        break;
+        return BLK_OK;
     default:
-        snprintf(req->detail, sizeof(req->detail), "ATA has no %s command in this driver",
-                 blk_op_name(req->op));
-        rc = BLK_CAUSE_INVALID;
+        return blk_refuse(req, BLK_CAUSE_INVALID, "ATA has no %s command in this driver",
+                          blk_op_name(req->op));
     }
+}
+
+static enum blk_cause ahci_submit(struct blk_dev *dev, struct blk_request *req)
+{
+    struct ahci_port *p = dev->priv;
+    enum blk_cause rc = check_command(p, req);
+
     if (rc != BLK_OK)
         return rc;
-    if (p->dead) {
-        snprintf(req->detail, sizeof(req->detail), "port out of service: %s", p->dead_reason);
-        return BLK_CAUSE_NOT_READY;
-    }
-    if (p->hba->bus_master_off && !(pci_read16(p->hba->pci, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER)) {
-        snprintf(req->detail, sizeof(req->detail), "PCI COMMAND.BME is clear: the HBA cannot DMA");
-        return BLK_CAUSE_BUS_MASTER_OFF;
-    }
+    if (p->dead)
+        return blk_refuse(req, BLK_CAUSE_NOT_READY, "port out of service: %s", p->dead_reason);
+    if (p->hba->bus_master_off && !(pci_read16(p->hba->pci, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER))
+        return blk_refuse(req, BLK_CAUSE_BUS_MASTER_OFF,
+                          "PCI COMMAND.BME is clear: the HBA cannot DMA");
     *ahci_rq(req) = (struct ahci_rq){ 0 };
     uint64_t flags = irq_save();
-    wait_push_tail(p, req);
+    blk_fifo_push(&p->waiting, req);
     p->stats.commands++;
     irq_restore(flags);
     return BLK_OK;
@@ -414,7 +379,7 @@ static void finish_part(struct ahci_port *p, unsigned s)
     req->bytes += sl->ncq ? sl->bytes : prdbc;
     ahci_rq(req)->done_blocks += sl->count;
     if (req->op != BLK_OP_FLUSH && ahci_rq(req)->done_blocks < req->count) {
-        wait_push_head(p, req);
+        blk_fifo_push_front(&p->waiting, req);
         return;
     }
     if (ahci_rq(req)->flags & AHCI_RQ_IRQ_MISSED) {
@@ -459,7 +424,7 @@ static uint64_t error_lba(struct ahci_port *p, const struct ahci_slot *sl)
 static void fail_all_waiting(struct ahci_port *p, enum blk_cause cause, const char *why)
 {
     struct blk_request *req;
-    while ((req = wait_pop(p)) != NULL)
+    while ((req = blk_fifo_pop(&p->waiting)) != NULL)
         fail_request(p, req, cause, 0, why);
 }
 
@@ -599,7 +564,7 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
             klog(LOG_WARN, "%s: NCQ error: tag %u (cmd %02xh lba %llu count %u) re-sent%s\n",
                  p->dev.name, s, sl->command, (unsigned long long)sl->lba, sl->count,
                  log_ok ? "" : " without NCQ");
-            wait_push_head(p, req);
+            blk_fifo_push_front(&p->waiting, req);
             p->stats.retries++;
             continue;
         }
@@ -872,12 +837,12 @@ static void ahci_shutdown(struct blk_dev *dev)
     if (p->dead && strcmp(p->dead_reason, "shut down") == 0)
         return;
     ahci_kick(dev, 0);
-    while ((p->issued || p->wait_head) && !p->dead && !deadline_passed(deadline)) {
+    while ((p->issued || !blk_fifo_empty(&p->waiting)) && !p->dead && !deadline_passed(deadline)) {
         ahci_poll(dev, 0);
         delay_us(100);
     }
     uint64_t flags = irq_save();
-    if (p->issued || p->wait_head) {
+    if (p->issued || !blk_fifo_empty(&p->waiting)) {
         klog(LOG_WARN, "%s: shutdown: %u command(s) still in flight after %u ms: failed\n",
              dev->name, bits_set(p->issued), dev->timeout_ms);
         if (p->issued)

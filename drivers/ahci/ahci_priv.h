@@ -6,6 +6,7 @@
 #ifndef DRIVERS_AHCI_AHCI_PRIV_H
 #define DRIVERS_AHCI_AHCI_PRIV_H
 #include "drivers/ahci/ahci.h"
+#include "drivers/blk/fifo.h"
 #include "kernel/memory.h"
 
 /* Bounds on waits, from the spec where it gives one. */
@@ -74,7 +75,7 @@ struct ahci_port {
     uint32_t issued;                /* slots the HBA owns (PxCI/PxSACT set by us) */
     uint32_t to_issue;              /* slots built by kick, not yet written to PxCI */
     bool ncq_active, nonqueued_active;
-    struct blk_request *wait_head, *wait_tail;  /* submitted, not yet in a slot */
+    struct blk_fifo waiting;        /* submitted, not yet in a slot */
     struct ahci_port_stats stats;
 
     /* The last failure's registers, for describe(). */
