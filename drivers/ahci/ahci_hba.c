@@ -2,10 +2,11 @@
 /* drivers/ahci/ahci_hba.c — finds AHCI host bus adapters (PCI class
  * 01:06:01), maps ABAR (BAR5), enables memory space and bus mastering, takes
  * the HBA from the firmware (BIOS/OS handoff, AHCI 1.3.1 §10.6.3), resets it
- * (§10.4.3) into AHCI mode, chooses the completion mode (ahci.irq=) and
- * brings up every implemented port (ahci_port.c). One boot line per
- * controller. Leaves out: enclosure management, command completion
- * coalescing, port multipliers, FIS-based switching. */
+ * (§10.4.3) into AHCI mode, chooses the completion mode (ahci.irq=), brings
+ * up every implemented port (ahci_port.c) and, with interrupts on, registers
+ * their disks (ahci_io.c). One boot line per controller. Leaves out:
+ * enclosure management, command completion coalescing, port multipliers,
+ * FIS-based switching. */
 #include "drivers/ahci/ahci_priv.h"
 #include "drivers/pci/pci.h"
 #include "kernel/cmdline.h"
@@ -111,10 +112,10 @@ static void hba_interrupt(void *ctx, struct irq_frame *frame)
     uint32_t is = mmio_read32(h->abar, AHCI_REG_IS);
 
     (void)frame;
-    /* §10.7.2: clear each port's PxIS first (inside ahci_port_interrupt), then IS. */
+    /* §10.7.2: clear each port's PxIS first (inside ahci_io_interrupt), then IS. */
     for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
         if ((is & (1u << i)) && h->port[i])
-            ahci_port_interrupt(h->port[i]);
+            ahci_io_interrupt(h->port[i]);
     mmio_write32(h->abar, AHCI_REG_IS, is);
 }
 
@@ -219,7 +220,7 @@ static void hba_probe(const struct blk_driver *drv, struct pci_device *pci, stru
     /* Registration reads LBA 0, so only now, with completions working. */
     for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
         if (h->port[i])
-            h->port[i]->registered = blk_register(&h->port[i]->dev);
+            h->port[i]->registered = ahci_io_register(h->port[i]);
 }
 
 static void ahci_init(const struct blk_driver *drv)
@@ -276,8 +277,3 @@ BLK_DRIVER(ahci) = {
     .init = ahci_init,
     .preflight = ahci_preflight,
 };
-
-struct ahci_port *ahci_port_of(struct blk_dev *dev)
-{
-    return dev && dev->ops == &ahci_blk_ops ? dev->priv : NULL;
-}

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_port.c — one AHCI port: bring-up (AHCI 1.3.1 §10.1.2:
  * stop the engines, command list and received-FIS memory, spin-up, link
- * detection, COMRESET §10.4.2, signature), IDENTIFY and registration of an
- * ATA disk, and the error recovery of §6.2.2 (stop, clear errors, COMRESET
- * when the device is stuck or keeps a stale ERR, restart). ATAPI devices,
+ * detection, COMRESET §10.4.2, signature), IDENTIFY and the description of an
+ * ATA disk (ahci_io.c registers it), the error recovery of §6.2.2 (stop, clear
+ * errors, COMRESET when the device is stuck or keeps a stale ERR, restart),
+ * and synchronous commands with that recovery after a failure. ATAPI devices,
  * port multipliers and empty ports get one line each and are left alone. */
 #include "drivers/ahci/ahci_priv.h"
 #include "drivers/pci/pci.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/irq.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
 #include "kernel/mmio.h"
@@ -41,7 +43,7 @@ static void engine_stuck(char *why, size_t why_size, enum mmio_wait w, const cha
 }
 
 /* §10.1.2: clear ST, then CR must clear within 500 ms. */
-bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size)
+static bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size)
 {
     uint32_t cmd;
     wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_ST);
@@ -51,12 +53,6 @@ bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size)
         return false;
     }
     return true;
-}
-
-bool ahci_port_wait_fis_stopped(struct ahci_port *p)
-{
-    return wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_FR, 0, AHCI_ENGINE_TIMEOUT_MS, NULL) ==
-           MMIO_WAIT_OK;
 }
 
 /* §10.1.2: with CR clear, clear FRE, then FR must clear within 500 ms
@@ -73,8 +69,13 @@ static bool stop_fis_receive(struct ahci_port *p, char *why, size_t why_size)
     return true;
 }
 
+bool ahci_port_stop(struct ahci_port *p, char *why, size_t why_size)
+{
+    return ahci_port_stop_engine(p, why, why_size) && stop_fis_receive(p, why, why_size);
+}
+
 /* §10.3.1: ST may be set only with FRE set, CR clear and BSY/DRQ clear. */
-bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size)
+static bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size)
 {
     uint32_t tfd = rd(p, AHCI_PxTFD);
     if (tfd & (ATA_STS_BSY | ATA_STS_DRQ)) {
@@ -114,7 +115,7 @@ static bool wait_link(struct ahci_port *p, uint32_t timeout_ms)
 
 /* §10.4.2: PxSCTL.DET = 1 for at least 1 ms, then 0; the link comes back up
  * and DIAG.X is set, which must be cleared so PxTFD follows the device. */
-bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size)
+static bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size)
 {
     uint32_t sctl = rd(p, AHCI_PxSCTL) & ~AHCI_SCTL_DET_MASK;
 
@@ -132,7 +133,8 @@ bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size)
     return true;
 }
 
-bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why, size_t why_size)
+static bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why,
+                                    size_t why_size)
 {
     uint32_t tfd;
     /* QEMU leaves DRDY clear after COMRESET: wait for BSY/DRQ only. */
@@ -163,24 +165,14 @@ static void clear_errors(struct ahci_port *p)
 bool ahci_port_recover(struct ahci_port *p, enum ahci_reset_policy policy, char *why,
                        size_t why_size)
 {
-    bool reset = policy == AHCI_RESET_ALWAYS;
-    uint32_t stuck = ATA_STS_BSY | ATA_STS_DRQ;
     char sub[120];
 
     p->stats.recoveries++;
     why[0] = '\0';
-    if (!ahci_port_stop_engine(p, sub, sizeof(sub)))
-        reset = true;           /* CR stuck: only a reset of the link frees it */
+    bool stopped = ahci_port_stop_engine(p, sub, sizeof(sub));
     clear_errors(p);
-    /* A device still BSY/DRQ must be reset before the next command (§6.2.2.1
-     * step 7; no CLO: QEMU has no CAP.SCLO and a reset is the safe choice).
-     * So must one keeping ERR set from the failed command (QEMU keeps it
-     * until a reset) -- except after an NCQ error, where ERR is expected and
-     * the NCQ error log must still be read. */
-    if (policy != AHCI_RESET_IF_STUCK)
-        stuck |= ATA_STS_ERR;
-    if (rd(p, AHCI_PxTFD) & stuck)
-        reset = true;
+    /* Step 7: whether BSY/DRQ, a stale ERR or a stuck CR need a COMRESET. */
+    bool reset = ahci_recovery_needs_comreset(policy, stopped, rd(p, AHCI_PxTFD));
     if (reset) {
         if (!ahci_port_comreset(p, sub, sizeof(sub)) ||
             !ahci_port_wait_not_busy(p, AHCI_READY_TIMEOUT_MS, sub, sizeof(sub))) {
@@ -195,6 +187,24 @@ bool ahci_port_recover(struct ahci_port *p, enum ahci_reset_policy policy, char 
     }
     snprintf(why, why_size, "port restarted%s", reset ? " after COMRESET" : "");
     return true;
+}
+
+bool ahci_port_exec_sync(struct ahci_port *p, const struct fis_reg_h2d *fis, void *buf,
+                         uint32_t len, bool write, uint32_t timeout_ms, char *why,
+                         size_t why_size)
+{
+    char recovery[120];
+    uint64_t flags = irq_save();
+    enum ahci_cmd_result r = ahci_cmd_exec(p, fis, buf, len, write, timeout_ms, why, why_size);
+
+    if (r == AHCI_CMD_FAILED) {
+        /* The device may still be busy with it: reset the link (§6.2.2). */
+        if (!ahci_port_recover(p, AHCI_RESET_ALWAYS, recovery, sizeof(recovery)))
+            klog(LOG_WARN, "ahci%up%u: %s\n", p->hba->index, p->number, recovery);
+        wr(p, AHCI_PxIS, 0xffffffffu);
+    }
+    irq_restore(flags);
+    return r == AHCI_CMD_DONE;
 }
 
 /* ---- bring-up ---- */
@@ -266,8 +276,8 @@ static bool identify(struct ahci_port *p, char *why, size_t why_size)
     fis.fis_type = FIS_TYPE_REG_H2D;
     fis.flags = FIS_H2D_C;
     fis.command = ATA_CMD_IDENTIFY_DEVICE;
-    if (!ahci_exec_sync(p, &fis, p->identify_buf, 512, false, AHCI_IDENTIFY_TIMEOUT_MS, why,
-                        why_size))
+    if (!ahci_port_exec_sync(p, &fis, p->identify_buf, 512, false, AHCI_IDENTIFY_TIMEOUT_MS, why,
+                             why_size))
         return false;
     st = ata_identify_parse(p->identify_buf, &p->id);
     if (st != ATA_IDENTIFY_OK) {
@@ -304,8 +314,6 @@ static void fill_blk_dev(struct ahci_port *p)
               (depth > 1 ? BLK_CAP_NCQ : 0);
     d->nqueues = 1;
     d->queue_depth = (uint16_t)(depth < p->slots ? depth : p->slots);
-    d->ops = &ahci_blk_ops;
-    d->priv = p;
 }
 
 static void print_disk(struct ahci_port *p)
@@ -393,7 +401,7 @@ void ahci_port_probe(struct ahci_hba *hba, unsigned number)
     p->number = number;
     p->regs = ahci_port_regs(hba->abar, number);
     p->slots = hba->slots;
-    if (!ahci_port_stop_engine(p, why, sizeof(why)) || !stop_fis_receive(p, why, sizeof(why))) {
+    if (!ahci_port_stop(p, why, sizeof(why))) {
         klog(LOG_WARN, "%s: skipped: %s\n", name, why);
         return;
     }

@@ -5,4 +5,5 @@ HOST_DRIVER_SRCS += drivers/ahci/ata_identify.c drivers/ahci/ahci_decode.c drive
 	drivers/ahci/ahci_handoff.c drivers/ahci/ata_ncq_log.c drivers/ahci/ahci_recovery.c
 # The hardware files, run against the register model in tests/host/fake/
 # (tests/host/hw/test_ahci_*.c).
-HOST_HW_SRCS += drivers/ahci/ahci_hba.c drivers/ahci/ahci_port.c drivers/ahci/ahci_io.c
+HOST_HW_SRCS += drivers/ahci/ahci_hba.c drivers/ahci/ahci_io.c drivers/ahci/ahci_port.c \
+	drivers/ahci/ahci_cmd.c
