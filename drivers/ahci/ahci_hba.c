@@ -164,52 +164,60 @@ static void print_controller(const struct ahci_hba *h)
          h->irq_mode == AHCI_IRQ_MSI ? "msi" : "poll");
 }
 
-static void hba_probe(const struct blk_driver *drv, struct pci_device *pci, struct ahci_hba *h)
+/* The firmware's hold released (§10.6.3) and the HBA reset into AHCI mode
+ * (§10.4.3); false after recording the controller as failed. */
+static bool take_and_reset(struct ahci_hba *h)
 {
     char why[160];
     enum blk_cause rc;
-    bool bus_master;
 
-    memset(h, 0, sizeof(*h));
-    h->index = hba_count++;     /* a failed controller keeps its number */
-    h->pci = pci;
-    snprintf(h->name, sizeof(h->name), "ahci%u", h->index);
-    h->abar = blk_pci_claim(drv, pci, h->name, &bus_master);
-    if (!h->abar)
-        return;
-    h->bus_master_off = !bus_master;
     h->cap = mmio_read32(h->abar, AHCI_REG_CAP);
     h->vs = mmio_read32(h->abar, AHCI_REG_VS);
     /* CAP2 (and BOHC with it) exist from AHCI 1.2 on; before that 24h is
      * reserved, so a 1.0 or 1.1 HBA has no handoff to do (§3.1.10). */
     h->cap2 = h->vs >= AHCI_VS_1_2 ? mmio_read32(h->abar, AHCI_REG_CAP2) : 0;
     if (!bios_handoff(h, why, sizeof(why))) {
-        blk_controller_failed(h->name, pci, BLK_CAUSE_NOT_READY, "%s", why);
-        return;
+        blk_controller_failed(h->name, h->pci, BLK_CAUSE_NOT_READY, "%s", why);
+        return false;
     }
     rc = hba_reset(h, why, sizeof(why));
     if (rc != BLK_OK) {
-        blk_controller_failed(h->name, pci, rc, "%s", why);
-        return;
+        blk_controller_failed(h->name, h->pci, rc, "%s", why);
+        return false;
     }
+    return true;
+}
+
+/* CAP and PI as they are after the reset. */
+static void read_capabilities(struct ahci_hba *h)
+{
     h->cap = mmio_read32(h->abar, AHCI_REG_CAP);
     h->pi = mmio_read32(h->abar, AHCI_REG_PI);
     h->slots = ((h->cap >> AHCI_CAP_NCS_SHIFT) & 0x1f) + 1;
     h->s64a = (h->cap & AHCI_CAP_S64A) != 0;
     h->sncq = (h->cap & AHCI_CAP_SNCQ) != 0;
-    choose_irq_mode(h);
-    print_controller(h);
-    if (h->bus_master_off) {
-        /* Documented choice: the disks are not registered at all, and the
-         * controller is recorded as failed so the preflight names the cause. */
-        uint16_t command = pci_read16(pci, PCI_COMMAND);
-        if (!(command & PCI_COMMAND_BUS_MASTER)) {
-            blk_controller_failed(h->name, pci, BLK_CAUSE_BUS_MASTER_OFF,
-                                  "PCI COMMAND 0x%04x has BME clear: no disks registered, no I/O "
-                                  "attempted", command);
-            return;
-        }
-    }
+}
+
+/* test.no_bus_master=ahci left PCI bus mastering off. Documented choice: the
+ * disks are not registered at all, and the controller is recorded as failed
+ * so the preflight names the cause. */
+static bool refused_without_bus_master(struct ahci_hba *h)
+{
+    if (!h->bus_master_off)
+        return false;
+    uint16_t command = pci_read16(h->pci, PCI_COMMAND);
+    if (command & PCI_COMMAND_BUS_MASTER)
+        return false;
+    blk_controller_failed(h->name, h->pci, BLK_CAUSE_BUS_MASTER_OFF,
+                          "PCI COMMAND 0x%04x has BME clear: no disks registered, no I/O "
+                          "attempted", command);
+    return true;
+}
+
+/* Every implemented port brought up, then interrupts on, then the disks
+ * registered. */
+static void bring_up_ports(struct ahci_hba *h)
+{
     for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
         if (h->pi & (1u << i))
             ahci_port_probe(h, i);
@@ -221,6 +229,28 @@ static void hba_probe(const struct blk_driver *drv, struct pci_device *pci, stru
     for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
         if (h->port[i])
             h->port[i]->registered = ahci_io_register(h->port[i]);
+}
+
+static void hba_probe(const struct blk_driver *drv, struct pci_device *pci, struct ahci_hba *h)
+{
+    bool bus_master;
+
+    memset(h, 0, sizeof(*h));
+    h->index = hba_count++;     /* a failed controller keeps its number */
+    h->pci = pci;
+    snprintf(h->name, sizeof(h->name), "ahci%u", h->index);
+    h->abar = blk_pci_claim(drv, pci, h->name, &bus_master);
+    if (!h->abar)
+        return;
+    h->bus_master_off = !bus_master;
+    if (!take_and_reset(h))
+        return;
+    read_capabilities(h);
+    choose_irq_mode(h);
+    print_controller(h);
+    if (refused_without_bus_master(h))
+        return;
+    bring_up_ports(h);
 }
 
 static void ahci_init(const struct blk_driver *drv)

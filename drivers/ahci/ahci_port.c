@@ -380,58 +380,81 @@ static unsigned implemented_ports(uint32_t pi)
     return n;
 }
 
+/* The next free port state, zeroed. State for every implemented port is
+ * allocated at once; a port that does not come up gives its slot back
+ * (port_states_used counts the ones in use). NULL when there is no memory. */
+static struct ahci_port *claim_port_state(struct ahci_hba *hba, unsigned number, const char *name)
+{
+    if (!hba->port_states)
+        hba->port_states = memory_alloc_state((uint64_t)implemented_ports(hba->pi) *
+                                              sizeof(struct ahci_port));
+    if (!hba->port_states) {
+        leftout_report("%s: port not brought up: no memory for its state", name);
+        return NULL;
+    }
+    struct ahci_port *p = &hba->port_states[hba->port_states_used];
+    memset(p, 0, sizeof(*p));
+    p->hba = hba;
+    p->number = number;
+    p->regs = ahci_port_regs(hba->abar, number);
+    p->slots = hba->slots;
+    return p;
+}
+
+/* §10.1.2 steps 1-5: the engines stopped, the command list and received-FIS
+ * area ours, FIS-based switching off, errors cleared, FIS receive on. */
+static bool prepare_port(struct ahci_port *p, const char *name)
+{
+    char why[160];
+
+    if (!ahci_port_stop(p, why, sizeof(why))) {
+        klog(LOG_WARN, "%s: skipped: %s\n", name, why);
+        return false;
+    }
+    if (!alloc_memory(p)) {
+        klog(LOG_WARN, "%s: skipped: no DMA memory for the command list\n", name);
+        return false;
+    }
+    program_memory(p);
+    /* FIS-based switching is for port multipliers, which are not driven:
+     * make sure the firmware did not leave it on (PxFBS.EN, ST clear). */
+    if ((p->hba->cap & AHCI_CAP_FBSS) && (rd(p, AHCI_PxFBS) & AHCI_PxFBS_EN))
+        wr(p, AHCI_PxFBS, rd(p, AHCI_PxFBS) & ~AHCI_PxFBS_EN);
+    clear_errors(p);
+    wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) | AHCI_PxCMD_FRE);
+    return true;
+}
+
+/* A port that did not give an ATA disk: interrupts off, memory back. */
+static void release_port(struct ahci_port *p)
+{
+    wr(p, AHCI_PxIE, 0);
+    free_memory(p);
+}
+
 void ahci_port_probe(struct ahci_hba *hba, unsigned number)
 {
     struct ahci_port *p;
     char name[16], why[160];
 
     snprintf(name, sizeof(name), "%sp%u", hba->name, number);
-    /* State for every implemented port at once; a port that does not come
-     * up gives its slot back (port_states_used counts the ones in use). */
-    if (!hba->port_states)
-        hba->port_states = memory_alloc_state((uint64_t)implemented_ports(hba->pi) *
-                                              sizeof(struct ahci_port));
-    if (!hba->port_states) {
-        leftout_report("%s: port not brought up: no memory for its state", name);
+    p = claim_port_state(hba, number, name);
+    if (!p || !prepare_port(p, name))
+        return;
+    if (!port_link_and_signature(p, name)) {
+        release_port(p);
         return;
     }
-    p = &hba->port_states[hba->port_states_used];
-    memset(p, 0, sizeof(*p));
-    p->hba = hba;
-    p->number = number;
-    p->regs = ahci_port_regs(hba->abar, number);
-    p->slots = hba->slots;
-    if (!ahci_port_stop(p, why, sizeof(why))) {
-        klog(LOG_WARN, "%s: skipped: %s\n", name, why);
-        return;
-    }
-    if (!alloc_memory(p)) {
-        klog(LOG_WARN, "%s: skipped: no DMA memory for the command list\n", name);
-        return;
-    }
-    program_memory(p);
-    /* FIS-based switching is for port multipliers, which are not driven:
-     * make sure the firmware did not leave it on (PxFBS.EN, ST clear). */
-    if ((hba->cap & AHCI_CAP_FBSS) && (rd(p, AHCI_PxFBS) & AHCI_PxFBS_EN))
-        wr(p, AHCI_PxFBS, rd(p, AHCI_PxFBS) & ~AHCI_PxFBS_EN);
-    clear_errors(p);
-    wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) | AHCI_PxCMD_FRE);
-    if (!port_link_and_signature(p, name))
-        goto release;
     if (!identify(p, why, sizeof(why))) {
         klog(LOG_WARN, "%s: ATA disk skipped: %s\n", name, why);
-        goto stop;
+        ahci_port_stop_engine(p, why, sizeof(why));
+        release_port(p);
+        return;
     }
     hba->port_states_used++;
     hba->port[number] = p;
     fill_blk_dev(p);
     print_disk(p);
-    return;
-stop:
-    ahci_port_stop_engine(p, why, sizeof(why));
-release:
-    wr(p, AHCI_PxIE, 0);
-    free_memory(p);
 }
 
 void ahci_test_mask_port_irq(struct ahci_port *p, bool masked)
