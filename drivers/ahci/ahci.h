@@ -24,6 +24,7 @@
 #define AHCI_PORT_BASE      0x100
 #define AHCI_PORT_SIZE      0x80
 #define AHCI_MAX_PORTS      32
+#define AHCI_MAX_SLOTS      32             /* command slots per port (CAP.NCS + 1 <= 32) */
 
 #define AHCI_CAP_NP_MASK    0x1fu          /* ports - 1 */
 #define AHCI_CAP_SXS        (1u << 5)
@@ -382,6 +383,99 @@ enum blk_cause ahci_classify(const struct ahci_error_facts *f, char *why, size_t
 size_t ahci_format_detail(const struct ahci_error_facts *f, const char *why, char *buf, size_t size);
 /* The LBA a D2H Register FIS reports (bytes 4-6 and 8-10). */
 uint64_t ahci_d2h_lba(const struct fis_reg_d2h *fis);
+
+/* ---- Error recovery decisions (ahci_recovery.c; AHCI 1.3.1 §6.2.2, SATA 3.x §13.7.4) ----
+ *
+ * When the port stops on an error, or a command runs past its deadline, the
+ * driver (ahci_io.c) reads the registers into a snapshot and asks, without
+ * touching the hardware again: which slots had finished, which command failed,
+ * how hard to reset the port (ahci_recovery_plan); after the port recovery and,
+ * for an NCQ error, the NCQ Command Error log read, what becomes of each slot
+ * still in flight: re-sent once (with NCQ, or without it to isolate the bad
+ * command), or failed with a cause and the detail in words (ahci_recovery_decide). */
+
+/* A slot is done when the HBA cleared its PxCI bit and, for an NCQ command,
+ * the device cleared its PxSACT bit too (AHCI 1.3.1 §5.6.4). */
+static inline bool ahci_slot_busy(bool ncq, unsigned slot, uint32_t pxci, uint32_t pxsact)
+{
+    uint32_t bit = 1u << slot;
+    return ncq ? ((pxci | pxsact) & bit) != 0 : (pxci & bit) != 0;
+}
+
+/* When ahci_port_recover() resets the link (COMRESET). */
+enum ahci_reset_policy {
+    AHCI_RESET_IF_NEEDED,   /* BSY/DRQ stuck, or a stale ERR (QEMU keeps it until a reset) */
+    AHCI_RESET_ALWAYS,      /* timeout, interface error: the device may still own commands */
+    AHCI_RESET_IF_STUCK,    /* NCQ error: only BSY/DRQ; ERR is expected and the error log
+                             * must survive for READ LOG EXT (a COMRESET clears it) */
+};
+/* §6.2.2.1 step 7: with ST cleared (engine_stopped: CR cleared in time) and
+ * the errors cleared, whether the link must be reset (COMRESET) before the
+ * port starts again, by policy and PxTFD as read then. */
+bool ahci_recovery_needs_comreset(enum ahci_reset_policy policy, bool engine_stopped,
+                                  uint32_t pxtfd);
+
+/* One command slot the HBA owned when the port stopped. */
+struct ahci_recovery_slot {
+    uint8_t command;                /* ATA command sent */
+    bool ncq;                       /* FPDMA QUEUED */
+    bool data;                      /* moves data (READ/WRITE) */
+    uint64_t lba;                   /* this part of the request */
+    uint32_t count;                 /* its sectors */
+    /* Its request's history. */
+    bool retried;                   /* re-sent once already: this failure is final */
+    bool nonqueued;                 /* that re-send went without NCQ */
+    bool irq_missed;                /* MSI mode: a completion's interrupt never came */
+};
+
+/* The port as the error left it. */
+struct ahci_error_snapshot {
+    uint32_t pxis;                  /* the error bits (or PxIS as read at a timeout) */
+    uint32_t pxtfd, pxserr, pxci, pxsact;
+    unsigned ccs;                   /* PxCMD.CCS: the slot of the non-queued command */
+    int timed_out;                  /* the slot past its deadline; -1: an error stopped the port */
+    uint32_t issued;                /* slots the HBA owned; slot[] describes these */
+    struct ahci_recovery_slot slot[AHCI_MAX_SLOTS];
+    uint64_t nblocks;               /* device capacity (classification) */
+    uint32_t timeout_ms;            /* the command deadline (words) */
+};
+
+/* What to do before the port is touched. */
+struct ahci_recovery_plan {
+    uint32_t finished;              /* done before the error: completions, reaped as such */
+    uint32_t failed;                /* still in flight: each re-sent or failed */
+    int culprit;                    /* the slot whose command failed; -1 unknown (NCQ) */
+    bool ncq;                       /* an NCQ command was in flight */
+    bool ncq_device_error;          /* the device aborted its queue on an error (TFES and no
+                                     * host or interface error): its log names the tag */
+    enum ahci_reset_policy reset;   /* for ahci_port_recover() */
+};
+void ahci_recovery_plan(const struct ahci_error_snapshot *s, struct ahci_recovery_plan *plan);
+
+/* What the recovery found. */
+struct ahci_recovery_result {
+    bool recovered;                 /* the port runs again */
+    const struct ata_ncq_error *log; /* the NCQ error log naming a tag in flight; NULL: none */
+    struct fis_reg_d2h d2h;         /* the received D2H Register FIS after the recovery */
+};
+
+enum ahci_slot_action {
+    AHCI_SLOT_FAIL,                 /* completes with cause, status, error_lba, detail */
+    AHCI_SLOT_RESEND,               /* aborted by another tag's NCQ error: sent once more */
+    AHCI_SLOT_RESEND_NONQUEUED,     /* no usable log: sent once more without NCQ, so that a
+                                     * failure is the command's own */
+};
+struct ahci_slot_verdict {
+    enum ahci_slot_action action;
+    enum blk_cause cause;
+    uint32_t status;                /* PxTFD, or the log's Status and Error (dev_status) */
+    uint64_t error_lba;
+    char detail[160];               /* for blk_request.detail */
+};
+/* The verdict on one slot of plan->failed. */
+void ahci_recovery_decide(const struct ahci_error_snapshot *s, const struct ahci_recovery_plan *plan,
+                          const struct ahci_recovery_result *r, unsigned slot,
+                          struct ahci_slot_verdict *v);
 
 /* ---- PRDT builder (ahci_prdt.c) ---- */
 /* Fills prdt[] with the bytes [offset, offset + max_bytes) of the segment

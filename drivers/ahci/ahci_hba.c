@@ -2,10 +2,11 @@
 /* drivers/ahci/ahci_hba.c — finds AHCI host bus adapters (PCI class
  * 01:06:01), maps ABAR (BAR5), enables memory space and bus mastering, takes
  * the HBA from the firmware (BIOS/OS handoff, AHCI 1.3.1 §10.6.3), resets it
- * (§10.4.3) into AHCI mode, chooses the completion mode (ahci.irq=) and
- * brings up every implemented port (ahci_port.c). One boot line per
- * controller. Leaves out: enclosure management, command completion
- * coalescing, port multipliers, FIS-based switching. */
+ * (§10.4.3) into AHCI mode, chooses the completion mode (ahci.irq=), brings
+ * up every implemented port (ahci_port.c) and, with interrupts on, registers
+ * their disks (ahci_io.c). One boot line per controller. Leaves out:
+ * enclosure management, command completion coalescing, port multipliers,
+ * FIS-based switching. */
 #include "drivers/ahci/ahci_priv.h"
 #include "drivers/pci/pci.h"
 #include "kernel/cmdline.h"
@@ -14,6 +15,7 @@
 #include "kernel/irq.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
+#include "kernel/mmio.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -78,7 +80,6 @@ static bool enable_ahci_mode(struct ahci_hba *h)
 static enum blk_cause hba_reset(struct ahci_hba *h, char *why, size_t why_size)
 {
     uint32_t pi = mmio_read32(h->abar, AHCI_REG_PI);
-    uint64_t deadline;
 
     if (!enable_ahci_mode(h)) {
         snprintf(why, why_size, "GHC.AE does not stick (GHC 0x%x): the HBA stays in legacy mode",
@@ -86,14 +87,14 @@ static enum blk_cause hba_reset(struct ahci_hba *h, char *why, size_t why_size)
         return BLK_CAUSE_NOT_AHCI_MODE;
     }
     mmio_write32(h->abar, AHCI_REG_GHC, mmio_read32(h->abar, AHCI_REG_GHC) | AHCI_GHC_HR);
-    deadline = deadline_after_ms(AHCI_HR_TIMEOUT_MS);
-    while (mmio_read32(h->abar, AHCI_REG_GHC) & AHCI_GHC_HR) {
-        if (deadline_passed(deadline)) {
-            snprintf(why, why_size, "GHC.HR still set %u ms after the HBA reset",
-                     AHCI_HR_TIMEOUT_MS);
-            return BLK_CAUSE_NOT_READY;
-        }
-        delay_us(100);
+    enum mmio_wait w = mmio_wait32(h->abar, AHCI_REG_GHC, AHCI_GHC_HR, 0, AHCI_HR_TIMEOUT_MS, NULL);
+    if (w == MMIO_WAIT_GONE) {
+        snprintf(why, why_size, "GHC %s after the HBA reset", mmio_wait_name(w));
+        return BLK_CAUSE_NOT_READY;
+    }
+    if (w != MMIO_WAIT_OK) {
+        snprintf(why, why_size, "GHC.HR still set %u ms after the HBA reset", AHCI_HR_TIMEOUT_MS);
+        return BLK_CAUSE_NOT_READY;
     }
     if (!enable_ahci_mode(h)) {
         snprintf(why, why_size, "GHC.AE does not stick after reset (GHC 0x%x)",
@@ -111,10 +112,10 @@ static void hba_interrupt(void *ctx, struct irq_frame *frame)
     uint32_t is = mmio_read32(h->abar, AHCI_REG_IS);
 
     (void)frame;
-    /* §10.7.2: clear each port's PxIS first (inside ahci_port_interrupt), then IS. */
+    /* §10.7.2: clear each port's PxIS first (inside ahci_io_interrupt), then IS. */
     for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
         if ((is & (1u << i)) && h->port[i])
-            ahci_port_interrupt(h->port[i]);
+            ahci_io_interrupt(h->port[i]);
     mmio_write32(h->abar, AHCI_REG_IS, is);
 }
 
@@ -163,52 +164,60 @@ static void print_controller(const struct ahci_hba *h)
          h->irq_mode == AHCI_IRQ_MSI ? "msi" : "poll");
 }
 
-static void hba_probe(const struct blk_driver *drv, struct pci_device *pci, struct ahci_hba *h)
+/* The firmware's hold released (§10.6.3) and the HBA reset into AHCI mode
+ * (§10.4.3); false after recording the controller as failed. */
+static bool take_and_reset(struct ahci_hba *h)
 {
     char why[160];
     enum blk_cause rc;
-    bool bus_master;
 
-    memset(h, 0, sizeof(*h));
-    h->index = hba_count++;     /* a failed controller keeps its number */
-    h->pci = pci;
-    snprintf(h->name, sizeof(h->name), "ahci%u", h->index);
-    h->abar = blk_pci_claim(drv, pci, h->name, &bus_master);
-    if (!h->abar)
-        return;
-    h->bus_master_off = !bus_master;
     h->cap = mmio_read32(h->abar, AHCI_REG_CAP);
     h->vs = mmio_read32(h->abar, AHCI_REG_VS);
     /* CAP2 (and BOHC with it) exist from AHCI 1.2 on; before that 24h is
      * reserved, so a 1.0 or 1.1 HBA has no handoff to do (§3.1.10). */
     h->cap2 = h->vs >= AHCI_VS_1_2 ? mmio_read32(h->abar, AHCI_REG_CAP2) : 0;
     if (!bios_handoff(h, why, sizeof(why))) {
-        blk_controller_failed(h->name, pci, BLK_CAUSE_NOT_READY, "%s", why);
-        return;
+        blk_controller_failed(h->name, h->pci, BLK_CAUSE_NOT_READY, "%s", why);
+        return false;
     }
     rc = hba_reset(h, why, sizeof(why));
     if (rc != BLK_OK) {
-        blk_controller_failed(h->name, pci, rc, "%s", why);
-        return;
+        blk_controller_failed(h->name, h->pci, rc, "%s", why);
+        return false;
     }
+    return true;
+}
+
+/* CAP and PI as they are after the reset. */
+static void read_capabilities(struct ahci_hba *h)
+{
     h->cap = mmio_read32(h->abar, AHCI_REG_CAP);
     h->pi = mmio_read32(h->abar, AHCI_REG_PI);
     h->slots = ((h->cap >> AHCI_CAP_NCS_SHIFT) & 0x1f) + 1;
     h->s64a = (h->cap & AHCI_CAP_S64A) != 0;
     h->sncq = (h->cap & AHCI_CAP_SNCQ) != 0;
-    choose_irq_mode(h);
-    print_controller(h);
-    if (h->bus_master_off) {
-        /* Documented choice: the disks are not registered at all, and the
-         * controller is recorded as failed so the preflight names the cause. */
-        uint16_t command = pci_read16(pci, PCI_COMMAND);
-        if (!(command & PCI_COMMAND_BUS_MASTER)) {
-            blk_controller_failed(h->name, pci, BLK_CAUSE_BUS_MASTER_OFF,
-                                  "PCI COMMAND 0x%04x has BME clear: no disks registered, no I/O "
-                                  "attempted", command);
-            return;
-        }
-    }
+}
+
+/* test.no_bus_master=ahci left PCI bus mastering off. Documented choice: the
+ * disks are not registered at all, and the controller is recorded as failed
+ * so the preflight names the cause. */
+static bool refused_without_bus_master(struct ahci_hba *h)
+{
+    if (!h->bus_master_off)
+        return false;
+    uint16_t command = pci_read16(h->pci, PCI_COMMAND);
+    if (command & PCI_COMMAND_BUS_MASTER)
+        return false;
+    blk_controller_failed(h->name, h->pci, BLK_CAUSE_BUS_MASTER_OFF,
+                          "PCI COMMAND 0x%04x has BME clear: no disks registered, no I/O "
+                          "attempted", command);
+    return true;
+}
+
+/* Every implemented port brought up, then interrupts on, then the disks
+ * registered. */
+static void bring_up_ports(struct ahci_hba *h)
+{
     for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
         if (h->pi & (1u << i))
             ahci_port_probe(h, i);
@@ -219,7 +228,29 @@ static void hba_probe(const struct blk_driver *drv, struct pci_device *pci, stru
     /* Registration reads LBA 0, so only now, with completions working. */
     for (unsigned i = 0; i < AHCI_MAX_PORTS; i++)
         if (h->port[i])
-            h->port[i]->registered = blk_register(&h->port[i]->dev);
+            h->port[i]->registered = ahci_io_register(h->port[i]);
+}
+
+static void hba_probe(const struct blk_driver *drv, struct pci_device *pci, struct ahci_hba *h)
+{
+    bool bus_master;
+
+    memset(h, 0, sizeof(*h));
+    h->index = hba_count++;     /* a failed controller keeps its number */
+    h->pci = pci;
+    snprintf(h->name, sizeof(h->name), "ahci%u", h->index);
+    h->abar = blk_pci_claim(drv, pci, h->name, &bus_master);
+    if (!h->abar)
+        return;
+    h->bus_master_off = !bus_master;
+    if (!take_and_reset(h))
+        return;
+    read_capabilities(h);
+    choose_irq_mode(h);
+    print_controller(h);
+    if (refused_without_bus_master(h))
+        return;
+    bring_up_ports(h);
 }
 
 static void ahci_init(const struct blk_driver *drv)
@@ -276,8 +307,3 @@ BLK_DRIVER(ahci) = {
     .init = ahci_init,
     .preflight = ahci_preflight,
 };
-
-struct ahci_port *ahci_port_of(struct blk_dev *dev)
-{
-    return dev && dev->ops == &ahci_blk_ops ? dev->priv : NULL;
-}

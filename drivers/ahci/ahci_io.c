@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* drivers/ahci/ahci_io.c — the AHCI driver's block operations: command
- * building (READ/WRITE DMA EXT, WRITE DMA FUA EXT, READ/WRITE FPDMA QUEUED,
- * FLUSH CACHE EXT, DATA SET MANAGEMENT TRIM), PRDTs from the caller's
- * segments, splitting at 65536 sectors or a full PRDT, issue (PxSACT, then
- * PxCI once per kick), completion by MSI or polling, PxPRDBC checks,
- * per-command deadlines, and the error path: snapshot, classify, recover the
- * port (ahci_port.c), fail every command that was in flight.
+/* drivers/ahci/ahci_io.c — the AHCI driver's block operations: requests into
+ * command slots (built by ahci_cmd.c: READ/WRITE DMA EXT, WRITE DMA FUA EXT,
+ * READ/WRITE FPDMA QUEUED, FLUSH CACHE EXT, DATA SET MANAGEMENT TRIM), split
+ * at 65536 sectors or a full PRDT, issue (PxSACT, then PxCI once per kick),
+ * completion by MSI or polling, PxPRDBC checks, per-command deadlines, and
+ * the error path: snapshot, decide (ahci_recovery.c), recover the port
+ * (ahci_port.c), re-send or fail every command that was in flight.
  *
  * Requests wait in a FIFO until a slot is free; a request occupies one slot
  * at a time and its parts run one after another. NCQ and non-queued commands
@@ -29,8 +29,6 @@
 #include "lib/format.h"
 #include "lib/string.h"
 
-#define CFL_REG_H2D (sizeof(struct fis_reg_h2d) / 4)
-
 static uint32_t rd(struct ahci_port *p, unsigned reg) { return mmio_read32(p->regs, reg); }
 static void wr(struct ahci_port *p, unsigned reg, uint32_t v) { mmio_write32(p->regs, reg, v); }
 
@@ -53,170 +51,11 @@ struct ahci_rq {
 #define AHCI_RQ_RETRIED     4u      /* already re-sent once: its next failure is final */
 BLK_PDU_ACCESSOR(ahci_rq, struct ahci_rq)
 
-void ahci_fis_set_lba(struct fis_reg_h2d *fis, uint64_t lba)
-{
-    fis->lba0 = (uint8_t)lba;
-    fis->lba1 = (uint8_t)(lba >> 8);
-    fis->lba2 = (uint8_t)(lba >> 16);
-    fis->lba3 = (uint8_t)(lba >> 24);
-    fis->lba4 = (uint8_t)(lba >> 32);
-    fis->lba5 = (uint8_t)(lba >> 40);
-    fis->device = ATA_DEVICE_LBA;
-}
-
-static void set_header(struct ahci_port *p, unsigned s, bool write, unsigned prdtl)
-{
-    struct ahci_cmd_header *h = &p->cmd_list[s];
-    h->dw0 = CFL_REG_H2D | (write ? AHCI_CMDH_W : 0) | (uint32_t)prdtl << AHCI_CMDH_PRDTL_SHIFT;
-    h->prdbc = 0;
-}
-
-static void init_fis(struct fis_reg_h2d *fis, uint8_t command)
-{
-    memset(fis, 0, sizeof(*fis));
-    fis->fis_type = FIS_TYPE_REG_H2D;
-    fis->flags = FIS_H2D_C;
-    fis->command = command;
-    fis->device = ATA_DEVICE_LBA;
-}
-
 static bool uses_ncq(const struct ahci_port *p, const struct blk_request *req)
 {
     return (p->dev.caps & BLK_CAP_NCQ) && !p->test_nonqueued &&
            !(ahci_rq(req)->flags & AHCI_RQ_NONQUEUED) &&
            (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE);
-}
-
-/* ---- building one part of a request into a slot ---- */
-
-static uint8_t rw_command(const struct blk_request *req, bool ncq)
-{
-    if (ncq)
-        return req->op == BLK_OP_READ ? ATA_CMD_READ_FPDMA_QUEUED : ATA_CMD_WRITE_FPDMA_QUEUED;
-    if (req->op == BLK_OP_READ)
-        return ATA_CMD_READ_DMA_EXT;
-    return req->flags & BLK_F_FUA ? ATA_CMD_WRITE_DMA_FUA_EXT : ATA_CMD_WRITE_DMA_EXT;
-}
-
-static bool build_rw(struct ahci_port *p, unsigned s, struct blk_request *req, char *why,
-                     size_t why_size)
-{
-    struct ahci_slot *sl = &p->slot[s];
-    struct ahci_cmd_table *t = &p->table[s];
-    struct fis_reg_h2d *fis = (struct fis_reg_h2d *)t->cfis;
-    uint32_t bs = p->dev.block_size;
-    uint64_t done = ahci_rq(req)->done_blocks, left = req->count - done;
-    uint64_t max = (req->flags & BLK_F_NOSPLIT) ? left : (left < ATA_MAX_SECTORS_EXT ? left
-                                                          : ATA_MAX_SECTORS_EXT);
-    unsigned entries;
-    enum blk_cause cause;
-    uint64_t bytes = ahci_prdt_build(req->segs, req->nsegs, done * bs, max * bs, bs, t->prdt,
-                                     AHCI_PRDT_ENTRIES, &entries, &cause, why, why_size);
-    if (bytes == 0)
-        return false;
-    if (p->test_short_prdt && bytes > bs)   /* test: the PRDT one sector short of the FIS */
-        ahci_prdt_build(req->segs, req->nsegs, done * bs, bytes - bs, bs, t->prdt,
-                        AHCI_PRDT_ENTRIES, &entries, &cause, why, why_size);
-    sl->ncq = uses_ncq(p, req);
-    sl->command = rw_command(req, sl->ncq);
-    sl->lba = req->lba + done;
-    sl->count = (uint32_t)(bytes / bs);
-    sl->bytes = bytes;
-    sl->prdt_entries = entries;
-    init_fis(fis, sl->command);
-    ahci_fis_set_lba(fis, sl->lba);
-    if (sl->ncq) {
-        /* FPDMA: the sector count travels in FEATURES, the tag in COUNT 7:3. */
-        fis->features = (uint8_t)sl->count;
-        fis->features_exp = (uint8_t)(sl->count >> 8);
-        fis->count = (uint8_t)(s << 3);
-        if (req->flags & BLK_F_FUA)
-            fis->device |= ATA_DEVICE_FUA;
-    } else {
-        fis->count = (uint8_t)sl->count;        /* 65536 encodes as 0 */
-        fis->count_exp = (uint8_t)(sl->count >> 8);
-    }
-    set_header(p, s, req->op == BLK_OP_WRITE, entries);
-    return true;
-}
-
-static void build_trim(struct ahci_port *p, unsigned s, struct blk_request *req)
-{
-    struct ahci_slot *sl = &p->slot[s];
-    struct ahci_cmd_table *t = &p->table[s];
-    struct fis_reg_h2d *fis = (struct fis_reg_h2d *)t->cfis;
-    uint64_t done = ahci_rq(req)->done_blocks;
-    uint64_t covered = ata_dsm_trim_payload(req->lba + done, req->count - done, p->dsm_buf,
-                                            ATA_DSM_RANGES_PER_BLOCK);
-
-    sl->ncq = false;
-    sl->command = ATA_CMD_DSM;
-    sl->lba = req->lba + done;
-    sl->count = (uint32_t)covered;
-    sl->bytes = 0;
-    sl->prdt_entries = 1;
-    init_fis(fis, ATA_CMD_DSM);
-    fis->features = ATA_DSM_TRIM;
-    fis->count = 1;                             /* 512-byte blocks of ranges */
-    t->prdt[0].dba = (uint32_t)virt_to_phys(p->dsm_buf);
-    t->prdt[0].dbau = (uint32_t)(virt_to_phys(p->dsm_buf) >> 32);
-    t->prdt[0].reserved = 0;
-    t->prdt[0].dbc = 512 - 1;
-    set_header(p, s, true, 1);
-}
-
-static void build_flush(struct ahci_port *p, unsigned s)
-{
-    struct ahci_slot *sl = &p->slot[s];
-    init_fis((struct fis_reg_h2d *)p->table[s].cfis, ATA_CMD_FLUSH_CACHE_EXT);
-    sl->ncq = false;
-    sl->command = ATA_CMD_FLUSH_CACHE_EXT;
-    sl->lba = 0;
-    sl->count = 0;
-    sl->bytes = 0;
-    sl->prdt_entries = 0;
-    set_header(p, s, false, 0);
-}
-
-/* ---- the wait list and issue ---- */
-
-static void wait_push_tail(struct ahci_port *p, struct blk_request *req)
-{
-    req->next = NULL;
-    if (p->wait_tail)
-        p->wait_tail->next = req;
-    else
-        p->wait_head = req;
-    p->wait_tail = req;
-}
-
-static void wait_push_head(struct ahci_port *p, struct blk_request *req)
-{
-    req->next = p->wait_head;
-    p->wait_head = req;
-    if (!p->wait_tail)
-        p->wait_tail = req;
-}
-
-static struct blk_request *wait_pop(struct ahci_port *p)
-{
-    struct blk_request *req = p->wait_head;
-    if (req) {
-        p->wait_head = req->next;
-        if (!p->wait_head)
-            p->wait_tail = NULL;
-        req->next = NULL;
-    }
-    return req;
-}
-
-static int free_slot(const struct ahci_port *p)
-{
-    uint32_t busy = p->issued | p->to_issue;
-    for (unsigned s = 0; s < p->dev.queue_depth && s < p->slots; s++)
-        if (!(busy & (1u << s)))
-            return (int)s;
-    return -1;
 }
 
 static void fail_request(struct ahci_port *p, struct blk_request *req, enum blk_cause cause,
@@ -228,49 +67,69 @@ static void fail_request(struct ahci_port *p, struct blk_request *req, enum blk_
     blk_complete(&p->dev, req, cause);
 }
 
-/* Moves waiting requests into free slots, then tells the HBA: PxSACT bits
- * before PxCI bits for NCQ (AHCI 1.3.1 §5.6.4.1), one write each. */
-static void issue_waiting(struct ahci_port *p)
+static void fail_all_waiting(struct ahci_port *p, enum blk_cause cause, const char *why)
 {
-    uint32_t sact = 0;
-    char why[120];
+    struct blk_request *req;
+    while ((req = blk_fifo_pop(&p->waiting)) != NULL)
+        fail_request(p, req, cause, 0, why);
+}
 
-    while (p->wait_head) {
-        struct blk_request *req = p->wait_head;
-        bool ncq = uses_ncq(p, req);
-        if (ncq ? p->nonqueued_active : (p->issued | p->to_issue) != 0)
-            break;
-        int s = free_slot(p);
-        if (s < 0)
-            break;
-        wait_pop(p);
-        bool ok = true;
-        if (req->op == BLK_OP_FLUSH)
-            build_flush(p, (unsigned)s);
-        else if (req->op == BLK_OP_TRIM)
-            build_trim(p, (unsigned)s, req);
-        else
-            ok = build_rw(p, (unsigned)s, req, why, sizeof(why));
-        if (!ok) {      /* submit checked the plan: only a changed buffer gets here */
-            fail_request(p, req, BLK_CAUSE_INVALID, 0, why);
-            continue;
-        }
-        struct ahci_slot *sl = &p->slot[s];
-        sl->req = req;
-        sl->offset = ahci_rq(req)->done_blocks * p->dev.block_size;
-        sl->deadline_ns = time_ns() + (uint64_t)p->dev.timeout_ms * 1000000;
-        sl->done_seen_ns = 0;
-        p->to_issue |= 1u << s;
-        p->stats.parts++;
-        if (ncq) {
-            sact |= 1u << s;
-            p->ncq_active = true;
-            p->stats.ncq_commands++;
-        } else {
-            p->nonqueued_active = true;
-            break;      /* a non-queued command runs alone */
-        }
+/* ---- issue: waiting requests into free slots ---- */
+
+static int free_slot(const struct ahci_port *p)
+{
+    uint32_t busy = p->issued | p->to_issue;
+    for (unsigned s = 0; s < p->dev.queue_depth && s < p->slots; s++)
+        if (!(busy & (1u << s)))
+            return (int)s;
+    return -1;
+}
+
+/* NCQ commands go together; a non-queued command goes only to an idle port. */
+static bool may_issue(const struct ahci_port *p, bool ncq)
+{
+    return ncq ? !p->nonqueued_active : (p->issued | p->to_issue) == 0;
+}
+
+/* The request's next part into slot s (ahci_cmd.c). */
+static bool build_part(struct ahci_port *p, unsigned s, const struct blk_request *req, bool ncq,
+                       char *why, size_t why_size)
+{
+    uint64_t done = ahci_rq(req)->done_blocks;
+
+    if (req->op == BLK_OP_FLUSH) {
+        ahci_cmd_build_flush(p, s);
+        return true;
     }
+    if (req->op == BLK_OP_TRIM) {
+        ahci_cmd_build_trim(p, s, req, done);
+        return true;
+    }
+    return ahci_cmd_build_rw(p, s, req, done, ncq, why, why_size);
+}
+
+/* The built slot belongs to req until it completes, by its deadline. */
+static void occupy_slot(struct ahci_port *p, unsigned s, struct blk_request *req, bool ncq)
+{
+    struct ahci_slot *sl = &p->slot[s];
+    sl->req = req;
+    sl->offset = ahci_rq(req)->done_blocks * p->dev.block_size;
+    sl->deadline_ns = time_ns() + (uint64_t)p->dev.timeout_ms * 1000000;
+    sl->done_seen_ns = 0;
+    p->to_issue |= 1u << s;
+    p->stats.parts++;
+    if (ncq) {
+        p->ncq_active = true;
+        p->stats.ncq_commands++;
+    } else {
+        p->nonqueued_active = true;
+    }
+}
+
+/* Tells the HBA: PxSACT bits before PxCI bits for NCQ (AHCI 1.3.1
+ * §5.6.4.1), one write each. */
+static void write_issue(struct ahci_port *p, uint32_t sact)
+{
     if (!p->to_issue)
         return;
     if (sact)
@@ -283,6 +142,32 @@ static void issue_waiting(struct ahci_port *p)
         p->stats.max_in_flight = n;
 }
 
+/* Moves waiting requests into free slots, then issues them. */
+static void issue_waiting(struct ahci_port *p)
+{
+    uint32_t sact = 0;
+    char why[120];
+    struct blk_request *req;
+
+    while ((req = blk_fifo_peek(&p->waiting)) != NULL) {
+        bool ncq = uses_ncq(p, req);
+        int s = may_issue(p, ncq) ? free_slot(p) : -1;
+        if (s < 0)
+            break;
+        blk_fifo_pop(&p->waiting);
+        if (!build_part(p, (unsigned)s, req, ncq, why, sizeof(why))) {
+            /* submit checked the plan: only a changed buffer gets here */
+            fail_request(p, req, BLK_CAUSE_INVALID, 0, why);
+            continue;
+        }
+        occupy_slot(p, (unsigned)s, req, ncq);
+        if (!ncq)
+            break;      /* a non-queued command runs alone */
+        sact |= 1u << s;
+    }
+    write_issue(p, sact);
+}
+
 /* ---- submit: refuse what cannot be sent, queue the rest ---- */
 
 /* Walks the parts the request will be split into, so a segment list that
@@ -292,70 +177,65 @@ static enum blk_cause plan_rw(struct ahci_port *p, struct blk_request *req)
     static struct ahci_prd scratch[AHCI_PRDT_ENTRIES];
     uint32_t bs = p->dev.block_size;
     uint64_t done = 0;
+    char why[sizeof(req->detail)];
 
-    if ((req->flags & BLK_F_NOSPLIT) && req->count > ATA_MAX_SECTORS_EXT) {
-        snprintf(req->detail, sizeof(req->detail), "%u sectors in one command: the 48-bit ATA "
-                 "count holds at most %u", req->count, ATA_MAX_SECTORS_EXT);
-        return BLK_CAUSE_INVALID;
-    }
+    if ((req->flags & BLK_F_NOSPLIT) && req->count > ATA_MAX_SECTORS_EXT)
+        return blk_refuse(req, BLK_CAUSE_INVALID, "%u sectors in one command: the 48-bit ATA "
+                          "count holds at most %u", req->count, ATA_MAX_SECTORS_EXT);
     while (done < req->count) {
         uint64_t left = req->count - done;
         uint64_t max = left < ATA_MAX_SECTORS_EXT ? left : ATA_MAX_SECTORS_EXT;
         unsigned entries;
         enum blk_cause cause;
         uint64_t bytes = ahci_prdt_build(req->segs, req->nsegs, done * bs, max * bs, bs, scratch,
-                                         AHCI_PRDT_ENTRIES, &entries, &cause, req->detail,
-                                         sizeof(req->detail));
+                                         AHCI_PRDT_ENTRIES, &entries, &cause, why, sizeof(why));
         if (bytes == 0)
-            return cause;
-        if ((req->flags & BLK_F_NOSPLIT) && bytes / bs != req->count) {
-            snprintf(req->detail, sizeof(req->detail), "BLK_F_NOSPLIT: the segments need more "
-                     "than the %u PRD entries of one command", AHCI_PRDT_ENTRIES);
-            return BLK_CAUSE_INVALID;
-        }
+            return blk_refuse(req, cause, "%s", why);
+        if ((req->flags & BLK_F_NOSPLIT) && bytes / bs != req->count)
+            return blk_refuse(req, BLK_CAUSE_INVALID, "BLK_F_NOSPLIT: the segments need more "
+                              "than the %u PRD entries of one command", AHCI_PRDT_ENTRIES);
         done += bytes / bs;
     }
     return BLK_OK;
 }
 
-static enum blk_cause ahci_submit(struct blk_dev *dev, struct blk_request *req)
+/* What the ATA command set and this driver can send at all. */
+static enum blk_cause check_command(struct ahci_port *p, struct blk_request *req)
 {
-    struct ahci_port *p = dev->priv;
-    enum blk_cause rc = BLK_OK;
-
     /* LBA bits above 47 would be dropped by the FIS and the DSM range
      * entries: LBA 2^48 is LBA 0 to the device. Unchecked reads reach here. */
-    if (req->op != BLK_OP_FLUSH && !ata_lba48_reaches(req->lba, req->count)) {
-        snprintf(req->detail, sizeof(req->detail), "lba %llu+%u lies beyond 2^48 sectors, which "
-                 "48-bit ATA commands cannot address", (unsigned long long)req->lba, req->count);
-        return BLK_CAUSE_LBA_RANGE;
-    }
+    if (req->op != BLK_OP_FLUSH && !ata_lba48_reaches(req->lba, req->count))
+        return blk_refuse(req, BLK_CAUSE_LBA_RANGE, "lba %llu+%u lies beyond 2^48 sectors, "
+                          "which 48-bit ATA commands cannot address",
+                          (unsigned long long)req->lba, req->count);
     switch (req->op) {
     case BLK_OP_READ:
     case BLK_OP_WRITE:
-        rc = plan_rw(p, req);
-        break;
+        return plan_rw(p, req);
     case BLK_OP_FLUSH:
     case BLK_OP_TRIM:
-        break;
+        return BLK_OK;
     default:
-        snprintf(req->detail, sizeof(req->detail), "ATA has no %s command in this driver",
-                 blk_op_name(req->op));
-        rc = BLK_CAUSE_INVALID;
+        return blk_refuse(req, BLK_CAUSE_INVALID, "ATA has no %s command in this driver",
+                          blk_op_name(req->op));
     }
+}
+
+static enum blk_cause ahci_submit(struct blk_dev *dev, struct blk_request *req)
+{
+    struct ahci_port *p = dev->priv;
+    enum blk_cause rc = check_command(p, req);
+
     if (rc != BLK_OK)
         return rc;
-    if (p->dead) {
-        snprintf(req->detail, sizeof(req->detail), "port out of service: %s", p->dead_reason);
-        return BLK_CAUSE_NOT_READY;
-    }
-    if (p->hba->bus_master_off && !(pci_read16(p->hba->pci, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER)) {
-        snprintf(req->detail, sizeof(req->detail), "PCI COMMAND.BME is clear: the HBA cannot DMA");
-        return BLK_CAUSE_BUS_MASTER_OFF;
-    }
+    if (p->dead)
+        return blk_refuse(req, BLK_CAUSE_NOT_READY, "port out of service: %s", p->dead_reason);
+    if (p->hba->bus_master_off && !(pci_read16(p->hba->pci, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER))
+        return blk_refuse(req, BLK_CAUSE_BUS_MASTER_OFF,
+                          "PCI COMMAND.BME is clear: the HBA cannot DMA");
     *ahci_rq(req) = (struct ahci_rq){ 0 };
     uint64_t flags = irq_save();
-    wait_push_tail(p, req);
+    blk_fifo_push(&p->waiting, req);
     p->stats.commands++;
     irq_restore(flags);
     return BLK_OK;
@@ -372,12 +252,6 @@ static void ahci_kick(struct blk_dev *dev, unsigned queue)
 
 /* ---- completion ---- */
 
-static bool slot_busy(const struct ahci_slot *sl, unsigned s, uint32_t ci, uint32_t sact)
-{
-    uint32_t bit = 1u << s;
-    return sl->ncq ? ((ci | sact) & bit) != 0 : (ci & bit) != 0;
-}
-
 static void release_slot(struct ahci_port *p, unsigned s)
 {
     struct ahci_slot *sl = &p->slot[s];
@@ -385,6 +259,39 @@ static void release_slot(struct ahci_port *p, unsigned s)
     p->issued &= ~(1u << s);
     if (!p->issued)
         p->ncq_active = p->nonqueued_active = false;
+}
+
+/* A non-queued part that moved fewer bytes than it described: the request
+ * fails as a short transfer at the first sector missing. */
+static void fail_short_transfer(struct ahci_port *p, const struct ahci_slot *sl,
+                                struct blk_request *req, uint32_t prdbc)
+{
+    struct ahci_error_facts f = {
+        .pxtfd = rd(p, AHCI_PxTFD), .command = sl->command, .rw = true, .lba = sl->lba,
+        .count = sl->count, .nblocks = p->dev.nblocks, .short_transfer = true,
+        .prdbc = prdbc, .expected = sl->bytes,
+    };
+    char why[80];
+    enum blk_cause cause = ahci_classify(&f, why, sizeof(why));
+    req->bytes += prdbc;
+    req->error_lba = sl->lba + prdbc / p->dev.block_size;
+    ahci_format_detail(&f, why, req->detail, sizeof(req->detail));
+    fail_request(p, req, cause, f.pxtfd, req->detail);
+}
+
+/* Every part done: OK, unless MSI mode saw the completion without its
+ * interrupt (the data is good, the interrupt path is not). */
+static void complete_request(struct ahci_port *p, struct blk_request *req)
+{
+    if (ahci_rq(req)->flags & AHCI_RQ_IRQ_MISSED) {
+        snprintf(req->detail, sizeof(req->detail), "%s: the command completed (data ok) but the "
+                 "MSI never arrived within %u ms; vector %d fired %llu times", p->dev.name,
+                 AHCI_IRQ_GRACE_MS, p->hba->vector,
+                 (unsigned long long)(p->hba->vector >= 0 ? irq_count(p->hba->vector) : 0));
+        blk_complete(&p->dev, req, BLK_CAUSE_IRQ_NOT_DELIVERED);
+        return;
+    }
+    blk_complete(&p->dev, req, BLK_OK);
 }
 
 /* A part finished without an error bit: check PRDBC (non-queued commands;
@@ -398,37 +305,51 @@ static void finish_part(struct ahci_port *p, unsigned s)
 
     release_slot(p, s);
     if (!sl->ncq && sl->bytes && prdbc != sl->bytes) {
-        struct ahci_error_facts f = {
-            .pxtfd = rd(p, AHCI_PxTFD), .command = sl->command, .rw = true, .lba = sl->lba,
-            .count = sl->count, .nblocks = p->dev.nblocks, .short_transfer = true,
-            .prdbc = prdbc, .expected = sl->bytes,
-        };
-        char why[80];
-        enum blk_cause cause = ahci_classify(&f, why, sizeof(why));
-        req->bytes += prdbc;
-        req->error_lba = sl->lba + prdbc / p->dev.block_size;
-        ahci_format_detail(&f, why, req->detail, sizeof(req->detail));
-        fail_request(p, req, cause, f.pxtfd, req->detail);
+        fail_short_transfer(p, sl, req, prdbc);
         return;
     }
     req->bytes += sl->ncq ? sl->bytes : prdbc;
     ahci_rq(req)->done_blocks += sl->count;
     if (req->op != BLK_OP_FLUSH && ahci_rq(req)->done_blocks < req->count) {
-        wait_push_head(p, req);
+        blk_fifo_push_front(&p->waiting, req);
         return;
     }
-    if (ahci_rq(req)->flags & AHCI_RQ_IRQ_MISSED) {
-        snprintf(req->detail, sizeof(req->detail), "%s: the command completed (data ok) but the "
-                 "MSI never arrived within %u ms; vector %d fired %llu times", p->dev.name,
-                 AHCI_IRQ_GRACE_MS, p->hba->vector,
-                 (unsigned long long)(p->hba->vector >= 0 ? irq_count(p->hba->vector) : 0));
-        blk_complete(&p->dev, req, BLK_CAUSE_IRQ_NOT_DELIVERED);
-        return;
-    }
-    blk_complete(&p->dev, req, BLK_OK);
+    complete_request(p, req);
 }
 
-static void snapshot_error(struct ahci_port *p, unsigned s, uint32_t pxis)
+/* ---- the error path (AHCI 1.3.1 §6.2.2) ---- */
+
+/* The registers and every issued slot, as the error left them. */
+static void take_snapshot(struct ahci_port *p, uint32_t pxis, int timed_out,
+                          struct ahci_error_snapshot *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->pxis = pxis;
+    s->pxci = rd(p, AHCI_PxCI);
+    s->pxsact = rd(p, AHCI_PxSACT);
+    s->pxtfd = rd(p, AHCI_PxTFD);
+    s->pxserr = rd(p, AHCI_PxSERR);
+    s->ccs = (rd(p, AHCI_PxCMD) >> AHCI_PxCMD_CCS_SHIFT) & 0x1f;
+    s->timed_out = timed_out;
+    s->issued = p->issued;
+    s->nblocks = p->dev.nblocks;
+    s->timeout_ms = p->dev.timeout_ms;
+    for (unsigned i = 0; i < p->slots; i++) {
+        const struct ahci_slot *sl = &p->slot[i];
+        if (!(p->issued & (1u << i)))
+            continue;
+        uint32_t flags = ahci_rq(sl->req)->flags;
+        s->slot[i] = (struct ahci_recovery_slot){
+            .command = sl->command, .ncq = sl->ncq, .data = sl->bytes != 0, .lba = sl->lba,
+            .count = sl->count, .retried = (flags & AHCI_RQ_RETRIED) != 0,
+            .nonqueued = (flags & AHCI_RQ_NONQUEUED) != 0,
+            .irq_missed = (flags & AHCI_RQ_IRQ_MISSED) != 0,
+        };
+    }
+}
+
+/* For describe(): the registers and the failed slot's PRDT as sent. */
+static void record_last_error(struct ahci_port *p, unsigned s, uint32_t pxis)
 {
     const struct ahci_slot *sl = &p->slot[s];
     p->last_error.pxis = pxis;
@@ -444,23 +365,25 @@ static void snapshot_error(struct ahci_port *p, unsigned s, uint32_t pxis)
     p->last_error.valid = true;
 }
 
-/* The LBA the device reports in its D2H Register FIS, if inside the part. */
-static uint64_t error_lba(struct ahci_port *p, const struct ahci_slot *sl)
+/* Slots that finished before the error complete normally. */
+static void reap_finished(struct ahci_port *p, uint32_t finished)
 {
-    struct fis_reg_d2h d2h;
-    memcpy(&d2h, p->rfis->rfis, sizeof(d2h));
-    uint64_t lba = ahci_d2h_lba(&d2h);
-    if (d2h.fis_type == FIS_TYPE_REG_D2H && sl->count && lba >= sl->lba &&
-        lba < sl->lba + sl->count)
-        return lba;
-    return sl->lba;
+    for (unsigned s = 0; s < p->slots; s++)
+        if (finished & (1u << s))
+            finish_part(p, s);
 }
 
-static void fail_all_waiting(struct ahci_port *p, enum blk_cause cause, const char *why)
+/* The slots still in flight leave the HBA; their requests go to req[]. */
+static void take_failed_slots(struct ahci_port *p, uint32_t failed, struct blk_request **req)
 {
-    struct blk_request *req;
-    while ((req = wait_pop(p)) != NULL)
-        fail_request(p, req, cause, 0, why);
+    for (unsigned s = 0; s < p->slots; s++) {
+        if (!(failed & (1u << s)))
+            continue;
+        req[s] = p->slot[s].req;
+        release_slot(p, s);
+    }
+    p->issued = 0;
+    p->ncq_active = p->nonqueued_active = false;
 }
 
 static bool port_running(struct ahci_port *p)
@@ -472,7 +395,7 @@ static bool port_running(struct ahci_port *p)
 /* SATA §13.7.4: READ LOG EXT of the NCQ Command Error log, with the engine
  * restarted after an NCQ error. True when the page names a tag that was in
  * flight; otherwise `why` says what went wrong and the port has been reset
- * (by ahci_exec_sync() when the device refused the read; here when the
+ * (by ahci_port_exec_sync() when the device refused the read; here when the
  * page is unusable), since the device may still hold its error state. */
 static bool read_ncq_error_log(struct ahci_port *p, uint32_t in_flight, struct ata_ncq_error *e,
                                char *why, size_t why_size)
@@ -482,8 +405,8 @@ static bool read_ncq_error_log(struct ahci_port *p, uint32_t in_flight, struct a
     enum ata_ncq_log_status st;
 
     ata_read_log_ext_fis(&fis, ATA_LOG_NCQ_ERROR, 0, 1);
-    if (!ahci_exec_sync(p, &fis, p->identify_buf, 512, false, AHCI_IDENTIFY_TIMEOUT_MS, sub,
-                        sizeof(sub))) {
+    if (!ahci_port_exec_sync(p, &fis, p->identify_buf, 512, false, AHCI_IDENTIFY_TIMEOUT_MS, sub,
+                             sizeof(sub))) {
         snprintf(why, why_size, "NCQ error log unavailable, port reset: READ LOG EXT 10h: %s",
                  sub);
         return false;
@@ -505,150 +428,105 @@ static bool read_ncq_error_log(struct ahci_port *p, uint32_t in_flight, struct a
     return false;
 }
 
+/* The port restarted as the plan says and, after an NCQ device error, the
+ * error log read: r->recovered, and r->log pointing at `log` when it names a
+ * tag in flight. `recovery` says how it went. */
+static void recover_port(struct ahci_port *p, const struct ahci_recovery_plan *plan,
+                         struct ata_ncq_error *log, struct ahci_recovery_result *r,
+                         char *recovery, size_t recovery_size)
+{
+    char log_why[200];
+
+    r->log = NULL;
+    r->recovered = ahci_port_recover(p, plan->reset, recovery, recovery_size);
+    if (!r->recovered || !plan->ncq_device_error)
+        return;
+    if (read_ncq_error_log(p, plan->failed, log, log_why, sizeof(log_why))) {
+        r->log = log;
+        p->stats.ncq_log_reads++;
+    } else {
+        p->stats.ncq_log_unusable++;
+    }
+    r->recovered = port_running(p);
+    if (!r->recovered)
+        snprintf(recovery, recovery_size, "recovery failed after the NCQ error log read");
+    klog(LOG_WARN, "%s: NCQ error: %s\n", p->dev.name, log_why);
+}
+
+/* Aborted by another tag's NCQ error: first in line again, once. Every tag
+ * in flight is named, also those that will succeed. */
+static void resend(struct ahci_port *p, struct blk_request *req, unsigned s,
+                   const struct ahci_recovery_slot *sl, bool nonqueued)
+{
+    ahci_rq(req)->flags |= AHCI_RQ_RETRIED | (nonqueued ? AHCI_RQ_NONQUEUED : 0);
+    klog(LOG_WARN, "%s: NCQ error: tag %u (cmd %02xh lba %llu count %u) re-sent%s\n",
+         p->dev.name, s, sl->command, (unsigned long long)sl->lba, sl->count,
+         nonqueued ? " without NCQ" : "");
+    blk_fifo_push_front(&p->waiting, req);
+    p->stats.retries++;
+}
+
+/* Each slot that was in flight: re-sent or failed, as ahci_recovery_decide() says. */
+static void settle_failed(struct ahci_port *p, const struct ahci_error_snapshot *snap,
+                          const struct ahci_recovery_plan *plan, struct ahci_recovery_result *r,
+                          struct blk_request **req)
+{
+    struct ahci_slot_verdict v;
+
+    memcpy(&r->d2h, p->rfis->rfis, sizeof(r->d2h));
+    for (unsigned s = 0; s < p->slots; s++) {
+        if (!(plan->failed & (1u << s)))
+            continue;
+        ahci_recovery_decide(snap, plan, r, s, &v);
+        if (v.action != AHCI_SLOT_FAIL) {
+            resend(p, req[s], s, &snap->slot[s], v.action == AHCI_SLOT_RESEND_NONQUEUED);
+            continue;
+        }
+        req[s]->error_lba = v.error_lba;
+        fail_request(p, req[s], v.cause, v.status, v.detail);
+    }
+}
+
+/* Recovery failed: the port is out of service and refuses what comes. */
+static void take_out_of_service(struct ahci_port *p, const char *reason)
+{
+    p->dead = true;
+    snprintf(p->dead_reason, sizeof(p->dead_reason), "%s", reason);
+    fail_all_waiting(p, BLK_CAUSE_NOT_READY, p->dead_reason);
+}
+
 /* The port stopped on an error (pxis has a fatal bit) or a command ran past
  * its deadline (timed_out >= 0). §6.2.2: reap what finished, work out which
- * command failed, recover the port, fail everything that was in flight. */
+ * command failed, recover the port, re-send or fail everything that was in
+ * flight. */
 static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
 {
-    uint32_t ci = rd(p, AHCI_PxCI), sact = rd(p, AHCI_PxSACT);
-    uint32_t pxtfd = rd(p, AHCI_PxTFD), pxserr = rd(p, AHCI_PxSERR);
-    uint32_t ccs = (rd(p, AHCI_PxCMD) >> AHCI_PxCMD_CCS_SHIFT) & 0x1f;
-    uint32_t failed_mask = 0;
-    int culprit = timed_out;
-    struct ahci_slot saved[AHCI_MAX_SLOTS];
-    char why[96], recovery[120], log_why[200];
-
-    /* Slots that finished before the error completed normally. */
-    for (unsigned s = 0; s < p->slots; s++) {
-        if (!(p->issued & (1u << s)))
-            continue;
-        if (!slot_busy(&p->slot[s], s, ci, sact))
-            finish_part(p, s);
-        else
-            failed_mask |= 1u << s;
-    }
-    if (culprit < 0) {
-        if (failed_mask & (1u << ccs) && !p->slot[ccs].ncq)
-            culprit = (int)ccs;     /* non-queued: CCS names the command */
-        else if (bits_set(failed_mask) == 1)
-            culprit = __builtin_ctz(failed_mask);
-    }
-    if (failed_mask)
-        snapshot_error(p, culprit >= 0 ? (unsigned)culprit : (unsigned)__builtin_ctz(failed_mask),
-                       pxis);
-    memcpy(saved, p->slot, sizeof(saved));
-    for (unsigned s = 0; s < p->slots; s++)
-        if (failed_mask & (1u << s))
-            release_slot(p, s);
-    p->issued = 0;
-    p->ncq_active = p->nonqueued_active = false;
-
-    /* Clearing ST stops the HBA, not the device: after a timeout or an
-     * interface error the device may still own queued commands (and DMA into
-     * their buffers later), so only a COMRESET makes it safe to fail them.
-     * After an NCQ device error (TFES alone) the device has aborted them all
-     * and waits for READ LOG EXT 10h: no reset, or the log is lost. */
-    bool ncq = false;
-    for (unsigned s = 0; s < p->slots; s++)
-        ncq = ncq || ((failed_mask & (1u << s)) && saved[s].ncq);
-    bool ncq_device_error = ncq && timed_out < 0 && (pxis & AHCI_PxIS_TFES) &&
-                            !(pxis & (AHCI_PxIS_HBFS | AHCI_PxIS_HBDS | AHCI_PxIS_IFS |
-                                      AHCI_PxIS_OFS));
-    enum ahci_reset_policy policy = ncq_device_error ? AHCI_RESET_IF_STUCK
-                                    : timed_out >= 0 || ncq ? AHCI_RESET_ALWAYS
-                                    : AHCI_RESET_IF_NEEDED;
-    bool recovered = ahci_port_recover(p, policy, recovery, sizeof(recovery));
+    struct ahci_error_snapshot snap;
+    struct ahci_recovery_plan plan;
+    struct ahci_recovery_result result;
     struct ata_ncq_error log;
-    bool log_ok = false;
-    if (recovered && ncq_device_error) {
-        log_ok = read_ncq_error_log(p, failed_mask, &log, log_why, sizeof(log_why));
-        if (log_ok) {
-            culprit = (int)log.tag;
-            p->stats.ncq_log_reads++;
-        } else {
-            p->stats.ncq_log_unusable++;
-        }
-        recovered = port_running(p);
-        if (!recovered)
-            snprintf(recovery, sizeof(recovery), "recovery failed after the NCQ error log read");
-        klog(LOG_WARN, "%s: NCQ error: %s\n", p->dev.name, log_why);
-    }
-    klog(LOG_WARN, "%s: %s; %u command(s) in flight failed; %s\n", p->dev.name,
-         timed_out >= 0 ? "command timeout" : "port error", bits_set(failed_mask),
-         recovery);
+    struct blk_request *req[AHCI_MAX_SLOTS];
+    char recovery[120];
 
-    for (unsigned s = 0; s < p->slots; s++) {
-        if (!(failed_mask & (1u << s)))
-            continue;
-        struct ahci_slot *sl = &saved[s];
-        struct blk_request *req = sl->req;
-        struct ahci_error_facts f = {
-            .pxis = pxis, .pxtfd = pxtfd, .pxserr = pxserr, .command = sl->command,
-            .rw = sl->bytes != 0, .lba = sl->lba, .count = sl->count, .nblocks = p->dev.nblocks,
-        };
-        enum blk_cause cause;
-        /* An NCQ error aborted this command and the log says it was not its
-         * own: send it again, once. Without the log every command is sent
-         * again without NCQ, the culprit too: PxTFD after an NCQ error may
-         * already show a later command's status (QEMU), while a non-queued
-         * command runs alone and its failure is its own. */
-        if (ncq_device_error && recovered && (!log_ok || (int)s != culprit) &&
-            !(ahci_rq(req)->flags & AHCI_RQ_RETRIED)) {
-            ahci_rq(req)->flags |= AHCI_RQ_RETRIED | (log_ok ? 0 : AHCI_RQ_NONQUEUED);
-            /* Every tag in flight is named, also those that will succeed. */
-            klog(LOG_WARN, "%s: NCQ error: tag %u (cmd %02xh lba %llu count %u) re-sent%s\n",
-                 p->dev.name, s, sl->command, (unsigned long long)sl->lba, sl->count,
-                 log_ok ? "" : " without NCQ");
-            wait_push_head(p, req);
-            p->stats.retries++;
-            continue;
-        }
-        if (culprit >= 0 && (int)s != culprit) {
-            snprintf(why, sizeof(why), "aborted by the recovery of slot %d (%s)", culprit,
-                     timed_out >= 0 ? "timeout" : "error");
-            cause = BLK_CAUSE_ABORTED;
-        } else if (timed_out >= 0) {
-            snprintf(why, sizeof(why), "no completion within %u ms (cmd %02xh, slot %u)",
-                     p->dev.timeout_ms, sl->command, s);
-            cause = BLK_CAUSE_TIMEOUT;
-        } else if (log_ok) {
-            /* The log's Status/Error are the failed command's own. */
-            f.pxtfd = log.status | (uint32_t)log.error << AHCI_PxTFD_ERR_SHIFT;
-            cause = ahci_classify(&f, why, sizeof(why));
-            size_t n = strlen(why);
-            snprintf(why + n, sizeof(why) - n, " (NCQ error log: tag %u)", log.tag);
-            req->error_lba = log.lba >= sl->lba && log.lba < sl->lba + sl->count ? log.lba
-                             : sl->lba;
-        } else {
-            cause = ahci_classify(&f, why, sizeof(why));
-            if (culprit < 0) {
-                size_t n = strlen(why);
-                snprintf(why + n, sizeof(why) - n, " (one of %d NCQ tags)",
-                         bits_set(failed_mask));
-            }
-            req->error_lba = error_lba(p, sl);
-        }
-        if (cause != BLK_CAUSE_ABORTED && (ahci_rq(req)->flags & AHCI_RQ_NONQUEUED)) {
-            size_t n = strlen(why);
-            snprintf(why + n, sizeof(why) - n, " (re-sent without NCQ)");
-        }
-        if (cause != BLK_CAUSE_ABORTED && (ahci_rq(req)->flags & AHCI_RQ_IRQ_MISSED)) {
-            size_t n = strlen(why);
-            snprintf(why + n, sizeof(why) - n, "; MSI not delivered");
-        }
-        if (cause == BLK_CAUSE_TIMEOUT || cause == BLK_CAUSE_ABORTED)
-            req->error_lba = sl->lba;
-        ahci_format_detail(&f, why, req->detail, sizeof(req->detail));
-        fail_request(p, req, cause, f.pxtfd, req->detail);
-    }
-    if (!recovered) {
-        p->dead = true;
-        snprintf(p->dead_reason, sizeof(p->dead_reason), "%s", recovery);
-        fail_all_waiting(p, BLK_CAUSE_NOT_READY, p->dead_reason);
+    take_snapshot(p, pxis, timed_out, &snap);
+    ahci_recovery_plan(&snap, &plan);
+    reap_finished(p, plan.finished);
+    if (plan.failed)
+        record_last_error(p, plan.culprit >= 0 ? (unsigned)plan.culprit
+                                               : (unsigned)__builtin_ctz(plan.failed), pxis);
+    take_failed_slots(p, plan.failed, req);
+    recover_port(p, &plan, &log, &result, recovery, sizeof(recovery));
+    klog(LOG_WARN, "%s: %s; %u command(s) in flight failed; %s\n", p->dev.name,
+         timed_out >= 0 ? "command timeout" : "port error", bits_set(plan.failed), recovery);
+    settle_failed(p, &snap, &plan, &result, req);
+    if (!result.recovered) {
+        take_out_of_service(p, recovery);
         return;
     }
     issue_waiting(p);
 }
+
+/* ---- noticing completions ---- */
 
 /* PxIS.INFS: the HBA recovered an interface error by itself (§6.1.1) and
  * goes on; PxSERR says which. Decoded once, then cleared so the next one
@@ -678,7 +556,7 @@ static unsigned process_port(struct ahci_port *p, uint32_t pxis)
     uint32_t ci = rd(p, AHCI_PxCI), sact = rd(p, AHCI_PxSACT);
     n = 0;
     for (unsigned s = 0; s < p->slots; s++) {
-        if ((p->issued & (1u << s)) && !slot_busy(&p->slot[s], s, ci, sact)) {
+        if ((p->issued & (1u << s)) && !ahci_slot_busy(p->slot[s].ncq, s, ci, sact)) {
             finish_part(p, s);
             n++;
         }
@@ -696,8 +574,7 @@ static uint32_t read_and_clear_pxis(struct ahci_port *p)
     return is;
 }
 
-/* Called from the HBA's MSI handler with interrupts off. */
-void ahci_port_interrupt(struct ahci_port *p)
+void ahci_io_interrupt(struct ahci_port *p)
 {
     p->stats.irqs++;
     process_port(p, read_and_clear_pxis(p));
@@ -714,7 +591,7 @@ static bool irq_missing(struct ahci_port *p, uint64_t now)
         struct ahci_slot *sl = &p->slot[s];
         if (!(p->issued & (1u << s)))
             continue;
-        if (slot_busy(sl, s, ci, sact) && !(is & AHCI_PxIS_FATAL))
+        if (ahci_slot_busy(sl->ncq, s, ci, sact) && !(is & AHCI_PxIS_FATAL))
             continue;
         if (!sl->done_seen_ns)
             sl->done_seen_ns = now;
@@ -749,68 +626,6 @@ static unsigned ahci_poll(struct blk_dev *dev, unsigned queue)
     }
     irq_restore(flags);
     return n;
-}
-
-/* ---- synchronous commands (bring-up) ---- */
-
-bool ahci_exec_sync(struct ahci_port *p, const struct fis_reg_h2d *fis, void *buf, uint32_t len,
-                    bool write, uint32_t timeout_ms, char *why, size_t why_size)
-{
-    struct ahci_cmd_table *t = &p->table[0];
-    uint64_t flags = irq_save(), deadline = deadline_after_ms(timeout_ms);
-    uint32_t is = 0;
-    bool ok = false;
-
-    if (p->issued) {
-        snprintf(why, why_size, "port busy with %d commands", bits_set(p->issued));
-        goto out;
-    }
-    memcpy(t->cfis, fis, sizeof(*fis));
-    if (len) {
-        t->prdt[0].dba = (uint32_t)virt_to_phys(buf);
-        t->prdt[0].dbau = (uint32_t)(virt_to_phys(buf) >> 32);
-        t->prdt[0].reserved = 0;
-        t->prdt[0].dbc = (len - 1) & AHCI_PRD_DBC_MASK;
-    }
-    set_header(p, 0, write, len ? 1 : 0);
-    wr(p, AHCI_PxIS, 0xffffffffu);
-    wr(p, AHCI_PxCI, 1);
-    for (;;) {
-        is = rd(p, AHCI_PxIS);
-        if (is & AHCI_PxIS_FATAL)
-            break;
-        if (!(rd(p, AHCI_PxCI) & 1))
-            break;
-        if (deadline_passed(deadline))
-            break;
-        delay_us(10);
-    }
-    if (!(is & AHCI_PxIS_FATAL) && !(rd(p, AHCI_PxCI) & 1)) {
-        if (p->cmd_list[0].prdbc == len) {
-            ok = true;
-        } else {
-            snprintf(why, why_size, "command %02xh moved %u of %u bytes (PxPRDBC)", fis->command,
-                     p->cmd_list[0].prdbc, len);
-        }
-    } else {
-        struct ahci_error_facts f = {
-            .pxis = is, .pxtfd = rd(p, AHCI_PxTFD), .pxserr = rd(p, AHCI_PxSERR),
-            .command = fis->command, .nblocks = ~0ull,
-        };
-        char rule[80], recovery[120];
-        if (is & AHCI_PxIS_FATAL)
-            ahci_classify(&f, rule, sizeof(rule));
-        else
-            snprintf(rule, sizeof(rule), "command %02xh not done within %u ms", fis->command,
-                     timeout_ms);
-        ahci_format_detail(&f, rule, why, why_size);
-        if (!ahci_port_recover(p, AHCI_RESET_ALWAYS, recovery, sizeof(recovery)))
-            klog(LOG_WARN, "ahci%up%u: %s\n", p->hba->index, p->number, recovery);
-    }
-    wr(p, AHCI_PxIS, 0xffffffffu);
-out:
-    irq_restore(flags);
-    return ok;
 }
 
 /* ---- describe: the failure record's driver part ---- */
@@ -857,6 +672,54 @@ static void ahci_describe(struct blk_dev *dev, const struct blk_request *req)
 
 /* ---- shutdown: the end of a run on real hardware ---- */
 
+static bool port_idle(const struct ahci_port *p)
+{
+    return !p->issued && blk_fifo_empty(&p->waiting);
+}
+
+/* What is in flight gets until its command deadline (and an engine stop) to finish. */
+static void drain(struct blk_dev *dev, struct ahci_port *p)
+{
+    uint64_t deadline = deadline_after_ms((uint64_t)dev->timeout_ms + AHCI_ENGINE_TIMEOUT_MS);
+
+    ahci_kick(dev, 0);
+    while (!port_idle(p) && !p->dead && !deadline_passed(deadline)) {
+        ahci_poll(dev, 0);
+        delay_us(100);
+    }
+}
+
+static void fail_leftovers(struct blk_dev *dev, struct ahci_port *p)
+{
+    if (port_idle(p))
+        return;
+    klog(LOG_WARN, "%s: shutdown: %u command(s) still in flight after %u ms: failed\n",
+         dev->name, bits_set(p->issued), dev->timeout_ms);
+    if (p->issued)
+        handle_error(p, rd(p, AHCI_PxIS), __builtin_ctz(p->issued));
+    fail_all_waiting(p, BLK_CAUSE_ABORTED, "failed at shutdown");
+}
+
+/* ATA8-ACS §7.14: FLUSH CACHE EXT on a disk with its write cache on that
+ * bareio may have written; `flushed` says what was done, `why` why it failed. */
+static void flush_write_cache(struct blk_dev *dev, struct ahci_port *p, char *flushed,
+                              size_t flushed_size, char *why, size_t why_size)
+{
+    if (!p->dead && p->id.write_cache_enabled && p->id.flush_ext && dev->writable) {
+        struct fis_reg_h2d fis;
+        ahci_fis_init(&fis, ATA_CMD_FLUSH_CACHE_EXT);
+        uint64_t t0 = time_ns();
+        if (ahci_port_exec_sync(p, &fis, NULL, 0, false, AHCI_FLUSH_TIMEOUT_MS, why, why_size))
+            snprintf(flushed, flushed_size, "write cache flushed in %llu us",
+                     (unsigned long long)((time_ns() - t0) / 1000));
+        else
+            snprintf(flushed, flushed_size, "FLUSH CACHE EXT failed");
+    } else if (p->id.write_cache_enabled) {
+        snprintf(flushed, flushed_size, "%s", p->dead ? "port out of service: no flush"
+                 : "read-only here: nothing of bareio's to flush");
+    }
+}
+
 /* Waits (bounded by the command deadline) for what is in flight, fails what
  * is left, then FLUSH CACHE EXT on a disk with its write cache on that
  * bareio may have written (ATA8-ACS §7.14: the cached data reaches the
@@ -865,47 +728,17 @@ static void ahci_describe(struct blk_dev *dev, const struct blk_request *req)
 static void ahci_shutdown(struct blk_dev *dev)
 {
     struct ahci_port *p = dev->priv;
-    char why[200] = "", flushed[80] = "no write cache to flush";
+    char why[200] = "", flushed[80] = "no write cache to flush", stop_why[120] = "";
     uint64_t start = time_ns();
-    uint64_t deadline = deadline_after_ms((uint64_t)dev->timeout_ms + AHCI_ENGINE_TIMEOUT_MS);
 
     if (p->dead && strcmp(p->dead_reason, "shut down") == 0)
         return;
-    ahci_kick(dev, 0);
-    while ((p->issued || p->wait_head) && !p->dead && !deadline_passed(deadline)) {
-        ahci_poll(dev, 0);
-        delay_us(100);
-    }
+    drain(dev, p);
     uint64_t flags = irq_save();
-    if (p->issued || p->wait_head) {
-        klog(LOG_WARN, "%s: shutdown: %u command(s) still in flight after %u ms: failed\n",
-             dev->name, bits_set(p->issued), dev->timeout_ms);
-        if (p->issued)
-            handle_error(p, rd(p, AHCI_PxIS), __builtin_ctz(p->issued));
-        fail_all_waiting(p, BLK_CAUSE_ABORTED, "failed at shutdown");
-    }
-    if (!p->dead && p->id.write_cache_enabled && p->id.flush_ext && dev->writable) {
-        struct fis_reg_h2d fis;
-        init_fis(&fis, ATA_CMD_FLUSH_CACHE_EXT);
-        uint64_t t0 = time_ns();
-        if (ahci_exec_sync(p, &fis, NULL, 0, false, AHCI_FLUSH_TIMEOUT_MS, why, sizeof(why)))
-            snprintf(flushed, sizeof(flushed), "write cache flushed in %llu us",
-                     (unsigned long long)((time_ns() - t0) / 1000));
-        else
-            snprintf(flushed, sizeof(flushed), "FLUSH CACHE EXT failed");
-    } else if (p->id.write_cache_enabled) {
-        snprintf(flushed, sizeof(flushed), "%s", p->dead ? "port out of service: no flush"
-                 : "read-only here: nothing of bareio's to flush");
-    }
+    fail_leftovers(dev, p);
+    flush_write_cache(dev, p, flushed, sizeof(flushed), why, sizeof(why));
     wr(p, AHCI_PxIE, 0);
-    char stop_why[120] = "";
-    bool stopped = ahci_port_stop_engine(p, stop_why, sizeof(stop_why));
-    if (stopped) {
-        wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_FRE);
-        if (!(stopped = ahci_port_wait_fis_stopped(p)))
-            snprintf(stop_why, sizeof(stop_why), "PxCMD.FR still set %u ms after clearing FRE "
-                     "(PxCMD 0x%x)", AHCI_ENGINE_TIMEOUT_MS, rd(p, AHCI_PxCMD));
-    }
+    bool stopped = ahci_port_stop(p, stop_why, sizeof(stop_why));
     wr(p, AHCI_PxSERR, 0xffffffffu);
     wr(p, AHCI_PxIS, 0xffffffffu);
     p->dead = true;
@@ -924,3 +757,17 @@ const struct blk_ops ahci_blk_ops = {
     .describe = ahci_describe,
     .shutdown = ahci_shutdown,
 };
+
+/* ---- registration ---- */
+
+bool ahci_io_register(struct ahci_port *p)
+{
+    p->dev.ops = &ahci_blk_ops;
+    p->dev.priv = p;
+    return blk_register(&p->dev);
+}
+
+struct ahci_port *ahci_port_of(struct blk_dev *dev)
+{
+    return dev && dev->ops == &ahci_blk_ops ? dev->priv : NULL;
+}

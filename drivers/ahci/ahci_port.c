@@ -1,67 +1,81 @@
 /* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_port.c — one AHCI port: bring-up (AHCI 1.3.1 §10.1.2:
  * stop the engines, command list and received-FIS memory, spin-up, link
- * detection, COMRESET §10.4.2, signature), IDENTIFY and registration of an
- * ATA disk, and the error recovery of §6.2.2 (stop, clear errors, COMRESET
- * when the device is stuck or keeps a stale ERR, restart). ATAPI devices,
+ * detection, COMRESET §10.4.2, signature), IDENTIFY and the description of an
+ * ATA disk (ahci_io.c registers it), the error recovery of §6.2.2 (stop, clear
+ * errors, COMRESET when the device is stuck or keeps a stale ERR, restart),
+ * and synchronous commands with that recovery after a failure. ATAPI devices,
  * port multipliers and empty ports get one line each and are left alone. */
 #include "drivers/ahci/ahci_priv.h"
 #include "drivers/pci/pci.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/irq.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
+#include "kernel/mmio.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
-
 static uint32_t rd(struct ahci_port *p, unsigned reg) { return mmio_read32(p->regs, reg); }
 static void wr(struct ahci_port *p, unsigned reg, uint32_t v) { mmio_write32(p->regs, reg, v); }
 
-/* Waits until (reg & mask) == want; false after timeout_ms. */
-static bool wait_reg(struct ahci_port *p, unsigned reg, uint32_t mask, uint32_t want,
-                     uint32_t timeout_ms)
+/* A bounded wait for (reg & mask) == want (kernel/mmio.h); *last is the
+ * final value read. */
+static enum mmio_wait wait_reg(struct ahci_port *p, unsigned reg, uint32_t mask, uint32_t want,
+                               uint32_t timeout_ms, uint32_t *last)
 {
-    uint64_t deadline = deadline_after_ms(timeout_ms);
-    while ((rd(p, reg) & mask) != want) {
-        if (deadline_passed(deadline))
-            return (rd(p, reg) & mask) == want;
-        delay_us(10);
-    }
-    return true;
+    return mmio_wait32(p->regs, reg, mask, want, timeout_ms, last);
+}
+
+/* The words for an engine bit that did not clear after its enable was
+ * cleared (`bit` "CR", `enable` "ST"): still set at the bound, or the port's
+ * registers reading all ones (the HBA is gone). */
+static void engine_stuck(char *why, size_t why_size, enum mmio_wait w, const char *bit,
+                         const char *enable, uint32_t pxcmd)
+{
+    if (w == MMIO_WAIT_GONE)
+        snprintf(why, why_size, "PxCMD %s after clearing %s", mmio_wait_name(w), enable);
+    else
+        snprintf(why, why_size, "PxCMD.%s still set %u ms after clearing %s (PxCMD 0x%x)", bit,
+                 AHCI_ENGINE_TIMEOUT_MS, enable, pxcmd);
 }
 
 /* §10.1.2: clear ST, then CR must clear within 500 ms. */
-bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size)
+static bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size)
 {
+    uint32_t cmd;
     wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_ST);
-    if (!wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS)) {
-        snprintf(why, why_size, "PxCMD.CR still set %u ms after clearing ST (PxCMD 0x%x)",
-                 AHCI_ENGINE_TIMEOUT_MS, rd(p, AHCI_PxCMD));
+    enum mmio_wait w = wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS, &cmd);
+    if (w != MMIO_WAIT_OK) {
+        engine_stuck(why, why_size, w, "CR", "ST", cmd);
         return false;
     }
     return true;
 }
 
-bool ahci_port_wait_fis_stopped(struct ahci_port *p)
-{
-    return wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_FR, 0, AHCI_ENGINE_TIMEOUT_MS);
-}
-
+/* §10.1.2: with CR clear, clear FRE, then FR must clear within 500 ms
+ * (§3.3.7: FRE may not be cleared while CR is set). */
 static bool stop_fis_receive(struct ahci_port *p, char *why, size_t why_size)
 {
+    uint32_t cmd;
     wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) & ~AHCI_PxCMD_FRE);
-    if (!ahci_port_wait_fis_stopped(p)) {
-        snprintf(why, why_size, "PxCMD.FR still set %u ms after clearing FRE (PxCMD 0x%x)",
-                 AHCI_ENGINE_TIMEOUT_MS, rd(p, AHCI_PxCMD));
+    enum mmio_wait w = wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_FR, 0, AHCI_ENGINE_TIMEOUT_MS, &cmd);
+    if (w != MMIO_WAIT_OK) {
+        engine_stuck(why, why_size, w, "FR", "FRE", cmd);
         return false;
     }
     return true;
+}
+
+bool ahci_port_stop(struct ahci_port *p, char *why, size_t why_size)
+{
+    return ahci_port_stop_engine(p, why, why_size) && stop_fis_receive(p, why, why_size);
 }
 
 /* §10.3.1: ST may be set only with FRE set, CR clear and BSY/DRQ clear. */
-bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size)
+static bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size)
 {
     uint32_t tfd = rd(p, AHCI_PxTFD);
     if (tfd & (ATA_STS_BSY | ATA_STS_DRQ)) {
@@ -70,7 +84,7 @@ bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size)
         snprintf(why, why_size, "cannot start the port: device busy (PxTFD %s)", words);
         return false;
     }
-    if (!wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS)) {
+    if (wait_reg(p, AHCI_PxCMD, AHCI_PxCMD_CR, 0, AHCI_ENGINE_TIMEOUT_MS, NULL) != MMIO_WAIT_OK) {
         snprintf(why, why_size, "cannot start the port: PxCMD.CR stays set");
         return false;
     }
@@ -101,7 +115,7 @@ static bool wait_link(struct ahci_port *p, uint32_t timeout_ms)
 
 /* §10.4.2: PxSCTL.DET = 1 for at least 1 ms, then 0; the link comes back up
  * and DIAG.X is set, which must be cleared so PxTFD follows the device. */
-bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size)
+static bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size)
 {
     uint32_t sctl = rd(p, AHCI_PxSCTL) & ~AHCI_SCTL_DET_MASK;
 
@@ -119,12 +133,19 @@ bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size)
     return true;
 }
 
-bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why, size_t why_size)
+static bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why,
+                                    size_t why_size)
 {
+    uint32_t tfd;
     /* QEMU leaves DRDY clear after COMRESET: wait for BSY/DRQ only. */
-    if (!wait_reg(p, AHCI_PxTFD, ATA_STS_BSY | ATA_STS_DRQ, 0, timeout_ms)) {
+    enum mmio_wait w = wait_reg(p, AHCI_PxTFD, ATA_STS_BSY | ATA_STS_DRQ, 0, timeout_ms, &tfd);
+    if (w == MMIO_WAIT_GONE) {
+        snprintf(why, why_size, "PxTFD %s after reset", mmio_wait_name(w));
+        return false;
+    }
+    if (w != MMIO_WAIT_OK) {
         char words[64];
-        ahci_decode_tfd(rd(p, AHCI_PxTFD), words, sizeof(words));
+        ahci_decode_tfd(tfd, words, sizeof(words));
         snprintf(why, why_size, "device still busy %u ms after reset: PxTFD %s", timeout_ms, words);
         return false;
     }
@@ -144,24 +165,14 @@ static void clear_errors(struct ahci_port *p)
 bool ahci_port_recover(struct ahci_port *p, enum ahci_reset_policy policy, char *why,
                        size_t why_size)
 {
-    bool reset = policy == AHCI_RESET_ALWAYS;
-    uint32_t stuck = ATA_STS_BSY | ATA_STS_DRQ;
     char sub[120];
 
     p->stats.recoveries++;
     why[0] = '\0';
-    if (!ahci_port_stop_engine(p, sub, sizeof(sub)))
-        reset = true;           /* CR stuck: only a reset of the link frees it */
+    bool stopped = ahci_port_stop_engine(p, sub, sizeof(sub));
     clear_errors(p);
-    /* A device still BSY/DRQ must be reset before the next command (§6.2.2.1
-     * step 7; no CLO: QEMU has no CAP.SCLO and a reset is the safe choice).
-     * So must one keeping ERR set from the failed command (QEMU keeps it
-     * until a reset) -- except after an NCQ error, where ERR is expected and
-     * the NCQ error log must still be read. */
-    if (policy != AHCI_RESET_IF_STUCK)
-        stuck |= ATA_STS_ERR;
-    if (rd(p, AHCI_PxTFD) & stuck)
-        reset = true;
+    /* Step 7: whether BSY/DRQ, a stale ERR or a stuck CR need a COMRESET. */
+    bool reset = ahci_recovery_needs_comreset(policy, stopped, rd(p, AHCI_PxTFD));
     if (reset) {
         if (!ahci_port_comreset(p, sub, sizeof(sub)) ||
             !ahci_port_wait_not_busy(p, AHCI_READY_TIMEOUT_MS, sub, sizeof(sub))) {
@@ -176,6 +187,24 @@ bool ahci_port_recover(struct ahci_port *p, enum ahci_reset_policy policy, char 
     }
     snprintf(why, why_size, "port restarted%s", reset ? " after COMRESET" : "");
     return true;
+}
+
+bool ahci_port_exec_sync(struct ahci_port *p, const struct fis_reg_h2d *fis, void *buf,
+                         uint32_t len, bool write, uint32_t timeout_ms, char *why,
+                         size_t why_size)
+{
+    char recovery[120];
+    uint64_t flags = irq_save();
+    enum ahci_cmd_result r = ahci_cmd_exec(p, fis, buf, len, write, timeout_ms, why, why_size);
+
+    if (r == AHCI_CMD_FAILED) {
+        /* The device may still be busy with it: reset the link (§6.2.2). */
+        if (!ahci_port_recover(p, AHCI_RESET_ALWAYS, recovery, sizeof(recovery)))
+            klog(LOG_WARN, "ahci%up%u: %s\n", p->hba->index, p->number, recovery);
+        wr(p, AHCI_PxIS, 0xffffffffu);
+    }
+    irq_restore(flags);
+    return r == AHCI_CMD_DONE;
 }
 
 /* ---- bring-up ---- */
@@ -247,8 +276,8 @@ static bool identify(struct ahci_port *p, char *why, size_t why_size)
     fis.fis_type = FIS_TYPE_REG_H2D;
     fis.flags = FIS_H2D_C;
     fis.command = ATA_CMD_IDENTIFY_DEVICE;
-    if (!ahci_exec_sync(p, &fis, p->identify_buf, 512, false, AHCI_IDENTIFY_TIMEOUT_MS, why,
-                        why_size))
+    if (!ahci_port_exec_sync(p, &fis, p->identify_buf, 512, false, AHCI_IDENTIFY_TIMEOUT_MS, why,
+                             why_size))
         return false;
     st = ata_identify_parse(p->identify_buf, &p->id);
     if (st != ATA_IDENTIFY_OK) {
@@ -285,8 +314,6 @@ static void fill_blk_dev(struct ahci_port *p)
               (depth > 1 ? BLK_CAP_NCQ : 0);
     d->nqueues = 1;
     d->queue_depth = (uint16_t)(depth < p->slots ? depth : p->slots);
-    d->ops = &ahci_blk_ops;
-    d->priv = p;
 }
 
 static void print_disk(struct ahci_port *p)
@@ -353,58 +380,81 @@ static unsigned implemented_ports(uint32_t pi)
     return n;
 }
 
+/* The next free port state, zeroed. State for every implemented port is
+ * allocated at once; a port that does not come up gives its slot back
+ * (port_states_used counts the ones in use). NULL when there is no memory. */
+static struct ahci_port *claim_port_state(struct ahci_hba *hba, unsigned number, const char *name)
+{
+    if (!hba->port_states)
+        hba->port_states = memory_alloc_state((uint64_t)implemented_ports(hba->pi) *
+                                              sizeof(struct ahci_port));
+    if (!hba->port_states) {
+        leftout_report("%s: port not brought up: no memory for its state", name);
+        return NULL;
+    }
+    struct ahci_port *p = &hba->port_states[hba->port_states_used];
+    memset(p, 0, sizeof(*p));
+    p->hba = hba;
+    p->number = number;
+    p->regs = ahci_port_regs(hba->abar, number);
+    p->slots = hba->slots;
+    return p;
+}
+
+/* §10.1.2 steps 1-5: the engines stopped, the command list and received-FIS
+ * area ours, FIS-based switching off, errors cleared, FIS receive on. */
+static bool prepare_port(struct ahci_port *p, const char *name)
+{
+    char why[160];
+
+    if (!ahci_port_stop(p, why, sizeof(why))) {
+        klog(LOG_WARN, "%s: skipped: %s\n", name, why);
+        return false;
+    }
+    if (!alloc_memory(p)) {
+        klog(LOG_WARN, "%s: skipped: no DMA memory for the command list\n", name);
+        return false;
+    }
+    program_memory(p);
+    /* FIS-based switching is for port multipliers, which are not driven:
+     * make sure the firmware did not leave it on (PxFBS.EN, ST clear). */
+    if ((p->hba->cap & AHCI_CAP_FBSS) && (rd(p, AHCI_PxFBS) & AHCI_PxFBS_EN))
+        wr(p, AHCI_PxFBS, rd(p, AHCI_PxFBS) & ~AHCI_PxFBS_EN);
+    clear_errors(p);
+    wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) | AHCI_PxCMD_FRE);
+    return true;
+}
+
+/* A port that did not give an ATA disk: interrupts off, memory back. */
+static void release_port(struct ahci_port *p)
+{
+    wr(p, AHCI_PxIE, 0);
+    free_memory(p);
+}
+
 void ahci_port_probe(struct ahci_hba *hba, unsigned number)
 {
     struct ahci_port *p;
     char name[16], why[160];
 
     snprintf(name, sizeof(name), "%sp%u", hba->name, number);
-    /* State for every implemented port at once; a port that does not come
-     * up gives its slot back (port_states_used counts the ones in use). */
-    if (!hba->port_states)
-        hba->port_states = memory_alloc_state((uint64_t)implemented_ports(hba->pi) *
-                                              sizeof(struct ahci_port));
-    if (!hba->port_states) {
-        leftout_report("%s: port not brought up: no memory for its state", name);
+    p = claim_port_state(hba, number, name);
+    if (!p || !prepare_port(p, name))
+        return;
+    if (!port_link_and_signature(p, name)) {
+        release_port(p);
         return;
     }
-    p = &hba->port_states[hba->port_states_used];
-    memset(p, 0, sizeof(*p));
-    p->hba = hba;
-    p->number = number;
-    p->regs = ahci_port_regs(hba->abar, number);
-    p->slots = hba->slots;
-    if (!ahci_port_stop_engine(p, why, sizeof(why)) || !stop_fis_receive(p, why, sizeof(why))) {
-        klog(LOG_WARN, "%s: skipped: %s\n", name, why);
-        return;
-    }
-    if (!alloc_memory(p)) {
-        klog(LOG_WARN, "%s: skipped: no DMA memory for the command list\n", name);
-        return;
-    }
-    program_memory(p);
-    /* FIS-based switching is for port multipliers, which are not driven:
-     * make sure the firmware did not leave it on (PxFBS.EN, ST clear). */
-    if ((hba->cap & AHCI_CAP_FBSS) && (rd(p, AHCI_PxFBS) & AHCI_PxFBS_EN))
-        wr(p, AHCI_PxFBS, rd(p, AHCI_PxFBS) & ~AHCI_PxFBS_EN);
-    clear_errors(p);
-    wr(p, AHCI_PxCMD, rd(p, AHCI_PxCMD) | AHCI_PxCMD_FRE);
-    if (!port_link_and_signature(p, name))
-        goto release;
     if (!identify(p, why, sizeof(why))) {
         klog(LOG_WARN, "%s: ATA disk skipped: %s\n", name, why);
-        goto stop;
+        ahci_port_stop_engine(p, why, sizeof(why));
+        release_port(p);
+        return;
     }
     hba->port_states_used++;
     hba->port[number] = p;
     fill_blk_dev(p);
     print_disk(p);
-    return;
-stop:
-    ahci_port_stop_engine(p, why, sizeof(why));
-release:
-    wr(p, AHCI_PxIE, 0);
-    free_memory(p);
 }
 
 void ahci_test_mask_port_irq(struct ahci_port *p, bool masked)

@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* drivers/ahci/ahci_priv.h — the AHCI driver's state, shared by its files
- * (ahci_hba.c bring-up, ahci_port.c port engine and recovery, ahci_io.c
- * commands and completions) and visible to the in-kernel test suite, which
- * reads the statistics and uses the test hooks at the end. Kernel only. */
+ * and visible to the in-kernel test suite, which reads the statistics and
+ * uses the test hooks at the end. Kernel only. The files stand in layers and
+ * call only downwards (tools/layercheck holds them to it):
+ *
+ *   ahci_hba.c      probe, HBA handoff and reset, interrupt, registration
+ *   ahci_io.c       the blk_ops: submit/kick/poll, completions, the error path
+ *   ahci_port.c     port bring-up, engines, COMRESET, recovery (§6.2.2)
+ *   ahci_cmd.c      FIS and command slot building, one synchronous command
+ *   pure            ahci_recovery.c (error-path decisions), ahci_decode.c,
+ *                   ahci_prdt.c, ata_identify.c, ata_ncq_log.c, ahci_handoff.c
+ *
+ * A lower file needing an upper one's action returns what happened and the
+ * upper one acts (ahci_cmd_exec() reports a stopped port, ahci_port.c
+ * recovers it); the blk_ops are set on a device by the file that owns them. */
 #ifndef DRIVERS_AHCI_AHCI_PRIV_H
 #define DRIVERS_AHCI_AHCI_PRIV_H
 #include "drivers/ahci/ahci.h"
+#include "drivers/blk/fifo.h"
 #include "kernel/memory.h"
-
-#define AHCI_MAX_SLOTS      32
 
 /* Bounds on waits, from the spec where it gives one. */
 #define AHCI_HR_TIMEOUT_MS          1000    /* §10.4.3: GHC.HR clears within 1 s */
@@ -76,7 +86,7 @@ struct ahci_port {
     uint32_t issued;                /* slots the HBA owns (PxCI/PxSACT set by us) */
     uint32_t to_issue;              /* slots built by kick, not yet written to PxCI */
     bool ncq_active, nonqueued_active;
-    struct blk_request *wait_head, *wait_tail;  /* submitted, not yet in a slot */
+    struct blk_fifo waiting;        /* submitted, not yet in a slot */
     struct ahci_port_stats stats;
 
     /* The last failure's registers, for describe(). */
@@ -111,37 +121,60 @@ static inline volatile void *ahci_port_regs(volatile void *abar, unsigned port)
     return (volatile uint8_t *)abar + AHCI_PORT_BASE + port * AHCI_PORT_SIZE;
 }
 
-/* ahci_port.c: port engine (AHCI 1.3.1 §10.1.2, §10.4.2, §6.2.2). */
-bool ahci_port_stop_engine(struct ahci_port *p, char *why, size_t why_size);
-bool ahci_port_start_engine(struct ahci_port *p, char *why, size_t why_size);
-bool ahci_port_comreset(struct ahci_port *p, char *why, size_t why_size);
-/* After FRE was cleared: FR clear within 500 ms (§10.1.2). */
-bool ahci_port_wait_fis_stopped(struct ahci_port *p);
-bool ahci_port_wait_not_busy(struct ahci_port *p, uint32_t timeout_ms, char *why, size_t why_size);
-/* When ahci_port_recover() resets the link (COMRESET). */
-enum ahci_reset_policy {
-    AHCI_RESET_IF_NEEDED,   /* BSY/DRQ stuck, or a stale ERR (QEMU keeps it until a reset) */
-    AHCI_RESET_ALWAYS,      /* timeout, interface error: the device may still own commands */
-    AHCI_RESET_IF_STUCK,    /* NCQ error: only BSY/DRQ; ERR is expected and the error log
-                             * must survive for READ LOG EXT (a COMRESET clears it) */
-};
-/* §6.2.2: stop, clear errors (PxSERR, PxIS, IS.IPS), COMRESET per policy,
- * restart. Returns false (with why) when the port could not be restarted. */
+/* ahci_io.c: the block operations. */
+extern const struct blk_ops ahci_blk_ops;
+/* Gives the port's disk the block operations and registers it (blk_register).
+ * Only once completions work: registration reads LBA 0. */
+bool ahci_io_register(struct ahci_port *p);
+/* Called from the HBA's MSI handler with interrupts off, for a port whose
+ * IS bit is set: reads and clears PxIS, reaps completions and errors. */
+void ahci_io_interrupt(struct ahci_port *p);
+
+/* ahci_port.c: port bring-up, engines and recovery (AHCI 1.3.1 §10.1.2,
+ * §10.4.2, §6.2.2). */
+/* Bring-up of one implemented port; sets hba->port[n] when an ATA disk is
+ * ready (ahci_hba.c registers it once interrupts are on). */
+void ahci_port_probe(struct ahci_hba *hba, unsigned number);
+/* §10.1.2: clear ST and wait for CR, then clear FRE and wait for FR (each
+ * within 500 ms). False, with why, when an engine did not stop. */
+bool ahci_port_stop(struct ahci_port *p, char *why, size_t why_size);
+/* §6.2.2: stop, clear errors (PxSERR, PxIS, IS.IPS), COMRESET per policy
+ * (ahci_recovery_needs_comreset), restart. Returns false (with why) when the
+ * port could not be restarted; otherwise why says whether it was reset. */
 bool ahci_port_recover(struct ahci_port *p, enum ahci_reset_policy policy, char *why,
                        size_t why_size);
-/* Bring-up of one implemented port; sets hba->port[n] when an ATA disk is
- * ready (the caller registers it once interrupts are on). */
-void ahci_port_probe(struct ahci_hba *hba, unsigned number);
+/* ahci_cmd_exec() with interrupts off, the port recovered (COMRESET) when
+ * the command stopped it or did not complete. True when it completed with
+ * PxPRDBC == len; otherwise `why` holds the decoded failure. */
+bool ahci_port_exec_sync(struct ahci_port *p, const struct fis_reg_h2d *fis, void *buf,
+                         uint32_t len, bool write, uint32_t timeout_ms, char *why,
+                         size_t why_size);
 
-/* ahci_io.c: commands. */
-extern const struct blk_ops ahci_blk_ops;
-/* A non-queued command issued and polled to completion on slot 0 while the
- * port is otherwise idle (bring-up). True when it completed with PxPRDBC ==
- * len; otherwise `why` holds the decoded failure and the port was recovered. */
-bool ahci_exec_sync(struct ahci_port *p, const struct fis_reg_h2d *fis, void *buf, uint32_t len,
-                    bool write, uint32_t timeout_ms, char *why, size_t why_size);
-void ahci_port_interrupt(struct ahci_port *p);
+/* ahci_cmd.c: FIS and command slots. */
+void ahci_fis_init(struct fis_reg_h2d *fis, uint8_t command);   /* Register H2D, C set, LBA mode */
 void ahci_fis_set_lba(struct fis_reg_h2d *fis, uint64_t lba);
+/* The part of `req` from sector `done` on, into slot s: at most 65536 sectors
+ * (all, with BLK_F_NOSPLIT) and what one PRDT holds; FPDMA QUEUED when ncq.
+ * Fills p->slot[s] but its req and deadline. False (why set) when the
+ * segments cannot be described. */
+bool ahci_cmd_build_rw(struct ahci_port *p, unsigned s, const struct blk_request *req,
+                       uint64_t done, bool ncq, char *why, size_t why_size);
+/* DATA SET MANAGEMENT TRIM of what one block of ranges covers from `done` on. */
+void ahci_cmd_build_trim(struct ahci_port *p, unsigned s, const struct blk_request *req,
+                         uint64_t done);
+void ahci_cmd_build_flush(struct ahci_port *p, unsigned s);
+enum ahci_cmd_result {
+    AHCI_CMD_DONE,          /* completed with PxPRDBC == len; PxIS cleared */
+    AHCI_CMD_SHORT,         /* completed, fewer bytes moved (why says); PxIS cleared */
+    AHCI_CMD_NOT_SENT,      /* slots in use (why says); nothing touched */
+    AHCI_CMD_FAILED,        /* an error stopped the port or no completion in time (why
+                             * decodes it): the port must be recovered, then PxIS cleared */
+};
+/* A non-queued command on slot 0 while no slot is issued, polled for at
+ * most timeout_ms. Interrupts off. */
+enum ahci_cmd_result ahci_cmd_exec(struct ahci_port *p, const struct fis_reg_h2d *fis, void *buf,
+                                   uint32_t len, bool write, uint32_t timeout_ms, char *why,
+                                   size_t why_size);
 
 /* ---- For the in-kernel suite ---- */
 /* The port behind an "ahci..." blk device, or NULL. */

@@ -535,6 +535,8 @@ static uint32_t reg_read(void *model, uint32_t off, unsigned size)
     struct ahci_model *m = model;
     if (size != 4)
         fake_model_error("ABAR 0x%x read with %u bytes", off, size);
+    if (m->gone)
+        return 0xffffffffu;             /* a master abort: no device answers */
     hba_update(m);
     if (off >= AHCI_PORT_BASE) {
         unsigned n = (off - AHCI_PORT_BASE) / AHCI_PORT_SIZE;
@@ -565,6 +567,8 @@ static void reg_write(void *model, uint32_t off, unsigned size, uint32_t v)
     struct ahci_model *m = model;
     if (size != 4)
         fake_model_error("ABAR 0x%x written with %u bytes", off, size);
+    if (m->gone)
+        return;
     hba_update(m);
     if (off >= AHCI_PORT_BASE) {
         unsigned n = (off - AHCI_PORT_BASE) / AHCI_PORT_SIZE;
@@ -579,6 +583,7 @@ static void reg_write(void *model, uint32_t off, unsigned size, uint32_t v)
     case AHCI_REG_GHC:
         if (v & AHCI_GHC_HR) {
             hba_reset(m);
+            m->gone = m->leave_at_hba_reset;
             return;
         }
         m->ghc = (v & (AHCI_GHC_IE | AHCI_GHC_AE)) | ((m->cap & AHCI_CAP_SAM) ? AHCI_GHC_AE : 0);

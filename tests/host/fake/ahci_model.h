@@ -7,7 +7,8 @@
  *   Busy some time after OOS and releases it later (or never);
  * - how long GHC.HR, PxCMD.CR/FR and the link after a COMRESET take;
  * - faults: an ATA error for a command (per attempt, by command and LBA), a
- *   command held (never completed); whether READ LOG EXT 10h works.
+ *   command held (never completed); whether READ LOG EXT 10h works; the HBA
+ *   gone from the bus (its registers read all ones).
  * The disk keeps ERR from a failed command until a COMRESET (as QEMU's does:
  * clearing PxCMD.ST is not enough), and fails the next command with it. A
  * COMRESET reaches the device only when PxSCTL.DET was held at 1 for at least
@@ -80,6 +81,9 @@ struct ahci_model {
     uint64_t hr_ns, cr_stop_ns, fr_stop_ns, link_ns, latency_ns;
     uint64_t bsy_after_link_ns;     /* the device stays BSY this long after DET = 3 */
     bool read_log_works;            /* READ LOG EXT 10h returns the NCQ error log */
+    bool gone;                      /* off the bus (surprise removal): every register reads
+                                     * all ones, writes are lost */
+    bool leave_at_hba_reset;        /* gone from the moment GHC.HR is written */
     ahci_model_fault_fn fault;
     void *ctx;
 

@@ -5,7 +5,8 @@
  * once, late while BIOS Busy is set, or never, and the HBA reset's bound
  * (§10.4.3: GHC.HR clears within 1 s). The handoff's decision rule is
  * host-tested on its own (tests/host/test_ahci.c); these run the register
- * loop around it. */
+ * loop around it. An HBA gone from the bus (registers reading all ones) is
+ * given up at once, not after the bound. */
 #include "tests/host/hw/hw.h"
 #include "tests/host/fake/ahci_model.h"
 
@@ -107,5 +108,21 @@ HTEST(ahci_hba_reset_bounded_at_1s)
     HT_EXPECT(strstr(blk_controller_fault_at(0)->detail,
                      "GHC.HR still set 1000 ms after the HBA reset") != NULL);
     HT_EXPECT(fake_now() >= FAKE_S && fake_now() < FAKE_S + 5 * FAKE_MS);
+    HT_EXPECT_EQ(m->hba_resets, 1);
+}
+
+/* The HBA leaves the bus as it is reset: GHC reads all ones, which is no
+ * state to wait on (kernel/mmio.h); given up at once with the reason, not
+ * after the 1 s bound. */
+HTEST(ahci_hba_gone_during_reset_given_up_at_once)
+{
+    struct ahci_model *m = ahci_model_new(16384);
+    m->leave_at_hba_reset = true;
+    HT_EXPECT(drivers_start("ahci0p0", NULL) == NULL);
+    HT_ASSERT(blk_controller_fault_count() == 1);
+    HT_EXPECT_EQ(blk_controller_fault_at(0)->cause, BLK_CAUSE_NOT_READY);
+    HT_EXPECT_STREQ(blk_controller_fault_at(0)->detail,
+                    "GHC read all ones (device gone from the bus) after the HBA reset");
+    HT_EXPECT(fake_now() < 10 * FAKE_MS);
     HT_EXPECT_EQ(m->hba_resets, 1);
 }

@@ -69,6 +69,25 @@ HTEST(ahci_shutdown_flushes_and_waits_for_cr_and_fr)
     HT_NO_MODEL_ERRORS();
 }
 
+/* The HBA gone from the bus before shutdown: the flush fails and the port's
+ * recovery with it, and the engine stop says the registers read all ones at
+ * once instead of waiting 500 ms for a CR bit that reads set for ever. */
+HTEST(ahci_shutdown_of_a_gone_hba_says_so)
+{
+    struct ahci_model *m = ahci_model_new(16384);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    m->gone = true;
+    uint64_t start = fake_now();
+    blk_shutdown_all();
+    HT_EXPECT(fake_now() - start < 2 * FAKE_S);
+    HT_EXPECT_EQ(fake_log_count("ahci0p0: shutdown: FLUSH CACHE EXT failed: "), 1);
+    HT_EXPECT_EQ(fake_log_count("; PxCMD read all ones (device gone from the bus) after clearing "
+                                "ST in "), 1);
+    HT_EXPECT_EQ(fake_log_count("ahci0p0: recovery failed: no link after COMRESET"), 1);
+    HT_NO_MODEL_ERRORS();
+}
+
 /* ---- errors and recovery ---- */
 
 static uint8_t fault_command;
