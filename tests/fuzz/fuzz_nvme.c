@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/fuzz/fuzz_nvme.c — the NVMe driver's pure parts on any data:
  * Identify Namespace (a usable geometry has 512 B..64 KiB blocks and a byte
- * count that fits 64 bits), Identify strings (printable), status decoding
+ * count that fits 64 bits; the namespace decision gives a usable namespace a
+ * block size, at least one block per command within the controller's
+ * transfer, and only capabilities it can have, and an unusable one a reason),
+ * Identify strings (printable), status decoding
  * (every one of 2^16 values in words and a cause), and the PRP builder on
  * arbitrary segment lists (checked by nvme_prp_check first, as the driver
  * does: the entries built cover exactly the bytes asked, in the pages given). */
@@ -42,6 +45,38 @@ static void prp(struct fuzz_in *in)
     FUZZ_ASSERT(out.entries == nvme_prp_entry_count(first_offset, bytes, PAGE));
 }
 
+/* nvme_ns_decide on the same Identify data with controller facts from the
+ * input: whatever it decides is consistent. */
+static void decide(const struct nvme_id_ns *ns, struct fuzz_in *in)
+{
+    struct nvme_ns_ctrl_facts facts = {
+        .oncs = (uint16_t)fuzz_take(in, 2),
+        .vwc = fuzz_u8(in),
+        .max_transfer_bytes = fuzz_u32(in),
+    };
+    struct nvme_ns_decision d;
+    nvme_ns_decide(ns, &facts, &d);
+    FUZZ_ASSERT(strnlen(d.why, sizeof d.why) < sizeof d.why);
+    FUZZ_ASSERT(strnlen(d.read_only_reason, sizeof d.read_only_reason) < sizeof d.read_only_reason);
+    if (d.verdict != NVME_NS_USABLE) {
+        FUZZ_ASSERT(d.why[0] != '\0');
+        return;
+    }
+    FUZZ_ASSERT(d.why[0] == '\0');
+    FUZZ_ASSERT(d.block_size >= 512 && d.block_size <= 65536 && !(d.block_size & (d.block_size - 1)));
+    FUZZ_ASSERT(d.block_size == 1u << d.geometry.lba_shift);
+    FUZZ_ASSERT(d.geometry.nblocks >= 1 && d.geometry.nblocks <= UINT64_MAX / d.block_size);
+    FUZZ_ASSERT(d.nsze >= d.geometry.nblocks);
+    FUZZ_ASSERT(d.max_transfer >= 1);
+    FUZZ_ASSERT((uint64_t)d.max_transfer * d.block_size <= facts.max_transfer_bytes);
+    if (!(facts.oncs & (1u << 3)))      /* ONCS bit 3: Write Zeroes */
+        FUZZ_ASSERT(!(d.caps & BLK_CAP_WRITE_ZEROES));
+    if (!(facts.oncs & (1u << 2)))      /* ONCS bit 2: Dataset Management */
+        FUZZ_ASSERT(!(d.caps & BLK_CAP_TRIM));
+    nvme_ns_decide_command_set(&d, (int)(fuzz_u8(in) % 4) - 1, fuzz_u32(in));
+    FUZZ_ASSERT(strnlen(d.read_only_reason, sizeof d.read_only_reason) < sizeof d.read_only_reason);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct nvme_id_ns ns;
@@ -65,5 +100,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(words[0] != '\0');
     FUZZ_ASSERT((unsigned)nvme_status_cause(status) < BLK_CAUSE_COUNT);
     prp(&in);
+    decide(&ns, &in);
     return 0;
 }
