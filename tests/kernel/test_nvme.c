@@ -319,7 +319,8 @@ static void prp_offset(struct ktest *t, struct blk_dev *dev)
         for (uint32_t i = 0; i < n && i < pages - 1; i++)
             KT_EXPECT_EQ(t, list[i], b.phys + (uint64_t)(i + 1) * PAGE);
     }
-    KT_EXPECT(t, bt_lba_pattern_difference((uint8_t *)b.virt + 0x200, data_lba(dev, 1), 1, dev->block_size, 3) < 0);
+    KT_EXPECT(t, bt_lba_pattern_difference((uint8_t *)b.virt + 0x200, data_lba(dev, 1), 1,
+                                           dev->block_size, 3) < 0);
     ktest_dma_free(t, &b);
 }
 static void nvme_prp_offset_prp1(struct ktest *t) { for_each_writable(t, prp_offset); }
@@ -380,7 +381,8 @@ static void scattered(struct ktest *t, struct blk_dev *dev, uint32_t npages, boo
     }
     for (uint32_t i = 0; i < npages; i++) {
         uint32_t per = PAGE / dev->block_size;
-        if (bt_lba_pattern_difference(v[i], lba + (uint64_t)i * per, per, dev->block_size, 20 + npages) >= 0)
+        if (bt_lba_pattern_difference(v[i], lba + (uint64_t)i * per, per, dev->block_size,
+                                      20 + npages) >= 0)
             KT_FAIL(t, "%s: page %u of the scattered read holds the wrong data", dev->name, i);
     }
     ktest_dma_free(t, &b);
@@ -413,8 +415,8 @@ static void nvme_prp_one_list_page(struct ktest *t) { for_each_writable(t, list_
 
 static void chained(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_test_view c;
-    if (!view_of(t, dev, 0, &c))
+    struct nvme_test_view view;
+    if (!view_of(t, dev, 0, &view))
         return;
     uint32_t per_page = PAGE / 8;
     /* 3 MiB from offset 0x200: 769 PRP entries, 768 in two chained list
@@ -422,9 +424,9 @@ static void chained(struct ktest *t, struct blk_dev *dev)
      * than 1024 entries (its IOV_MAX) with "internal error", so three list
      * pages are covered by the host tests only. */
     uint64_t bytes = 3ull * MiB;
-    if (c.max_transfer_bytes < bytes) {
+    if (view.max_transfer_bytes < bytes) {
         ns_skip(t, dev, "max transfer %u bytes is below 3 MiB (QEMU: mdts=0 or >= 10)",
-                c.max_transfer_bytes);
+                view.max_transfer_bytes);
         return;
     }
     uint32_t blocks = (uint32_t)(bytes / dev->block_size);
@@ -563,7 +565,8 @@ static void every_queue(struct ktest *t, struct blk_dev *dev)
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     /* A block per queue, shared when the scratch range has fewer (one queue
      * at a time: each reads what it wrote). */
-    uint64_t span = bt_min_u64(dev->nqueues, bt_scratch_blocks(dev)), first = data_lba(dev, (uint32_t)span);
+    uint64_t span = bt_min_u64(dev->nqueues, bt_scratch_blocks(dev));
+    uint64_t first = data_lba(dev, (uint32_t)span);
     for (unsigned qi = 0; qi < dev->nqueues; qi++) {
         struct nvme_test_view before, after;
         KT_ASSERT(t, view_of(t, dev, qi, &before));
@@ -642,7 +645,8 @@ static void flush(struct ktest *t, struct blk_dev *dev)
         return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     bt_fill_lba(b.virt, data_lba(dev, 1), 1, dev->block_size, 70);
-    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_WRITE, data_lba(dev, 1), 1, &s, 1, BLK_F_FUA, BLK_OK));
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_WRITE, data_lba(dev, 1), 1, &s, 1, BLK_F_FUA,
+                              BLK_OK));
     struct nvme_sqe sqe;
     uint64_t l[1];
     uint32_t n;
@@ -680,8 +684,8 @@ static void zeroes(struct ktest *t, struct blk_dev *dev, enum blk_op op)
     uint8_t *p = b.virt;
     /* Blocks around the range keep their data. */
     KT_EXPECT(t, bt_lba_pattern_difference(p, lba, 1, dev->block_size, 80) < 0);
-    KT_EXPECT(t, bt_lba_pattern_difference(p + (uint64_t)(blocks - 1) * dev->block_size, lba + blocks - 1, 1,
-                               dev->block_size, 80) < 0);
+    KT_EXPECT(t, bt_lba_pattern_difference(p + (uint64_t)(blocks - 1) * dev->block_size,
+                                           lba + blocks - 1, 1, dev->block_size, 80) < 0);
     if (op == BLK_OP_WRITE_ZEROES) {
         KT_EXPECT(t, all_zero(p + dev->block_size, (uint64_t)(blocks - 2) * dev->block_size));
     } else {
@@ -795,10 +799,10 @@ static void nvme_invalid_nsid_decoded(struct ktest *t) { for_each_writable(t, ba
 
 static void above_mdts(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_test_view c;
-    if (!view_of(t, dev, 0, &c))
+    struct nvme_test_view v;
+    if (!view_of(t, dev, 0, &v))
         return;
-    if (!c.mdts_bytes || c.mdts_bytes > c.max_transfer_bytes) {
+    if (!v.mdts_bytes || v.mdts_bytes > v.max_transfer_bytes) {
         ns_skip(t, dev, "MDTS is unlimited or above the driver's cap");
         return;
     }
@@ -960,7 +964,8 @@ static void shadow_doorbells(struct ktest *t, struct blk_dev *dev)
     struct blk_request req;
     KT_ASSERT(t, view_of(t, dev, 0, &before));
     for (unsigned i = 0; i < 8; i++)
-        KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, i % dev->nblocks, 1, &s, 1, 0, BLK_OK));
+        KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, i % dev->nblocks, 1, &s, 1, 0,
+                                  BLK_OK));
     KT_ASSERT(t, view_of(t, dev, 0, &after));
     const struct nvme_test_queue_view *q = &after.queue;
     uint64_t dl = q->sq_doorbell_writes + q->cq_doorbell_writes -
@@ -1006,8 +1011,8 @@ static void nvme_fatal_status_resets_controller(struct ktest *t)
         ktest_skip(t, "needs QEMU's nvme device (1b36:0010)");
         return;
     }
-    struct nvme_test_view c, enabled, done;
-    KT_ASSERT(t, view_of(t, dev, 0, &c));
+    struct nvme_test_view start, enabled, done;
+    KT_ASSERT(t, view_of(t, dev, 0, &start));
     struct dma_region b;
     if (!buffer_or_skip(t, dev, 2ull * dev->block_size, &b))
         return;
@@ -1027,9 +1032,9 @@ static void nvme_fatal_status_resets_controller(struct ktest *t)
     KT_EXPECT_EQ(t, rc, BLK_CAUSE_CONTROLLER_FATAL);
     KT_EXPECT(t, strstr(why, "controller fatal status while enabling"));
     KT_EXPECT(t, seen && (enabled.csts & NVME_CSTS_CFS));
-    KT_EXPECT(t, ms < c.timeout_ms / 2);    /* CFS ended the wait, CAP.TO did not */
-    ktest_diag(t, "%s: enable: %s (%llu ms, CAP.TO %u ms)", c.ctrl_name, why,
-               (unsigned long long)ms, c.timeout_ms);
+    KT_EXPECT(t, ms < start.timeout_ms / 2);    /* CFS ended the wait, CAP.TO did not */
+    ktest_diag(t, "%s: enable: %s (%llu ms, CAP.TO %u ms)", start.ctrl_name, why,
+               (unsigned long long)ms, start.timeout_ms);
 
     memset(after, 0, dev->block_size);
     memset(&req, 0, sizeof(req));
@@ -1040,12 +1045,12 @@ static void nvme_fatal_status_resets_controller(struct ktest *t)
     KT_EXPECT_EQ(t, blk_submit(dev, &req), BLK_OK);
     blk_poll(dev, req.queue);                   /* CFS seen: reset, command reposted */
     if (view_of(t, dev, 0, &done))
-        KT_EXPECT_EQ(t, done.resets, c.resets + 1);
+        KT_EXPECT_EQ(t, done.resets, start.resets + 1);
     blk_kick(dev, req.queue);
     KT_EXPECT_EQ(t, blk_wait(dev, &req, 0), BLK_OK);
     KT_ASSERT(t, view_of(t, dev, 0, &done));
-    KT_EXPECT_EQ(t, done.cfs_seen, c.cfs_seen + 1);
-    KT_EXPECT_EQ(t, done.resets, c.resets + 1);
+    KT_EXPECT_EQ(t, done.cfs_seen, start.cfs_seen + 1);
+    KT_EXPECT_EQ(t, done.resets, start.resets + 1);
     KT_EXPECT_STREQ(t, done.last_reset, "CSTS.CFS");
     KT_EXPECT(t, done.alive);
     KT_EXPECT(t, memcmp(before, after, dev->block_size) == 0);
@@ -1130,8 +1135,8 @@ static void nvme_timeout_recovered(struct ktest *t)
         ktest_skip(t, "no NVMe namespace");
         return;
     }
-    struct nvme_test_view c, after;
-    KT_ASSERT(t, view_of(t, dev, 0, &c));
+    struct nvme_test_view before, after;
+    KT_ASSERT(t, view_of(t, dev, 0, &before));
     struct dma_region b;
     if (!buffer_or_skip(t, dev, dev->block_size, &b))
         return;
@@ -1144,8 +1149,8 @@ static void nvme_timeout_recovered(struct ktest *t)
     KT_EXPECT(t, strstr(req.detail, "no completion within"));
     KT_EXPECT(t, strstr(req.detail, "reset"));
     KT_ASSERT(t, view_of(t, dev, 0, &after));
-    KT_EXPECT(t, after.aborts_sent > c.aborts_sent);
-    KT_EXPECT(t, after.resets > c.resets);
+    KT_EXPECT(t, after.aborts_sent > before.aborts_sent);
+    KT_EXPECT(t, after.resets > before.resets);
     ktest_diag(t, "%s: %s", dev->name, req.detail);
     /* The controller keeps serving, given time. */
     uint32_t saved = dev->timeout_ms;
