@@ -5,4 +5,4 @@ HOST_DRIVER_SRCS += drivers/nvme/nvme_prp.c drivers/nvme/nvme_status.c drivers/n
 # The hardware files, run against the register model in tests/host/fake/
 # (tests/host/hw/test_nvme_*.c).
 HOST_HW_SRCS += drivers/nvme/nvme_ctrl.c drivers/nvme/nvme_io.c drivers/nvme/nvme_admin.c \
-    drivers/nvme/nvme_queue.c
+    drivers/nvme/nvme_queue.c drivers/nvme/nvme_test.c

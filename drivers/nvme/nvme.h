@@ -3,6 +3,9 @@
  * (NVM Express Base Specification 1.4 / 2.0), and the driver's internal
  * interface between its files. They stand in layers, top first, and a file
  * calls only files below it (tools/layercheck checks it):
+ *   nvme_test.c     what the nvme suite may see and do (struct
+ *                   nvme_test_view, the hooks that provoke a reset or
+ *                   CSTS.CFS); nothing in the driver calls it
  *   nvme_ctrl.c     probe and bring-up, the namespaces, enable/disable,
  *                   reset, CSTS.CFS, shutdown; the BLK_DRIVER registration
  *   nvme_io.c       the blk_ops: submit/kick/poll, CIDs, splitting, retries,
@@ -490,6 +493,63 @@ struct nvme_ctrl {
 
 /* The files below stand in layers, top first; each calls only those after it. */
 
+/* nvme_test.c: the suite's view of the driver (tests/kernel/test_nvme.c).
+ * The suite reads no driver struct: it takes a copy of what it checks, so a
+ * case reads like what it proves and the driver may rearrange its state. */
+struct nvme_test_view {
+    /* The namespace and its controller. */
+    char ctrl_name[16];         /* "nvme0" */
+    uint32_t nsid;
+    uint32_t nsid_once;         /* the NSID nvme_test_nsid_once() set, not yet used; 0: none */
+    uint64_t cap;               /* CAP as read at bring-up */
+    uint32_t csts;              /* CSTS, read when the view is taken */
+    uint32_t timeout_ms;        /* CAP.TO */
+    uint32_t max_transfer_bytes;    /* what one command moves (MDTS and the driver's cap) */
+    uint32_t mdts_bytes;        /* 0: MDTS says no limit */
+    uint16_t nio;               /* I/O queue pairs */
+    uint16_t queue_depth;       /* entries per I/O queue */
+    enum nvme_irq_mode irq_mode;
+    bool alive;                 /* enabled and serving */
+    bool shadow_doorbells;      /* Doorbell Buffer Config in effect */
+    unsigned resets, aborts_sent, aborts_not_done, cfs_seen, timeouts;
+    char last_reset[96];        /* why the controller was last reset */
+    /* I/O queue `queue` (0-based, as blk_request.queue; its qid is queue + 1). */
+    struct nvme_test_queue_view {
+        uint16_t qid;
+        uint16_t depth;         /* entries in the SQ and the CQ */
+        enum nvme_irq_mode irq_mode;    /* of this queue (it may have fallen back to poll) */
+        uint64_t interrupts;    /* MSI-X handler runs, INTx pin assertions seen */
+        uint64_t commands;      /* commands started (a request split in N is N) */
+        uint64_t completed;     /* requests completed */
+        uint64_t sq_doorbell_writes, cq_doorbell_writes;   /* doorbell updates */
+        uint64_t mmio_doorbell_writes;  /* of those, written to the register */
+        uint16_t sq_tail, sq_head, cq_head;
+        uint8_t phase;          /* the phase tag a new CQE at cq_head carries */
+        uint16_t in_flight;
+        /* The command slots' PRP list pages: one region, allocated with the queue. */
+        uint64_t prp_pages_phys, prp_pages_bytes;
+        /* Shadow doorbells on: the shadow SQ tail and CQ head the driver
+         * wrote, and the controller's EventIdx for each (§5.7); else 0. */
+        uint32_t shadow_sq_tail, shadow_cq_head, eventidx_sq, eventidx_cq;
+    } queue;
+};
+/* Fills *out for the NVMe namespace dev and its I/O queue `queue`; false
+ * (nothing filled) when dev is no NVMe namespace or the queue does not exist. */
+bool nvme_test_view(struct blk_dev *dev, unsigned queue, struct nvme_test_view *out);
+/* Hooks that make something happen on purpose; each says what. */
+/* The next read on the namespace goes to `nsid` instead (0: none); never a
+ * write, which could land on a namespace the block layer never allowed. */
+void nvme_test_nsid_once(struct blk_dev *dev, uint32_t nsid);
+/* A controller reset (nvme_ctrl_reset) for `reason`, with whatever is in
+ * flight; false when the controller did not come back or dev is no NVMe
+ * namespace. */
+bool nvme_test_reset(struct blk_dev *dev, const char *reason);
+/* One enable (nvme_ctrl_enable) with the admin SQ base 800h into its page,
+ * then the base put back: QEMU's nvme answers with CSTS.CFS (a real
+ * controller ignores ASQ bits 11:0). Its cause, and why in words. Leaves the
+ * controller without I/O queues: the next reset brings them back. */
+enum blk_cause nvme_test_enable_misaligned_asq(struct blk_dev *dev, char *why, size_t why_size);
+
 /* nvme_ctrl.c: probe, bring-up, namespaces, reset, shutdown (and the tests'). */
 struct nvme_ctrl *nvme_controller(unsigned index);
 enum blk_cause nvme_ctrl_enable(struct nvme_ctrl *c, char *why, size_t why_size);
@@ -507,12 +567,16 @@ bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
 void nvme_io_repost(struct nvme_queue *q);
 /* Every command in flight and every request waiting fails with `cause`. */
 void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
-/* Test hooks (tests/kernel/test_nvme.c). */
+/* The namespace behind dev, NULL when dev is not an NVMe namespace. */
 struct nvme_ns *nvme_ns_of(struct blk_dev *dev);
-/* The SQE of the request's last command as sent, and up to `max` PRP list
+/* Test hooks that need the I/O path's own state (tests/kernel/test_nvme.c).
+ * The SQE of the request's last command as sent, and up to `max` PRP list
  * entries (in list order across chained pages, chain pointers included). */
 bool nvme_test_last_command(struct blk_dev *dev, const struct blk_request *req,
                             struct nvme_sqe *sqe, uint64_t *list, uint32_t max, uint32_t *nlist);
+/* Masks (or unmasks) the MSI-X table entry of I/O queue `queue`, so its
+ * completions raise no interrupt; unmasking also ends the queue's polling
+ * fallback. Nothing for a queue without a vector. */
 void nvme_test_set_vector_masked(struct blk_dev *dev, unsigned queue, bool masked);
 
 /* nvme_admin.c: synchronous admin commands on the polled admin queue. */

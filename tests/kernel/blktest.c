@@ -97,6 +97,32 @@ bool bt_all_bytes(const void *buf, uint64_t bytes, uint8_t value)
     return true;
 }
 
+static uint64_t lba_pattern_word(uint64_t lba, uint32_t word, uint32_t seed)
+{
+    return (lba << 24) ^ ((uint64_t)seed << 48) ^ word ^ 0x5a5a000000000000ull;
+}
+
+void bt_fill_lba(void *buf, uint64_t lba, uint32_t blocks, uint32_t block_size, uint32_t seed)
+{
+    uint64_t *w = buf;
+    uint32_t words = block_size / 8;
+    for (uint64_t b = 0; b < blocks; b++)
+        for (uint32_t i = 0; i < words; i++)
+            w[b * words + i] = lba_pattern_word(lba + b, i, seed);
+}
+
+int64_t bt_lba_pattern_difference(const void *buf, uint64_t lba, uint32_t blocks,
+                                  uint32_t block_size, uint32_t seed)
+{
+    const uint64_t *w = buf;
+    uint32_t words = block_size / 8;
+    for (uint64_t b = 0; b < blocks; b++)
+        for (uint32_t i = 0; i < words; i++)
+            if (w[b * words + i] != lba_pattern_word(lba + b, i, seed))
+                return (int64_t)b;
+    return -1;
+}
+
 bool bt_io_expect(struct ktest *t, struct blk_dev *dev, struct blk_request *req, enum blk_op op,
                   uint64_t lba, uint32_t count, const struct blk_seg *segs, uint32_t nsegs,
                   uint16_t flags, enum blk_cause want)

@@ -2,7 +2,8 @@
 /* tests/kernel/blktest.h — what the driver suites (ahci, nvme, virtio, ...)
  * share, written once: picking a disk fit for a case (or skipping with what
  * there is), the scratch room, DMA buffers the device can reach, pattern data
- * made from a seed and checked without a second buffer, a synchronous request
+ * made from a seed and checked without a second buffer (or keyed by LBA, so a
+ * block is checked on its own), a synchronous request
  * that records the failure when its cause is not the expected one, a write-
  * read-compare round trip, and draining a batch cut short by a refusal.
  *
@@ -42,6 +43,18 @@ void bt_fill(void *buf, uint64_t bytes, uint64_t seed);
 int64_t bt_pattern_difference(const void *buf, uint64_t bytes, uint64_t seed);
 /* Every byte is `value`. */
 bool bt_all_bytes(const void *buf, uint64_t bytes, uint8_t value);
+
+/* Pattern data keyed by LBA: every 8-byte word of a block is made from the
+ * block's LBA, the word's index and a seed, so each block can be checked on
+ * its own, wherever it sits (a page of a scattered buffer, the blocks kept
+ * around a trimmed range), and a block of another LBA or seed is told apart.
+ * `block_size` is the device's (a multiple of 8). The first block of buf
+ * (0-based) that does not hold its pattern, or -1. */
+void bt_fill_lba(void *buf, uint64_t lba, uint32_t blocks, uint32_t block_size, uint32_t seed);
+int64_t bt_lba_pattern_difference(const void *buf, uint64_t lba, uint32_t blocks,
+                                  uint32_t block_size, uint32_t seed);
+
+static inline uint64_t bt_min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* One synchronous request; when its cause is not `want`, fails the case with
  * what was asked and what came back, and prints the failure record. */

@@ -10,7 +10,11 @@
  * case no namespace can host skips with it. PRP cases check the entries the
  * driver built (through the driver's test hook) as well as the data. Negative cases check the decoded
  * status and that the queue keeps working afterwards. Fault cases (blkdebug
- * errors, a timeout under throttling) need their QEMU set-up and keys. */
+ * errors, a timeout under throttling) need their QEMU set-up and keys.
+ * The driver is reached through the block interface, the helpers every
+ * driver suite shares (blktest.h), and the driver's test view and named
+ * hooks (struct nvme_test_view, nvme_test_*() in drivers/nvme/nvme.h): no
+ * case reads or writes a driver struct. */
 #include <stdarg.h>
 #include "drivers/blk/blk.h"
 #include "drivers/nvme/nvme.h"
@@ -18,11 +22,12 @@
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
-#include "tests/harness/ktest.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
+#include "tests/harness/ktest.h"
+#include "tests/kernel/blktest.h"
 
 CMDLINE_STRING(nvme_test_error_dev, "test.nvme_error_dev", 16, "",
                "test only: the NVMe namespace with blkdebug-injected errors (e.g. nvme1n1)");
@@ -37,6 +42,23 @@ CMDLINE_UINT(uint64_t, nvme_test_write_error_lba, "test.nvme_write_error_lba", 0
 /* ---- helpers ---- */
 
 typedef void (*dev_case)(struct ktest *t, struct blk_dev *dev);
+
+/* A device is an NVMe namespace when the NVMe driver's ops drive it. */
+static bool is_nvme(const struct blk_dev *dev)
+{
+    return dev->ops == &nvme_blk_ops;
+}
+
+/* What the driver shows of dev's controller and of I/O queue `queue`; false
+ * after failing the case when it shows nothing. */
+static bool view_of(struct ktest *t, struct blk_dev *dev, unsigned queue,
+                    struct nvme_test_view *v)
+{
+    if (nvme_test_view(dev, queue, v))
+        return true;
+    KT_FAIL(t, "%s: no NVMe test view of queue %u", dev->name, queue);
+    return false;
+}
 
 /* A case runs on every writable namespace that can host it. One that cannot
  * (its scratch range, the namespace, its limits or the free memory too small
@@ -72,7 +94,7 @@ static void for_each_writable(struct ktest *t, dev_case fn)
     not_hosted[0] = '\0';
     for (unsigned i = 0; i < blk_count(); i++) {
         struct blk_dev *dev = blk_get(i);
-        if (!nvme_ns_of(dev))
+        if (!is_nvme(dev))
             continue;
         if (!dev->writable) {
             ktest_diag(t, "%s skipped: %s", dev->name, dev->access);
@@ -99,8 +121,7 @@ static void for_each_writable(struct ktest *t, dev_case fn)
 static bool buffer_or_skip(struct ktest *t, struct blk_dev *dev, uint64_t bytes,
                            struct dma_region *out)
 {
-    *out = bytes <= memory_free_bytes() ? ktest_dma_alloc(t, bytes, PAGE, 0, DMA_ANYWHERE)
-                                        : (struct dma_region){ NULL, 0, 0 };
+    *out = bt_buffer(t, dev, bytes);
     if (!out->virt)
         ns_skip(t, dev, "no %llu KiB of contiguous DMA memory (%llu MiB free)",
                 (unsigned long long)(bytes >> 10),
@@ -108,76 +129,8 @@ static bool buffer_or_skip(struct ktest *t, struct blk_dev *dev, uint64_t bytes,
     return out->virt != NULL;
 }
 
-static uint64_t pattern_word(uint64_t lba, uint32_t word, uint32_t seed)
-{
-    return (lba << 24) ^ ((uint64_t)seed << 48) ^ word ^ 0x5a5a000000000000ull;
-}
-
-static void fill_pattern(void *buf, uint64_t lba, uint32_t blocks, uint32_t bs, uint32_t seed)
-{
-    uint64_t *w = buf;
-    for (uint64_t b = 0; b < blocks; b++)
-        for (uint32_t i = 0; i < bs / 8; i++)
-            w[b * (bs / 8) + i] = pattern_word(lba + b, i, seed);
-}
-
-/* First mismatching block, or -1. */
-static int64_t check_pattern(const void *buf, uint64_t lba, uint32_t blocks, uint32_t bs,
-                             uint32_t seed)
-{
-    const uint64_t *w = buf;
-    for (uint64_t b = 0; b < blocks; b++)
-        for (uint32_t i = 0; i < bs / 8; i++)
-            if (w[b * (bs / 8) + i] != pattern_word(lba + b, i, seed))
-                return (int64_t)b;
-    return -1;
-}
-
-static bool all_bytes(const void *buf, uint64_t bytes, uint8_t value)
-{
-    const uint8_t *p = buf;
-    for (uint64_t i = 0; i < bytes; i++)
-        if (p[i] != value)
-            return false;
-    return true;
-}
-
-static bool all_zero(const void *buf, uint64_t bytes) { return all_bytes(buf, bytes, 0); }
-static bool all_ones(const void *buf, uint64_t bytes) { return all_bytes(buf, bytes, 0xff); }
-
-/* A batch whose request `queued` was refused: the ones before it are queued
- * and would go out with the next kick, into buffers the harness frees when
- * the case returns. Send them now and wait for them. */
-static void drain_queued(struct blk_dev *dev, struct blk_request *reqs, unsigned queued)
-{
-    blk_kick(dev, 0);
-    for (unsigned i = 0; i < queued; i++)
-        blk_wait(dev, &reqs[i], 0);
-}
-
-/* A synchronous request; reports the failure record when the cause is not the expected one. */
-static bool io_expect(struct ktest *t, struct blk_dev *dev, struct blk_request *req, enum blk_op op,
-                      uint64_t lba, uint32_t count, const struct blk_seg *segs, uint32_t nsegs,
-                      uint16_t flags, enum blk_cause want)
-{
-    enum blk_cause rc = blk_io(dev, req, op, lba, count, segs, nsegs, flags);
-    if (rc != want) {
-        blk_report_failure(dev, req, ktest_current() ? ktest_current() : "nvme");
-        KT_FAIL(t, "%s %s lba %llu count %u: %s (%s), expected %s", dev->name, blk_op_name(op),
-                (unsigned long long)lba, count, blk_cause_name(rc), req->detail,
-                blk_cause_name(want));
-        return false;
-    }
-    return true;
-}
-
-/* Blocks a case may write: the scratch range. */
-static uint64_t scratch_blocks(const struct blk_dev *dev)
-{
-    return dev->write_end - dev->write_first;
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static bool all_zero(const void *buf, uint64_t bytes) { return bt_all_bytes(buf, bytes, 0); }
+static bool all_ones(const void *buf, uint64_t bytes) { return bt_all_bytes(buf, bytes, 0xff); }
 
 /* Where a case writes `blocks` blocks: some way into the scratch range when
  * it has room, else at its start. */
@@ -192,10 +145,10 @@ static uint64_t data_lba(struct blk_dev *dev, uint32_t blocks)
 /* The scratch range holds `blocks`, or the namespace is passed over. */
 static bool room_or_skip(struct ktest *t, struct blk_dev *dev, uint64_t blocks)
 {
-    if (blocks <= scratch_blocks(dev))
+    if (blocks <= bt_scratch_blocks(dev))
         return true;
     ns_skip(t, dev, "scratch range of %llu blocks cannot hold the %llu blocks the case writes",
-            (unsigned long long)scratch_blocks(dev), (unsigned long long)blocks);
+            (unsigned long long)bt_scratch_blocks(dev), (unsigned long long)blocks);
     return false;
 }
 
@@ -223,7 +176,7 @@ static bool write_read_check(struct ktest *t, struct blk_dev *dev, uint64_t lba,
     /* The pattern, made whole in the read buffer, copied piece by piece into
      * the write segments (a segment may hold part of a block); then the read
      * buffer is cleared for the read. */
-    fill_pattern(rd.virt, lba, blocks, dev->block_size, seed);
+    bt_fill_lba(rd.virt, lba, blocks, dev->block_size, seed);
     uint64_t off = 0;
     for (uint32_t i = 0; i < nsegs; i++) {
         memcpy(wvirt[i], (uint8_t *)rd.virt + off, wsegs[i].len);
@@ -231,9 +184,9 @@ static bool write_read_check(struct ktest *t, struct blk_dev *dev, uint64_t lba,
     }
     memset(rd.virt, 0, bytes);
     struct blk_seg rs = { rd.phys, (uint32_t)bytes, 0 };
-    if (io_expect(t, dev, &req, BLK_OP_WRITE, lba, blocks, wsegs, nsegs, 0, BLK_OK) &&
-        io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &rs, 1, 0, BLK_OK)) {
-        int64_t bad = check_pattern(rd.virt, lba, blocks, dev->block_size, seed);
+    if (bt_io_expect(t, dev, &req, BLK_OP_WRITE, lba, blocks, wsegs, nsegs, 0, BLK_OK) &&
+        bt_io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &rs, 1, 0, BLK_OK)) {
+        int64_t bad = bt_lba_pattern_difference(rd.virt, lba, blocks, dev->block_size, seed);
         if (bad >= 0)
             KT_FAIL(t, "%s: block %lld of %u read back differs from what was written", dev->name,
                     (long long)bad, blocks);
@@ -243,11 +196,6 @@ static bool write_read_check(struct ktest *t, struct blk_dev *dev, uint64_t lba,
     return true;
 }
 
-static struct nvme_queue *queue0(struct blk_dev *dev)
-{
-    return &nvme_ns_of(dev)->ctrl->io[0];
-}
-
 /* ---- cases ---- */
 
 static void nvme_namespaces_registered(struct ktest *t)
@@ -255,11 +203,13 @@ static void nvme_namespaces_registered(struct ktest *t)
     unsigned found = 0;
     for (unsigned i = 0; i < blk_count(); i++) {
         struct blk_dev *dev = blk_get(i);
-        struct nvme_ns *ns = nvme_ns_of(dev);
-        if (!ns)
+        struct nvme_test_view v;
+        if (!is_nvme(dev))
             continue;
+        if (!view_of(t, dev, 0, &v))
+            return;
         char want[16];
-        snprintf(want, sizeof(want), "%sn%u", ns->ctrl->name, ns->nsid);
+        snprintf(want, sizeof(want), "%sn%u", v.ctrl_name, v.nsid);
         KT_EXPECT_STREQ(t, dev->name, want);
         /* Any LBA format from 512 bytes to 64 KiB, a power of two (NVM Command
          * Set 1.0 §4.1.5.1: LBADS >= 9); the driver leaves out the others. */
@@ -269,10 +219,10 @@ static void nvme_namespaces_registered(struct ktest *t)
         KT_EXPECT_EQ(t, dev->caps & (BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64),
                      BLK_CAP_FLUSH | BLK_CAP_FUA | BLK_CAP_DMA64);
         KT_EXPECT_EQ(t, dev->addr_align, 4);
-        KT_EXPECT_EQ(t, dev->nqueues, ns->ctrl->nio);
-        KT_EXPECT_EQ(t, (uint64_t)dev->max_transfer * dev->block_size, ns->ctrl->max_transfer_bytes);
-        KT_EXPECT(t, dev->queue_depth + 1u == ns->ctrl->queue_depth);
-        ktest_diag(t, "%s nsid %u: %llu x %u B, serial %s, %s", dev->name, ns->nsid,
+        KT_EXPECT_EQ(t, dev->nqueues, v.nio);
+        KT_EXPECT_EQ(t, (uint64_t)dev->max_transfer * dev->block_size, v.max_transfer_bytes);
+        KT_EXPECT(t, dev->queue_depth + 1u == v.queue_depth);
+        ktest_diag(t, "%s nsid %u: %llu x %u B, serial %s, %s", dev->name, v.nsid,
                    (unsigned long long)dev->nblocks, dev->block_size, dev->serial, dev->access);
         found++;
     }
@@ -305,7 +255,7 @@ static void across_mdts(struct ktest *t, struct blk_dev *dev)
         uint64_t lba = data_lba(dev, blocks);
         if (lba + blocks > dev->write_end) {
             ktest_diag(t, "%s: %u blocks left out: the scratch range holds %llu", dev->name,
-                       blocks, (unsigned long long)scratch_blocks(dev));
+                       blocks, (unsigned long long)bt_scratch_blocks(dev));
             continue;
         }
         struct dma_region b;
@@ -313,22 +263,24 @@ static void across_mdts(struct ktest *t, struct blk_dev *dev)
             return;
         struct blk_seg s = { b.phys, (uint32_t)b.size, 0 };
         void *v[1] = { b.virt };
-        uint64_t before = queue0(dev)->commands;
-        if (!write_read_check(t, dev, lba, blocks, &s, 1, v, 10 + i)) {
+        struct nvme_test_view before, after;
+        if (!view_of(t, dev, 0, &before) ||
+            !write_read_check(t, dev, lba, blocks, &s, 1, v, 10 + i) ||
+            !view_of(t, dev, 0, &after)) {
             ktest_dma_free(t, &b);
             return;
         }
         done++;
         uint64_t parts = (blocks + dev->max_transfer - 1) / dev->max_transfer;
         /* The write and the read were split the same way. */
-        KT_EXPECT_EQ(t, queue0(dev)->commands - before, 2 * parts);
+        KT_EXPECT_EQ(t, after.queue.commands - before.queue.commands, 2 * parts);
         ktest_diag(t, "%s: %u blocks in %llu command(s) each way", dev->name, blocks,
                    (unsigned long long)parts);
         ktest_dma_free(t, &b);
     }
     if (!done)
         ns_skip(t, dev, "no size fits the scratch range of %llu blocks",
-                (unsigned long long)scratch_blocks(dev));
+                (unsigned long long)bt_scratch_blocks(dev));
 }
 static void nvme_transfers_across_mdts(struct ktest *t) { for_each_writable(t, across_mdts); }
 
@@ -356,7 +308,7 @@ static void prp_offset(struct ktest *t, struct blk_dev *dev)
         return;
     }
     /* Read again to look at the read command's PRPs. */
-    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, data_lba(dev, 1), 1, &s, 1, 0, BLK_OK));
+    KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, data_lba(dev, 1), 1, &s, 1, 0, BLK_OK));
     KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, list, 17, &n));
     KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
     if (pages <= 2) {
@@ -367,7 +319,8 @@ static void prp_offset(struct ktest *t, struct blk_dev *dev)
         for (uint32_t i = 0; i < n && i < pages - 1; i++)
             KT_EXPECT_EQ(t, list[i], b.phys + (uint64_t)(i + 1) * PAGE);
     }
-    KT_EXPECT(t, check_pattern((uint8_t *)b.virt + 0x200, data_lba(dev, 1), 1, dev->block_size, 3) < 0);
+    KT_EXPECT(t, bt_lba_pattern_difference((uint8_t *)b.virt + 0x200, data_lba(dev, 1), 1,
+                                           dev->block_size, 3) < 0);
     ktest_dma_free(t, &b);
 }
 static void nvme_prp_offset_prp1(struct ktest *t) { for_each_writable(t, prp_offset); }
@@ -409,7 +362,7 @@ static void scattered(struct ktest *t, struct blk_dev *dev, uint32_t npages, boo
     uint64_t list[8];
     uint32_t n;
     memset(b.virt, 0, b.size);
-    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, segs, npages, 0, BLK_OK));
+    KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, segs, npages, 0, BLK_OK));
     KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, list, 8, &n));
     KT_EXPECT_EQ(t, sqe.prp1, segs[0].phys);
     if (!check_list) {
@@ -418,15 +371,18 @@ static void scattered(struct ktest *t, struct blk_dev *dev, uint32_t npages, boo
     } else {
         KT_EXPECT(t, sqe.prp2 % 8 == 0 && sqe.prp2 != segs[1].phys);
         /* The list is in the command slot's page, allocated with the queue. */
-        const struct dma_region *pm = &queue0(dev)->page_mem;
-        KT_EXPECT(t, sqe.prp2 >= pm->phys && sqe.prp2 + PAGE <= pm->phys + pm->size);
+        struct nvme_test_view q;
+        KT_ASSERT(t, view_of(t, dev, 0, &q));
+        KT_EXPECT(t, sqe.prp2 >= q.queue.prp_pages_phys &&
+                     sqe.prp2 + PAGE <= q.queue.prp_pages_phys + q.queue.prp_pages_bytes);
         KT_EXPECT_EQ(t, n, npages - 1);
         for (uint32_t i = 1; i < npages && i - 1 < n; i++)
             KT_EXPECT_EQ(t, list[i - 1], segs[i].phys);
     }
     for (uint32_t i = 0; i < npages; i++) {
         uint32_t per = PAGE / dev->block_size;
-        if (check_pattern(v[i], lba + (uint64_t)i * per, per, dev->block_size, 20 + npages) >= 0)
+        if (bt_lba_pattern_difference(v[i], lba + (uint64_t)i * per, per, dev->block_size,
+                                      20 + npages) >= 0)
             KT_FAIL(t, "%s: page %u of the scattered read holds the wrong data", dev->name, i);
     }
     ktest_dma_free(t, &b);
@@ -438,7 +394,7 @@ static void two_pages(struct ktest *t, struct blk_dev *dev) { scattered(t, dev, 
 static void list_page(struct ktest *t, struct blk_dev *dev)
 {
     uint64_t max_bytes = (uint64_t)dev->max_transfer * dev->block_size;
-    uint32_t max_pages = (uint32_t)min_u64(8, max_bytes / PAGE), npages = 5;
+    uint32_t max_pages = (uint32_t)bt_min_u64(8, max_bytes / PAGE), npages = 5;
     if (max_pages < 3) {
         ns_skip(t, dev, "max transfer %llu bytes (%llu pages a command) needs no PRP list",
                 (unsigned long long)max_bytes, (unsigned long long)(max_bytes / PAGE));
@@ -459,16 +415,18 @@ static void nvme_prp_one_list_page(struct ktest *t) { for_each_writable(t, list_
 
 static void chained(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    struct nvme_test_view view;
+    if (!view_of(t, dev, 0, &view))
+        return;
     uint32_t per_page = PAGE / 8;
     /* 3 MiB from offset 0x200: 769 PRP entries, 768 in two chained list
      * pages (511 + chain pointer, 257). QEMU 7.2 fails commands with more
      * than 1024 entries (its IOV_MAX) with "internal error", so three list
      * pages are covered by the host tests only. */
     uint64_t bytes = 3ull * MiB;
-    if (c->max_transfer_bytes < bytes) {
+    if (view.max_transfer_bytes < bytes) {
         ns_skip(t, dev, "max transfer %u bytes is below 3 MiB (QEMU: mdts=0 or >= 10)",
-                c->max_transfer_bytes);
+                view.max_transfer_bytes);
         return;
     }
     uint32_t blocks = (uint32_t)(bytes / dev->block_size);
@@ -486,7 +444,7 @@ static void chained(struct ktest *t, struct blk_dev *dev)
     struct nvme_sqe sqe;
     static uint64_t list[1100];
     uint32_t n = 0;
-    if (io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK) &&
+    if (bt_io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK) &&
         KT_EXPECT(t, nvme_test_last_command(dev, &req, &sqe, list, 1100, &n))) {
         KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
         KT_EXPECT_EQ(t, n, 768 + 1);            /* 768 data entries, 1 chain pointer */
@@ -503,7 +461,7 @@ static void chained(struct ktest *t, struct blk_dev *dev)
             }
             want += PAGE;
         }
-        KT_EXPECT(t, check_pattern(v[0], lba, blocks, dev->block_size, 40) < 0);
+        KT_EXPECT(t, bt_lba_pattern_difference(v[0], lba, blocks, dev->block_size, 40) < 0);
     }
     ktest_dma_free(t, &b);
 }
@@ -548,10 +506,10 @@ static void nvme_prp_rules_refused(struct ktest *t) { for_each_writable(t, prp_r
  * two at the least. */
 static void batched(struct ktest *t, struct blk_dev *dev)
 {
-    unsigned n = (unsigned)min_u64(min_u64(BATCH, dev->queue_depth), scratch_blocks(dev));
+    unsigned n = (unsigned)bt_min_u64(bt_min_u64(BATCH, dev->queue_depth), bt_scratch_blocks(dev));
     if (n < 2) {
         ns_skip(t, dev, "queue depth %u, scratch range of %llu blocks: no batch of two",
-                dev->queue_depth, (unsigned long long)scratch_blocks(dev));
+                dev->queue_depth, (unsigned long long)bt_scratch_blocks(dev));
         return;
     }
     struct dma_region b;
@@ -562,11 +520,11 @@ static void batched(struct ktest *t, struct blk_dev *dev)
     uint64_t lba = data_lba(dev, n);
     struct blk_request w;
     struct blk_seg all = { b.phys, (uint32_t)b.size, 0 };
-    fill_pattern(b.virt, lba, n, dev->block_size, 50);
-    KT_ASSERT(t, io_expect(t, dev, &w, BLK_OP_WRITE, lba, n, &all, 1, 0, BLK_OK));
+    bt_fill_lba(b.virt, lba, n, dev->block_size, 50);
+    KT_ASSERT(t, bt_io_expect(t, dev, &w, BLK_OP_WRITE, lba, n, &all, 1, 0, BLK_OK));
     memset(b.virt, 0, b.size);
-    struct nvme_queue *q = queue0(dev);
-    uint64_t rings = q->sq_doorbell_writes, commands = q->commands;
+    struct nvme_test_view before, queued, after;
+    KT_ASSERT(t, view_of(t, dev, 0, &before));
     for (unsigned i = 0; i < n; i++) {
         segs[i] = (struct blk_seg){ b.phys + (uint64_t)i * dev->block_size, dev->block_size, 0 };
         memset(&reqs[i], 0, sizeof(reqs[i]));
@@ -576,19 +534,23 @@ static void batched(struct ktest *t, struct blk_dev *dev)
         reqs[i].segs = &segs[i];
         reqs[i].nsegs = 1;
         if (!KT_EXPECT_EQ(t, blk_submit(dev, &reqs[i]), BLK_OK)) {
-            drain_queued(dev, reqs, i);
+            bt_drain_queued(dev, 0, reqs, i);
             return;
         }
     }
-    KT_EXPECT_EQ(t, q->sq_doorbell_writes, rings);      /* nothing rung before the kick */
+    if (view_of(t, dev, 0, &queued))                    /* nothing rung before the kick */
+        KT_EXPECT_EQ(t, queued.queue.sq_doorbell_writes, before.queue.sq_doorbell_writes);
     uint64_t dma = dma_outstanding();
     blk_kick(dev, 0);
     for (unsigned i = 0; i < n; i++)
         KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);
     KT_EXPECT_EQ(t, dma_outstanding(), dma);            /* no memory taken per I/O */
-    KT_EXPECT_EQ(t, q->commands - commands, n);
-    KT_EXPECT_EQ(t, q->sq_doorbell_writes - rings, 1);  /* one doorbell for the batch */
-    KT_EXPECT(t, check_pattern(b.virt, lba, n, dev->block_size, 50) < 0);
+    if (view_of(t, dev, 0, &after)) {
+        KT_EXPECT_EQ(t, after.queue.commands - before.queue.commands, n);
+        /* one doorbell for the batch */
+        KT_EXPECT_EQ(t, after.queue.sq_doorbell_writes - before.queue.sq_doorbell_writes, 1);
+    }
+    KT_EXPECT(t, bt_lba_pattern_difference(b.virt, lba, n, dev->block_size, 50) < 0);
     ktest_diag(t, "%s: batch of %u reads, one doorbell (queue depth %u)", dev->name, n,
                dev->queue_depth);
     ktest_dma_free(t, &b);
@@ -597,20 +559,20 @@ static void nvme_batched_submission_one_doorbell(struct ktest *t) { for_each_wri
 
 static void every_queue(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
     struct dma_region b;
     if (!buffer_or_skip(t, dev, dev->block_size, &b))
         return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     /* A block per queue, shared when the scratch range has fewer (one queue
      * at a time: each reads what it wrote). */
-    uint64_t span = min_u64(dev->nqueues, scratch_blocks(dev)), first = data_lba(dev, (uint32_t)span);
+    uint64_t span = bt_min_u64(dev->nqueues, bt_scratch_blocks(dev));
+    uint64_t first = data_lba(dev, (uint32_t)span);
     for (unsigned qi = 0; qi < dev->nqueues; qi++) {
-        struct nvme_queue *q = &c->io[qi];
-        uint64_t done = q->completed, irqs = q->interrupts;
+        struct nvme_test_view before, after;
+        KT_ASSERT(t, view_of(t, dev, qi, &before));
         uint64_t lba = first + qi % span;
         struct blk_request req;
-        fill_pattern(b.virt, lba, 1, dev->block_size, 60 + qi);
+        bt_fill_lba(b.virt, lba, 1, dev->block_size, 60 + qi);
         memset(&req, 0, sizeof(req));
         req.op = BLK_OP_WRITE;
         req.queue = (uint8_t)qi;
@@ -626,13 +588,16 @@ static void every_queue(struct ktest *t, struct blk_dev *dev)
         KT_ASSERT_EQ(t, blk_submit(dev, &req), BLK_OK);
         blk_kick(dev, qi);
         KT_EXPECT_EQ(t, blk_wait(dev, &req, 0), BLK_OK);
-        KT_EXPECT(t, check_pattern(b.virt, lba, 1, dev->block_size, 60 + qi) < 0);
-        KT_EXPECT_EQ(t, q->completed - done, 2);
+        KT_EXPECT(t, bt_lba_pattern_difference(b.virt, lba, 1, dev->block_size, 60 + qi) < 0);
+        KT_ASSERT(t, view_of(t, dev, qi, &after));
+        const struct nvme_test_queue_view *q = &after.queue;
+        uint64_t irqs = q->interrupts - before.queue.interrupts;
+        KT_EXPECT_EQ(t, q->completed - before.queue.completed, 2);
         if (q->irq_mode != NVME_IRQ_POLL)
-            KT_EXPECT(t, q->interrupts > irqs);      /* completions came by interrupt */
+            KT_EXPECT(t, irqs > 0);                 /* completions came by interrupt */
         ktest_diag(t, "%s queue %u (%s): %llu %s", dev->name, q->qid,
                    q->irq_mode == NVME_IRQ_MSIX ? "msix" : q->irq_mode == NVME_IRQ_INTX
-                   ? "intx-polled" : "polled", (unsigned long long)(q->interrupts - irqs),
+                   ? "intx-polled" : "polled", (unsigned long long)irqs,
                    q->irq_mode == NVME_IRQ_INTX ? "pin assertions seen in PCI STATUS"
                    : "interrupts");
     }
@@ -642,8 +607,10 @@ static void nvme_every_queue_pair_serves(struct ktest *t) { for_each_writable(t,
 
 static void missing_irq(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_queue *q = queue0(dev);
-    if (q->irq_mode != NVME_IRQ_MSIX) {
+    struct nvme_test_view before, after;
+    if (!view_of(t, dev, 0, &before))
+        return;
+    if (before.queue.irq_mode != NVME_IRQ_MSIX) {
         ns_skip(t, dev, "queue 1 is not in MSI-X mode (nvme.irq=msix)");
         return;
     }
@@ -658,9 +625,10 @@ static void missing_irq(struct ktest *t, struct blk_dev *dev)
     KT_EXPECT(t, strstr(req.detail, "did not fire"));
     ktest_diag(t, "%s: %s", dev->name, req.detail);
     nvme_test_set_vector_masked(dev, 0, false);
-    uint64_t irqs = q->interrupts;
-    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
-    KT_EXPECT(t, q->interrupts > irqs);
+    KT_ASSERT(t, view_of(t, dev, 0, &before));
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
+    KT_ASSERT(t, view_of(t, dev, 0, &after));
+    KT_EXPECT(t, after.queue.interrupts > before.queue.interrupts);
     ktest_dma_free(t, &b);
 }
 static void nvme_missing_interrupt_detected(struct ktest *t)
@@ -671,13 +639,14 @@ static void nvme_missing_interrupt_detected(struct ktest *t)
 static void flush(struct ktest *t, struct blk_dev *dev)
 {
     struct blk_request req;
-    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_FLUSH, 0, 0, NULL, 0, 0, BLK_OK));
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_FLUSH, 0, 0, NULL, 0, 0, BLK_OK));
     struct dma_region b;
     if (!buffer_or_skip(t, dev, dev->block_size, &b))
         return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
-    fill_pattern(b.virt, data_lba(dev, 1), 1, dev->block_size, 70);
-    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_WRITE, data_lba(dev, 1), 1, &s, 1, BLK_F_FUA, BLK_OK));
+    bt_fill_lba(b.virt, data_lba(dev, 1), 1, dev->block_size, 70);
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_WRITE, data_lba(dev, 1), 1, &s, 1, BLK_F_FUA,
+                              BLK_OK));
     struct nvme_sqe sqe;
     uint64_t l[1];
     uint32_t n;
@@ -696,10 +665,10 @@ static void zeroes(struct ktest *t, struct blk_dev *dev, enum blk_op op)
     }
     /* 64 blocks, as many as the scratch range has when fewer: the first and
      * the last keep their data, the ones between are zeroed. */
-    uint32_t blocks = (uint32_t)min_u64(64, scratch_blocks(dev));
+    uint32_t blocks = (uint32_t)bt_min_u64(64, bt_scratch_blocks(dev));
     if (blocks < 3) {
         ns_skip(t, dev, "scratch range of %llu blocks: %s needs 3, a block on each side kept",
-                (unsigned long long)scratch_blocks(dev), blk_op_name(op));
+                (unsigned long long)bt_scratch_blocks(dev), blk_op_name(op));
         return;
     }
     uint64_t lba = data_lba(dev, blocks);
@@ -708,15 +677,15 @@ static void zeroes(struct ktest *t, struct blk_dev *dev, enum blk_op op)
         return;
     struct blk_seg s = { b.phys, (uint32_t)b.size, 0 };
     struct blk_request req;
-    fill_pattern(b.virt, lba, blocks, dev->block_size, 80);
-    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_WRITE, lba, blocks, &s, 1, 0, BLK_OK));
-    KT_ASSERT(t, io_expect(t, dev, &req, op, lba + 1, blocks - 2, NULL, 0, 0, BLK_OK));
-    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK));
+    bt_fill_lba(b.virt, lba, blocks, dev->block_size, 80);
+    KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_WRITE, lba, blocks, &s, 1, 0, BLK_OK));
+    KT_ASSERT(t, bt_io_expect(t, dev, &req, op, lba + 1, blocks - 2, NULL, 0, 0, BLK_OK));
+    KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK));
     uint8_t *p = b.virt;
     /* Blocks around the range keep their data. */
-    KT_EXPECT(t, check_pattern(p, lba, 1, dev->block_size, 80) < 0);
-    KT_EXPECT(t, check_pattern(p + (uint64_t)(blocks - 1) * dev->block_size, lba + blocks - 1, 1,
-                               dev->block_size, 80) < 0);
+    KT_EXPECT(t, bt_lba_pattern_difference(p, lba, 1, dev->block_size, 80) < 0);
+    KT_EXPECT(t, bt_lba_pattern_difference(p + (uint64_t)(blocks - 1) * dev->block_size,
+                                           lba + blocks - 1, 1, dev->block_size, 80) < 0);
     if (op == BLK_OP_WRITE_ZEROES) {
         KT_EXPECT(t, all_zero(p + dev->block_size, (uint64_t)(blocks - 2) * dev->block_size));
     } else {
@@ -728,7 +697,7 @@ static void zeroes(struct ktest *t, struct blk_dev *dev, enum blk_op op)
             uint8_t *blk = p + (uint64_t)i * dev->block_size;
             if (all_zero(blk, dev->block_size))
                 zero++;
-            else if (check_pattern(blk, lba + i, 1, dev->block_size, 80) < 0)
+            else if (bt_lba_pattern_difference(blk, lba + i, 1, dev->block_size, 80) < 0)
                 kept++;
             else if ((dev->caps & BLK_CAP_TRIM_ZEROES) || !all_ones(blk, dev->block_size))
                 KT_FAIL(t, "%s: block %llu is neither deallocated nor its old data", dev->name,
@@ -750,7 +719,7 @@ static void still_serves(struct ktest *t, struct blk_dev *dev, struct dma_region
 {
     struct blk_request req;
     struct blk_seg s = { b->phys, dev->block_size, 0 };
-    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
 }
 
 static void past_end(struct ktest *t, struct blk_dev *dev)
@@ -777,44 +746,63 @@ static void past_end(struct ktest *t, struct blk_dev *dev)
 }
 static void nvme_lba_past_end_decoded(struct ktest *t) { for_each_writable(t, past_end); }
 
+/* A namespace `nsid` of the controller named `ctrl` is registered. */
+static bool nsid_registered(const char *ctrl, uint32_t nsid)
+{
+    for (unsigned i = 0; i < blk_count(); i++) {
+        struct nvme_test_view v;
+        if (is_nvme(blk_get(i)) && nvme_test_view(blk_get(i), 0, &v) &&
+            strcmp(v.ctrl_name, ctrl) == 0 && v.nsid == nsid)
+            return true;
+    }
+    return false;
+}
+
 static void bad_nsid(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_ns *ns = nvme_ns_of(dev);
-    struct nvme_ctrl *c = ns->ctrl;
+    struct nvme_test_view ns;
+    if (!view_of(t, dev, 0, &ns))
+        return;
     uint32_t nsid = 3;
-    for (unsigned i = 0; i < c->nns; i++)
-        if (c->ns[i].nsid == nsid)
-            nsid = 0xfffffff0;          /* 3 exists here: one that cannot */
+    if (nsid_registered(ns.ctrl_name, nsid))
+        nsid = 0xfffffff0;              /* 3 exists here: one that cannot */
     struct dma_region b;
     if (!buffer_or_skip(t, dev, dev->block_size, &b))
         return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
-    ns->test_nsid_once = nsid;
+    nvme_test_nsid_once(dev, nsid);
     KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0), BLK_CAUSE_INVALID);
     KT_EXPECT(t, (req.dev_status & 0x7ff) == 0x00b || (req.dev_status & 0x7ff) == 0x002);
     KT_EXPECT(t, strstr(req.detail, "nsid"));
     ktest_diag(t, "%s: to nsid %u: status 0x%x: %s", dev->name, nsid, req.dev_status, req.detail);
+    struct nvme_test_view after;
+    if (view_of(t, dev, 0, &after))
+        KT_EXPECT_EQ(t, after.nsid_once, 0);        /* once: the read used it up */
     still_serves(t, dev, &b);
     /* The hook never redirects a write: it reaches this namespace, in its range. */
     struct nvme_sqe sqe;
     uint64_t l[1];
     uint32_t n;
     uint64_t lba = data_lba(dev, 1);
-    fill_pattern(b.virt, lba, 1, dev->block_size, 95);
-    ns->test_nsid_once = nsid;
-    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_WRITE, lba, 1, &s, 1, 0, BLK_OK));
+    bt_fill_lba(b.virt, lba, 1, dev->block_size, 95);
+    nvme_test_nsid_once(dev, nsid);
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_WRITE, lba, 1, &s, 1, 0, BLK_OK));
     KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, l, 1, &n));
-    KT_EXPECT_EQ(t, sqe.nsid, ns->nsid);
-    ns->test_nsid_once = 0;
+    KT_EXPECT_EQ(t, sqe.nsid, ns.nsid);
+    if (view_of(t, dev, 0, &after))
+        KT_EXPECT_EQ(t, after.nsid_once, nsid);     /* still waiting for a read */
+    nvme_test_nsid_once(dev, 0);
     ktest_dma_free(t, &b);
 }
 static void nvme_invalid_nsid_decoded(struct ktest *t) { for_each_writable(t, bad_nsid); }
 
 static void above_mdts(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
-    if (!c->mdts_bytes || c->mdts_bytes > c->max_transfer_bytes) {
+    struct nvme_test_view v;
+    if (!view_of(t, dev, 0, &v))
+        return;
+    if (!v.mdts_bytes || v.mdts_bytes > v.max_transfer_bytes) {
         ns_skip(t, dev, "MDTS is unlimited or above the driver's cap");
         return;
     }
@@ -843,21 +831,21 @@ static void nvme_above_mdts_unsplit_decoded(struct ktest *t)
 
 static void reset_midflight(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
     /* Four reads of 2 blocks, of 1 when the scratch range has fewer than 8. */
     if (!room_or_skip(t, dev, 4))
         return;
-    uint32_t per = scratch_blocks(dev) >= 8 ? 2 : 1, blocks = 4 * per;
+    uint32_t per = bt_scratch_blocks(dev) >= 8 ? 2 : 1, blocks = 4 * per;
     struct dma_region b;
     if (!buffer_or_skip(t, dev, (uint64_t)blocks * dev->block_size, &b))
         return;
     uint64_t lba = data_lba(dev, blocks);
     struct blk_request w, reqs[4];
     struct blk_seg all = { b.phys, (uint32_t)b.size, 0 }, segs[4];
-    fill_pattern(b.virt, lba, blocks, dev->block_size, 90);
-    KT_ASSERT(t, io_expect(t, dev, &w, BLK_OP_WRITE, lba, blocks, &all, 1, 0, BLK_OK));
+    bt_fill_lba(b.virt, lba, blocks, dev->block_size, 90);
+    KT_ASSERT(t, bt_io_expect(t, dev, &w, BLK_OP_WRITE, lba, blocks, &all, 1, 0, BLK_OK));
     memset(b.virt, 0, b.size);
-    unsigned resets = c->resets;
+    struct nvme_test_view before, after;
+    KT_ASSERT(t, view_of(t, dev, 0, &before));
     uint64_t flags = irq_save();    /* hold completions until the reset is done */
     for (unsigned i = 0; i < 4; i++) {
         segs[i] = (struct blk_seg){ b.phys + (uint64_t)per * i * dev->block_size,
@@ -871,13 +859,14 @@ static void reset_midflight(struct ktest *t, struct blk_dev *dev)
         blk_submit(dev, &reqs[i]);
     }
     blk_kick(dev, 0);
-    bool ok = nvme_ctrl_reset(c, "test: reset with commands in flight");
+    bool ok = nvme_test_reset(dev, "test: reset with commands in flight");
     irq_restore(flags);
     KT_EXPECT(t, ok);
-    KT_EXPECT_EQ(t, c->resets, resets + 1);
+    if (view_of(t, dev, 0, &after))
+        KT_EXPECT_EQ(t, after.resets, before.resets + 1);
     for (unsigned i = 0; i < 4; i++)
         KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);
-    KT_EXPECT(t, check_pattern(b.virt, lba, blocks, dev->block_size, 90) < 0);
+    KT_EXPECT(t, bt_lba_pattern_difference(b.virt, lba, blocks, dev->block_size, 90) < 0);
     still_serves(t, dev, &b);
     ktest_dma_free(t, &b);
 }
@@ -894,7 +883,7 @@ static void describe_state(struct ktest *t, struct blk_dev *dev)
         return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
-    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
+    KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
     uint64_t before = log_ring_total();
     dev->ops->describe(dev, &req);
     static char tail[2048];
@@ -917,15 +906,17 @@ static void nvme_describe_prints_sqe_and_registers(struct ktest *t)
  * reports in its CQEs catches up with the tail. Reads only. */
 static void cq_wraps(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_queue *q = queue0(dev);
+    struct nvme_test_view before, after;
+    if (!view_of(t, dev, 0, &before))
+        return;
     struct dma_region b;
     if (!buffer_or_skip(t, dev, (uint64_t)BATCH * dev->block_size, &b))
         return;
     static struct blk_request reqs[BATCH];
     struct blk_seg segs[BATCH];
-    uint32_t head0 = q->cq_head, phase0 = q->phase;
-    uint64_t cqes = 0, commands0 = q->commands;
-    uint32_t want = q->depth + 2 * BATCH;
+    uint32_t depth = before.queue.depth, head0 = before.queue.cq_head, phase0 = before.queue.phase;
+    uint64_t cqes = 0;
+    uint32_t want = depth + 2 * BATCH;
 
     while (cqes < want && !ktest_failed(t)) {
         for (unsigned i = 0; i < BATCH; i++) {
@@ -937,7 +928,7 @@ static void cq_wraps(struct ktest *t, struct blk_dev *dev)
             reqs[i].segs = &segs[i];
             reqs[i].nsegs = 1;
             if (!KT_EXPECT_EQ(t, blk_submit(dev, &reqs[i]), BLK_OK)) {
-                drain_queued(dev, reqs, i);
+                bt_drain_queued(dev, 0, reqs, i);
                 return;
             }
         }
@@ -946,12 +937,14 @@ static void cq_wraps(struct ktest *t, struct blk_dev *dev)
             KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);
         cqes += BATCH;
     }
-    KT_EXPECT_EQ(t, q->commands - commands0, cqes);     /* one command, one CQE each */
-    KT_EXPECT_EQ(t, q->cq_head, (head0 + cqes) % q->depth);
-    KT_EXPECT_EQ(t, q->phase, phase0 ^ (((head0 + cqes) / q->depth) & 1));
+    KT_ASSERT(t, view_of(t, dev, 0, &after));
+    const struct nvme_test_queue_view *q = &after.queue;
+    KT_EXPECT_EQ(t, q->commands - before.queue.commands, cqes);     /* one command, one CQE each */
+    KT_EXPECT_EQ(t, q->cq_head, (head0 + cqes) % depth);
+    KT_EXPECT_EQ(t, q->phase, phase0 ^ (((head0 + cqes) / depth) & 1));
     KT_EXPECT_EQ(t, q->sq_head, q->sq_tail);
     ktest_diag(t, "%s: %llu CQEs on a %u-entry CQ (head %u -> %u, phase %u -> %u), sq head %u",
-               dev->name, (unsigned long long)cqes, q->depth, head0, q->cq_head, phase0, q->phase,
+               dev->name, (unsigned long long)cqes, depth, head0, q->cq_head, phase0, q->phase,
                q->sq_head);
     ktest_dma_free(t, &b);
 }
@@ -963,37 +956,33 @@ static void nvme_cq_wraps_phase_and_sq_head(struct ktest *t) { for_each_writable
  * itself is host-tested). */
 static void shadow_doorbells(struct ktest *t, struct blk_dev *dev)
 {
-    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
-    struct nvme_queue *q = queue0(dev);
+    struct nvme_test_view before, after;
     struct dma_region b;
     if (!buffer_or_skip(t, dev, dev->block_size, &b))
         return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
-    uint64_t logical = q->sq_doorbell_writes + q->cq_doorbell_writes, mmio = q->mmio_doorbell_writes;
+    KT_ASSERT(t, view_of(t, dev, 0, &before));
     for (unsigned i = 0; i < 8; i++)
-        KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, i % dev->nblocks, 1, &s, 1, 0, BLK_OK));
-    uint64_t dl = q->sq_doorbell_writes + q->cq_doorbell_writes - logical;
-    uint64_t dm = q->mmio_doorbell_writes - mmio;
+        KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, i % dev->nblocks, 1, &s, 1, 0,
+                                  BLK_OK));
+    KT_ASSERT(t, view_of(t, dev, 0, &after));
+    const struct nvme_test_queue_view *q = &after.queue;
+    uint64_t dl = q->sq_doorbell_writes + q->cq_doorbell_writes -
+                  before.queue.sq_doorbell_writes - before.queue.cq_doorbell_writes;
+    uint64_t dm = q->mmio_doorbell_writes - before.queue.mmio_doorbell_writes;
     KT_EXPECT(t, dl >= 16);                 /* 8 SQ tails, 8 CQ heads at least */
-    if (!c->shadow_doorbells) {
+    if (!after.shadow_doorbells) {
         KT_EXPECT_EQ(t, dm, dl);
         ktest_diag(t, "%s: shadow doorbells off: %llu doorbell updates, %llu MMIO writes",
                    dev->name, (unsigned long long)dl, (unsigned long long)dm);
     } else {
-        const uint8_t *shadow = c->dbbuf_mem.virt;
-        uint32_t sq_off = nvme_doorbell_offset(q->qid, false, NVME_CAP_DSTRD(c->cap)) -
-                          NVME_REG_DOORBELLS;
-        uint32_t cq_off = nvme_doorbell_offset(q->qid, true, NVME_CAP_DSTRD(c->cap)) -
-                          NVME_REG_DOORBELLS;
-        KT_EXPECT_EQ(t, *(const volatile uint32_t *)(shadow + sq_off), q->sq_tail);
-        KT_EXPECT_EQ(t, *(const volatile uint32_t *)(shadow + cq_off), q->cq_head);
+        KT_EXPECT_EQ(t, q->shadow_sq_tail, q->sq_tail);
+        KT_EXPECT_EQ(t, q->shadow_cq_head, q->cq_head);
         KT_EXPECT(t, dm <= dl);
         ktest_diag(t, "%s: shadow doorbells on: %llu doorbell updates, %llu MMIO writes "
                    "(EventIdx sq %u cq %u)", dev->name, (unsigned long long)dl,
-                   (unsigned long long)dm,
-                   *(const volatile uint32_t *)((const uint8_t *)c->eventidx_mem.virt + sq_off),
-                   *(const volatile uint32_t *)((const uint8_t *)c->eventidx_mem.virt + cq_off));
+                   (unsigned long long)dm, q->eventidx_sq, q->eventidx_cq);
     }
     ktest_dma_free(t, &b);
 }
@@ -1014,15 +1003,16 @@ static void nvme_fatal_status_resets_controller(struct ktest *t)
 {
     struct blk_dev *dev = NULL;
     for (unsigned i = 0; i < blk_count() && !dev; i++) {
-        struct nvme_ns *ns = nvme_ns_of(blk_get(i));
-        if (ns && ns->ctrl->pci->vendor_id == 0x1b36 && ns->ctrl->pci->device_id == 0x0010)
-            dev = blk_get(i);
+        struct blk_dev *d = blk_get(i);
+        if (is_nvme(d) && d->pci && d->pci->vendor_id == 0x1b36 && d->pci->device_id == 0x0010)
+            dev = d;
     }
     if (!dev) {
         ktest_skip(t, "needs QEMU's nvme device (1b36:0010)");
         return;
     }
-    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    struct nvme_test_view start, enabled, done;
+    KT_ASSERT(t, view_of(t, dev, 0, &start));
     struct dma_region b;
     if (!buffer_or_skip(t, dev, 2ull * dev->block_size, &b))
         return;
@@ -1030,25 +1020,21 @@ static void nvme_fatal_status_resets_controller(struct ktest *t)
     struct blk_seg s0 = { b.phys, dev->block_size, 0 }, s1 = { b.phys + dev->block_size,
                                                               dev->block_size, 0 };
     struct blk_request req;
-    KT_ASSERT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s0, 1, 0, BLK_OK));
+    KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s0, 1, 0, BLK_OK));
 
-    unsigned resets = c->resets, cfs = c->cfs_seen;
     char why[160] = "";
-    uint64_t asq = c->admin.sq_mem.phys;
     uint64_t flags = irq_save();
-    c->admin.sq_mem.phys = asq + 0x800;
     uint64_t t0 = time_ns();
-    enum blk_cause rc = nvme_ctrl_enable(c, why, sizeof(why));
+    enum blk_cause rc = nvme_test_enable_misaligned_asq(dev, why, sizeof(why));
     uint64_t ms = (time_ns() - t0) / 1000000;
-    c->admin.sq_mem.phys = asq;
-    uint32_t csts = nvme_read_csts(c);
+    bool seen = nvme_test_view(dev, 0, &enabled);   /* CSTS right after the enable */
     irq_restore(flags);
     KT_EXPECT_EQ(t, rc, BLK_CAUSE_CONTROLLER_FATAL);
     KT_EXPECT(t, strstr(why, "controller fatal status while enabling"));
-    KT_EXPECT(t, csts & NVME_CSTS_CFS);
-    KT_EXPECT(t, ms < c->timeout_ms / 2);   /* CFS ended the wait, CAP.TO did not */
-    ktest_diag(t, "%s: enable: %s (%llu ms, CAP.TO %u ms)", c->name, why,
-               (unsigned long long)ms, c->timeout_ms);
+    KT_EXPECT(t, seen && (enabled.csts & NVME_CSTS_CFS));
+    KT_EXPECT(t, ms < start.timeout_ms / 2);    /* CFS ended the wait, CAP.TO did not */
+    ktest_diag(t, "%s: enable: %s (%llu ms, CAP.TO %u ms)", start.ctrl_name, why,
+               (unsigned long long)ms, start.timeout_ms);
 
     memset(after, 0, dev->block_size);
     memset(&req, 0, sizeof(req));
@@ -1058,15 +1044,17 @@ static void nvme_fatal_status_resets_controller(struct ktest *t)
     req.nsegs = 1;
     KT_EXPECT_EQ(t, blk_submit(dev, &req), BLK_OK);
     blk_poll(dev, req.queue);                   /* CFS seen: reset, command reposted */
-    KT_EXPECT_EQ(t, c->resets, resets + 1);
+    if (view_of(t, dev, 0, &done))
+        KT_EXPECT_EQ(t, done.resets, start.resets + 1);
     blk_kick(dev, req.queue);
     KT_EXPECT_EQ(t, blk_wait(dev, &req, 0), BLK_OK);
-    KT_EXPECT_EQ(t, c->cfs_seen, cfs + 1);
-    KT_EXPECT_EQ(t, c->resets, resets + 1);
-    KT_EXPECT_STREQ(t, c->last_reset, "CSTS.CFS");
-    KT_EXPECT(t, c->alive);
+    KT_ASSERT(t, view_of(t, dev, 0, &done));
+    KT_EXPECT_EQ(t, done.cfs_seen, start.cfs_seen + 1);
+    KT_EXPECT_EQ(t, done.resets, start.resets + 1);
+    KT_EXPECT_STREQ(t, done.last_reset, "CSTS.CFS");
+    KT_EXPECT(t, done.alive);
     KT_EXPECT(t, memcmp(before, after, dev->block_size) == 0);
-    KT_EXPECT(t, !(nvme_read_csts(c) & NVME_CSTS_CFS));
+    KT_EXPECT(t, !(done.csts & NVME_CSTS_CFS));
     ktest_dma_free(t, &b);
 }
 
@@ -1079,9 +1067,9 @@ static struct blk_dev *error_dev(struct ktest *t)
         return NULL;
     }
     struct blk_dev *dev = blk_find(nvme_test_error_dev);
-    if (!dev || !nvme_ns_of(dev))
+    if (!dev || !is_nvme(dev))
         KT_FAIL(t, "test.nvme_error_dev=%s names no NVMe namespace", nvme_test_error_dev);
-    return dev && nvme_ns_of(dev) ? dev : NULL;
+    return dev && is_nvme(dev) ? dev : NULL;
 }
 
 static void nvme_injected_read_error_decoded(struct ktest *t)
@@ -1105,8 +1093,8 @@ static void nvme_injected_read_error_decoded(struct ktest *t)
     KT_EXPECT(t, strstr(req.detail, "unrecovered read error"));
     blk_report_failure(dev, &req, "nvme_injected_read_error_decoded (expected)");
     /* The blocks around it read fine. */
-    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, bad + 1, 1, &s, 1, 0, BLK_OK));
-    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, bad - 1, 1, &s, 1, 0, BLK_OK));
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, bad + 1, 1, &s, 1, 0, BLK_OK));
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, bad - 1, 1, &s, 1, 0, BLK_OK));
     ktest_dma_free(t, &b);
 }
 
@@ -1125,13 +1113,13 @@ static void nvme_injected_write_error_decoded(struct ktest *t)
         return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
-    fill_pattern(b.virt, bad, 1, dev->block_size, 99);
+    bt_fill_lba(b.virt, bad, 1, dev->block_size, 99);
     KT_EXPECT_EQ(t, blk_io(dev, &req, BLK_OP_WRITE, bad, 1, &s, 1, 0), BLK_CAUSE_MEDIA);
     KT_EXPECT_EQ(t, req.dev_status, 0x0280);
     KT_EXPECT_EQ(t, req.error_lba, bad);
     KT_EXPECT(t, strstr(req.detail, "write fault"));
     ktest_diag(t, "%s: %s", dev->name, req.detail);
-    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_WRITE, bad + 1, 1, &s, 1, 0, BLK_OK));
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_WRITE, bad + 1, 1, &s, 1, 0, BLK_OK));
     ktest_dma_free(t, &b);
 }
 
@@ -1141,41 +1129,43 @@ static void nvme_timeout_recovered(struct ktest *t)
 {
     struct blk_dev *dev = NULL;
     for (unsigned i = 0; i < blk_count() && !dev; i++)
-        if (nvme_ns_of(blk_get(i)))
+        if (is_nvme(blk_get(i)))
             dev = blk_get(i);
     if (!dev) {
         ktest_skip(t, "no NVMe namespace");
         return;
     }
-    struct nvme_ctrl *c = nvme_ns_of(dev)->ctrl;
+    struct nvme_test_view before, after;
+    KT_ASSERT(t, view_of(t, dev, 0, &before));
     struct dma_region b;
     if (!buffer_or_skip(t, dev, dev->block_size, &b))
         return;
     struct blk_seg s = { b.phys, dev->block_size, 0 };
     struct blk_request req;
-    unsigned resets = c->resets, aborts = c->aborts_sent;
     enum blk_cause rc = BLK_OK;
     for (unsigned i = 0; i < 8 && rc != BLK_CAUSE_TIMEOUT; i++)
         rc = blk_io(dev, &req, BLK_OP_READ, i % dev->nblocks, 1, &s, 1, 0);
     KT_EXPECT_EQ(t, rc, BLK_CAUSE_TIMEOUT);
     KT_EXPECT(t, strstr(req.detail, "no completion within"));
     KT_EXPECT(t, strstr(req.detail, "reset"));
-    KT_EXPECT(t, c->aborts_sent > aborts);
-    KT_EXPECT(t, c->resets > resets);
+    KT_ASSERT(t, view_of(t, dev, 0, &after));
+    KT_EXPECT(t, after.aborts_sent > before.aborts_sent);
+    KT_EXPECT(t, after.resets > before.resets);
     ktest_diag(t, "%s: %s", dev->name, req.detail);
     /* The controller keeps serving, given time. */
     uint32_t saved = dev->timeout_ms;
     dev->timeout_ms = 20000;
-    KT_EXPECT(t, io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
+    KT_EXPECT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
     dev->timeout_ms = saved;
-    KT_EXPECT(t, c->alive);
+    KT_ASSERT(t, view_of(t, dev, 0, &after));
+    KT_EXPECT(t, after.alive);
     ktest_dma_free(t, &b);
 }
 
 static bool nvme_available(const char **reason)
 {
     for (unsigned i = 0; i < blk_count(); i++)
-        if (nvme_ns_of(blk_get(i)))
+        if (is_nvme(blk_get(i)))
             return true;
     *reason = "no NVMe namespace registered";
     return false;
