@@ -2,8 +2,11 @@
 /* tests/fuzz/fuzz_ata.c — the AHCI driver's pure parsers and builders on any
  * device data: IDENTIFY DEVICE (strings printable, capacity 1..2^48, sector
  * sizes 512 B..64 KiB), the NCQ Command Error log, the register decoders,
- * the error classification, and the PRDT and TRIM payload builders against
- * arbitrary segment lists (never more entries or bytes than asked). */
+ * the error classification, the PRDT and TRIM payload builders against
+ * arbitrary segment lists (never more entries or bytes than asked), and the
+ * error path's decisions on any port state (a slot is finished or failed,
+ * never both, and only if it was issued; a request already re-sent once is
+ * never re-sent again; a failure always has a cause and words). */
 #include "tests/fuzz/fuzz.h"
 #include "drivers/ahci/ahci.h"
 #include "lib/string.h"
@@ -67,6 +70,54 @@ static void builders(struct fuzz_in *in)
     FUZZ_ASSERT(covered <= count);
 }
 
+static void recovery(struct fuzz_in *in, const uint8_t *page)
+{
+    static struct ahci_error_snapshot s;
+    memset(&s, 0, sizeof s);
+    s.pxis = fuzz_u32(in);
+    s.pxtfd = fuzz_u32(in);
+    s.pxserr = fuzz_u32(in);
+    s.pxci = fuzz_u32(in);
+    s.pxsact = fuzz_u32(in);
+    s.ccs = fuzz_u8(in) % AHCI_MAX_SLOTS;
+    s.timed_out = (int)(fuzz_u8(in) % (AHCI_MAX_SLOTS + 1)) - 1;
+    s.issued = fuzz_u32(in);
+    s.nblocks = fuzz_edgy64(in);
+    s.timeout_ms = fuzz_u32(in);
+    for (unsigned i = 0; i < AHCI_MAX_SLOTS; i++) {
+        uint8_t flags = fuzz_u8(in);
+        s.slot[i] = (struct ahci_recovery_slot){
+            .command = fuzz_u8(in), .ncq = flags & 1, .data = flags & 2, .retried = flags & 4,
+            .nonqueued = flags & 8, .irq_missed = flags & 16, .lba = fuzz_edgy64(in),
+            .count = fuzz_u32(in),
+        };
+    }
+    struct ahci_recovery_plan plan;
+    ahci_recovery_plan(&s, &plan);
+    FUZZ_ASSERT((plan.finished & plan.failed) == 0);
+    FUZZ_ASSERT(((plan.finished | plan.failed) & ~s.issued) == 0);
+    FUZZ_ASSERT(plan.culprit >= -1 && plan.culprit < (int)AHCI_MAX_SLOTS);
+    struct ata_ncq_error log;
+    bool have_log = ata_ncq_log_parse(page, &log) == ATA_NCQ_LOG_OK;
+    struct ahci_recovery_result r = { .recovered = fuzz_u8(in) & 1,
+                                      .log = have_log && (fuzz_u8(in) & 1) ? &log : NULL };
+    memcpy(&r.d2h, page + 64, sizeof r.d2h);
+    for (unsigned slot = 0; slot < AHCI_MAX_SLOTS; slot++) {
+        if (!(plan.failed & (1u << slot)))
+            continue;
+        struct ahci_slot_verdict v;
+        memset(&v, 0xa5, sizeof v);
+        ahci_recovery_decide(&s, &plan, &r, slot, &v);
+        FUZZ_ASSERT(v.action == AHCI_SLOT_FAIL || v.action == AHCI_SLOT_RESEND ||
+                    v.action == AHCI_SLOT_RESEND_NONQUEUED);
+        FUZZ_ASSERT(memchr(v.detail, '\0', sizeof v.detail) != NULL);
+        if (s.slot[slot].retried)
+            FUZZ_ASSERT(v.action == AHCI_SLOT_FAIL);
+        if (v.action == AHCI_SLOT_FAIL)
+            FUZZ_ASSERT(v.cause != BLK_OK && (unsigned)v.cause < BLK_CAUSE_COUNT && v.detail[0]);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t page[512] = { 0 };
@@ -94,5 +145,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ahci_format_detail(&f, why, buf, sizeof buf);
     FUZZ_ASSERT(memchr(buf, '\0', sizeof buf) != NULL);
     builders(&in);
+    recovery(&in, page);
     return 0;
 }
