@@ -10,6 +10,7 @@
 #include "drivers/ahci/ahci_priv.h"
 #include "kernel/io.h"
 #include "kernel/time.h"
+#include "lib/bits.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
@@ -18,14 +19,6 @@
 static uint32_t rd(struct ahci_port *p, unsigned reg) { return mmio_read32(p->regs, reg); }
 static void wr(struct ahci_port *p, unsigned reg, uint32_t v) { mmio_write32(p->regs, reg, v); }
 
-/* No libgcc in the kernel: count the bits by hand. */
-static unsigned bits_set(uint32_t v)
-{
-    unsigned n = 0;
-    for (; v; v &= v - 1)
-        n++;
-    return n;
-}
 
 void ahci_fis_set_lba(struct fis_reg_h2d *fis, uint64_t lba)
 {
@@ -212,7 +205,7 @@ enum ahci_cmd_result ahci_cmd_exec(struct ahci_port *p, const struct fis_reg_h2d
     uint64_t deadline = deadline_after_ms(timeout_ms);
 
     if (p->issued) {
-        snprintf(why, why_size, "port busy with %d commands", bits_set(p->issued));
+        snprintf(why, why_size, "port busy with %d commands", bits_set32(p->issued));
         return AHCI_CMD_NOT_SENT;
     }
     load_slot0(p, fis, buf, len, write);

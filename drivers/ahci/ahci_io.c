@@ -26,20 +26,13 @@
 #include "kernel/io.h"
 #include "kernel/irq.h"
 #include "kernel/time.h"
+#include "lib/bits.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
 static uint32_t rd(struct ahci_port *p, unsigned reg) { return mmio_read32(p->regs, reg); }
 static void wr(struct ahci_port *p, unsigned reg, uint32_t v) { mmio_write32(p->regs, reg, v); }
 
-/* No libgcc in the kernel: count the bits by hand. */
-static unsigned bits_set(uint32_t v)
-{
-    unsigned n = 0;
-    for (; v; v &= v - 1)
-        n++;
-    return n;
-}
 
 /* A request's progress through the port (its blk_request pdu). */
 struct ahci_rq {
@@ -137,7 +130,7 @@ static void write_issue(struct ahci_port *p, uint32_t sact)
     wr(p, AHCI_PxCI, p->to_issue);
     p->issued |= p->to_issue;
     p->to_issue = 0;
-    unsigned n = (unsigned)bits_set(p->issued);
+    unsigned n = (unsigned)bits_set32(p->issued);
     if (n > p->stats.max_in_flight)
         p->stats.max_in_flight = n;
 }
@@ -517,7 +510,7 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
     take_failed_slots(p, plan.failed, req);
     recover_port(p, &plan, &log, &result, recovery, sizeof(recovery));
     klog(LOG_WARN, "%s: %s; %u command(s) in flight failed; %s\n", p->dev.name,
-         timed_out >= 0 ? "command timeout" : "port error", bits_set(plan.failed), recovery);
+         timed_out >= 0 ? "command timeout" : "port error", bits_set32(plan.failed), recovery);
     settle_failed(p, &snap, &plan, &result, req);
     if (!result.recovered) {
         take_out_of_service(p, recovery);
@@ -546,7 +539,7 @@ static void note_nonfatal_error(struct ahci_port *p)
 /* Reaps finished slots; the caller has read (and cleared) pxis. */
 static unsigned process_port(struct ahci_port *p, uint32_t pxis)
 {
-    unsigned before = (unsigned)bits_set(p->issued), n;
+    unsigned before = (unsigned)bits_set32(p->issued), n;
     if (pxis & AHCI_PxIS_FATAL) {
         handle_error(p, pxis, -1);
         return before;
@@ -619,7 +612,7 @@ static unsigned ahci_poll(struct blk_dev *dev, unsigned queue)
     }
     for (unsigned s = 0; s < p->slots; s++) {
         if ((p->issued & (1u << s)) && now > p->slot[s].deadline_ns) {
-            n += (unsigned)bits_set(p->issued);
+            n += (unsigned)bits_set32(p->issued);
             handle_error(p, rd(p, AHCI_PxIS), (int)s);
             break;
         }
@@ -694,7 +687,7 @@ static void fail_leftovers(struct blk_dev *dev, struct ahci_port *p)
     if (port_idle(p))
         return;
     klog(LOG_WARN, "%s: shutdown: %u command(s) still in flight after %u ms: failed\n",
-         dev->name, bits_set(p->issued), dev->timeout_ms);
+         dev->name, bits_set32(p->issued), dev->timeout_ms);
     if (p->issued)
         handle_error(p, rd(p, AHCI_PxIS), __builtin_ctz(p->issued));
     fail_all_waiting(p, BLK_CAUSE_ABORTED, "failed at shutdown");

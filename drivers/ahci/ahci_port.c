@@ -15,6 +15,7 @@
 #include "kernel/memory.h"
 #include "kernel/mmio.h"
 #include "kernel/time.h"
+#include "lib/bits.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
@@ -371,14 +372,8 @@ static bool port_link_and_signature(struct ahci_port *p, const char *name)
     return true;
 }
 
-/* Ports set in PI (no libgcc popcount in the kernel). */
-static unsigned implemented_ports(uint32_t pi)
-{
-    unsigned n = 0;
-    for (; pi; pi &= pi - 1)
-        n++;
-    return n;
-}
+/* Ports set in PI. */
+static unsigned implemented_ports(uint32_t pi) { return bits_set32(pi); }
 
 /* The next free port state, zeroed. State for every implemented port is
  * allocated at once; a port that does not come up gives its slot back

@@ -7,19 +7,12 @@
  * words. ahci_io.c reads the registers and carries the verdicts out;
  * tests/host/test_ahci_recovery.c holds each rule. Hardware-free. */
 #include "drivers/ahci/ahci.h"
+#include "lib/bits.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
 #include <stdarg.h>
 
-/* No libgcc in the kernel: count the bits by hand. */
-static unsigned bits_set(uint32_t v)
-{
-    unsigned n = 0;
-    for (; v; v &= v - 1)
-        n++;
-    return n;
-}
 
 static unsigned lowest_bit(uint32_t v) { return (unsigned)__builtin_ctz(v); }
 
@@ -51,7 +44,7 @@ static int find_culprit(const struct ahci_error_snapshot *s, uint32_t failed)
         return s->timed_out;
     if ((failed & (1u << s->ccs)) && !s->slot[s->ccs].ncq)
         return (int)s->ccs;
-    if (bits_set(failed) == 1)
+    if (bits_set32(failed) == 1)
         return (int)lowest_bit(failed);
     return -1;
 }
@@ -165,7 +158,7 @@ static enum blk_cause failure_cause(const struct ahci_error_snapshot *s,
     }
     cause = ahci_classify(f, why, why_size);
     if (culprit < 0)
-        append(why, why_size, " (one of %u NCQ tags)", bits_set(plan->failed));
+        append(why, why_size, " (one of %u NCQ tags)", bits_set32(plan->failed));
     *error_lba = reported_lba(&r->d2h, sl);
     return cause;
 }
