@@ -167,8 +167,5 @@ enum ahci_cmd_result ahci_cmd_exec(struct ahci_port *p, const struct fis_reg_h2d
 /* The port behind an "ahci..." blk device, or NULL (ahci_io.c; for
  * ahci_test.c and the host tests). */
 struct ahci_port *ahci_port_of(struct blk_dev *dev);
-/* Test hook: stop (true) or restore (false) this port's interrupt enables,
- * so the suite can show a missing interrupt is diagnosed. */
-void ahci_test_mask_port_irq(struct ahci_port *p, bool masked);
 
 #endif
