@@ -22,7 +22,7 @@
  * (errors at virtio.test_read_error= / virtio.test_write_error=: only the
  * injected-error cases). */
 #include "drivers/blk/blk.h"
-#include "drivers/virtio/virtio_blk.h"
+#include "drivers/virtio/virtio_blk_priv.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
