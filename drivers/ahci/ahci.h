@@ -495,4 +495,68 @@ uint64_t ahci_prdt_build(const struct blk_seg *segs, uint32_t nsegs, uint64_t of
 uint64_t ata_dsm_trim_payload(uint64_t lba, uint64_t count, uint64_t *entries,
                               unsigned max_entries);
 
+/* ---- The ahci suite's view of a disk and its hooks (ahci_test.c) ----
+ * What tests/kernel/test_ahci.c may see of the driver: a copy, taken when
+ * asked, of a disk's port and HBA, and hooks named for what they make happen.
+ * The suite includes this header, never ahci_priv.h, so it cannot read or
+ * write the driver's structs. */
+enum ahci_irq_mode { AHCI_IRQ_POLL, AHCI_IRQ_MSI };
+
+/* What the driver counts per port. */
+struct ahci_port_stats {
+    uint64_t commands, ncq_commands, parts;
+    unsigned max_in_flight;         /* most slots issued at once */
+    unsigned recoveries, comresets;
+    uint64_t irqs;
+    unsigned irq_missed;            /* completions noticed by poll, not by the interrupt */
+    unsigned ncq_log_reads;         /* NCQ errors whose log named the failed tag */
+    unsigned ncq_log_unusable;      /* ... whose log could not be read or used */
+    unsigned retries;               /* requests re-sent after an NCQ error aborted them */
+    unsigned nonfatal_errors;       /* PxIS.INFS: recovered interface errors */
+};
+
+/* A port's registers (§3.3), read one after the other with interrupts off. */
+struct ahci_test_registers {
+    uint32_t clb, clbu, fb, fbu, is, ie, cmd, tfd, sig, ssts, sctl, serr, sact, ci;
+    uint32_t fbs;                   /* only when CAP.FBSS says PxFBS exists (§3.3.16), else 0 */
+};
+
+struct ahci_test_view {
+    /* The HBA, as read at bring-up. */
+    char hba_name[16];              /* "ahci0" */
+    uint32_t cap;                   /* CAP */
+    unsigned hba_slots;             /* CAP.NCS + 1 */
+    bool s64a, sncq;                /* CAP.S64A, CAP.SNCQ */
+    enum ahci_irq_mode irq_mode;    /* how completions are noticed */
+    /* The port and its disk. */
+    unsigned port;
+    unsigned slots;                 /* command slots the port uses */
+    bool dead;                      /* out of service: requests refused */
+    uint32_t issued;                /* slots the driver has given the HBA (PxCI/PxSACT) */
+    struct ata_identity identify;   /* IDENTIFY DEVICE as parsed at bring-up */
+    struct ahci_port_stats stats;
+    /* Memory the HBA reads (§4.2): one page holding the command list (1 KiB)
+     * and the received FIS (256 B), and the command tables, one per slot;
+     * command_table[s] is CTBA:CTBAU of slot s's header (for s < slots). */
+    uint64_t mem_phys, mem_bytes, tables_phys, tables_bytes;
+    uint64_t command_table[AHCI_MAX_SLOTS];
+    struct ahci_test_registers regs;    /* read when the view was taken */
+    /* The hooks below in effect. */
+    bool nonqueued, short_prdt;
+};
+/* Fills *out for the AHCI disk dev; false (nothing filled) when dev is none. */
+bool ahci_test_view(struct blk_dev *dev, struct ahci_test_view *out);
+/* Hooks that make something happen on purpose; each says what. Nothing
+ * happens when dev is no AHCI disk. */
+/* READ/WRITE DMA EXT (non-queued) even on an NCQ disk, while on. */
+void ahci_test_nonqueued(struct blk_dev *dev, bool on);
+/* Read and write PRDTs one sector short of the command's count, while on: the
+ * device must stop early or overflow, and the request fail. */
+void ahci_test_short_prdt(struct blk_dev *dev, bool on);
+/* The port's interrupt enables (PxIE) cleared (masked) or restored: in MSI
+ * mode a completion then comes without its interrupt. */
+void ahci_test_mask_irq(struct blk_dev *dev, bool masked);
+/* The most slots issued at once (stats.max_in_flight) counted again from 0. */
+void ahci_test_clear_max_in_flight(struct blk_dev *dev);
+
 #endif

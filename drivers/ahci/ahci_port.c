@@ -451,8 +451,3 @@ void ahci_port_probe(struct ahci_hba *hba, unsigned number)
     fill_blk_dev(p);
     print_disk(p);
 }
-
-void ahci_test_mask_port_irq(struct ahci_port *p, bool masked)
-{
-    wr(p, AHCI_PxIE, masked || p->hba->irq_mode != AHCI_IRQ_MSI ? 0 : AHCI_PxIE_IO);
-}

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* drivers/ahci/ahci_priv.h — the AHCI driver's state, shared by its files
- * and visible to the in-kernel test suite, which reads the statistics and
- * uses the test hooks at the end. Kernel only. The files stand in layers and
- * call only downwards (tools/layercheck holds them to it):
+/* drivers/ahci/ahci_priv.h — the AHCI driver's state, shared by its files.
+ * Kernel only; the in-kernel suite never includes it: it sees the driver
+ * through struct ahci_test_view and the ahci_test_*() hooks (ahci.h). The
+ * files stand in layers and call only downwards (tools/layercheck holds them
+ * to it):
  *
+ *   ahci_test.c     the suite's view and hooks; nothing in the driver calls it
  *   ahci_hba.c      probe, HBA handoff and reset, interrupt, registration
  *   ahci_io.c       the blk_ops: submit/kick/poll, completions, the error path
  *   ahci_port.c     port bring-up, engines, COMRESET, recovery (§6.2.2)
@@ -31,8 +33,6 @@
 #define AHCI_FLUSH_TIMEOUT_MS       30000   /* FLUSH CACHE EXT may write a whole cache out */
 #define AHCI_IRQ_GRACE_MS           500     /* MSI mode: a done slot's interrupt is this late */
 
-enum ahci_irq_mode { AHCI_IRQ_POLL, AHCI_IRQ_MSI };
-
 /* One command slot while a part of a request occupies it. */
 struct ahci_slot {
     struct blk_request *req;        /* NULL: free */
@@ -45,18 +45,6 @@ struct ahci_slot {
     unsigned prdt_entries;
     uint64_t deadline_ns;
     uint64_t done_seen_ns;          /* MSI mode: when poll() first saw it finished */
-};
-
-struct ahci_port_stats {
-    uint64_t commands, ncq_commands, parts;
-    unsigned max_in_flight;         /* most slots issued at once */
-    unsigned recoveries, comresets;
-    uint64_t irqs;
-    unsigned irq_missed;            /* completions noticed by poll, not by the interrupt */
-    unsigned ncq_log_reads;         /* NCQ errors whose log named the failed tag */
-    unsigned ncq_log_unusable;      /* ... whose log could not be read or used */
-    unsigned retries;               /* requests re-sent after an NCQ error aborted them */
-    unsigned nonfatal_errors;       /* PxIS.INFS: recovered interface errors */
 };
 
 struct ahci_hba;
@@ -176,11 +164,8 @@ enum ahci_cmd_result ahci_cmd_exec(struct ahci_port *p, const struct fis_reg_h2d
                                    uint32_t len, bool write, uint32_t timeout_ms, char *why,
                                    size_t why_size);
 
-/* ---- For the in-kernel suite ---- */
-/* The port behind an "ahci..." blk device, or NULL. */
+/* The port behind an "ahci..." blk device, or NULL (ahci_io.c; for
+ * ahci_test.c and the host tests). */
 struct ahci_port *ahci_port_of(struct blk_dev *dev);
-/* Test hook: stop (true) or restore (false) this port's interrupt enables,
- * so the suite can show a missing interrupt is diagnosed. */
-void ahci_test_mask_port_irq(struct ahci_port *p, bool masked);
 
 #endif

@@ -6,4 +6,4 @@ HOST_DRIVER_SRCS += drivers/ahci/ata_identify.c drivers/ahci/ahci_decode.c drive
 # The hardware files, run against the register model in tests/host/fake/
 # (tests/host/hw/test_ahci_*.c).
 HOST_HW_SRCS += drivers/ahci/ahci_hba.c drivers/ahci/ahci_io.c drivers/ahci/ahci_port.c \
-	drivers/ahci/ahci_cmd.c
+	drivers/ahci/ahci_cmd.c drivers/ahci/ahci_test.c

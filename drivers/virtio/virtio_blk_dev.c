@@ -8,7 +8,7 @@
  * FAILED (§3.1.1: the driver SHOULD, once it gives up) and says why in words
  * with a cause. A reset re-negotiates the same features and keeps the queue's
  * memory; the device must offer no less than it did. */
-#include "drivers/virtio/virtio_blk.h"
+#include "drivers/virtio/virtio_blk_priv.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/memory.h"

@@ -20,7 +20,7 @@
  * - Each part's status byte is decoded (virtio_blk_req.c); the first error
  *   is the request's, and its parts not yet issued are dropped. */
 #include "drivers/pci/pci.h"
-#include "drivers/virtio/virtio_blk.h"
+#include "drivers/virtio/virtio_blk_priv.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"
@@ -850,7 +850,7 @@ const struct blk_ops vblk_blk_ops = {
     .shutdown = vblk_shutdown,
 };
 
-/* ---- the test view ---- */
+/* ---- the test hooks that need the I/O path's own state (the rest: virtio_test.c) ---- */
 
 bool vblk_test_last_sent(const struct blk_dev *dev, const struct blk_request *req,
                          struct vblk_sent *out)
@@ -877,21 +877,4 @@ bool vblk_test_reset(struct blk_dev *dev, const char *reason)
     bool ok = recover(vb, reason, BLK_OK);
     irq_restore(flags);
     return ok;
-}
-
-void vblk_test_break_next_request(struct blk_dev *dev)
-{
-    struct vblk *vb = vblk_of(dev);
-    if (vb)
-        vb->test_break_next = true;
-}
-
-void vblk_test_set_vector_masked(struct blk_dev *dev, bool masked)
-{
-    struct vblk *vb = vblk_of(dev);
-    if (!vb || vb->queue_vector < 0)
-        return;
-    pci_msix_mask(vb->pci, vb->queue_entry, masked);
-    if (!masked)
-        vb->irq_mode = VBLK_IRQ_MSIX;   /* back from the polling fallback */
 }

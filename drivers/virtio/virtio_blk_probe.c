@@ -9,7 +9,7 @@
  * (virtio.irq=), device initialization (virtio_blk_dev.c), the serial from
  * VIRTIO_BLK_T_GET_ID, one boot line for the device and one for its disk. */
 #include "drivers/pci/pci.h"
-#include "drivers/virtio/virtio_blk.h"
+#include "drivers/virtio/virtio_blk_priv.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/leftout.h"

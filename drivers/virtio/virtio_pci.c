@@ -7,7 +7,7 @@
  * Every field is accessed with its own width (§4.1.3.1: 8, 16 or 32 bits, a
  * 64-bit field as two 32-bit halves, low first). The ISR status byte is never
  * read: it is for INTx, and reading it acknowledges (§4.1.4.5). */
-#include "drivers/virtio/virtio_blk.h"
+#include "drivers/virtio/virtio_blk_priv.h"
 #include "kernel/io.h"
 #include "kernel/mmio.h"
 #include "kernel/time.h"

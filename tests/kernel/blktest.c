@@ -24,6 +24,23 @@ static bool candidate(const struct blk_dev *dev, bool (*mine)(const struct blk_d
     return mine(dev) && (!usable || usable(dev));
 }
 
+static bool fits(const struct blk_dev *dev, bool need_write, uint64_t min_blocks)
+{
+    return (!need_write || dev->writable) && bt_room(dev, need_write) >= min_blocks;
+}
+
+struct blk_dev *bt_pick(bool (*mine)(const struct blk_dev *dev),
+                        bool (*usable)(const struct blk_dev *dev), bool need_write,
+                        uint64_t min_blocks)
+{
+    for (unsigned i = 0; i < blk_count(); i++) {
+        struct blk_dev *dev = blk_get(i);
+        if (candidate(dev, mine, usable) && fits(dev, need_write, min_blocks))
+            return dev;
+    }
+    return NULL;
+}
+
 struct blk_dev *bt_pick_or_skip(struct ktest *t, bool (*mine)(const struct blk_dev *dev),
                                 bool (*usable)(const struct blk_dev *dev), const char *what,
                                 bool need_write, uint64_t min_blocks)
@@ -33,7 +50,7 @@ struct blk_dev *bt_pick_or_skip(struct ktest *t, bool (*mine)(const struct blk_d
         struct blk_dev *dev = blk_get(i);
         if (!candidate(dev, mine, usable))
             continue;
-        if ((!need_write || dev->writable) && bt_room(dev, need_write) >= min_blocks)
+        if (fits(dev, need_write, min_blocks))
             return dev;
         if (!best || bt_room(dev, need_write) > bt_room(best, need_write))
             best = dev;

@@ -22,10 +22,14 @@ uint64_t bt_scratch_blocks(const struct blk_dev *dev);
 uint64_t bt_room(const struct blk_dev *dev, bool need_write);
 
 /* A device of the suite's own (`mine`) with room for min_blocks that the case
- * writes (need_write) or reads, the first in table order; or NULL after a skip
- * that names the device with the most room and what it lacks. `what` names
- * the kind in the skip ("AHCI disk"). `usable` may exclude devices kept for
- * other cases (NULL: all of them). */
+ * writes (need_write) or reads, the first in table order; or NULL, nothing
+ * said (a case that can make do with less asks again). `usable` may exclude
+ * devices kept for other cases (NULL: all of them). */
+struct blk_dev *bt_pick(bool (*mine)(const struct blk_dev *dev),
+                        bool (*usable)(const struct blk_dev *dev), bool need_write,
+                        uint64_t min_blocks);
+/* The same, or NULL after a skip that names the device with the most room
+ * and what it lacks. `what` names the kind in the skip ("AHCI disk"). */
 struct blk_dev *bt_pick_or_skip(struct ktest *t, bool (*mine)(const struct blk_dev *dev),
                                 bool (*usable)(const struct blk_dev *dev), const char *what,
                                 bool need_write, uint64_t min_blocks);

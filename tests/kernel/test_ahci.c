@@ -15,17 +15,21 @@
  * memory, and skips naming what it needed when they cannot hold it.
  * Disks named by serial: bareio-slow (throttled: only the timeout case) and
  * bareio-blkdebug (errors injected at ahci.test_read_error= and
- * ahci.test_write_error=; other cases stay clear of those LBAs). */
-#include "drivers/ahci/ahci_priv.h"
+ * ahci.test_write_error=; other cases stay clear of those LBAs).
+ * The driver is reached through the block interface, the helpers every
+ * driver suite shares (blktest.h), and the driver's test view and named
+ * hooks (struct ahci_test_view, ahci_test_*() in drivers/ahci/ahci.h; the
+ * suite does not include ahci_priv.h): no case reads or writes a driver
+ * struct. */
+#include "drivers/ahci/ahci.h"
 #include "drivers/blk/blk.h"
 #include "kernel/cmdline.h"
-#include "kernel/console.h"
-#include "kernel/io.h"
-#include "tests/harness/ktest.h"
 #include "kernel/memory.h"
 #include "lib/rng.h"
 #include "lib/stamp.h"
 #include "lib/string.h"
+#include "tests/harness/ktest.h"
+#include "tests/kernel/blktest.h"
 
 CMDLINE_UINT(uint64_t, ahci_test_read_error, "ahci.test_read_error", 0, 0, ~0ull,
              "test only: LBA where blkdebug fails reads on the disk with serial bareio-blkdebug");
@@ -38,72 +42,35 @@ CMDLINE_UINT(uint64_t, ahci_test_write_error, "ahci.test_write_error", 0, 0, ~0u
 #define TEST_BASE_LBA   2048        /* into the scratch range, when it has room */
 #define INJECTED_CLEAR  128         /* blocks kept clear after an injected-error LBA */
 
-static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
-
 /* ---- helpers ---- */
 
 static bool is_ahci(const struct blk_dev *d) { return d->kind && strcmp(d->kind, "ahci") == 0; }
 
-/* Blocks a case may write on the disk: its scratch range, none when read-only. */
-static uint64_t scratch_blocks(const struct blk_dev *d)
-{
-    return d->writable ? d->write_end - d->write_first : 0;
-}
+/* Fit for general tests: not the throttled disk. */
+static bool not_slow(const struct blk_dev *d) { return strcmp(d->serial, SERIAL_SLOW) != 0; }
 
-/* The blocks a case may use: the scratch range when it writes, the disk when
- * it only reads. */
-static uint64_t room(const struct blk_dev *d, bool need_write)
-{
-    return need_write ? scratch_blocks(d) : d->nblocks;
-}
-
-/* The first AHCI disk fit for general tests (not the throttled one) with
- * room for `min_blocks`. */
+/* The first AHCI disk fit for general tests with room for `min_blocks`, or
+ * NULL, nothing said. */
 static struct blk_dev *pick_disk(bool need_write, uint64_t min_blocks)
 {
-    for (unsigned i = 0; i < blk_count(); i++) {
-        struct blk_dev *d = blk_get(i);
-        if (!is_ahci(d) || strcmp(d->serial, SERIAL_SLOW) == 0)
-            continue;
-        if (room(d, need_write) < min_blocks || (need_write && !d->writable))
-            continue;
-        return d;
-    }
-    return NULL;
-}
-
-/* The disk with the most room, to name in a skip. */
-static struct blk_dev *roomiest_disk(bool need_write)
-{
-    struct blk_dev *best = NULL;
-    for (unsigned i = 0; i < blk_count(); i++) {
-        struct blk_dev *d = blk_get(i);
-        if (is_ahci(d) && strcmp(d->serial, SERIAL_SLOW) != 0 &&
-            (!best || room(d, need_write) > room(best, need_write)))
-            best = d;
-    }
-    return best;
+    return bt_pick(is_ahci, not_slow, need_write, min_blocks);
 }
 
 /* A disk with room for the `min_blocks` blocks the case writes (need_write)
  * or reads, or NULL after a skip that says what there is. */
 static struct blk_dev *disk_or_skip(struct ktest *t, bool need_write, uint64_t min_blocks)
 {
-    struct blk_dev *d = pick_disk(need_write, min_blocks);
-    if (d)
-        return d;
-    struct blk_dev *best = roomiest_disk(need_write);
-    if (!best)
-        ktest_skip(t, "no AHCI disk");
-    else if (need_write && !best->writable)
-        ktest_skip(t, "no writable AHCI disk (%s: %s; use allow_write= or a scratch label)",
-                   best->name, best->access);
-    else
-        ktest_skip(t, "%s: %s of %llu blocks cannot hold the %llu blocks this case %s",
-                   best->name, need_write ? "scratch range" : "disk",
-                   (unsigned long long)room(best, need_write), (unsigned long long)min_blocks,
-                   need_write ? "writes" : "reads");
-    return NULL;
+    return bt_pick_or_skip(t, is_ahci, not_slow, "AHCI disk", need_write, min_blocks);
+}
+
+/* What the driver shows of dev's port and HBA; false after failing the case
+ * when it shows nothing. */
+static bool view_of(struct ktest *t, struct blk_dev *d, struct ahci_test_view *v)
+{
+    if (ahci_test_view(d, v))
+        return true;
+    KT_FAIL(t, "%s: no AHCI test view", d->name);
+    return false;
 }
 
 /* Where a case writes `blocks` blocks (disk_or_skip made sure the scratch
@@ -112,8 +79,8 @@ static struct blk_dev *disk_or_skip(struct ktest *t, bool need_write, uint64_t m
  * where errors are injected, moved past them when the range allows. */
 static uint64_t case_lba(const struct blk_dev *d, uint64_t blocks)
 {
-    uint64_t spare = scratch_blocks(d) - blocks;
-    uint64_t lba = d->write_first + min_u64(spare, TEST_BASE_LBA);
+    uint64_t spare = bt_scratch_blocks(d) - blocks;
+    uint64_t lba = d->write_first + bt_min_u64(spare, TEST_BASE_LBA);
     if (strcmp(d->serial, SERIAL_FAULTY) != 0)
         return lba;
     const uint64_t injected[2] = { ahci_test_read_error, ahci_test_write_error };
@@ -127,173 +94,95 @@ static uint64_t case_lba(const struct blk_dev *d, uint64_t blocks)
     return lba;
 }
 
-/* Data buffers: below 4 GiB unless the HBA reaches above; the case owns
- * them (the harness frees them when it ends). A buffer larger than the free
- * memory is not asked for (the allocator would log an error). */
-static struct dma_region buffer(struct ktest *t, struct blk_dev *d, uint64_t bytes)
-{
-    if (bytes > memory_free_bytes())
-        return (struct dma_region){ .virt = NULL, .phys = 0, .size = 0 };
-    return ktest_dma_alloc(t, bytes, 4096, 0,
-                           d->dma_limit > (1ull << 32) ? DMA_ANYWHERE : DMA_BELOW_4G);
-}
-
-/* A batch whose request `queued` was refused: the ones before it are queued
- * and would go out with the next kick, into buffers about to be freed. Send
- * them now and wait for them. */
-static void drain_queued(struct blk_dev *d, struct blk_request *reqs, unsigned queued)
-{
-    blk_kick(d, 0);
-    for (unsigned i = 0; i < queued; i++)
-        blk_wait(d, &reqs[i], 0);
-}
-
-/* The skip of a case whose buffer the machine's memory cannot give. */
-static void skip_no_memory(struct ktest *t, uint64_t bytes)
-{
-    ktest_skip(t, "no %llu KiB of contiguous DMA memory for the data buffer (%llu MiB free)",
-               (unsigned long long)(bytes >> 10), (unsigned long long)(memory_free_bytes() / MiB));
-}
-
-static void fill(void *buf, uint64_t bytes, uint64_t seed)
-{
-    struct rng r;
-    rng_seed(&r, seed);
-    rng_fill(&r, buf, bytes);
-}
-
-/* Index of the first differing byte, or -1. */
-static int64_t first_difference(const uint8_t *a, const uint8_t *b, uint64_t n)
-{
-    for (uint64_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return (int64_t)i;
-    return -1;
-}
-
-/* Index of the first byte of buf that differs from what fill(seed) writes, or
- * -1; the pattern is made again a piece at a time, so no second buffer. */
-static int64_t pattern_difference(const uint8_t *buf, uint64_t bytes, uint64_t seed)
-{
-    static uint8_t piece[4096];     /* a multiple of 8: rng_fill's stream stays whole */
-    struct rng r;
-    rng_seed(&r, seed);
-    for (uint64_t off = 0; off < bytes; off += sizeof(piece)) {
-        uint64_t n = min_u64(sizeof(piece), bytes - off);
-        rng_fill(&r, piece, n);
-        int64_t at = first_difference(piece, buf + off, n);
-        if (at >= 0)
-            return (int64_t)off + at;
-    }
-    return -1;
-}
-
-static bool io_ok(struct ktest *t, struct blk_dev *d, struct blk_request *req, enum blk_op op,
-                  uint64_t lba, uint32_t count, const struct blk_seg *segs, uint32_t nsegs,
-                  uint16_t flags)
-{
-    enum blk_cause rc = blk_io(d, req, op, lba, count, segs, nsegs, flags);
-    if (rc != BLK_OK) {
-        KT_FAIL(t, "%s %s lba %llu count %u: %s (%s)", d->name, blk_op_name(op),
-                (unsigned long long)lba, count, blk_cause_name(rc), req->detail);
-        blk_report_failure(d, req, ktest_current());
-        return false;
-    }
-    return true;
-}
-
-/* Writes `count` sectors of pattern `seed` at lba from one buffer, poisons the
- * buffer, reads them back into it and compares against the pattern made
- * again: one buffer, so a transfer of 32 MiB needs 32 MiB of memory, not 64.
- * False (nothing done, nothing failed) when there is no memory for it. */
-static bool round_trip(struct ktest *t, struct blk_dev *d, uint64_t lba, uint32_t count,
-                       uint64_t seed)
-{
-    uint64_t bytes = (uint64_t)count * d->block_size;
-    struct dma_region b = buffer(t, d, bytes);
-    struct blk_request req;
-    struct blk_seg s = { b.phys, (uint32_t)bytes, 0 };
-
-    if (!b.virt)
-        return false;
-    fill(b.virt, bytes, seed);
-    if (io_ok(t, d, &req, BLK_OP_WRITE, lba, count, &s, 1, 0)) {
-        KT_EXPECT_EQ(t, req.bytes, bytes);
-        memset(b.virt, 0xa5, bytes);
-        if (io_ok(t, d, &req, BLK_OP_READ, lba, count, &s, 1, 0)) {
-            KT_EXPECT_EQ(t, req.bytes, bytes);
-            int64_t at = pattern_difference(b.virt, bytes, seed);
-            if (at >= 0)
-                KT_FAIL(t, "%u sectors at lba %llu: data differs at byte %lld (sector %llu), "
-                        "seed %llu", count, (unsigned long long)lba, (long long)at,
-                        (unsigned long long)(lba + (uint64_t)at / d->block_size),
-                        (unsigned long long)seed);
-        }
-    }
-    ktest_dma_free(t, &b);
-    return true;
-}
-
 /* ---- identify and description ---- */
+
+/* The blk_dev description against IDENTIFY and the HBA's capabilities. */
+static void description_matches(struct ktest *t, const struct blk_dev *d,
+                                const struct ahci_test_view *v)
+{
+    KT_EXPECT(t, d->model[0] != '\0');
+    KT_EXPECT(t, d->serial[0] != '\0');
+    /* ATA strings are stored byte-swapped: a correct swap leaves no
+     * trailing blanks and, for QEMU, reads "QEMU HARDDISK". */
+    KT_EXPECT(t, d->model[strlen(d->model) - 1] != ' ');
+    if (strncmp(d->model, "QEMU", 4) == 0)
+        KT_EXPECT_STREQ(t, d->model, "QEMU HARDDISK");
+    KT_EXPECT(t, d->nblocks > 0);
+    KT_EXPECT_EQ(t, d->nblocks, v->identify.nblocks);
+    KT_EXPECT(t, d->block_size >= 512 && d->phys_block_size >= d->block_size);
+    KT_EXPECT_EQ(t, d->addr_align, 2);
+    KT_EXPECT_EQ(t, d->len_align, 2);
+    KT_EXPECT_EQ(t, d->max_transfer, 65536);
+    KT_EXPECT_EQ(t, d->max_segs, AHCI_PRDT_ENTRIES);
+    KT_EXPECT_EQ(t, d->nqueues, 1);
+    unsigned depth = v->identify.ncq && v->sncq ? v->identify.ncq_depth : 1;
+    KT_EXPECT_EQ(t, d->queue_depth, depth < v->hba_slots ? depth : v->hba_slots);
+    KT_EXPECT_EQ(t, d->dma_limit, v->s64a ? ~0ull : 1ull << 32);
+    KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_NCQ), d->queue_depth > 1);
+    KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_TRIM), v->identify.trim);
+    KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_TRIM_ZEROES), v->identify.trim_zeroes);
+    KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_FUA), v->identify.fua);
+    KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_DMA64), v->s64a);
+}
+
+/* §4.2: command list 1 KiB, received FIS 256 B, command tables 128 B
+ * aligned, each in the driver's memory for it, and below 4 GiB when the HBA
+ * lacks S64A. */
+static void port_memory_laid_out(struct ktest *t, const struct ahci_test_view *v)
+{
+    uint64_t clb = v->regs.clb | (uint64_t)v->regs.clbu << 32;
+    uint64_t fb = v->regs.fb | (uint64_t)v->regs.fbu << 32;
+    uint64_t table = sizeof(struct ahci_cmd_table);
+    KT_EXPECT_EQ(t, clb, v->mem_phys);
+    KT_EXPECT_EQ(t, clb & 0x3ff, 0);
+    KT_EXPECT_EQ(t, fb & 0xff, 0);
+    KT_EXPECT(t, fb >= v->mem_phys + 1024 && fb + 256 <= v->mem_phys + v->mem_bytes);
+    for (unsigned s = 0; s < v->slots; s++) {
+        KT_EXPECT_EQ(t, v->command_table[s] & 0x7f, 0);
+        KT_EXPECT(t, v->command_table[s] >= v->tables_phys &&
+                     v->command_table[s] + table <= v->tables_phys + v->tables_bytes);
+    }
+    if (!v->s64a)
+        KT_EXPECT(t, v->mem_phys + 4096 <= (1ull << 32) &&
+                     v->tables_phys + v->slots * table <= (1ull << 32));
+}
+
+/* Running and idle: FRE/FR and ST/CR on, FIS-based switching off (PxFBS is
+ * there only when CAP.FBSS says so, §3.3.16), an ATA disk on an established
+ * link, no command issued, the completion interrupts enabled in MSI mode
+ * only, the device neither busy nor waiting for data. */
+static void port_running_idle(struct ktest *t, const struct ahci_test_view *v)
+{
+    KT_EXPECT_EQ(t, v->regs.cmd & (AHCI_PxCMD_ST | AHCI_PxCMD_FRE | AHCI_PxCMD_FR),
+                 AHCI_PxCMD_ST | AHCI_PxCMD_FRE | AHCI_PxCMD_FR);
+    if (v->cap & AHCI_CAP_FBSS)
+        KT_EXPECT_EQ(t, v->regs.fbs & AHCI_PxFBS_EN, 0);
+    KT_EXPECT_EQ(t, v->regs.sig, AHCI_SIG_ATA);
+    KT_EXPECT_EQ(t, v->regs.ssts & AHCI_SSTS_DET_MASK, AHCI_SSTS_DET_PRESENT_PHY);
+    KT_EXPECT_EQ(t, v->issued, 0);
+    KT_EXPECT_EQ(t, v->regs.ci, 0);
+    KT_EXPECT_EQ(t, v->regs.sact, 0);
+    KT_EXPECT_EQ(t, v->regs.ie, v->irq_mode == AHCI_IRQ_MSI ? AHCI_PxIE_IO : 0);
+    KT_EXPECT_EQ(t, v->regs.tfd & (ATA_STS_BSY | ATA_STS_DRQ), 0);
+}
 
 static void ahci_disks_identified(struct ktest *t)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < blk_count(); i++) {
         struct blk_dev *d = blk_get(i);
+        struct ahci_test_view v;
         if (!is_ahci(d))
             continue;
-        struct ahci_port *p = ahci_port_of(d);
-        KT_ASSERT(t, p != NULL);
+        KT_ASSERT(t, view_of(t, d, &v));
         n++;
         ktest_diag(t, "%s: \"%s\" serial \"%s\" fw \"%s\" %llu x %u B, phys %u, NCQ depth %u, "
                    "caps 0x%x, %s", d->name, d->model, d->serial, d->firmware,
                    (unsigned long long)d->nblocks, d->block_size, d->phys_block_size,
                    d->queue_depth, d->caps, d->access);
-        KT_EXPECT(t, d->model[0] != '\0');
-        KT_EXPECT(t, d->serial[0] != '\0');
-        /* ATA strings are stored byte-swapped: a correct swap leaves no
-         * trailing blanks and, for QEMU, reads "QEMU HARDDISK". */
-        KT_EXPECT(t, d->model[strlen(d->model) - 1] != ' ');
-        if (strncmp(d->model, "QEMU", 4) == 0)
-            KT_EXPECT_STREQ(t, d->model, "QEMU HARDDISK");
-        KT_EXPECT(t, d->nblocks > 0);
-        KT_EXPECT_EQ(t, d->nblocks, p->id.nblocks);
-        KT_EXPECT(t, d->block_size >= 512 && d->phys_block_size >= d->block_size);
-        KT_EXPECT_EQ(t, d->addr_align, 2);
-        KT_EXPECT_EQ(t, d->len_align, 2);
-        KT_EXPECT_EQ(t, d->max_transfer, 65536);
-        KT_EXPECT_EQ(t, d->max_segs, AHCI_PRDT_ENTRIES);
-        KT_EXPECT_EQ(t, d->nqueues, 1);
-        unsigned depth = p->id.ncq && p->hba->sncq ? p->id.ncq_depth : 1;
-        KT_EXPECT_EQ(t, d->queue_depth, depth < p->hba->slots ? depth : p->hba->slots);
-        KT_EXPECT_EQ(t, d->dma_limit, p->hba->s64a ? ~0ull : 1ull << 32);
-        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_NCQ), d->queue_depth > 1);
-        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_TRIM), p->id.trim);
-        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_TRIM_ZEROES), p->id.trim_zeroes);
-        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_FUA), p->id.fua);
-        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_DMA64), p->hba->s64a);
-        /* §4.2: command list 1 KiB, received FIS 256 B, command tables 128 B
-         * aligned, and below 4 GiB when the HBA lacks S64A. */
-        uint64_t clb = mmio_read32(p->regs, AHCI_PxCLB) |
-                       (uint64_t)mmio_read32(p->regs, AHCI_PxCLBU) << 32;
-        uint64_t fb = mmio_read32(p->regs, AHCI_PxFB) |
-                      (uint64_t)mmio_read32(p->regs, AHCI_PxFBU) << 32;
-        KT_EXPECT_EQ(t, clb, p->mem.phys);
-        KT_EXPECT_EQ(t, clb & 0x3ff, 0);
-        KT_EXPECT_EQ(t, fb & 0xff, 0);
-        for (unsigned s = 0; s < p->slots; s++)
-            KT_EXPECT_EQ(t, p->cmd_list[s].ctba & 0x7f, 0);
-        if (!p->hba->s64a)
-            KT_EXPECT(t, p->mem.phys + 4096 <= (1ull << 32) &&
-                         p->tables.phys + p->slots * sizeof(struct ahci_cmd_table) <= (1ull << 32));
-        /* Running: FRE/FR and ST/CR on, FIS-based switching off (PxFBS is
-         * there only when CAP.FBSS says so, §3.3.16). */
-        uint32_t cmd = mmio_read32(p->regs, AHCI_PxCMD);
-        KT_EXPECT_EQ(t, cmd & (AHCI_PxCMD_ST | AHCI_PxCMD_FRE | AHCI_PxCMD_FR),
-                     AHCI_PxCMD_ST | AHCI_PxCMD_FRE | AHCI_PxCMD_FR);
-        if (p->hba->cap & AHCI_CAP_FBSS)
-            KT_EXPECT_EQ(t, mmio_read32(p->regs, AHCI_PxFBS) & AHCI_PxFBS_EN, 0);
+        description_matches(t, d, &v);
+        port_memory_laid_out(t, &v);
+        port_running_idle(t, &v);
     }
     if (n == 0)
         ktest_skip(t, "no AHCI disk");
@@ -317,18 +206,18 @@ static void ahci_round_trip_1_sector_to_6_mib(struct ktest *t)
         d = disk_or_skip(t, true, 1);     /* the roomiest is good enough for some sizes */
     if (!d)
         return;
-    uint64_t lba = case_lba(d, min_u64(span, scratch_blocks(d)));
+    uint64_t lba = case_lba(d, bt_min_u64(span, bt_scratch_blocks(d)));
     unsigned done = 0;
     uint32_t largest = 0;
     for (unsigned i = 0; i < NSIZES && !ktest_failed(t); i++) {
-        if (sizes[i] > scratch_blocks(d)) {
+        if (sizes[i] > bt_scratch_blocks(d)) {
             ktest_diag(t, "%u sectors left out: the scratch range holds %llu", sizes[i],
-                       (unsigned long long)scratch_blocks(d));
+                       (unsigned long long)bt_scratch_blocks(d));
             continue;
         }
         if (lba + sizes[i] > d->write_end)
             lba = d->write_first;
-        if (!round_trip(t, d, lba, sizes[i], 0xa0c1 + i)) {
+        if (!bt_round_trip(t, d, lba, sizes[i], 0xa0c1 + i)) {
             ktest_diag(t, "%u sectors left out: no DMA buffer of %llu KiB (%llu MiB free)", sizes[i],
                        (unsigned long long)((uint64_t)sizes[i] * d->block_size >> 10),
                        (unsigned long long)(memory_free_bytes() / MiB));
@@ -372,15 +261,15 @@ static void ahci_prdt_many_small_entries(struct ktest *t)
     uint64_t lba = case_lba(d, count);
 
     /* Gaps of 6 bytes between the pieces: every piece starts 2 bytes past a dword. */
-    struct dma_region w = buffer(t, d, total + NSEG * 8 + 64), rd = buffer(t, d, total + 64);
-    struct dma_region flat = buffer(t, d, total);
+    struct dma_region w = bt_buffer(t, d, total + NSEG * 8 + 64), rd = bt_buffer(t, d, total + 64);
+    struct dma_region flat = bt_buffer(t, d, total);
     struct blk_request req;
     if (!w.virt || !rd.virt || !flat.virt) {
-        skip_no_memory(t, 3ull * total);
+        bt_skip_no_memory(t, 3ull * total);
         goto out;
     }
     uint64_t off = 2;
-    fill(flat.virt, total, 4242);
+    bt_fill(flat.virt, total, 4242);
     uint64_t pos = 0;
     for (unsigned i = 0; i < NSEG; i++) {
         wsegs[i] = (struct blk_seg){ w.phys + off, lens[i], 0 };
@@ -388,7 +277,7 @@ static void ahci_prdt_many_small_entries(struct ktest *t)
         pos += lens[i];
         off += lens[i] + 6;
     }
-    if (!io_ok(t, d, &req, BLK_OP_WRITE, lba, count, wsegs, NSEG, 0))
+    if (!bt_io_expect(t, d, &req, BLK_OP_WRITE, lba, count, wsegs, NSEG, 0, BLK_OK))
         goto out;
     /* Read back through a different cut: NSEG pieces of reversed lengths. */
     pos = 0;
@@ -397,9 +286,9 @@ static void ahci_prdt_many_small_entries(struct ktest *t)
         pos += lens[NSEG - 1 - i];
     }
     memset(rd.virt, 0, total + 64);
-    if (!io_ok(t, d, &req, BLK_OP_READ, lba, count, rsegs, NSEG, 0))
+    if (!bt_io_expect(t, d, &req, BLK_OP_READ, lba, count, rsegs, NSEG, 0, BLK_OK))
         goto out;
-    int64_t at = first_difference(flat.virt, (uint8_t *)rd.virt + 2, total);
+    int64_t at = bt_pattern_difference((uint8_t *)rd.virt + 2, total, 4242);
     if (at >= 0)
         KT_FAIL(t, "data differs at byte %lld of %u", (long long)at, total);
     KT_EXPECT_EQ(t, ((uint8_t *)rd.virt)[0], 0);        /* nothing before the first piece */
@@ -421,13 +310,14 @@ static void ahci_large_request_is_split(struct ktest *t)
     struct blk_dev *d = disk_or_skip(t, true, count);
     if (!d)
         return;
-    struct ahci_port *p = ahci_port_of(d);
-    uint64_t parts_before = p->stats.parts;
-    if (!round_trip(t, d, case_lba(d, count), count, 0x5117)) {
-        skip_no_memory(t, (uint64_t)count * d->block_size);
+    struct ahci_test_view before, after;
+    KT_ASSERT(t, view_of(t, d, &before));
+    if (!bt_round_trip(t, d, case_lba(d, count), count, 0x5117)) {
+        bt_skip_no_memory(t, (uint64_t)count * d->block_size);
         return;
     }
-    uint64_t parts = p->stats.parts - parts_before;
+    KT_ASSERT(t, view_of(t, d, &after));
+    uint64_t parts = after.stats.parts - before.stats.parts;
     ktest_diag(t, "%u sectors (%llu MiB) took %llu commands (write + read)", count,
                (unsigned long long)((uint64_t)count * d->block_size / MiB),
                (unsigned long long)parts);
@@ -448,27 +338,28 @@ static void ahci_ncq_32_tags_in_flight(struct ktest *t)
     struct blk_dev *d = disk_or_skip(t, true, 32);
     if (!d)
         return;
-    const uint32_t stride = (uint32_t)min_u64(64, scratch_blocks(d) / 32);
+    const uint32_t stride = (uint32_t)bt_min_u64(64, bt_scratch_blocks(d) / 32);
     const uint32_t count = stride < 16 ? stride : 16;
     const uint64_t first = case_lba(d, 31ull * stride + count);
-    struct ahci_port *p = ahci_port_of(d);
+    struct ahci_test_view before, after;
     if (!(d->caps & BLK_CAP_NCQ) || d->queue_depth < 32) {
         ktest_skip(t, "%s: queue depth %u (NCQ %s)", d->name, d->queue_depth,
                    d->caps & BLK_CAP_NCQ ? "yes" : "no");
         return;
     }
     uint64_t bytes = count * d->block_size;
-    struct dma_region w = buffer(t, d, 32 * bytes), r = buffer(t, d, 32 * bytes);
+    struct dma_region w = bt_buffer(t, d, 32 * bytes), r = bt_buffer(t, d, 32 * bytes);
     if (!w.virt || !r.virt) {
-        skip_no_memory(t, 64 * bytes);
+        bt_skip_no_memory(t, 64 * bytes);
         goto out;
     }
-    fill(w.virt, 32 * bytes, 3232);
+    bt_fill(w.virt, 32 * bytes, 3232);
     memset(r.virt, 0, 32 * bytes);
     for (int pass = 0; pass < 2; pass++) {
         struct dma_region *buf = pass == 0 ? &w : &r;
-        p->stats.max_in_flight = 0;
-        uint64_t ncq_before = p->stats.ncq_commands;
+        ahci_test_clear_max_in_flight(d);
+        if (!view_of(t, d, &before))
+            goto out;
         for (unsigned i = 0; i < 32; i++) {
             struct blk_request *q = &b.req[i];
             memset(q, 0, sizeof(*q));
@@ -480,7 +371,7 @@ static void ahci_ncq_32_tags_in_flight(struct ktest *t)
             q->segs = &b.seg[i];
             q->nsegs = 1;
             if (!KT_EXPECT_EQ(t, blk_submit(d, q), BLK_OK)) {
-                drain_queued(d, b.req, i);
+                bt_drain_queued(d, 0, b.req, i);
                 goto out;
             }
         }
@@ -492,13 +383,16 @@ static void ahci_ncq_32_tags_in_flight(struct ktest *t)
                 blk_report_failure(d, &b.req[i], ktest_current());
             }
         }
+        if (!view_of(t, d, &after))
+            goto out;
         ktest_diag(t, "%s pass: %u commands in flight at once, %llu NCQ commands",
-                   pass == 0 ? "write" : "read", p->stats.max_in_flight,
-                   (unsigned long long)(p->stats.ncq_commands - ncq_before));
-        KT_EXPECT_EQ(t, p->stats.max_in_flight, 32);
-        KT_EXPECT_EQ(t, p->stats.ncq_commands - ncq_before, 32);
+                   pass == 0 ? "write" : "read", after.stats.max_in_flight,
+                   (unsigned long long)(after.stats.ncq_commands - before.stats.ncq_commands));
+        KT_EXPECT_EQ(t, before.stats.max_in_flight, 0);
+        KT_EXPECT_EQ(t, after.stats.max_in_flight, 32);
+        KT_EXPECT_EQ(t, after.stats.ncq_commands - before.stats.ncq_commands, 32);
     }
-    int64_t at = first_difference(w.virt, r.virt, 32 * bytes);
+    int64_t at = bt_pattern_difference(r.virt, 32 * bytes, 3232);
     if (at >= 0)
         KT_FAIL(t, "request %lld: data differs at byte %lld", (long long)(at / (int64_t)bytes),
                 (long long)(at % (int64_t)bytes));
@@ -519,12 +413,12 @@ static void ahci_flush(struct ktest *t)
         ktest_skip(t, "%s has no FLUSH CACHE EXT", d->name);
         return;
     }
-    uint32_t n = (uint32_t)min_u64(8, scratch_blocks(d));
-    if (!round_trip(t, d, case_lba(d, n), n, 1)) {
-        skip_no_memory(t, (uint64_t)n * d->block_size);
+    uint32_t n = (uint32_t)bt_min_u64(8, bt_scratch_blocks(d));
+    if (!bt_round_trip(t, d, case_lba(d, n), n, 1)) {
+        bt_skip_no_memory(t, (uint64_t)n * d->block_size);
         return;
     }
-    KT_EXPECT(t, io_ok(t, d, &req, BLK_OP_FLUSH, 0, 0, NULL, 0, 0));
+    KT_EXPECT(t, bt_io_expect(t, d, &req, BLK_OP_FLUSH, 0, 0, NULL, 0, 0, BLK_OK));
 }
 
 static void ahci_fua_write(struct ktest *t)
@@ -536,20 +430,20 @@ static void ahci_fua_write(struct ktest *t)
         ktest_skip(t, "%s: IDENTIFY word 84 bit 6 clear: no FUA", d->name);
         return;
     }
-    uint32_t n = (uint32_t)min_u64(8, scratch_blocks(d));
+    uint32_t n = (uint32_t)bt_min_u64(8, bt_scratch_blocks(d));
     uint64_t bytes = (uint64_t)n * d->block_size, lba = case_lba(d, n);
-    struct dma_region b = buffer(t, d, bytes);
+    struct dma_region b = bt_buffer(t, d, bytes);
     struct blk_seg s = { b.phys, (uint32_t)bytes, 0 };
     struct blk_request req;
     if (!b.virt) {
-        skip_no_memory(t, bytes);
+        bt_skip_no_memory(t, bytes);
         return;
     }
-    fill(b.virt, bytes, 0xf0a);
-    if (io_ok(t, d, &req, BLK_OP_WRITE, lba, n, &s, 1, BLK_F_FUA)) {
+    bt_fill(b.virt, bytes, 0xf0a);
+    if (bt_io_expect(t, d, &req, BLK_OP_WRITE, lba, n, &s, 1, BLK_F_FUA, BLK_OK)) {
         memset(b.virt, 0xa5, bytes);
-        if (io_ok(t, d, &req, BLK_OP_READ, lba, n, &s, 1, 0))
-            KT_EXPECT(t, pattern_difference(b.virt, bytes, 0xf0a) < 0);
+        if (bt_io_expect(t, d, &req, BLK_OP_READ, lba, n, &s, 1, 0, BLK_OK))
+            KT_EXPECT(t, bt_pattern_difference(b.virt, bytes, 0xf0a) < 0);
     }
     ktest_dma_free(t, &b);
 }
@@ -564,23 +458,23 @@ static void ahci_trim(struct ktest *t)
         ktest_skip(t, "%s: IDENTIFY word 169 bit 0 clear: no TRIM", d->name);
         return;
     }
-    uint32_t n = (uint32_t)min_u64(64, scratch_blocks(d));
+    uint32_t n = (uint32_t)bt_min_u64(64, bt_scratch_blocks(d));
     uint64_t lba = case_lba(d, n), bytes = (uint64_t)n * d->block_size;
-    if (!round_trip(t, d, lba, n, 0x7e1)) {
-        skip_no_memory(t, bytes);
+    if (!bt_round_trip(t, d, lba, n, 0x7e1)) {
+        bt_skip_no_memory(t, bytes);
         return;
     }
-    if (!io_ok(t, d, &req, BLK_OP_TRIM, lba, n, NULL, 0, 0))
+    if (!bt_io_expect(t, d, &req, BLK_OP_TRIM, lba, n, NULL, 0, 0, BLK_OK))
         return;
-    struct dma_region r = buffer(t, d, bytes), old = buffer(t, d, bytes);
+    struct dma_region r = bt_buffer(t, d, bytes), old = bt_buffer(t, d, bytes);
     struct blk_seg sr = { r.phys, (uint32_t)bytes, 0 };
     if (!r.virt || !old.virt) {
-        skip_no_memory(t, 2 * bytes);
+        bt_skip_no_memory(t, 2 * bytes);
         return;
     }
-    fill(old.virt, bytes, 0x7e1);
+    bt_fill(old.virt, bytes, 0x7e1);
     memset(r.virt, 0xa5, bytes);
-    if (!io_ok(t, d, &req, BLK_OP_READ, lba, n, &sr, 1, 0))
+    if (!bt_io_expect(t, d, &req, BLK_OP_READ, lba, n, &sr, 1, 0, BLK_OK))
         return;
     /* TRIM is advisory: DRAT+RZAT (word 69 bits 14 and 5) promise zeroes
      * only for the sectors the device did trim, and it may trim none. */
@@ -590,7 +484,7 @@ static void ahci_trim(struct ktest *t)
         const uint8_t *before = (const uint8_t *)old.virt + (uint64_t)i * d->block_size;
         if (stamp_first_nonzero(got, d->block_size) == d->block_size)
             zeroes++;
-        else if (first_difference(got, before, d->block_size) < 0)
+        else if (memcmp(got, before, d->block_size) == 0)
             kept++;
         else if (d->caps & BLK_CAP_TRIM_ZEROES)
             KT_FAIL(t, "%s: trimmed lba %llu reads neither zeroes nor its old data", d->name,
@@ -608,9 +502,9 @@ static void ahci_trim(struct ktest *t)
  * holds 8 blocks of each, or 0 when it holds no such pair. */
 static uint64_t alias_pair(const struct blk_dev *d)
 {
-    if (!is_ahci(d) || scratch_blocks(d) < TWO_32 + 8 || d->write_first + 8 > TWO_32)
+    if (!is_ahci(d) || bt_scratch_blocks(d) < TWO_32 + 8 || d->write_first + 8 > TWO_32)
         return 0;
-    uint64_t low = d->write_first + min_u64(1000, scratch_blocks(d) - TWO_32 - 8);
+    uint64_t low = d->write_first + bt_min_u64(1000, bt_scratch_blocks(d) - TWO_32 - 8);
     return low + 8 <= TWO_32 ? low : d->write_first;
 }
 
@@ -630,20 +524,20 @@ static void ahci_lba_beyond_2_32(struct ktest *t)
         return;
     }
     uint64_t high = low + TWO_32, bytes = 8 * d->block_size;
-    if (!round_trip(t, d, low, 8, 0x10) || !round_trip(t, d, high, 8, 0x11)) {
-        skip_no_memory(t, bytes);
+    if (!bt_round_trip(t, d, low, 8, 0x10) || !bt_round_trip(t, d, high, 8, 0x11)) {
+        bt_skip_no_memory(t, bytes);
         return;
     }
     /* The low copy must still hold its own data. */
-    struct dma_region r = buffer(t, d, bytes);
+    struct dma_region r = bt_buffer(t, d, bytes);
     struct blk_seg sr = { r.phys, (uint32_t)bytes, 0 };
     struct blk_request req;
     if (!r.virt) {
-        skip_no_memory(t, bytes);
+        bt_skip_no_memory(t, bytes);
         return;
     }
-    if (io_ok(t, d, &req, BLK_OP_READ, low, 8, &sr, 1, 0))
-        KT_EXPECT(t, pattern_difference(r.virt, bytes, 0x10) < 0);
+    if (bt_io_expect(t, d, &req, BLK_OP_READ, low, 8, &sr, 1, 0, BLK_OK))
+        KT_EXPECT(t, bt_pattern_difference(r.virt, bytes, 0x10) < 0);
     ktest_diag(t, "%s: lba %llu and %llu round-tripped independently", d->name,
                (unsigned long long)high, (unsigned long long)low);
     ktest_dma_free(t, &r);
@@ -653,10 +547,10 @@ static void ahci_lba_beyond_2_32(struct ktest *t)
 
 static bool read_works(struct ktest *t, struct blk_dev *d, uint64_t lba)
 {
-    struct dma_region r = buffer(t, d, d->block_size);
+    struct dma_region r = bt_buffer(t, d, d->block_size);
     struct blk_seg s = { r.phys, d->block_size, 0 };
     struct blk_request req;
-    bool ok = io_ok(t, d, &req, BLK_OP_READ, lba, 1, &s, 1, 0);
+    bool ok = bt_io_expect(t, d, &req, BLK_OP_READ, lba, 1, &s, 1, 0, BLK_OK);
     ktest_dma_free(t, &r);
     return ok;
 }
@@ -666,12 +560,13 @@ static void ahci_out_of_range_lba_decoded(struct ktest *t)
     struct blk_dev *d = disk_or_skip(t, false, 0);
     if (!d)
         return;
-    struct ahci_port *p = ahci_port_of(d);
-    struct dma_region r = buffer(t, d, 8 * d->block_size);
+    struct dma_region r = bt_buffer(t, d, 8 * d->block_size);
     struct blk_seg s = { r.phys, 8 * d->block_size, 0 };
     struct blk_request req;
-    unsigned recoveries = p->stats.recoveries;
+    struct ahci_test_view before, after;
+    KT_ASSERT(t, view_of(t, d, &before));
     enum blk_cause rc = blk_io(d, &req, BLK_OP_READ, d->nblocks + 10, 8, &s, 1, BLK_F_UNCHECKED);
+    KT_ASSERT(t, view_of(t, d, &after));
     ktest_diag(t, "read at lba %llu (capacity %llu): %s, status 0x%x: %s",
                (unsigned long long)(d->nblocks + 10), (unsigned long long)d->nblocks,
                blk_cause_name(rc), req.dev_status, req.detail);
@@ -679,7 +574,7 @@ static void ahci_out_of_range_lba_decoded(struct ktest *t)
         /* nblocks is 2^48: the driver itself must refuse what a FIS cannot carry. */
         KT_EXPECT_EQ(t, rc, BLK_CAUSE_LBA_RANGE);
         KT_EXPECT(t, !req.complete && strstr(req.detail, "2^48"));
-        KT_EXPECT_EQ(t, p->stats.recoveries, recoveries);
+        KT_EXPECT_EQ(t, after.stats.recoveries, before.stats.recoveries);
         ktest_dma_free(t, &r);
         return;
     }
@@ -687,17 +582,19 @@ static void ahci_out_of_range_lba_decoded(struct ktest *t)
     KT_EXPECT(t, req.dev_status & ATA_STS_ERR);
     KT_EXPECT(t, strstr(req.detail, "PxTFD STS"));
     KT_EXPECT(t, strstr(req.detail, "ERR"));
-    KT_EXPECT(t, p->stats.recoveries > recoveries);
+    KT_EXPECT(t, after.stats.recoveries > before.stats.recoveries);
+    KT_EXPECT(t, !after.dead);
     ktest_dma_free(t, &r);
     KT_EXPECT(t, read_works(t, d, 0));      /* the port still works */
     /* ... and so do the other ports, untouched by this recovery. */
     for (unsigned i = 0; i < blk_count(); i++) {
         struct blk_dev *o = blk_get(i);
-        if (o == d || !is_ahci(o) || strcmp(o->serial, SERIAL_SLOW) == 0)
+        if (o == d || !is_ahci(o) || !not_slow(o))
             continue;
-        unsigned before = ahci_port_of(o)->stats.recoveries;
+        KT_ASSERT(t, view_of(t, o, &before));
         KT_EXPECT(t, read_works(t, o, 0));
-        KT_EXPECT_EQ(t, ahci_port_of(o)->stats.recoveries, before);
+        KT_ASSERT(t, view_of(t, o, &after));
+        KT_EXPECT_EQ(t, after.stats.recoveries, before.stats.recoveries);
     }
 }
 
@@ -712,24 +609,24 @@ static void ahci_ncq_error_fails_only_the_bad_tag(struct ktest *t)
     struct blk_dev *d = disk_or_skip(t, false, N);
     if (!d)
         return;
-    struct ahci_port *p = ahci_port_of(d);
     if (!(d->caps & BLK_CAP_NCQ)) {
         ktest_skip(t, "%s: no NCQ", d->name);
         return;
     }
     /* 8 sectors a request, fewer on a disk smaller than N * 8 sectors. */
-    const uint32_t per = (uint32_t)min_u64(8, d->nblocks / N);
+    const uint32_t per = (uint32_t)bt_min_u64(8, d->nblocks / N);
     uint64_t bytes = per * d->block_size;
-    struct dma_region r = buffer(t, d, N * bytes), ref = buffer(t, d, N * bytes);
+    struct dma_region r = bt_buffer(t, d, N * bytes), ref = bt_buffer(t, d, N * bytes);
     struct blk_seg s = { ref.phys, (uint32_t)(N * bytes), 0 };
     struct blk_request req;
-    unsigned logs = p->stats.ncq_log_reads + p->stats.ncq_log_unusable;
+    struct ahci_test_view before, after;
+    KT_ASSERT(t, view_of(t, d, &before));
     if (!r.virt || !ref.virt) {
-        skip_no_memory(t, 2 * N * bytes);
+        bt_skip_no_memory(t, 2 * N * bytes);
         goto out;
     }
     /* Reference copy of the good LBAs, read in one request. */
-    if (!io_ok(t, d, &req, BLK_OP_READ, 0, N * per, &s, 1, 0))
+    if (!bt_io_expect(t, d, &req, BLK_OP_READ, 0, N * per, &s, 1, 0, BLK_OK))
         goto out;
     memset(r.virt, 0x5a, N * bytes);
     for (unsigned i = 0; i < N; i++) {
@@ -743,7 +640,7 @@ static void ahci_ncq_error_fails_only_the_bad_tag(struct ktest *t)
         q->segs = &b.seg[i];
         q->nsegs = 1;
         if (!KT_EXPECT_EQ(t, blk_submit(d, q), BLK_OK)) {
-            drain_queued(d, b.req, i);
+            bt_drain_queued(d, 0, b.req, i);
             goto out;
         }
     }
@@ -763,9 +660,12 @@ static void ahci_ncq_error_fails_only_the_bad_tag(struct ktest *t)
             KT_FAIL(t, "request %u (lba %llu): wrong data", i, (unsigned long long)b.req[i].lba);
         }
     }
+    KT_ASSERT(t, view_of(t, d, &after));
     ktest_diag(t, "%s: NCQ error log read %u times, unusable %u times, %u requests re-sent",
-               d->name, p->stats.ncq_log_reads, p->stats.ncq_log_unusable, p->stats.retries);
-    KT_EXPECT_EQ(t, p->stats.ncq_log_reads + p->stats.ncq_log_unusable, logs + 1);
+               d->name, after.stats.ncq_log_reads, after.stats.ncq_log_unusable,
+               after.stats.retries);
+    KT_EXPECT_EQ(t, after.stats.ncq_log_reads + after.stats.ncq_log_unusable,
+                 before.stats.ncq_log_reads + before.stats.ncq_log_unusable + 1);
     KT_EXPECT(t, read_works(t, d, 0));
 out:
     if (r.virt)
@@ -783,20 +683,22 @@ static void ahci_nonqueued_commands(struct ktest *t)
     struct blk_dev *d = disk_or_skip(t, true, big + 1);
     if (!d)
         return;
-    struct ahci_port *p = ahci_port_of(d);
-    uint64_t ncq = p->stats.ncq_commands, parts = p->stats.parts, lba = case_lba(d, big + 1);
-    p->test_nonqueued = true;
-    bool ran = round_trip(t, d, lba + big, 1, 0xd1) && round_trip(t, d, lba, big, 0xd2);
-    p->test_nonqueued = false;
+    uint64_t lba = case_lba(d, big + 1);
+    struct ahci_test_view before, after;
+    KT_ASSERT(t, view_of(t, d, &before));
+    ahci_test_nonqueued(d, true);
+    bool ran = bt_round_trip(t, d, lba + big, 1, 0xd1) && bt_round_trip(t, d, lba, big, 0xd2);
+    ahci_test_nonqueued(d, false);
     if (!ran) {
-        skip_no_memory(t, (uint64_t)big * d->block_size);
+        bt_skip_no_memory(t, (uint64_t)big * d->block_size);
         return;
     }
+    KT_ASSERT(t, view_of(t, d, &after));
     ktest_diag(t, "%s: %llu commands, %llu of them NCQ", d->name,
-               (unsigned long long)(p->stats.parts - parts),
-               (unsigned long long)(p->stats.ncq_commands - ncq));
-    KT_EXPECT_EQ(t, p->stats.ncq_commands, ncq);
-    KT_EXPECT_EQ(t, p->stats.parts - parts, 2 + 4);
+               (unsigned long long)(after.stats.parts - before.stats.parts),
+               (unsigned long long)(after.stats.ncq_commands - before.stats.ncq_commands));
+    KT_EXPECT_EQ(t, after.stats.ncq_commands, before.stats.ncq_commands);
+    KT_EXPECT_EQ(t, after.stats.parts - before.stats.parts, 2 + 4);
 }
 
 /* A PRDT one sector shorter than the command: the device stops early or
@@ -808,23 +710,22 @@ static void ahci_short_prdt_detected(struct ktest *t)
     struct blk_dev *d = disk_or_skip(t, false, 8);
     if (!d)
         return;
-    struct ahci_port *p = ahci_port_of(d);
-    struct dma_region r = buffer(t, d, 8 * d->block_size);
+    struct dma_region r = bt_buffer(t, d, 8 * d->block_size);
     struct blk_seg s = { r.phys, 8 * d->block_size, 0 };
     struct blk_request req;
     uint64_t lba = d->nblocks >= 24 ? 16 : 0;
     if (!r.virt) {
-        skip_no_memory(t, 8 * d->block_size);
+        bt_skip_no_memory(t, 8 * d->block_size);
         return;
     }
     for (int queued = 0; queued < 2; queued++) {
         if (queued && !(d->caps & BLK_CAP_NCQ))
             break;
-        p->test_nonqueued = !queued;
-        p->test_short_prdt = true;
+        ahci_test_nonqueued(d, !queued);
+        ahci_test_short_prdt(d, true);
         enum blk_cause rc = blk_io(d, &req, BLK_OP_READ, lba, 8, &s, 1, 0);
-        p->test_short_prdt = false;
-        p->test_nonqueued = false;
+        ahci_test_short_prdt(d, false);
+        ahci_test_nonqueued(d, false);
         ktest_diag(t, "%s, PRDT 7 of 8 sectors: %s, %llu bytes: %s",
                    queued ? "NCQ" : "non-queued", blk_cause_name(rc),
                    (unsigned long long)req.bytes, req.detail);
@@ -846,7 +747,7 @@ static void ahci_misaligned_segments_refused(struct ktest *t)
     struct blk_dev *d = disk_or_skip(t, false, 0);
     if (!d)
         return;
-    struct dma_region r = buffer(t, d, 2 * d->block_size);
+    struct dma_region r = bt_buffer(t, d, 2 * d->block_size);
     struct blk_seg odd_base[2] = { { r.phys + 1, 511, 0 }, { r.phys + 512, 1, 0 } };
     struct blk_seg odd_len[2] = { { r.phys, 511, 0 }, { r.phys + 512, 1, 0 } };
     struct blk_request req;
@@ -883,14 +784,14 @@ static void check_injected(struct ktest *t, struct blk_dev *d, enum blk_op op, u
         return;
     }
     uint64_t bytes = 8 * d->block_size;
-    struct dma_region b = buffer(t, d, bytes);
+    struct dma_region b = bt_buffer(t, d, bytes);
     struct blk_seg s = { b.phys, (uint32_t)bytes, 0 };
     struct blk_request req;
     if (!b.virt) {
-        skip_no_memory(t, bytes);
+        bt_skip_no_memory(t, bytes);
         return;
     }
-    fill(b.virt, bytes, lba);
+    bt_fill(b.virt, bytes, lba);
     enum blk_cause rc = blk_io(d, &req, op, lba, 8, &s, 1, 0);
     ktest_diag(t, "injected %s error at lba %llu: %s, error lba %llu, status 0x%x: %s",
                blk_op_name(op), (unsigned long long)lba, blk_cause_name(rc),
@@ -908,7 +809,7 @@ static void check_injected(struct ktest *t, struct blk_dev *d, enum blk_op op, u
         ktest_diag(t, "%s: no 8 sectors near lba %llu to check afterwards", d->name,
                    (unsigned long long)lba);
     else if (rewrite)
-        KT_EXPECT(t, round_trip(t, d, near, 8, near));
+        KT_EXPECT(t, bt_round_trip(t, d, near, 8, near));
     else
         KT_EXPECT(t, read_works(t, d, near));
 }
@@ -938,29 +839,35 @@ static void ahci_injected_write_error_reported(struct ktest *t)
 }
 
 /* MSI mode: with the port's interrupt enables cleared, poll() must still
- * find the finished command and say the interrupt never came. */
+ * find the finished command (once) and say the interrupt never came. */
 static void ahci_lost_interrupt_diagnosed(struct ktest *t)
 {
     struct blk_dev *d = disk_or_skip(t, false, 0);
     if (!d)
         return;
-    struct ahci_port *p = ahci_port_of(d);
-    if (p->hba->irq_mode != AHCI_IRQ_MSI) {
+    struct ahci_test_view masked, unmasked, after;
+    KT_ASSERT(t, view_of(t, d, &unmasked));
+    if (unmasked.irq_mode != AHCI_IRQ_MSI) {
         ktest_skip(t, "completions are polled (ahci.irq=poll): no interrupt to lose");
         return;
     }
-    struct dma_region r = buffer(t, d, d->block_size);
+    struct dma_region r = bt_buffer(t, d, d->block_size);
     struct blk_seg s = { r.phys, d->block_size, 0 };
     struct blk_request req;
-    ahci_test_mask_port_irq(p, true);
+    ahci_test_mask_irq(d, true);
+    bool viewed = view_of(t, d, &masked);
     enum blk_cause rc = blk_io(d, &req, BLK_OP_READ, 0, 1, &s, 1, 0);
-    ahci_test_mask_port_irq(p, false);
+    ahci_test_mask_irq(d, false);
+    KT_ASSERT(t, viewed && view_of(t, d, &unmasked));
     ktest_diag(t, "%s", req.detail);
+    KT_EXPECT_EQ(t, masked.regs.ie, 0);
+    KT_EXPECT_EQ(t, unmasked.regs.ie, AHCI_PxIE_IO);
     KT_EXPECT_EQ(t, rc, BLK_CAUSE_IRQ_NOT_DELIVERED);
+    KT_EXPECT_EQ(t, unmasked.stats.irq_missed, masked.stats.irq_missed + 1);
     ktest_dma_free(t, &r);
-    uint64_t irqs = p->stats.irqs;
     KT_EXPECT(t, read_works(t, d, 0));
-    KT_EXPECT(t, p->stats.irqs > irqs);     /* interrupts are back */
+    KT_ASSERT(t, view_of(t, d, &after));
+    KT_EXPECT(t, after.stats.irqs > unmasked.stats.irqs);     /* interrupts are back */
 }
 
 /* The completion mode in use really is the one that completed the I/O. */
@@ -969,17 +876,18 @@ static void ahci_completion_mode(struct ktest *t)
     struct blk_dev *d = disk_or_skip(t, false, 0);
     if (!d)
         return;
-    struct ahci_port *p = ahci_port_of(d);
-    uint64_t irqs = p->stats.irqs;
+    struct ahci_test_view before, after;
+    KT_ASSERT(t, view_of(t, d, &before));
     for (int i = 0; i < 4; i++)
         KT_ASSERT(t, read_works(t, d, (uint64_t)i * 8 % d->nblocks));
+    KT_ASSERT(t, view_of(t, d, &after));
+    uint64_t irqs = after.stats.irqs - before.stats.irqs;
     ktest_diag(t, "%s: irq mode %s, %llu interrupts for 4 reads", d->name,
-               p->hba->irq_mode == AHCI_IRQ_MSI ? "msi" : "poll",
-               (unsigned long long)(p->stats.irqs - irqs));
-    if (p->hba->irq_mode == AHCI_IRQ_MSI)
-        KT_EXPECT(t, p->stats.irqs - irqs >= 4);
+               after.irq_mode == AHCI_IRQ_MSI ? "msi" : "poll", (unsigned long long)irqs);
+    if (after.irq_mode == AHCI_IRQ_MSI)
+        KT_EXPECT(t, irqs >= 4);
     else
-        KT_EXPECT_EQ(t, p->stats.irqs - irqs, 0);
+        KT_EXPECT_EQ(t, irqs, 0);
 }
 
 /* Explicit (tests=ahci.ahci_timeout_recovered): a throttled disk
@@ -991,13 +899,13 @@ static void ahci_timeout_recovered(struct ktest *t)
     static struct ncq_batch b;
     struct blk_dev *d = NULL;
     for (unsigned i = 0; i < blk_count(); i++)
-        if (is_ahci(blk_get(i)) && strcmp(blk_get(i)->serial, SERIAL_SLOW) == 0)
+        if (is_ahci(blk_get(i)) && !not_slow(blk_get(i)))
             d = blk_get(i);
     if (!d) {
         ktest_skip(t, "needs a throttled disk with serial %s", SERIAL_SLOW);
         return;
     }
-    struct ahci_port *p = ahci_port_of(d);
+    struct ahci_test_view before, after;
     unsigned n = 8, timeouts = 0, aborted = 0, ok = 0;
     if (d->nblocks < n * 8) {
         ktest_skip(t, "%s: %llu sectors, the case reads %u", d->name,
@@ -1005,12 +913,12 @@ static void ahci_timeout_recovered(struct ktest *t)
         return;
     }
     uint64_t first = d->nblocks >= 1000 + n * 8 ? 1000 : 0;
-    struct dma_region r = buffer(t, d, n * 8 * d->block_size);
+    struct dma_region r = bt_buffer(t, d, n * 8 * d->block_size);
     if (!r.virt) {
-        skip_no_memory(t, n * 8 * d->block_size);
+        bt_skip_no_memory(t, n * 8 * d->block_size);
         return;
     }
-    unsigned recoveries = p->stats.recoveries;
+    KT_ASSERT(t, view_of(t, d, &before));
     for (unsigned i = 0; i < n; i++) {
         struct blk_request *q = &b.req[i];
         memset(q, 0, sizeof(*q));
@@ -1021,7 +929,7 @@ static void ahci_timeout_recovered(struct ktest *t)
         q->segs = &b.seg[i];
         q->nsegs = 1;
         if (!KT_EXPECT_EQ(t, blk_submit(d, q), BLK_OK)) {
-            drain_queued(d, b.req, i);
+            bt_drain_queued(d, 0, b.req, i);
             return;
         }
     }
@@ -1036,11 +944,13 @@ static void ahci_timeout_recovered(struct ktest *t)
             KT_EXPECT(t, strstr(b.req[i].detail, "no completion within"));
     }
     ktest_dma_free(t, &r);
+    KT_ASSERT(t, view_of(t, d, &after));
     ktest_diag(t, "%u timed out, %u aborted, %u completed; %u recoveries, timeout %u ms",
-               timeouts, aborted, ok, p->stats.recoveries - recoveries, d->timeout_ms);
+               timeouts, aborted, ok, after.stats.recoveries - before.stats.recoveries,
+               d->timeout_ms);
     KT_EXPECT(t, timeouts >= 1);
     KT_EXPECT_EQ(t, timeouts + aborted + ok, n);
-    KT_EXPECT(t, p->stats.recoveries > recoveries);
+    KT_EXPECT(t, after.stats.recoveries > before.stats.recoveries);
     /* Afterwards the port works: one read, allowed to wait for the throttle. */
     d->timeout_ms *= 20;
     KT_EXPECT(t, read_works(t, d, 0));

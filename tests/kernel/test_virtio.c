@@ -20,7 +20,12 @@
  * skips naming what it needed when they cannot hold it. Devices named by
  * serial: bareio-slow (throttled: only the timeout case) and bareio-blkdebug
  * (errors at virtio.test_read_error= / virtio.test_write_error=: only the
- * injected-error cases). */
+ * injected-error cases).
+ * The driver is reached through the block interface, the helpers every
+ * driver suite shares (blktest.h), and the driver's test view and named
+ * hooks (struct vblk_test_view, vblk_test_*() in drivers/virtio/virtio_blk.h;
+ * the suite does not include virtio_blk_priv.h): no case reads or writes a
+ * driver struct. */
 #include "drivers/blk/blk.h"
 #include "drivers/virtio/virtio_blk.h"
 #include "kernel/cmdline.h"
@@ -47,11 +52,20 @@ CMDLINE_UINT(uint64_t, virtio_test_write_error, "virtio.test_write_error", 0, 0,
 #define TEST_BASE       2048        /* blocks into the scratch range, when it has room */
 #define BATCH_MAX       256
 
-static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
-
 /* ---- helpers ---- */
 
-static bool is_vblk(const struct blk_dev *d) { return vblk_of(d) != NULL; }
+/* A device is virtio-blk when the virtio-blk driver's ops drive it. */
+static bool is_vblk(const struct blk_dev *d) { return d->ops == &vblk_blk_ops; }
+
+/* What the driver shows of dev; false after failing the case when it shows
+ * nothing. */
+static bool view_of(struct ktest *t, struct blk_dev *d, struct vblk_test_view *v)
+{
+    if (vblk_test_view(d, v))
+        return true;
+    KT_FAIL(t, "%s: no virtio-blk test view", d->name);
+    return false;
+}
 
 static bool general(const struct blk_dev *d)
 {
@@ -72,7 +86,7 @@ static uint64_t case_lba(const struct blk_dev *d, uint64_t blocks)
 {
     uint64_t first = d->writable ? d->write_first : 0;
     uint64_t spare = bt_room(d, d->writable) - blocks;
-    return first + min_u64(spare, TEST_BASE);
+    return first + bt_min_u64(spare, TEST_BASE);
 }
 
 /* A buffer of `bytes`, or a skip saying the memory could not give it. */
@@ -103,39 +117,45 @@ static void virtio_devices_described(struct ktest *t)
     char words[240];
     for (unsigned i = 0; i < blk_count(); i++) {
         struct blk_dev *d = blk_get(i);
-        struct vblk *vb = vblk_of(d);
-        if (!vb)
+        struct vblk_test_view v;
+        if (!is_vblk(d))
             continue;
+        KT_ASSERT(t, view_of(t, d, &v));
         found++;
         char want[16];
-        snprintf(want, sizeof(want), "vblk%u", vb->index);
+        snprintf(want, sizeof(want), "vblk%u", v.index);
         KT_EXPECT_STREQ(t, d->name, want);
         KT_EXPECT_STREQ(t, d->kind, "vblk");
         KT_EXPECT_STREQ(t, d->firmware, "virtio");
-        KT_EXPECT(t, vb->accepted & VIRTIO_BIT(VIRTIO_F_VERSION_1));
-        KT_EXPECT_EQ(t, vb->accepted & ~vb->offered, 0);
-        KT_EXPECT_EQ(t, vb->accepted & ~(uint64_t)VIRTIO_BLK_DRIVER_FEATURES, 0);
-        KT_EXPECT_EQ(t, vblk_pci_status(vb), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                                             VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
-        uint32_t bs = (vb->accepted & VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE)) ? vb->config.blk_size : 512;
+        KT_EXPECT(t, v.accepted & VIRTIO_BIT(VIRTIO_F_VERSION_1));
+        KT_EXPECT_EQ(t, v.accepted & ~v.offered, 0);
+        KT_EXPECT_EQ(t, v.accepted & ~(uint64_t)VIRTIO_BLK_DRIVER_FEATURES, 0);
+        KT_EXPECT_EQ(t, v.device_status, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                         VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+        uint32_t bs = (v.accepted & VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE)) ? v.config.blk_size : 512;
         KT_EXPECT_EQ(t, d->block_size, bs);
-        KT_EXPECT_EQ(t, d->nblocks, vb->config.capacity / (bs / 512));
+        KT_EXPECT_EQ(t, d->nblocks, v.config.capacity / (bs / 512));
         KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_FLUSH),
-                     !!(vb->accepted & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH)));
-        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_TRIM), vb->lim.max_discard != 0);
-        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_WRITE_ZEROES), vb->lim.max_write_zeroes != 0);
+                     !!(v.accepted & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH)));
+        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_TRIM), v.lim.max_discard != 0);
+        KT_EXPECT_EQ(t, !!(d->caps & BLK_CAP_WRITE_ZEROES), v.lim.max_write_zeroes != 0);
         KT_EXPECT(t, !(d->caps & (BLK_CAP_FUA | BLK_CAP_TRIM_ZEROES)));
-        KT_EXPECT(t, vb->lim.seg_max >= 1 && vb->lim.seg_max + 2u <= vb->vq.size);
-        KT_EXPECT(t, vb->vq.size <= vb->device_queue_size && !(vb->vq.size & (vb->vq.size - 1)));
+        KT_EXPECT(t, v.lim.seg_max >= 1 && v.lim.seg_max + 2u <= v.queue_size);
+        KT_EXPECT(t, v.queue_size <= v.device_queue_size && !(v.queue_size & (v.queue_size - 1)));
+        /* Serving and idle: nothing on the ring, every descriptor free. */
+        KT_EXPECT(t, v.alive);
+        KT_EXPECT_EQ(t, v.heads, 0);
+        KT_EXPECT_EQ(t, v.slots_in_flight, 0);
+        KT_EXPECT_EQ(t, v.num_free, v.queue_size);
         KT_EXPECT_EQ(t, (uint64_t)d->max_transfer * d->block_size,
-                     min_u64(VIRTIO_BLK_MAX_TRANSFER_BYTES,
-                             (uint64_t)vb->lim.seg_max * vb->lim.size_max) /
+                     bt_min_u64(VIRTIO_BLK_MAX_TRANSFER_BYTES,
+                                (uint64_t)v.lim.seg_max * v.lim.size_max) /
                      d->block_size * d->block_size);
-        KT_EXPECT_EQ(t, !!d->read_only_reason[0], !!(vb->accepted & VIRTIO_BIT(VIRTIO_BLK_F_RO)));
-        virtio_feature_words(vb->accepted, &virtio_blk_feature_names, words, sizeof(words));
+        KT_EXPECT_EQ(t, !!d->read_only_reason[0], !!(v.accepted & VIRTIO_BIT(VIRTIO_BLK_F_RO)));
+        virtio_feature_words(v.accepted, &virtio_blk_feature_names, words, sizeof(words));
         ktest_diag(t, "%s: serial \"%s\", %llu x %u B (phys %u), queue %u, seg_max %u, max "
                    "transfer %u, %s; %s", d->name, d->serial, (unsigned long long)d->nblocks,
-                   d->block_size, d->phys_block_size, vb->vq.size, vb->lim.seg_max,
+                   d->block_size, d->phys_block_size, v.queue_size, v.lim.seg_max,
                    d->max_transfer, words, d->access);
     }
     if (!found)
@@ -157,6 +177,8 @@ static void virtio_descriptors_as_sent(struct ktest *t)
     struct blk_seg s = { b.phys, d->block_size, 0 };
     struct blk_request req;
     struct vblk_sent sent;
+    struct vblk_test_view v;
+    KT_ASSERT(t, view_of(t, d, &v));
     for (int write = 1; write >= 0; write--) {
         bt_fill(b.virt, d->block_size, lba);
         KT_ASSERT(t, bt_io_expect(t, d, &req, write ? BLK_OP_WRITE : BLK_OP_READ, lba, 1, &s, 1,
@@ -173,7 +195,7 @@ static void virtio_descriptors_as_sent(struct ktest *t)
         KT_EXPECT_EQ(t, sent.desc[2].len, 1);
         KT_EXPECT_EQ(t, sent.desc[2].flags, VIRTQ_DESC_F_WRITE);
         KT_EXPECT_EQ(t, sent.status, VIRTIO_BLK_S_OK);
-        KT_EXPECT_EQ(t, sent.indirect, !!(vblk_of(d)->accepted & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC)));
+        KT_EXPECT_EQ(t, sent.indirect, !!(v.accepted & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC)));
         if (!write)     /* the data and the status byte */
             KT_EXPECT(t, sent.used_len >= d->block_size + 1);
         ktest_diag(t, "%s: %s lba %llu: sector %llu, %u descriptors (%s), used len %u", d->name,
@@ -191,10 +213,10 @@ static void virtio_round_trips_across_max_transfer(struct ktest *t)
     struct blk_dev *d = pick(t, true, 1);
     if (!d)
         return;
-    struct vblk *vb = vblk_of(d);
+    struct vblk_test_view before, after;
     uint32_t mt = d->max_transfer;
     uint64_t room = bt_scratch_blocks(d);
-    uint32_t limit = (uint32_t)min_u64(6 * MiB / d->block_size, room);
+    uint32_t limit = (uint32_t)bt_min_u64(6 * MiB / d->block_size, room);
     uint32_t sizes[] = { 1, 8, mt, mt + 1, 3 * mt + 5, limit };
     unsigned done = 0;
     for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && !ktest_failed(t); i++) {
@@ -204,16 +226,17 @@ static void virtio_round_trips_across_max_transfer(struct ktest *t)
                        (unsigned long long)room, (unsigned long long)(memory_free_bytes() / MiB));
             continue;
         }
-        uint64_t parts = vb->parts;
+        KT_ASSERT(t, view_of(t, d, &before));
         if (!bt_round_trip(t, d, case_lba(d, n), n, 0x7100 + i))
             continue;
+        KT_ASSERT(t, view_of(t, d, &after));
         done++;
         /* One contiguous buffer: split by max_transfer alone unless size_max cuts it. */
-        uint64_t want = 2ull * ((n + mt - 1) / mt);
-        if (vb->lim.size_max == UINT32_MAX)
-            KT_EXPECT_EQ(t, vb->parts - parts, want);
+        uint64_t want = 2ull * ((n + mt - 1) / mt), parts = after.parts - before.parts;
+        if (after.lim.size_max == UINT32_MAX)
+            KT_EXPECT_EQ(t, parts, want);
         ktest_diag(t, "%s: %u blocks in %llu virtio-blk requests each way", d->name, n,
-                   (unsigned long long)((vb->parts - parts) / 2));
+                   (unsigned long long)(parts / 2));
     }
     if (!done && !ktest_failed(t))
         ktest_skip(t, "no size fits the scratch range or the free memory");
@@ -227,9 +250,10 @@ static void virtio_split_cuts_segments_at_block_boundaries(struct ktest *t)
     struct blk_dev *d = pick(t, true, 1);
     if (!d)
         return;
-    struct vblk *vb = vblk_of(d);
+    struct vblk_test_view before, after;
+    KT_ASSERT(t, view_of(t, d, &before));
     uint32_t seglen = d->block_size + d->block_size / 2;
-    uint32_t nseg = (vb->lim.seg_max + 1) | 1;      /* more than seg_max; odd +1 below */
+    uint32_t nseg = (before.lim.seg_max + 1) | 1;   /* more than seg_max; odd +1 below */
     nseg += 1;                                      /* even: whole blocks in all */
     if (nseg > d->max_segs || nseg > 512) {
         ktest_skip(t, "%u segments exceed what the case builds", nseg);
@@ -251,11 +275,13 @@ static void virtio_split_cuts_segments_at_block_boundaries(struct ktest *t)
         segs[i] = (struct blk_seg){ b.phys + i * stride, seglen, 0 };
         memcpy((uint8_t *)b.virt + i * stride, whole + (uint64_t)i * seglen, seglen);
     }
-    uint64_t lba = case_lba(d, blocks), parts = vb->parts;
+    uint64_t lba = case_lba(d, blocks);
     struct blk_request req;
     struct blk_seg rs = { r.phys, (uint32_t)r.size, 0 };
+    KT_ASSERT(t, view_of(t, d, &before));
     KT_ASSERT(t, bt_io_expect(t, d, &req, BLK_OP_WRITE, lba, blocks, segs, nseg, 0, BLK_OK));
-    uint64_t write_parts = vb->parts - parts;
+    KT_ASSERT(t, view_of(t, d, &after));
+    uint64_t write_parts = after.parts - before.parts;
     KT_EXPECT(t, write_parts >= 2);
     memset(whole, 0xa5, r.size);
     KT_ASSERT(t, bt_io_expect(t, d, &req, BLK_OP_READ, lba, blocks, &rs, 1, 0, BLK_OK));
@@ -265,7 +291,7 @@ static void virtio_split_cuts_segments_at_block_boundaries(struct ktest *t)
                 (long long)(at / d->block_size));
     ktest_diag(t, "%s: %u segments of %u bytes (%u blocks) written in %llu virtio-blk requests "
                "(seg_max %u)", d->name, nseg, seglen, blocks, (unsigned long long)write_parts,
-               vb->lim.seg_max);
+               after.lim.seg_max);
 }
 
 /* A batch as deep as the queue from one kick: one notification (or one the
@@ -275,7 +301,7 @@ static void virtio_queue_depth_from_one_kick(struct ktest *t)
     struct blk_dev *d = pick(t, false, 1);
     if (!d)
         return;
-    struct vblk *vb = vblk_of(d);
+    struct vblk_test_view queued, after;
     unsigned n = d->queue_depth < BATCH_MAX ? d->queue_depth : BATCH_MAX;
     struct dma_region b;
     if (!buffer(t, d, (uint64_t)n * d->block_size, &b))
@@ -299,18 +325,19 @@ static void virtio_queue_depth_from_one_kick(struct ktest *t)
             return;
         }
     }
-    uint64_t notified = vb->notifies + vb->notifies_suppressed, kicks = vb->kicks;
-    uint16_t on_ring = vb->vq.heads;
+    bool viewed = view_of(t, d, &queued);     /* all on the ring, none published yet */
     blk_kick(d, 0);
     for (unsigned i = 0; i < n; i++)
         KT_EXPECT_EQ(t, blk_wait(d, &reqs[i], 0), BLK_OK);
-    KT_EXPECT_EQ(t, on_ring, n);
-    KT_EXPECT_EQ(t, vb->kicks - kicks, 1);
-    KT_EXPECT_EQ(t, vb->notifies + vb->notifies_suppressed - notified, 1);
+    KT_ASSERT(t, viewed && view_of(t, d, &after));
+    KT_EXPECT_EQ(t, queued.heads, n);
+    KT_EXPECT_EQ(t, after.kicks - queued.kicks, 1);
+    KT_EXPECT_EQ(t, after.notifies + after.notifies_suppressed -
+                    (queued.notifies + queued.notifies_suppressed), 1);
     ktest_diag(t, "%s: %u reads from one kick (queue depth %u, %s): %llu notification(s), %llu "
                "suppressed by the device so far", d->name, n, d->queue_depth,
-               vb->lim.indirect ? "indirect" : "direct", (unsigned long long)vb->notifies,
-               (unsigned long long)vb->notifies_suppressed);
+               after.lim.indirect ? "indirect" : "direct", (unsigned long long)after.notifies,
+               (unsigned long long)after.notifies_suppressed);
 }
 
 /* More used entries than the ring has: the used ring's index wraps modulo
@@ -320,15 +347,15 @@ static void virtio_used_ring_wraps(struct ktest *t)
     struct blk_dev *d = pick(t, false, 1);
     if (!d)
         return;
-    struct vblk *vb = vblk_of(d);
+    struct vblk_test_view before, after;
+    KT_ASSERT(t, view_of(t, d, &before));
     unsigned batch = d->queue_depth < 64 ? d->queue_depth : 64;
     struct dma_region b;
     if (!buffer(t, d, (uint64_t)batch * d->block_size, &b))
         return;
     static struct blk_request reqs[64];
     static struct blk_seg segs[64];
-    uint32_t want = 2u * vb->vq.size + 3, done = 0;
-    uint16_t used0 = vb->vq.last_used;
+    uint32_t want = 2u * before.queue_size + 3, done = 0;
     while (done < want && !ktest_failed(t)) {
         unsigned n = want - done < batch ? want - done : batch;
         for (unsigned i = 0; i < n; i++) {
@@ -350,11 +377,13 @@ static void virtio_used_ring_wraps(struct ktest *t)
             KT_EXPECT_EQ(t, blk_wait(d, &reqs[i], 0), BLK_OK);
         done += n;
     }
-    KT_EXPECT_EQ(t, (uint16_t)(vb->vq.last_used - used0), want);
-    KT_EXPECT_EQ(t, vb->vq.heads, 0);
-    KT_EXPECT_EQ(t, vb->vq.num_free, vb->vq.size);
+    KT_ASSERT(t, view_of(t, d, &after));
+    KT_EXPECT_EQ(t, (uint16_t)(after.last_used - before.last_used), want);
+    KT_EXPECT_EQ(t, (uint16_t)(after.avail_idx - before.avail_idx), want);
+    KT_EXPECT_EQ(t, after.heads, 0);
+    KT_EXPECT_EQ(t, after.num_free, after.queue_size);
     ktest_diag(t, "%s: %u completions on a %u-entry queue (used idx %u -> %u)", d->name, want,
-               vb->vq.size, used0, vb->vq.last_used);
+               after.queue_size, before.last_used, after.last_used);
 }
 
 static void virtio_flush(struct ktest *t)
@@ -389,7 +418,7 @@ static void range_op(struct ktest *t, enum blk_op op, uint32_t cap)
                    op == BLK_OP_TRIM ? "VIRTIO_BLK_F_DISCARD" : "VIRTIO_BLK_F_WRITE_ZEROES");
         return;
     }
-    uint32_t n = (uint32_t)min_u64(64, bt_scratch_blocks(d));
+    uint32_t n = (uint32_t)bt_min_u64(64, bt_scratch_blocks(d));
     uint64_t bytes = (uint64_t)n * d->block_size, bs = d->block_size;
     struct dma_region b, want;
     if (!buffer(t, d, bytes, &b) || !buffer(t, d, bytes, &want))
@@ -440,19 +469,21 @@ static void virtio_lba_past_capacity_refused(struct ktest *t)
     struct blk_dev *d = pick(t, false, 1);
     if (!d)
         return;
-    struct vblk *vb = vblk_of(d);
     struct dma_region b;
     if (!buffer(t, d, 2ull * d->block_size, &b))
         return;
     struct blk_seg s = { b.phys, 2 * d->block_size, 0 };
     struct blk_request req;
+    struct vblk_test_view before, after;
     for (int crossing = 0; crossing < 2; crossing++) {
-        uint64_t lba = crossing ? d->nblocks - 1 : d->nblocks, parts = vb->parts;
+        uint64_t lba = crossing ? d->nblocks - 1 : d->nblocks;
+        KT_ASSERT(t, view_of(t, d, &before));
         enum blk_cause rc = blk_io(d, &req, BLK_OP_READ, lba, 2, &s, 1, BLK_F_UNCHECKED);
+        KT_ASSERT(t, view_of(t, d, &after));
         KT_EXPECT_EQ(t, rc, BLK_CAUSE_LBA_RANGE);
         KT_EXPECT(t, !req.complete);
         KT_EXPECT(t, strstr(req.detail, "capacity"));
-        KT_EXPECT_EQ(t, vb->parts, parts);
+        KT_EXPECT_EQ(t, after.parts, before.parts);
         ktest_diag(t, "%s: lba %llu+2: %s", d->name, (unsigned long long)lba, req.detail);
     }
     still_serves(t, d, &b, 0);
@@ -466,8 +497,9 @@ static void virtio_segment_rules_refused(struct ktest *t)
     struct blk_dev *d = pick(t, false, 3);
     if (!d)
         return;
-    struct vblk *vb = vblk_of(d);
-    uint32_t bs = d->block_size, seg_max = vb->lim.seg_max;
+    struct vblk_test_view before, after;
+    KT_ASSERT(t, view_of(t, d, &before));
+    uint32_t bs = d->block_size, seg_max = before.lim.seg_max;
     uint64_t bytes = ((uint64_t)d->max_transfer + 1) * bs;
     if ((uint64_t)d->max_transfer + 1 > d->nblocks) {
         ktest_skip(t, "%s: %llu blocks cannot hold max transfer + 1", d->name,
@@ -479,7 +511,6 @@ static void virtio_segment_rules_refused(struct ktest *t)
         return;
     static struct blk_seg segs[1100];
     struct blk_request req;
-    uint64_t parts = vb->parts;
 
     /* Unsplit, one block above max_transfer. */
     segs[0] = (struct blk_seg){ b.phys, (uint32_t)bytes, 0 };
@@ -523,7 +554,8 @@ static void virtio_segment_rules_refused(struct ktest *t)
         KT_EXPECT(t, strstr(req.detail, "segments"));
         ktest_diag(t, "%s: %s", d->name, req.detail);
     }
-    KT_EXPECT_EQ(t, vb->parts, parts);      /* nothing reached the ring */
+    KT_ASSERT(t, view_of(t, d, &after));
+    KT_EXPECT_EQ(t, after.parts, before.parts);     /* nothing reached the ring */
     still_serves(t, d, &b, 0);
 }
 
@@ -532,14 +564,14 @@ static void virtio_segment_rules_refused(struct ktest *t)
 static void virtio_read_only_device_refuses_writes(struct ktest *t)
 {
     struct blk_dev *d = NULL;
+    struct vblk_test_view before, after;
     for (unsigned i = 0; i < blk_count() && !d; i++)
-        if (is_vblk(blk_get(i)) && vblk_of(blk_get(i))->lim.read_only)
+        if (is_vblk(blk_get(i)) && view_of(t, blk_get(i), &before) && before.lim.read_only)
             d = blk_get(i);
     if (!d) {
         ktest_skip(t, "no read-only virtio-blk disk (VIRTIO_BLK_F_RO; QEMU: readonly=on)");
         return;
     }
-    struct vblk *vb = vblk_of(d);
     KT_EXPECT(t, !d->writable);
     KT_EXPECT(t, strstr(d->access, "VIRTIO_BLK_F_RO"));
     struct dma_region b;
@@ -547,14 +579,14 @@ static void virtio_read_only_device_refuses_writes(struct ktest *t)
         return;
     struct blk_seg s = { b.phys, d->block_size, 0 };
     struct blk_request req;
-    uint64_t parts = vb->parts;
     uint64_t lba = d->nblocks > TEST_BASE ? TEST_BASE : 0;
     KT_EXPECT_EQ(t, blk_io(d, &req, BLK_OP_WRITE, lba, 1, &s, 1, 0), BLK_CAUSE_READ_ONLY);
     KT_EXPECT(t, strstr(req.detail, "VIRTIO_BLK_F_RO"));
     if (d->caps & BLK_CAP_WRITE_ZEROES)
         KT_EXPECT_EQ(t, blk_io(d, &req, BLK_OP_WRITE_ZEROES, lba, 1, NULL, 0, 0),
                      BLK_CAUSE_READ_ONLY);
-    KT_EXPECT_EQ(t, vb->parts, parts);
+    KT_ASSERT(t, view_of(t, d, &after));
+    KT_EXPECT_EQ(t, after.parts, before.parts);
     ktest_diag(t, "%s: %s", d->name, req.detail);
     still_serves(t, d, &b, lba);
 }
@@ -566,7 +598,7 @@ static void virtio_reset_reposts_requests_in_flight(struct ktest *t)
     struct blk_dev *d = pick(t, true, 16);
     if (!d)
         return;
-    struct vblk *vb = vblk_of(d);
+    struct vblk_test_view before, after;
     uint32_t per = 4, blocks = 4 * per;
     uint64_t bytes = (uint64_t)blocks * d->block_size;
     struct dma_region b;
@@ -578,7 +610,7 @@ static void virtio_reset_reposts_requests_in_flight(struct ktest *t)
     bt_fill(b.virt, bytes, 0x4e5);
     KT_ASSERT(t, bt_io_expect(t, d, &w, BLK_OP_WRITE, lba, blocks, &all, 1, 0, BLK_OK));
     memset(b.virt, 0, bytes);
-    unsigned resets = vb->resets;
+    KT_ASSERT(t, view_of(t, d, &before));
     uint64_t flags = irq_save();    /* hold completions until the reset is done */
     for (unsigned i = 0; i < 4; i++) {
         segs[i] = (struct blk_seg){ b.phys + (uint64_t)per * i * d->block_size,
@@ -595,11 +627,13 @@ static void virtio_reset_reposts_requests_in_flight(struct ktest *t)
     bool ok = vblk_test_reset(d, "test: reset with requests in flight");
     irq_restore(flags);
     KT_EXPECT(t, ok);
-    KT_EXPECT_EQ(t, vb->resets, resets + 1);
     for (unsigned i = 0; i < 4; i++)
         KT_EXPECT_EQ(t, blk_wait(d, &reqs[i], 0), BLK_OK);
+    KT_ASSERT(t, view_of(t, d, &after));
+    KT_EXPECT_EQ(t, after.resets, before.resets + 1);
+    KT_EXPECT_STREQ(t, after.last_reset, "test: reset with requests in flight");
     KT_EXPECT(t, bt_pattern_difference(b.virt, bytes, 0x4e5) < 0);
-    KT_EXPECT_EQ(t, vblk_pci_status(vb) & VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_DRIVER_OK);
+    KT_EXPECT_EQ(t, after.device_status & VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_DRIVER_OK);
     still_serves(t, d, &b, lba);
 }
 
@@ -613,17 +647,19 @@ static void virtio_needs_reset_recovered(struct ktest *t)
     struct blk_dev *d = pick(t, false, 1);
     if (!d)
         return;
-    struct vblk *vb = vblk_of(d);
+    struct vblk_test_view before, after;
     struct dma_region b;
     if (!buffer(t, d, d->block_size, &b))
         return;
     struct blk_seg s = { b.phys, d->block_size, 0 };
     struct blk_request req;
-    unsigned resets = vb->resets;
+    KT_ASSERT(t, view_of(t, d, &before));
     vblk_test_break_next_request(d);
     KT_EXPECT_EQ(t, blk_io(d, &req, BLK_OP_READ, 0, 1, &s, 1, 0), BLK_CAUSE_DEVICE_ERROR);
+    KT_ASSERT(t, view_of(t, d, &after));
     KT_EXPECT(t, strstr(req.detail, "DEVICE_NEEDS_RESET"));
-    KT_EXPECT_EQ(t, vb->resets, resets + 1);
+    KT_EXPECT_EQ(t, after.resets, before.resets + 1);
+    KT_EXPECT(t, after.alive);
     ktest_diag(t, "%s: %s", d->name, req.detail);
     still_serves(t, d, &b, 0);
 }
@@ -635,8 +671,9 @@ static void virtio_missing_interrupt_detected(struct ktest *t)
     struct blk_dev *d = pick(t, false, 1);
     if (!d)
         return;
-    struct vblk *vb = vblk_of(d);
-    if (vb->irq_mode != VBLK_IRQ_MSIX) {
+    struct vblk_test_view polled, unmasked, after;
+    KT_ASSERT(t, view_of(t, d, &unmasked));
+    if (unmasked.irq_mode != VBLK_IRQ_MSIX) {
         ktest_skip(t, "%s is polled (virtio.irq=poll or no MSI-X)", d->name);
         return;
     }
@@ -647,13 +684,17 @@ static void virtio_missing_interrupt_detected(struct ktest *t)
     struct blk_request req;
     vblk_test_set_vector_masked(d, true);
     enum blk_cause rc = blk_io(d, &req, BLK_OP_READ, 0, 1, &s, 1, 0);
+    bool viewed = view_of(t, d, &polled);
     vblk_test_set_vector_masked(d, false);
+    KT_ASSERT(t, viewed && view_of(t, d, &unmasked));
     KT_EXPECT_EQ(t, rc, BLK_CAUSE_IRQ_NOT_DELIVERED);
     KT_EXPECT(t, strstr(req.detail, "did not fire"));
+    KT_EXPECT_EQ(t, polled.irq_mode, VBLK_IRQ_POLL);        /* polled from then on ... */
+    KT_EXPECT_EQ(t, unmasked.irq_mode, VBLK_IRQ_MSIX);      /* ... until unmasked */
     ktest_diag(t, "%s: %s", d->name, req.detail);
-    uint64_t interrupts = vb->interrupts;
     KT_EXPECT(t, bt_io_expect(t, d, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
-    KT_EXPECT(t, vb->interrupts > interrupts);      /* delivered again once unmasked */
+    KT_ASSERT(t, view_of(t, d, &after));
+    KT_EXPECT(t, after.interrupts > unmasked.interrupts);  /* delivered again once unmasked */
 }
 
 /* The failure record's part: the request's descriptors and the device state. */
@@ -742,27 +783,29 @@ static void virtio_timeout_recovered(struct ktest *t)
         ktest_skip(t, "needs a throttled virtio-blk disk with serial " SERIAL_SLOW);
         return;
     }
-    struct vblk *vb = vblk_of(d);
+    struct vblk_test_view before, after;
     struct dma_region b;
     if (!buffer(t, d, d->block_size, &b))
         return;
     struct blk_seg s = { b.phys, d->block_size, 0 };
     struct blk_request req;
-    unsigned resets = vb->resets, timeouts = vb->timeouts;
+    KT_ASSERT(t, view_of(t, d, &before));
     enum blk_cause rc = BLK_OK;
     for (unsigned i = 0; i < 8 && rc != BLK_CAUSE_TIMEOUT; i++)
         rc = blk_io(d, &req, BLK_OP_READ, i % d->nblocks, 1, &s, 1, 0);
     KT_EXPECT_EQ(t, rc, BLK_CAUSE_TIMEOUT);
     KT_EXPECT(t, strstr(req.detail, "no completion within"));
     KT_EXPECT(t, strstr(req.detail, "reset"));
-    KT_EXPECT(t, vb->timeouts > timeouts);
-    KT_EXPECT(t, vb->resets > resets);
+    KT_ASSERT(t, view_of(t, d, &after));
+    KT_EXPECT(t, after.timeouts > before.timeouts);
+    KT_EXPECT(t, after.resets > before.resets);
     ktest_diag(t, "%s: %s", d->name, req.detail);
     uint32_t saved = d->timeout_ms;
     d->timeout_ms = 20000;
     KT_EXPECT(t, bt_io_expect(t, d, &req, BLK_OP_READ, 0, 1, &s, 1, 0, BLK_OK));
     d->timeout_ms = saved;
-    KT_EXPECT(t, vb->alive);
+    KT_ASSERT(t, view_of(t, d, &after));
+    KT_EXPECT(t, after.alive);
 }
 
 static bool virtio_available(const char **reason)
