@@ -546,6 +546,8 @@ struct ahci_test_view {
 };
 /* Fills *out for the AHCI disk dev; false (nothing filled) when dev is none. */
 bool ahci_test_view(struct blk_dev *dev, struct ahci_test_view *out);
+/* The blk_ops of every AHCI disk: a device is AHCI's when dev->ops is this. */
+extern const struct blk_ops ahci_blk_ops;
 /* Hooks that make something happen on purpose; each says what. Nothing
  * happens when dev is no AHCI disk. */
 /* READ/WRITE DMA EXT (non-queued) even on an NCQ disk, while on. */

@@ -109,9 +109,7 @@ static inline volatile void *ahci_port_regs(volatile void *abar, unsigned port)
     return (volatile uint8_t *)abar + AHCI_PORT_BASE + port * AHCI_PORT_SIZE;
 }
 
-/* ahci_io.c: the block operations. */
-extern const struct blk_ops ahci_blk_ops;
-/* Gives the port's disk the block operations and registers it (blk_register).
+/* ahci_io.c: gives the port's disk the block operations and registers it (blk_register).
  * Only once completions work: registration reads LBA 0. */
 bool ahci_io_register(struct ahci_port *p);
 /* Called from the HBA's MSI handler with interrupts off, for a port whose

@@ -44,7 +44,7 @@ CMDLINE_UINT(uint64_t, ahci_test_write_error, "ahci.test_write_error", 0, 0, ~0u
 
 /* ---- helpers ---- */
 
-static bool is_ahci(const struct blk_dev *d) { return d->kind && strcmp(d->kind, "ahci") == 0; }
+static bool is_ahci(const struct blk_dev *d) { return d->ops == &ahci_blk_ops; }
 
 /* Fit for general tests: not the throttled disk. */
 static bool not_slow(const struct blk_dev *d) { return strcmp(d->serial, SERIAL_SLOW) != 0; }
