@@ -208,7 +208,7 @@ RUN_CMDLINE ?=
 RUN_ARGS ?=
 # After a run that wrote stamped data (a manifest in the log), tools/verify-image
 # proves on the host that each scratch image holds what the manifest says.
-RUN_IMAGES := $(BUILD)/disks/ahci0.img $(BUILD)/disks/nvme0n1.img
+RUN_IMAGES := $(BUILD)/disks/ahci0.img $(BUILD)/disks/nvme0n1.img $(BUILD)/disks/vblk0.img
 run: deps
 	@$(MAKE) --no-print-directory kernel host-tools
 	tools/run-qemu --kernel $(BUILD)/bareio.elf --append '$(subst ','\'',$(RUN_CMDLINE))' --disks default \

@@ -167,9 +167,12 @@ def setup_none(ctx: DiskContext) -> List[str]:
 
 
 def setup_default(ctx: DiskContext) -> List[str]:
-    """One AHCI disk on port 0 and one NVMe namespace, 64 MiB each, plus QEMU's
-    `edu` test device, so the pci suite proves MSI delivery end to end."""
-    return ahci_disk(ctx, "ahci0", "ide.0") + nvme_controller(ctx, "nvme0") + ["-device", "edu"]
+    """One disk per driver — an AHCI disk on port 0, one NVMe namespace and one
+    virtio-blk disk, 64 MiB each — plus QEMU's `edu` test device, so the pci
+    suite proves MSI delivery end to end."""
+    return (ahci_disk(ctx, "ahci0", "ide.0") + nvme_controller(ctx, "nvme0")
+            + virtio_blk_at(ctx.scratch_image("vblk0.img", 64 * MiB), "vblk0")
+            + ["-device", "edu"])
 
 
 def setup_bridged(ctx: DiskContext) -> List[str]:

@@ -111,9 +111,9 @@ def test_default_disks_are_created(fake):
     disk_dir = fake.tmp / "disks"
     _, argv = fake("--kernel", "KERNEL", "--disks", "default", "--disk-dir", str(disk_dir))
     joined = " ".join(argv)
-    assert "ide-hd" in joined and "nvme," in joined
+    assert "ide-hd" in joined and "nvme," in joined and "virtio-blk-pci," in joined
     images = sorted(os.listdir(disk_dir))
-    assert images == ["ahci0.img", "nvme0n1.img"]
+    assert images == ["ahci0.img", "nvme0n1.img", "vblk0.img"]
     assert all(os.path.getsize(disk_dir / i) == 64 * 1024 * 1024 for i in images)
 
 
