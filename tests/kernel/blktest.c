@@ -189,3 +189,27 @@ void bt_drain_queued(struct blk_dev *dev, unsigned queue, struct blk_request *re
     for (unsigned i = 0; i < queued; i++)
         blk_wait(dev, &reqs[i], 0);
 }
+
+unsigned bt_queue_batch(struct ktest *t, struct blk_dev *dev, enum blk_op op, uint64_t lba,
+                        uint32_t per, uint64_t phys, struct blk_request *reqs,
+                        struct blk_seg *segs, unsigned n)
+{
+    uint64_t bytes = (uint64_t)per * dev->block_size;
+    for (unsigned i = 0; i < n; i++) {
+        segs[i] = (struct blk_seg){ phys + i * bytes, (uint32_t)bytes, 0 };
+        memset(&reqs[i], 0, sizeof(reqs[i]));
+        reqs[i].op = (uint8_t)op;
+        reqs[i].lba = (lba + (uint64_t)i * per) % dev->nblocks;
+        reqs[i].count = per;
+        reqs[i].segs = &segs[i];
+        reqs[i].nsegs = 1;
+        enum blk_cause rc = blk_submit(dev, &reqs[i]);
+        if (rc != BLK_OK) {
+            KT_FAIL(t, "%s: %s %u of %u (lba %llu) refused: %s (%s)", dev->name, blk_op_name(op),
+                    i, n, (unsigned long long)reqs[i].lba, blk_cause_name(rc), reqs[i].detail);
+            bt_drain_queued(dev, reqs[i].queue, reqs, i);
+            return i;
+        }
+    }
+    return n;
+}

@@ -73,6 +73,14 @@ bool bt_io_expect(struct ktest *t, struct blk_dev *dev, struct blk_request *req,
 bool bt_round_trip(struct ktest *t, struct blk_dev *dev, uint64_t lba, uint32_t count,
                    uint64_t seed);
 
+/* Queues n requests of `op` without a kick: request i moves `per` blocks at
+ * (lba + i * per) modulo the device's blocks, from phys + i * per blocks,
+ * through segs[i]. Returns n; after a refusal, fewer: the case fails naming
+ * the request and its cause, and the requests queued before it are drained. */
+unsigned bt_queue_batch(struct ktest *t, struct blk_dev *dev, enum blk_op op, uint64_t lba,
+                        uint32_t per, uint64_t phys, struct blk_request *reqs,
+                        struct blk_seg *segs, unsigned n);
+
 /* A batch whose request `queued` was refused: the ones before it are queued
  * and would go out with the next kick, into buffers the case is about to
  * give back. Sends them now and waits for them. */

@@ -525,19 +525,8 @@ static void batched(struct ktest *t, struct blk_dev *dev)
     memset(b.virt, 0, b.size);
     struct nvme_test_view before, queued, after;
     KT_ASSERT(t, view_of(t, dev, 0, &before));
-    for (unsigned i = 0; i < n; i++) {
-        segs[i] = (struct blk_seg){ b.phys + (uint64_t)i * dev->block_size, dev->block_size, 0 };
-        memset(&reqs[i], 0, sizeof(reqs[i]));
-        reqs[i].op = BLK_OP_READ;
-        reqs[i].lba = lba + i;
-        reqs[i].count = 1;
-        reqs[i].segs = &segs[i];
-        reqs[i].nsegs = 1;
-        if (!KT_EXPECT_EQ(t, blk_submit(dev, &reqs[i]), BLK_OK)) {
-            bt_drain_queued(dev, 0, reqs, i);
-            return;
-        }
-    }
+    if (bt_queue_batch(t, dev, BLK_OP_READ, lba, 1, b.phys, reqs, segs, n) < n)
+        return;
     if (view_of(t, dev, 0, &queued))                    /* nothing rung before the kick */
         KT_EXPECT_EQ(t, queued.queue.sq_doorbell_writes, before.queue.sq_doorbell_writes);
     uint64_t dma = dma_outstanding();
@@ -847,16 +836,9 @@ static void reset_midflight(struct ktest *t, struct blk_dev *dev)
     struct nvme_test_view before, after;
     KT_ASSERT(t, view_of(t, dev, 0, &before));
     uint64_t flags = irq_save();    /* hold completions until the reset is done */
-    for (unsigned i = 0; i < 4; i++) {
-        segs[i] = (struct blk_seg){ b.phys + (uint64_t)per * i * dev->block_size,
-                                    per * dev->block_size, 0 };
-        memset(&reqs[i], 0, sizeof(reqs[i]));
-        reqs[i].op = BLK_OP_READ;
-        reqs[i].lba = lba + per * i;
-        reqs[i].count = per;
-        reqs[i].segs = &segs[i];
-        reqs[i].nsegs = 1;
-        blk_submit(dev, &reqs[i]);
+    if (bt_queue_batch(t, dev, BLK_OP_READ, lba, per, b.phys, reqs, segs, 4) < 4) {
+        irq_restore(flags);
+        return;
     }
     blk_kick(dev, 0);
     bool ok = nvme_test_reset(dev, "test: reset with commands in flight");
@@ -919,19 +901,9 @@ static void cq_wraps(struct ktest *t, struct blk_dev *dev)
     uint32_t want = depth + 2 * BATCH;
 
     while (cqes < want && !ktest_failed(t)) {
-        for (unsigned i = 0; i < BATCH; i++) {
-            segs[i] = (struct blk_seg){ b.phys + (uint64_t)i * dev->block_size, dev->block_size, 0 };
-            memset(&reqs[i], 0, sizeof(reqs[i]));
-            reqs[i].op = BLK_OP_READ;
-            reqs[i].lba = i % dev->nblocks;         /* reads: anywhere on the namespace */
-            reqs[i].count = 1;
-            reqs[i].segs = &segs[i];
-            reqs[i].nsegs = 1;
-            if (!KT_EXPECT_EQ(t, blk_submit(dev, &reqs[i]), BLK_OK)) {
-                bt_drain_queued(dev, 0, reqs, i);
-                return;
-            }
-        }
+        /* Reads: anywhere on the namespace. */
+        if (bt_queue_batch(t, dev, BLK_OP_READ, 0, 1, b.phys, reqs, segs, BATCH) < BATCH)
+            return;
         blk_kick(dev, 0);
         for (unsigned i = 0; i < BATCH; i++)
             KT_EXPECT_EQ(t, blk_wait(dev, &reqs[i], 0), BLK_OK);

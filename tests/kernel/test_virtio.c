@@ -309,22 +309,8 @@ static void virtio_queue_depth_from_one_kick(struct ktest *t)
     static struct blk_request reqs[BATCH_MAX];
     static struct blk_seg segs[BATCH_MAX];
     uint64_t lba = case_lba(d, 1);
-    for (unsigned i = 0; i < n; i++) {
-        segs[i] = (struct blk_seg){ b.phys + (uint64_t)i * d->block_size, d->block_size, 0 };
-        memset(&reqs[i], 0, sizeof(reqs[i]));
-        reqs[i].op = BLK_OP_READ;
-        reqs[i].lba = (lba + i) % d->nblocks;
-        reqs[i].count = 1;
-        reqs[i].segs = &segs[i];
-        reqs[i].nsegs = 1;
-        enum blk_cause rc = blk_submit(d, &reqs[i]);
-        if (rc != BLK_OK) {
-            KT_FAIL(t, "%s: request %u of %u refused: %s (%s)", d->name, i, n, blk_cause_name(rc),
-                    reqs[i].detail);
-            bt_drain_queued(d, 0, reqs, i);
-            return;
-        }
-    }
+    if (bt_queue_batch(t, d, BLK_OP_READ, lba, 1, b.phys, reqs, segs, n) < n)
+        return;
     bool viewed = view_of(t, d, &queued);     /* all on the ring, none published yet */
     blk_kick(d, 0);
     for (unsigned i = 0; i < n; i++)
@@ -358,20 +344,8 @@ static void virtio_used_ring_wraps(struct ktest *t)
     uint32_t want = 2u * before.queue_size + 3, done = 0;
     while (done < want && !ktest_failed(t)) {
         unsigned n = want - done < batch ? want - done : batch;
-        for (unsigned i = 0; i < n; i++) {
-            segs[i] = (struct blk_seg){ b.phys + (uint64_t)i * d->block_size, d->block_size, 0 };
-            memset(&reqs[i], 0, sizeof(reqs[i]));
-            reqs[i].op = BLK_OP_READ;
-            reqs[i].lba = (done + i) % d->nblocks;
-            reqs[i].count = 1;
-            reqs[i].segs = &segs[i];
-            reqs[i].nsegs = 1;
-            if (blk_submit(d, &reqs[i]) != BLK_OK) {
-                KT_FAIL(t, "%s: read %u refused: %s", d->name, done + i, reqs[i].detail);
-                bt_drain_queued(d, 0, reqs, i);
-                return;
-            }
-        }
+        if (bt_queue_batch(t, d, BLK_OP_READ, done, 1, b.phys, reqs, segs, n) < n)
+            return;
         blk_kick(d, 0);
         for (unsigned i = 0; i < n; i++)
             KT_EXPECT_EQ(t, blk_wait(d, &reqs[i], 0), BLK_OK);
@@ -612,16 +586,9 @@ static void virtio_reset_reposts_requests_in_flight(struct ktest *t)
     memset(b.virt, 0, bytes);
     KT_ASSERT(t, view_of(t, d, &before));
     uint64_t flags = irq_save();    /* hold completions until the reset is done */
-    for (unsigned i = 0; i < 4; i++) {
-        segs[i] = (struct blk_seg){ b.phys + (uint64_t)per * i * d->block_size,
-                                    per * d->block_size, 0 };
-        memset(&reqs[i], 0, sizeof(reqs[i]));
-        reqs[i].op = BLK_OP_READ;
-        reqs[i].lba = lba + per * i;
-        reqs[i].count = per;
-        reqs[i].segs = &segs[i];
-        reqs[i].nsegs = 1;
-        blk_submit(d, &reqs[i]);
+    if (bt_queue_batch(t, d, BLK_OP_READ, lba, per, b.phys, reqs, segs, 4) < 4) {
+        irq_restore(flags);
+        return;
     }
     blk_kick(d, 0);
     bool ok = vblk_test_reset(d, "test: reset with requests in flight");
