@@ -7,7 +7,7 @@
  *   KERNEL_STAGE(20, blk, blk_stage);    // static int blk_stage(void)
  *
  * A stage returns KERNEL_STAGE_CONTINUE, or an exit status (enum bareio_exit)
- * that ends the run there. The numbers in use: 10 pci, 20 blk, 90 harness. */
+ * that ends the run there. The numbers in use: 10 pci, 20 blk, 25 storage, 90 harness. */
 #ifndef KERNEL_STAGE_H
 #define KERNEL_STAGE_H
 

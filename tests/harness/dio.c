@@ -15,6 +15,7 @@
  * every case for DMA leaks, and a pool is not one), below 4 GiB so any
  * controller reaches them; tests of other placements allocate their own. */
 #include "tests/harness/dio.h"
+#include "drivers/blk/storage.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "tests/harness/ktest.h"
@@ -609,7 +610,7 @@ void dio_print_summary(void)
     unsigned faults = blk_controller_fault_count();
     char causes[200];
 
-    if (!dio_dev_count && !faults && !leftout_count())
+    if (!dio_dev_count && !faults && !leftout_count() && !blk_storage_untested())
         return;
     kprintf("# dio summary: %-8s %-8s %-10s %6s %6s %7s  %s\n", "device", "kind", "access",
             "passed", "failed", "skipped", "causes seen");
@@ -627,6 +628,11 @@ void dio_print_summary(void)
         kprintf("# dio summary: controller %s failed bring-up: %s (%s); remedy: %s\n", f->name,
                 blk_cause_name(f->cause), f->detail, blk_cause_remedy(f->cause));
     }
+    /* Storage the run did not test, whatever the reason: the same words as
+     * the boot's storage lines (drivers/blk/storage.h). */
+    for (unsigned i = 0; i < blk_storage_count(); i++)
+        if (!blk_storage_at(i)->tested)
+            kprintf("# dio summary: storage %s\n", blk_storage_at(i)->line);
     for (unsigned i = 0; i < leftout_count(); i++)
         if (leftout_at(i))
             kprintf("# dio summary: left out: %s\n", leftout_at(i));

@@ -11,6 +11,7 @@
  *
  * It runs after the drivers started (they enable bus mastering). */
 #include "drivers/blk/blk.h"
+#include "drivers/blk/storage.h"
 #include "drivers/pci/pci.h"
 #include "tests/harness/ktest.h"
 #include "kernel/leftout.h"
@@ -48,7 +49,8 @@ static void find_controllers(void)
 static bool preflight_available(const char **reason)
 {
     find_controllers();
-    if (controller_count == 0 && blk_controller_fault_count() == 0 && leftout_count() == 0) {
+    if (controller_count == 0 && blk_controller_fault_count() == 0 && leftout_count() == 0 &&
+        blk_storage_count() == 0) {
         *reason = "no storage controller on PCI that a built-in driver takes";
         return false;
     }
@@ -232,6 +234,35 @@ static void preflight_nothing_left_out(struct ktest *t)
         ktest_diag(t, "every controller, namespace and disk found was taken in");
 }
 
+/* Every storage function on PCI is tested or named (drivers/blk/storage.h):
+ * one no driver takes (IDE or RAID mode, a SCSI HBA, NVMe behind VMD) or one
+ * that failed bring-up is a skip naming each with its cause and remedy, a
+ * failure under blk.require=all. */
+static void preflight_storage_accounted(struct ktest *t)
+{
+    unsigned n = blk_storage_count(), untested = 0;
+    bool required = blk_storage_required();
+    const struct blk_storage *first = NULL;
+    for (unsigned i = 0; i < n; i++) {
+        const struct blk_storage *s = blk_storage_at(i);
+        if (s->tested) {
+            ktest_diag(t, "%s", s->line);
+            continue;
+        }
+        untested++;
+        first = first ? first : s;
+        if (required)
+            KT_FAIL(t, "storage function not tested (blk.require=all): %s", s->line);
+        else
+            ktest_diag(t, "not tested: %s", s->line);
+    }
+    if (!n)
+        ktest_skip(t, "no storage function on PCI");
+    else if (untested && !required)
+        ktest_skip(t, "%u of %u storage functions not tested (each named above; "
+                   "blk.require=all makes this a failure), first: %s", untested, n, first->line);
+}
+
 static const struct ktest_case preflight_cases[] = {
     KTEST_CASE(preflight_bus_mastering),
     KTEST_CASE(preflight_bar_assigned),
@@ -239,5 +270,6 @@ static const struct ktest_case preflight_cases[] = {
     KTEST_CASE(preflight_dma64),
     KTEST_CASE(preflight_controller_bring_up),
     KTEST_CASE(preflight_nothing_left_out),
+    KTEST_CASE(preflight_storage_accounted),
 };
 KTEST_SUITE_FULL(preflight, 52, preflight_cases, preflight_available);

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: MIT
+"""tests/scenarios/test_storage.py — every storage function accounted for.
+
+A machine with disks bareio cannot reach must say so: on q35, a MegaRAID
+(megasas, a RAID controller), an LSI SCSI HBA (lsi53c895a) and a virtio-scsi
+controller beside the default AHCI, NVMe and virtio-blk disks, plus a second
+AHCI controller with no disk; on `-M pc`, a disk on the PIIX IDE controller.
+Each function gets one `storage:` line at boot — driven as which controller,
+with which disks, or not tested with its cause and remedy — the same list in
+the dio summary, and preflight.preflight_storage_accounted skips naming each
+one; blk.require=all turns that into a failure. The disks no driver takes
+come out unchanged.
+"""
+import re
+
+from conftest import FAIL, PASS, assert_clean_pass, sha256
+
+MiB = 1024 * 1024
+HIDDEN = ["-device", "megasas", "-device", "lsi53c895a", "-device", "virtio-scsi-pci",
+          "-device", "ich9-ahci"]
+
+
+def storage_lines(log):
+    """The per-function lines (not the count that follows them)."""
+    return [l[len("storage: "):] for l in log.splitlines()
+            if l.startswith("storage: ") and not re.match(r"storage: \d+ of \d+ ", l)]
+
+
+def line_for(lines, pattern):
+    found = [l for l in lines if re.search(pattern, l)]
+    assert len(found) == 1, (pattern, lines)
+    return found[0]
+
+
+def blank(tmp_path, name, size=16 * MiB):
+    path = str(tmp_path / f"{name}.img")
+    with open(path, "wb") as f:
+        f.truncate(size)
+        f.seek(0)
+        f.write(b"not a bareio disk: must come out unchanged\n" * 64)
+    return path
+
+
+def test_hidden_controllers_are_named_with_cause_and_remedy(boot, kernel):
+    b = boot("--kernel", kernel, "--disks", "default", "--append", "tests=preflight,dio",
+             "--", *HIDDEN, timeout=300)
+    assert_clean_pass(b, expect=["preflight", "dio"])
+    lines = storage_lines(b.log)
+    raid = line_for(lines, r" 1000:0060 01\.04\.00 RAID controller: not tested: ")
+    assert "RAID mode hides the disks behind it — switch the controller to AHCI" in raid
+    scsi = line_for(lines, r" 1000:0012 01\.00\.00 SCSI controller: not tested: ")
+    assert "SCSI/SAS HBA: bareio has no driver for it" in scsi
+    vscsi = line_for(lines, r" 1af4:10(04|48) 01\.00\.00 virtio-scsi controller: not tested: ")
+    assert "attach the disks as virtio-blk" in vscsi
+    # The driven ones, with their disks; the empty AHCI controller says it has none.
+    line_for(lines, r"SATA controller \(AHCI\): driven as ahci\d: ahci\dp0$")
+    line_for(lines, r"SATA controller \(AHCI\): driven as ahci\d: no disk found on it$")
+    line_for(lines, r"NVM controller \(NVMe\): driven as nvme0: nvme0n1$")
+    line_for(lines, r"virtio-blk controller: driven as vblk0: vblk0$")
+    assert len(lines) == 7, lines
+    assert "storage: 3 of 7 storage functions not tested (blk.require=all makes that a failure)" \
+        in b.log
+    case = b.report.find("preflight.preflight_storage_accounted")
+    assert case is not None and case.status == "skip", b.describe()
+    assert "3 of 7 storage functions not tested" in (case.directive or ""), case.directive
+    # The end-of-run summary lists the same three, in the same words.
+    for line in (raid, scsi, vscsi):
+        assert f"# dio summary: storage {line}" in b.log
+
+
+def test_require_all_fails_on_an_untested_function(boot, kernel):
+    b = boot("--kernel", kernel, "--disks", "default", "--append",
+             "tests=preflight blk.require=all", "--", "-device", "megasas", timeout=300)
+    assert b.status == FAIL, b.describe()
+    assert [f.path for f in b.report.failures] == ["preflight.preflight_storage_accounted"], \
+        b.describe()
+    assert "storage function not tested (blk.require=all): " in b.log
+    assert "RAID mode hides the disks behind it" in b.log
+    assert "(blk.require=all: preflight fails)" in b.log
+
+
+def test_require_all_passes_when_everything_is_driven(boot, kernel):
+    b = boot("--kernel", kernel, "--disks", "default", "--append",
+             "tests=preflight blk.require=all", timeout=300)
+    assert_clean_pass(b, expect=["preflight"])
+    case = b.report.find("preflight.preflight_storage_accounted")
+    assert case is not None and case.status == "pass", b.describe()
+    assert all(" driven as " in l for l in storage_lines(b.log)), storage_lines(b.log)
+
+
+def test_pc_ide_disk_is_named_and_left_unchanged(boot, kernel, tmp_path):
+    """-M pc: the PIIX IDE controller (class 01.01) with a disk on it. No
+    driver takes it; the run passes, says why the disk is not tested and
+    what to change, and the disk is not touched."""
+    disk = blank(tmp_path, "ide")
+    before = sha256(disk)
+    b = boot("--kernel", kernel, "--machine", "pc", "--disks", "none", "--append",
+             "tests=preflight,dio", "--", "-drive", f"file={disk},format=raw,if=ide,index=0",
+             timeout=300)
+    assert b.status == PASS, b.describe()
+    ide = line_for(storage_lines(b.log), r" 01\.01\.[0-9a-f]{2} IDE controller: not tested: ")
+    assert "IDE (legacy ATA) controller" in ide
+    assert "set SATA operation to AHCI in the firmware setup" in ide
+    case = b.report.find("preflight.preflight_storage_accounted")
+    assert case is not None and case.status == "skip", b.describe()
+    assert f"# dio summary: storage {ide}" in b.log
+    assert sha256(disk) == before
