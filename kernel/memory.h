@@ -77,6 +77,10 @@ const char *dma_placement_name(enum dma_placement placement);
 /* Bytes the allocator has free right now (all placements). */
 uint64_t memory_free_bytes(void);
 
+/* 1 << MAXPHYADDR: the first physical address the CPU cannot reach (0
+ * before memory_init). */
+uint64_t paging_physical_limit(void);
+
 /* ---- Shared by kernel/physmem.c, kernel/paging.c and kernel/dma.c only ---- */
 struct pagealloc;
 /* The page allocator. Callers keep interrupts off around each use. */

@@ -205,6 +205,8 @@ static uint64_t read_physical_limit(void)
     return 1ull << (a & 0xff);
 }
 
+uint64_t paging_physical_limit(void) { return physical_limit; }
+
 static void flush_tlb(void)
 {
     uint64_t cr3;

@@ -76,6 +76,8 @@ enum blk_cause {
     BLK_CAUSE_LINK,                 /* SATA link down / interface (CRC, protocol) error */
     BLK_CAUSE_ABORTED,              /* failed by the recovery of another command */
     BLK_CAUSE_DEVICE_ERROR,         /* the device refused the command for another reason */
+    BLK_CAUSE_RESOURCE_CONFLICT,    /* a BAR over another BAR, RAM or a platform window, or
+                                     * beyond the CPU's physical address width */
     BLK_CAUSE_COUNT
 };
 const char *blk_cause_name(enum blk_cause cause);     /* "lba out of range" */

@@ -53,6 +53,9 @@ static const struct {
         "another command's error reset the port or controller; retry" },
     [BLK_CAUSE_DEVICE_ERROR] = { "device error",
         "the device refused the command; see the decoded status" },
+    [BLK_CAUSE_RESOURCE_CONFLICT] = { "resource conflict",
+        "the firmware placed a BAR over another device, RAM or a platform window (or where the CPU "
+        "cannot address it): update the firmware, enable Above 4G Decoding, or move the card" },
 };
 
 const char *blk_cause_name(enum blk_cause cause)

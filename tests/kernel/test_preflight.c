@@ -13,6 +13,9 @@
 #include "drivers/blk/blk.h"
 #include "drivers/blk/storage.h"
 #include "drivers/pci/pci.h"
+#include "drivers/pci/pci_resources.h"
+#include "kernel/acpi.h"
+#include "kernel/bootinfo.h"
 #include "tests/harness/ktest.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
@@ -234,6 +237,91 @@ static void preflight_nothing_left_out(struct ktest *t)
         ktest_diag(t, "every controller, namespace and disk found was taken in");
 }
 
+/* ---- resources: what the firmware placed where (drivers/pci/pci_resources.h) ---- */
+
+#define RES_MAX_ECAM 64     /* MCFG windows: as many as kernel/acpi.c keeps */
+#define RES_MAX_WINDOWS (BOOT_MAX_REGIONS + ACPI_MAX_IOAPICS + 2 + RES_MAX_ECAM)
+#define RES_KEPT 32
+
+static struct pci_res_window windows[RES_MAX_WINDOWS];
+static char ecam_names[RES_MAX_ECAM][24];
+
+/* RAM (usable and ACPI memory) from the memory map, the LAPIC, each IOAPIC,
+ * the HPET and each ECAM window. */
+static unsigned platform_windows(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < boot_info.mem_count && n < RES_MAX_WINDOWS; i++) {
+        const struct mem_region *r = &boot_info.mem[i];
+        if (r->type == MEM_USABLE || r->type == MEM_ACPI_RECLAIMABLE || r->type == MEM_ACPI_NVS)
+            windows[n++] = (struct pci_res_window){ r->type == MEM_USABLE ? "RAM" : "ACPI memory",
+                                                    r->base, r->length };
+    }
+    struct acpi_madt_info *madt = memory_alloc_state(sizeof(*madt));
+    if (madt && acpi_madt(madt)) {
+        windows[n++] = (struct pci_res_window){ "the LAPIC", madt->lapic_address, 0x1000 };
+        for (unsigned i = 0; i < madt->ioapic_count && n < RES_MAX_WINDOWS; i++)
+            windows[n++] = (struct pci_res_window){ "an IOAPIC", madt->ioapic[i].address, 0x1000 };
+    }
+    if (acpi_hpet_base() && n < RES_MAX_WINDOWS)
+        windows[n++] = (struct pci_res_window){ "the HPET", acpi_hpet_base(), 0x400 };
+    struct acpi_mcfg_info m;
+    for (unsigned i = 0; i < RES_MAX_ECAM && n < RES_MAX_WINDOWS && acpi_mcfg(i, &m); i++) {
+        snprintf(ecam_names[i], sizeof(ecam_names[i]), "ECAM segment %u", m.segment);
+        uint64_t first = m.base + ((uint64_t)m.start_bus << 20);
+        windows[n++] = (struct pci_res_window){ ecam_names[i], first,
+                                                (uint64_t)(m.end_bus - m.start_bus + 1) << 20 };
+    }
+    return n;
+}
+
+/* Memory BARs of the functions that decode memory (COMMAND.MSE): a BAR of a
+ * function that does not decode claims nothing. */
+static unsigned decoded_bars(struct pci_res_bar *out, unsigned max)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < pci_device_count(); i++) {
+        const struct pci_device *p = pci_device_at(i);
+        if (!(pci_read16(p, PCI_COMMAND) & PCI_COMMAND_MEMORY))
+            continue;
+        for (unsigned b = 0; b < p->bar_count; b++) {
+            const struct pci_bar *bar = &p->bar[b];
+            if ((bar->type != PCI_BAR_MEM32 && bar->type != PCI_BAR_MEM64) || !bar->size)
+                continue;
+            if (out && n < max)
+                out[n] = (struct pci_res_bar){ p->bus, p->device, p->function, b, bar->phys,
+                                               bar->size };
+            n++;
+        }
+    }
+    return n;
+}
+
+/* No BAR over another, over RAM or a platform window, or past the CPU's
+ * physical address width: a controller whose registers are someone else's
+ * answers with nonsense, and one the CPU cannot reach does not answer. */
+static void preflight_resources_clear(struct ktest *t)
+{
+    unsigned nbars = decoded_bars(NULL, 0);
+    struct dma_region mem = ktest_dma_alloc(t, (uint64_t)(nbars ? nbars : 1) * sizeof(struct pci_res_bar),
+                                            8, 0, DMA_ANYWHERE);
+    KT_ASSERT(t, mem.virt != NULL);
+    struct pci_res_bar *bars = mem.virt;
+    decoded_bars(bars, nbars);
+    unsigned nwin = platform_windows();
+    static struct pci_res_finding found[RES_KEPT];
+    unsigned n = pci_resource_check(bars, nbars, windows, nwin, paging_physical_limit(), found,
+                                    RES_KEPT);
+    for (unsigned i = 0; i < n && i < RES_KEPT; i++)
+        KT_FAIL(t, "%s: %s; remedy: %s", blk_cause_name(BLK_CAUSE_RESOURCE_CONFLICT),
+                found[i].words, blk_cause_remedy(BLK_CAUSE_RESOURCE_CONFLICT));
+    if (n > RES_KEPT)
+        KT_FAIL(t, "and %u more resource conflicts", n - RES_KEPT);
+    if (!n)
+        ktest_diag(t, "%u memory BARs, %u RAM and platform windows, physical addresses below "
+                   "0x%llx: no conflict", nbars, nwin, (unsigned long long)paging_physical_limit());
+}
+
 /* Every storage function on PCI is tested or named (drivers/blk/storage.h):
  * one no driver takes (IDE or RAID mode, a SCSI HBA, NVMe behind VMD) or one
  * that failed bring-up is a skip naming each with its cause and remedy, a
@@ -270,6 +358,7 @@ static const struct ktest_case preflight_cases[] = {
     KTEST_CASE(preflight_dma64),
     KTEST_CASE(preflight_controller_bring_up),
     KTEST_CASE(preflight_nothing_left_out),
+    KTEST_CASE(preflight_resources_clear),
     KTEST_CASE(preflight_storage_accounted),
 };
 KTEST_SUITE_FULL(preflight, 52, preflight_cases, preflight_available);

@@ -13,7 +13,7 @@ come out unchanged.
 """
 import re
 
-from conftest import FAIL, PASS, assert_clean_pass, sha256
+from conftest import FAIL, PASS, assert_clean_pass, sha256, tool
 
 MiB = 1024 * 1024
 HIDDEN = ["-device", "megasas", "-device", "lsi53c895a", "-device", "virtio-scsi-pci",
@@ -105,3 +105,26 @@ def test_pc_ide_disk_is_named_and_left_unchanged(boot, kernel, tmp_path):
     assert case is not None and case.status == "skip", b.describe()
     assert f"# dio summary: storage {ide}" in b.log
     assert sha256(disk) == before
+
+
+def test_nvme_bars_above_4_gib_are_driven_and_clear(boot, kernel, tmp_path):
+    """A 1 GiB controller memory buffer makes SeaBIOS place the NVMe BARs
+    above 4 GiB (beside 2 GiB of RAM up there): preflight finds no resource
+    conflict — RAM above 4 GiB is not mistaken for one — and the namespace is
+    driven, written and proven on the host."""
+    disk = str(tmp_path / "cmb.img")
+    with open(disk, "wb") as f:
+        f.truncate(64 * MiB)
+    tool("mkscratch", disk)
+    b = boot("--kernel", kernel, "--memory", "6G", "--disks", "none", "--append",
+             "tests=preflight,dio", "--", "-drive", f"file={disk},if=none,id=c,format=raw",
+             "-device", "nvme,serial=bareio-cmb,drive=c,cmb_size_mb=1024", timeout=400)
+    assert_clean_pass(b, expect=["preflight", "dio"])
+    bars = re.search(r"^pci: \S+ 1b36:0010 .* BAR0 mem64 (0x[0-9a-f]+) .* BAR2 mem64 pref "
+                     r"(0x[0-9a-f]+) \[1G\]", b.log, re.M)
+    assert bars and int(bars.group(1), 16) >= 1 << 32 and int(bars.group(2), 16) >= 1 << 32, \
+        b.describe()
+    assert b.report.find("preflight.preflight_resources_clear").status == "pass"
+    assert re.search(r"# \d+ memory BARs, \d+ RAM and platform windows, .*: no conflict", b.log)
+    assert "dio summary: nvme0n1  nvme     scratch" in b.log
+    assert "nvme0n1: " in tool("verify-image", b.log_path, disk).stdout
