@@ -132,6 +132,7 @@ volatile void *blk_pci_claim(const struct blk_driver *drv, struct pci_device *pc
         return NULL;
     }
     bool no_bm = blk_test_no_bus_master(drv->name);
+    uint16_t as_found = pci_read16(pci, PCI_COMMAND);
     if (no_bm)      /* the firmware (SeaBIOS drives AHCI and NVMe) may have set it */
         pci_write16(pci, PCI_COMMAND,
                     (uint16_t)(pci_read16(pci, PCI_COMMAND) & ~PCI_COMMAND_BUS_MASTER));
@@ -142,7 +143,17 @@ volatile void *blk_pci_claim(const struct blk_driver *drv, struct pci_device *pc
     }
     if (!no_bm)     /* pci_enable() logs a bit that does not stick; BME is read back below */
         pci_enable(pci, false, false, true);
-    *bus_master = (pci_read16(pci, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER) != 0;
+    uint16_t now = pci_read16(pci, PCI_COMMAND);
+    *bus_master = (now & PCI_COMMAND_BUS_MASTER) != 0;
+    /* Said, because it is the firmware's doing: on a real machine it means
+     * the firmware did not set the controller up (no option ROM, a setting
+     * that hides it), which may also explain what else is wrong with it. */
+    bool mse_on = !(as_found & PCI_COMMAND_MEMORY) && (now & PCI_COMMAND_MEMORY);
+    bool bme_on = !no_bm && !(as_found & PCI_COMMAND_BUS_MASTER) && *bus_master;
+    if (mse_on || bme_on)
+        klog(LOG_INFO, "%s: the firmware left %s%s%s off (PCI COMMAND 0x%04x): bareio turned it on\n",
+             name, mse_on ? "memory decoding" : "", mse_on && bme_on ? " and " : "",
+             bme_on ? "bus mastering" : "", as_found);
     unsigned index = (unsigned)blk_pci_bar_index(drv, pci);
     volatile void *regs = pci_map_bar(pci, index);
     if (!regs)

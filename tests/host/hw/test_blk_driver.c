@@ -97,6 +97,12 @@ HTEST(blk_pci_claim_enables_memory_and_bus_mastering)
     HT_EXPECT(command & PCI_COMMAND_MEMORY);
     HT_EXPECT(command & PCI_COMMAND_BUS_MASTER);
     HT_EXPECT_EQ(blk_controller_fault_count(), 0);
+    /* The fake's firmware set neither: said once, with COMMAND as found. */
+    HT_EXPECT_EQ(fake_log_count("tsta0: the firmware left memory decoding and bus mastering off "
+                                "(PCI COMMAND 0x0000): bareio turned it on"), 1);
+    /* Claimed again with both on, nothing more is said. */
+    HT_EXPECT(blk_pci_claim(&drv_a, f, "tsta0", &bm) != NULL);
+    HT_EXPECT_EQ(fake_log_count("the firmware left"), 1);
 }
 
 HTEST(blk_pci_claim_leaves_bus_mastering_off_under_the_test_key)
@@ -107,6 +113,9 @@ HTEST(blk_pci_claim_leaves_bus_mastering_off_under_the_test_key)
     pci_write16(f, PCI_COMMAND, PCI_COMMAND_BUS_MASTER);    /* as firmware may leave it */
     HT_EXPECT(blk_pci_claim(&drv_a, f, "tsta0", &bm) != NULL);
     HT_EXPECT(!bm);
+    /* Memory decoding was off: said; bus mastering left off on purpose: not claimed on. */
+    HT_EXPECT_EQ(fake_log_count("tsta0: the firmware left memory decoding off (PCI COMMAND "
+                                "0x0004): bareio turned it on"), 1);
     uint16_t command = pci_read16(f, PCI_COMMAND);
     HT_EXPECT(command & PCI_COMMAND_MEMORY);
     HT_EXPECT(!(command & PCI_COMMAND_BUS_MASTER));
