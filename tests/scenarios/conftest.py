@@ -115,6 +115,17 @@ def tool(name, *args, check=True):
     return p
 
 
+def scratch_image(tmp_path, name, size=64 * 1024 * 1024, label=True):
+    """A sparse raw image tmp_path/NAME.img of `size` bytes, with a bareio
+    scratch label (tools/mkscratch) unless label=False."""
+    path = str(tmp_path / f"{name}.img")
+    with open(path, "wb") as f:
+        f.truncate(size)
+    if label:
+        tool("mkscratch", path)
+    return path
+
+
 def sha256(path, start=0, length=None):
     """SHA-256 of a file, or of `length` bytes (to the end when None) from `start`."""
     with open(path, "rb") as f:

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from conftest import FAIL, assert_clean_pass, manifest_ranges, sha256, tool
+from conftest import FAIL, assert_clean_pass, manifest_ranges, scratch_image, sha256, tool
 
 MiB = 1024 * 1024
 RAM = "blk.ramdisk=16M"
@@ -25,13 +25,7 @@ CLASS = {"misdirect": "misdirected", "lost": "lost", "torn": "torn", "corrupt": 
 SEED_LBA, SEED_COUNT, SEED_VALUE, SEED_GEN = 5000, 100, 0x5eed, 7
 
 
-def image(tmp_path, name, size=64 * MiB, label=True):
-    path = str(tmp_path / f"{name}.img")
-    with open(path, "wb") as f:
-        f.truncate(size)
-    if label:
-        tool("mkscratch", path)
-    return path
+image = scratch_image
 
 
 def ahci(path, name, port):

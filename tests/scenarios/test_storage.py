@@ -13,7 +13,7 @@ come out unchanged.
 """
 import re
 
-from conftest import FAIL, PASS, assert_clean_pass, sha256, tool
+from conftest import FAIL, PASS, assert_clean_pass, scratch_image, sha256, tool
 
 MiB = 1024 * 1024
 HIDDEN = ["-device", "megasas", "-device", "lsi53c895a", "-device", "virtio-scsi-pci",
@@ -112,10 +112,7 @@ def test_nvme_bars_above_4_gib_are_driven_and_clear(boot, kernel, tmp_path):
     above 4 GiB (beside 2 GiB of RAM up there): preflight finds no resource
     conflict — RAM above 4 GiB is not mistaken for one — and the namespace is
     driven, written and proven on the host."""
-    disk = str(tmp_path / "cmb.img")
-    with open(disk, "wb") as f:
-        f.truncate(64 * MiB)
-    tool("mkscratch", disk)
+    disk = scratch_image(tmp_path, "cmb")
     b = boot("--kernel", kernel, "--memory", "6G", "--disks", "none", "--append",
              "tests=preflight,dio", "--", "-drive", f"file={disk},if=none,id=c,format=raw",
              "-device", "nvme,serial=bareio-cmb,drive=c,cmb_size_mb=1024", timeout=400)

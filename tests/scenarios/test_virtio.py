@@ -13,19 +13,13 @@ mastering left off on purpose; and three devices named vblk0..vblk2 in PCI order
 """
 import re
 
-from conftest import CRASH, FAIL, PASS, assert_clean_pass, case_log, count, sha256, tool
+from conftest import CRASH, FAIL, PASS, assert_clean_pass, case_log, count, scratch_image, sha256, tool
 
 MiB = 1024 * 1024
 SUITES = "tests=preflight,dio,virtio"
 
 
-def image(tmp_path, name, size=64 * MiB, label=True):
-    path = str(tmp_path / f"{name}.img")
-    with open(path, "wb") as f:
-        f.truncate(size)
-    if label:
-        tool("mkscratch", path)
-    return path
+image = scratch_image
 
 
 def vblk(path, serial, props="", drive=""):
