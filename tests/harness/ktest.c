@@ -18,7 +18,11 @@
  * (a leak in the code under test), naming whose it is. A case that runs past
  * its timeout is abandoned (longjmp from the LAPIC timer interrupt) and
  * reported as failed; a case that takes an exception is reported as crashed,
- * the remaining cases as skipped, and the run ends with CRASH. */
+ * the remaining cases as skipped, and the run ends with CRASH.
+ *
+ * A parameterised case opens one more level: "    KTAP version 1" /
+ * "    # Subtest: case" / "    1..params" / one result per parameter, then
+ * the case's own result line at the case's indent closes it. */
 #include "tests/harness/ktest.h"
 #include "kernel/apic.h"
 #include "kernel/console.h"
@@ -50,9 +54,12 @@ struct case_buffer {
 struct ktest {
     const struct ktest_suite *suite;
     const struct ktest_case *kcase;
+    uint32_t param;                 /* KTEST_NO_PARAM for a plain case */
+    unsigned depth;                 /* KTAP nesting of its result line: 1, or 2 for a parameter */
+    char name[KTEST_PARAM_NAME_MAX]; /* the name on its result line */
     bool failed;
     bool skipped;
-    char skip_reason[160];
+    char skip_reason[384];
     struct case_buffer buffers[KTEST_CASE_DMA_MAX];
     unsigned nbuffers;
 };
@@ -69,8 +76,10 @@ static const char *selection = "*";
 /* Where the run is, so a crash can close the document consistently. */
 static const struct ktest_suite *order[KTEST_MAX_SUITES];
 static unsigned suite_count, suite_index, suite_number, case_index, case_number;
+static uint32_t param_index, param_total;   /* param_total 0: not in a parameterised case */
 static struct totals totals;
 static struct totals suite_totals;
+static struct totals case_totals;           /* the parameters of the running case */
 
 static void console_line(void *ctx, const char *line)
 {
@@ -187,7 +196,7 @@ void ktest_diag(struct ktest *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ktap_diag(&ktap, 1, msg);
+    ktap_diag(&ktap, t ? t->depth : 1, msg);
 }
 
 void ktest_fail_at(struct ktest *t, const char *file, int line, const char *fmt, ...)
@@ -198,7 +207,7 @@ void ktest_fail_at(struct ktest *t, const char *file, int line, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
     va_end(ap);
-    ktap_diag(&ktap, 1, msg);
+    ktap_diag(&ktap, t->depth, msg);
     t->failed = true;
 }
 
@@ -212,6 +221,7 @@ void ktest_skip(struct ktest *t, const char *fmt, ...)
 }
 
 bool ktest_failed(const struct ktest *t) { return t->failed; }
+uint32_t ktest_param(const struct ktest *t) { return t->param; }
 
 /* "test_nvme.c's zeroes+0x4c": a code address as function+offset. */
 static void format_owner(char *buf, size_t size, const void *owner)
@@ -310,23 +320,36 @@ static void case_timeout_interrupt(void *ctx, struct irq_frame *frame)
     ktest_longjmp(case_jump, 1);
 }
 
-static void console_prefix_for_case(bool in_case)
+/* Log lines written during a case become KTAP diagnostics of that case, at
+ * its depth (0: not in a case). */
+static void console_prefix_for_case(unsigned depth)
 {
-    /* Log lines written during a case become KTAP diagnostics of that case. */
-    console_set_klog_prefix(in_case ? "  # " : NULL);
+    static const char *const prefix[] = { NULL, "  # ", "    # " };
+    console_set_klog_prefix(prefix[depth < 3 ? depth : 2]);
 }
 
+/* Counted where a reader counts it: in the run's, the suite's and (for a
+ * parameter) the case's totals. */
 static void count_result(struct ktest *t)
 {
-    struct totals *both[2] = { &totals, &suite_totals };
-    for (int i = 0; i < 2; i++) {
+    struct totals *all[3] = { &totals, &suite_totals, &case_totals };
+    for (unsigned i = 0; i < (t->depth == 2 ? 3u : 2u); i++) {
         if (t->failed)
-            both[i]->failed++;
+            all[i]->failed++;
         else if (t->skipped)
-            both[i]->skipped++;
+            all[i]->skipped++;
         else
-            both[i]->passed++;
+            all[i]->passed++;
     }
+}
+
+/* A case's (or a parameter's) result line, and its count. */
+static void report_result(struct ktest *t, unsigned number)
+{
+    /* A case that failed is reported as failed even if it also asked to skip. */
+    ktap_result(&ktap, t->depth, !t->failed, number, t->name,
+                (!t->failed && t->skipped) ? t->skip_reason : NULL);
+    count_result(t);
 }
 
 /* DMA memory left over by the case, other than its own buffers: whose it is. */
@@ -350,39 +373,79 @@ static void report_leak(struct ktest *t, uint64_t before, uint64_t after, uint64
     ktest_fail_at(t, __FILE__, __LINE__, "%s", msg);
 }
 
-static void run_case(const struct ktest_suite *s, const struct ktest_case *c, unsigned number)
+/* One run of a case's function (one parameter of a parameterised case):
+ * its timeout, its buffers, the leak check. The result is left in *t. */
+static void run_once(struct ktest *t)
 {
-    struct ktest t = { .suite = s, .kcase = c };
+    const struct ktest_case *c = t->kcase;
     volatile uint64_t dma_before = dma_outstanding();
     volatile uint64_t first_serial = dma_next_serial();
     volatile uint64_t timeout_ns = (uint64_t)c->timeout_ms * 1000000ull;
     volatile bool abandoned = false;
 
-    case_full_name(s, c, running_name, sizeof(running_name));
-    running = &t;
-    console_prefix_for_case(true);
+    case_full_name(t->suite, c, running_name, sizeof(running_name));
+    if (t->param != KTEST_NO_PARAM) {
+        size_t len = strlen(running_name);
+        snprintf(running_name + len, sizeof(running_name) - len, ".%s", t->name);
+    }
+    running = t;
+    console_prefix_for_case(t->depth);
     case_deadline_ns = time_ns() + timeout_ns;
     apic_timer_oneshot_ns(timeout_ns);
     if (ktest_setjmp(case_jump) == 0) {
-        c->fn(&t);
+        c->fn(t);
     } else {
         /* Back from case_timeout_interrupt(), on an interrupt gate: IF is clear. */
         irq_enable();
         abandoned = true;
-        ktest_fail_at(&t, __FILE__, __LINE__, "timed out after %u ms: the case was abandoned",
+        ktest_fail_at(t, __FILE__, __LINE__, "timed out after %u ms: the case was abandoned",
                       c->timeout_ms);
     }
     apic_timer_cancel();
-    console_prefix_for_case(false);
+    console_prefix_for_case(0);
     running = NULL;
 
-    uint64_t kept = release_case_buffers(&t, abandoned);
+    uint64_t kept = release_case_buffers(t, abandoned);
     uint64_t dma_after = dma_outstanding() - kept;
     if (dma_after != dma_before)
-        report_leak(&t, dma_before, dma_after, first_serial);
-    /* A case that failed is reported as failed even if it also asked to skip. */
-    ktap_result(&ktap, 1, !t.failed, number, c->name, (!t.failed && t.skipped) ? t.skip_reason : NULL);
-    count_result(&t);
+        report_leak(t, dma_before, dma_after, first_serial);
+}
+
+/* The line that closes a parameterised case's nested document: failed if a
+ * parameter failed, a skip if all of them skipped. Not counted: its
+ * parameters were. */
+static void params_result(const struct ktest_case *c, unsigned number)
+{
+    const char *skip = NULL;
+    if (!case_totals.failed && !case_totals.passed && case_totals.skipped)
+        skip = "every parameter skipped";
+    ktap_result(&ktap, 1, case_totals.failed == 0, number, c->name, skip);
+    param_total = 0;
+}
+
+static void run_case(const struct ktest_suite *s, const struct ktest_case *c, unsigned number)
+{
+    uint32_t n = c->param_count ? c->param_count() : 0;
+
+    if (n == 0) {
+        struct ktest t = { .suite = s, .kcase = c, .param = KTEST_NO_PARAM, .depth = 1 };
+        snprintf(t.name, sizeof(t.name), "%s", c->name);
+        run_once(&t);
+        report_result(&t, number);
+        return;
+    }
+    ktap_subtest_begin(&ktap, 2, c->name, n);
+    case_totals = (struct totals){ 0 };
+    param_total = n;
+    for (param_index = 0; param_index < n; param_index++) {
+        struct ktest t = { .suite = s, .kcase = c, .param = param_index, .depth = 2 };
+        c->param_name(param_index, t.name, sizeof(t.name));
+        if (!t.name[0])
+            snprintf(t.name, sizeof(t.name), "param%u", param_index);
+        run_once(&t);
+        report_result(&t, param_index + 1);
+    }
+    params_result(c, number);
 }
 
 static void suite_result(const struct ktest_suite *s, unsigned number)
@@ -472,7 +535,7 @@ void ktest_crash(const char *what)
 {
     irq_disable();
     apic_timer_cancel();
-    console_prefix_for_case(false);
+    console_prefix_for_case(0);
     if (!ktap_open) {
         kprintf("bareio: crashed outside any test: %s\n", what);
         bareio_exit(BAREIO_EXIT_CRASH);
@@ -481,11 +544,26 @@ void ktest_crash(const char *what)
     if (running) {
         char reason[KTAP_LINE_MAX];
         snprintf(reason, sizeof(reason), "CRASH: %s", what);
-        ktap_diag(&ktap, 1, reason);
+        ktap_diag(&ktap, running->depth, reason);
         running->failed = true;
-        ktap_result(&ktap, 1, false, case_number, running->kcase->name, NULL);
-        count_result(running);
+        struct ktest *crashed = running;
         running = NULL;
+        if (crashed->depth == 2) {
+            /* In a parameter: the rest of them were not run, then the case's line. */
+            report_result(crashed, param_index + 1);
+            for (uint32_t p = param_index + 1; p < param_total; p++) {
+                struct ktest rest = { .suite = s, .kcase = crashed->kcase, .param = p, .depth = 2,
+                                      .skipped = true };
+                crashed->kcase->param_name(p, rest.name, sizeof(rest.name));
+                if (!rest.name[0])
+                    snprintf(rest.name, sizeof(rest.name), "param%u", p);
+                snprintf(rest.skip_reason, sizeof(rest.skip_reason), "not run: the kernel crashed");
+                report_result(&rest, p + 1);
+            }
+            params_result(crashed->kcase, case_number);
+        } else {
+            report_result(crashed, case_number);
+        }
         for (case_index++; case_index < s->count; case_index++) {
             const struct ktest_case *c = &s->cases[case_index];
             if (case_selected(s, c)) {

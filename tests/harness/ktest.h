@@ -19,7 +19,17 @@
  *   KTEST_SUITE(lib, 10, lib_cases);
  *
  * Case names appear in KTAP as written (the function name). Diagnostics go
- * through ktest_diag() and come out as `# ` lines before the result. */
+ * through ktest_diag() and come out as `# ` lines before the result.
+ *
+ * A parameterised case (KTEST_CASE_PARAMS) runs once per parameter, as
+ * KUnit's do: `count()` says how many when the case starts, `name()` names
+ * each, and each run is a case of its own in a document nested under the
+ * case's result line, with its own timeout, buffers and leak check
+ * (ktest_param() says which one is running). The case's own line is then
+ * not ok if a parameter failed, a skip if every parameter skipped, ok
+ * otherwise, and only the parameters count in the totals (they are the
+ * leaves). With a count of 0 the case runs once, as a plain case, with
+ * ktest_param() returning KTEST_NO_PARAM: it says then why there is nothing. */
 #ifndef KERNEL_KTEST_H
 #define KERNEL_KTEST_H
 #include <stdbool.h>
@@ -35,11 +45,18 @@ struct ktest;                       /* the running case's state */
  * wildcard: for cases that crash the kernel or need special QEMU set-ups. */
 #define KTEST_EXPLICIT (1u << 0)
 
+/* Parameter names longer than this are cut (a KTAP name, not a message). */
+#define KTEST_PARAM_NAME_MAX 48
+#define KTEST_NO_PARAM UINT32_MAX
+
 struct ktest_case {
     const char *name;
     void (*fn)(struct ktest *t);
-    uint32_t timeout_ms;
+    uint32_t timeout_ms;        /* per run: each parameter has the whole of it */
     uint32_t flags;
+    /* Both set for a parameterised case, both NULL otherwise. */
+    uint32_t (*param_count)(void);
+    void (*param_name)(uint32_t param, char *buf, size_t size);
 };
 
 struct ktest_suite {
@@ -55,6 +72,8 @@ struct ktest_suite {
 #define KTEST_CASE(fn_) { .name = #fn_, .fn = fn_, .timeout_ms = KTEST_DEFAULT_TIMEOUT_MS, .flags = 0 }
 #define KTEST_CASE_TIMEOUT(fn_, ms) { .name = #fn_, .fn = fn_, .timeout_ms = (ms), .flags = 0 }
 #define KTEST_CASE_EXPLICIT(fn_) { .name = #fn_, .fn = fn_, .timeout_ms = KTEST_DEFAULT_TIMEOUT_MS, .flags = KTEST_EXPLICIT }
+#define KTEST_CASE_PARAMS(fn_, count_, name_) { .name = #fn_, .fn = fn_,            \
+    .timeout_ms = KTEST_DEFAULT_TIMEOUT_MS, .flags = 0, .param_count = (count_), .param_name = (name_) }
 
 #define KTEST_SUITE_FULL(name_, order_, cases_, available_)                        \
     static const struct ktest_suite ktest_suite_##name_                            \
@@ -69,6 +88,8 @@ void ktest_fail_at(struct ktest *t, const char *file, int line, const char *fmt,
 void ktest_skip(struct ktest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ktest_diag(struct ktest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool ktest_failed(const struct ktest *t);
+/* The parameter this run of a parameterised case is for, or KTEST_NO_PARAM. */
+uint32_t ktest_param(const struct ktest *t);
 
 #define KT_FAIL(t, ...) ktest_fail_at((t), __FILE__, __LINE__, __VA_ARGS__)
 
@@ -113,7 +134,7 @@ int ktest_run_all(const char *selection);
 /* Called by the exception handler: reports the running case as crashed, closes
  * the KTAP document and exits with BAREIO_EXIT_CRASH. Never returns. */
 __attribute__((noreturn)) void ktest_crash(const char *what);
-/* The name of the running case ("suite.case"), or NULL. */
+/* The name of the running case ("suite.case", "suite.case.param"), or NULL. */
 const char *ktest_current(void);
 /* Called once at the end of a run that did not crash, just before the totals
  * line and the END banner (the dio harness prints its summary table there,

@@ -8,6 +8,7 @@
 #include "kernel/io.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
+#include "lib/format.h"
 #include <stdint.h>
 
 /* The top of the canonical lower half is never mapped. */
@@ -71,6 +72,45 @@ static void case_buffers_freed_after_an_early_return(struct ktest *t)
     KT_FAIL(t, "KT_ASSERT did not return");
 }
 
+/* A parameterised case whose parameters end every way a case can: the
+ * harness must report each on its own line under the case, give each its
+ * own timeout and leak check, go on after the hung one, and fail the case. */
+static const char *const outcome_names[] = { "passes", "skips", "fails", "leaks", "hangs",
+                                             "passes_after_a_hang" };
+static uint32_t outcome_count(void) { return sizeof(outcome_names) / sizeof(outcome_names[0]); }
+static void outcome_name(uint32_t param, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", outcome_names[param]);
+}
+
+static void parameters_reported_each(struct ktest *t)
+{
+    switch (ktest_param(t)) {
+    case 0: ktest_diag(t, "parameter 0 passes"); break;
+    case 1: ktest_skip(t, "parameter 1 skips"); break;
+    case 2: KT_FAIL(t, "parameter 2 fails on purpose"); break;
+    case 3: dma_leak_is_detected(t); break;
+    case 4: case_timeout_is_enforced(t); break;
+    case 5: break;
+    default: KT_FAIL(t, "parameter %u: the harness ran more parameters than it was given",
+                     ktest_param(t));
+    }
+}
+
+/* A page fault in the second of three parameters: that one fails, the
+ * third is reported not run, the case and its suite fail, the run crashes. */
+static const char *const crash_names[] = { "passes", "faults", "not_run" };
+static uint32_t crash_count(void) { return 3; }
+static void crash_name(uint32_t param, char *buf, size_t size) { snprintf(buf, size, "%s", crash_names[param]); }
+
+static void parameter_crashes(struct ktest *t)
+{
+    if (ktest_param(t) == 1)
+        trigger_page_fault(t);
+    else if (ktest_param(t) == 2)
+        KT_FAIL(t, "parameter 2 ran after the kernel crashed");
+}
+
 static const struct ktest_case selftest_cases[] = {
     { .name = "case_timeout_is_enforced", .fn = case_timeout_is_enforced, .timeout_ms = 300,
       .flags = KTEST_EXPLICIT },
@@ -81,5 +121,9 @@ static const struct ktest_case selftest_cases[] = {
     KTEST_CASE_EXPLICIT(trigger_page_fault),
     KTEST_CASE_EXPLICIT(trigger_invalid_opcode),
     KTEST_CASE_EXPLICIT(trigger_panic),
+    { .name = "parameters_reported_each", .fn = parameters_reported_each, .timeout_ms = 300,
+      .flags = KTEST_EXPLICIT, .param_count = outcome_count, .param_name = outcome_name },
+    { .name = "parameter_crashes", .fn = parameter_crashes, .timeout_ms = KTEST_DEFAULT_TIMEOUT_MS,
+      .flags = KTEST_EXPLICIT, .param_count = crash_count, .param_name = crash_name },
 };
 KTEST_SUITE(selftest, 90, selftest_cases);

@@ -189,3 +189,35 @@ def test_kunit_tool_runs_on_this_python(kunit_py):
     """kunit.py asserts Python 3.7 or later; /usr/bin/python3 (Debian 12: 3.11) runs it."""
     p = subprocess.run([sys.executable, kunit_py, "parse", "--help"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and "input_file" in p.stdout, p.stdout + p.stderr
+
+
+def test_parameterised_case_reads_the_same_everywhere(boot, kernel, kunit_py, tmp_path):
+    """A case run once per parameter (as KUnit's are): each parameter is a
+    leaf of its own, nested under the case's line, with its own timeout and
+    leak check; the run goes on after the hung one and the case fails."""
+    b = boot("--kernel", kernel, "--disks", "none", "--append", "tests=selftest.parameters_reported_each,lib")
+    assert b.status == FAIL, b.describe()
+    r = b.report
+    case = "selftest.parameters_reported_each"
+    assert [f.path for f in r.failures] == [case + ".fails", case + ".leaks", case + ".hangs"], b.describe()
+    node = r.find(case)
+    assert node.status == "fail" and [c.name for c in node.children] == [
+        "passes", "skips", "fails", "leaks", "hangs", "passes_after_a_hang"], b.describe()
+    assert [c.status for c in node.children] == ["pass", "skip", "fail", "fail", "fail", "pass"], b.describe()
+    assert "DMA memory leaked" in " ".join(r.find(case + ".leaks").diagnostics), b.describe()
+    assert "timed out after 300 ms" in " ".join(r.find(case + ".hangs").diagnostics), b.describe()
+    assert r.kernel_summary == (len(r.find("lib").children) + 2, 3, 1), b.describe()
+    check_readers(b, kunit_py, tmp_path)
+
+
+def test_crash_in_a_parameter_reads_the_same_everywhere(boot, kernel, kunit_py, tmp_path):
+    """A page fault in the second of three parameters: it fails, the third is
+    reported not run, the nested document and the run are closed."""
+    b = boot("--kernel", kernel, "--disks", "none", "--append", "tests=lib,selftest.parameter_crashes")
+    assert b.status == CRASH, b.describe()
+    r = b.report
+    assert [f.path for f in r.failures] == ["selftest.parameter_crashes.faults"], b.describe()
+    assert r.find("selftest.parameter_crashes.passes").status == "pass", b.describe()
+    assert "not run" in r.find("selftest.parameter_crashes.not_run").directive, b.describe()
+    assert "in test selftest.parameter_crashes.faults" in b.log, b.describe()
+    check_readers(b, kunit_py, tmp_path)

@@ -7,8 +7,10 @@ controller beside the default AHCI, NVMe and virtio-blk disks, plus a second
 AHCI controller with no disk; on `-M pc`, a disk on the PIIX IDE controller.
 Each function gets one `storage:` line at boot — driven as which controller,
 with which disks, or not tested with its cause and remedy — the same list in
-the dio summary, and preflight.preflight_storage_accounted skips naming each
-one; blk.require=all turns that into a failure. The disks no driver takes
+the dio summary, and a case of its own under
+preflight.preflight_storage_accounted (named pci_bb_dd_f): a pass naming the
+disks, or a skip with the cause and remedy; blk.require=all turns those skips
+into failures. The disks no driver takes
 come out unchanged.
 """
 import re
@@ -30,6 +32,26 @@ def line_for(lines, pattern):
     found = [l for l in lines if re.search(pattern, l)]
     assert len(found) == 1, (pattern, lines)
     return found[0]
+
+
+CASE = "preflight.preflight_storage_accounted"
+
+
+def storage_cases(b):
+    """{bdf: Result} of the per-function cases, "00:1f.2" from pci_00_1f_2."""
+    case = b.report.find(CASE)
+    assert case is not None and case.children, b.describe()
+    out = {}
+    for c in case.children:
+        m = re.fullmatch(r"pci_([0-9a-f]{2})_([0-9a-f]{2})_([0-7])", c.name)
+        assert m, c.name
+        out["%s:%s.%s" % m.groups()] = c
+    return out
+
+
+def case_for(b, line):
+    """The case of the function a storage line is about."""
+    return storage_cases(b)[line.split(" ", 1)[0]]
 
 
 def blank(tmp_path, name, size=16 * MiB):
@@ -60,9 +82,13 @@ def test_hidden_controllers_are_named_with_cause_and_remedy(boot, kernel):
     assert len(lines) == 7, lines
     assert "storage: 3 of 7 storage functions not tested (blk.require=all makes that a failure)" \
         in b.log
-    case = b.report.find("preflight.preflight_storage_accounted")
-    assert case is not None and case.status == "skip", b.describe()
-    assert "3 of 7 storage functions not tested" in (case.directive or ""), case.directive
+    # One case per function: the three not tested are skips giving the line.
+    cases = storage_cases(b)
+    assert len(cases) == 7 and b.report.find(CASE).status == "pass", b.describe()
+    for line in (raid, scsi, vscsi):
+        c = case_for(b, line)
+        assert c.status == "skip" and line in c.directive, (line, c.directive)
+    assert sorted(c.status for c in cases.values()) == ["pass"] * 4 + ["skip"] * 3
     # The end-of-run summary lists the same three, in the same words.
     for line in (raid, scsi, vscsi):
         assert f"# dio summary: storage {line}" in b.log
@@ -72,8 +98,10 @@ def test_require_all_fails_on_an_untested_function(boot, kernel):
     b = boot("--kernel", kernel, "--disks", "default", "--append",
              "tests=preflight blk.require=all", "--", "-device", "megasas", timeout=300)
     assert b.status == FAIL, b.describe()
-    assert [f.path for f in b.report.failures] == ["preflight.preflight_storage_accounted"], \
-        b.describe()
+    raid = line_for(storage_lines(b.log), r" 1000:0060 01\.04\.00 RAID controller: not tested: ")
+    bdf = raid.split(" ", 1)[0]
+    assert [f.path for f in b.report.failures] == \
+        [CASE + ".pci_" + bdf.replace(":", "_").replace(".", "_")], b.describe()
     assert "storage function not tested (blk.require=all): " in b.log
     assert "RAID mode hides the disks behind it" in b.log
     assert "(blk.require=all: preflight fails)" in b.log
@@ -83,9 +111,11 @@ def test_require_all_passes_when_everything_is_driven(boot, kernel):
     b = boot("--kernel", kernel, "--disks", "default", "--append",
              "tests=preflight blk.require=all", timeout=300)
     assert_clean_pass(b, expect=["preflight"])
-    case = b.report.find("preflight.preflight_storage_accounted")
-    assert case is not None and case.status == "pass", b.describe()
-    assert all(" driven as " in l for l in storage_lines(b.log)), storage_lines(b.log)
+    lines = storage_lines(b.log)
+    assert all(" driven as " in l for l in lines), lines
+    cases = storage_cases(b)
+    assert len(cases) == len(lines) == 3 and all(c.status == "pass" for c in cases.values()), b.describe()
+    assert all(l in " ".join(case_for(b, l).diagnostics) for l in lines), b.describe()
 
 
 def test_pc_ide_disk_is_named_and_left_unchanged(boot, kernel, tmp_path):
@@ -101,8 +131,7 @@ def test_pc_ide_disk_is_named_and_left_unchanged(boot, kernel, tmp_path):
     ide = line_for(storage_lines(b.log), r" 01\.01\.[0-9a-f]{2} IDE controller: not tested: ")
     assert "IDE (legacy ATA) controller" in ide
     assert "set SATA operation to AHCI in the firmware setup" in ide
-    case = b.report.find("preflight.preflight_storage_accounted")
-    assert case is not None and case.status == "skip", b.describe()
+    assert case_for(b, ide).status == "skip" and ide in case_for(b, ide).directive, b.describe()
     assert f"# dio summary: storage {ide}" in b.log
     assert sha256(disk) == before
 
