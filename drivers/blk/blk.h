@@ -78,8 +78,13 @@ enum blk_cause {
     BLK_CAUSE_DEVICE_ERROR,         /* the device refused the command for another reason */
     BLK_CAUSE_RESOURCE_CONFLICT,    /* a BAR over another BAR, RAM or a platform window, or
                                      * beyond the CPU's physical address width */
+    BLK_CAUSE_IMPOSSIBLE,           /* a capability or identify field the spec rules out
+                                     * (NVMe CAP.MQES 0, AHCI PI 0, capacity 0, ...) */
     BLK_CAUSE_COUNT
 };
+/* How every impossible-capability diagnosis begins, before "FIELD = VALUE
+ * (why that cannot be)", so a reader finds them all by one phrase. */
+#define BLK_IMPOSSIBLE_WORDS "the controller reports impossible capabilities (firmware or emulation bug)"
 const char *blk_cause_name(enum blk_cause cause);     /* "lba out of range" */
 const char *blk_cause_remedy(enum blk_cause cause);   /* one sentence: what to do */
 const char *blk_op_name(enum blk_op op);              /* "read", "write", ... */

@@ -56,6 +56,10 @@ static const struct {
     [BLK_CAUSE_RESOURCE_CONFLICT] = { "resource conflict",
         "the firmware placed a BAR over another device, RAM or a platform window (or where the CPU "
         "cannot address it): update the firmware, enable Above 4G Decoding, or move the card" },
+    [BLK_CAUSE_IMPOSSIBLE] = { "impossible capabilities",
+        "a value the specification rules out is a firmware or emulator bug: update the device's "
+        "firmware (or the emulator) and report the field and value to its maker; bareio leaves "
+        "the controller or disk out rather than guess" },
 };
 
 const char *blk_cause_name(enum blk_cause cause)
