@@ -214,14 +214,18 @@ bool blk_register(struct blk_dev *dev)
  * driver that took nothing is said, not silent. */
 static void print_driver_summary(const struct blk_driver *drv)
 {
-    unsigned devs = 0, failed = 0;
+    unsigned devs = 0, failed = 0, disks_out = 0;
     for (unsigned i = 0; i < device_count; i++)
         devs += blk_dev_driver(devices[i]) == drv;
-    for (unsigned i = 0; i < blk_controller_fault_count(); i++)
-        failed += blk_pci_matches(drv, blk_controller_fault_at(i)->pci);
+    for (unsigned i = 0; i < blk_controller_fault_count(); i++) {
+        const struct blk_controller_fault *f = blk_controller_fault_at(i);
+        if (blk_pci_matches(drv, f->pci))
+            *(f->disk ? &disks_out : &failed) += 1;
+    }
     if (drv->match)
         klog(LOG_INFO, "blk: driver %s: %u controller(s) on PCI, %u failed bring-up, %u "
-             "device(s) registered\n", drv->name, blk_pci_count(drv), failed, devs);
+             "device(s) registered%s\n", drv->name, blk_pci_count(drv), failed, devs,
+             disks_out ? ", some disks left out (said above)" : "");
     else
         klog(LOG_INFO, "blk: driver %s: %u device(s) registered\n", drv->name, devs);
 }

@@ -319,16 +319,26 @@ const struct pci_bar *blk_pci_register_bar(const struct blk_driver *drv,
 volatile void *blk_pci_claim(const struct blk_driver *drv, struct pci_device *pci,
                              const char *name, bool *bus_master);
 
-/* A controller that could not be brought up: kept for the preflight suite and
- * the end-of-run summary. */
+/* A controller that could not be brought up, or one disk of a controller
+ * that was (`disk`: an NVMe namespace, a SATA drive, whose Identify data
+ * bareio cannot or must not use): kept for the preflight suite, the storage
+ * inventory and the end-of-run summary, so a disk left out is never only a
+ * boot-log line. */
 struct blk_controller_fault {
-    char name[16];          /* "ahci0", "nvme1" */
+    char name[32];          /* "ahci0", "nvme1"; a disk: "ahci0p2", "nvme0 nsid 3" */
     struct pci_device *pci;
     enum blk_cause cause;
-    char detail[160];
+    bool disk;
+    char detail[256];
 };
 void blk_controller_failed(const char *name, struct pci_device *pci, enum blk_cause cause,
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* One disk left out of a controller that works: BLK_CAUSE_IMPOSSIBLE (or
+ * another fault of the device) fails that controller's storage case,
+ * BLK_CAUSE_UNSUPPORTED (a format bareio does not drive) makes it a skip
+ * naming the disk. */
+void blk_disk_left_out(const char *name, struct pci_device *pci, enum blk_cause cause,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 unsigned blk_controller_fault_count(void);
 const struct blk_controller_fault *blk_controller_fault_at(unsigned i);
 

@@ -164,32 +164,43 @@ volatile void *blk_pci_claim(const struct blk_driver *drv, struct pci_device *pc
 
 /* ---- controllers that failed ---- */
 
+static void record_fault(const char *name, struct pci_device *pci, enum blk_cause cause, bool disk,
+                         const char *fmt, va_list ap)
+{
+    char detail[sizeof(faults[0].detail)];
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    klog(LOG_ERR, "%s: %s%s: %s\n", name, disk ? "not tested: " : "", blk_cause_name(cause), detail);
+    if (fault_count >= BLK_MAX_FAULTS) {
+        /* Said on the console; the table just cannot keep it for the
+         * summary, so that becomes a failure of its own. */
+        leftout_report("%s: its failure is not in the summary: more than %u controllers and "
+                       "disks failed", name, BLK_MAX_FAULTS);
+        return;
+    }
+    struct blk_controller_fault *f = &faults[fault_count++];
+    strlcpy(f->name, name, sizeof(f->name));
+    f->pci = pci;
+    f->cause = cause;
+    f->disk = disk;
+    strlcpy(f->detail, detail, sizeof(f->detail));
+}
+
 void blk_controller_failed(const char *name, struct pci_device *pci, enum blk_cause cause,
                            const char *fmt, ...)
 {
     va_list ap;
-    struct blk_controller_fault *f;
-
-    if (fault_count >= BLK_MAX_FAULTS) {
-        /* The fault is still said on the console; the table just cannot keep
-         * it for the summary, so that becomes a failure of its own. */
-        va_start(ap, fmt);
-        char detail[160];
-        vsnprintf(detail, sizeof(detail), fmt, ap);
-        va_end(ap);
-        klog(LOG_ERR, "%s: %s: %s\n", name, blk_cause_name(cause), detail);
-        leftout_report("%s: its bring-up failure is not in the summary: more than %u controllers "
-                       "failed", name, BLK_MAX_FAULTS);
-        return;
-    }
-    f = &faults[fault_count++];
-    strlcpy(f->name, name, sizeof(f->name));
-    f->pci = pci;
-    f->cause = cause;
     va_start(ap, fmt);
-    vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+    record_fault(name, pci, cause, false, fmt, ap);
     va_end(ap);
-    klog(LOG_ERR, "%s: %s: %s\n", f->name, blk_cause_name(cause), f->detail);
+}
+
+void blk_disk_left_out(const char *name, struct pci_device *pci, enum blk_cause cause,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record_fault(name, pci, cause, true, fmt, ap);
+    va_end(ap);
 }
 
 bool blk_test_no_bus_master(const char *driver)

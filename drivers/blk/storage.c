@@ -51,7 +51,7 @@ static void controller_name(const struct blk_driver *drv, const struct pci_devic
 static const struct blk_controller_fault *fault_of(const struct pci_device *pci)
 {
     for (unsigned i = 0; i < blk_controller_fault_count(); i++)
-        if (blk_controller_fault_at(i)->pci == pci)
+        if (blk_controller_fault_at(i)->pci == pci && !blk_controller_fault_at(i)->disk)
             return blk_controller_fault_at(i);
     return NULL;
 }
@@ -69,8 +69,12 @@ static int driven_words(const struct pci_device *pci, const char *name, char *ou
             len += snprintf(out + len, size - (size_t)len, "%s%s", disks ? ", " : ": ", d->name);
         disks++;
     }
+    bool disks_left_out = false;
+    for (unsigned i = 0; i < blk_controller_fault_count(); i++)
+        disks_left_out |= blk_controller_fault_at(i)->pci == pci && blk_controller_fault_at(i)->disk;
     if (!disks && (size_t)len < size)
-        len += snprintf(out + len, size - (size_t)len, ": no disk found on it");
+        len += snprintf(out + len, size - (size_t)len, disks_left_out ? ": no disk registered"
+                        : ": no disk found on it");
     return len;
 }
 
@@ -100,7 +104,18 @@ static void describe(struct blk_storage *s)
         return;
     }
     s->tested = true;
-    driven_words(p, name, rest, room);
+    int used = driven_words(p, name, rest, room);
+    /* Disks the driver left out, each with its cause. */
+    for (unsigned i = 0; i < blk_controller_fault_count(); i++) {
+        const struct blk_controller_fault *d = blk_controller_fault_at(i);
+        if (d->pci != p || !d->disk)
+            continue;
+        s->disks_left_out++;
+        s->disks_faulty += d->cause != BLK_CAUSE_UNSUPPORTED;
+        if ((size_t)used < room)
+            used += snprintf(rest + used, room - (size_t)used, "; %s not tested: %s (%s)", d->name,
+                             blk_cause_name(d->cause), d->detail);
+    }
 }
 
 void blk_storage_inventory(void)
@@ -127,7 +142,7 @@ void blk_storage_inventory(void)
         *s = (struct blk_storage){ .pci = p };
         describe(s);
         untested += !s->tested;
-        klog(s->tested ? LOG_INFO : LOG_WARN, "storage: %s\n", s->line);
+        klog(s->tested && !s->disks_left_out ? LOG_INFO : LOG_WARN, "storage: %s\n", s->line);
     }
     if (untested)
         klog(LOG_WARN, "storage: %u of %u storage functions not tested%s\n", untested,

@@ -41,7 +41,11 @@ void storage_not_driven(const struct storage_ids *f, char *why, size_t size);
 struct blk_storage {
     struct pci_device *pci;
     bool tested;            /* a driver took it and did not fail to bring it up */
-    char line[320];         /* "00:1f.2 8086:2922 01.06.01 SATA controller (AHCI): driven as ..." */
+    /* Of a tested one: disks of it left out (blk_disk_left_out), and how
+     * many of those for a fault of the device rather than a format bareio
+     * does not drive. */
+    unsigned disks_left_out, disks_faulty;
+    char line[480];         /* "00:1f.2 8086:2922 01.06.01 SATA controller (AHCI): driven as ..." */
 };
 
 /* Builds the inventory (after every driver started) and prints it, one

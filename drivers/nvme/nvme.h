@@ -238,11 +238,26 @@ _Static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "Identify Namespace LBA
 #define NVME_DLFEAT_READ_ZEROES 1u
 
 /* ---- pure helpers: Identify data (nvme_identify.c) ---- */
+/* The newest NVMe major version published (2.x): a VS above it is from the
+ * future, which a real controller cannot be. Raise it when NVMe 3 exists. */
+#define NVME_VS_NEWEST_MAJOR 2
+/* CAP and VS as read before the controller is touched: BLK_OK; or
+ * BLK_CAUSE_IMPOSSIBLE (a value the spec rules out: VS 0 or from the future,
+ * MQES 0, TO 0, MPSMAX < MPSMIN, CSS 0), BLK_CAUSE_UNSUPPORTED (legal but not
+ * what bareio drives: no NVM command set, 4 KiB pages not allowed) or
+ * BLK_CAUSE_NOT_READY (VS all-ones: nothing answers), with the words. */
+enum blk_cause nvme_cap_check(uint64_t cap, uint32_t vs, char *why, size_t size);
+/* Identify Controller, the same way: SQES/CQES with a required size above
+ * the maximum and NN 0 are impossible; entry sizes without 64/16 bytes are
+ * unsupported. (MDTS cannot say less than one page: a nonzero MDTS is at
+ * least two CAP.MPSMIN pages, 0 is "no limit".) */
+enum blk_cause nvme_id_ctrl_check(const struct nvme_id_ctrl *id, char *why, size_t size);
 /* What a namespace looks like to the block layer, or why it is left out. */
 enum nvme_ns_verdict {
     NVME_NS_USABLE,
     NVME_NS_INACTIVE,       /* NSZE 0: an allocated but inactive NSID (info, not a fault) */
     NVME_NS_UNUSABLE,       /* Identify data bareio cannot or must not use: `why` says */
+    NVME_NS_IMPOSSIBLE,     /* Identify data the spec rules out (BLK_IMPOSSIBLE_WORDS...) */
 };
 struct nvme_ns_geometry {
     unsigned format;        /* the LBA format FLBAS selects */
@@ -264,7 +279,7 @@ struct nvme_ns_ctrl_facts {
  * it is left out. */
 struct nvme_ns_decision {
     enum nvme_ns_verdict verdict;
-    char why[160];                  /* not NVME_NS_USABLE: why, in words; else empty */
+    char why[240];                  /* not NVME_NS_USABLE: why, in words; else empty */
     /* The rest is set only when usable (zero otherwise). */
     struct nvme_ns_geometry geometry;
     unsigned formats;               /* LBA formats the namespace has (NLBAF + 1) */

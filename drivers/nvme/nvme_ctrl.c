@@ -296,9 +296,12 @@ static bool decide_namespace(struct nvme_ctrl *c, uint32_t nsid, struct nvme_ns_
 {
     char words[120];
     uint16_t st = nvme_identify(c, NVME_IDENTIFY_CNS_NS, nsid, c->scratch_mem.phys);
+    char name[32];
+    snprintf(name, sizeof(name), "%s nsid %u", c->name, nsid);
     if (st) {
         nvme_status_describe(st, words, sizeof(words));
-        klog(LOG_WARN, "%s: nsid %u skipped: Identify Namespace failed: %s\n", c->name, nsid, words);
+        blk_disk_left_out(name, c->pci, nvme_status_cause(st), "Identify Namespace failed: %s",
+                          words);
         return false;
     }
     const struct nvme_ns_ctrl_facts facts = {
@@ -312,7 +315,10 @@ static bool decide_namespace(struct nvme_ctrl *c, uint32_t nsid, struct nvme_ns_
         klog(LOG_INFO, "%s: nsid %u skipped: %s\n", c->name, nsid, d->why);
         return false;
     case NVME_NS_UNUSABLE:
-        klog(LOG_WARN, "%s: nsid %u skipped: %s\n", c->name, nsid, d->why);
+        blk_disk_left_out(name, c->pci, BLK_CAUSE_UNSUPPORTED, "%s", d->why);
+        return false;
+    case NVME_NS_IMPOSSIBLE:
+        blk_disk_left_out(name, c->pci, BLK_CAUSE_IMPOSSIBLE, "%s", d->why);
         return false;
     }
     return false;
@@ -496,26 +502,15 @@ static void find_namespaces(struct nvme_ctrl *c)
 
 /* ---- bring-up ---- */
 
+/* CAP and VS before the controller is touched (nvme_cap_check: impossible
+ * values, what bareio does not drive). */
 static bool check_capabilities(struct nvme_ctrl *c)
 {
-    char cap[200];
-    nvme_decode_cap(c->cap, cap, sizeof(cap));
-    if (c->vs == 0xffffffffu || NVME_VS_MAJOR(c->vs) < 1) {
-        blk_controller_failed(c->name, c->pci, BLK_CAUSE_UNSUPPORTED,
-                              "version 0x%x: bareio needs NVMe 1.0 or later", c->vs);
-        return false;
-    }
-    if (!(NVME_CAP_CSS(c->cap) & NVME_CAP_CSS_NVM)) {
-        blk_controller_failed(c->name, c->pci, BLK_CAUSE_UNSUPPORTED,
-                              "CAP.CSS lacks the NVM command set (%s)", cap);
-        return false;
-    }
-    if (NVME_CAP_MPSMIN(c->cap) > 0 || NVME_CAP_MPSMAX(c->cap) < NVME_CAP_MPSMIN(c->cap)) {
-        blk_controller_failed(c->name, c->pci, BLK_CAUSE_UNSUPPORTED,
-                              "4 KiB memory pages are outside CAP.MPSMIN..MPSMAX (%s)", cap);
-        return false;
-    }
-    return true;
+    char why[240];
+    enum blk_cause cause = nvme_cap_check(c->cap, c->vs, why, sizeof(why));
+    if (cause != BLK_OK)
+        blk_controller_failed(c->name, c->pci, cause, "%s", why);
+    return cause == BLK_OK;
 }
 
 static bool alloc_controller_memory(struct nvme_ctrl *c)
@@ -544,12 +539,10 @@ static bool identify_controller(struct nvme_ctrl *c)
                               ? "no completion" : words);
         return false;
     }
-    /* SQES/CQES: bits 3:0 required, 7:4 maximum entry size (log2). */
-    if ((c->id->sqes & 0xf) > NVME_SQES_LOG2 || (c->id->sqes >> 4) < NVME_SQES_LOG2 ||
-        (c->id->cqes & 0xf) > NVME_CQES_LOG2 || (c->id->cqes >> 4) < NVME_CQES_LOG2) {
-        blk_controller_failed(c->name, c->pci, BLK_CAUSE_UNSUPPORTED,
-                              "queue entry sizes SQES 0x%x CQES 0x%x exclude 64/16 bytes",
-                              c->id->sqes, c->id->cqes);
+    char why[240];
+    enum blk_cause cause = nvme_id_ctrl_check(c->id, why, sizeof(why));
+    if (cause != BLK_OK) {
+        blk_controller_failed(c->name, c->pci, cause, "%s", why);
         return false;
     }
     uint64_t min_page = 4096ull << NVME_CAP_MPSMIN(c->cap);

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* drivers/nvme/nvme_identify.c — Identify data checked before it is used
  * (NVMe Base 1.4 §5.15.2; NVM Command Set 1.0 §4.1.5.1; ZNS 1.1 §4.1.5.1).
- * A controller's data is not taken at face value: a namespace whose fields
- * contradict each other (NCAP > NSZE, NUSE > NCAP, FLBAS beyond NLBAF) or
- * whose LBA format bareio cannot drive is left out with the reason; a size
+ * A controller's data is not taken at face value: CAP and VS with values the
+ * spec rules out (MQES 0, TO 0, a version 0 or from the future, MPSMAX below
+ * MPSMIN, no command set), Identify Controller's (NN 0, SQES/CQES whose
+ * required size exceeds the maximum) and a namespace whose fields contradict
+ * each other (NCAP > NSZE, NUSE > NCAP, FLBAS beyond NLBAF, blocks smaller
+ * than 512 bytes) are impossible capabilities — a firmware or emulator bug,
+ * named with the field and value; a namespace whose LBA format bareio cannot
+ * drive is left out as unsupported, with the reason; a size
  * whose bytes do not fit 64 bits is clamped; what a usable namespace can do
  * and whether it must stay read-only (write protected, another command set)
  * is decided here too, and the strings are escaped for the console.
@@ -13,6 +18,95 @@
 #include "lib/string.h"
 
 #include <stdarg.h>
+
+/* "the controller reports impossible capabilities (...): FIELD = VALUE (...)" */
+static void impossible_words(char *why, size_t size, const char *fmt, va_list ap)
+{
+    int n = snprintf(why, size, "%s: ", BLK_IMPOSSIBLE_WORDS);
+    if (n >= 0 && (size_t)n < size)
+        vsnprintf(why + n, size - (size_t)n, fmt, ap);
+}
+
+static enum nvme_ns_verdict impossible_ns(char *why, size_t why_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum nvme_ns_verdict impossible_ns(char *why, size_t why_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    impossible_words(why, why_size, fmt, ap);
+    va_end(ap);
+    return NVME_NS_IMPOSSIBLE;
+}
+
+static enum blk_cause impossible(char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum blk_cause impossible(char *why, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    impossible_words(why, size, fmt, ap);
+    va_end(ap);
+    return BLK_CAUSE_IMPOSSIBLE;
+}
+
+static enum blk_cause refuse(char *why, size_t size, enum blk_cause cause, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static enum blk_cause refuse(char *why, size_t size, enum blk_cause cause, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, size, fmt, ap);
+    va_end(ap);
+    return cause;
+}
+
+enum blk_cause nvme_cap_check(uint64_t cap, uint32_t vs, char *why, size_t size)
+{
+    char words[200];
+    nvme_decode_cap(cap, words, sizeof(words));
+    if (vs == 0xffffffffu)
+        return refuse(why, size, BLK_CAUSE_NOT_READY, "VS reads 0xffffffff: the controller does "
+                      "not answer on its BAR");
+    if (NVME_VS_MAJOR(vs) == 0)
+        return impossible(why, size, "VS = 0x%08x (NVMe %u.%u: there is no version 0)", vs,
+                          NVME_VS_MAJOR(vs), NVME_VS_MINOR(vs));
+    if (NVME_VS_MAJOR(vs) > NVME_VS_NEWEST_MAJOR)
+        return impossible(why, size, "VS = 0x%08x (NVMe %u.%u: newer than any published version, "
+                          "%u.x)", vs, NVME_VS_MAJOR(vs), NVME_VS_MINOR(vs), NVME_VS_NEWEST_MAJOR);
+    if (NVME_CAP_MQES(cap) == 0)
+        return impossible(why, size, "CAP.MQES = 0 (queues of one entry: the minimum is 1, two "
+                          "entries)");
+    if (NVME_CAP_TO(cap) == 0)
+        return impossible(why, size, "CAP.TO = 0 (no time at all for CSTS.RDY to follow CC.EN)");
+    if (NVME_CAP_MPSMAX(cap) < NVME_CAP_MPSMIN(cap))
+        return impossible(why, size, "CAP.MPSMAX = %u is below CAP.MPSMIN = %u",
+                          NVME_CAP_MPSMAX(cap), NVME_CAP_MPSMIN(cap));
+    if (NVME_CAP_CSS(cap) == 0)
+        return impossible(why, size, "CAP.CSS = 0 (no command set at all)");
+    if (!(NVME_CAP_CSS(cap) & NVME_CAP_CSS_NVM))
+        return refuse(why, size, BLK_CAUSE_UNSUPPORTED, "CAP.CSS lacks the NVM command set (%s)",
+                      words);
+    if (NVME_CAP_MPSMIN(cap) > 0)
+        return refuse(why, size, BLK_CAUSE_UNSUPPORTED, "4 KiB memory pages are outside "
+                      "CAP.MPSMIN..MPSMAX (%s)", words);
+    return BLK_OK;
+}
+
+enum blk_cause nvme_id_ctrl_check(const struct nvme_id_ctrl *id, char *why, size_t size)
+{
+    /* SQES/CQES: bits 3:0 the required entry size, 7:4 the maximum (log2). */
+    if ((id->sqes & 0xf) > (id->sqes >> 4) || (id->cqes & 0xf) > (id->cqes >> 4))
+        return impossible(why, size, "Identify Controller SQES = 0x%02x, CQES = 0x%02x (a required "
+                          "entry size above the maximum)", id->sqes, id->cqes);
+    if ((id->sqes & 0xf) > NVME_SQES_LOG2 || (id->sqes >> 4) < NVME_SQES_LOG2 ||
+        (id->cqes & 0xf) > NVME_CQES_LOG2 || (id->cqes >> 4) < NVME_CQES_LOG2)
+        return refuse(why, size, BLK_CAUSE_UNSUPPORTED, "queue entry sizes SQES 0x%x CQES 0x%x "
+                      "exclude 64/16 bytes", id->sqes, id->cqes);
+    if (id->nn == 0)
+        return impossible(why, size, "Identify Controller NN = 0 (an I/O controller with room "
+                          "for no namespace)");
+    return BLK_OK;
+}
 
 static enum nvme_ns_verdict unusable(char *why, size_t why_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -42,18 +136,22 @@ enum nvme_ns_verdict nvme_ns_geometry(const struct nvme_id_ns *id, struct nvme_n
         return NVME_NS_INACTIVE;
     }
     if (id->ncap > id->nsze)
-        return unusable(why, why_size, "NCAP %llu exceeds NSZE %llu, which the spec forbids",
+        return impossible_ns(why, why_size, "NCAP = %llu exceeds NSZE = %llu",
                         (unsigned long long)id->ncap, (unsigned long long)id->nsze);
     if (id->nuse > id->ncap)
-        return unusable(why, why_size, "NUSE %llu exceeds NCAP %llu, which the spec forbids",
+        return impossible_ns(why, why_size, "NUSE = %llu exceeds NCAP = %llu",
                         (unsigned long long)id->nuse, (unsigned long long)id->ncap);
     if (format > id->nlbaf)
-        return unusable(why, why_size, "FLBAS selects LBA format %u of %u", format, id->nlbaf + 1);
+        return impossible_ns(why, why_size, "FLBAS = 0x%02x selects LBA format %u of %u (NLBAF = %u)",
+                             id->flbas, format, id->nlbaf + 1, id->nlbaf);
     if (lbaf->ms)
         return unusable(why, why_size, "LBA format %u has %u metadata bytes per block (%s); "
                         "bareio transfers data only", format, lbaf->ms,
                         (id->flbas & 0x10) ? "extended LBA" : "separate buffer");
-    if (lbaf->lbads < 9 || lbaf->lbads > 16)
+    if (lbaf->lbads < 9)
+        return impossible_ns(why, why_size, "LBA format %u LBADS = %u (blocks of 2^%u bytes: the "
+                             "minimum is 9, 512 bytes)", format, lbaf->lbads, lbaf->lbads);
+    if (lbaf->lbads > 16)
         return unusable(why, why_size, "LBA format %u has 2^%u-byte blocks (bareio takes "
                         "512 B..64 KiB)", format, lbaf->lbads);
     g->lba_shift = lbaf->lbads;

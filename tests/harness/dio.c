@@ -625,13 +625,14 @@ void dio_print_summary(void)
     }
     for (unsigned i = 0; i < faults; i++) {
         const struct blk_controller_fault *f = blk_controller_fault_at(i);
-        kprintf("# dio summary: controller %s failed bring-up: %s (%s); remedy: %s\n", f->name,
-                blk_cause_name(f->cause), f->detail, blk_cause_remedy(f->cause));
+        kprintf("# dio summary: %s %s %s: %s (%s); remedy: %s\n", f->disk ? "disk" : "controller",
+                f->name, f->disk ? "not tested" : "failed bring-up", blk_cause_name(f->cause),
+                f->detail, blk_cause_remedy(f->cause));
     }
     /* Storage the run did not test, whatever the reason: the same words as
      * the boot's storage lines (drivers/blk/storage.h). */
     for (unsigned i = 0; i < blk_storage_count(); i++)
-        if (!blk_storage_at(i)->tested)
+        if (!blk_storage_at(i)->tested || blk_storage_at(i)->disks_left_out)
             kprintf("# dio summary: storage %s\n", blk_storage_at(i)->line);
     for (unsigned i = 0; i < leftout_count(); i++)
         if (leftout_at(i))

@@ -59,7 +59,7 @@ struct ktest {
     char name[KTEST_PARAM_NAME_MAX]; /* the name on its result line */
     bool failed;
     bool skipped;
-    char skip_reason[384];
+    char skip_reason[480];
     struct case_buffer buffers[KTEST_CASE_DMA_MAX];
     unsigned nbuffers;
 };

@@ -11,6 +11,8 @@
 
 static struct nvme_id_ns ns;
 
+#define IMPOSSIBLE BLK_IMPOSSIBLE_WORDS ": "
+
 static void sample_ns(uint64_t nsze, unsigned lbads)
 {
     memset(&ns, 0, sizeof(ns));
@@ -40,30 +42,32 @@ HTEST(nvme_ns_geometry_usable)
 HTEST(nvme_ns_geometry_refuses_contradictions)
 {
     struct nvme_ns_geometry g;
-    char why[160];
+    char why[240];
     sample_ns(0, 9);
     HT_EXPECT_EQ(nvme_ns_geometry(&ns, &g, why, sizeof why), NVME_NS_INACTIVE);
     sample_ns(1000, 9);
     ns.ncap = 1001;
-    HT_EXPECT_EQ(nvme_ns_geometry(&ns, &g, why, sizeof why), NVME_NS_UNUSABLE);
-    HT_EXPECT_STREQ(why, "NCAP 1001 exceeds NSZE 1000, which the spec forbids");
+    HT_EXPECT_EQ(nvme_ns_geometry(&ns, &g, why, sizeof why), NVME_NS_IMPOSSIBLE);
+    HT_EXPECT_STREQ(why, IMPOSSIBLE "NCAP = 1001 exceeds NSZE = 1000");
     sample_ns(1000, 9);
     ns.nuse = 1001;
-    HT_EXPECT_EQ(nvme_ns_geometry(&ns, &g, why, sizeof why), NVME_NS_UNUSABLE);
+    HT_EXPECT_EQ(nvme_ns_geometry(&ns, &g, why, sizeof why), NVME_NS_IMPOSSIBLE);
     sample_ns(1000, 9);
     ns.flbas = 5;                       /* format 5 of 2 */
-    HT_EXPECT_EQ(nvme_ns_geometry(&ns, &g, why, sizeof why), NVME_NS_UNUSABLE);
-    HT_EXPECT_STREQ(why, "FLBAS selects LBA format 5 of 2");
+    HT_EXPECT_EQ(nvme_ns_geometry(&ns, &g, why, sizeof why), NVME_NS_IMPOSSIBLE);
+    HT_EXPECT_STREQ(why, IMPOSSIBLE "FLBAS = 0x05 selects LBA format 5 of 2 (NLBAF = 1)");
 }
 
 HTEST(nvme_ns_geometry_block_sizes_512_to_64k_only)
 {
     struct nvme_ns_geometry g;
-    char why[160];
+    char why[240];
     for (unsigned lbads = 0; lbads < 32; lbads++) {
         sample_ns(1000, lbads);
         enum nvme_ns_verdict v = nvme_ns_geometry(&ns, &g, why, sizeof why);
-        HT_EXPECT_EQ(v, lbads >= 9 && lbads <= 16 ? NVME_NS_USABLE : NVME_NS_UNUSABLE);
+        /* Below 512 bytes the spec rules it out; above 64 KiB bareio does not drive it. */
+        HT_EXPECT_EQ(v, lbads < 9 ? NVME_NS_IMPOSSIBLE : lbads <= 16 ? NVME_NS_USABLE
+                                                                    : NVME_NS_UNUSABLE);
     }
     sample_ns(1000, 12);
     ns.lbaf[1].ms = 8;
@@ -246,12 +250,12 @@ HTEST(nvme_ns_decide_refuses_contradictory_sizes)
     sample_ns(1000, 9);
     ns.ncap = 1001;
     struct nvme_ns_decision d = decide(&qemu_like);
-    expect_refused(&d, NVME_NS_UNUSABLE, "NCAP 1001 exceeds NSZE 1000, which the spec forbids");
+    expect_refused(&d, NVME_NS_IMPOSSIBLE, IMPOSSIBLE "NCAP = 1001 exceeds NSZE = 1000");
     sample_ns(1000, 9);
     ns.ncap = 500;
     ns.nuse = 501;
     d = decide(&qemu_like);
-    expect_refused(&d, NVME_NS_UNUSABLE, "NUSE 501 exceeds NCAP 500, which the spec forbids");
+    expect_refused(&d, NVME_NS_IMPOSSIBLE, IMPOSSIBLE "NUSE = 501 exceeds NCAP = 500");
 }
 
 HTEST(nvme_ns_decide_refuses_flbas_beyond_nlbaf)
@@ -259,7 +263,7 @@ HTEST(nvme_ns_decide_refuses_flbas_beyond_nlbaf)
     sample_ns(1000, 9);
     ns.flbas = 2;                       /* format 2; NLBAF 1: formats 0 and 1 */
     struct nvme_ns_decision d = decide(&qemu_like);
-    expect_refused(&d, NVME_NS_UNUSABLE, "FLBAS selects LBA format 2 of 2");
+    expect_refused(&d, NVME_NS_IMPOSSIBLE, IMPOSSIBLE "FLBAS = 0x02 selects LBA format 2 of 2 (NLBAF = 1)");
     /* Bits 6:5 are the upper index bits only with more than 16 formats. */
     sample_ns(1000, 9);
     ns.flbas = 0x21;                    /* bits 3:0 = 1, bits 6:5 = 01b */
@@ -275,7 +279,7 @@ HTEST(nvme_ns_decide_refuses_flbas_beyond_nlbaf)
     HT_EXPECT_EQ(d.formats, 20);
     ns.nlbaf = 16;                      /* 17 formats: index 17 is beyond */
     d = decide(&qemu_like);
-    expect_refused(&d, NVME_NS_UNUSABLE, "FLBAS selects LBA format 17 of 17");
+    expect_refused(&d, NVME_NS_IMPOSSIBLE, IMPOSSIBLE "FLBAS = 0x21 selects LBA format 17 of 17 (NLBAF = 16)");
 }
 
 /* Metadata, in the data buffer (extended LBA) or apart, and so protection
@@ -303,15 +307,15 @@ HTEST(nvme_ns_decide_refuses_blocks_outside_512_to_64k)
 {
     sample_ns(1000, 8);
     struct nvme_ns_decision d = decide(&qemu_like);
-    expect_refused(&d, NVME_NS_UNUSABLE, "LBA format 1 has 2^8-byte blocks (bareio takes "
-                   "512 B..64 KiB)");
+    expect_refused(&d, NVME_NS_IMPOSSIBLE, IMPOSSIBLE "LBA format 1 LBADS = 8 (blocks of 2^8 bytes: "
+                   "the minimum is 9, 512 bytes)");
     sample_ns(1000, 17);
     d = decide(&qemu_like);
     expect_refused(&d, NVME_NS_UNUSABLE, "LBA format 1 has 2^17-byte blocks (bareio takes "
                    "512 B..64 KiB)");
     sample_ns(1000, 0);                 /* LBADS 0: an LBA format that is not there */
     d = decide(&qemu_like);
-    HT_EXPECT_EQ(d.verdict, NVME_NS_UNUSABLE);
+    HT_EXPECT_EQ(d.verdict, NVME_NS_IMPOSSIBLE);
 }
 
 /* A block larger than MDTS: no command could move one, so no I/O at all. */
@@ -402,4 +406,89 @@ HTEST(nvme_ns_decide_command_set_leaves_a_refusal_alone)
     nvme_ns_decide_command_set(&d, NVME_CSI_ZONED, 256);
     HT_EXPECT_EQ(d.verdict, NVME_NS_UNUSABLE);
     HT_EXPECT_STREQ(d.read_only_reason, "");
+}
+
+/* ---- CAP, VS and Identify Controller (nvme_cap_check, nvme_id_ctrl_check) ---- */
+
+/* QEMU's: MQES 2047, CQR, TO 15 (7.5 s), CSS NVM, MPSMIN 0, MPSMAX 4. */
+#define CAP_QEMU (0x7ffull | NVME_CAP_CQR | (15ull << 24) | (1ull << 37) | (4ull << 52))
+#define VS_1_4 0x00010400u
+
+static enum blk_cause cap_check(uint64_t cap, uint32_t vs, char *why)
+{
+    memset(why, 0x5a, 240);
+    why[239] = 0;
+    return nvme_cap_check(cap, vs, why, 240);
+}
+
+HTEST(nvme_cap_check_accepts_real_controllers)
+{
+    char why[240];
+    HT_EXPECT_EQ(cap_check(CAP_QEMU, VS_1_4, why), BLK_OK);
+    HT_EXPECT_EQ(cap_check(CAP_QEMU, 0x00010000, why), BLK_OK);       /* 1.0 */
+    HT_EXPECT_EQ(cap_check(CAP_QEMU, 0x00020100, why), BLK_OK);       /* 2.1 */
+    /* The smallest legal values: MQES 1 (two entries), TO 1 (500 ms), MPSMAX = MPSMIN. */
+    uint64_t small = 1ull | (1ull << 24) | (1ull << 37);
+    HT_EXPECT_EQ(cap_check(small, VS_1_4, why), BLK_OK);
+}
+
+HTEST(nvme_cap_check_names_each_impossible_field)
+{
+    static const struct { uint64_t cap; uint32_t vs; const char *why; } cases[] = {
+        { CAP_QEMU, 0, "VS = 0x00000000 (NVMe 0.0: there is no version 0)" },
+        { CAP_QEMU, 0x00000103, "VS = 0x00000103 (NVMe 0.1: there is no version 0)" },
+        { CAP_QEMU, 0x00030000, "VS = 0x00030000 (NVMe 3.0: newer than any published version, 2.x)" },
+        { CAP_QEMU & ~0xffffull, VS_1_4, "CAP.MQES = 0 (queues of one entry: the minimum is 1, two entries)" },
+        { CAP_QEMU & ~(0xffull << 24), VS_1_4, "CAP.TO = 0 (no time at all for CSTS.RDY to follow CC.EN)" },
+        { (CAP_QEMU & ~(0xffull << 48)) | (3ull << 48) | (2ull << 52), VS_1_4,
+          "CAP.MPSMAX = 2 is below CAP.MPSMIN = 3" },
+        { CAP_QEMU & ~(0xffull << 37), VS_1_4, "CAP.CSS = 0 (no command set at all)" },
+    };
+    char why[240], want[240];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        HT_EXPECT_EQ(cap_check(cases[i].cap, cases[i].vs, why), BLK_CAUSE_IMPOSSIBLE);
+        snprintf(want, sizeof want, IMPOSSIBLE "%s", cases[i].why);
+        HT_EXPECT_STREQ(why, want);
+    }
+}
+
+/* Legal, but not what bareio drives; and a controller that does not answer. */
+HTEST(nvme_cap_check_tells_unsupported_and_gone_from_impossible)
+{
+    char why[240];
+    HT_EXPECT_EQ(cap_check((CAP_QEMU & ~(0xffull << 37)) | (1ull << 43), VS_1_4, why),
+                 BLK_CAUSE_UNSUPPORTED);                    /* CSS: I/O command sets, no NVM */
+    HT_EXPECT(strncmp(why, "CAP.CSS lacks the NVM command set", 33) == 0);
+    HT_EXPECT_EQ(cap_check(CAP_QEMU | (1ull << 48), VS_1_4, why), BLK_CAUSE_UNSUPPORTED);
+    HT_EXPECT(strncmp(why, "4 KiB memory pages are outside", 30) == 0);
+    HT_EXPECT_EQ(cap_check(~0ull, 0xffffffffu, why), BLK_CAUSE_NOT_READY);
+    HT_EXPECT_STREQ(why, "VS reads 0xffffffff: the controller does not answer on its BAR");
+}
+
+HTEST(nvme_id_ctrl_check_rules)
+{
+    struct nvme_id_ctrl id;
+    char why[240];
+    memset(&id, 0, sizeof id);
+    id.sqes = 0x66;
+    id.cqes = 0x44;
+    id.nn = 1;
+    HT_EXPECT_EQ(nvme_id_ctrl_check(&id, why, sizeof why), BLK_OK);
+    id.sqes = 0x76;                     /* 64 required, 128 allowed: fine */
+    HT_EXPECT_EQ(nvme_id_ctrl_check(&id, why, sizeof why), BLK_OK);
+    id.nn = 0;
+    HT_EXPECT_EQ(nvme_id_ctrl_check(&id, why, sizeof why), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT_STREQ(why, IMPOSSIBLE "Identify Controller NN = 0 (an I/O controller with room for "
+                    "no namespace)");
+    id.nn = 1;
+    id.sqes = 0x67;                     /* requires 128, allows at most 64 */
+    HT_EXPECT_EQ(nvme_id_ctrl_check(&id, why, sizeof why), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT_STREQ(why, IMPOSSIBLE "Identify Controller SQES = 0x67, CQES = 0x44 (a required entry "
+                    "size above the maximum)");
+    id.sqes = 0x66;
+    id.cqes = 0x45;
+    HT_EXPECT_EQ(nvme_id_ctrl_check(&id, why, sizeof why), BLK_CAUSE_IMPOSSIBLE);
+    id.cqes = 0x55;                     /* 32-byte entries only: legal, not bareio's */
+    HT_EXPECT_EQ(nvme_id_ctrl_check(&id, why, sizeof why), BLK_CAUSE_UNSUPPORTED);
+    HT_EXPECT_STREQ(why, "queue entry sizes SQES 0x66 CQES 0x55 exclude 64/16 bytes");
 }

@@ -108,7 +108,7 @@ static void preflight_bus_mastering(struct ktest *t) { for_each_controller(t, bu
 static const struct blk_controller_fault *fault_of(const struct controller *c)
 {
     for (unsigned i = 0; i < blk_controller_fault_count(); i++)
-        if (blk_controller_fault_at(i)->pci == c->pci)
+        if (blk_controller_fault_at(i)->pci == c->pci && !blk_controller_fault_at(i)->disk)
             return blk_controller_fault_at(i);
     return NULL;
 }
@@ -209,11 +209,16 @@ static void dma64_one(struct ktest *t, const struct controller *c)
 
 static void preflight_dma64(struct ktest *t) { for_each_controller(t, dma64_one); }
 
+/* Controllers only: a disk a working controller left out is its storage
+ * case's business (preflight_storage_accounted). */
 static void preflight_controller_bring_up(struct ktest *t)
 {
-    unsigned n = blk_controller_fault_count();
-    for (unsigned i = 0; i < n; i++) {
+    unsigned n = 0;
+    for (unsigned i = 0; i < blk_controller_fault_count(); i++) {
         const struct blk_controller_fault *f = blk_controller_fault_at(i);
+        if (f->disk)
+            continue;
+        n++;
         KT_FAIL(t, "%s: failed bring-up: %s: %s; remedy: %s", f->name, blk_cause_name(f->cause),
                 f->detail, blk_cause_remedy(f->cause));
     }
@@ -343,7 +348,21 @@ static void preflight_storage_accounted(struct ktest *t)
         return;
     }
     const struct blk_storage *s = blk_storage_at(ktest_param(t));
-    if (s->tested)
+    for (unsigned i = 0; s->disks_left_out && i < blk_controller_fault_count(); i++) {
+        /* A disk left out for a fault of the device (impossible Identify
+         * data) fails; one in a format bareio does not drive is a skip. */
+        const struct blk_controller_fault *f = blk_controller_fault_at(i);
+        if (f->pci == s->pci && f->disk && f->cause != BLK_CAUSE_UNSUPPORTED)
+            KT_FAIL(t, "%s not tested: %s: %s; remedy: %s", f->name, blk_cause_name(f->cause),
+                    f->detail, blk_cause_remedy(f->cause));
+    }
+    if (s->disks_faulty)
+        return;
+    if (s->tested && s->disks_left_out && blk_storage_required())
+        KT_FAIL(t, "a disk not tested (blk.require=all): %s", s->line);
+    else if (s->tested && s->disks_left_out)
+        ktest_skip(t, "%s (blk.require=all makes this a failure)", s->line);
+    else if (s->tested)
         ktest_diag(t, "%s", s->line);
     else if (blk_storage_required())
         KT_FAIL(t, "storage function not tested (blk.require=all): %s", s->line);

@@ -201,7 +201,7 @@ def check_disk(b, d, path, before):
     assert dev, f"{d.serial}: no boot line names it\n{b.describe()}"
     kind, _, reason = d.expect.partition(":")
     if kind == "skipped":
-        assert re.search(rf"^{re.escape(dev)}: nsid \d+ skipped: .*{reason}", b.log, re.M) or \
+        assert re.search(rf"^{re.escape(dev)} nsid \d+: not tested: .*{reason}", b.log, re.M) or \
             re.search(rf"^{re.escape(dev)}\S*: .*skipped: .*{reason}", b.log, re.M), \
             f"{d.serial} ({dev}): not named as skipped with '{reason}'\n{b.describe()}"
         return

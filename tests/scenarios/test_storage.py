@@ -154,3 +154,28 @@ def test_nvme_bars_above_4_gib_are_driven_and_clear(boot, kernel, tmp_path):
     assert re.search(r"# \d+ memory BARs, \d+ RAM and platform windows, .*: no conflict", b.log)
     assert "dio summary: nvme0n1  nvme     scratch" in b.log
     assert "nvme0n1: " in tool("verify-image", b.log_path, disk).stdout
+
+
+def test_namespace_not_tested_is_named_under_its_controller(boot, kernel, tmp_path):
+    """A controller that works with one namespace bareio cannot drive (8
+    metadata bytes per block): the other namespace is driven, the function's
+    case is a skip naming the one not tested and why — it was a boot-log line
+    and nothing in the report — and a failure with blk.require=all."""
+    good, meta = scratch_image(tmp_path, "good"), blank(tmp_path, "meta")
+    qemu = ["-device", "nvme,id=nv,serial=bareio-meta",
+            "-drive", f"file={good},if=none,id=g,format=raw", "-device", "nvme-ns,drive=g,nsid=1",
+            "-drive", f"file={meta},if=none,id=m,format=raw", "-device", "nvme-ns,drive=m,nsid=2,ms=8"]
+    before = sha256(meta)
+    b = boot("--kernel", kernel, "--disks", "none", "--append", "tests=preflight", "--", *qemu,
+             timeout=300)
+    assert_clean_pass(b, expect=["preflight"])
+    nvme = line_for(storage_lines(b.log), r"NVM controller \(NVMe\): driven as nvme0: nvme0n1; ")
+    assert "; nvme0 nsid 2 not tested: unsupported controller version or capability (LBA format" in nvme
+    c = case_for(b, nvme)
+    assert c.status == "skip" and "nvme0 nsid 2 not tested" in c.directive, b.describe()
+    assert f"# dio summary: storage {nvme}" in b.log
+    b = boot("--kernel", kernel, "--disks", "none", "--append", "tests=preflight blk.require=all",
+             "--", *qemu, timeout=300)
+    assert b.status == FAIL, b.describe()
+    assert [f.path for f in b.report.failures] == [c.path], b.describe()
+    assert sha256(meta) == before

@@ -147,7 +147,7 @@ static uint16_t identify(struct nvme_model *m, const struct nvme_sqe *sqe)
         id->rtd3e = m->rtd3e_us;
         id->sqes = 0x66;
         id->cqes = 0x44;
-        id->nn = m->namespaces ? m->namespaces : 1;
+        id->nn = m->nn_zero ? 0 : m->namespaces ? m->namespaces : 1;
         id->oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
         id->vwc = NVME_VWC_PRESENT;
         return 0;

@@ -87,6 +87,7 @@ struct nvme_model {
      * are 8-block namespaces whose I/O the model refuses (Invalid Namespace). */
     uint32_t namespaces;
     uint32_t zoned_nsid;            /* this NSID says CSI 02h (zoned), 0: none */
+    bool nn_zero;                   /* Identify Controller says NN 0 (impossible) */
 
     /* ---- state ---- */
     volatile void *regs;
