@@ -6,6 +6,7 @@
  * drivers/blk/blk.h. */
 #include "drivers/blk/blk.h"
 #include "drivers/pci/pci.h"
+#include "drivers/pci/pci_leftover.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/leftout.h"
@@ -98,14 +99,17 @@ const struct pci_bar *blk_pci_register_bar(const struct blk_driver *drv,
     int index = blk_pci_bar_index(drv, pci);
     const struct pci_bar *bar = index >= 0 ? pci_get_bar(pci, (unsigned)index) : NULL;
     const char *problem = NULL;
-    char small[64];
+    char small[200];
 
     if (!bar || bar->type == PCI_BAR_NONE || bar->size == 0) {
         problem = "not implemented";
     } else if (bar->type == PCI_BAR_IO) {
         problem = "an I/O BAR";
-    } else if (bar->phys == 0) {
-        problem = "not assigned (address 0)";
+    } else if (pci_bar_unplaced(bar, (unsigned)index, small, sizeof(small))) {
+        /* "ABAR: BAR5 (32-bit memory, 4 KiB) was not assigned (address 0): ..." */
+        if (why)
+            snprintf(why, size, "%s: %s", drv->bar_name, small);
+        return NULL;
     } else if (bar->size < drv->min_bar_size) {
         snprintf(small, sizeof(small), "%llu bytes, smaller than the %llu its registers need",
                  (unsigned long long)bar->size, (unsigned long long)drv->min_bar_size);
@@ -123,7 +127,7 @@ const struct pci_bar *blk_pci_register_bar(const struct blk_driver *drv,
 volatile void *blk_pci_claim(const struct blk_driver *drv, struct pci_device *pci,
                              const char *name, bool *bus_master)
 {
-    char why[160];
+    char why[256];
     const struct pci_bar *bar = blk_pci_register_bar(drv, pci, why, sizeof(why));
 
     *bus_master = false;

@@ -9,6 +9,7 @@
  * bareio assigns no bus numbers and no BAR addresses, and does not size
  * expansion ROMs or bridge windows. MSI/MSI-X target the bootstrap CPU. */
 #include "drivers/pci/pci.h"
+#include "drivers/pci/pci_leftover.h"
 #include "kernel/stage.h"
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
@@ -712,6 +713,29 @@ bool pci_enable(struct pci_device *dev, bool memory, bool io, bool bus_master)
 static void msi_log(const struct pci_device *dev, const char *what)
 {
     klog(LOG_ERR, "pci: %02x:%02x.%x: %s\n", dev->bus, dev->device, dev->function, what);
+}
+
+void pci_irq_state(const struct pci_device *dev, struct pci_irq_state *out)
+{
+    *out = (struct pci_irq_state){ .pcie = dev->cap_pcie != 0, .msi = dev->cap_msi != 0,
+                                   .msix = dev->cap_msix != 0, .msix_table_bar = -1 };
+    if (dev->cap_msi) {
+        uint8_t cap = dev->cap_msi;
+        out->msi_control = pci_read16(dev, cap + PCI_MSI_CONTROL);
+        out->msi_per_vector_mask = (out->msi_control & PCI_MSI_CONTROL_PVM) != 0;
+        if (out->msi_per_vector_mask)
+            out->msi_mask_bits = pci_read32(dev, cap + ((out->msi_control & PCI_MSI_CONTROL_64BIT)
+                                                        ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32));
+    }
+    if (dev->cap_msix) {
+        uint8_t cap = dev->cap_msix;
+        out->msix_control = pci_read16(dev, cap + PCI_MSIX_CONTROL);
+        unsigned bir = pci_read32(dev, cap + PCI_MSIX_TABLE) & PCI_MSIX_BIR_MASK;
+        out->msix_table_bar = (int)bir;
+        const struct pci_bar *bar = bir < dev->bar_count ? &dev->bar[bir] : NULL;
+        out->msix_table_bar_placed = bar && bar->size && bar->phys &&
+                                     (bar->type == PCI_BAR_MEM32 || bar->type == PCI_BAR_MEM64);
+    }
 }
 
 bool pci_msi_enable(struct pci_device *dev, uint8_t vector)

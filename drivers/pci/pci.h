@@ -156,6 +156,10 @@ void pci_msi_disable(struct pci_device *dev);
 bool pci_msix_enable(struct pci_device *dev, uint16_t table_index, uint8_t vector);
 bool pci_msix_mask(struct pci_device *dev, uint16_t table_index, bool masked);
 void pci_msix_disable(struct pci_device *dev);
+/* The interrupt capabilities' registers as they are now, for
+ * pci_irq_check() (drivers/pci/pci_leftover.h). Reads only. */
+struct pci_irq_state;
+void pci_irq_state(const struct pci_device *dev, struct pci_irq_state *out);
 
 /* "SATA controller (AHCI)", "Non-Volatile memory controller (NVMe)", ...:
  * the most specific name known for the class triple; never NULL. */

@@ -12,6 +12,7 @@
  * It runs after the drivers started (they enable bus mastering). */
 #include "drivers/blk/blk.h"
 #include "drivers/blk/storage.h"
+#include "drivers/pci/pci_leftover.h"
 #include "drivers/pci/pci.h"
 #include "drivers/pci/pci_resources.h"
 #include "kernel/acpi.h"
@@ -115,7 +116,7 @@ static const struct blk_controller_fault *fault_of(const struct controller *c)
 
 static void bar_one(struct ktest *t, const struct controller *c)
 {
-    char detail[160];
+    char detail[256];
     if (blk_pci_bar_index(c->driver, c->pci) < 0) {
         /* Not a BAR the firmware failed to place: the function has no
          * register BAR of the kind the driver drives (a legacy-only virtio
@@ -148,6 +149,63 @@ static void bar_one(struct ktest *t, const struct controller *c)
 }
 
 static void preflight_bar_assigned(struct ktest *t) { for_each_controller(t, bar_one); }
+
+/* Every memory BAR of every function placed by the firmware
+ * (drivers/pci/pci_leftover.h): one left at address 0 on a storage function
+ * hides its disks and fails, with the BAR, its size and the setting to
+ * change (a 64-bit BAR: Above 4G Decoding); on any other function it is
+ * named, as it may explain what else is missing, and changes no verdict. */
+static void preflight_bars_placed(struct ktest *t)
+{
+    unsigned storage = 0, other = 0;
+    char why[256];
+    for (size_t i = 0; i < pci_device_count(); i++) {
+        struct pci_device *p = pci_device_at(i);
+        bool is_storage = false;
+        for (unsigned s = 0; s < blk_storage_count(); s++)
+            is_storage |= blk_storage_at(s)->pci == p;
+        for (unsigned b = 0; b < p->bar_count; b++) {
+            if (!pci_bar_unplaced(&p->bar[b], b, why, sizeof(why)))
+                continue;
+            if (is_storage) {
+                storage++;
+                KT_FAIL(t, "%02x:%02x.%x %04x:%04x (storage): %s: %s; remedy: %s", p->bus, p->device,
+                        p->function, p->vendor_id, p->device_id,
+                        blk_cause_name(BLK_CAUSE_BAR_UNASSIGNED), why,
+                        blk_cause_remedy(BLK_CAUSE_BAR_UNASSIGNED));
+            } else {
+                other++;
+                ktest_diag(t, "%02x:%02x.%x %04x:%04x (not storage, no verdict depends on it): %s",
+                           p->bus, p->device, p->function, p->vendor_id, p->device_id, why);
+            }
+        }
+    }
+    if (!storage)
+        ktest_diag(t, "%zu PCI functions: every memory BAR of a storage function placed%s",
+                   pci_device_count(), other ? " (others named above)" : "");
+}
+
+/* Interrupts each controller's driver could receive (pci_irq_check): MSI-X
+ * enabled with the function masked, MSI enabled with its vector masked, an
+ * MSI-X table in a BAR that was not placed fail; no MSI or MSI-X at all is
+ * said (the driver polls, which proves the data all the same). */
+static void irq_one(struct ktest *t, const struct controller *c)
+{
+    struct pci_irq_state s;
+    char why[200];
+    pci_irq_state(c->pci, &s);
+    switch (pci_irq_check(&s, why, sizeof(why))) {
+    case PCI_IRQ_BLOCKED:
+        fail_cause(t, c, BLK_CAUSE_IRQ_NOT_DELIVERED, why);
+        break;
+    case PCI_IRQ_POLLED:
+    case PCI_IRQ_OK:
+        ktest_diag(t, "%s: %s", c->name, why);
+        break;
+    }
+}
+
+static void preflight_interrupts(struct ktest *t) { for_each_controller(t, irq_one); }
 
 /* The mode the driver needs the controller in (AHCI: GHC.AE, §3.1.2), for
  * the drivers that have one to check. */
@@ -373,6 +431,8 @@ static void preflight_storage_accounted(struct ktest *t)
 static const struct ktest_case preflight_cases[] = {
     KTEST_CASE(preflight_bus_mastering),
     KTEST_CASE(preflight_bar_assigned),
+    KTEST_CASE(preflight_bars_placed),
+    KTEST_CASE(preflight_interrupts),
     KTEST_CASE(preflight_controller_mode),
     KTEST_CASE(preflight_dma64),
     KTEST_CASE(preflight_controller_bring_up),

@@ -89,6 +89,13 @@ def test_hidden_controllers_are_named_with_cause_and_remedy(boot, kernel):
         c = case_for(b, line)
         assert c.status == "skip" and line in c.directive, (line, c.directive)
     assert sorted(c.status for c in cases.values()) == ["pass"] * 4 + ["skip"] * 3
+    # Firmware leftovers: every storage BAR placed, each driven controller's interrupts said.
+    assert b.report.find("preflight.preflight_bars_placed").status == "pass", b.describe()
+    irq = b.report.find("preflight.preflight_interrupts")
+    assert irq.status == "pass", b.describe()
+    said = " ".join(irq.diagnostics)
+    assert re.search(r"ahci\d: MSI capable; MSI enabled", said) and \
+        "nvme0: MSI-X capable; MSI-X enabled" in said, said
     # The end-of-run summary lists the same three, in the same words.
     for line in (raid, scsi, vscsi):
         assert f"# dio summary: storage {line}" in b.log

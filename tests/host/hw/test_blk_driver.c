@@ -58,7 +58,7 @@ HTEST(blk_driver_matches_class_prog_if_and_ids_in_pci_order)
 
 HTEST(blk_driver_register_bar_problems_are_named)
 {
-    char why[160];
+    char why[256];
     struct pci_device *f = fake_pci_add(0x01, 0x06, 0x01, 5, regs, 0x100);
     HT_ASSERT(f);
     HT_EXPECT(blk_pci_register_bar(&drv_a, f, why, sizeof(why)) == NULL);
@@ -67,7 +67,14 @@ HTEST(blk_driver_register_bar_problems_are_named)
     HT_EXPECT(blk_pci_register_bar(&drv_a, f, why, sizeof(why)) == &f->bar[5]);
     f->bar[5].phys = 0;
     HT_EXPECT(blk_pci_register_bar(&drv_a, f, why, sizeof(why)) == NULL);
-    HT_EXPECT_STREQ(why, "BAR5 (ABAR) is not assigned (address 0)");
+    HT_EXPECT_STREQ(why, "ABAR: BAR5 (32-bit memory, 4 KiB) was not assigned (address 0): the "
+                    "firmware ran out of space below 4 GiB or skipped the device — update the "
+                    "firmware, disable devices you do not need, or move the card");
+    f->bar[5].type = PCI_BAR_MEM64;     /* the one Above 4G Decoding places */
+    HT_EXPECT(blk_pci_register_bar(&drv_a, f, why, sizeof(why)) == NULL);
+    HT_EXPECT(strstr(why, "ABAR: BAR5 (64-bit memory, 4 KiB) was not placed (address 0): the "
+                     "firmware could not fit it — enable Above 4G Decoding") == why);
+    f->bar[5].type = PCI_BAR_MEM32;
     f->bar[5].phys = 0xc000;
     f->bar[5].type = PCI_BAR_IO;
     HT_EXPECT(blk_pci_register_bar(&drv_a, f, why, sizeof(why)) == NULL);
@@ -138,7 +145,8 @@ HTEST(blk_pci_claim_records_a_bad_bar_as_a_failed_controller)
     HT_EXPECT_STREQ(fault->name, "tsta0");
     HT_EXPECT(fault->pci == f);
     HT_EXPECT_EQ(fault->cause, BLK_CAUSE_BAR_UNASSIGNED);
-    HT_EXPECT_STREQ(fault->detail, "BAR5 (ABAR) is not assigned (address 0)");
+    HT_EXPECT(strstr(fault->detail, "ABAR: BAR5 (32-bit memory, 16 KiB) was not assigned "
+                     "(address 0)") == fault->detail);
     HT_EXPECT(!(pci_read16(f, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER));   /* nothing enabled */
 }
 
