@@ -357,6 +357,12 @@ void ata_read_log_ext_fis(struct fis_reg_h2d *fis, uint8_t log, uint16_t page, u
 enum ata_ncq_log_status ata_ncq_log_parse(const uint8_t page[512], struct ata_ncq_error *e);
 const char *ata_ncq_log_status_name(enum ata_ncq_log_status status);
 
+/* ---- What the HBA says it has (ahci_decode.c; AHCI 1.3.1 §3.1.1, §3.1.4) ---- */
+/* CAP and PI as bareio will use them (PI after the HBA reset, restored when
+ * the reset lost it): BLK_OK, or BLK_CAUSE_IMPOSSIBLE with `why` beginning
+ * with BLK_IMPOSSIBLE_WORDS and naming the field and its value. */
+enum blk_cause ahci_hba_capabilities_check(uint32_t cap, uint32_t pi, char *why, size_t why_size);
+
 /* ---- Status decoders (ahci_decode.c): words for registers ---- */
 /* Each writes a NUL-terminated text ("TFES DHRS", "none") and returns its length. */
 size_t ahci_decode_pxis(uint32_t pxis, char *buf, size_t size);

@@ -2,10 +2,12 @@
 /* drivers/ahci/ahci_decode.c — turns AHCI port registers (PxIS, PxTFD,
  * PxSERR, PxCMD, PxSSTS; AHCI 1.3.1 §3.3) and the ATA Status/Error bits
  * (ATA8-ACS §6.1-6.2) into words, and classifies a failed command into one
- * enum blk_cause with the rule that decided it. Decoding is data (bit name
- * tables); classification is a short ordered list of rules. Pure: tested on
- * the host. */
+ * enum blk_cause with the rule that decided it, and refuses the HBA
+ * capabilities (CAP, PI; §3.1) the spec rules out. Decoding is data (bit
+ * name tables); classification is a short ordered list of rules. Pure:
+ * tested on the host. */
 #include "drivers/ahci/ahci.h"
+#include "lib/bits.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
@@ -175,6 +177,34 @@ uint64_t ahci_d2h_lba(const struct fis_reg_d2h *fis)
 {
     return (uint64_t)fis->lba0 | (uint64_t)fis->lba1 << 8 | (uint64_t)fis->lba2 << 16 |
            (uint64_t)fis->lba3 << 24 | (uint64_t)fis->lba4 << 32 | (uint64_t)fis->lba5 << 40;
+}
+
+/* Only what the spec rules out is refused here; what bareio merely does not
+ * use is left to the driver. */
+enum blk_cause ahci_hba_capabilities_check(uint32_t cap, uint32_t pi, char *why, size_t why_size)
+{
+    /* CAP.NP (§3.1.1) and CAP.NCS are 0's based: NP 0 is one port, NCS 0
+     * one command slot. NCS therefore has no impossible value (1..32 slots
+     * are all legal; a one-slot HBA is driven with queue depth 1) and is not
+     * checked: refusing NCS 0 would fail a working controller. */
+    unsigned ports_allowed = (cap & AHCI_CAP_NP_MASK) + 1;
+    unsigned ports_implemented = bits_set32(pi);
+
+    /* §3.1.4: "this register shall have at least one bit set". */
+    if (pi == 0) {
+        snprintf(why, why_size, BLK_IMPOSSIBLE_WORDS ": PI 0x%08x implements no port (AHCI "
+                 "requires at least one)", pi);
+        return BLK_CAUSE_IMPOSSIBLE;
+    }
+    /* §3.1.1: NP is the maximum number of ports; PI may set fewer bits (a
+     * port not brought out), never more. */
+    if (ports_implemented > ports_allowed) {
+        snprintf(why, why_size, BLK_IMPOSSIBLE_WORDS ": CAP.NP %u allows %u port%s but PI 0x%08x "
+                 "implements %u", ports_allowed - 1, ports_allowed, ports_allowed == 1 ? "" : "s",
+                 pi, ports_implemented);
+        return BLK_CAUSE_IMPOSSIBLE;
+    }
+    return BLK_OK;
 }
 
 /* The rules, in order: the first that matches decides. */

@@ -198,6 +198,19 @@ static void read_capabilities(struct ahci_hba *h)
     h->sncq = (h->cap & AHCI_CAP_SNCQ) != 0;
 }
 
+/* CAP and PI as the reset left them (PI restored when the reset lost it):
+ * a value the spec rules out fails the controller with the field named,
+ * before an interrupt vector is taken or any port is touched. */
+static bool refused_as_impossible(struct ahci_hba *h)
+{
+    char why[160];
+
+    if (ahci_hba_capabilities_check(h->cap, h->pi, why, sizeof(why)) == BLK_OK)
+        return false;
+    blk_controller_failed(h->name, h->pci, BLK_CAUSE_IMPOSSIBLE, "%s", why);
+    return true;
+}
+
 /* test.no_bus_master=ahci left PCI bus mastering off. Documented choice: the
  * disks are not registered at all, and the controller is recorded as failed
  * so the preflight names the cause. */
@@ -246,6 +259,8 @@ static void hba_probe(const struct blk_driver *drv, struct pci_device *pci, stru
     if (!take_and_reset(h))
         return;
     read_capabilities(h);
+    if (refused_as_impossible(h))
+        return;
     choose_irq_mode(h);
     print_controller(h);
     if (refused_without_bus_master(h))

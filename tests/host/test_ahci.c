@@ -456,6 +456,60 @@ HTEST(ata_dsm_trim_payload_ranges)
     HT_EXPECT_EQ(covered, 65535ull * 64);
 }
 
+/* ---- what CAP and PI may say (§3.1.1, §3.1.4) ---- */
+
+/* QEMU's ich9-ahci: CAP.NP 5 (6 ports), NCS 31 (32 slots), PI 0x3f. */
+#define QEMU_CAP 0xc0141f05u
+
+HTEST(ahci_hba_caps_pi_zero_is_impossible)
+{
+    char why[160];
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(QEMU_CAP, 0, why, sizeof(why)), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT_STREQ(why, BLK_IMPOSSIBLE_WORDS ": PI 0x00000000 implements no port (AHCI requires "
+                    "at least one)");
+    HT_EXPECT(strlen(why) < 160);       /* fits blk_controller_fault.detail */
+}
+
+HTEST(ahci_hba_caps_pi_beyond_cap_np_is_impossible)
+{
+    char why[160];
+    uint32_t np1 = (QEMU_CAP & ~AHCI_CAP_NP_MASK) | 1;
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(np1, 0xf, why, sizeof(why)), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT_STREQ(why, BLK_IMPOSSIBLE_WORDS ": CAP.NP 1 allows 2 ports but PI 0x0000000f "
+                    "implements 4");
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(np1 & ~AHCI_CAP_NP_MASK, 0x3, why, sizeof(why)),
+                 BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT(strstr(why, "CAP.NP 0 allows 1 port but PI 0x00000003 implements 2") != NULL);
+    /* One port past the bound is enough. */
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(QEMU_CAP, 0x7f, why, sizeof(why)),
+                 BLK_CAUSE_IMPOSSIBLE);
+}
+
+/* The legal edges: one port (PI 1, NP 0); as many bits as NP + 1, or fewer
+ * and anywhere (a port not brought out leaves a gap); all 32. */
+HTEST(ahci_hba_caps_legal_edges_accepted)
+{
+    char why[160] = "";
+    uint32_t np0 = QEMU_CAP & ~AHCI_CAP_NP_MASK;
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(np0, 0x1, why, sizeof(why)), BLK_OK);
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(np0, 0x80000000u, why, sizeof(why)), BLK_OK);
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(QEMU_CAP, 0x3f, why, sizeof(why)), BLK_OK);
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(QEMU_CAP, 0x21, why, sizeof(why)), BLK_OK);
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(np0 | 31, 0xffffffffu, why, sizeof(why)), BLK_OK);
+    HT_EXPECT_STREQ(why, "");
+}
+
+/* CAP.NCS is 0's based: raw 0 is one command slot, which is legal. */
+HTEST(ahci_hba_caps_ncs_raw_0_one_slot_accepted)
+{
+    char why[160];
+    uint32_t ncs0 = QEMU_CAP & ~(0x1fu << AHCI_CAP_NCS_SHIFT);
+    HT_EXPECT_EQ((ncs0 >> AHCI_CAP_NCS_SHIFT) & 0x1f, 0);
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(ncs0, 0x3f, why, sizeof(why)), BLK_OK);
+    HT_EXPECT_EQ(ahci_hba_capabilities_check(ncs0 & ~AHCI_CAP_NP_MASK, 0x1, why, sizeof(why)),
+                 BLK_OK);
+}
+
 /* ---- BIOS/OS handoff (§10.6.3) ---- */
 
 HTEST(ahci_handoff_done_when_bos_clear)

@@ -30,7 +30,8 @@ static void ata_string(uint16_t *w, unsigned words, const char *s)
         w[i] = (uint16_t)((uint8_t)buf[2 * i] << 8 | (uint8_t)buf[2 * i + 1]);
 }
 
-static void identify_words(const struct ahci_model_port *p, unsigned port, uint16_t w[256])
+static void identify_words(struct ahci_model *m, const struct ahci_model_port *p, unsigned port,
+                           uint16_t w[256])
 {
     char serial[24];
     memset(w, 0, 512);
@@ -54,6 +55,8 @@ static void identify_words(const struct ahci_model_port *p, unsigned port, uint1
     w[106] = 0x4000;
     w[169] = 1;
     w[217] = 1;
+    if (m->identify)
+        m->identify(m, port, w);
     uint8_t sum = 0xa5;
     for (unsigned i = 0; i < 255; i++)
         sum = (uint8_t)(sum + (w[i] & 0xff) + (w[i] >> 8));
@@ -258,7 +261,7 @@ static void execute(struct ahci_model *m, unsigned n, unsigned s)
     switch (d.command) {
     case ATA_CMD_IDENTIFY_DEVICE: {
         uint16_t w[256];
-        identify_words(p, n, w);
+        identify_words(m, p, n, w);
         bytes = prdt_copy(d.t, d.prdtl, (uint8_t *)w, 512, true);
         break;
     }
@@ -453,6 +456,8 @@ static void hba_reset(struct ahci_model *m)
     m->hba_resets++;
     m->ghc = AHCI_GHC_HR | ((m->cap & AHCI_CAP_SAM) ? AHCI_GHC_AE : 0);
     m->is = 0;
+    if (m->pi_lost_at_hba_reset)
+        m->pi = 0;
     for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
         struct ahci_model_port *p = &m->port[n];
         stop_commands(p);
@@ -540,6 +545,7 @@ static uint32_t reg_read(void *model, uint32_t off, unsigned size)
     hba_update(m);
     if (off >= AHCI_PORT_BASE) {
         unsigned n = (off - AHCI_PORT_BASE) / AHCI_PORT_SIZE;
+        m->port_accesses++;
         if (n >= AHCI_MAX_PORTS || !(m->pi & (1u << n))) {
             fake_model_error("read of port %u, which PI does not implement", n);
             return 0;
@@ -572,6 +578,7 @@ static void reg_write(void *model, uint32_t off, unsigned size, uint32_t v)
     hba_update(m);
     if (off >= AHCI_PORT_BASE) {
         unsigned n = (off - AHCI_PORT_BASE) / AHCI_PORT_SIZE;
+        m->port_accesses++;
         if (n >= AHCI_MAX_PORTS || !(m->pi & (1u << n))) {
             fake_model_error("write to port %u, which PI does not implement", n);
             return;

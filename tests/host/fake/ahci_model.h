@@ -2,7 +2,8 @@
 /* tests/host/fake/ahci_model.h — a small programmable AHCI HBA (AHCI 1.3.1
  * §3 registers, §4 command list and tables, §5 command processing) with SATA
  * disks on its ports, for the driver's host tests. What a test can set:
- * - CAP/CAP2, the implemented ports, the disks (capacity, NCQ depth);
+ * - CAP/CAP2, the implemented ports (and a PI the HBA reset clears), the
+ *   disks (capacity, NCQ depth), their IDENTIFY data edited by a hook;
  * - the BIOS/OS handoff (§10.6.3): the firmware owns the HBA (BOS), sets BIOS
  *   Busy some time after OOS and releases it later (or never);
  * - how long GHC.HR, PxCMD.CR/FR and the link after a COMRESET take;
@@ -38,6 +39,11 @@ struct ahci_model_fault {
 typedef void (*ahci_model_fault_fn)(struct ahci_model *m, unsigned port, uint8_t command,
                                     uint64_t lba, uint32_t count, unsigned attempt,
                                     struct ahci_model_fault *f);
+
+/* IDENTIFY hook: edits the words a disk is about to return (the model then
+ * computes word 255's checksum), so a test can give a disk data the spec
+ * rules out. */
+typedef void (*ahci_model_identify_fn)(struct ahci_model *m, unsigned port, uint16_t words[256]);
 
 struct ahci_model_slot {
     bool active;
@@ -84,6 +90,8 @@ struct ahci_model {
     bool gone;                      /* off the bus (surprise removal): every register reads
                                      * all ones, writes are lost */
     bool leave_at_hba_reset;        /* gone from the moment GHC.HR is written */
+    bool pi_lost_at_hba_reset;      /* GHC.HR clears PI (firmware must write it again) */
+    ahci_model_identify_fn identify;
     ahci_model_fault_fn fault;
     void *ctx;
 
@@ -97,6 +105,7 @@ struct ahci_model {
 
     /* ---- what happened ---- */
     unsigned hba_resets;
+    unsigned port_accesses;         /* reads and writes of any port's registers */
     uint64_t handoff_done_ns;       /* when BOS cleared (0: not yet) */
 };
 

@@ -6,7 +6,10 @@
  * (§10.4.3: GHC.HR clears within 1 s). The handoff's decision rule is
  * host-tested on its own (tests/host/test_ahci.c); these run the register
  * loop around it. An HBA gone from the bus (registers reading all ones) is
- * given up at once, not after the bound. */
+ * given up at once, not after the bound. Capabilities the spec rules out
+ * (PI 0, more ports in PI than CAP.NP allows, §3.1) fail the controller as
+ * impossible before any port is touched; the legal edges (one port, one
+ * command slot) are driven. */
 #include "tests/host/hw/hw.h"
 #include "tests/host/fake/ahci_model.h"
 
@@ -125,4 +128,72 @@ HTEST(ahci_hba_gone_during_reset_given_up_at_once)
                     "GHC read all ones (device gone from the bus) after the HBA reset");
     HT_EXPECT(fake_now() < 10 * FAKE_MS);
     HT_EXPECT_EQ(m->hba_resets, 1);
+}
+
+/* The controller failed as impossible, the field named, no port register
+ * read or written, no hang. */
+static void expect_impossible(struct ahci_model *m, const char *field)
+{
+    HT_EXPECT(blk_find("ahci0p0") == NULL);
+    HT_ASSERT(blk_controller_fault_count() == 1);
+    const struct blk_controller_fault *f = blk_controller_fault_at(0);
+    HT_EXPECT_EQ(f->cause, BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT(strncmp(f->detail, BLK_IMPOSSIBLE_WORDS ": ", strlen(BLK_IMPOSSIBLE_WORDS) + 2) == 0);
+    HT_EXPECT(strstr(f->detail, field) != NULL);
+    HT_EXPECT_EQ(fake_log_count("ahci0: impossible capabilities: " BLK_IMPOSSIBLE_WORDS), 1);
+    HT_EXPECT_EQ(m->port_accesses, 0);
+    HT_EXPECT_EQ(m->hba_resets, 1);
+    HT_EXPECT(fake_now() < 100 * FAKE_MS);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* PI reads 0 before and after the reset: nothing to restore, no port. */
+HTEST(ahci_hba_pi_zero_fails_as_impossible)
+{
+    struct ahci_model *m = ahci_model_new(16384);
+    m->pi = 0;
+    HT_EXPECT(drivers_start("ahci0p0", NULL) == NULL);
+    expect_impossible(m, "PI 0x00000000 implements no port");
+}
+
+/* CAP.NP 1 (two ports at most) but four bits in PI. */
+HTEST(ahci_hba_pi_beyond_cap_np_fails_as_impossible)
+{
+    struct ahci_model *m = ahci_model_new(16384);
+    m->cap = (m->cap & ~AHCI_CAP_NP_MASK) | 1;
+    m->pi = 0xf;
+    HT_EXPECT(drivers_start("ahci0p0", NULL) == NULL);
+    expect_impossible(m, "CAP.NP 1 allows 2 ports but PI 0x0000000f implements 4");
+}
+
+/* The reset clears PI: bareio writes back what the firmware had put there
+ * (§10.4.3) and checks that, so the HBA is driven as before. */
+HTEST(ahci_hba_pi_lost_at_reset_restored_and_driven)
+{
+    struct ahci_model *m = ahci_model_new(16384);
+    m->pi_lost_at_hba_reset = true;
+    HT_ASSERT(drivers_start("ahci0p0", NULL) != NULL);
+    HT_EXPECT_EQ(m->pi, 0x3f);
+    HT_EXPECT_EQ(blk_controller_fault_count(), 0);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* The smallest legal HBA: CAP.NP 0 and PI 1 (one port), CAP.NCS 0 (one
+ * command slot, 0's based): driven with queue depth 1, reads and writes. */
+HTEST(ahci_hba_one_port_one_slot_driven)
+{
+    static uint8_t out[4096], in[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    m->cap &= ~(AHCI_CAP_NP_MASK | 0x1fu << AHCI_CAP_NCS_SHIFT);
+    m->pi = 0x1;
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    HT_EXPECT_EQ(blk_controller_fault_count(), 0);
+    HT_EXPECT_EQ(d->queue_depth, 1);
+    HT_EXPECT(fake_log_find(", 1 ports (PI 0x1), 1 slots, ") != NULL);
+    pattern_fill(out, 100, 8, 512, 7);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_WRITE, 100, 8, out), BLK_OK);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 100, 8, in), BLK_OK);
+    HT_EXPECT_EQ(pattern_check(in, 100, 8, 512, 7), -1);
+    HT_NO_MODEL_ERRORS();
 }
