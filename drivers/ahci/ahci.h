@@ -299,8 +299,11 @@ enum ata_identify_status {
     ATA_IDENTIFY_BAD_CHECKSUM,      /* word 255 signature A5h present, sum not zero */
     ATA_IDENTIFY_NOT_ATA,           /* word 0 bit 15 set: not an ATA device */
     ATA_IDENTIFY_NO_LBA48,          /* the driver uses 48-bit commands only */
-    ATA_IDENTIFY_BAD_SECTOR_SIZE,   /* logical sector size not a power of two in 512..64 KiB */
+    ATA_IDENTIFY_BAD_SECTOR_SIZE,   /* unsupported: a logical sector above 64 KiB or not a
+                                     * power of two (legal ATA, not for bareio) */
+    /* Impossible (ata_identify_status_impossible): values ATA rules out. */
     ATA_IDENTIFY_NO_CAPACITY,       /* words 100-103 say 0 sectors */
+    ATA_IDENTIFY_SECTOR_TOO_SMALL,  /* words 117-118 below 256 words (512 bytes) */
 };
 /* 48-bit commands carry LBA bits 47:0: sectors 0..2^48-1 are all they reach. */
 #define ATA_LBA48_SECTORS           (1ull << 48)
@@ -325,6 +328,8 @@ struct ata_identity {
     uint64_t reported_nblocks;      /* words 100-103 as the device gave them */
     bool capacity_clamped;          /* reported_nblocks was above that */
     uint32_t logical_size;          /* bytes */
+    uint32_t logical_words;         /* words 117-118 as the device gave them when word 106
+                                     * says the sector is longer than 256 words, else 256 */
     uint32_t physical_size;         /* bytes */
     uint32_t alignment;             /* logical sector offset of LBA 0 in its physical sector */
     bool ncq;
@@ -336,6 +341,14 @@ struct ata_identity {
 };
 enum ata_identify_status ata_identify_parse(const uint16_t words[256], struct ata_identity *id);
 const char *ata_identify_status_name(enum ata_identify_status status);
+/* A refusal of data ATA rules out (a firmware or emulation bug), as opposed
+ * to one bareio merely does not drive. */
+bool ata_identify_status_impossible(enum ata_identify_status status);
+/* The refusal in words with the field and the value read, for the boot line:
+ * "IDENTIFY words 100-103 (capacity) = 0 sectors", after BLK_IMPOSSIBLE_WORDS
+ * when impossible. `id` as ata_identify_parse left it. Returns the length. */
+size_t ata_identify_refusal(enum ata_identify_status status, const struct ata_identity *id,
+                            char *buf, size_t size);
 
 /* ---- NCQ Command Error log (ata_ncq_log.c; SATA 3.x §13.7.4) ---- */
 enum ata_ncq_log_status {

@@ -268,11 +268,17 @@ static void format_caps(const struct ata_identity *id, char *buf, size_t size)
              id->rotation == 1 ? ", SSD" : "");
 }
 
-static bool identify(struct ahci_port *p, char *why, size_t why_size)
+/* IDENTIFY DEVICE sent and its data taken. False with why, and *cause
+ * BLK_CAUSE_IMPOSSIBLE when the data holds a value ATA rules out (a
+ * firmware or emulation bug); BLK_OK for the other refusals (what bareio
+ * does not drive, a bad checksum) and a failed command. */
+static bool identify(struct ahci_port *p, enum blk_cause *cause, char *why, size_t why_size)
 {
     struct fis_reg_h2d fis;
     enum ata_identify_status st;
+    char refusal[192];
 
+    *cause = BLK_OK;
     memset(&fis, 0, sizeof(fis));
     fis.fis_type = FIS_TYPE_REG_H2D;
     fis.flags = FIS_H2D_C;
@@ -282,7 +288,10 @@ static bool identify(struct ahci_port *p, char *why, size_t why_size)
         return false;
     st = ata_identify_parse(p->identify_buf, &p->id);
     if (st != ATA_IDENTIFY_OK) {
-        snprintf(why, why_size, "IDENTIFY DEVICE unusable: %s", ata_identify_status_name(st));
+        ata_identify_refusal(st, &p->id, refusal, sizeof(refusal));
+        snprintf(why, why_size, "IDENTIFY DEVICE unusable: %s", refusal);
+        if (ata_identify_status_impossible(st))
+            *cause = BLK_CAUSE_IMPOSSIBLE;
         return false;
     }
     return true;
@@ -430,7 +439,8 @@ static void release_port(struct ahci_port *p)
 void ahci_port_probe(struct ahci_hba *hba, unsigned number)
 {
     struct ahci_port *p;
-    char name[16], why[160];
+    enum blk_cause cause;
+    char name[16], why[240];
 
     snprintf(name, sizeof(name), "%sp%u", hba->name, number);
     p = claim_port_state(hba, number, name);
@@ -440,8 +450,14 @@ void ahci_port_probe(struct ahci_hba *hba, unsigned number)
         release_port(p);
         return;
     }
-    if (!identify(p, why, sizeof(why))) {
-        klog(LOG_WARN, "%s: ATA disk skipped: %s\n", name, why);
+    if (!identify(p, &cause, why, sizeof(why))) {
+        /* Impossible data: the cause and its remedy too, as the storage
+         * line words a controller's failure. */
+        if (cause != BLK_OK)
+            klog(LOG_WARN, "%s: ATA disk skipped: %s (%s) — %s\n", name, blk_cause_name(cause),
+                 why, blk_cause_remedy(cause));
+        else
+            klog(LOG_WARN, "%s: ATA disk skipped: %s\n", name, why);
         ahci_port_stop_engine(p, why, sizeof(why));
         release_port(p);
         return;

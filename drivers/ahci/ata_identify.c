@@ -3,9 +3,10 @@
  * (ATA8-ACS §7.16.7) into what the driver and the boot line need: strings,
  * LBA48 capacity, logical/physical sector size and alignment, NCQ depth,
  * write cache, FUA, TRIM. Pure: no hardware access, tested on the host.
- * Device data is not taken at face value: strings are escaped, a sector
- * size outside 512 B..64 KiB or a capacity of 0 is refused, a capacity
- * beyond what 48-bit LBAs reach is clamped to it (and said so).
+ * Device data is not taken at face value: strings are escaped; a capacity
+ * of 0 or a logical sector below 512 bytes, which ATA rules out, is refused
+ * as impossible, and one above 64 KiB or not a power of two as unsupported;
+ * a capacity beyond what 48-bit LBAs reach is clamped to it (and said so).
  * Leaves out CHS, LBA28-only devices (the driver issues 48-bit commands)
  * and the security/SMART feature words. */
 #include "drivers/ahci/ahci.h"
@@ -75,26 +76,38 @@ static bool checksum_ok(const uint16_t words[256], bool *present)
     return sum == 0;
 }
 
-static void parse_sector_sizes(const uint16_t w[256], struct ata_identity *id)
+static enum ata_identify_status parse_sector_sizes(const uint16_t w[256], struct ata_identity *id)
 {
     uint16_t sizes = w[ID_SECTOR_SIZES];
 
+    id->logical_words = 256;
     id->logical_size = 512;
     id->physical_size = 512;
     id->alignment = 0;
     if (!word_valid(sizes))
-        return;
+        return ATA_IDENTIFY_OK;
     if (sizes & (1u << 12)) {   /* logical sector longer than 256 words */
         /* Words, not bytes; 64 bits so that a huge value cannot wrap into a
          * plausible one (2 * 80000100h is 512 in 32 bits). */
-        uint64_t bytes = 2 * ((uint64_t)w[ID_LOGICAL_SIZE] | (uint64_t)w[ID_LOGICAL_SIZE + 1] << 16);
-        id->logical_size = bytes <= 65536 ? (uint32_t)bytes : 0;  /* 0: refused by the caller */
+        id->logical_words = (uint32_t)w[ID_LOGICAL_SIZE] | (uint32_t)w[ID_LOGICAL_SIZE + 1] << 16;
+        uint64_t bytes = 2 * (uint64_t)id->logical_words;
+        /* Bit 12 says the sector is longer than 256 words: fewer contradicts
+         * it, and ATA/ACS has no logical sector below 512 bytes. Exactly 256
+         * is taken as the 512 bytes it says. */
+        if (bytes < 512)
+            return ATA_IDENTIFY_SECTOR_TOO_SMALL;
+        /* Legal ATA, but not what the block layer takes (powers of two to
+         * 64 KiB). */
+        if (bytes > 65536 || (bytes & (bytes - 1)))
+            return ATA_IDENTIFY_BAD_SECTOR_SIZE;
+        id->logical_size = (uint32_t)bytes;
     }
     id->physical_size = id->logical_size;
     if (sizes & (1u << 13))     /* several logical sectors per physical: 2^(3:0) */
         id->physical_size = id->logical_size << (sizes & 0xf);
     if (word_valid(w[ID_ALIGNMENT]))
         id->alignment = w[ID_ALIGNMENT] & 0x3fff;
+    return ATA_IDENTIFY_OK;
 }
 
 enum ata_identify_status ata_identify_parse(const uint16_t w[256], struct ata_identity *id)
@@ -114,12 +127,12 @@ enum ata_identify_status ata_identify_parse(const uint16_t w[256], struct ata_id
     id->nblocks = (uint64_t)w[ID_LBA48_CAPACITY] | (uint64_t)w[ID_LBA48_CAPACITY + 1] << 16 |
                   (uint64_t)w[ID_LBA48_CAPACITY + 2] << 32 |
                   (uint64_t)w[ID_LBA48_CAPACITY + 3] << 48;
+    /* A disk of no sectors has nothing to address: no drive reports it. */
     if (id->nblocks == 0)
         return ATA_IDENTIFY_NO_CAPACITY;
-    parse_sector_sizes(w, id);
-    if (id->logical_size < 512 || id->logical_size > 65536 ||
-        (id->logical_size & (id->logical_size - 1)))
-        return ATA_IDENTIFY_BAD_SECTOR_SIZE;
+    enum ata_identify_status sizes = parse_sector_sizes(w, id);
+    if (sizes != ATA_IDENTIFY_OK)
+        return sizes;
     /* Words 100-103 are a QWord, but 48-bit commands cannot address past
      * 2^48 sectors, nor may the capacity in bytes wrap 64 bits (2^48 sectors
      * of 64 KiB do): keep what both allow (a larger count would make the
@@ -162,6 +175,34 @@ const char *ata_identify_status_name(enum ata_identify_status status)
     case ATA_IDENTIFY_BAD_SECTOR_SIZE:
         return "logical sector size (words 106, 117-118) is not a power of two in 512..65536";
     case ATA_IDENTIFY_NO_CAPACITY: return "capacity (words 100-103) is 0 sectors";
+    case ATA_IDENTIFY_SECTOR_TOO_SMALL:
+        return "logical sector size (words 117-118) is below 256 words (512 bytes)";
     }
     return "?";
+}
+
+bool ata_identify_status_impossible(enum ata_identify_status status)
+{
+    return status == ATA_IDENTIFY_NO_CAPACITY || status == ATA_IDENTIFY_SECTOR_TOO_SMALL;
+}
+
+size_t ata_identify_refusal(enum ata_identify_status status, const struct ata_identity *id,
+                            char *buf, size_t size)
+{
+    switch (status) {
+    case ATA_IDENTIFY_NO_CAPACITY:
+        return (size_t)snprintf(buf, size, BLK_IMPOSSIBLE_WORDS ": IDENTIFY words 100-103 "
+                                "(capacity) = %llu sectors", (unsigned long long)id->nblocks);
+    case ATA_IDENTIFY_SECTOR_TOO_SMALL:
+        return (size_t)snprintf(buf, size, BLK_IMPOSSIBLE_WORDS ": IDENTIFY words 117-118 "
+                                "(logical sector size) = %u words (ATA: at least 256)",
+                                id->logical_words);
+    case ATA_IDENTIFY_BAD_SECTOR_SIZE:
+        return (size_t)snprintf(buf, size, "IDENTIFY words 117-118 (logical sector size) = %u "
+                                "words (%llu bytes): bareio takes a power of two from 512 to "
+                                "65536 bytes", id->logical_words,
+                                2 * (unsigned long long)id->logical_words);
+    default:
+        return (size_t)snprintf(buf, size, "%s", ata_identify_status_name(status));
+    }
 }

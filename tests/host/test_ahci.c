@@ -203,28 +203,115 @@ HTEST(ata_lba48_reach_edges)
     HT_EXPECT(!ata_lba48_reaches(end - 1, UINT64_MAX));
 }
 
-HTEST(ata_identify_sector_sizes_outside_512_to_64k_refused)
+/* Word 106 bit 12 set and words 117-118 (the logical sector in words) as given. */
+static void put_logical_words(uint16_t *w, uint32_t words)
+{
+    w[106] = 0x4000 | (1u << 12);
+    w[117] = (uint16_t)words;
+    w[118] = (uint16_t)(words >> 16);
+    set_checksum(w);
+}
+
+/* Above 64 KiB or not a power of two: legal ATA, but not what bareio
+ * drives; refused as unsupported, not as impossible. */
+HTEST(ata_identify_sector_sizes_above_64k_or_not_power_of_two_unsupported)
 {
     uint16_t w[256];
     struct ata_identity id;
+    char why[240];
     /* Words 117-118 count words: 2^30 words is 2^31 bytes; 80000100h words
-     * would wrap to 512 bytes in 32-bit arithmetic. */
-    static const uint32_t words[] = { 0x40000000u, 0x80000100u, 0x10000u, 192, 0 };
+     * would wrap to 512 bytes in 32-bit arithmetic; 260 words is 520 bytes. */
+    static const uint32_t words[] = { 0x40000000u, 0x80000100u, 0x10000u, 260, 3000 };
     for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         sample_identify(w);
-        w[106] = 0x4000 | (1u << 12);
-        w[117] = (uint16_t)words[i];
-        w[118] = (uint16_t)(words[i] >> 16);
-        set_checksum(w);
+        put_logical_words(w, words[i]);
         HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_BAD_SECTOR_SIZE);
+        HT_EXPECT(!ata_identify_status_impossible(ATA_IDENTIFY_BAD_SECTOR_SIZE));
+        ata_identify_refusal(ATA_IDENTIFY_BAD_SECTOR_SIZE, &id, why, sizeof(why));
+        HT_EXPECT(strstr(why, BLK_IMPOSSIBLE_WORDS) == NULL);
     }
+    HT_EXPECT_STREQ(why, "IDENTIFY words 117-118 (logical sector size) = 3000 words (6000 bytes): "
+                    "bareio takes a power of two from 512 to 65536 bytes");
     sample_identify(w);
-    w[106] = 0x4000 | (1u << 12);
-    w[117] = 32768;                     /* 64 KiB: the largest the block layer takes */
-    w[118] = 0;
-    set_checksum(w);
+    put_logical_words(w, 32768);        /* 64 KiB: the largest the block layer takes */
     HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
     HT_EXPECT_EQ(id.logical_size, 65536);
+}
+
+/* Below 256 words (512 bytes), 0 included: ATA rules it out, so the refusal
+ * is "impossible" and names the words and the value read. */
+HTEST(ata_identify_sector_below_512_is_impossible)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    char why[240];
+    static const uint32_t words[] = { 255, 192, 1, 0 };
+    for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        sample_identify(w);
+        put_logical_words(w, words[i]);
+        HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_SECTOR_TOO_SMALL);
+        HT_EXPECT_EQ(id.logical_words, words[i]);
+    }
+    HT_EXPECT(ata_identify_status_impossible(ATA_IDENTIFY_SECTOR_TOO_SMALL));
+    sample_identify(w);
+    put_logical_words(w, 255);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_SECTOR_TOO_SMALL);
+    ata_identify_refusal(ATA_IDENTIFY_SECTOR_TOO_SMALL, &id, why, sizeof(why));
+    HT_EXPECT_STREQ(why, BLK_IMPOSSIBLE_WORDS ": IDENTIFY words 117-118 (logical sector size) = "
+                    "255 words (ATA: at least 256)");
+}
+
+/* The legal edges: 512 bytes (word 106 bit 12 clear, or words 117-118 = 256)
+ * and 4096 bytes. */
+HTEST(ata_identify_sector_512_and_4096_accepted)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    sample_identify(w);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(id.logical_size, 512);
+    HT_EXPECT_EQ(id.logical_words, 256);
+    put_logical_words(w, 256);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(id.logical_size, 512);
+    put_logical_words(w, 2048);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(id.logical_size, 4096);
+}
+
+/* Words 100-103 = 0: no drive has no sectors. Refused as impossible with
+ * the words and the value; one sector is a legal (tiny) disk. */
+HTEST(ata_identify_capacity_0_is_impossible)
+{
+    uint16_t w[256];
+    struct ata_identity id;
+    char why[240];
+    sample_identify(w);
+    put_capacity(w, 0);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_NO_CAPACITY);
+    HT_EXPECT(ata_identify_status_impossible(ATA_IDENTIFY_NO_CAPACITY));
+    ata_identify_refusal(ATA_IDENTIFY_NO_CAPACITY, &id, why, sizeof(why));
+    HT_EXPECT_STREQ(why, BLK_IMPOSSIBLE_WORDS ": IDENTIFY words 100-103 (capacity) = 0 sectors");
+    put_capacity(w, 1);
+    HT_EXPECT_EQ(ata_identify_parse(w, &id), ATA_IDENTIFY_OK);
+    HT_EXPECT_EQ(id.nblocks, 1);
+}
+
+/* Only values ATA rules out are impossible; the others are bareio's limits
+ * or a device error, and their refusal text is the status name. */
+HTEST(ata_identify_only_ruled_out_values_are_impossible)
+{
+    static const enum ata_identify_status other[] = {
+        ATA_IDENTIFY_OK, ATA_IDENTIFY_BAD_CHECKSUM, ATA_IDENTIFY_NOT_ATA, ATA_IDENTIFY_NO_LBA48,
+        ATA_IDENTIFY_BAD_SECTOR_SIZE,
+    };
+    struct ata_identity id;
+    char why[240];
+    memset(&id, 0, sizeof(id));
+    for (unsigned i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        HT_EXPECT(!ata_identify_status_impossible(other[i]));
+    ata_identify_refusal(ATA_IDENTIFY_NO_LBA48, &id, why, sizeof(why));
+    HT_EXPECT_STREQ(why, ata_identify_status_name(ATA_IDENTIFY_NO_LBA48));
 }
 
 HTEST(ata_identify_strings_are_escaped)

@@ -7,7 +7,10 @@
  * command until a COMRESET (so recovery must reset the link, §6.2.2.1 step 7),
  * NCQ errors with and without a usable NCQ error log (SATA §13.7.4), a
  * command that never completes. Each recovery is counted: port errors, COMRESETs
- * and the commands the disk saw are exact numbers here. */
+ * and the commands the disk saw are exact numbers here. A disk whose IDENTIFY
+ * data holds what ATA rules out (capacity 0, a sector below 512 bytes) is
+ * left out as impossible, named with the words and the value; the HBA's other
+ * disks are driven. */
 #include "tests/host/hw/hw.h"
 #include "tests/host/fake/ahci_model.h"
 #include "drivers/ahci/ahci_priv.h"
@@ -312,3 +315,56 @@ static void fua_write(bool ncq)
 
 HTEST(ahci_fua_write_reaches_the_disk_as_fua_ncq) { fua_write(true); }
 HTEST(ahci_fua_write_reaches_the_disk_as_fua_non_queued) { fua_write(false); }
+
+/* Port 0's disk says 0 sectors (words 100-103) or, with ctx set, a logical
+ * sector of 255 words (word 106 bit 12, words 117-118). */
+static void impossible_identify(struct ahci_model *m, unsigned port, uint16_t w[256])
+{
+    if (port != 0)
+        return;
+    if (m->ctx) {
+        w[106] = 0x4000 | 1u << 12;
+        w[117] = 255;
+        w[118] = 0;
+        return;
+    }
+    for (unsigned i = 0; i < 4; i++)
+        w[100 + i] = 0;
+}
+
+/* The disk on port 0 left out with the phrase, the words and the value, the
+ * cause and its remedy; its port stopped and its memory back (the model
+ * checks); the disk on port 1 driven; the HBA not failed. */
+static void impossible_disk_left_out(bool small_sector, const char *field)
+{
+    char line[320];
+    struct ahci_model *m = ahci_model_new(16384);
+    ahci_model_attach(m, 1, 16384, 32);
+    m->identify = impossible_identify;
+    m->ctx = small_sector ? m : NULL;
+    HT_ASSERT(drivers_start("ahci0p1", NULL) != NULL);
+    HT_EXPECT(blk_find("ahci0p0") == NULL);
+    HT_EXPECT_EQ(blk_controller_fault_count(), 0);
+    snprintf(line, sizeof(line), "ahci0p0: ATA disk skipped: impossible capabilities (IDENTIFY "
+             "DEVICE unusable: " BLK_IMPOSSIBLE_WORDS ": %s) — %s", field,
+             blk_cause_remedy(BLK_CAUSE_IMPOSSIBLE));
+    HT_EXPECT_EQ(fake_log_count(line), 1);
+    HT_EXPECT_EQ(fake_log_count("ahci0p0:"), 1);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_IDENTIFY_DEVICE], 1);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_READ_DMA_EXT] +
+                 m->port[0].commands[ATA_CMD_READ_FPDMA_QUEUED], 0);
+    HT_EXPECT_EQ(m->port[0].cmd & (AHCI_PxCMD_ST | AHCI_PxCMD_CR), 0);
+    HT_EXPECT(fake_now() < FAKE_S);
+    HT_NO_MODEL_ERRORS();
+}
+
+HTEST(ahci_identify_capacity_0_disk_left_out_as_impossible)
+{
+    impossible_disk_left_out(false, "IDENTIFY words 100-103 (capacity) = 0 sectors");
+}
+
+HTEST(ahci_identify_sector_below_512_disk_left_out_as_impossible)
+{
+    impossible_disk_left_out(true, "IDENTIFY words 117-118 (logical sector size) = 255 words "
+                             "(ATA: at least 256)");
+}
