@@ -156,12 +156,21 @@ struct virtio_blk_limits {
 /* Data descriptors per request at most, whatever seg_max says: with the
  * header and the status byte a request's table is one 4 KiB page. */
 #define VIRTIO_BLK_MAX_DATA_DESC    254u
-/* Computes the limits; false (with the reason) when the device cannot be
- * driven: a block size that is not a power of two in 512..65536, a capacity
- * below one block, a descriptor budget (queue_size) below three, or a
- * size_max x seg_max that cannot carry one block. */
-bool virtio_blk_limits(uint64_t features, const struct virtio_blk_config *cfg, uint16_t queue_size,
-                       struct virtio_blk_limits *out, char *why, size_t why_size);
+/* Computes the limits: BLK_OK, or the cause with the reason when the device
+ * cannot be driven. BLK_CAUSE_IMPOSSIBLE (why begins with
+ * BLK_IMPOSSIBLE_WORDS) for what virtio rules out: a capacity of 0, a
+ * negotiated blk_size below 512 or not a power of two. BLK_CAUSE_UNSUPPORTED
+ * for what bareio does not drive: a blk_size above 65536, a capacity below
+ * one block, a descriptor budget (queue_size) below three, or a size_max x
+ * seg_max that cannot carry one block. */
+enum blk_cause virtio_blk_limits(uint64_t features, const struct virtio_blk_config *cfg,
+                                 uint16_t queue_size, struct virtio_blk_limits *out, char *why,
+                                 size_t why_size);
+/* Queue 0's queue_size as the common configuration gives it (num_queues
+ * there too, for the words): queue 0 is the requestq every virtio-blk device
+ * has (§5.2.2), so 0 ("unavailable", §4.1.4.3) is BLK_CAUSE_IMPOSSIBLE. */
+enum blk_cause virtio_blk_requestq_check(uint16_t num_queues, uint16_t queue_size, char *why,
+                                         size_t why_size);
 
 /* 512-byte sectors: the unit of virtio-blk whatever the block size (§5.2.6). */
 static inline uint64_t virtio_blk_sector_of(uint64_t lba, uint32_t block_size)

@@ -117,8 +117,8 @@ static bool size_queue(struct vblk *vb, uint16_t offered, enum blk_cause *cause,
     /* A device MUST offer a power of two (§4.1.4.3.1); one that does not
      * gets the largest below what it offered. */
     uint16_t qsize = power_of_two_below(want);
-    *cause = BLK_CAUSE_UNSUPPORTED;
-    if (!virtio_blk_limits(vb->accepted, &vb->config, qsize, &vb->lim, why, size))
+    *cause = virtio_blk_limits(vb->accepted, &vb->config, qsize, &vb->lim, why, size);
+    if (*cause != BLK_OK)
         return false;
     *cause = BLK_CAUSE_NOT_READY;
     return alloc_queue(vb, qsize, why, size);
@@ -127,11 +127,10 @@ static bool size_queue(struct vblk *vb, uint16_t offered, enum blk_cause *cause,
 static bool setup_queue(struct vblk *vb, bool first, enum blk_cause *cause, char *why, size_t size)
 {
     uint16_t offered = vblk_pci_queue_max(vb);
-    *cause = BLK_CAUSE_UNSUPPORTED;
-    if (offered == 0) {
-        snprintf(why, size, "queue 0 is unavailable (queue_size reads 0)");
+    *cause = virtio_blk_requestq_check(vblk_pci_num_queues(vb), offered, why, size);
+    if (*cause != BLK_OK)
         return false;
-    }
+    *cause = BLK_CAUSE_UNSUPPORTED;
     if (first && !size_queue(vb, offered, cause, why, size))
         return false;
     if (!first && offered < vb->vq.size) {

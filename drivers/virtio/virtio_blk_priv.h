@@ -117,6 +117,7 @@ bool vblk_pci_read_config(struct vblk *vb, struct virtio_blk_config *cfg, char *
 /* Queue 0: its size as offered (0: none); its size and rings written and its
  * notify address found; enabled (last). */
 uint16_t vblk_pci_queue_max(struct vblk *vb);
+uint16_t vblk_pci_num_queues(struct vblk *vb);
 bool vblk_pci_queue_setup(struct vblk *vb, char *why, size_t why_size);
 void vblk_pci_queue_enable(struct vblk *vb);
 /* MSI-X vectors (config, queue 0); each read back; false if one reads NO_VECTOR. */

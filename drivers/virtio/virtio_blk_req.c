@@ -5,7 +5,9 @@
  * blocks, descriptors and bytes per request), descriptor chains for one
  * request (header, data mapped from the caller's segments and cut at a block
  * boundary, status byte), 512-byte sector arithmetic, and the status byte in
- * words. Host-tested in tests/host/test_virtio.c; nothing here reads a
+ * words. A configuration virtio rules out (capacity 0, a blk_size below 512
+ * or not a power of two, queue 0 with no entries) is refused as impossible,
+ * apart from what bareio merely does not drive. Host-tested in tests/host/test_virtio.c; nothing here reads a
  * register. */
 #include "drivers/virtio/virtio_blk.h"
 #include "lib/format.h"
@@ -44,25 +46,54 @@ static uint32_t range_blocks(uint32_t sectors, uint32_t segs, uint32_t sectors_p
     return segs ? sectors / sectors_per_block : 0;
 }
 
-bool virtio_blk_limits(uint64_t features, const struct virtio_blk_config *cfg, uint16_t queue_size,
-                       struct virtio_blk_limits *out, char *why, size_t why_size)
+/* blk_size is the device's logical block: "the optimal sector size", but a
+ * device may refuse what is not aligned to it (QEMU does). Requests count
+ * 512-byte sectors (§5.2.6), so a block below one cannot be addressed, and
+ * the spec's clarification of blk_size (virtio-spec issue 208) says it is
+ * always a power of two: either is a device bug. Above 64 KiB is legal, but
+ * not what the block layer takes. */
+static enum blk_cause check_block_size(uint32_t blk_size, char *why, size_t why_size)
+{
+    if (blk_size < VIRTIO_BLK_SECTOR_SIZE) {
+        snprintf(why, why_size, BLK_IMPOSSIBLE_WORDS ": blk_size = %u bytes, below the 512-byte "
+                 "sector of the protocol", blk_size);
+        return BLK_CAUSE_IMPOSSIBLE;
+    }
+    if (blk_size & (blk_size - 1)) {
+        snprintf(why, why_size, BLK_IMPOSSIBLE_WORDS ": blk_size = %u bytes, not a power of two",
+                 blk_size);
+        return BLK_CAUSE_IMPOSSIBLE;
+    }
+    if (blk_size > 65536) {
+        snprintf(why, why_size, "blk_size %u bytes: bareio takes a power of two from 512 to "
+                 "65536 bytes", blk_size);
+        return BLK_CAUSE_UNSUPPORTED;
+    }
+    return BLK_OK;
+}
+
+enum blk_cause virtio_blk_limits(uint64_t features, const struct virtio_blk_config *cfg,
+                                 uint16_t queue_size, struct virtio_blk_limits *out, char *why,
+                                 size_t why_size)
 {
     struct virtio_blk_limits l = { 0 };
 
-    /* blk_size is the device's logical block: "the optimal sector size", but
-     * a device may refuse what is not aligned to it (QEMU does). */
     l.block_size = has(features, VIRTIO_BLK_F_BLK_SIZE) ? cfg->blk_size : VIRTIO_BLK_SECTOR_SIZE;
-    if (l.block_size < 512 || l.block_size > 65536 || (l.block_size & (l.block_size - 1))) {
-        snprintf(why, why_size, "blk_size %u is not a power of two from 512 to 65536 bytes",
-                 l.block_size);
-        return false;
+    enum blk_cause cause = check_block_size(l.block_size, why, why_size);
+    if (cause != BLK_OK)
+        return cause;
+    /* A disk of no sectors has nothing to address (§5.2.4: capacity in
+     * 512-byte sectors): a device bug, not an empty disk bareio could test. */
+    if (cfg->capacity == 0) {
+        snprintf(why, why_size, BLK_IMPOSSIBLE_WORDS ": capacity = 0 sectors");
+        return BLK_CAUSE_IMPOSSIBLE;
     }
     l.sectors_per_block = l.block_size / VIRTIO_BLK_SECTOR_SIZE;
     l.nblocks = cfg->capacity / l.sectors_per_block;
     if (l.nblocks == 0) {
         snprintf(why, why_size, "capacity %llu sectors is less than one %u-byte block",
                  (unsigned long long)cfg->capacity, l.block_size);
-        return false;
+        return BLK_CAUSE_UNSUPPORTED;
     }
     l.phys_block_size = l.block_size;
     if (has(features, VIRTIO_BLK_F_TOPOLOGY) && cfg->physical_block_exp <= 8)
@@ -70,7 +101,7 @@ bool virtio_blk_limits(uint64_t features, const struct virtio_blk_config *cfg, u
     if (queue_size < 3) {
         snprintf(why, why_size, "a queue of %u descriptors cannot hold one request (header, "
                  "data, status)", queue_size);
-        return false;
+        return BLK_CAUSE_UNSUPPORTED;
     }
     /* Without SEG_MAX the device promises no more than one data segment;
      * no chain may be longer than the queue (§2.7.5.3.1), direct or not. */
@@ -82,7 +113,7 @@ bool virtio_blk_limits(uint64_t features, const struct virtio_blk_config *cfg, u
     if (l.max_transfer == 0) {
         snprintf(why, why_size, "size_max %u x seg_max %u bytes cannot carry one %u-byte block",
                  l.size_max, l.seg_max, l.block_size);
-        return false;
+        return BLK_CAUSE_UNSUPPORTED;
     }
     if (has(features, VIRTIO_BLK_F_DISCARD))
         l.max_discard = range_blocks(cfg->max_discard_sectors, cfg->max_discard_seg,
@@ -94,7 +125,17 @@ bool virtio_blk_limits(uint64_t features, const struct virtio_blk_config *cfg, u
     l.flush = has(features, VIRTIO_BLK_F_FLUSH);
     l.indirect = has(features, VIRTIO_F_INDIRECT_DESC);
     *out = l;
-    return true;
+    return BLK_OK;
+}
+
+enum blk_cause virtio_blk_requestq_check(uint16_t num_queues, uint16_t queue_size, char *why,
+                                         size_t why_size)
+{
+    if (queue_size != 0)
+        return BLK_OK;
+    snprintf(why, why_size, BLK_IMPOSSIBLE_WORDS ": queue_size = 0 for queue 0, the requestq "
+             "every virtio-blk has (num_queues %u)", num_queues);
+    return BLK_CAUSE_IMPOSSIBLE;
 }
 
 bool virtio_blk_inside_capacity(uint64_t lba, uint64_t count, uint32_t block_size,

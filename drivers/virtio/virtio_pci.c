@@ -134,6 +134,11 @@ uint16_t vblk_pci_queue_max(struct vblk *vb)
     return mmio_read16(vb->common, VIRTIO_COMMON(queue_size));
 }
 
+uint16_t vblk_pci_num_queues(struct vblk *vb)
+{
+    return mmio_read16(vb->common, VIRTIO_COMMON(num_queues));
+}
+
 bool vblk_pci_queue_setup(struct vblk *vb, char *why, size_t why_size)
 {
     volatile void *c = vb->common;

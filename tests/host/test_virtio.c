@@ -5,8 +5,10 @@
  * (virtio_features.c); the split virtqueue (virtqueue.c) with the test
  * playing the device, through the 16-bit index wrap; and the block device's
  * decisions (virtio_blk_req.c): feature negotiation, limits from the
- * configuration, 512-byte sectors on 4096-byte blocks, data mapped into
- * descriptors and cut at block boundaries, chains, and the status byte. */
+ * configuration (what virtio rules out refused as impossible, apart from
+ * what bareio does not drive), queue 0's size, 512-byte sectors on
+ * 4096-byte blocks, data mapped into descriptors and cut at block
+ * boundaries, chains, and the status byte. */
 #include "tests/host/htest.h"
 #include "drivers/virtio/virtio_blk.h"
 
@@ -240,7 +242,7 @@ HTEST(virtio_blk_limits_512_and_4096)
     struct virtio_blk_config c = qemu_config(512);
     struct virtio_blk_limits l;
     char why[200];
-    HT_EXPECT(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_OK);
     HT_EXPECT_EQ(l.block_size, 512);
     HT_EXPECT_EQ(l.nblocks, 131072);
     HT_EXPECT_EQ(l.seg_max, 254);
@@ -248,19 +250,19 @@ HTEST(virtio_blk_limits_512_and_4096)
     HT_EXPECT_EQ(l.max_transfer, 2048);         /* bareio's 1 MiB */
     HT_EXPECT_EQ(l.max_discard, 4194303);
     c = qemu_config(4096);
-    HT_EXPECT(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_OK);
     HT_EXPECT_EQ(l.block_size, 4096);
     HT_EXPECT_EQ(l.sectors_per_block, 8);
     HT_EXPECT_EQ(l.nblocks, 16384);             /* capacity stays in 512-byte sectors */
     HT_EXPECT_EQ(l.max_transfer, 256);
     HT_EXPECT_EQ(l.max_discard, 4194303 / 8);
     /* BLK_SIZE not negotiated: 512, whatever the field holds. */
-    HT_EXPECT(virtio_blk_limits(f & ~VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE), &c, 256, &l, why,
-                                sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f & ~VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE), &c, 256, &l, why,
+                                   sizeof(why)), BLK_OK);
     HT_EXPECT_EQ(l.block_size, 512);
     c = qemu_config(512);
     c.physical_block_exp = 3;
-    HT_EXPECT(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_OK);
     HT_EXPECT_EQ(l.phys_block_size, 4096);
 }
 
@@ -271,47 +273,116 @@ HTEST(virtio_blk_limits_descriptors_and_bytes)
     struct virtio_blk_limits l;
     char why[200];
     /* No chain longer than the queue: 2 of 16 go to header and status. */
-    HT_EXPECT(virtio_blk_limits(f, &c, 16, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 16, &l, why, sizeof(why)), BLK_OK);
     HT_EXPECT_EQ(l.seg_max, 14);
     c.seg_max = 100000;
-    HT_EXPECT(virtio_blk_limits(f, &c, 1024, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 1024, &l, why, sizeof(why)), BLK_OK);
     HT_EXPECT_EQ(l.seg_max, VIRTIO_BLK_MAX_DATA_DESC);
     /* Without SEG_MAX one data segment is all the device promises. */
-    HT_EXPECT(virtio_blk_limits(f & ~VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX), &c, 256, &l, why,
-                                sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f & ~VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX), &c, 256, &l, why,
+                                   sizeof(why)), BLK_OK);
     HT_EXPECT_EQ(l.seg_max, 1);
     c = qemu_config(512);
     c.seg_max = 8;
     c.size_max = 4096;
-    HT_EXPECT(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_OK);
     HT_EXPECT_EQ(l.max_transfer, 64);           /* 8 x 4 KiB */
     c.seg_max = 2;
     c.size_max = 100;
-    HT_EXPECT(!virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_CAUSE_UNSUPPORTED);
     HT_EXPECT(strstr(why, "cannot carry one 512-byte block") != NULL);
     c = qemu_config(512);
     c.max_discard_seg = 0;
-    HT_EXPECT(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_OK);
     HT_EXPECT_EQ(l.max_discard, 0);
-    HT_EXPECT(!virtio_blk_limits(f, &c, 2, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 2, &l, why, sizeof(why)), BLK_CAUSE_UNSUPPORTED);
 }
 
-HTEST(virtio_blk_limits_refuse_bad_configuration)
+/* What bareio does not drive, though virtio allows it: a block above
+ * 64 KiB, a capacity below one block. Unsupported, not impossible. */
+HTEST(virtio_blk_limits_refuse_what_bareio_does_not_drive)
 {
     uint64_t f = VIRTIO_BLK_DRIVER_FEATURES;
-    struct virtio_blk_config c = qemu_config(1000);
+    struct virtio_blk_config c = qemu_config(131072);
     struct virtio_blk_limits l;
     char why[200];
-    HT_EXPECT(!virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
-    HT_EXPECT(strstr(why, "blk_size 1000") != NULL);
-    c = qemu_config(0);
-    HT_EXPECT(!virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
-    c = qemu_config(131072);
-    HT_EXPECT(!virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_CAUSE_UNSUPPORTED);
+    HT_EXPECT_STREQ(why, "blk_size 131072 bytes: bareio takes a power of two from 512 to 65536 "
+                    "bytes");
+    c = qemu_config(65536);
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_OK);
     c = qemu_config(4096);
     c.capacity = 7;
-    HT_EXPECT(!virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)));
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_CAUSE_UNSUPPORTED);
     HT_EXPECT(strstr(why, "less than one 4096-byte block") != NULL);
+    HT_EXPECT(strstr(why, BLK_IMPOSSIBLE_WORDS) == NULL);
+}
+
+/* A negotiated blk_size below the protocol's 512-byte sector, 0 included,
+ * or not a power of two: impossible, the field and value named. */
+HTEST(virtio_blk_limits_impossible_blk_size)
+{
+    uint64_t f = VIRTIO_BLK_DRIVER_FEATURES;
+    struct virtio_blk_limits l;
+    char why[200];
+    static const uint32_t below[] = { 0, 1, 256, 511 };
+    for (unsigned i = 0; i < sizeof(below) / sizeof(below[0]); i++) {
+        struct virtio_blk_config c = qemu_config(below[i]);
+        HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_CAUSE_IMPOSSIBLE);
+    }
+    HT_EXPECT_STREQ(why, BLK_IMPOSSIBLE_WORDS ": blk_size = 511 bytes, below the 512-byte sector "
+                    "of the protocol");
+    static const uint32_t odd[] = { 1000, 520, 4097, 6144, 0xffffffffu };
+    for (unsigned i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+        struct virtio_blk_config c = qemu_config(odd[i]);
+        HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_CAUSE_IMPOSSIBLE);
+    }
+    HT_EXPECT_STREQ(why, BLK_IMPOSSIBLE_WORDS ": blk_size = 4294967295 bytes, not a power of two");
+    HT_EXPECT(strlen(why) < 160);       /* fits blk_controller_fault.detail */
+    /* Without BLK_SIZE negotiated the field means nothing: 512, accepted. */
+    struct virtio_blk_config c = qemu_config(1000);
+    HT_EXPECT_EQ(virtio_blk_limits(f & ~VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE), &c, 256, &l, why,
+                                   sizeof(why)), BLK_OK);
+    HT_EXPECT_EQ(l.block_size, 512);
+}
+
+/* Capacity 0 is impossible whatever the block size; one sector is a legal
+ * (tiny) 512-byte disk. */
+HTEST(virtio_blk_limits_capacity_0_is_impossible)
+{
+    uint64_t f = VIRTIO_BLK_DRIVER_FEATURES;
+    struct virtio_blk_limits l;
+    char why[200];
+    struct virtio_blk_config c = qemu_config(512);
+    c.capacity = 0;
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT_STREQ(why, BLK_IMPOSSIBLE_WORDS ": capacity = 0 sectors");
+    c = qemu_config(4096);
+    c.capacity = 0;
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT_EQ(virtio_blk_limits(f & ~VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE), &c, 256, &l, why,
+                                   sizeof(why)), BLK_CAUSE_IMPOSSIBLE);
+    c = qemu_config(512);
+    c.capacity = 1;
+    HT_EXPECT_EQ(virtio_blk_limits(f, &c, 256, &l, why, sizeof(why)), BLK_OK);
+    HT_EXPECT_EQ(l.nblocks, 1);
+}
+
+/* Queue 0 is the requestq every virtio-blk device has (§5.2.2): a
+ * queue_size of 0 ("unavailable") for it is impossible; any other size is
+ * the device's to offer (bareio caps it, and refuses fewer than three
+ * descriptors in virtio_blk_limits as unsupported). */
+HTEST(virtio_blk_requestq_size_0_is_impossible)
+{
+    char why[200] = "";
+    HT_EXPECT_EQ(virtio_blk_requestq_check(1, 0, why, sizeof(why)), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT_STREQ(why, BLK_IMPOSSIBLE_WORDS ": queue_size = 0 for queue 0, the requestq every "
+                    "virtio-blk has (num_queues 1)");
+    HT_EXPECT_EQ(virtio_blk_requestq_check(65535, 0, why, sizeof(why)), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT(strlen(why) < 160);
+    HT_EXPECT_EQ(virtio_blk_requestq_check(1, 1, why, sizeof(why)), BLK_OK);
+    HT_EXPECT_EQ(virtio_blk_requestq_check(1, 256, why, sizeof(why)), BLK_OK);
+    HT_EXPECT_EQ(virtio_blk_requestq_check(4, 32768, why, sizeof(why)), BLK_OK);
 }
 
 /* ---- sectors ---- */
