@@ -344,6 +344,11 @@ const char *ata_identify_status_name(enum ata_identify_status status);
 /* A refusal of data ATA rules out (a firmware or emulation bug), as opposed
  * to one bareio merely does not drive. */
 bool ata_identify_status_impossible(enum ata_identify_status status);
+/* The cause a disk refused for `status` is left out with: BLK_CAUSE_IMPOSSIBLE
+ * for those, BLK_CAUSE_DEVICE_ERROR for a checksum that does not match (the
+ * data came back damaged), BLK_CAUSE_UNSUPPORTED for what bareio does not
+ * drive (not ATA, no LBA48, a sector size it does not take); BLK_OK for OK. */
+enum blk_cause ata_identify_status_cause(enum ata_identify_status status);
 /* The refusal in words with the field and the value read, for the boot line:
  * "IDENTIFY words 100-103 (capacity) = 0 sectors", after BLK_IMPOSSIBLE_WORDS
  * when impossible. `id` as ata_identify_parse left it. Returns the length. */

@@ -5,7 +5,10 @@
  * ATA disk (ahci_io.c registers it), the error recovery of §6.2.2 (stop, clear
  * errors, COMRESET when the device is stuck or keeps a stale ERR, restart),
  * and synchronous commands with that recovery after a failure. ATAPI devices,
- * port multipliers and empty ports get one line each and are left alone. */
+ * port multipliers and empty ports get one line each and are left alone; a
+ * disk whose IDENTIFY data is refused (what ATA rules out, what bareio does
+ * not drive) is left out with the cause (blk_disk_left_out), so preflight
+ * and the storage inventory name it. */
 #include "drivers/ahci/ahci_priv.h"
 #include "drivers/pci/pci.h"
 #include "kernel/console.h"
@@ -268,15 +271,13 @@ static void format_caps(const struct ata_identity *id, char *buf, size_t size)
              id->rotation == 1 ? ", SSD" : "");
 }
 
-/* IDENTIFY DEVICE sent and its data taken. False with why, and *cause
- * BLK_CAUSE_IMPOSSIBLE when the data holds a value ATA rules out (a
- * firmware or emulation bug); BLK_OK for the other refusals (what bareio
- * does not drive, a bad checksum) and a failed command. */
+/* IDENTIFY DEVICE sent and its data taken. False with why; *cause is the
+ * refusal's when the data was refused (ata_identify_status_cause), BLK_OK
+ * when the command itself failed. */
 static bool identify(struct ahci_port *p, enum blk_cause *cause, char *why, size_t why_size)
 {
     struct fis_reg_h2d fis;
     enum ata_identify_status st;
-    char refusal[192];
 
     *cause = BLK_OK;
     memset(&fis, 0, sizeof(fis));
@@ -288,10 +289,8 @@ static bool identify(struct ahci_port *p, enum blk_cause *cause, char *why, size
         return false;
     st = ata_identify_parse(p->identify_buf, &p->id);
     if (st != ATA_IDENTIFY_OK) {
-        ata_identify_refusal(st, &p->id, refusal, sizeof(refusal));
-        snprintf(why, why_size, "IDENTIFY DEVICE unusable: %s", refusal);
-        if (ata_identify_status_impossible(st))
-            *cause = BLK_CAUSE_IMPOSSIBLE;
+        ata_identify_refusal(st, &p->id, why, why_size);
+        *cause = ata_identify_status_cause(st);
         return false;
     }
     return true;
@@ -451,11 +450,11 @@ void ahci_port_probe(struct ahci_hba *hba, unsigned number)
         return;
     }
     if (!identify(p, &cause, why, sizeof(why))) {
-        /* Impossible data: the cause and its remedy too, as the storage
-         * line words a controller's failure. */
+        /* Refused data: a disk left out with its cause (said on the console
+         * too); a failed command: the line only, as for a port that does
+         * not come up. */
         if (cause != BLK_OK)
-            klog(LOG_WARN, "%s: ATA disk skipped: %s (%s) — %s\n", name, blk_cause_name(cause),
-                 why, blk_cause_remedy(cause));
+            blk_disk_left_out(name, hba->pci, cause, "%s", why);
         else
             klog(LOG_WARN, "%s: ATA disk skipped: %s\n", name, why);
         ahci_port_stop_engine(p, why, sizeof(why));

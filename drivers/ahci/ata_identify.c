@@ -186,6 +186,17 @@ bool ata_identify_status_impossible(enum ata_identify_status status)
     return status == ATA_IDENTIFY_NO_CAPACITY || status == ATA_IDENTIFY_SECTOR_TOO_SMALL;
 }
 
+enum blk_cause ata_identify_status_cause(enum ata_identify_status status)
+{
+    if (ata_identify_status_impossible(status))
+        return BLK_CAUSE_IMPOSSIBLE;
+    switch (status) {
+    case ATA_IDENTIFY_OK: return BLK_OK;
+    case ATA_IDENTIFY_BAD_CHECKSUM: return BLK_CAUSE_DEVICE_ERROR;
+    default: return BLK_CAUSE_UNSUPPORTED;
+    }
+}
+
 size_t ata_identify_refusal(enum ata_identify_status status, const struct ata_identity *id,
                             char *buf, size_t size)
 {

@@ -314,6 +314,20 @@ HTEST(ata_identify_only_ruled_out_values_are_impossible)
     HT_EXPECT_STREQ(why, ata_identify_status_name(ATA_IDENTIFY_NO_LBA48));
 }
 
+/* The cause a refused disk is left out with: impossible for what ATA rules
+ * out, a device error for damaged data, unsupported for what bareio does
+ * not drive (a skip, not a failure). */
+HTEST(ata_identify_refusal_causes)
+{
+    HT_EXPECT_EQ(ata_identify_status_cause(ATA_IDENTIFY_OK), BLK_OK);
+    HT_EXPECT_EQ(ata_identify_status_cause(ATA_IDENTIFY_NO_CAPACITY), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT_EQ(ata_identify_status_cause(ATA_IDENTIFY_SECTOR_TOO_SMALL), BLK_CAUSE_IMPOSSIBLE);
+    HT_EXPECT_EQ(ata_identify_status_cause(ATA_IDENTIFY_BAD_CHECKSUM), BLK_CAUSE_DEVICE_ERROR);
+    HT_EXPECT_EQ(ata_identify_status_cause(ATA_IDENTIFY_BAD_SECTOR_SIZE), BLK_CAUSE_UNSUPPORTED);
+    HT_EXPECT_EQ(ata_identify_status_cause(ATA_IDENTIFY_NO_LBA48), BLK_CAUSE_UNSUPPORTED);
+    HT_EXPECT_EQ(ata_identify_status_cause(ATA_IDENTIFY_NOT_ATA), BLK_CAUSE_UNSUPPORTED);
+}
+
 HTEST(ata_identify_strings_are_escaped)
 {
     uint16_t w[256];

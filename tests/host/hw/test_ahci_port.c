@@ -316,38 +316,46 @@ static void fua_write(bool ncq)
 HTEST(ahci_fua_write_reaches_the_disk_as_fua_ncq) { fua_write(true); }
 HTEST(ahci_fua_write_reaches_the_disk_as_fua_non_queued) { fua_write(false); }
 
-/* Port 0's disk says 0 sectors (words 100-103) or, with ctx set, a logical
- * sector of 255 words (word 106 bit 12, words 117-118). */
-static void impossible_identify(struct ahci_model *m, unsigned port, uint16_t w[256])
+/* What port 0's disk says in IDENTIFY: 0 sectors (words 100-103), or a
+ * logical sector (word 106 bit 12, words 117-118) of these many words. */
+static uint32_t identify_sector_words;
+
+static void edited_identify(struct ahci_model *m, unsigned port, uint16_t w[256])
 {
+    (void)m;
     if (port != 0)
         return;
-    if (m->ctx) {
+    if (identify_sector_words) {
         w[106] = 0x4000 | 1u << 12;
-        w[117] = 255;
-        w[118] = 0;
+        w[117] = (uint16_t)identify_sector_words;
+        w[118] = (uint16_t)(identify_sector_words >> 16);
         return;
     }
     for (unsigned i = 0; i < 4; i++)
         w[100 + i] = 0;
 }
 
-/* The disk on port 0 left out with the phrase, the words and the value, the
- * cause and its remedy; its port stopped and its memory back (the model
- * checks); the disk on port 1 driven; the HBA not failed. */
-static void impossible_disk_left_out(bool small_sector, const char *field)
+/* The disk on port 0 left out as a disk of a working controller (preflight
+ * and the storage inventory name it), with the cause, the words and the
+ * value; its port stopped and its memory back (the model checks); the disk
+ * on port 1 driven. */
+static void disk_left_out(uint32_t sector_words, enum blk_cause cause, const char *detail)
 {
     char line[320];
     struct ahci_model *m = ahci_model_new(16384);
     ahci_model_attach(m, 1, 16384, 32);
-    m->identify = impossible_identify;
-    m->ctx = small_sector ? m : NULL;
+    m->identify = edited_identify;
+    identify_sector_words = sector_words;
     HT_ASSERT(drivers_start("ahci0p1", NULL) != NULL);
     HT_EXPECT(blk_find("ahci0p0") == NULL);
-    HT_EXPECT_EQ(blk_controller_fault_count(), 0);
-    snprintf(line, sizeof(line), "ahci0p0: ATA disk skipped: impossible capabilities (IDENTIFY "
-             "DEVICE unusable: " BLK_IMPOSSIBLE_WORDS ": %s) — %s", field,
-             blk_cause_remedy(BLK_CAUSE_IMPOSSIBLE));
+    HT_ASSERT(blk_controller_fault_count() == 1);
+    const struct blk_controller_fault *f = blk_controller_fault_at(0);
+    HT_EXPECT(f->disk);
+    HT_EXPECT_STREQ(f->name, "ahci0p0");
+    HT_EXPECT(f->pci == m->pci);
+    HT_EXPECT_EQ(f->cause, cause);
+    HT_EXPECT_STREQ(f->detail, detail);
+    snprintf(line, sizeof(line), "ahci0p0: not tested: %s: %s", blk_cause_name(cause), detail);
     HT_EXPECT_EQ(fake_log_count(line), 1);
     HT_EXPECT_EQ(fake_log_count("ahci0p0:"), 1);
     HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_IDENTIFY_DEVICE], 1);
@@ -360,11 +368,21 @@ static void impossible_disk_left_out(bool small_sector, const char *field)
 
 HTEST(ahci_identify_capacity_0_disk_left_out_as_impossible)
 {
-    impossible_disk_left_out(false, "IDENTIFY words 100-103 (capacity) = 0 sectors");
+    disk_left_out(0, BLK_CAUSE_IMPOSSIBLE,
+                  BLK_IMPOSSIBLE_WORDS ": IDENTIFY words 100-103 (capacity) = 0 sectors");
 }
 
 HTEST(ahci_identify_sector_below_512_disk_left_out_as_impossible)
 {
-    impossible_disk_left_out(true, "IDENTIFY words 117-118 (logical sector size) = 255 words "
-                             "(ATA: at least 256)");
+    disk_left_out(255, BLK_CAUSE_IMPOSSIBLE, BLK_IMPOSSIBLE_WORDS ": IDENTIFY words 117-118 "
+                  "(logical sector size) = 255 words (ATA: at least 256)");
+}
+
+/* 128 KiB sectors are legal ATA: left out as unsupported (a skip naming the
+ * disk), not as impossible. */
+HTEST(ahci_identify_sector_above_64k_disk_left_out_as_unsupported)
+{
+    disk_left_out(65536, BLK_CAUSE_UNSUPPORTED, "IDENTIFY words 117-118 (logical sector size) = "
+                  "65536 words (131072 bytes): bareio takes a power of two from 512 to 65536 "
+                  "bytes");
 }
