@@ -186,3 +186,39 @@ def test_namespace_not_tested_is_named_under_its_controller(boot, kernel, tmp_pa
     assert b.status == FAIL, b.describe()
     assert [f.path for f in b.report.failures] == [c.path], b.describe()
     assert sha256(meta) == before
+
+
+IMPOSSIBLE = "the controller reports impossible capabilities (firmware or emulation bug): "
+
+
+def test_zero_capacity_disks_are_impossible_capabilities(boot, kernel, tmp_path):
+    """A 0-byte image behind virtio-blk and behind a SATA port: QEMU reports
+    capacity 0, which no real disk does. Each is named with the one phrase,
+    the field and the value; the virtio-blk controller fails bring-up, the
+    SATA disk fails its controller's storage case; the default disks are
+    still driven."""
+    zero_v, zero_s = str(tmp_path / "zv.img"), str(tmp_path / "zs.img")
+    for p in (zero_v, zero_s):
+        open(p, "wb").close()
+    b = boot("--kernel", kernel, "--disks", "default", "--append", "tests=preflight", "--",
+             "-drive", f"file={zero_v},if=none,id=zv,format=raw", "-device", "virtio-blk-pci,drive=zv",
+             "-device", "ich9-ahci,id=sata2", "-drive", f"file={zero_s},if=none,id=zs,format=raw",
+             "-device", "ide-hd,drive=zs,bus=sata2.0", timeout=300)
+    assert b.status == FAIL, b.describe()
+    assert re.search(r"^vblk\d: impossible capabilities: " + re.escape(IMPOSSIBLE) + r".*capacity.* 0",
+                     b.log, re.M), b.describe()
+    assert re.search(r"^ahci\dp0: not tested: impossible capabilities: " + re.escape(IMPOSSIBLE) +
+                     r"IDENTIFY words 100-103 \(capacity\) = 0 sectors", b.log, re.M), b.describe()
+    failed = sorted(f.path for f in b.report.failures)
+    assert "preflight.preflight_controller_bring_up" in failed, failed
+    # The virtio-blk function failed bring-up (that case's failure above): its
+    # storage case is a skip naming it; the SATA controller works, so the
+    # disk it left out fails the controller's storage case.
+    sata = line_for(storage_lines(b.log), r"SATA controller \(AHCI\): driven as ahci\d: no disk registered; ")
+    vblk = line_for(storage_lines(b.log), r"virtio-blk controller: not tested: vblk\d failed bring-up: ")
+    assert case_for(b, sata).status == "fail" and case_for(b, vblk).status == "skip", b.describe()
+    assert [p for p in failed if p.startswith(CASE + ".")] == [case_for(b, sata).path], failed
+    # The default disks are driven all the same.
+    lines = storage_lines(b.log)
+    for dev in ("nvme0n1", "vblk0"):
+        assert any(l.endswith(dev) for l in lines), lines
