@@ -396,7 +396,12 @@ static uint32_t storage_param_count(void) { return blk_storage_count(); }
 static void storage_param_name(uint32_t param, char *buf, size_t size)
 {
     const struct pci_device *p = blk_storage_at(param)->pci;
-    snprintf(buf, size, "pci_%02x_%02x_%x", p->bus, p->device, p->function);
+    /* The segment only when there is more than one (it is 0 on most machines),
+     * so every name stays unique. */
+    if (p->segment)
+        snprintf(buf, size, "pci_%04x_%02x_%02x_%x", p->segment, p->bus, p->device, p->function);
+    else
+        snprintf(buf, size, "pci_%02x_%02x_%x", p->bus, p->device, p->function);
 }
 
 static void preflight_storage_accounted(struct ktest *t)
