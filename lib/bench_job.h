@@ -7,14 +7,15 @@
  *
  *   name=TEXT        the job's name (default: "<rw>-<bs>-qd<iodepth>", e.g. "randread-4k-qd32")
  *   dev=GLOB         the devices it runs on (default "*": every device)
- *   rw=read|write|randread|randwrite|randrw
+ *   rw=read|write|randread|randwrite|randrw   (default read, as fio's)
  *   rwmixread=PCT    randrw only: the share of reads, 0..100 (default 50)
  *   bs=SIZE          bytes per I/O: 512..1M, a multiple of 512 (default 4k)
  *   iodepth=N        I/Os in flight per queue pair, 1..1024 (default 1)
  *   qpairs=N         queue pairs, 1..64 (default 1)
- *   runtime=TIME     how long it measures (default 1s unless number_ios is given)
+ *   runtime=TIME     how long it measures, 1ms..1h (default 1s unless number_ios is given;
+ *                    not both)
  *   number_ios=N     or how many I/Os it completes (1..2^40)
- *   ramp_time=TIME   I/O before measuring starts (default 0)
+ *   ramp_time=TIME   I/O before measuring starts, 0..1h (default 0)
  *   completion=poll|irq   (default poll)
  *   verify=0|1       read data checked against the stamps (default 0)
  *   offset=SIZE      where its LBA range starts on the device (default 0)
@@ -26,6 +27,10 @@
  *   `make run` ends with) or "standard" (the four jobs of the issue's table,
  *   2 s each: randread-4k-qd1, randread-4k-qd32, randwrite-4k-qd32,
  *   read-128k-qd8).
+ *
+ * Job names must differ (each becomes a KTAP case and a JSON jobname);
+ * offset and size are taken as given: the engine checks them against the
+ * device's block size and capacity.
  *
  * Parsing is all-or-nothing: on any error nothing is returned but the first
  * error, naming the job (by number, from 1) and the field as written, e.g.
