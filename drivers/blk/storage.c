@@ -15,6 +15,7 @@
 #include "kernel/memory.h"
 #include "kernel/stage.h"
 #include "lib/format.h"
+#include "lib/string.h"
 
 enum { REQUIRE_NONE, REQUIRE_ALL };
 static const struct cmdline_word require_words[] = {
@@ -118,6 +119,14 @@ static void describe(struct blk_storage *s)
     }
 }
 
+/* A line that filled its buffer was cut (a long remedy, many disks left
+ * out): it ends in "..." so no reader takes it for the whole of it. */
+static void mark_cut(char *line, size_t size)
+{
+    if (strlen(line) == size - 1)
+        memcpy(line + size - 4, "...", 4);
+}
+
 void blk_storage_inventory(void)
 {
     unsigned n = 0;
@@ -141,6 +150,7 @@ void blk_storage_inventory(void)
         struct blk_storage *s = &inventory[inventory_count++];
         *s = (struct blk_storage){ .pci = p };
         describe(s);
+        mark_cut(s->line, sizeof(s->line));
         untested += !s->tested;
         klog(s->tested && !s->disks_left_out ? LOG_INFO : LOG_WARN, "storage: %s\n", s->line);
     }

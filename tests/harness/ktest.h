@@ -45,8 +45,9 @@ struct ktest;                       /* the running case's state */
  * wildcard: for cases that crash the kernel or need special QEMU set-ups. */
 #define KTEST_EXPLICIT (1u << 0)
 
-/* Parameter names longer than this are cut (a KTAP name, not a message). */
-#define KTEST_PARAM_NAME_MAX 48
+/* Parameter names longer than this are cut (a KTAP name, not a message):
+ * room for a benchmark's "<job name>-<device>" (31 + 1 + 31 bytes). */
+#define KTEST_PARAM_NAME_MAX 72
 #define KTEST_NO_PARAM UINT32_MAX
 
 struct ktest_case {

@@ -103,7 +103,7 @@ HTEST(pci_resources_counts_findings_it_cannot_keep)
     HT_EXPECT_EQ(pci_resource_check(bars, 4, NULL, 0, 0, f, 2), 6);  /* 4 choose 2 */
     HT_EXPECT_EQ(f[0].problem, PCI_RES_BARS_OVERLAP);
     HT_EXPECT_EQ(f[1].other, 2);
-    /* A zero-size BAR (not implemented) overlaps nothing. */
+    /* A zero-size BAR (one the function does not have) overlaps nothing. */
     bars[1].size = 0;
     HT_EXPECT_EQ(pci_resource_check(bars, 2, windows, 0, 0, f, 2), 0);
 }
