@@ -493,6 +493,9 @@ static bool check_job(struct parser *p, struct bench_job *job)
         return fail(p, ios_later ? ios : runtime, "%s is given too (one of runtime and number_ios "
                     "bounds a job)", ios_later ? "runtime" : "number_ios");
     }
+    if (job->verify && bench_rw_writes(job->rw))
+        return fail(p, &p->given[FIELD_VERIFY], "only for jobs that only read (this job is "
+                    "rw=%s: what it writes is not stamped)", bench_rw_name(job->rw));
     if (!runtime->text && !ios->text)
         job->runtime_ms = DEFAULT_RUNTIME_MS;
     if (!p->given[FIELD_NAME].text)

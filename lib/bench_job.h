@@ -17,7 +17,8 @@
  *   number_ios=N     or how many I/Os it completes (1..2^40)
  *   ramp_time=TIME   I/O before measuring starts, 0..1h (default 0)
  *   completion=poll|irq   (default poll)
- *   verify=0|1       read data checked against the stamps (default 0)
+ *   verify=0|1       read data checked against the stamps (default 0); only for
+ *                    read and randread: a benchmark's writes carry no stamps
  *   offset=SIZE      where its LBA range starts on the device (default 0)
  *   size=SIZE        how long it is (default: to the end; writes: the scratch range)
  *

@@ -3,6 +3,7 @@
  * bucket is found from its highest set bit and the HIST_SUB_BITS bits below
  * it, so recording costs a few instructions and no loop. */
 #include "lib/hist.h"
+#include "lib/scale.h"
 #include "lib/string.h"
 
 const uint32_t hist_fio_percentiles[HIST_FIO_PERCENTILES] = {
@@ -72,21 +73,6 @@ void hist_merge(struct hist *a, const struct hist *b)
         a->max = b->max;
 }
 
-/* n / d for a 128-bit n and a nonzero 64-bit d, by shift and subtract: the
- * kernel has no libgcc for __udivti3, and this runs once per report. */
-static unsigned __int128 div128(unsigned __int128 n, uint64_t d)
-{
-    unsigned __int128 q = 0, r = 0;
-    for (int bit = 127; bit >= 0; bit--) {
-        r = (r << 1) | ((n >> bit) & 1);
-        if (r >= d) {
-            r -= d;
-            q |= (unsigned __int128)1 << bit;
-        }
-    }
-    return q;
-}
-
 uint64_t hist_percentile(const struct hist *h, uint32_t p_x100000)
 {
     if (!h->count)
@@ -95,7 +81,7 @@ uint64_t hist_percentile(const struct hist *h, uint32_t p_x100000)
         return h->max;
     /* rank = ceil(count × p / 100 %), in 128 bits: count × 10^7 can pass 2^64. */
     unsigned __int128 scaled = (unsigned __int128)h->count * p_x100000;
-    uint64_t rank = (uint64_t)div128(scaled, 10000000u);
+    uint64_t rank = (uint64_t)div_u128_u64(scaled, 10000000u);
     if ((unsigned __int128)rank * 10000000u < scaled)
         rank++;
     if (rank == 0)
@@ -140,7 +126,7 @@ uint64_t hist_stddev(const struct hist *h)
     /* Population variance = (n·Σx² − (Σx)²) / n², computed as
      * (Σx² − (Σx)²/n) / n to stay inside 128 bits. */
     unsigned __int128 sum = h->sum;
-    unsigned __int128 sq_of_sum_over_n = div128(sum * sum, h->count);
+    unsigned __int128 sq_of_sum_over_n = div_u128_u64(sum * sum, h->count);
     unsigned __int128 spread = h->sum_sq > sq_of_sum_over_n ? h->sum_sq - sq_of_sum_over_n : 0;
-    return isqrt128(div128(spread, h->count));
+    return isqrt128(div_u128_u64(spread, h->count));
 }

@@ -44,6 +44,27 @@ uint64_t rate_hz(uint64_t count, uint64_t elapsed_ns)
     return count * NS_PER_SECOND / elapsed_ns;
 }
 
+unsigned __int128 div_u128_u64(unsigned __int128 n, uint64_t d)
+{
+    unsigned __int128 q = 0, r = 0;
+    for (int bit = 127; bit >= 0; bit--) {
+        r = (r << 1) | ((n >> bit) & 1);
+        if (r >= d) {
+            r -= d;
+            q |= (unsigned __int128)1 << bit;
+        }
+    }
+    return q;
+}
+
+uint64_t muldiv_u64(uint64_t a, uint64_t b, uint64_t d)
+{
+    if (d == 0)
+        return UINT64_MAX;
+    unsigned __int128 q = div_u128_u64((unsigned __int128)a * b, d);
+    return q > UINT64_MAX ? UINT64_MAX : (uint64_t)q;
+}
+
 uint64_t median_u64(uint64_t *v, size_t n)
 {
     if (n == 0)

@@ -37,6 +37,13 @@ uint64_t rate_hz(uint64_t count, uint64_t elapsed_ns);
  * 0 for n == 0. */
 uint64_t median_u64(uint64_t *v, size_t n);
 
+/* n / d for a 128-bit n and a nonzero d, by shift and subtract: the kernel
+ * has no libgcc for __udivti3. For reports, not per-I/O paths (128 steps). */
+unsigned __int128 div_u128_u64(unsigned __int128 n, uint64_t d);
+/* a * b / d with the full 128-bit product, rounded down; UINT64_MAX when the
+ * result does not fit in 64 bits or d is 0. */
+uint64_t muldiv_u64(uint64_t a, uint64_t b, uint64_t d);
+
 /* |a - b| in parts per million of b (saturating); 0 when both are 0. */
 uint64_t deviation_ppm(uint64_t a, uint64_t b);
 

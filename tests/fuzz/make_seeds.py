@@ -88,7 +88,7 @@ def main():
     # bench_job: the value of bench= (no terminator is read)
     for i, line in enumerate([b"quick", b"standard;dev=nvme*,rw=randrw,rwmixread=70,bs=8k,iodepth=16",
                               b"name=seq,dev=ahci0p0,rw=read,bs=128k,iodepth=8,runtime=500ms,ramp_time=1s",
-                              b"rw=randwrite,number_ios=100000,qpairs=4,completion=irq,verify=1,"
+                              b"rw=randwrite,number_ios=100000,qpairs=4,completion=irq,verify=0,"
                               b"offset=1m,size=64M"]):
         write("bench_job", f"jobs{i}", line)
     # gpt: block size selector 0 (512), nblocks, header block, entries

@@ -75,7 +75,7 @@ HTEST(bench_job_defaults)
 HTEST(bench_job_every_field_is_stored)
 {
     EXPECT_JOBS("name=My.job_1-x,dev=nvme*,rw=randrw,rwmixread=70,bs=128K,iodepth=32,qpairs=4,"
-                "runtime=500ms,ramp_time=2s,completion=irq,verify=1,offset=1M,size=3g", 1);
+                "runtime=500ms,ramp_time=2s,completion=irq,verify=0,offset=1M,size=3g", 1);
     const struct bench_job *j = &jobs[0];
     HT_EXPECT_STREQ(j->name, "My.job_1-x");
     HT_EXPECT_STREQ(j->dev, "nvme*");
@@ -88,7 +88,7 @@ HTEST(bench_job_every_field_is_stored)
     HT_EXPECT_EQ(j->number_ios, 0);
     HT_EXPECT_EQ(j->ramp_ms, 2000);
     HT_EXPECT(j->irq);
-    HT_EXPECT(j->verify);
+    HT_EXPECT(!j->verify);
     HT_EXPECT_EQ(j->offset, 1u << 20);
     HT_EXPECT_EQ(j->size, 3ull << 30);
 }
@@ -222,11 +222,19 @@ HTEST(bench_job_rw_names_and_writes)
     HT_EXPECT_STREQ(bench_rw_name((enum bench_rw)99), "unknown");
 }
 
-HTEST(bench_job_verify_with_writes_is_fine)
+/* A benchmark's writes carry no stamps, so only a job that only reads can
+ * check what it reads. */
+HTEST(bench_job_verify_only_for_reads)
 {
-    EXPECT_JOBS("rw=write,verify=1", 1);
+    EXPECT_JOBS("rw=randread,verify=1", 1);
     HT_EXPECT(jobs[0].verify);
-    EXPECT_JOBS("rw=randrw,verify=1", 1);
+    EXPECT_JOBS("verify=1", 1);
+    HT_EXPECT(jobs[0].verify);
+    EXPECT_ERROR("rw=write,verify=1", "bench: job 1: verify=1: only for jobs that only read "
+                 "(this job is rw=write: what it writes is not stamped)");
+    EXPECT_ERROR("quick;verify=1,rw=randrw", "bench: job 2: verify=1: only for jobs that only "
+                 "read (this job is rw=randrw: what it writes is not stamped)");
+    EXPECT_JOBS("rw=randwrite,verify=0", 1);
 }
 
 /* ---- limits at their edges ---- */
