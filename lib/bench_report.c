@@ -134,9 +134,10 @@ int bench_report_json(const struct bench_result *r, char *buf, size_t size)
     put_dir_json(&o, "read", r, &r->dir[BENCH_DIR_READ]);
     put(&o, ",");
     put_dir_json(&o, "write", r, &r->dir[BENCH_DIR_WRITE]);
-    put(&o, ",\"overhead_ns\":{\"submit\":%llu,\"complete\":%llu},\"verified_blocks\":%llu,"
-        "\"errors\":{\"total\":%llu",
+    put(&o, ",\"overhead_ns\":{\"submit\":%llu,\"doorbell\":%llu,\"complete\":%llu},"
+        "\"verified_blocks\":%llu,\"errors\":{\"total\":%llu",
         (unsigned long long)per_io(r->submit_ns, r->submit_ios),
+        (unsigned long long)per_io(r->doorbell_ns, r->submit_ios),
         (unsigned long long)per_io(r->complete_ns, r->complete_ios),
         (unsigned long long)r->verified_blocks, (unsigned long long)r->errors_total);
     for (unsigned i = 0; i < r->error_kinds && i < BENCH_ERROR_KINDS; i++) {
@@ -250,8 +251,9 @@ void bench_report_human(const struct bench_result *r, bench_line_fn line, void *
     for (unsigned d = 0; d < BENCH_DIRS; d++)
         if (r->dir[d].ios || (d == BENCH_DIR_READ && !r->dir[BENCH_DIR_WRITE].ios))
             human_dir(r, names[d], &r->dir[d], line, ctx);
-    emit(line, ctx, "  bareio overhead per I/O: submit %llu ns, complete %llu ns",
+    emit(line, ctx, "  bareio overhead per I/O: submit %llu ns, doorbell %llu ns, complete %llu ns",
          (unsigned long long)per_io(r->submit_ns, r->submit_ios),
+         (unsigned long long)per_io(r->doorbell_ns, r->submit_ios),
          (unsigned long long)per_io(r->complete_ns, r->complete_ios));
     if (r->verify)
         emit(line, ctx, "  verified: %llu blocks against their stamps",

@@ -11,7 +11,7 @@
  *            "runtime":..,"total_ios":..,"clat_ns":{"min":..,"max":..,"mean":..,
  *            "stddev":..,"N":..,"percentile":{"1.000000":..,...,"99.990000":..}}},
  *    "write":{...the same...},
- *    "overhead_ns":{"submit":..,"complete":..},"verified_blocks":..,
+ *    "overhead_ns":{"submit":..,"doorbell":..,"complete":..},"verified_blocks":..,
  *    "errors":{"total":0}}
  *
  * bw is KiB/s and runtime milliseconds, as fio reports them; iops has three
@@ -44,9 +44,11 @@ struct bench_result {
     bool irq, verify;
     uint64_t elapsed_ns;                /* the measured phase */
     struct bench_dir_result dir[BENCH_DIRS];
-    /* bareio's own time per I/O: in blk_submit + blk_kick, and in the
-     * blk_poll calls that reaped something (SPDK's overhead tool's split). */
-    uint64_t submit_ns, submit_ios;
+    /* bareio's own time per I/O (SPDK's overhead tool's split): in
+     * blk_submit, in blk_kick (the doorbell write: under emulation mostly
+     * the emulator's time, which runs the device model there), and in the
+     * blk_poll calls that reaped something. */
+    uint64_t submit_ns, submit_ios, doorbell_ns;
     uint64_t complete_ns, complete_ios;
     uint64_t verified_blocks;
     uint64_t errors_total;
@@ -74,7 +76,7 @@ int bench_report_json(const struct bench_result *r, char *buf, size_t size);
  *     read: IOPS=196.3k, BW=767MiB/s (804MB/s)(38.3MiB/0.050s)
  *       clat (nsec): min=61000, max=412000, avg=162000, stdev=12000
  *       clat percentiles (nsec): 1.00th=[..], 5.00th=[..], ...  (3 lines)
- *     bareio overhead per I/O: submit 310 ns, complete 220 ns
+ *     bareio overhead per I/O: submit 310 ns, doorbell 900 ns, complete 220 ns
  *     errors: 0 */
 typedef void (*bench_line_fn)(void *ctx, const char *line);
 void bench_report_human(const struct bench_result *r, bench_line_fn line, void *ctx);

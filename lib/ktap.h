@@ -8,7 +8,8 @@
 #define LIB_KTAP_H
 #include <stdbool.h>
 
-#define KTAP_LINE_MAX 512
+/* Long enough for a benchmark job's JSON line (tests/harness/bench.h). */
+#define KTAP_LINE_MAX 2048
 
 typedef void (*ktap_line_sink)(void *ctx, const char *line);
 

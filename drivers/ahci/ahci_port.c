@@ -323,6 +323,7 @@ static void fill_blk_dev(struct ahci_port *p)
               (depth > 1 ? BLK_CAP_NCQ : 0);
     d->nqueues = 1;
     d->queue_depth = (uint16_t)(depth < p->slots ? depth : p->slots);
+    d->irq_completion = p->hba->irq_mode == AHCI_IRQ_MSI;
 }
 
 static void print_disk(struct ahci_port *p)

@@ -216,6 +216,9 @@ struct blk_dev {
     uint32_t caps;          /* BLK_CAP_* */
     uint16_t nqueues;       /* queue pairs usable with blk_submit */
     uint16_t queue_depth;   /* requests in flight per queue */
+    bool irq_completion;    /* completions raise an interrupt its handler reaps (MSI-X,
+                             * MSI, INTx); false: only poll() finds them. poll() also
+                             * reaps when the caller holds interrupts off. */
     const struct blk_ops *ops;
     void *priv;
     /* Set by the driver when the device must not be written whatever marks

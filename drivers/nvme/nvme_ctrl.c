@@ -355,6 +355,7 @@ static void fill_namespace(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsi
     d->caps = nd->caps;
     d->nqueues = c->nio;
     d->queue_depth = (uint16_t)(c->queue_depth - 1);
+    d->irq_completion = c->irq_mode != NVME_IRQ_POLL;
     d->ops = &nvme_blk_ops;
     d->priv = ns;
 }

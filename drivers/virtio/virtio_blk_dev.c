@@ -148,6 +148,7 @@ static bool setup_queue(struct vblk *vb, bool first, enum blk_cause *cause, char
                                   sizeof(refused))) {
             klog(LOG_WARN, "%s: %s; polling\n", vb->dev.name, refused);
             vb->irq_mode = VBLK_IRQ_POLL;
+            vb->dev.irq_completion = false;
             vb->vq.avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
         }
     }

@@ -156,6 +156,7 @@ static void fill_dev(struct vblk *vb)
     /* Indirect: one ring descriptor per request; direct: three (header,
      * one data segment, status) for the simplest. */
     d->queue_depth = l->indirect ? vb->vq.size : (uint16_t)(vb->vq.size / 3);
+    d->irq_completion = vb->irq_mode != VBLK_IRQ_POLL;
     d->ops = &vblk_blk_ops;
     d->priv = vb;
     if (l->read_only)

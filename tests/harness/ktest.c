@@ -301,6 +301,17 @@ __attribute__((noreturn)) void ktest_longjmp(uint64_t buf[8], int value);
 
 static uint64_t case_jump[8];
 static uint64_t case_deadline_ns;
+static volatile uint64_t case_timeout_ms;      /* what the deadline was last set to */
+
+/* The LAPIC timer's one shot reaches minutes at most (a 32-bit count and a
+ * divider of 128); a longer deadline is reached in shots of a minute, each
+ * re-armed by case_timeout_interrupt(). */
+#define CASE_TIMER_SHOT_NS (60ull * 1000000000ull)
+
+static void arm_case_timer(uint64_t ns)
+{
+    apic_timer_oneshot_ns(ns < CASE_TIMER_SHOT_NS ? ns : CASE_TIMER_SHOT_NS);
+}
 
 /* The LAPIC timer fired during a case: if the case is past its deadline,
  * abandon it and go back to run_case(). The dispatcher's EOI would come after
@@ -313,11 +324,22 @@ static void case_timeout_interrupt(void *ctx, struct irq_frame *frame)
         return;
     uint64_t now = time_ns();
     if (now < case_deadline_ns) {
-        apic_timer_oneshot_ns(case_deadline_ns - now);  /* a test re-armed the timer */
+        arm_case_timer(case_deadline_ns - now);  /* a longer deadline, or a test re-armed it */
         return;
     }
     apic_eoi();
     ktest_longjmp(case_jump, 1);
+}
+
+void ktest_set_timeout(struct ktest *t, uint32_t ms)
+{
+    if (t != running)
+        return;
+    uint64_t flags = irq_save();
+    case_timeout_ms = ms;
+    case_deadline_ns = time_ns() + (uint64_t)ms * 1000000ull;
+    arm_case_timer((uint64_t)ms * 1000000ull);
+    irq_restore(flags);
 }
 
 /* Log lines written during a case become KTAP diagnostics of that case, at
@@ -390,16 +412,17 @@ static void run_once(struct ktest *t)
     }
     running = t;
     console_prefix_for_case(t->depth);
+    case_timeout_ms = c->timeout_ms;
     case_deadline_ns = time_ns() + timeout_ns;
-    apic_timer_oneshot_ns(timeout_ns);
+    arm_case_timer(timeout_ns);
     if (ktest_setjmp(case_jump) == 0) {
         c->fn(t);
     } else {
         /* Back from case_timeout_interrupt(), on an interrupt gate: IF is clear. */
         irq_enable();
         abandoned = true;
-        ktest_fail_at(t, __FILE__, __LINE__, "timed out after %u ms: the case was abandoned",
-                      c->timeout_ms);
+        ktest_fail_at(t, __FILE__, __LINE__, "timed out after %llu ms: the case was abandoned",
+                      (unsigned long long)case_timeout_ms);
     }
     apic_timer_cancel();
     console_prefix_for_case(0);

@@ -89,6 +89,10 @@ void ktest_fail_at(struct ktest *t, const char *file, int line, const char *fmt,
 void ktest_skip(struct ktest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ktest_diag(struct ktest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool ktest_failed(const struct ktest *t);
+/* From now, the running case (or parameter) has `ms` more before it is
+ * abandoned, instead of what its declaration said: for a case whose length
+ * the command line decides (a benchmark job's runtime). */
+void ktest_set_timeout(struct ktest *t, uint32_t ms);
 /* The parameter this run of a parameterised case is for, or KTEST_NO_PARAM. */
 uint32_t ktest_param(const struct ktest *t);
 

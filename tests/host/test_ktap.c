@@ -6,7 +6,7 @@
 #include "lib/ktap.h"
 
 struct capture {
-    char text[2048];
+    char text[KTAP_LINE_MAX * 2];
     size_t len;
     int lines;
 };

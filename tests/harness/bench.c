@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/harness/bench.c — the benchmark engine (design in bench.h). */
+#include "tests/harness/bench.h"
+#include "kernel/console.h"
+#include "kernel/io.h"
+#include "kernel/memory.h"
+#include "kernel/time.h"
+#include "lib/rng.h"
+#include "lib/stamp.h"
+#include "lib/string.h"
+#include "tests/harness/dio.h"
+#include "tests/harness/ktest.h"
+
+/* Data buffers a job may ask for: slots × bs. */
+#define BENCH_BUFFER_MAX    (64ull << 20)
+/* completion=irq: with nothing completed for this long, blk_poll() looks
+ * (deadlines, a lost interrupt). */
+#define BENCH_IRQ_POLL_NS   1000000ull
+
+struct slot {
+    struct blk_request req;
+    struct blk_seg seg;
+    uint64_t offset;            /* of its buffer in the data region */
+    bool busy;
+    bool measured;              /* submitted after the ramp: counted */
+};
+
+/* One job on one device, while it runs. */
+struct run {
+    struct ktest *t;
+    const struct bench_job *job;
+    struct blk_dev *dev;
+    struct bench_result *r;
+    struct dio_dev *dio;        /* the harness's record of the device, for verify and forget */
+    struct slot *slots;
+    struct dma_region state, data;
+    unsigned qpairs, depth;     /* as run */
+    uint32_t nblk;              /* blocks per I/O */
+    uint64_t first, end;        /* the LBA range */
+    uint64_t positions;         /* bs-aligned places in it */
+    uint64_t seq_next;
+    struct rng rng;
+    /* Phases. */
+    uint64_t measure_start_ns, stop_ns;
+    uint64_t to_submit;         /* number_ios: measured I/Os still to submit */
+    bool measuring, stopping, failed_reported;
+    uint64_t last_complete_ns;
+    unsigned in_flight;
+};
+
+static struct hist clat[BENCH_DIRS];
+
+static struct dio_dev *dio_of(struct blk_dev *dev)
+{
+    for (unsigned i = 0; i < dio_count(); i++)
+        if (dio_at(i)->dev == dev)
+            return dio_at(i);
+    return NULL;
+}
+
+/* ---- before the clock starts ---- */
+
+/* The LBA range, or a skip saying why the job does not apply. */
+static bool choose_range(struct run *u)
+{
+    const struct bench_job *job = u->job;
+    struct blk_dev *dev = u->dev;
+    uint32_t bsz = dev->block_size;
+    bool writes = bench_rw_writes(job->rw);
+
+    if (job->bs % bsz) {
+        ktest_skip(u->t, "bs=%u is not a multiple of %s's %u-byte blocks", job->bs, dev->name, bsz);
+        return false;
+    }
+    u->nblk = job->bs / bsz;
+    if (writes && !dev->writable) {
+        ktest_skip(u->t, "rw=%s writes, and %s is not scratch: %s", bench_rw_name(job->rw),
+                   dev->name, dev->access);
+        return false;
+    }
+    uint64_t lo = writes ? dev->write_first : 0, hi = writes ? dev->write_end : dev->nblocks;
+    if (job->offset % bsz || job->size % bsz) {
+        ktest_skip(u->t, "offset=%llu size=%llu: not multiples of %s's %u-byte blocks",
+                   (unsigned long long)job->offset, (unsigned long long)job->size, dev->name, bsz);
+        return false;
+    }
+    uint64_t first = job->offset ? job->offset / bsz : lo;
+    uint64_t end = job->size ? first + job->size / bsz : hi;
+    if (first < lo || end > hi || end < first) {
+        ktest_skip(u->t, "offset=%llu size=%llu: blocks %llu..%llu are outside what it may %s "
+                   "on %s (blocks %llu..%llu%s)", (unsigned long long)job->offset,
+                   (unsigned long long)job->size, (unsigned long long)first,
+                   (unsigned long long)end, writes ? "write" : "read", dev->name,
+                   (unsigned long long)lo, (unsigned long long)hi,
+                   writes ? ", its scratch range" : "");
+        return false;
+    }
+    if (end - first < u->nblk) {
+        ktest_skip(u->t, "blocks %llu..%llu of %s hold no %u-byte I/O", (unsigned long long)first,
+                   (unsigned long long)end, dev->name, job->bs);
+        return false;
+    }
+    u->first = first;
+    u->end = end;
+    u->positions = (end - first) / u->nblk;
+    u->seq_next = first;
+    return true;
+}
+
+/* Queue pairs, depth, slots and buffers: all before the first I/O. */
+static bool set_up(struct run *u)
+{
+    const struct bench_job *job = u->job;
+    struct blk_dev *dev = u->dev;
+
+    if (job->irq && !dev->irq_completion) {
+        ktest_skip(u->t, "completion=irq, and %s completes by polling (no interrupt: see its "
+                   "driver's .irq= key and its boot line)", dev->name);
+        return false;
+    }
+    u->qpairs = job->qpairs < dev->nqueues ? job->qpairs : dev->nqueues;
+    u->depth = job->iodepth < dev->queue_depth ? job->iodepth : dev->queue_depth;
+    if (u->qpairs < job->qpairs || u->depth < job->iodepth)
+        ktest_diag(u->t, "%s: qpairs=%u iodepth=%u asked, %u x %u run (the device's queues)",
+                   dev->name, job->qpairs, job->iodepth, u->qpairs, u->depth);
+    unsigned nslots = u->qpairs * u->depth;
+    uint64_t bytes = (uint64_t)nslots * job->bs;
+    if (bytes > BENCH_BUFFER_MAX) {
+        ktest_skip(u->t, "%u I/Os of %u bytes in flight need %llu MiB of buffers (at most %llu)",
+                   nslots, job->bs, (unsigned long long)(bytes >> 20),
+                   (unsigned long long)(BENCH_BUFFER_MAX >> 20));
+        return false;
+    }
+    /* Plain allocations, not the case's: a request the driver never ends
+     * must keep its buffer (see release()). */
+    u->state = dma_alloc((uint64_t)nslots * sizeof(struct slot), 0, 0, DMA_ANYWHERE);
+    u->data = dma_alloc(bytes, 4096, 0, DMA_BELOW_4G);
+    if (!u->state.virt || !u->data.virt) {
+        KT_FAIL(u->t, "%llu KiB of DMA memory below 4 GiB for %u buffers of %u bytes were not free",
+                (unsigned long long)(bytes >> 10), nslots, job->bs);
+        return false;
+    }
+    if (u->data.phys + bytes > dev->dma_limit) {
+        KT_FAIL(u->t, "the buffers at %#llx are beyond what %s can reach (%#llx)",
+                (unsigned long long)u->data.phys, dev->name, (unsigned long long)dev->dma_limit);
+        return false;
+    }
+    u->slots = u->state.virt;
+    for (unsigned i = 0; i < nslots; i++) {
+        struct slot *s = &u->slots[i];
+        s->offset = (uint64_t)i * job->bs;
+        s->seg = (struct blk_seg){ .phys = u->data.phys + s->offset, .len = job->bs };
+        s->req.queue = (uint8_t)(i / u->depth);
+        s->req.count = u->nblk;
+        s->req.segs = &s->seg;
+        s->req.nsegs = 1;
+    }
+    rng_seed(&u->rng, dio_seed() ^ (uint64_t)(uintptr_t)job ^ ((uint64_t)dev->index << 32));
+    /* Written data is random, so a device that compresses or deduplicates
+     * gains nothing from it; it carries no stamps (the range leaves the
+     * manifest afterwards). */
+    if (bench_rw_writes(job->rw))
+        rng_fill(&u->rng, u->data.virt, bytes);
+    return true;
+}
+
+/* ---- the fast path ---- */
+
+static enum bench_dir next_dir(struct run *u)
+{
+    switch (u->job->rw) {
+    case BENCH_READ:
+    case BENCH_RANDREAD:
+        return BENCH_DIR_READ;
+    case BENCH_WRITE:
+    case BENCH_RANDWRITE:
+        return BENCH_DIR_WRITE;
+    case BENCH_RANDRW:
+        return rng_below(&u->rng, 100) < u->job->rwmixread ? BENCH_DIR_READ : BENCH_DIR_WRITE;
+    }
+    return BENCH_DIR_READ;
+}
+
+static uint64_t next_lba(struct run *u)
+{
+    if (u->job->rw == BENCH_READ || u->job->rw == BENCH_WRITE) {
+        if (u->seq_next + u->nblk > u->end)
+            u->seq_next = u->first;
+        uint64_t lba = u->seq_next;
+        u->seq_next += u->nblk;
+        return lba;
+    }
+    return u->first + rng_below(&u->rng, u->positions) * u->nblk;
+}
+
+/* Whether another I/O may start now; moves the phases on. */
+static bool may_submit(struct run *u, uint64_t now)
+{
+    if (u->stopping)
+        return false;
+    if (!u->measuring && now >= u->measure_start_ns) {
+        u->measuring = true;
+        u->measure_start_ns = now;
+        u->stop_ns = u->job->runtime_ms ? now + u->job->runtime_ms * 1000000ull : UINT64_MAX;
+    }
+    if (!u->measuring)
+        return true;
+    if (u->job->number_ios ? u->to_submit == 0 : now >= u->stop_ns) {
+        u->stopping = true;
+        return false;
+    }
+    return true;
+}
+
+static void fail_once(struct run *u, const struct blk_request *req, const char *what)
+{
+    bench_count_error(u->r, blk_cause_name(req->cause));
+    u->stopping = true;
+    if (u->failed_reported)
+        return;
+    u->failed_reported = true;
+    blk_report_failure(u->dev, req, what);
+    KT_FAIL(u->t, "%s: %s %s at lba %llu: %s (%s): %s", u->dev->name, u->job->name,
+            blk_op_name((enum blk_op)req->op), (unsigned long long)req->lba,
+            blk_cause_name(req->cause), req->detail, blk_cause_remedy(req->cause));
+}
+
+/* Starts slot s (time counted as submission overhead by the caller). */
+static void start(struct run *u, struct slot *s, uint64_t now)
+{
+    enum bench_dir dir = next_dir(u);
+    s->req.op = dir == BENCH_DIR_READ ? BLK_OP_READ : BLK_OP_WRITE;
+    s->req.lba = next_lba(u);
+    s->measured = u->measuring;
+    if (blk_submit(u->dev, &s->req) != BLK_OK) {
+        fail_once(u, &s->req, "bench submit");
+        return;
+    }
+    (void)now;
+    if (s->measured && u->job->number_ios)
+        u->to_submit--;
+    s->busy = true;
+    u->in_flight++;
+}
+
+/* Blocks of a read the harness's map knows, checked against their stamps. */
+static void verify_read(struct run *u, struct slot *s)
+{
+    if (!u->dio)
+        return;
+    const struct stamp_map *m = &u->dio->map;
+    uint64_t known = 0;
+    for (uint32_t b = 0; b < u->nblk; b++)
+        known += stamp_map_find(m, s->req.lba + b) != NULL;
+    u->r->verified_blocks += known;
+    if (known && dio_verify(u->t, u->dio, &s->req, (uint8_t *)u->data.virt + s->offset,
+                            u->job->name)) {
+        bench_count_error(u->r, blk_cause_name(BLK_CAUSE_MISCOMPARE_CORRUPT));
+        u->stopping = true;
+    }
+}
+
+/* A completed slot: counted, checked, started again unless the job stops. */
+static void finish(struct run *u, struct slot *s)
+{
+    struct blk_request *req = &s->req;
+    s->busy = false;
+    u->in_flight--;
+    if (req->cause != BLK_OK) {
+        fail_once(u, req, "bench");
+        return;
+    }
+    if (!s->measured)
+        return;
+    enum bench_dir dir = req->op == BLK_OP_READ ? BENCH_DIR_READ : BENCH_DIR_WRITE;
+    struct bench_dir_result *d = &u->r->dir[dir];
+    d->ios++;
+    d->bytes += u->job->bs;
+    hist_record(&clat[dir], req->complete_ns - req->submit_ns);
+    if (req->complete_ns > u->last_complete_ns)
+        u->last_complete_ns = req->complete_ns;
+    if (u->job->verify && dir == BENCH_DIR_READ)
+        verify_read(u, s);
+}
+
+/* Reaps queue q's completed slots and restarts them, one kick for all.
+ * Returns how many completed. */
+static unsigned reap(struct run *u, unsigned q)
+{
+    struct slot *first = &u->slots[q * u->depth];
+    unsigned n = 0, started = 0;
+    uint64_t now = time_ns();
+    for (unsigned i = 0; i < u->depth; i++) {
+        struct slot *s = &first[i];
+        if (!s->busy || !__atomic_load_n(&s->req.complete, __ATOMIC_ACQUIRE))
+            continue;
+        finish(u, s);
+        n++;
+        if (may_submit(u, now)) {
+            uint64_t t0 = tsc_read();
+            start(u, s, now);
+            u->r->submit_ns += tsc_read() - t0;
+            started += s->busy;
+        }
+    }
+    if (started) {
+        uint64_t t0 = tsc_read();
+        blk_kick(u->dev, q);
+        u->r->doorbell_ns += tsc_read() - t0;
+        u->r->submit_ios += started;
+    }
+    return n;
+}
+
+/* The driver's deadline and its recovery, then a bound of our own: a
+ * request the driver never ends is a failure, never a hang. */
+static uint64_t stall_bound_ns(const struct blk_dev *dev)
+{
+    return ((uint64_t)dev->timeout_ms * 2 + 20000) * 1000000ull;
+}
+
+static void run_loop(struct run *u)
+{
+    uint64_t last_progress = time_ns(), last_poll = last_progress;
+    uint64_t bound = stall_bound_ns(u->dev);
+
+    for (unsigned q = 0; q < u->qpairs; q++) {
+        unsigned started = 0;
+        uint64_t t0 = tsc_read();
+        for (unsigned i = 0; i < u->depth && may_submit(u, time_ns()); i++) {
+            struct slot *s = &u->slots[q * u->depth + i];
+            start(u, s, 0);
+            started += s->busy;
+        }
+        uint64_t t1 = tsc_read();
+        if (started)
+            blk_kick(u->dev, q);
+        u->r->submit_ns += t1 - t0;
+        u->r->doorbell_ns += tsc_read() - t1;
+        u->r->submit_ios += started;
+    }
+    while (u->in_flight) {
+        unsigned progress = 0;
+        for (unsigned q = 0; q < u->qpairs; q++) {
+            if (!u->job->irq) {
+                uint64_t t0 = tsc_read();
+                unsigned n = blk_poll(u->dev, q);
+                uint64_t t1 = tsc_read();
+                if (!n)
+                    continue;
+                u->r->complete_ns += t1 - t0;
+                u->r->complete_ios += n;
+            }
+            uint64_t t0 = tsc_read();
+            unsigned n = reap(u, q);
+            if (u->job->irq && n) {
+                u->r->complete_ns += tsc_read() - t0;
+                u->r->complete_ios += n;
+            }
+            progress += n;
+        }
+        uint64_t now = time_ns();
+        if (progress) {
+            last_progress = now;
+            continue;
+        }
+        if (u->job->irq && now - last_poll >= BENCH_IRQ_POLL_NS) {
+            for (unsigned q = 0; q < u->qpairs; q++)
+                blk_poll(u->dev, q);
+            last_poll = now;
+        }
+        if (now - last_progress > bound) {
+            KT_FAIL(u->t, "%s: %u I/Os of %s still in flight after %llu ms with no completion "
+                    "(the driver did not end them)", u->dev->name, u->in_flight, u->job->name,
+                    (unsigned long long)(bound / 1000000));
+            bench_count_error(u->r, blk_cause_name(BLK_CAUSE_TIMEOUT));
+            return;
+        }
+        cpu_pause();
+    }
+}
+
+/* The buffers go back, unless a request still holds one (the device may
+ * still move data into it: kept, and said). */
+static void release(struct run *u)
+{
+    if (u->in_flight) {
+        ktest_diag(u->t, "%s: %u requests never ended: their %llu KiB of buffers stay allocated",
+                   u->dev->name, u->in_flight, (unsigned long long)(u->data.size >> 10));
+        return;
+    }
+    dma_free(&u->data);
+    dma_free(&u->state);
+}
+
+bool bench_run(struct ktest *t, const struct bench_job *job, struct blk_dev *dev,
+               struct bench_result *r)
+{
+    struct run u = { .t = t, .job = job, .dev = dev, .r = r };
+    *r = (struct bench_result){ .job = job->name, .device = dev->name, .kind = dev->kind,
+                                .rw = bench_rw_name(job->rw), .bs = job->bs, .irq = job->irq,
+                                .verify = job->verify };
+    for (unsigned d = 0; d < BENCH_DIRS; d++) {
+        hist_init(&clat[d]);
+        r->dir[d].clat = &clat[d];
+    }
+    if (job->verify) {
+        const char *why = "";
+        if (!dio_prepare(&why)) {
+            ktest_skip(t, "verify=1: the harness has no record of %s's data: %s", dev->name, why);
+            return false;
+        }
+    }
+    u.dio = dio_of(dev);
+    if (!choose_range(&u))
+        return false;
+    if (!set_up(&u)) {
+        release(&u);
+        return false;
+    }
+    r->iodepth = u.depth;
+    r->qpairs = u.qpairs;
+    u.to_submit = job->number_ios;
+
+    uint64_t flags = job->irq ? 0 : irq_save();
+    u.measure_start_ns = time_ns() + job->ramp_ms * 1000000ull;
+    run_loop(&u);
+    if (!job->irq)
+        irq_restore(flags);
+
+    r->elapsed_ns = u.last_complete_ns > u.measure_start_ns && u.measuring
+                        ? u.last_complete_ns - u.measure_start_ns : 0;
+    r->submit_ns = tsc_ticks_to_ns(r->submit_ns);
+    r->doorbell_ns = tsc_ticks_to_ns(r->doorbell_ns);
+    r->complete_ns = tsc_ticks_to_ns(r->complete_ns);
+    if (bench_rw_writes(job->rw) && u.dio)
+        dio_forget(u.dio, u.first, u.end - u.first);
+    if (bench_rw_writes(job->rw))
+        ktest_diag(t, "%s: blocks %llu..%llu now hold benchmark data%s", dev->name,
+                   (unsigned long long)u.first, (unsigned long long)u.end,
+                   u.dio ? " (left out of the manifest)" : "");
+    release(&u);
+    return true;
+}

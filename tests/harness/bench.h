@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/harness/bench.h — the benchmark engine (issue 13): runs one job
+ * (lib/bench_job.h) on one block device and fills in what it measured
+ * (lib/bench_report.h). The `bench` suite (tests/kernel/test_bench.c) runs
+ * it once per job and device, each a KTAP case of its own.
+ *
+ * The fast path is what a user of the block interface would write, with
+ * nothing in the way:
+ * - every request, segment and data buffer is set up before the clock
+ *   starts (one DMA region sliced per slot, one array of slots); nothing is
+ *   allocated, formatted or printed per I/O;
+ * - a queue pair is filled, then kicked once (one doorbell or PxCI write);
+ *   each poll reaps what completed, resubmits those slots and kicks once;
+ * - completion=poll: interrupts are off while the job runs, and blk_poll()
+ *   reaps (the drivers poll when the caller holds interrupts off, whatever
+ *   their mode); completion=irq: the drivers' interrupt handlers complete
+ *   the requests and the engine only watches the slots (blk_poll() is
+ *   called when nothing has completed for a millisecond, so a missing
+ *   interrupt or a deadline is still noticed);
+ * - latency is the block layer's own stamps (submit_ns at blk_submit,
+ *   complete_ns at blk_complete, from the TSC) into a log-linear histogram
+ *   (lib/hist.h); bareio's own time is the TSC around blk_submit/blk_kick
+ *   and around the blk_poll calls that reaped something.
+ *
+ * What it refuses, before any I/O: a write job on a device that is not
+ * scratch or outside its scratch range (the block layer's write gate is
+ * still there behind it), a block size that is not a multiple of the
+ * device's, a range that holds no block of the job. A job's writes replace
+ * what the dio suite stamped there, so the range a write job used is taken
+ * out of the run's manifest (dio_forget). The first failed I/O stops the
+ * job (fio's default): the failure record is printed and the causes of
+ * every failed I/O counted. */
+#ifndef TESTS_HARNESS_BENCH_H
+#define TESTS_HARNESS_BENCH_H
+#include <stdbool.h>
+#include "drivers/blk/blk.h"
+#include "lib/bench_job.h"
+#include "lib/bench_report.h"
+
+struct ktest;
+
+/* Runs `job` on `dev`. Returns true when it ran (then *r holds the
+ * figures, its histograms valid until the next call, and the case has
+ * failed if an I/O did); false when the job does not apply to the device
+ * (the case is then skipped, saying why) or could not be set up (the case
+ * failed, saying why). */
+bool bench_run(struct ktest *t, const struct bench_job *job, struct blk_dev *dev,
+               struct bench_result *r);
+
+#endif
