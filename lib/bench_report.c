@@ -135,10 +135,10 @@ int bench_report_json(const struct bench_result *r, char *buf, size_t size)
     put(&o, ",");
     put_dir_json(&o, "write", r, &r->dir[BENCH_DIR_WRITE]);
     put(&o, ",\"overhead_ns\":{\"submit\":%llu,\"doorbell\":%llu,\"complete\":%llu},"
-        "\"verified_blocks\":%llu,\"errors\":{\"total\":%llu",
+        "\"kicks\":%llu,\"verified_blocks\":%llu,\"errors\":{\"total\":%llu",
         (unsigned long long)per_io(r->submit_ns, r->submit_ios),
         (unsigned long long)per_io(r->doorbell_ns, r->submit_ios),
-        (unsigned long long)per_io(r->complete_ns, r->complete_ios),
+        (unsigned long long)per_io(r->complete_ns, r->complete_ios), (unsigned long long)r->kicks,
         (unsigned long long)r->verified_blocks, (unsigned long long)r->errors_total);
     for (unsigned i = 0; i < r->error_kinds && i < BENCH_ERROR_KINDS; i++) {
         put(&o, ",");

@@ -11,7 +11,7 @@
  *            "runtime":..,"total_ios":..,"clat_ns":{"min":..,"max":..,"mean":..,
  *            "stddev":..,"N":..,"percentile":{"1.000000":..,...,"99.990000":..}}},
  *    "write":{...the same...},
- *    "overhead_ns":{"submit":..,"doorbell":..,"complete":..},"verified_blocks":..,
+ *    "overhead_ns":{"submit":..,"doorbell":..,"complete":..},"kicks":..,"verified_blocks":..,
  *    "errors":{"total":0}}
  *
  * bw is KiB/s and runtime milliseconds, as fio reports them; iops has three
@@ -49,6 +49,7 @@ struct bench_result {
      * the emulator's time, which runs the device model there), and in the
      * blk_poll calls that reaped something. */
     uint64_t submit_ns, submit_ios, doorbell_ns;
+    uint64_t kicks;                     /* blk_kick calls: doorbell writes, at most */
     uint64_t complete_ns, complete_ios;
     uint64_t verified_blocks;
     uint64_t errors_total;

@@ -47,4 +47,11 @@ struct ktest;
 bool bench_run(struct ktest *t, const struct bench_job *job, struct blk_dev *dev,
                struct bench_result *r);
 
+/* The reference the engine is held to: `ios` random reads of `bs` bytes
+ * at `depth` on queue 0, with nothing done per I/O but resubmitting it
+ * (no latency, no counts). *elapsed_ns from the first submission to the
+ * last completion; *kicks the blk_kick calls. False when it does not apply (skipped) or failed. */
+bool bench_bare_loop(struct ktest *t, struct blk_dev *dev, uint32_t bs, unsigned depth,
+                     uint64_t ios, uint64_t *elapsed_ns, uint64_t *kicks);
+
 #endif

@@ -30,7 +30,7 @@ static struct bench_result sample(void)
     struct bench_result r = {
         .job = "randread-4k-qd1", .device = "nvme0n1", .kind = "nvme", .rw = "randread",
         .bs = 4096, .iodepth = 1, .qpairs = 1, .elapsed_ns = 1000000,
-        .submit_ns = 30000, .submit_ios = 100, .doorbell_ns = 50000, .complete_ns = 25000, .complete_ios = 100,
+        .submit_ns = 30000, .submit_ios = 100, .doorbell_ns = 50000, .kicks = 40, .complete_ns = 25000, .complete_ios = 100,
     };
     r.dir[BENCH_DIR_READ] = (struct bench_dir_result){ 100, 409600, &rh };
     r.dir[BENCH_DIR_WRITE] = (struct bench_dir_result){ 0, 0, &wh };
@@ -65,7 +65,7 @@ HTEST(bench_json_has_fio_fields_and_values)
     HT_EXPECT(has(json, "\"N\":100,\"percentile\":{\"1.000000\":"));
     HT_EXPECT(has(json, "\"write\":{\"io_bytes\":0,\"io_kbytes\":0,\"bw_bytes\":0,\"bw\":0,"
                         "\"iops\":0.000,\"runtime\":1,\"total_ios\":0,\"clat_ns\":{\"min\":0,"));
-    HT_EXPECT(has(json, "\"overhead_ns\":{\"submit\":300,\"doorbell\":500,\"complete\":250},\"verified_blocks\":0,"
+    HT_EXPECT(has(json, "\"overhead_ns\":{\"submit\":300,\"doorbell\":500,\"complete\":250},\"kicks\":40,\"verified_blocks\":0,"
                         "\"errors\":{\"total\":0}}"));
     /* Every percentile key fio writes, with the histogram's own value. */
     for (unsigned i = 0; i < HIST_FIO_PERCENTILES; i++) {

@@ -21,6 +21,7 @@
 #include "lib/format.h"
 #include "lib/glob.h"
 #include "lib/ktap.h"
+#include "lib/scale.h"
 #include "lib/string.h"
 #include "tests/harness/bench.h"
 #include "tests/harness/ktest.h"
@@ -167,7 +168,63 @@ static void bench_jobs(struct ktest *t)
         KT_FAIL(t, "%s on %s completed no measured I/O", job->name, dev->name);
 }
 
+/* ---- the reference loop (explicit: `make bench` runs it) ---- */
+
+CMDLINE_UINT(uint64_t, bench_bare_ios, "bench.bare_ios", 20000, 1, 1ull << 32,
+             "reads per run of bench.bench_bare_loop (the engine's reference)");
+
+#define BARE_ROUNDS_MAX 15
+CMDLINE_UINT(uint32_t, bench_bare_rounds, "bench.bare_rounds", 5, 1, BARE_ROUNDS_MAX,
+             "how many times bench.bench_bare_loop alternates the reference loop and the engine");
+
+/* On every device, random 4 KiB reads at QD1 and QD32, alternately through
+ * the least code the block interface allows and through the engine (the
+ * same job bounded by the same I/O count), bench.bare_rounds times each so that the
+ * host's drift hits both alike; one `bench-bare:` JSON line per device and
+ * depth with the medians, for `make bench` to report the engine's cost. */
+static void bench_bare_loop_case(struct ktest *t)
+{
+    static const unsigned depths[] = { 1, 32 };
+    static struct bench_result r;
+    unsigned ran = 0;
+    for (unsigned i = 0; i < blk_count(); i++) {
+        struct blk_dev *dev = blk_get(i);
+        for (unsigned k = 0; k < sizeof depths / sizeof depths[0]; k++) {
+            struct bench_job job = { .dev = "*", .rw = BENCH_RANDREAD, .bs = 4096,
+                                     .iodepth = depths[k], .qpairs = 1,
+                                     .number_ios = bench_bare_ios };
+            snprintf(job.name, sizeof job.name, "randread-4k-qd%u", depths[k]);
+            uint64_t bare[BARE_ROUNDS_MAX], engine[BARE_ROUNDS_MAX], bare_kicks = 0, kicks = 0;
+            bool ok = true;
+            for (unsigned n = 0; n < bench_bare_rounds && ok; n++) {
+                uint64_t ns = 0, k = 0;
+                ok = bench_bare_loop(t, dev, job.bs, job.iodepth, bench_bare_ios, &ns, &k) &&
+                     bench_run(t, &job, dev, &r) && !ktest_failed(t);
+                bare_kicks += k;
+                kicks += r.kicks;
+                bare[n] = bench_iops_milli(bench_bare_ios, ns) / 1000;
+                engine[n] = bench_iops_milli(r.dir[BENCH_DIR_READ].ios, r.elapsed_ns) / 1000;
+            }
+            if (!ok)
+                continue;
+            ran++;
+            uint64_t b = median_u64(bare, bench_bare_rounds), e = median_u64(engine, bench_bare_rounds);
+            ktest_diag(t, "bench-bare: {\"jobname\":\"%s\",\"device\":\"%s\",\"kind\":\"%s\","
+                       "\"total_ios\":%llu,\"rounds\":%u,\"bare_iops\":%llu,\"engine_iops\":%llu,"
+                       "\"engine_per_mille\":%llu,\"bare_kicks\":%llu,\"engine_kicks\":%llu}", job.name,
+                       dev->name, dev->kind,
+                       (unsigned long long)bench_bare_ios, bench_bare_rounds, (unsigned long long)b,
+                       (unsigned long long)e, (unsigned long long)(b ? e * 1000 / b : 0),
+                       (unsigned long long)bare_kicks, (unsigned long long)kicks);
+        }
+    }
+    if (!ran && !ktest_failed(t))
+        ktest_skip(t, "no device took the reference loop");
+}
+
 static const struct ktest_case bench_cases[] = {
     KTEST_CASE_PARAMS(bench_jobs, bench_param_count, bench_param_name),
+    { .name = "bench_bare_loop", .fn = bench_bare_loop_case, .timeout_ms = 600000,
+      .flags = KTEST_EXPLICIT },
 };
 KTEST_SUITE_FULL(bench, 95, bench_cases, bench_available);
