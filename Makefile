@@ -35,7 +35,7 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 ISO_CMDLINE ?=
 
 .PHONY: layers
-.PHONY: all kernel iso run test host-test host-tools tools-test scenario-test deps clean FORCE \
+.PHONY: all kernel iso run bench test host-test host-tools tools-test scenario-test deps clean FORCE \
         fuzz fuzz-build fuzz-regress mutate mutate-check
 all: kernel iso
 kernel: $(BUILD)/bareio.elf
@@ -204,7 +204,7 @@ deps:
 
 # make run: boot the harness on the default scratch disks (RUN_CMDLINE is the
 # kernel command line, RUN_ARGS more tools/run-qemu options).
-RUN_CMDLINE ?=
+RUN_CMDLINE ?= bench=quick
 RUN_ARGS ?=
 # After a run that wrote stamped data (a manifest in the log), tools/verify-image
 # proves on the host that each scratch image holds what the manifest says.
@@ -216,6 +216,15 @@ run: deps
 	@if grep -q '^bareio-manifest: begin' $(BUILD)/run.log; then \
 	    for img in $(RUN_IMAGES); do BAREIO_BUILD=$(BUILD) tools/verify-image $(BUILD)/run.log $$img || exit 1; done; \
 	fi
+
+# make bench: bareio's benchmark engine next to Linux + fio on the same QEMU
+# machine (tools/bench; BENCH_ARGS e.g. --rounds 5 --backends null).
+BENCH_ARGS ?=
+bench: deps
+	@tools/install-deps --bench
+	@$(MAKE) --no-print-directory kernel
+	$(PYTHON) tools/bench-initramfs --out $(BUILD)/bench/initramfs.cpio.gz
+	$(PYTHON) tools/bench --out $(BUILD)/bench --kernel $(BUILD)/bareio.elf $(BENCH_ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory kernel

@@ -329,7 +329,11 @@ static unsigned reap(struct run *u, unsigned q, uint64_t t)
     uint64_t t1 = tsc_read();
     u->r->complete_ns += t1 - t;
     u->r->complete_ios += n;
-    for (struct slot *s = list; s; s = s->next_done) {
+    /* A started slot may complete (and be pushed on the list again, its
+     * link rewritten) before this loop moves on: a driver may ring its
+     * doorbell in submit, and completion=irq reaps in the handler. */
+    for (struct slot *s = list, *next; s; s = next) {
+        next = s->next_done;
         if (!may_submit(u, t1))
             break;
         start(u, s);
@@ -524,7 +528,8 @@ bool bench_bare_loop(struct ktest *t, struct blk_dev *dev, uint32_t bs, unsigned
             continue;
         }
         unsigned again = 0;
-        for (struct slot *s = list; s; s = s->next_done) {
+        for (struct slot *s = list, *next; s; s = next) {
+            next = s->next_done;
             u.in_flight--;
             completed++;
             bad += s->req.cause != BLK_OK;

@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: MIT
+"""tests/scenarios/test_bench.py — the `bench` suite (issue 13) on real
+emulated devices: what it counts, not how fast it is (no timing is asserted).
+
+- Jobs bounded by an I/O count on AHCI, NVMe and virtio: each job and device
+  is its own KTAP parameter; every JSON line is read by Python's json module
+  and checked by tools/bench_log.problems (bytes against I/Os and block size,
+  IOPS and bandwidth against the measured time, the histogram's count,
+  percentiles in order inside [min, max]); the counts are exactly the ones
+  asked for, a randrw mix has both reads and writes, a ramp is not counted,
+  the human lines are there, a job matching no device is a named skip, and
+  the writes stay inside the scratch range (the label and the bytes before
+  the range are byte-identical afterwards).
+- The profile `make run` ends with (quick) on all three.
+- verify=1 after the dio suite checks the blocks it stamped.
+- A read error planted with blkdebug fails the job's case, the cause counted
+  in the JSON and the failure record printed.
+- completion=irq through the drivers' interrupts; skipped, saying why, on a
+  device that polls.
+- A write job on a disk without a scratch label is skipped and writes
+  nothing; a bad bench= is a usage error before anything runs.
+"""
+import os
+import re
+import sys
+
+from conftest import FAIL, PASS, USAGE, assert_clean_pass, case_log, scratch_image, sha256
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+import bench_log  # noqa: E402
+
+MiB = 1024 * 1024
+
+
+def three_disks(tmp_path, label=True):
+    paths = {n: scratch_image(tmp_path, n, 64 * MiB, label=label) for n in ("sata", "nvme", "vblk")}
+    args = ["-drive", f"if=none,id=sata,format=raw,file={paths['sata']}",
+            "-device", "ide-hd,drive=sata,bus=ide.0,serial=bench-sata",
+            "-drive", f"if=none,id=nvme,format=raw,file={paths['nvme']}",
+            "-device", "nvme,drive=nvme,serial=bench-nvme",
+            "-drive", f"if=none,id=vblk,format=raw,file={paths['vblk']}",
+            "-device", "virtio-blk-pci,drive=vblk,serial=bench-vblk"]
+    return paths, args
+
+
+def run(boot, kernel, cmdline, qemu_args, timeout=240):
+    return boot("--kernel", kernel, "--append", cmdline, "--disks", "none", "--", *qemu_args,
+                timeout=timeout)
+
+
+def params(b):
+    case = b.report.find("bench.bench_jobs")
+    assert case is not None, b.describe()
+    return {c.name: c for c in case.children}
+
+
+def by_name(b):
+    out = {}
+    for j in bench_log.jobs(b.log):
+        assert bench_log.problems(j) == [], (j, bench_log.problems(j))
+        out[f"{j['jobname']}-{j['device']}"] = j
+    return out
+
+
+JOBS = ("name=rr,rw=randread,bs=4k,iodepth=4,number_ios=300;"
+        "name=sw,rw=write,bs=8k,iodepth=2,number_ios=200,ramp_time=50ms;"
+        "name=mix,rw=randrw,rwmixread=70,bs=4k,iodepth=8,qpairs=2,number_ios=400;"
+        "name=big,rw=read,bs=128k,iodepth=8,number_ios=64;"
+        "name=lost,dev=nosuch*,number_ios=1")
+DEVS = ("ahci0p0", "nvme0n1", "vblk0")
+
+
+def test_bench_counts_what_it_was_asked(boot, kernel, tmp_path):
+    paths, args = three_disks(tmp_path)
+    before = {n: sha256(p, 0, MiB) for n, p in paths.items()}
+    b = run(boot, kernel, f"tests=bench bench={JOBS}", args)
+    assert_clean_pass(b)
+    p = params(b)
+    want = {f"{j}-{d}" for j in ("rr", "sw", "mix", "big") for d in DEVS} | {"lost-none"}
+    assert set(p) == want, (sorted(p), b.describe())
+    assert p["lost-none"].status == "skip"
+    assert "dev=nosuch* matches no block device" in p["lost-none"].directive
+    assert all(p[n].status == "pass" for n in want - {"lost-none"}), b.describe()
+    jobs = by_name(b)
+    assert set(jobs) == want - {"lost-none"}
+    for d in DEVS:
+        rr, sw, mix, big = (jobs[f"{n}-{d}"] for n in ("rr", "sw", "mix", "big"))
+        assert (rr["read"]["total_ios"], rr["write"]["total_ios"]) == (300, 0)
+        assert rr["read"]["io_bytes"] == 300 * 4096 and rr["iodepth"] == 4
+        # The ramp's I/Os are not counted: exactly number_ios after it.
+        assert (sw["write"]["total_ios"], sw["read"]["total_ios"]) == (200, 0)
+        assert sw["write"]["io_bytes"] == 200 * 8192
+        assert mix["read"]["total_ios"] + mix["write"]["total_ios"] == 400
+        assert mix["read"]["total_ios"] > 0 and mix["write"]["total_ios"] > 0
+        assert big["read"]["io_bytes"] == 64 * 128 * 1024 and big["bs"] == 131072
+        assert all(j["errors"]["total"] == 0 and j["kind"] for j in (rr, sw, mix, big))
+        diag = "\n".join(p[f"rr-{d}"].diagnostics)
+        assert f"rr {d}: rw=randread bs=4096 iodepth=4 qpairs=1 completion=poll" in diag
+        assert re.search(r"read: IOPS=[\d.]+k?, BW=", diag), diag
+        assert "clat percentiles (nsec): 1.00th=[" in diag
+        assert "now hold benchmark data" in "\n".join(p[f"sw-{d}"].diagnostics)
+    # Only AHCI has one queue pair; NVMe gives two, virtio one.
+    assert jobs["mix-nvme0n1"]["qpairs"] == 2 and jobs["mix-ahci0p0"]["qpairs"] == 1
+    # The writes stayed in the scratch range: the label's first MiB is as it was.
+    for n, path in paths.items():
+        assert sha256(path, 0, MiB) == before[n], n
+
+
+def test_bench_quick_profile(boot, kernel, tmp_path):
+    _, args = three_disks(tmp_path)
+    b = run(boot, kernel, "tests=bench bench=quick", args)
+    assert_clean_pass(b)
+    assert set(params(b)) == {f"randread-4k-qd{q}-{d}" for q in (1, 32) for d in DEVS}
+    for name, j in by_name(b).items():
+        assert j["read"]["total_ios"] == 2000, name
+
+
+def test_bench_verify_checks_stamped_blocks(boot, kernel, tmp_path):
+    _, args = three_disks(tmp_path)
+    b = run(boot, kernel, "tests=dio.dio_write_read_verify,bench "
+            "bench=name=v,dev=nvme0n1,rw=randread,bs=4k,iodepth=8,size=4m,offset=1m,"
+            "number_ios=3000,verify=1", args, timeout=300)
+    assert_clean_pass(b)
+    j = by_name(b)["v-nvme0n1"]
+    assert j["verify"] == 1 and j["verified_blocks"] > 0, j
+    assert f"verified: {j['verified_blocks']} blocks against their stamps" in \
+        case_log(b, "bench.bench_jobs.v-nvme0n1")
+
+
+def test_bench_read_error_fails_the_job(boot, kernel, tmp_path):
+    path = scratch_image(tmp_path, "faulty", 64 * MiB)
+    blockdev = ("driver=raw,node-name=d0,file.driver=blkdebug,"
+                "file.inject-error.0.event=read_aio,file.inject-error.0.iotype=read,"
+                "file.inject-error.0.sector=65536,"
+                f"file.image.driver=file,file.image.filename={path}")
+    b = run(boot, kernel, "tests=bench bench=name=bad,rw=randread,offset=32m,size=4k,"
+            "number_ios=50", ["-blockdev", blockdev, "-device", "nvme,drive=d0,serial=bench-bad"])
+    assert b.status == FAIL, b.describe()
+    case = b.report.find("bench.bench_jobs.bad-nvme0n1")
+    assert case is not None and case.status == "fail", b.describe()
+    j = by_name(b)["bad-nvme0n1"]
+    assert j["errors"]["total"] >= 1 and j["errors"].get("media error", 0) >= 1, j
+    log = case_log(b, "bench.bench_jobs.bad-nvme0n1")
+    assert "nvme0n1: bad read at lba 65536: media error" in log, log
+    assert "errors: " in log and "(media error " in log
+
+
+def test_bench_interrupt_completion(boot, kernel, tmp_path):
+    _, args = three_disks(tmp_path)
+    b = run(boot, kernel, "tests=bench bench=name=i,rw=randread,iodepth=4,number_ios=300,"
+            "completion=irq", args)
+    assert_clean_pass(b)
+    for name, j in by_name(b).items():
+        assert j["completion"] == "irq" and j["read"]["total_ios"] == 300, name
+    b = run(boot, kernel, "tests=bench nvme.irq=poll bench=name=i,dev=nvme*,rw=randread,"
+            "number_ios=10,completion=irq", args)
+    assert b.status == PASS, b.describe()
+    case = params(b)["i-nvme0n1"]
+    assert case.status == "skip" and "completes by polling" in case.directive, case.directive
+
+
+def test_bench_never_writes_a_disk_that_is_not_scratch(boot, kernel, tmp_path):
+    paths, args = three_disks(tmp_path, label=False)
+    before = {n: sha256(p) for n, p in paths.items()}
+    b = run(boot, kernel, "tests=bench bench=name=w,rw=randwrite,number_ios=100", args)
+    assert b.status == PASS, b.describe()
+    for d in DEVS:
+        case = params(b)[f"w-{d}"]
+        assert case.status == "skip" and "is not scratch" in case.directive, case.directive
+    assert {n: sha256(p) for n, p in paths.items()} == before
+
+
+def test_bench_bad_jobs_are_refused_before_anything_runs(boot, kernel, tmp_path):
+    paths, args = three_disks(tmp_path)
+    before = {n: sha256(p) for n, p in paths.items()}
+    b = run(boot, kernel, "tests=bench bench=name=x,bs=3000", args)
+    assert b.status == USAGE, b.describe()
+    assert "bench: job 1: bs=3000: not a multiple of 512" in b.log, b.describe()
+    assert "bench_jobs" not in b.log
+    b = run(boot, kernel, "tests=bench bench=rw=write,verify=1", args)
+    assert b.status == USAGE, b.describe()
+    assert "verify=1: only for jobs that only read" in b.log
+    assert {n: sha256(p) for n, p in paths.items()} == before
