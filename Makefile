@@ -224,7 +224,11 @@ bench: deps
 	@tools/install-deps --bench
 	@$(MAKE) --no-print-directory kernel
 	$(PYTHON) tools/bench-initramfs --out $(BUILD)/bench/initramfs.cpio.gz
-	$(PYTHON) tools/bench --out $(BUILD)/bench --kernel $(BUILD)/bareio.elf $(BENCH_ARGS)
+	@$(PYTHON) tools/bench --out $(BUILD)/bench --kernel $(BUILD)/bareio.elf $(BENCH_ARGS); status=$$?; \
+	    $(PYTHON) tools/bench-report -o $(BUILD)/bench --compare $(BUILD)/bench/compare.json \
+	        $(BUILD)/bench/logs/*-round1.log > $(BUILD)/bench/report.txt && \
+	    echo "bench: plots in $(BUILD)/bench (latency.png, qd.png, compare.png; table in report.txt)"; \
+	    exit $$status
 
 test: deps
 	@$(MAKE) --no-print-directory kernel

@@ -15,7 +15,9 @@
  *    "errors":{"total":0}}
  *
  * bw is KiB/s and runtime milliseconds, as fio reports them; iops has three
- * decimals; mean and stddev are whole nanoseconds. `errors` names each cause
+ * decimals; mean and stddev are whole nanoseconds. clat_ns runs from
+ * blk_submit to blk_complete, so it holds what fio calls `lat` (submission
+ * and completion): compare it with fio's lat_ns, not its clat_ns. `errors` names each cause
  * that occurred with its count ("errors":{"total":2,"timeout":2}).
  *
  * The rates are computed here, once, from exact counts (I/Os, bytes and the

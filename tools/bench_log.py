@@ -146,3 +146,60 @@ def problems(r):
         elif sum(named.values()) > total or (len(named) < 8 and sum(named.values()) != total):
             errs.append(f"errors: the causes {named} do not add up to total {total}")
     return errs
+
+
+def linux(text):
+    """The Linux baseline's runs (tools/bench-initramfs): a list of
+    {"disk", "engine", "job", "status", "fio"} where fio is fio's own JSON
+    document (None when its status was not 0 or it could not be read)."""
+    out = []
+    text = text.replace("\r", "")
+    for block in text.split("bench-fio-begin ")[1:]:
+        head, _, rest = block.partition("\n")
+        words = head.split()
+        if len(words) < 3:
+            continue
+        body, found_end, tail = rest.partition("bench-fio-end ")
+        status = tail.split("\n", 1)[0].split() if found_end else []
+        run = {"disk": words[0], "engine": words[1], "job": words[2],
+               "status": status[3] if len(status) >= 4 else None, "fio": None}
+        if run["status"] == "0":
+            try:
+                run["fio"] = json.loads(body[body.index("{"):body.rindex("}") + 1])
+            except ValueError:
+                run["status"] = "unreadable JSON"
+        out.append(run)
+    return out
+
+
+def kind_of(device):
+    """nvme0n1 -> nvme, ahci0p0 / sda -> ahci, vblk0 / vda -> vblk."""
+    if device.startswith("nvme"):
+        return "nvme"
+    if device.startswith(("ahci", "sd")):
+        return "ahci"
+    if device.startswith(("vblk", "vd")):
+        return "vblk"
+    return device
+
+
+def latency(direction):
+    """The latency to compare: fio's lat_ns (submission + completion) when
+    fio gives its percentiles (--lat_percentiles=1), else clat_ns — which
+    for bareio already runs from blk_submit to blk_complete."""
+    lat = direction.get("lat_ns")
+    if isinstance(lat, dict) and isinstance(lat.get("percentile"), dict):
+        return lat
+    return direction["clat_ns"]
+
+
+def figures(direction):
+    """IOPS, bandwidth, p50 and p99 of one fio-style direction object."""
+    p = latency(direction)["percentile"]
+    return {"iops": float(direction["iops"]), "bw_bytes": int(direction["bw_bytes"]),
+            "p50_ns": int(p["50.000000"]), "p99_ns": int(p["99.000000"])}
+
+
+def main_direction(doc, rw):
+    """fio and bareio both keep reads and writes apart: a job's own side."""
+    return doc["write"] if rw in ("write", "randwrite") else doc["read"]

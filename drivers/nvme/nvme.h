@@ -25,7 +25,11 @@
  * (the reset after a failed Abort, the CSTS.CFS check of each poll, the
  * shutdown behind blk_ops), which nvme_io.c calls.
  * Only the NVM command set, 64-byte SQEs / 16-byte CQEs and 4 KiB memory pages
- * are used; SGLs, metadata, protection information and CMB are left out. */
+ * are used; a read or write of one buffer over two pages goes as one SGL data
+ * block when the controller has SGLs (nvme.sgl=, on by default: QEMU maps one
+ * range instead of a page per PRP entry, and the driver builds no list);
+ * SGL descriptor lists, metadata, protection information and CMB are left
+ * out. */
 #ifndef DRIVERS_NVME_NVME_H
 #define DRIVERS_NVME_NVME_H
 #include <stdbool.h>
@@ -326,6 +330,21 @@ struct nvme_prp_page {
     uint64_t *entries;
     uint64_t phys;
 };
+/* SGLs (NVMe 1.4 §4.4): CDW0.PSDT 01b says the data pointer holds an SGL
+ * descriptor; a Data Block descriptor (type 0h, subtype 0h: identifier byte
+ * 00h) is address (bytes 0-7), length (8-11) and the identifier (byte 15).
+ * Identify Controller SGLS bits 1:0: 01b supported, 10b supported with
+ * dword alignment and granularity of data blocks, 00b not, 11b reserved. */
+#define NVME_SQE_PSDT_SGL       (1u << 14)
+#define NVME_SGLS_SUPPORT(sgls) ((sgls) & 3u)
+#define NVME_SGL_DATA_BLOCK     0x00u
+/* The part [offset, offset + bytes) of the segments as one SGL Data Block
+ * in the command's data pointer (dptr1, dptr2 as the SQE's PRP1 and PRP2
+ * fields): true when it lies inside one segment and `bytes` fits the
+ * 32-bit length, false otherwise (the caller uses PRPs then). */
+bool nvme_sgl_single(const struct blk_seg *segs, uint32_t nsegs, uint64_t offset, uint64_t bytes,
+                     uint64_t *dptr1, uint64_t *dptr2);
+
 struct nvme_prp {
     uint64_t prp1, prp2;
     uint32_t entries;       /* PRP entries in all (PRP1, PRP2 or list entries) */
@@ -489,6 +508,8 @@ struct nvme_ctrl {
     bool alive;                 /* enabled and serving */
     bool shut_down;
     bool shadow_doorbells;      /* Doorbell Buffer Config in effect */
+    bool sgl;                   /* reads and writes in one segment go as one SGL data
+                                 * block (Identify SGLS, nvme.sgl=) */
     bool in_recovery;
     enum nvme_irq_mode irq_mode;
     uint16_t queue_depth;
@@ -555,6 +576,10 @@ bool nvme_test_view(struct blk_dev *dev, unsigned queue, struct nvme_test_view *
 /* The next read on the namespace goes to `nsid` instead (0: none); never a
  * write, which could land on a namespace the block layer never allowed. */
 void nvme_test_nsid_once(struct blk_dev *dev, uint32_t nsid);
+/* SGL data blocks on or off for the namespace's controller (the PRP cases
+ * turn them off to see PRP lists); *was says what it was. false: not an
+ * NVMe namespace, or `on` asked of a controller without SGLs. */
+bool nvme_test_set_sgl(struct blk_dev *dev, bool on, bool *was);
 /* A controller reset (nvme_ctrl_reset) for `reason`, with whatever is in
  * flight; false when the controller did not come back or dev is no NVMe
  * namespace. */

@@ -32,6 +32,9 @@ CMDLINE_UINT(uint16_t, nvme_queues_key, "nvme.queues", 4, 1, NVME_MAX_IO_QUEUES,
              "NVMe I/O queue pairs wanted per controller");
 CMDLINE_UINT(uint16_t, nvme_qdepth_key, "nvme.qdepth", 256, 2, 4096,
              "NVMe I/O queue entries (capped by CAP.MQES)");
+CMDLINE_BOOL(nvme_sgl_key, "nvme.sgl", true,
+             "send a read or write of one buffer over two pages as one SGL data block when the "
+             "controller supports SGLs (Identify SGLS), instead of a PRP list");
 CMDLINE_BOOL(nvme_shadow_db_key, "nvme.shadow_db", true,
              "use Doorbell Buffer Config (shadow doorbells) when the controller has it");
 
@@ -236,6 +239,10 @@ static bool setup_io_queues(struct nvme_ctrl *c, bool first, char *why, size_t w
     char words[120];
 
     setup_shadow_doorbells(c);
+    /* SGLS 10b asks data blocks to be dword aligned and sized: segments
+     * already are (addr_align and len_align 4). */
+    unsigned sgls = NVME_SGLS_SUPPORT(c->id->sgls);
+    c->sgl = nvme_sgl_key && (sgls == 1 || sgls == 2);
     uint16_t wanted = first ? nvme_queues_key : c->nio;
     uint16_t st = nvme_set_number_of_queues(c, wanted, &granted);
     if (st) {
@@ -561,12 +568,15 @@ static void print_controller(struct nvme_ctrl *c)
     nvme_id_string(fr, sizeof(fr), c->id->fr, sizeof(c->id->fr));
     format_mdts(c, mdts, sizeof(mdts));
     klog(LOG_INFO, "%s: %02x:%02x.%x %s, serial %s, firmware %s, NVMe %u.%u.%u, mdts %s, "
-         "queues %ux%u (granted %u), %s, shadow doorbells %s, NN %u\n",
+         "queues %ux%u (granted %u), %s, shadow doorbells %s, %s, NN %u\n",
          c->name, c->pci->bus, c->pci->device, c->pci->function, mn, sn, fr,
          NVME_VS_MAJOR(c->vs), NVME_VS_MINOR(c->vs), NVME_VS_TERTIARY(c->vs), mdts, c->nio,
          c->queue_depth, c->nio_granted, ctrl_irq_name(c),
          c->shadow_doorbells ? "on" : !(c->id->oacs & NVME_OACS_DBBUF) ? "off (not supported)"
-         : nvme_shadow_db_key ? "off (config failed)" : "off (nvme.shadow_db=off)", c->id->nn);
+         : nvme_shadow_db_key ? "off (config failed)" : "off (nvme.shadow_db=off)",
+         c->sgl ? "sgl data blocks" : !NVME_SGLS_SUPPORT(c->id->sgls) ? "prp (no SGLs)"
+         : NVME_SGLS_SUPPORT(c->id->sgls) == 3 ? "prp (SGLS reserved value 3)"
+         : "prp (nvme.sgl=off)", c->id->nn);
 }
 
 static void choose_irq_mode(struct nvme_ctrl *c)

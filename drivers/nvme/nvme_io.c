@@ -126,11 +126,20 @@ static bool build_part(struct nvme_queue *q, struct nvme_ns *ns, struct nvme_cmd
     case BLK_OP_WRITE: {
         struct nvme_prp prp;
         uint64_t bytes = (uint64_t)nlb << ns->lba_shift;
-        if (!nvme_prp_build(req->segs, req->nsegs, first << ns->lba_shift, bytes, NVME_PAGE_SIZE,
-                            cmd->pages, q->pages_per_cmd, &prp))
-            return false;
-        sqe->prp1 = prp.prp1;
-        sqe->prp2 = prp.prp2;
+        /* One SGL data block where the part is one segment and needs a PRP
+         * list: the controller then maps one range instead of a page each
+         * (and reads no list). Up to two pages PRPs cost nothing more. */
+        if (q->ctrl->sgl && bytes > 2 * NVME_PAGE_SIZE &&
+            nvme_sgl_single(req->segs, req->nsegs, first << ns->lba_shift, bytes, &sqe->prp1,
+                            &sqe->prp2)) {
+            sqe->cdw0 |= NVME_SQE_PSDT_SGL;
+        } else {
+            if (!nvme_prp_build(req->segs, req->nsegs, first << ns->lba_shift, bytes,
+                                NVME_PAGE_SIZE, cmd->pages, q->pages_per_cmd, &prp))
+                return false;
+            sqe->prp1 = prp.prp1;
+            sqe->prp2 = prp.prp2;
+        }
         sqe->cdw10 = (uint32_t)cmd->slba;
         sqe->cdw11 = (uint32_t)(cmd->slba >> 32);
         sqe->cdw12 = (nlb - 1) | ((req->flags & BLK_F_FUA) ? NVME_RW_FUA : 0);
@@ -688,13 +697,15 @@ static void describe_command(const struct nvme_queue *q, const struct nvme_cmd *
     char words[112];
 
     nvme_status_describe(cmd->last_status, words, sizeof(words));
-    klog(LOG_ERR, "  nvme sqe (sq %u cid %u): opcode %02xh %s, nsid %u, prp1 0x%llx, "
-         "prp2 0x%llx, cdw10 0x%x cdw11 0x%x cdw12 0x%x; status 0x%x %s, %u retries\n",
+    bool sgl = (s->cdw0 & NVME_SQE_PSDT_SGL) != 0;
+    klog(LOG_ERR, "  nvme sqe (sq %u cid %u): opcode %02xh %s, nsid %u, %s 0x%llx, "
+         "%s 0x%llx, cdw10 0x%x cdw11 0x%x cdw12 0x%x; status 0x%x %s, %u retries\n",
          q->qid, NVME_SQE_CID(s->cdw0), NVME_SQE_OPC(s->cdw0),
-         opcode_name(NVME_SQE_OPC(s->cdw0)), s->nsid, (unsigned long long)s->prp1,
-         (unsigned long long)s->prp2, s->cdw10, s->cdw11, s->cdw12, cmd->last_status, words,
-         cmd->retries);
-    uint32_t entries = cmd->bytes ? nvme_prp_entry_count(s->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;
+         opcode_name(NVME_SQE_OPC(s->cdw0)), s->nsid, sgl ? "sgl data block address" : "prp1",
+         (unsigned long long)s->prp1, sgl ? "length|type" : "prp2", (unsigned long long)s->prp2,
+         s->cdw10, s->cdw11, s->cdw12, cmd->last_status, words, cmd->retries);
+    uint32_t entries = cmd->bytes && !sgl ? nvme_prp_entry_count(s->prp1, cmd->bytes,
+                                                                 NVME_PAGE_SIZE) : 0;
     if (entries > 2) {
         uint32_t shown = entries - 1 < 8 ? entries - 1 : 8;
         for (uint32_t i = 0; i < shown; i++)
@@ -754,6 +765,8 @@ bool nvme_test_last_command(struct blk_dev *dev, const struct blk_request *req,
         return false;
     *sqe = cmd->sqe;
     *nlist = 0;
+    if (sqe->cdw0 & NVME_SQE_PSDT_SGL)
+        return true;                /* one data block in the command: no list */
     uint32_t entries = cmd->bytes ? nvme_prp_entry_count(sqe->prp1, cmd->bytes, NVME_PAGE_SIZE) : 0;
     if (entries <= 2)
         return true;

@@ -140,3 +140,22 @@ bool nvme_prp_build(const struct blk_seg *segs, uint32_t nsegs, uint64_t offset,
     out->list_pages = page + 1;
     return w.left == 0;     /* else the segments broke the PRP rules */
 }
+
+bool nvme_sgl_single(const struct blk_seg *segs, uint32_t nsegs, uint64_t offset, uint64_t bytes,
+                     uint64_t *dptr1, uint64_t *dptr2)
+{
+    if (bytes == 0 || bytes > UINT32_MAX)
+        return false;
+    for (uint32_t i = 0; i < nsegs; i++) {
+        if (offset >= segs[i].len) {
+            offset -= segs[i].len;
+            continue;
+        }
+        if (bytes > segs[i].len - offset)
+            return false;           /* it spans segments: a descriptor list (not built) */
+        *dptr1 = segs[i].phys + offset;
+        *dptr2 = bytes | (uint64_t)NVME_SGL_DATA_BLOCK << 56;
+        return true;
+    }
+    return false;
+}

@@ -102,6 +102,18 @@ void nvme_test_nsid_once(struct blk_dev *dev, uint32_t nsid)
         ns->test_nsid_once = nsid;
 }
 
+bool nvme_test_set_sgl(struct blk_dev *dev, bool on, bool *was)
+{
+    struct nvme_ns *ns = nvme_ns_of(dev);
+    if (!ns)
+        return false;
+    *was = ns->ctrl->sgl;
+    if (on && !NVME_SGLS_SUPPORT(ns->ctrl->id->sgls))
+        return false;
+    ns->ctrl->sgl = on;
+    return true;
+}
+
 bool nvme_test_reset(struct blk_dev *dev, const char *reason)
 {
     struct nvme_ns *ns = nvme_ns_of(dev);

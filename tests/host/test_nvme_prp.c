@@ -158,3 +158,28 @@ HTEST(nvme_prp_refuses_segments_that_break_rules)
     struct nvme_prp p;
     HT_EXPECT(!nvme_prp_build(s, 2, 0, 4096, PG, pages, 4, &p));
 }
+
+/* One SGL Data Block for a part inside one segment (NVMe 1.4 §4.4):
+ * address and length in the data pointer, identifier byte 00h; a part that
+ * spans segments, is empty or longer than 32 bits is left to PRPs. */
+HTEST(nvme_sgl_single_data_block)
+{
+    struct blk_seg segs[3] = { { 0x10000200, 0x3000, 0 }, { 0x20000000, 0x100000, 0 },
+                               { 0x30000000, 0x1000, 0 } };
+    uint64_t d1 = 0, d2 = 0;
+    HT_EXPECT(nvme_sgl_single(segs, 3, 0, 0x3000, &d1, &d2));
+    HT_EXPECT_EQ(d1, 0x10000200ull);
+    HT_EXPECT_EQ(d2, 0x3000ull);                        /* length, type 0 subtype 0 */
+    HT_EXPECT(nvme_sgl_single(segs, 3, 0x3000 + 0x8000, 0x20000, &d1, &d2));
+    HT_EXPECT_EQ(d1, 0x20008000ull);                    /* offset into the second segment */
+    HT_EXPECT_EQ(d2, 0x20000ull);
+    HT_EXPECT(nvme_sgl_single(segs, 3, 0x103000, 0x1000, &d1, &d2));
+    HT_EXPECT_EQ(d1, 0x30000000ull);
+    HT_EXPECT(!nvme_sgl_single(segs, 3, 0x2000, 0x2000, &d1, &d2));   /* spans two */
+    HT_EXPECT(!nvme_sgl_single(segs, 3, 0, 0, &d1, &d2));              /* empty */
+    HT_EXPECT(!nvme_sgl_single(segs, 3, 0x104000, 0x200, &d1, &d2));   /* past the end */
+    struct blk_seg huge = { 0x100000000ull, 0xfffffe00u, 0 };
+    HT_EXPECT(nvme_sgl_single(&huge, 1, 0, 0xfffffe00u, &d1, &d2));
+    HT_EXPECT_EQ(d2, 0xfffffe00ull);
+    HT_EXPECT(!nvme_sgl_single(&huge, 1, 0, 0x100000000ull, &d1, &d2)); /* over 32 bits */
+}

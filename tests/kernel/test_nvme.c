@@ -444,8 +444,13 @@ static void chained(struct ktest *t, struct blk_dev *dev)
     struct nvme_sqe sqe;
     static uint64_t list[1100];
     uint32_t n = 0;
-    if (bt_io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK) &&
-        KT_EXPECT(t, nvme_test_last_command(dev, &req, &sqe, list, 1100, &n))) {
+    /* One buffer would go as one SGL data block: this case is about PRPs. */
+    bool sgl_was = false;
+    nvme_test_set_sgl(dev, false, &sgl_was);
+    bool read = bt_io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK);
+    nvme_test_set_sgl(dev, sgl_was, &sgl_was);
+    if (read && KT_EXPECT(t, nvme_test_last_command(dev, &req, &sqe, list, 1100, &n))) {
+        KT_EXPECT(t, !(sqe.cdw0 & NVME_SQE_PSDT_SGL));
         KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
         KT_EXPECT_EQ(t, n, 768 + 1);            /* 768 data entries, 1 chain pointer */
         uint64_t want = b.phys + PAGE;
@@ -465,6 +470,54 @@ static void chained(struct ktest *t, struct blk_dev *dev)
     }
     ktest_dma_free(t, &b);
 }
+/* A buffer over two pages goes as one SGL Data Block descriptor (NVMe 1.4
+ * §4.4) when the controller has SGLs: CDW0.PSDT 01b, the address and the
+ * length in the data pointer, type 0h; the data is right both ways. With
+ * nvme.sgl=off the same transfer is a PRP list. */
+static void sgl_block(struct ktest *t, struct blk_dev *dev)
+{
+    struct nvme_test_view view;
+    bool on = false, ignored;
+    if (!view_of(t, dev, 0, &view) || !nvme_test_set_sgl(dev, true, &on)) {
+        ns_skip(t, dev, "the controller has no SGLs (Identify SGLS bits 1:0 are 0)");
+        return;
+    }
+    nvme_test_set_sgl(dev, on, &ignored);       /* back as the command line left it */
+    uint64_t bytes = 64 * 1024;
+    uint32_t blocks = (uint32_t)(bytes / dev->block_size);
+    uint64_t lba = data_lba(dev, blocks);
+    struct dma_region b;
+    if (!room_or_skip(t, dev, blocks) || !buffer_or_skip(t, dev, bytes + PAGE, &b))
+        return;
+    struct blk_seg s = { b.phys + 0x200, (uint32_t)bytes, 0 };
+    void *v[1] = { (uint8_t *)b.virt + 0x200 };
+    if (!write_read_check(t, dev, lba, blocks, &s, 1, v, 41)) {
+        ktest_dma_free(t, &b);
+        return;
+    }
+    struct blk_request req;
+    struct nvme_sqe sqe;
+    uint64_t l[1];
+    uint32_t n;
+    memset(b.virt, 0, b.size);
+    if (bt_io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK) &&
+        KT_EXPECT(t, nvme_test_last_command(dev, &req, &sqe, l, 1, &n))) {
+        if (on) {
+            KT_EXPECT_EQ(t, sqe.cdw0 & (3u << 14), NVME_SQE_PSDT_SGL);
+            KT_EXPECT_EQ(t, sqe.prp1, s.phys);
+            KT_EXPECT_EQ(t, sqe.prp2, bytes | (uint64_t)NVME_SGL_DATA_BLOCK << 56);
+        } else {
+            KT_EXPECT_EQ(t, sqe.cdw0 & (3u << 14), 0);
+            KT_EXPECT_EQ(t, sqe.prp1, s.phys);
+            KT_EXPECT(t, n == 1 && l[0] == b.phys + PAGE);
+        }
+        KT_EXPECT(t, bt_lba_pattern_difference(v[0], lba, blocks, dev->block_size, 41) < 0);
+        ktest_diag(t, "%s: 64 KiB read as %s", dev->name, on ? "one SGL data block" : "a PRP list");
+    }
+    ktest_dma_free(t, &b);
+}
+static void nvme_sgl_data_block(struct ktest *t) { for_each_writable(t, sgl_block); }
+
 static void nvme_prp_chained_list(struct ktest *t)
 {
     for_each_writable(t, chained);
@@ -1152,6 +1205,7 @@ static const struct ktest_case nvme_cases[] = {
     KTEST_CASE(nvme_prp_one_list_page),
     KTEST_CASE_TIMEOUT(nvme_prp_chained_list, 30000),
     KTEST_CASE(nvme_prp_rules_refused),
+    KTEST_CASE(nvme_sgl_data_block),
     KTEST_CASE(nvme_batched_submission_one_doorbell),
     KTEST_CASE(nvme_every_queue_pair_serves),
     KTEST_CASE(nvme_cq_wraps_phase_and_sq_head),

@@ -3,8 +3,9 @@
 
 Each scenario builds its own QEMU devices (after `--`, with `--disks none`)
 and boots the `nvme` suite on them: several namespaces with NSID gaps and
-512/4096-byte formats, MSI-X with shadow doorbells, polled with one queue pair
-and a large MDTS (chained PRP lists), INTx (pin state polled) with fewer queues
+512/4096-byte formats, MSI-X with shadow doorbells and SGL data blocks, polled
+with one queue pair, a large MDTS (chained PRP lists) and SGLs off (the dio
+suite's verified data by PRPs), INTx (pin state polled) with fewer queues
 granted than asked and queues as deep as CAP.MQES allows, blkdebug read/write
 errors, a timeout under throttling, and bus mastering left off on purpose.
 """
@@ -67,6 +68,9 @@ def test_nvme_namespaces_msix_shadow_doorbells(boot, kernel, tmp_path):
     assert_clean_pass(b, expect=["nvme"])
     log = b.log
     assert "queues 4x256" in log and ", msix," in log and "shadow doorbells on" in log, b.describe()
+    # QEMU has SGLs for I/O commands: a buffer over two pages is one data block.
+    assert "shadow doorbells on, sgl data blocks, NN" in log, b.describe()
+    assert "64 KiB read as one SGL data block" in case_log(b, "nvme.nvme_sgl_data_block")
     # The boot line of the issue: name, model, serial, capacity, LBA size, MDTS, queues.
     for name, bs in (("nvme0n1", 512), ("nvme0n2", 4096), ("nvme0n4", 512)):
         assert (f"{name}: QEMU NVMe Ctrl bareio-nvme0 64 MiB lba {bs} mdts 512KiB queues 4x256, "
@@ -95,9 +99,14 @@ def test_nvme_namespaces_msix_shadow_doorbells(boot, kernel, tmp_path):
 
 
 def test_nvme_polled_one_queue_large_mdts(boot, kernel, tmp_path):
-    b = run(boot, kernel, f"tests=nvme nvme.irq=poll nvme.queues=1 nvme.shadow_db=off {ALLOW}",
-            drive(tmp_path, "big") + ["-device", "nvme,serial=bareio-big,drive=big,mdts=10"])
-    assert_clean_pass(b, expect=["nvme"])
+    b = run(boot, kernel, f"tests=nvme,dio nvme.irq=poll nvme.queues=1 nvme.shadow_db=off "
+            f"nvme.sgl=off {ALLOW}",
+            drive(tmp_path, "big") + ["-device", "nvme,serial=bareio-big,drive=big,mdts=10"],
+            timeout=240)
+    assert_clean_pass(b, expect=["nvme", "dio"])
+    # nvme.sgl=off: every transfer, the dio suite's verified data too, goes by PRPs.
+    assert "shadow doorbells off (nvme.shadow_db=off), prp (nvme.sgl=off)" in b.log, b.describe()
+    assert "64 KiB read as a PRP list" in case_log(b, "nvme.nvme_sgl_data_block")
     assert "mdts 4MiB, queues 1x256" in b.log and ", polled," in b.log, b.describe()
     assert "shadow doorbells off (nvme.shadow_db=off)" in b.log
     assert "shadow doorbells off: " in b.log    # every doorbell update an MMIO write
