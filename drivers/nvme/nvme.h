@@ -452,6 +452,7 @@ struct nvme_queue {
     uint16_t sq_tail_rung, cq_head_rung;    /* values last given to the doorbells */
     uint16_t cid_hint;
     uint64_t next_deadline_check_ns;
+    uint64_t next_fatal_check_ns;   /* when a poll reads CSTS for CFS next */
     uint8_t phase;
     uint16_t in_flight;
     uint32_t pages_per_cmd;

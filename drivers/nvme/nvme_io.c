@@ -33,6 +33,12 @@
 
 #define NVME_IRQ_GRACE_MS       200     /* a CQE this old without an interrupt: not delivered */
 #define NVME_DEADLINE_CHECK_NS  1000000ull
+/* How often a poll reads CSTS for CFS. Not every poll: under emulation an
+ * MMIO read takes the device model's lock, and a tight polling loop doing
+ * one each time starves the emulator that is to complete the I/O (a polled
+ * 4 KiB read at QD1 took about twice as long). A fatal status is still
+ * seen within this time of the first poll after it. */
+#define NVME_FATAL_CHECK_NS     100000ull
 #define PCI_STATUS_INTERRUPT    (1u << 3)
 #define NVME_NLB_MAX            65536u  /* CDW12 NLB is 16 bits, 0-based */
 
@@ -670,14 +676,17 @@ static unsigned nvme_poll(struct blk_dev *dev, unsigned queue)
     bool interrupts_were_on = (flags & (1u << 9)) != 0;
 
     if (c->alive && !c->in_recovery) {
-        if (c->ops->check_fatal(c)) {
+        uint64_t now = time_ns();
+        bool fatal_check = now >= q->next_fatal_check_ns;
+        if (fatal_check)
+            q->next_fatal_check_ns = now + NVME_FATAL_CHECK_NS;
+        if (fatal_check && c->ops->check_fatal(c)) {
             /* reset done (or the controller is gone) */
         } else if (q->irq_mode == NVME_IRQ_POLL) {
             reap(q, BLK_OK);
         } else {
             check_interrupt_mode(q, interrupts_were_on);
         }
-        uint64_t now = time_ns();
         if (q->in_flight && c->alive && now >= q->next_deadline_check_ns) {
             q->next_deadline_check_ns = now + NVME_DEADLINE_CHECK_NS;
             check_deadlines(q);

@@ -10,7 +10,9 @@
  *   starts (one DMA region sliced per slot, one array of slots); nothing is
  *   allocated, formatted or printed per I/O;
  * - a queue pair is filled, then kicked once (one doorbell or PxCI write);
- *   each poll reaps what completed, resubmits those slots and kicks once;
+ *   each poll's completions come back through the request's done() onto a
+ *   per-queue list (the engine never scans the queue), are counted, and are
+ *   resubmitted with one kick for the batch;
  * - completion=poll: interrupts are off while the job runs, and blk_poll()
  *   reaps (the drivers poll when the caller holds interrupts off, whatever
  *   their mode); completion=irq: the drivers' interrupt handlers complete
@@ -19,8 +21,13 @@
  *   interrupt or a deadline is still noticed);
  * - latency is the block layer's own stamps (submit_ns at blk_submit,
  *   complete_ns at blk_complete, from the TSC) into a log-linear histogram
- *   (lib/hist.h); bareio's own time is the TSC around blk_submit/blk_kick
- *   and around the blk_poll calls that reaped something.
+ *   (lib/hist.h); bareio's own time is the TSC around blk_submit, around
+ *   blk_kick and around the blk_poll calls that reaped something (four TSC
+ *   reads per batch; the phases are kept in TSC ticks).
+ *
+ * bench_bare_loop() is the reference the engine is held to: the same
+ * requests through a loop that only resubmits them (bench.bench_bare_loop
+ * alternates the two and prints both).
  *
  * What it refuses, before any I/O: a write job on a device that is not
  * scratch or outside its scratch range (the block layer's write gate is

@@ -413,6 +413,33 @@ static void list_page(struct ktest *t, struct blk_dev *dev)
 static void nvme_prp_exactly_two_pages(struct ktest *t) { for_each_writable(t, two_pages); }
 static void nvme_prp_one_list_page(struct ktest *t) { for_each_writable(t, list_page); }
 
+/* A buffer of `bytes` starting 0x200 into its first page (so PRP1 has an
+ * offset), written to and read back from fresh scratch blocks with pattern
+ * `seed`: the segment, where its data starts, and the LBA and block count.
+ * false (skipped or failed, the buffer freed) when that could not be done. */
+struct offset_io {
+    struct dma_region b;
+    struct blk_seg s;
+    void *v[1];
+    uint64_t lba;
+    uint32_t blocks;
+};
+static bool offset_buffer_written(struct ktest *t, struct blk_dev *dev, uint64_t bytes,
+                                  uint8_t seed, struct offset_io *o)
+{
+    o->blocks = (uint32_t)(bytes / dev->block_size);
+    o->lba = data_lba(dev, o->blocks);
+    if (!room_or_skip(t, dev, o->blocks) || !buffer_or_skip(t, dev, bytes + PAGE, &o->b))
+        return false;
+    o->s = (struct blk_seg){ o->b.phys + 0x200, (uint32_t)bytes, 0 };
+    o->v[0] = (uint8_t *)o->b.virt + 0x200;
+    if (!write_read_check(t, dev, o->lba, o->blocks, &o->s, 1, o->v, seed)) {
+        ktest_dma_free(t, &o->b);
+        return false;
+    }
+    return true;
+}
+
 static void chained(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_test_view view;
@@ -429,17 +456,14 @@ static void chained(struct ktest *t, struct blk_dev *dev)
                 view.max_transfer_bytes);
         return;
     }
-    uint32_t blocks = (uint32_t)(bytes / dev->block_size);
-    uint64_t lba = data_lba(dev, blocks);
-    struct dma_region b;
-    if (!room_or_skip(t, dev, blocks) || !buffer_or_skip(t, dev, bytes + PAGE, &b))
+    struct offset_io o;
+    if (!offset_buffer_written(t, dev, bytes, 40, &o))
         return;
-    struct blk_seg s = { b.phys + 0x200, (uint32_t)bytes, 0 };
-    void *v[1] = { (uint8_t *)b.virt + 0x200 };
-    if (!write_read_check(t, dev, lba, blocks, &s, 1, v, 40)) {
-        ktest_dma_free(t, &b);
-        return;
-    }
+    struct dma_region b = o.b;
+    struct blk_seg s = o.s;
+    void **v = o.v;
+    uint64_t lba = o.lba;
+    uint32_t blocks = o.blocks;
     struct blk_request req;
     struct nvme_sqe sqe;
     static uint64_t list[1100];
@@ -484,17 +508,14 @@ static void sgl_block(struct ktest *t, struct blk_dev *dev)
     }
     nvme_test_set_sgl(dev, on, &ignored);       /* back as the command line left it */
     uint64_t bytes = 64 * 1024;
-    uint32_t blocks = (uint32_t)(bytes / dev->block_size);
-    uint64_t lba = data_lba(dev, blocks);
-    struct dma_region b;
-    if (!room_or_skip(t, dev, blocks) || !buffer_or_skip(t, dev, bytes + PAGE, &b))
+    struct offset_io o;
+    if (!offset_buffer_written(t, dev, bytes, 41, &o))
         return;
-    struct blk_seg s = { b.phys + 0x200, (uint32_t)bytes, 0 };
-    void *v[1] = { (uint8_t *)b.virt + 0x200 };
-    if (!write_read_check(t, dev, lba, blocks, &s, 1, v, 41)) {
-        ktest_dma_free(t, &b);
-        return;
-    }
+    struct dma_region b = o.b;
+    struct blk_seg s = o.s;
+    void **v = o.v;
+    uint64_t lba = o.lba;
+    uint32_t blocks = o.blocks;
     struct blk_request req;
     struct nvme_sqe sqe;
     uint64_t l[1];
