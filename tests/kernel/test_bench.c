@@ -125,12 +125,18 @@ static void bench_param_name(uint32_t p, char *buf, size_t size)
 }
 
 /* The case's time: the job's, and the engine's own bound on a stall after
- * it (the device's timeout and recovery); a count-bounded job gets the
- * longest the harness can give and relies on that bound. */
+ * it (the device's timeout and recovery). A count-bounded job gets 100 ms
+ * per I/O (a device slower than 10 IOPS, or an engine that miscounts, ends
+ * as a timeout instead of running on). */
+#define BENCH_MS_PER_COUNTED_IO 100ull
 static uint32_t job_timeout_ms(const struct bench_job *job, const struct blk_dev *dev)
 {
     uint64_t ms = job->ramp_ms + ((uint64_t)dev->timeout_ms * 2 + 20000) + 10000;
-    ms += job->runtime_ms ? job->runtime_ms : UINT32_MAX;
+    if (job->runtime_ms)
+        ms += job->runtime_ms;
+    else
+        ms += job->number_ios > UINT32_MAX / BENCH_MS_PER_COUNTED_IO
+                  ? UINT32_MAX : job->number_ios * BENCH_MS_PER_COUNTED_IO;
     return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
