@@ -440,6 +440,17 @@ static bool offset_buffer_written(struct ktest *t, struct blk_dev *dev, uint64_t
     return true;
 }
 
+/* Reads o's blocks again into its (cleared) buffer and takes that read's
+ * command as sent, with up to `max` PRP list entries. */
+static bool reread_command(struct ktest *t, struct blk_dev *dev, struct offset_io *o,
+                           struct nvme_sqe *sqe, uint64_t *list, uint32_t max, uint32_t *n)
+{
+    struct blk_request req;
+    memset(o->b.virt, 0, o->b.size);
+    return bt_io_expect(t, dev, &req, BLK_OP_READ, o->lba, o->blocks, &o->s, 1, 0, BLK_OK) &&
+           KT_EXPECT(t, nvme_test_last_command(dev, &req, sqe, list, max, n));
+}
+
 static void chained(struct ktest *t, struct blk_dev *dev)
 {
     struct nvme_test_view view;
@@ -459,25 +470,19 @@ static void chained(struct ktest *t, struct blk_dev *dev)
     struct offset_io o;
     if (!offset_buffer_written(t, dev, bytes, 40, &o))
         return;
-    struct dma_region b = o.b;
-    struct blk_seg s = o.s;
-    void **v = o.v;
-    uint64_t lba = o.lba;
-    uint32_t blocks = o.blocks;
-    struct blk_request req;
     struct nvme_sqe sqe;
     static uint64_t list[1100];
     uint32_t n = 0;
     /* One buffer would go as one SGL data block: this case is about PRPs. */
     bool sgl_was = false;
     nvme_test_set_sgl(dev, false, &sgl_was);
-    bool read = bt_io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK);
+    bool read = reread_command(t, dev, &o, &sqe, list, 1100, &n);
     nvme_test_set_sgl(dev, sgl_was, &sgl_was);
-    if (read && KT_EXPECT(t, nvme_test_last_command(dev, &req, &sqe, list, 1100, &n))) {
+    if (read) {
         KT_EXPECT(t, !(sqe.cdw0 & NVME_SQE_PSDT_SGL));
-        KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
+        KT_EXPECT_EQ(t, sqe.prp1, o.b.phys + 0x200);
         KT_EXPECT_EQ(t, n, 768 + 1);            /* 768 data entries, 1 chain pointer */
-        uint64_t want = b.phys + PAGE;
+        uint64_t want = o.b.phys + PAGE;
         for (uint32_t i = 0; i < n; i++) {
             if (i % per_page == per_page - 1 && i + 1 < n) {
                 KT_EXPECT(t, list[i] % PAGE == 0 && list[i] != want);   /* chain to a list page */
@@ -490,9 +495,9 @@ static void chained(struct ktest *t, struct blk_dev *dev)
             }
             want += PAGE;
         }
-        KT_EXPECT(t, bt_lba_pattern_difference(v[0], lba, blocks, dev->block_size, 40) < 0);
+        KT_EXPECT(t, bt_lba_pattern_difference(o.v[0], o.lba, o.blocks, dev->block_size, 40) < 0);
     }
-    ktest_dma_free(t, &b);
+    ktest_dma_free(t, &o.b);
 }
 /* A buffer over two pages goes as one SGL Data Block descriptor (NVMe 1.4
  * §4.4) when the controller has SGLs: CDW0.PSDT 01b, the address and the
@@ -511,31 +516,22 @@ static void sgl_block(struct ktest *t, struct blk_dev *dev)
     struct offset_io o;
     if (!offset_buffer_written(t, dev, bytes, 41, &o))
         return;
-    struct dma_region b = o.b;
-    struct blk_seg s = o.s;
-    void **v = o.v;
-    uint64_t lba = o.lba;
-    uint32_t blocks = o.blocks;
-    struct blk_request req;
     struct nvme_sqe sqe;
     uint64_t l[1];
     uint32_t n;
-    memset(b.virt, 0, b.size);
-    if (bt_io_expect(t, dev, &req, BLK_OP_READ, lba, blocks, &s, 1, 0, BLK_OK) &&
-        KT_EXPECT(t, nvme_test_last_command(dev, &req, &sqe, l, 1, &n))) {
+    if (reread_command(t, dev, &o, &sqe, l, 1, &n)) {
+        KT_EXPECT_EQ(t, sqe.prp1, o.s.phys);
         if (on) {
             KT_EXPECT_EQ(t, sqe.cdw0 & (3u << 14), NVME_SQE_PSDT_SGL);
-            KT_EXPECT_EQ(t, sqe.prp1, s.phys);
             KT_EXPECT_EQ(t, sqe.prp2, bytes | (uint64_t)NVME_SGL_DATA_BLOCK << 56);
         } else {
             KT_EXPECT_EQ(t, sqe.cdw0 & (3u << 14), 0);
-            KT_EXPECT_EQ(t, sqe.prp1, s.phys);
-            KT_EXPECT(t, n == 1 && l[0] == b.phys + PAGE);
+            KT_EXPECT(t, n == 1 && l[0] == o.b.phys + PAGE);
         }
-        KT_EXPECT(t, bt_lba_pattern_difference(v[0], lba, blocks, dev->block_size, 41) < 0);
+        KT_EXPECT(t, bt_lba_pattern_difference(o.v[0], o.lba, o.blocks, dev->block_size, 41) < 0);
         ktest_diag(t, "%s: 64 KiB read as %s", dev->name, on ? "one SGL data block" : "a PRP list");
     }
-    ktest_dma_free(t, &b);
+    ktest_dma_free(t, &o.b);
 }
 static void nvme_sgl_data_block(struct ktest *t) { for_each_writable(t, sgl_block); }
 
