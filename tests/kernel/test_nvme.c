@@ -307,8 +307,13 @@ static void prp_offset(struct ktest *t, struct blk_dev *dev)
         ktest_dma_free(t, &b);
         return;
     }
-    /* Read again to look at the read command's PRPs. */
-    KT_ASSERT(t, bt_io_expect(t, dev, &req, BLK_OP_READ, data_lba(dev, 1), 1, &s, 1, 0, BLK_OK));
+    /* Read again to look at the read command's PRPs (with SGLs off: a block
+     * over two pages would go as one SGL data block). */
+    bool sgl_was = false;
+    nvme_test_set_sgl(dev, false, &sgl_was);
+    bool read = bt_io_expect(t, dev, &req, BLK_OP_READ, data_lba(dev, 1), 1, &s, 1, 0, BLK_OK);
+    nvme_test_set_sgl(dev, sgl_was, &sgl_was);
+    KT_ASSERT(t, read);
     KT_ASSERT(t, nvme_test_last_command(dev, &req, &sqe, list, 17, &n));
     KT_EXPECT_EQ(t, sqe.prp1, b.phys + 0x200);
     if (pages <= 2) {
@@ -512,7 +517,15 @@ static void sgl_block(struct ktest *t, struct blk_dev *dev)
         return;
     }
     nvme_test_set_sgl(dev, on, &ignored);       /* back as the command line left it */
+    /* One command (at most max transfer), over two pages (else PRPs). */
     uint64_t bytes = 64 * 1024;
+    if (bytes > view.max_transfer_bytes)
+        bytes = view.max_transfer_bytes / dev->block_size * dev->block_size;
+    if (bytes <= 2 * PAGE || bytes < dev->block_size) {
+        ns_skip(t, dev, "max transfer %u bytes: no single command over two pages, where an SGL "
+                "data block would be used", view.max_transfer_bytes);
+        return;
+    }
     struct offset_io o;
     if (!offset_buffer_written(t, dev, bytes, 41, &o))
         return;
@@ -529,7 +542,8 @@ static void sgl_block(struct ktest *t, struct blk_dev *dev)
             KT_EXPECT(t, n == 1 && l[0] == o.b.phys + PAGE);
         }
         KT_EXPECT(t, bt_lba_pattern_difference(o.v[0], o.lba, o.blocks, dev->block_size, 41) < 0);
-        ktest_diag(t, "%s: 64 KiB read as %s", dev->name, on ? "one SGL data block" : "a PRP list");
+        ktest_diag(t, "%s: %llu KiB read as %s", dev->name, (unsigned long long)(bytes >> 10),
+                   on ? "one SGL data block" : "a PRP list");
     }
     ktest_dma_free(t, &o.b);
 }
