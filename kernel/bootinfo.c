@@ -49,6 +49,7 @@ struct mb2_tag {
 #define MB2_TAG_LOADER     2
 #define MB2_TAG_MMAP       6
 #define MB2_TAG_EFI64      12
+#define MB2_TAG_SMBIOS     13
 #define MB2_TAG_ACPI_OLD   14
 #define MB2_TAG_ACPI_NEW   15
 #define MB2_TAG_EFI_MMAP   17
@@ -207,8 +208,21 @@ static void parse_mb2(uintptr_t info)
             }
             break;
         }
+        case MB2_TAG_SMBIOS: {
+            /* major, minor, 6 reserved bytes, then the entry point's copy. */
+            size_t n = tag->size > sizeof(*tag) + 8 ? tag->size - sizeof(*tag) - 8 : 0;
+            if (n) {
+                memset(boot_info.smbios, 0, sizeof(boot_info.smbios));
+                memcpy(boot_info.smbios, body + 8,
+                       n < sizeof(boot_info.smbios) ? n : sizeof(boot_info.smbios));
+                boot_info.have_smbios = true;
+            }
+            break;
+        }
         case MB2_TAG_EFI64:
             boot_info.efi = true;
+            if (tag->size >= sizeof(*tag) + 8)
+                memcpy(&boot_info.efi_system_table, body, 8);
             break;
         case MB2_TAG_EFI_MMAP:
             efi_mmap = tag;

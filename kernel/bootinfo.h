@@ -36,6 +36,9 @@ struct boot_info {
     bool have_rsdp;                 /* Multiboot2 passes a copy of the RSDP */
     uint8_t rsdp[36];
     bool efi;                       /* booted through UEFI firmware */
+    uint64_t efi_system_table;      /* the EFI System Table (Multiboot2 EFI64 tag), or 0 */
+    bool have_smbios;               /* Multiboot2 passes a copy of the SMBIOS entry point */
+    uint8_t smbios[32];
 };
 
 extern struct boot_info boot_info;

@@ -31,6 +31,7 @@
 #include "kernel/irq.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
+#include "kernel/smbios.h"
 #include "kernel/symbols.h"
 #include "kernel/time.h"
 #include "lib/format.h"
@@ -490,6 +491,12 @@ static void close_document(void)
     ktap_open = false;
 }
 
+static void machine_line(void *ctx, const char *text)
+{
+    (void)ctx;
+    ktap_diag(&ktap, 0, text);
+}
+
 int ktest_run_all(const char *tests)
 {
     selection = (tests && *tests) ? tests : "*";
@@ -518,6 +525,7 @@ int ktest_run_all(const char *tests)
     ktap_open = true;
     ktap_version(&ktap, 0);
     ktap_plan(&ktap, 0, selected_suites);
+    machine_describe(machine_line, NULL);       /* every report names its machine */
 
     suite_number = 0;
     for (suite_index = 0; suite_index < suite_count; suite_index++) {

@@ -10,6 +10,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/smbios.h"
 #include "kernel/irq.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
@@ -329,6 +330,13 @@ int irq_alloc_vector(irq_handler handler, void *ctx)
 }
 void irq_free_vector(int vector) { (void)vector; }
 uint64_t irq_count(int vector) { (void)vector; return 0; }
+
+/* ---- the machine: a fake has none to name ---- */
+
+void machine_describe(void (*line)(void *ctx, const char *text), void *ctx)
+{
+    line(ctx, "machine: the host tests' fake kernel (no SMBIOS)");
+}
 
 /* ---- command line and start-up ---- */
 
