@@ -81,7 +81,12 @@ static void string_at(const uint8_t *s, const uint8_t *end, unsigned index, char
             e++;
         if (i == index) {
             size_t n = (size_t)(e - s);
-            format_escaped(dst, size, s, n < size - 1 ? n : size - 1);
+            /* A longer string is cut, and says so ("..."). */
+            if (format_escaped(dst, size, s, n) >= size) {
+                size_t l = strlen(dst);
+                if (l >= 3)
+                    memcpy(dst + l - 3, "...", 4);
+            }
             /* Trailing blanks are padding some firmware leaves. */
             for (size_t k = strlen(dst); k > 0 && dst[k - 1] == ' '; k--)
                 dst[k - 1] = '\0';

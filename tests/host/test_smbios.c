@@ -72,6 +72,24 @@ HTEST(smbios_identity_from_types_0_1_2)
     HT_EXPECT_STREQ(id.uuid, "33221100-5544-7766-8899-aabbccddeeff");  /* before 2.6: as is */
 }
 
+/* A string longer than a field keeps its start and ends in "...", so a
+ * report never shows a cut serial as if it were whole. */
+HTEST(smbios_long_string_is_marked_cut)
+{
+    tlen = 0;
+    char longname[200];
+    memset(longname, 'A', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    uint8_t t1[0x08] = { 1, 0x08, 1, 0, 1, 0, 0, 0 };
+    const char *s1[] = { longname };
+    structure(t1, s1, 1);
+    struct smbios_identity id;
+    smbios_identity_parse(tbl, tlen, 3, 0, &id);
+    HT_EXPECT_EQ(strlen(id.sys_vendor), (size_t)SMBIOS_TEXT_MAX - 1);
+    HT_EXPECT(strncmp(id.sys_vendor, "AAAA", 4) == 0);
+    HT_EXPECT_STREQ(id.sys_vendor + SMBIOS_TEXT_MAX - 4, "...");
+}
+
 HTEST(smbios_cut_tables_stop_the_walk)
 {
     build();

@@ -17,6 +17,8 @@ emulated devices: what it counts, not how fast it is (no timing is asserted).
   in the JSON and the failure record printed.
 - completion=irq through the drivers' interrupts; skipped, saying why, on a
   device that polls.
+- bench.bench_bare_loop (make bench's reference) prints both figures per
+  device and depth, with plausible kick counts.
 - A write job on a disk without a scratch label is skipped and writes
   nothing; a bad bench= is a usage error before anything runs.
 """
@@ -181,3 +183,23 @@ def test_bench_bad_jobs_are_refused_before_anything_runs(boot, kernel, tmp_path)
     assert b.status == USAGE, b.describe()
     assert "verify=1: only for jobs that only read" in b.log
     assert {n: sha256(p) for n, p in paths.items()} == before
+
+
+def test_bench_bare_loop_reference(boot, kernel, tmp_path):
+    """The explicit case make bench uses as the engine's reference: on every
+    device, QD1 and QD32, the bare loop and the engine alternate; one
+    bench-bare line each with both figures, the rounds asked for, and kicks
+    (one per completion batch: at most one per I/O, at least I/Os / QD)."""
+    _, args = three_disks(tmp_path)
+    b = run(boot, kernel, "tests=bench.bench_bare_loop bench=quick bench.bare_ios=300 "
+            "bench.bare_rounds=3", args)
+    assert_clean_pass(b)
+    lines = {(r["device"], r["jobname"]): r for r in bench_log.bare(b.log)}
+    assert set(lines) == {(d, f"randread-4k-qd{q}") for d in DEVS for q in (1, 32)}, lines
+    for (dev, job), r in lines.items():
+        assert r["total_ios"] == 300 and r["rounds"] == 3, r
+        assert r["bare_iops"] > 0 and r["engine_iops"] > 0, r
+        assert r["engine_per_mille"] == r["engine_iops"] * 1000 // r["bare_iops"], r
+        qd = int(job.rsplit("qd", 1)[1])
+        for k in ("bare_kicks", "engine_kicks"):
+            assert 3 * 300 // qd <= r[k] <= 3 * 300, (k, r)
