@@ -77,15 +77,30 @@ static bool is_stamp_sector(void *ctx, const uint8_t *sector)
     return stamp_parse_header(sector, &h);
 }
 
-static bool is_boot_medium(const uint8_t *head, size_t len, const char *boot_id)
+/* The boot medium carries BAREIO_<bootid>: tools/mkiso writes it as the ISO
+ * 9660 volume id, tools/mkusb as the name of the stick's data partition. A
+ * GPT whose header checks is enough to name it: matching makes the disk
+ * read-only, so a damaged entry array errs on the safe side. */
+static bool is_boot_medium(const uint8_t *head, size_t len, uint32_t bs, uint64_t nblocks,
+                           const char *boot_id)
 {
     char volid[33], want[48];
+    struct gpt_header h;
+    struct gpt_partition part;
+    const uint8_t *entries;
 
     if (!boot_id || !boot_id[0])
         return false;
-    disksig_iso9660_volume_id(head, len, volid);
     snprintf(want, sizeof(want), "BAREIO_%s", boot_id);
-    return volid[0] && strcmp(volid, want) == 0;
+    disksig_iso9660_volume_id(head, len, volid);
+    if (volid[0] && strcmp(volid, want) == 0)
+        return true;
+    if (gpt_locate(head, len, bs, nblocks, &h, &entries) != GPT_OK)
+        return false;
+    for (unsigned i = 0; gpt_next_partition(&h, entries, i, &part) == GPT_OK; i = part.index + 1)
+        if (strcmp(part.name, want) == 0)
+            return true;
+    return false;
 }
 
 /* Bytes of a device, saturated: the label's range is checked against it, and
@@ -198,7 +213,7 @@ void blk_access_rule(uint32_t block_size, uint64_t nblocks, const uint8_t *head,
                   (unsigned long long)blk_access_head_bytes(bs, nblocks));
         return;
     }
-    if (is_boot_medium(head, len, boot_id)) {
+    if (is_boot_medium(head, len, bs, nblocks, boot_id)) {
         out->boot_device = true;
         read_only(out, "read-only: boot medium (bootid=%s), never written", boot_id);
         return;

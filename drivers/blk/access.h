@@ -7,8 +7,9 @@
  *
  * First rule that applies wins:
  *   1. the boot medium is never written, not even with a label or allow_write=
- *      (tools/mkiso writes "BAREIO_<id>" as the ISO 9660 volume id and
- *      bootid=<id> on the kernel command line);
+ *      (tools/mkiso writes "BAREIO_<id>" as the ISO 9660 volume id,
+ *      tools/mkusb as a GPT partition name, and both bootid=<id> on the
+ *      kernel command line);
  *   2. a scratch label (lib/scratch.h) at LBA 0 confines writes to the whole
  *      blocks of its data range — rounded inwards, never over the label —
  *      and gives the device its identity (the label's UUID); but a label that

@@ -55,10 +55,11 @@ static void iso_head(const char *volid)
     memcpy(head + 32768 + 40, volid, strlen(volid));
 }
 
-static void gpt_head(uint32_t bs, const uint8_t *type)
+static void gpt_head_named(uint32_t bs, const uint8_t *type, const char *name)
 {
     struct gpt_layout l;
     memset(&l, 0, sizeof(l));
+    l.name = name;
     l.block_size = bs;
     l.nblocks = (64ull << 20) / bs;
     memset(l.part_guid, 0x77, 16);
@@ -67,6 +68,8 @@ static void gpt_head(uint32_t bs, const uint8_t *type)
     HT_EXPECT(gpt_build(&l, head, backup));
     free(backup);
 }
+
+static void gpt_head(uint32_t bs, const uint8_t *type) { gpt_head_named(bs, type, NULL); }
 
 HTEST(blk_access_blank_disk)
 {
@@ -176,6 +179,43 @@ HTEST(blk_access_boot_medium_never_written)
     HT_EXPECT(!d.writable && !d.boot_device);
     HT_EXPECT_STREQ(d.access,
                     "read-only: holds an ISO 9660 file system (in use; allow_write= does not apply)");
+}
+
+/* The USB stick (tools/mkusb): a partition named BAREIO_<bootid> marks it,
+ * even when that partition carries bareio's scratch type, which would
+ * otherwise open it. */
+HTEST(blk_access_boot_stick_by_partition_name)
+{
+    static const uint8_t basic_data[16] = { 0xa2, 0xa0, 0xd0, 0xeb, 0xe5, 0xb9, 0x33, 0x44,
+                                            0x87, 0xc0, 0x68, 0xb6, 0xb7, 0x26, 0x99, 0xc7 };
+    struct blk_dev d = fresh_dev(512);
+
+    memset(head, 0, sizeof(head));
+    gpt_head_named(512, gpt_type_bareio, "BAREIO_00C0FFEE12345678");
+    decide(&d, true, "00C0FFEE12345678");
+    HT_EXPECT(!d.writable && d.boot_device);
+    HT_EXPECT_STREQ(d.access, "read-only: boot medium (bootid=00C0FFEE12345678), never written");
+    /* Without bootid= (or with another one) the same partition is scratch. */
+    decide(&d, false, "");
+    HT_EXPECT(d.writable && !d.boot_device);
+    decide(&d, false, "1111111111111111");
+    HT_EXPECT(d.writable && !d.boot_device);
+    /* The real stick's partition is basic data: in use, and named the boot medium. */
+    memset(head, 0, sizeof(head));
+    gpt_head_named(512, basic_data, "BAREIO_00C0FFEE12345678");
+    decide(&d, true, "00C0FFEE12345678");
+    HT_EXPECT(!d.writable && d.boot_device);
+    /* 4 KiB blocks: the entries sit at 8 KiB. */
+    d = fresh_dev(4096);
+    memset(head, 0, sizeof(head));
+    gpt_head_named(4096, gpt_type_bareio, "BAREIO_00C0FFEE12345678");
+    decide(&d, true, "00C0FFEE12345678");
+    HT_EXPECT(!d.writable && d.boot_device);
+    /* A prefix is no match. */
+    memset(head, 0, sizeof(head));
+    gpt_head_named(4096, gpt_type_bareio, "BAREIO_00C0FFEE1234567");
+    decide(&d, true, "00C0FFEE12345678");
+    HT_EXPECT(d.writable && !d.boot_device);
 }
 
 HTEST(blk_access_small_disk_reads_what_there_is)
