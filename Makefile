@@ -96,7 +96,7 @@ $(BUILD)/host/unit: $(HOST_TEST_SRCS) $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) \
 # file recompiles alone.
 HOST_HW_CFLAGS := $(filter-out -I. -DBAREIO_HOST_TEST,$(HOST_CFLAGS)) -Itests/host/fake -I. \
     -DHTEST_FORK -include tests/host/rename.h
-HOST_HW_SRCS += tests/harness/ktest.c kernel/leftout.c kernel/mmio.c
+HOST_HW_SRCS += tests/harness/ktest.c kernel/leftout.c kernel/mmio.c kernel/watchdog.c
 HOST_HW_ALL := tests/host/runner.c $(wildcard tests/host/fake/*.c tests/host/hw/*.c) \
     $(HOST_LIB_SRCS) $(HOST_DRIVER_SRCS) $(HOST_HW_SRCS)
 HOST_HW_OBJS := $(patsubst %.c,$(BUILD)/host/fakehw-obj/%.o,$(HOST_HW_ALL))

@@ -22,6 +22,7 @@ CMDLINE_GLOBS(tests_selection, "tests", 512, "*",
 
 static const struct cmdline_word exit_words[] = {
     { "qemu", EXIT_QEMU }, { "halt", EXIT_HALT }, { "reboot", EXIT_REBOOT },
+    { "poweroff", EXIT_POWEROFF },
 };
 CMDLINE_ENUM(exit_setting, "exit", EXIT_AUTO, exit_words,
              "how the run ends (default: qemu when isa-debug-exit is there, else halt)");

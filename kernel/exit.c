@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/exit.c — ending a run: QEMU's isa-debug-exit, halt, or reset
- * (the reset hook first — ACPI registers the FADT's reset register there, so
+/* kernel/exit.c — ending a run: QEMU's isa-debug-exit, halt, reset (the
+ * reset hook first — ACPI registers the FADT's reset register there, so
  * that this file, which everything may call, calls nothing above it — then
- * 0xCF9, then the 8042). */
+ * 0xCF9, then the 8042), or power-off (ACPI S5, registered by
+ * kernel/power.c the same way). Whatever fails ends in a halt, said. */
 #include "kernel/exit.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/watchdog.h"
 #include <stdarg.h>
 
 #define DEBUG_EXIT_PORT 0xf4
@@ -30,6 +32,12 @@ static void (*reset_hook)(void);
 
 void exit_set_reset_hook(void (*hook)(void)) { reset_hook = hook; }
 
+static void (*poweroff_hook)(void);
+static const char *poweroff_unavailable = "ACPI was not read (the run ended before it)";
+
+void exit_set_poweroff_hook(void (*hook)(void)) { poweroff_hook = hook; }
+void exit_set_poweroff_unavailable(const char *why) { poweroff_unavailable = why; }
+
 static void reset_system(void)
 {
     if (reset_hook)
@@ -48,10 +56,22 @@ void bareio_exit(enum bareio_exit status)
     if (m == EXIT_AUTO)
         m = qemu_exit_device_present() ? EXIT_QEMU : EXIT_HALT;
     irq_disable();
+    watchdog_stop();            /* a machine halted with its results up stays halted */
     switch (m) {
     case EXIT_QEMU:
         outb(DEBUG_EXIT_PORT, (uint8_t)status);
         kprintf("bareio: isa-debug-exit did not stop the machine; halting\n");
+        break;
+    case EXIT_POWEROFF:
+        /* QEMU exits with 0 on a power-off: this line carries the result
+         * (tools/run-qemu reads it). */
+        kprintf("bareio: powering off (exit status %#x)\n", status);
+        if (poweroff_hook)
+            poweroff_hook();
+        else
+            kprintf("bareio: cannot power off: %s\n", poweroff_unavailable);
+        kprintf("bareio: halted instead of powering off (exit status %#x); switch the machine "
+                "off by hand\n", status);
         break;
     case EXIT_REBOOT:
         reset_system();

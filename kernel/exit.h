@@ -12,12 +12,17 @@ enum bareio_exit {
     BAREIO_EXIT_USAGE = 0x13,   /* bad command line */
 };
 
-enum exit_method { EXIT_AUTO, EXIT_QEMU, EXIT_HALT, EXIT_REBOOT };
+enum exit_method { EXIT_AUTO, EXIT_QEMU, EXIT_HALT, EXIT_REBOOT, EXIT_POWEROFF };
 
 void exit_set_method(enum exit_method m);
 /* Tried first by a reboot (acpi_init registers the FADT reset register's
  * write); may return when the machine did not reset. */
 void exit_set_reset_hook(void (*hook)(void));
+/* exit=poweroff: the hook kernel/power.c registers when the machine can
+ * power off (it returns when the machine kept running), or the reason it
+ * cannot, which the exit prints before it halts. */
+void exit_set_poweroff_hook(void (*hook)(void));
+void exit_set_poweroff_unavailable(const char *why);
 __attribute__((noreturn)) void bareio_exit(enum bareio_exit status);
 /* Panic: prints the message with a backtrace and exits with BAREIO_EXIT_CRASH. */
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);

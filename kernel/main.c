@@ -13,6 +13,7 @@
 #include "kernel/irq.h"
 #include "kernel/stage.h"
 #include "kernel/memory.h"
+#include "kernel/power.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -70,6 +71,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     if (!cmdline_console_given())
         acpi_console_from_spcr();
     time_init();                /* TSC calibrated against the HPET or the PIT */
+    power_init();               /* ACPI S5 for exit=poweroff */
     apic_init();                /* LAPIC on, legacy PICs masked */
     irq_enable();
     bareio_exit((enum bareio_exit)run_stages());   /* PCI, drivers, harness */

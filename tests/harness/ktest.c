@@ -20,6 +20,12 @@
  * reported as failed; a case that takes an exception is reported as crashed,
  * the remaining cases as skipped, and the run ends with CRASH.
  *
+ * watchdog=SECONDS bounds the whole run the same way: the LAPIC timer also
+ * fires at the run's deadline, and the case running then is reported as
+ * timed out, the rest as not run, the document closed, the run ends FAIL
+ * (kernel/watchdog.h). The timer's shots are also the hardware watchdog's
+ * kicks, so they come at least as often as it needs them.
+ *
  * A parameterised case opens one more level: "    KTAP version 1" /
  * "    # Subtest: case" / "    1..params" / one result per parameter, then
  * the case's own result line at the case's indent closes it. */
@@ -34,6 +40,7 @@
 #include "kernel/smbios.h"
 #include "kernel/symbols.h"
 #include "kernel/time.h"
+#include "kernel/watchdog.h"
 #include "lib/format.h"
 #include "lib/glob.h"
 #include "lib/ktap.h"
@@ -303,26 +310,48 @@ __attribute__((noreturn)) void ktest_longjmp(uint64_t buf[8], int value);
 static uint64_t case_jump[8];
 static uint64_t case_deadline_ns;
 static volatile uint64_t case_timeout_ms;      /* what the deadline was last set to */
+static uint64_t run_deadline_ns;                /* watchdog=; 0 when not given */
 
 /* The LAPIC timer's one shot reaches minutes at most (a 32-bit count and a
  * divider of 128); a longer deadline is reached in shots of a minute, each
- * re-armed by case_timeout_interrupt(). */
+ * re-armed by case_timeout_interrupt() — or shorter, for the run's deadline
+ * and for a hardware watchdog that needs kicks more often. */
 #define CASE_TIMER_SHOT_NS (60ull * 1000000000ull)
 
 static void arm_case_timer(uint64_t ns)
 {
-    apic_timer_oneshot_ns(ns < CASE_TIMER_SHOT_NS ? ns : CASE_TIMER_SHOT_NS);
+    uint64_t shot = ns < CASE_TIMER_SHOT_NS ? ns : CASE_TIMER_SHOT_NS;
+    uint64_t kick = watchdog_kick_interval_ns();
+    if (kick < shot)
+        shot = kick;
+    if (run_deadline_ns) {
+        uint64_t now = time_ns();
+        uint64_t left = run_deadline_ns > now ? run_deadline_ns - now : 1;
+        if (left < shot)
+            shot = left;
+    }
+    apic_timer_oneshot_ns(shot);
 }
 
+static bool run_deadline_passed(void) { return run_deadline_ns && time_ns() >= run_deadline_ns; }
+
+static __attribute__((noreturn)) void watchdog_expired(void);
+
 /* The LAPIC timer fired during a case: if the case is past its deadline,
- * abandon it and go back to run_case(). The dispatcher's EOI would come after
- * we return, which we never do, so acknowledge here. */
+ * abandon it and go back to run_case(); past the run's, end the run. The
+ * dispatcher's EOI would come after we return, which we never do, so
+ * acknowledge here. */
 static void case_timeout_interrupt(void *ctx, struct irq_frame *frame)
 {
     (void)ctx;
     (void)frame;
+    watchdog_kick();
     if (!running)
         return;
+    if (run_deadline_passed()) {
+        apic_eoi();
+        watchdog_expired();
+    }
     uint64_t now = time_ns();
     if (now < case_deadline_ns) {
         arm_case_timer(case_deadline_ns - now);  /* a longer deadline, or a test re-armed it */
@@ -413,6 +442,9 @@ static void run_once(struct ktest *t)
     }
     running = t;
     console_prefix_for_case(t->depth);
+    watchdog_kick();
+    if (run_deadline_passed())
+        watchdog_expired();         /* reported as this case's: the one that was next */
     case_timeout_ms = c->timeout_ms;
     case_deadline_ns = time_ns() + timeout_ns;
     arm_case_timer(timeout_ns);
@@ -521,6 +553,13 @@ int ktest_run_all(const char *tests)
     for (unsigned i = 0; i < suite_count; i++)
         selected_suites += selected_cases(order[i]) > 0;
 
+    if (watchdog_run_seconds()) {
+        run_deadline_ns = time_ns() + (uint64_t)watchdog_run_seconds() * 1000000000ull;
+        kprintf("watchdog: the run is bounded to %u s (watchdog=)\n", watchdog_run_seconds());
+        if (watchdog_hw_wanted() && !watchdog_start())
+            kprintf("watchdog: no hardware watchdog armed: a hang with interrupts off is not "
+                    "caught\n");
+    }
     kprintf("%s\n", KTEST_BANNER_START);
     ktap_open = true;
     ktap_version(&ktap, 0);
@@ -559,46 +598,51 @@ int ktest_run_all(const char *tests)
     return totals.failed ? BAREIO_EXIT_FAIL : BAREIO_EXIT_PASS;
 }
 
-/* Called from the exception handler and panic(): the running case crashed.
- * Reports it, reports what was not run as skipped (so the KTAP plan still
- * holds), closes the document and exits with CRASH. */
-void ktest_crash(const char *what)
+/* How a run that cannot go on ends: the running case failed with `diag`,
+ * what was not run is reported as skipped with `not_run` (so the KTAP plan
+ * still holds), the document is closed and the run exits with `status`. */
+struct early_end {
+    const char *not_run;
+    const char *final;              /* "CRASH", "WATCHDOG": the last line's word */
+    enum bareio_exit status;
+};
+
+static __attribute__((noreturn)) void end_run_early(const char *what, const char *diag,
+                                                    const struct early_end *how)
 {
     irq_disable();
     apic_timer_cancel();
     console_prefix_for_case(0);
     if (!ktap_open) {
-        kprintf("bareio: crashed outside any test: %s\n", what);
-        bareio_exit(BAREIO_EXIT_CRASH);
+        kprintf("bareio: %s outside any test: %s\n", how->final, what);
+        bareio_exit(how->status);
     }
     const struct ktest_suite *s = order[suite_index];
     if (running) {
-        char reason[KTAP_LINE_MAX];
-        snprintf(reason, sizeof(reason), "CRASH: %s", what);
-        ktap_diag(&ktap, running->depth, reason);
+        ktap_diag(&ktap, running->depth, diag);
         running->failed = true;
-        struct ktest *crashed = running;
+        struct ktest *stopped = running;
         running = NULL;
-        if (crashed->depth == 2) {
+        if (stopped->depth == 2) {
             /* In a parameter: the rest of them were not run, then the case's line. */
-            report_result(crashed, param_index + 1);
+            report_result(stopped, param_index + 1);
             for (uint32_t p = param_index + 1; p < param_total; p++) {
-                struct ktest rest = { .suite = s, .kcase = crashed->kcase, .param = p, .depth = 2,
+                struct ktest rest = { .suite = s, .kcase = stopped->kcase, .param = p, .depth = 2,
                                       .skipped = true };
-                crashed->kcase->param_name(p, rest.name, sizeof(rest.name));
+                stopped->kcase->param_name(p, rest.name, sizeof(rest.name));
                 if (!rest.name[0])
                     snprintf(rest.name, sizeof(rest.name), "param%u", p);
-                snprintf(rest.skip_reason, sizeof(rest.skip_reason), "not run: the kernel crashed");
+                snprintf(rest.skip_reason, sizeof(rest.skip_reason), "%s", how->not_run);
                 report_result(&rest, p + 1);
             }
-            params_result(crashed->kcase, case_number);
+            params_result(stopped->kcase, case_number);
         } else {
-            report_result(crashed, case_number);
+            report_result(stopped, case_number);
         }
         for (case_index++; case_index < s->count; case_index++) {
             const struct ktest_case *c = &s->cases[case_index];
             if (case_selected(s, c)) {
-                ktap_result(&ktap, 1, true, ++case_number, c->name, "not run: the kernel crashed");
+                ktap_result(&ktap, 1, true, ++case_number, c->name, how->not_run);
                 totals.skipped++;
             }
         }
@@ -612,10 +656,38 @@ void ktest_crash(const char *what)
     for (suite_index++; suite_index < suite_count; suite_index++) {
         if (!selected_cases(order[suite_index]))
             continue;
-        ktap_result(&ktap, 0, true, ++suite_number, order[suite_index]->name, "not run: the kernel crashed");
+        ktap_result(&ktap, 0, true, ++suite_number, order[suite_index]->name, how->not_run);
         totals.skipped++;           /* one result line, one skip (as above) */
     }
-    kprintf("bareio: CRASH: %s\n", what);
+    kprintf("bareio: %s: %s\n", how->final, what);
     close_document();
-    bareio_exit(BAREIO_EXIT_CRASH);
+    bareio_exit(how->status);
+}
+
+/* Called from the exception handler and panic(): the running case crashed.
+ * Reports it, reports what was not run as skipped, closes the document and
+ * exits with CRASH. */
+void ktest_crash(const char *what)
+{
+    static const struct early_end crash = { "not run: the kernel crashed", "CRASH",
+                                            BAREIO_EXIT_CRASH };
+    char diag[KTAP_LINE_MAX];
+    snprintf(diag, sizeof(diag), "CRASH: %s", what);
+    end_run_early(what, diag, &crash);
+}
+
+/* The run's deadline (watchdog=) passed: in the timer interrupt, or before
+ * the next case started. A failed run, not a crash: the kernel is fine, a
+ * case (or the run) took longer than the lab allowed. */
+static void watchdog_expired(void)
+{
+    static char not_run[64], what[128];
+    snprintf(not_run, sizeof(not_run), "not run: watchdog=%u s expired", watchdog_run_seconds());
+    snprintf(what, sizeof(what), "watchdog=%u s expired in %s: the run was ended there",
+             watchdog_run_seconds(), running ? running_name : "the harness");
+    const struct early_end end = { not_run, "WATCHDOG", BAREIO_EXIT_FAIL };
+    char diag[KTAP_LINE_MAX];
+    snprintf(diag, sizeof(diag), "timed out: watchdog=%u s, the bound on the whole run, expired "
+             "during this case", watchdog_run_seconds());
+    end_run_early(what, diag, &end);
 }

@@ -55,6 +55,30 @@ static void case_timeout_is_enforced_again(struct ktest *t)
     case_timeout_is_enforced(t);
 }
 
+/* For watchdog=: a case that would run for ten minutes with interrupts on
+ * (its own timeout is longer still), which the run's bound must end. The
+ * spin is bounded, so a broken watchdog shows up as this case failing. */
+static void hang_with_interrupts_on(struct ktest *t)
+{
+    uint64_t give_up = deadline_after_ms(600000);
+    while (!deadline_passed(give_up))
+        cpu_pause();
+    KT_FAIL(t, "still running after 600 s: watchdog= did not end the run");
+}
+
+/* For the hardware watchdog: interrupts off, so neither the case timeout nor
+ * watchdog= can end it; only the TCO timer can (it resets the machine). The
+ * spin is bounded (600 s) so a missing watchdog ends in this case failing. */
+static void hang_with_interrupts_off(struct ktest *t)
+{
+    uint64_t flags = irq_save();
+    uint64_t give_up = deadline_after_ms(600000);
+    while (!deadline_passed(give_up))
+        cpu_pause();
+    irq_restore(flags);
+    KT_FAIL(t, "still running after 600 s with interrupts off: no watchdog reset the machine");
+}
+
 /* Allocates and does not free: the harness must report the leak. */
 static void dma_leak_is_detected(struct ktest *t)
 {
@@ -116,6 +140,10 @@ static const struct ktest_case selftest_cases[] = {
       .flags = KTEST_EXPLICIT },
     { .name = "case_timeout_is_enforced_again", .fn = case_timeout_is_enforced_again,
       .timeout_ms = 300, .flags = KTEST_EXPLICIT },
+    { .name = "hang_with_interrupts_on", .fn = hang_with_interrupts_on, .timeout_ms = 900000,
+      .flags = KTEST_EXPLICIT },
+    { .name = "hang_with_interrupts_off", .fn = hang_with_interrupts_off, .timeout_ms = 900000,
+      .flags = KTEST_EXPLICIT },
     KTEST_CASE_EXPLICIT(dma_leak_is_detected),
     KTEST_CASE_EXPLICIT(case_buffers_freed_after_an_early_return),
     KTEST_CASE_EXPLICIT(trigger_page_fault),
