@@ -57,4 +57,8 @@ void watchdog_stop(void)
     }
 }
 
+static const char *previous_reset;
+void watchdog_note_previous_reset(const char *name) { previous_reset = name; }
+const char *watchdog_previous_reset(void) { return previous_reset; }
+
 uint64_t watchdog_kick_interval_ns(void) { return armed ? armed->kick_interval_ns : UINT64_MAX; }

@@ -44,6 +44,10 @@ bool watchdog_start(void);
 const struct hw_watchdog *watchdog_armed(void);
 void watchdog_kick(void);
 void watchdog_stop(void);
+/* The driver found its chipset's sign that the previous boot was reset by
+ * the watchdog; the harness puts it in the report's head. */
+void watchdog_note_previous_reset(const char *name);
+const char *watchdog_previous_reset(void);     /* the watchdog's name, or NULL */
 /* How often kicks must come: UINT64_MAX when no hardware watchdog is armed. */
 uint64_t watchdog_kick_interval_ns(void);
 

@@ -24,6 +24,7 @@
 #include "kernel/memory.h"
 #include "kernel/stage.h"
 #include "kernel/watchdog.h"
+#include "drivers/tco/tco.h"
 #include "drivers/pci/pci.h"
 #include "lib/format.h"
 
@@ -131,7 +132,7 @@ static bool known_lpc(const struct pci_device *d)
     return false;
 }
 
-static void tco_probe(void)
+void tco_probe(void)
 {
     struct pci_device *d = pci_find_address(0, 0, LPC_DEVICE, 0);
     if (!d || !known_lpc(d)) {
@@ -168,6 +169,7 @@ static void tco_probe(void)
     uint16_t sts2 = inw((uint16_t)(tco_base + TCO2_STS));
     if (sts2 & TCO2_STS_SECOND_TO) {
         kprintf("watchdog: the previous boot was ended by the TCO watchdog (SECOND_TO_STS set)\n");
+        watchdog_note_previous_reset(name);
         outw((uint16_t)(tco_base + TCO2_STS), TCO2_STS_SECOND_TO | TCO2_STS_BOOT);
     }
     tco_halt();             /* stopped until the run starts */

@@ -565,6 +565,12 @@ int ktest_run_all(const char *tests)
     ktap_version(&ktap, 0);
     ktap_plan(&ktap, 0, selected_suites);
     machine_describe(machine_line, NULL);       /* every report names its machine */
+    if (watchdog_previous_reset()) {
+        char line[128];
+        snprintf(line, sizeof(line), "watchdog: the boot before this one was reset by %s (it hung)",
+                 watchdog_previous_reset());
+        ktap_diag(&ktap, 0, line);
+    }
 
     suite_number = 0;
     for (suite_index = 0; suite_index < suite_count; suite_index++) {

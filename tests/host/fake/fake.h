@@ -52,10 +52,29 @@ struct fake_mmio_ops {
  * is also its "physical" address (the BAR's). */
 volatile void *fake_mmio_region(uint32_t size, const struct fake_mmio_ops *ops, void *model);
 
+/* The same at a chosen "physical" address, for a register block a driver
+ * finds through a config register (RCBA) and maps with mmio_map(): host
+ * heap addresses do not fit 32-bit registers. */
+volatile void *fake_mmio_region_at(uint64_t phys, uint32_t size, const struct fake_mmio_ops *ops,
+                                   void *model);
+
+/* ---- port I/O (tests/host/fake/kernel/io.h) ---- */
+struct fake_port_ops {
+    uint32_t (*in)(void *model, uint16_t port, unsigned size);
+    void (*out)(void *model, uint16_t port, unsigned size, uint32_t value);
+};
+/* Every in/out goes to ops from now on (NULL: port I/O aborts again). */
+void fake_port_model(const struct fake_port_ops *ops, void *model);
+
 /* ---- PCI ---- */
 /* A function of this class with BAR `bar` on the region (memory, 32-bit). */
 struct pci_device *fake_pci_add(uint8_t class_code, uint8_t subclass, uint8_t prog_if,
                                 unsigned bar, volatile void *region, uint64_t size);
+/* A function at bus 0, `device`.`function` with these ids and no BAR; its
+ * configuration space is the test's to fill (fake_pci_config). */
+struct pci_device *fake_pci_add_at(uint8_t device, uint8_t function, uint16_t vendor_id,
+                                   uint16_t device_id, uint8_t class_code, uint8_t subclass);
+uint8_t *fake_pci_config(struct pci_device *dev);
 
 /* ---- DMA memory (kernel/memory.h) ---- */
 /* A "physical" address the model reads or writes: NULL (and a model error)

@@ -56,6 +56,7 @@ const char *fake_model_first_error(void) { return model_errors ? model_first_err
 #define MAX_REGIONS 8
 static struct region {
     uint8_t *base;
+    uint64_t phys;                  /* what mmio_map() is given for it */
     uint32_t size;
     const struct fake_mmio_ops *ops;
     void *model;
@@ -73,7 +74,50 @@ volatile void *fake_mmio_region(uint32_t size, const struct fake_mmio_ops *ops, 
     r->size = size;
     r->ops = ops;
     r->model = model;
+    r->phys = (uint64_t)(uintptr_t)r->base;
     return r->base;
+}
+
+volatile void *fake_mmio_region_at(uint64_t phys, uint32_t size, const struct fake_mmio_ops *ops,
+                                   void *model)
+{
+    volatile void *base = fake_mmio_region(size, ops, model);
+    regions[region_count - 1].phys = phys;
+    return base;
+}
+
+/* kernel/memory.h: a region's window when [phys, phys + size) lies in it. */
+volatile void *mmio_map(uint64_t phys, uint64_t size)
+{
+    for (unsigned i = 0; i < region_count; i++)
+        if (phys >= regions[i].phys && phys + size <= regions[i].phys + regions[i].size)
+            return regions[i].base + (phys - regions[i].phys);
+    fake_model_error("mmio_map(%#llx, %llu): no device there", (unsigned long long)phys,
+                     (unsigned long long)size);
+    return NULL;
+}
+
+static const struct fake_port_ops *port_ops;
+static void *port_model;
+
+void fake_port_model(const struct fake_port_ops *ops, void *model)
+{
+    port_ops = ops;
+    port_model = model;
+}
+
+uint32_t fake_port_in(uint16_t port, unsigned size)
+{
+    if (!port_ops)
+        fake_forbidden("port input without a port model");
+    return port_ops->in(port_model, port, size);
+}
+
+void fake_port_out(uint16_t port, unsigned size, uint32_t value)
+{
+    if (!port_ops)
+        fake_forbidden("port output without a port model");
+    port_ops->out(port_model, port, size, value);
 }
 
 static struct region *region_of(volatile void *addr, unsigned size)

@@ -41,6 +41,39 @@ struct pci_device *fake_pci_add(uint8_t class_code, uint8_t subclass, uint8_t pr
     return d;
 }
 
+struct pci_device *fake_pci_add_at(uint8_t device, uint8_t function, uint16_t vendor_id,
+                                   uint16_t device_id, uint8_t class_code, uint8_t subclass)
+{
+    if (function_count == MAX_FUNCTIONS)
+        return NULL;
+    struct fake_function *f = &functions[function_count++];
+    struct pci_device *d = &f->dev;
+    d->device = device;
+    d->function = function;
+    d->vendor_id = vendor_id;
+    d->device_id = device_id;
+    d->class_code = class_code;
+    d->subclass = subclass;
+    d->bar_count = 6;
+    f->config[PCI_VENDOR_ID] = (uint8_t)vendor_id;
+    f->config[PCI_VENDOR_ID + 1] = (uint8_t)(vendor_id >> 8);
+    f->config[PCI_CLASS_CODE] = class_code;
+    f->config[PCI_SUBCLASS] = subclass;
+    return d;
+}
+
+struct pci_device *pci_find_address(uint16_t segment, uint8_t bus, uint8_t device,
+                                    uint8_t function)
+{
+    for (unsigned i = 0; i < function_count; i++) {
+        struct pci_device *d = &functions[i].dev;
+        if (d->segment == segment && d->bus == bus && d->device == device &&
+            d->function == function)
+            return d;
+    }
+    return NULL;
+}
+
 static struct fake_function *function_of(const struct pci_device *dev)
 {
     for (unsigned i = 0; i < function_count; i++)
@@ -65,6 +98,12 @@ struct pci_device *pci_find_class(uint8_t class_code, uint8_t subclass, int prog
             return d;
     }
     return NULL;
+}
+
+uint8_t *fake_pci_config(struct pci_device *dev)
+{
+    struct fake_function *f = function_of(dev);
+    return f ? f->config : NULL;
 }
 
 uint8_t pci_read8(const struct pci_device *dev, uint16_t offset)

@@ -4,8 +4,9 @@
  * the include path, so a driver's #include "kernel/io.h" lands here: every
  * MMIO access goes to the register model that owns the address
  * (tests/host/fake/fake.h), a pause lets the fake clock move on, and the
- * interrupt flag is a plain variable. Port I/O, MSRs and CPUID have no place in
- * a driver under test: they abort. The accessors keep kernel/io.h's names,
+ * interrupt flag is a plain variable. Port I/O reaches a test's port model
+ * when it installed one; MSRs and CPUID have no place in a driver under
+ * test: they abort. The accessors keep kernel/io.h's names,
  * widths and the low-dword-first order of the 64-bit ones. */
 #ifndef KERNEL_IO_H
 #define KERNEL_IO_H
@@ -59,12 +60,16 @@ static inline void irq_restore(uint64_t flags)
         fake_rflags |= 1u << 9;
 }
 
-static inline void outb(uint16_t port, uint8_t v) { (void)port; (void)v; fake_forbidden("outb"); }
-static inline void outw(uint16_t port, uint16_t v) { (void)port; (void)v; fake_forbidden("outw"); }
-static inline void outl(uint16_t port, uint32_t v) { (void)port; (void)v; fake_forbidden("outl"); }
-static inline uint8_t inb(uint16_t port) { (void)port; fake_forbidden("inb"); }
-static inline uint16_t inw(uint16_t port) { (void)port; fake_forbidden("inw"); }
-static inline uint32_t inl(uint16_t port) { (void)port; fake_forbidden("inl"); }
+/* Port I/O goes to the one port model a test installed (fake_port_model:
+ * the TCO watchdog's chipset lives in I/O space); without one it aborts. */
+uint32_t fake_port_in(uint16_t port, unsigned size);
+void fake_port_out(uint16_t port, unsigned size, uint32_t value);
+static inline void outb(uint16_t port, uint8_t v) { fake_port_out(port, 1, v); }
+static inline void outw(uint16_t port, uint16_t v) { fake_port_out(port, 2, v); }
+static inline void outl(uint16_t port, uint32_t v) { fake_port_out(port, 4, v); }
+static inline uint8_t inb(uint16_t port) { return (uint8_t)fake_port_in(port, 1); }
+static inline uint16_t inw(uint16_t port) { return (uint16_t)fake_port_in(port, 2); }
+static inline uint32_t inl(uint16_t port) { return fake_port_in(port, 4); }
 static inline uint64_t rdmsr(uint32_t msr) { (void)msr; fake_forbidden("rdmsr"); }
 static inline void wrmsr(uint32_t msr, uint64_t v) { (void)msr; (void)v; fake_forbidden("wrmsr"); }
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c,
