@@ -110,6 +110,20 @@ static void say(void (*line)(void *, const char *), void *ctx, const char *fmt, 
     line(ctx, buf);
 }
 
+bool machine_identity(struct smbios_identity *out)
+{
+    struct smbios_entry e;
+    const char *where = "";
+    char why[160];
+
+    memset(out, 0, sizeof(*out));
+    if (!find_entry(&e, &where, why, sizeof(why)))
+        return false;
+    uint32_t len = e.length < SMBIOS_TABLE_MAX ? e.length : SMBIOS_TABLE_MAX;
+    smbios_identity_parse(map(e.table, len), len, e.major, e.minor, out);
+    return true;
+}
+
 void machine_describe(void (*line)(void *ctx, const char *text), void *ctx)
 {
     struct smbios_entry e;

@@ -6,9 +6,15 @@
  * of words for the report's head. */
 #ifndef KERNEL_SMBIOS_H
 #define KERNEL_SMBIOS_H
+#include <stdbool.h>
 
 /* Calls line() once per line ("system: ...", "board: ...", "bios: ...",
  * "cpu: ..., memory: ...", or why there are no SMBIOS tables). */
 void machine_describe(void (*line)(void *ctx, const char *text), void *ctx);
+
+struct smbios_identity;
+/* The SMBIOS identity for the manifest (tests/harness/dio.c): false when the
+ * machine has no valid SMBIOS tables (*out is then all empty strings). */
+bool machine_identity(struct smbios_identity *out);
 
 #endif

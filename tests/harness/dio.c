@@ -20,8 +20,10 @@
 #include "kernel/console.h"
 #include "tests/harness/ktest.h"
 #include "kernel/leftout.h"
+#include "kernel/smbios.h"
 #include "kernel/time.h"
 #include "lib/format.h"
+#include "lib/smbios.h"
 #include "lib/string.h"
 
 #include <stdarg.h>
@@ -658,8 +660,34 @@ static void quote_serial(char *out, size_t size, const char *serial)
     out[n] = '\0';
 }
 
+/* The machine the manifests come from (issue 14), once before them: the
+ * SMBIOS fields quoted as the serial is (each at most 64 characters, already
+ * escaped to printable ASCII by lib/smbios), so tools/verify-image can name
+ * the machine of the image it checks. */
+static void print_machine_record(void)
+{
+    static struct smbios_identity id;
+    char q[11][2 * SMBIOS_TEXT_MAX + 3];
+
+    machine_identity(&id);          /* no tables: every field empty, uuid none */
+    const char *text[11] = { id.sys_vendor, id.product, id.version, id.serial,
+                             id.board_vendor, id.board_product, id.board_serial,
+                             id.bios_vendor, id.bios_version, id.bios_date };
+    for (unsigned i = 0; i < 10; i++)
+        quote_serial(q[i], sizeof(q[i]), text[i]);
+    kprintf("bareio-manifest: machine system=%s product=%s version=%s serial=%s uuid=%s "
+            "board=%s board_product=%s board_serial=%s bios=%s bios_version=%s bios_date=%s\n",
+            q[0], q[1], q[2], q[3], id.uuid[0] ? id.uuid : "none", q[4], q[5], q[6], q[7], q[8],
+            q[9]);
+}
+
 void dio_print_manifests(void)
 {
+    bool any = false;
+    for (unsigned i = 0; i < dio_dev_count; i++)
+        any |= dio_devs[i].written;
+    if (any)
+        print_machine_record();
     for (unsigned i = 0; i < dio_dev_count; i++) {
         const struct dio_dev *d = &dio_devs[i];
         const struct blk_dev *dev = d->dev;

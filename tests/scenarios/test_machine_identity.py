@@ -9,7 +9,7 @@ brand string and the usable memory; kunit_tool-style readers still see a clean
 report."""
 import re
 
-from conftest import PASS, assert_clean_pass
+from conftest import PASS, assert_clean_pass, scratch_image, tool
 
 SMBIOS = ["-smbios", "type=0,vendor=AcmeBIOS,version=9.1,date=01/02/2026",
           "-smbios", "type=1,manufacturer=Acme Labs,product=Rack9,serial=SN-123,"
@@ -45,3 +45,27 @@ def test_smbios_identity_under_ovmf(boot, make_iso):
     assert any('system "Acme Labs" product "Rack9"' in l and 'serial "SN-123"' in l
                for l in lines), lines
     assert any("from the EFI configuration table" in l for l in lines), lines
+
+
+def test_the_manifest_names_the_machine(boot, kernel, tmp_path):
+    """The manifest carries the same identity as a 'machine' record, and
+    tools/verify-image names the machine of the image it checks: an image
+    carried to another desk still says where it was written."""
+    scratch = scratch_image(tmp_path, "nvme0.img")
+    b = boot("--kernel", kernel, "--append", "tests=dio", "--disks", "none", "--",
+             "-drive", f"if=none,id=n0,format=raw,file={scratch}",
+             "-device", "nvme,serial=bareio-n0,drive=n0", *SMBIOS, timeout=180)
+    assert_clean_pass(b, expect=["dio"])
+    records = [line for line in b.log.splitlines() if line.startswith("bareio-manifest: machine ")]
+    assert records == ['bareio-manifest: machine system="Acme Labs" product="Rack9" '
+                       'version="pc-q35-7.2" serial="SN-123" '
+                       'uuid=00112233-4455-6677-8899-aabbccddeeff board="Acme Boards" '
+                       'board_product="B-1" board_serial="B-77" bios="AcmeBIOS" '
+                       'bios_version="9.1" bios_date="01/02/2026"'], records
+    # Before the device manifests it names.
+    assert b.log.index("bareio-manifest: machine ") < b.log.index("bareio-manifest: begin ")
+    p = tool("verify-image", b.log_path, scratch)
+    assert re.search(r'verify-image: nvme0n1: from machine "Acme Labs" product "Rack9" serial '
+                     r'"SN-123" uuid 00112233-4455-6677-8899-aabbccddeeff, board "B-1" serial '
+                     r'"B-77", bios "AcmeBIOS" 9.1 \(log line \d+\)', p.stdout), p.stdout
+    assert re.search(r"verify-image: nvme0n1: \d+ ranges, \d+ blocks OK", p.stdout), p.stdout

@@ -646,12 +646,12 @@ def test_a_cr_inside_a_manifest_line_is_malformed(img, tmp_path):
 
 @pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r\r\n"], ids=["lf", "cr-lf", "cr-cr-lf"])
 def test_the_line_limit_does_not_count_the_line_end(img, tmp_path, line_end):
-    """A manifest line of exactly 1024 bytes (MANIFEST_LINE_MAX) is read
-    whatever its line end; one of 1025 bytes is refused."""
+    """A manifest line of exactly 2048 bytes (MANIFEST_LINE_MAX) is read
+    whatever its line end; one of 2049 bytes is refused."""
     def incomplete(length):
         head = "bareio-manifest: incomplete device=nvme0n1 ("
         return head + "x" * (length - len(head) - 1) + ")"
-    for length, status, words in ((1024, 1, "manifest is incomplete"), (1025, 2, "longer than 1024")):
+    for length, status, words in ((2048, 1, "manifest is incomplete"), (2049, 2, "longer than 2048")):
         line = incomplete(length)
         assert len(line) == length
         log = write_lines(tmp_path / f"s{length}.log", ["bareio-manifest: " + BEGIN, line,
@@ -836,3 +836,65 @@ def test_identity_and_uuid_parse_alike(tmp_path, case):
         assert p.returncode == 2 and "not 32 hex digits" in p.stderr, p.stdout + p.stderr
         assert q.returncode == 2 and "not 32 hex digits" in q.stderr, q.stdout + q.stderr
         assert sha(raw) == before, "a refused --seed wrote the image"
+
+
+# ---- the machine record (issue 14): the log names the machine it came from ----
+
+MACHINE = ('machine system="Acme Labs" product="Rack9" version="1.0" serial="SN-\\"7\\"" '
+           'uuid=00112233-4455-6677-8899-aabbccddeeff board="Acme Boards" board_product="B-1" '
+           'board_serial="B-77" bios="AcmeBIOS" bios_version="9.1" bios_date="01/02/2026"')
+
+
+def test_the_machine_record_names_the_machine(img, tmp_path):
+    log = raw_log(tmp_path / "s.log", [MACHINE, BEGIN, GOOD_RANGE, END1])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert ('verify-image: nvme0n1: from machine "Acme Labs" product "Rack9" serial "SN-"7"" uuid '
+            '00112233-4455-6677-8899-aabbccddeeff, board "B-1" serial "B-77", bios "AcmeBIOS" 9.1 '
+            '(log line 2)') in p.stdout, p.stdout
+    assert "1 ranges, 32 blocks OK" in p.stdout
+
+
+def test_a_later_machine_record_names_the_manifests_after_it(img, tmp_path):
+    other = MACHINE.replace('"Rack9"', '"Rack10"').replace("uuid=0011", "uuid=ffff")
+    log = raw_log(tmp_path / "s.log", [MACHINE, BEGIN, GOOD_RANGE, END1, other, BEGIN, GOOD_RANGE,
+                                       END1])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert 'product "Rack10"' in p.stdout and 'product "Rack9"' not in p.stdout, p.stdout
+
+
+def test_no_machine_record_names_no_machine(img, tmp_path):
+    log = raw_log(tmp_path / "s.log", [BEGIN, GOOD_RANGE, END1])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 0 and "from machine" not in p.stdout, p.stdout
+
+
+@pytest.mark.parametrize("record, words", [
+    (MACHINE.replace("uuid=00112233-4455-6677-8899-aabbccddeeff", "uuid=none"), None),
+    (MACHINE.replace("uuid=00112233-4455-6677-8899-aabbccddeeff", "uuid=0011223344556677"),
+     "uuid=: 36 characters"),
+    (MACHINE.replace("uuid=00112233-", "uuid=0011223x-"), "not 8-4-4-4-12 hex digits"),
+    (MACHINE.replace('product="Rack9"', "product=Rack9"), "product= must be quoted"),
+    (MACHINE.replace(' bios_date="01/02/2026"', ""), "'machine' needs bios_date="),
+    (MACHINE + ' bios="again"', "bios= given twice"),
+    (MACHINE + ' seed=0x1', "unknown key 'seed='"),
+    (MACHINE.replace('"Acme Labs"', '"Acme \\q"'), "system=: bad escape"),
+    (MACHINE.replace('"Acme Labs"', '"Acme"Labs"'), "system=: text after the closing quote"),
+    (MACHINE.replace('"Rack9"', '"' + "R" * 128 + '"'), "product=: longer than 127 characters"),
+])
+def test_a_malformed_machine_record_is_refused(img, tmp_path, record, words):
+    log = raw_log(tmp_path / "s.log", [record, BEGIN, GOOD_RANGE, END1])
+    p = run(log, img, timeout=20)
+    if words is None:
+        assert p.returncode == 0 and "uuid none" in p.stdout, p.stdout + p.stderr
+    else:
+        assert p.returncode == 2 and words in p.stderr, (words, p.stdout + p.stderr)
+        assert "s.log:2:" in p.stderr, p.stderr
+
+
+def test_a_machine_record_inside_a_manifest_is_refused(img, tmp_path):
+    log = raw_log(tmp_path / "s.log", [BEGIN, MACHINE, GOOD_RANGE, END1])
+    p = run(log, img, timeout=20)
+    assert p.returncode == 2 and "'machine' inside the begin..end block of nvme0n1" in p.stderr, \
+        p.stdout + p.stderr

@@ -12,20 +12,30 @@
 #include "lib/string.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #define TAG_LEN (sizeof(MANIFEST_TAG) - 1)
 
 enum key {
     KEY_DEVICE, KEY_SERIAL, KEY_IDENTITY, KEY_BLOCK, KEY_BLOCKS, KEY_SEED,
-    KEY_LBA, KEY_COUNT, KEY_GEN, KEY_RANGES, KEY_COUNT_OF_KEYS
+    KEY_LBA, KEY_COUNT, KEY_GEN, KEY_RANGES,
+    KEY_SYSTEM, KEY_PRODUCT, KEY_VERSION, KEY_UUID, KEY_BOARD, KEY_BOARD_PRODUCT,
+    KEY_BOARD_SERIAL, KEY_BIOS, KEY_BIOS_VERSION, KEY_BIOS_DATE, KEY_COUNT_OF_KEYS
 };
 
 static const char *const key_names[KEY_COUNT_OF_KEYS] = {
     "device", "serial", "identity", "block", "blocks", "seed", "lba", "count", "gen", "ranges",
+    "system", "product", "version", "uuid", "board", "board_product", "board_serial", "bios",
+    "bios_version", "bios_date",
 };
 
 #define BIT(k) (1u << (k))
+/* The keys whose values are quoted text. */
+#define QUOTED_KEYS (BIT(KEY_SERIAL) | BIT(KEY_SYSTEM) | BIT(KEY_PRODUCT) | BIT(KEY_VERSION) | \
+                     BIT(KEY_BOARD) | BIT(KEY_BOARD_PRODUCT) | BIT(KEY_BOARD_SERIAL) |        \
+                     BIT(KEY_BIOS) | BIT(KEY_BIOS_VERSION) | BIT(KEY_BIOS_DATE))
+#define MACHINE_KEYS (QUOTED_KEYS | BIT(KEY_UUID))
 
 /* A value as written: bare text, or serial's quoted text with escapes undone. */
 struct field {
@@ -37,7 +47,7 @@ struct field {
 struct record {
     const char *name;               /* "begin", ... for messages */
     struct field f[KEY_COUNT_OF_KEYS];
-    char serial[MANIFEST_SERIAL_MAX];
+    char quoted[KEY_COUNT_OF_KEYS][MANIFEST_SERIAL_MAX];    /* a quoted key's text, unescaped */
 };
 
 static bool fail(struct manifest_log *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -103,34 +113,37 @@ static bool number(struct manifest_log *log, const struct record *r, enum key k,
 
 /* ---- fields ---- */
 
-/* serial="...": printable ASCII, \" and \\ the only escapes. */
-static bool quoted_value(struct manifest_log *log, struct record *r, const char *t, size_t len,
-                         size_t *pos)
+/* serial="..." (and machine's text fields): printable ASCII, \" and \\ the
+ * only escapes. */
+static bool quoted_value(struct manifest_log *log, struct record *r, enum key k, const char *t,
+                         size_t len, size_t *pos)
 {
     size_t i = *pos, n = 0;
+    const char *name = key_names[k];
+    char *out = r->quoted[k];
 
     if (i >= len || t[i] != '"')
-        return fail(log, "serial= must be quoted (serial=\"...\")");
+        return fail(log, "%s= must be quoted (%s=\"...\")", name, name);
     for (i++; i < len && t[i] != '"'; i++) {
         char c = t[i];
         if (c == '\\') {
             if (i + 1 >= len || (t[i + 1] != '"' && t[i + 1] != '\\'))
-                return fail(log, "serial=: bad escape (only \\\" and \\\\)");
+                return fail(log, "%s=: bad escape (only \\\" and \\\\)", name);
             c = t[++i];
         } else if (!printable(c)) {
-            return fail(log, "serial=: byte 0x%02x is not printable ASCII", (unsigned char)c);
+            return fail(log, "%s=: byte 0x%02x is not printable ASCII", name, (unsigned char)c);
         }
-        if (n + 1 >= sizeof(r->serial))
-            return fail(log, "serial=: longer than %u characters", MANIFEST_SERIAL_MAX - 1);
-        r->serial[n++] = c;
+        if (n + 1 >= MANIFEST_SERIAL_MAX)
+            return fail(log, "%s=: longer than %u characters", name, MANIFEST_SERIAL_MAX - 1);
+        out[n++] = c;
     }
     if (i >= len)
-        return fail(log, "serial=: no closing quote");
+        return fail(log, "%s=: no closing quote", name);
     if (i + 1 < len && t[i + 1] != ' ')
-        return fail(log, "serial=: text after the closing quote (a quote inside is \\\")");
-    r->serial[n] = '\0';
-    r->f[KEY_SERIAL].text = r->serial;
-    r->f[KEY_SERIAL].len = n;
+        return fail(log, "%s=: text after the closing quote (a quote inside is \\\")", name);
+    out[n] = '\0';
+    r->f[k].text = out;
+    r->f[k].len = n;
     *pos = i + 1;
     return true;
 }
@@ -186,7 +199,7 @@ static bool fields(struct manifest_log *log, struct record *r, const char *t, si
             return fail(log, "'%s': byte 0x%02x where one blank before key=value belongs", r->name,
                         (unsigned char)t[pos]);
         size_t k0 = ++pos;
-        while (pos < len && t[pos] >= 'a' && t[pos] <= 'z')
+        while (pos < len && ((t[pos] >= 'a' && t[pos] <= 'z') || t[pos] == '_'))
             pos++;
         if (pos == k0 || pos >= len || t[pos] != '=')
             return fail(log, "'%s': expected key=value at '%.*s'", r->name,
@@ -199,8 +212,8 @@ static bool fields(struct manifest_log *log, struct record *r, const char *t, si
             return fail(log, "'%s': %s= given twice", r->name, key_names[k]);
         r->f[k].present = true;
         pos++;
-        if (!(k == KEY_SERIAL ? quoted_value(log, r, t, len, &pos)
-                              : bare_value(log, r, (enum key)k, t, len, &pos)))
+        if (!((QUOTED_KEYS & BIT(k)) ? quoted_value(log, r, (enum key)k, t, len, &pos)
+                                     : bare_value(log, r, (enum key)k, t, len, &pos)))
             return false;
     }
     for (int k = 0; k < KEY_COUNT_OF_KEYS; k++)
@@ -264,7 +277,9 @@ static bool begin(struct manifest_log *log, struct record *r, const char *t, siz
     if (m.blocks == 0)
         return fail(log, "blocks=0: a device of no blocks");
     m.block = (uint32_t)block;
-    memcpy(m.serial, r->serial, sizeof(m.serial));
+    memcpy(m.serial, r->quoted[KEY_SERIAL], sizeof(m.serial));
+    m.has_machine = log->has_machine;
+    m.machine = log->machine;
     m.line = log->lineno;
     if (log->n == log->cap) {
         size_t cap = log->cap ? 2 * log->cap : 4;
@@ -372,11 +387,59 @@ static bool end(struct manifest_log *log, struct record *r, const char *t, size_
     return true;
 }
 
+/* uuid=: 8-4-4-4-12 hex digits, or none. */
+static bool uuid(struct manifest_log *log, const struct field *f, char out[37])
+{
+    if (f->len == 4 && memcmp(f->text, "none", 4) == 0) {
+        memcpy(out, "none", 5);
+        return true;
+    }
+    if (f->len != 36)
+        return fail(log, "uuid=: 36 characters (8-4-4-4-12 hex digits) or none, not %zu", f->len);
+    for (unsigned i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? f->text[i] != '-' : digit(f->text[i], 16) == 99)
+            return fail(log, "uuid=%.36s: not 8-4-4-4-12 hex digits", f->text);
+    }
+    memcpy(out, f->text, 36);
+    out[36] = '\0';
+    return true;
+}
+
+static bool machine(struct manifest_log *log, struct record *r, const char *t, size_t len,
+                    size_t pos)
+{
+    struct manifest_machine *mm = &log->machine;
+
+    if (log->is_open)
+        return fail(log, "'machine' inside the begin..end block of %s (line %u)",
+                    log->m[log->open].device, log->m[log->open].line);
+    if (!fields(log, r, t, len, pos, MACHINE_KEYS, false) || !uuid(log, &r->f[KEY_UUID], mm->uuid))
+        return false;
+    static const struct { enum key k; size_t off; } text[] = {
+        { KEY_SYSTEM, offsetof(struct manifest_machine, system) },
+        { KEY_PRODUCT, offsetof(struct manifest_machine, product) },
+        { KEY_VERSION, offsetof(struct manifest_machine, version) },
+        { KEY_SERIAL, offsetof(struct manifest_machine, serial) },
+        { KEY_BOARD, offsetof(struct manifest_machine, board) },
+        { KEY_BOARD_PRODUCT, offsetof(struct manifest_machine, board_product) },
+        { KEY_BOARD_SERIAL, offsetof(struct manifest_machine, board_serial) },
+        { KEY_BIOS, offsetof(struct manifest_machine, bios) },
+        { KEY_BIOS_VERSION, offsetof(struct manifest_machine, bios_version) },
+        { KEY_BIOS_DATE, offsetof(struct manifest_machine, bios_date) },
+    };
+    for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+        memcpy((char *)mm + text[i].off, r->quoted[text[i].k], MANIFEST_SERIAL_MAX);
+    mm->line = log->lineno;
+    log->has_machine = true;
+    return true;
+}
+
 /* t[0..len): what follows the tag, line end removed. */
 static bool record(struct manifest_log *log, const char *t, size_t len)
 {
     static const char *const names[] = { "begin", "stamped", "zero", "deallocated", "incomplete",
-                                         "end" };
+                                         "end", "machine" };
     struct record r;
     size_t pos = 0;
     unsigned which;
@@ -388,8 +451,8 @@ static bool record(struct manifest_log *log, const char *t, size_t len)
         if (strlen(names[which]) == pos && memcmp(names[which], t, pos) == 0)
             break;
     if (which == sizeof(names) / sizeof(names[0]))
-        return fail(log, "unknown record '%.*s' (begin, stamped, zero, deallocated, incomplete, "
-                    "end)", (int)(len > 20 ? 20 : len), t);
+        return fail(log, "unknown record '%.*s' (machine, begin, stamped, zero, deallocated, "
+                    "incomplete, end)", (int)(len > 20 ? 20 : len), t);
     r.name = names[which];
     switch (which) {
     case 0: return begin(log, &r, t, len, pos);
@@ -397,7 +460,8 @@ static bool record(struct manifest_log *log, const char *t, size_t len)
     case 2: return range(log, &r, MANIFEST_ZERO, t, len, pos);
     case 3: return range(log, &r, MANIFEST_DEALLOCATED, t, len, pos);
     case 4: return incomplete(log, &r, t, len, pos);
-    default: return end(log, &r, t, len, pos);
+    case 5: return end(log, &r, t, len, pos);
+    default: return machine(log, &r, t, len, pos);
     }
 }
 

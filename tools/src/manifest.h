@@ -10,12 +10,20 @@
  * may a timestamped log, whose manifest is then not read). After the tag,
  * one record:
  *
+ *   machine system="T" product="T" version="T" serial="T" uuid=UUID board="T"
+ *           board_product="T" board_serial="T" bios="T" bios_version="T" bios_date="T"
  *   begin device=NAME serial="TEXT" identity=HEX32 block=N blocks=N seed=N
  *   stamped lba=N count=N gen=N
  *   zero lba=N count=N
  *   deallocated lba=N count=N gen=N
  *   incomplete device=NAME [(free text)]
  *   end device=NAME ranges=N
+ *
+ * machine names the machine the run came from (its SMBIOS identity, issue
+ * 14): outside any begin..end block, before the manifests it applies to; a
+ * later one (the log of a machine that booted again) applies to the
+ * manifests after it. UUID is 8-4-4-4-12 hex digits, or "none". A log from
+ * before the record existed has none: its manifests name no machine.
  *
  * A deallocated range was trimmed (ATA TRIM, NVMe Dataset Management) on a
  * device whose deallocated blocks read as zeroes; deallocation is advisory,
@@ -24,7 +32,7 @@
  *
  * Fields are key=value separated by one blank, in any order, each key exactly
  * once, none unknown. Values are read from the left: a bare value ends at the
- * next blank, serial's is quoted — printable ASCII 0x20..0x7e with \" and \\
+ * next blank, serial's (and every text field of machine) is quoted — printable ASCII 0x20..0x7e with \" and \\
  * the only escapes (the kernel writes other bytes as \xNN first) — so no text
  * inside one field is ever read as another. Numbers are decimal without
  * leading zeros or 0x hex, 64-bit, no sign or blank. block is a power of two
@@ -45,7 +53,7 @@
 #include <stdint.h>
 
 #define MANIFEST_TAG "bareio-manifest: "
-#define MANIFEST_LINE_MAX 1024          /* bytes of a manifest line, line end excluded */
+#define MANIFEST_LINE_MAX 2048          /* bytes of a manifest line, line end excluded (a machine record of 10 quoted 64-character fields fits) */
 #define MANIFEST_DEVICE_MAX 32          /* with the NUL */
 #define MANIFEST_SERIAL_MAX 128         /* unescaped, with the NUL */
 #define MANIFEST_BLOCK_MIN 512u
@@ -60,8 +68,23 @@ struct manifest_range {
     unsigned line;                      /* in the log, for messages */
 };
 
+/* The machine record's fields, escapes undone (each at most
+ * MANIFEST_SERIAL_MAX - 1 characters). */
+struct manifest_machine {
+    char system[MANIFEST_SERIAL_MAX], product[MANIFEST_SERIAL_MAX], version[MANIFEST_SERIAL_MAX];
+    char serial[MANIFEST_SERIAL_MAX];
+    char uuid[37];                      /* "none" when the firmware set none */
+    char board[MANIFEST_SERIAL_MAX], board_product[MANIFEST_SERIAL_MAX];
+    char board_serial[MANIFEST_SERIAL_MAX];
+    char bios[MANIFEST_SERIAL_MAX], bios_version[MANIFEST_SERIAL_MAX];
+    char bios_date[MANIFEST_SERIAL_MAX];
+    unsigned line;
+};
+
 struct manifest {
     char device[MANIFEST_DEVICE_MAX];
+    bool has_machine;                   /* a machine record came before its begin */
+    struct manifest_machine machine;
     char serial[MANIFEST_SERIAL_MAX];   /* escapes undone: \xNN stays as four characters */
     uint8_t identity[16];
     uint32_t block;
@@ -81,6 +104,8 @@ struct manifest_log {
     struct manifest *m;
     size_t n, cap;
     bool is_open;                       /* m[open] is between its begin and end lines */
+    bool has_machine;                   /* the last machine record read */
+    struct manifest_machine machine;
     size_t open;
     /* The line being read. */
     unsigned lineno;

@@ -371,6 +371,13 @@ static bool manifest_fits_image(const struct manifest *m, struct image *im, cons
     const struct blk_access *a = image_access(im, m->block);
     char x[40], y[40], range[96];
 
+    if (m->has_machine) {
+        const struct manifest_machine *mm = &m->machine;
+        printf("%s: %s: from machine \"%s\" product \"%s\" serial \"%s\" uuid %s, board "
+               "\"%s\" serial \"%s\", bios \"%s\" %s (log line %u)\n", tool_name, m->device,
+               mm->system, mm->product, mm->serial, mm->uuid, mm->board_product, mm->board_serial,
+               mm->bios, mm->bios_version, mm->line);
+    }
     if (!m->ended) {
         printf("%s: %s: the manifest (line %u) has no end line: the run did not finish\n",
                tool_name, m->device, m->line);
