@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/apic.c — the local APIC in xAPIC mode (Intel SDM vol. 3 ch. 11):
- * located by IA32_APIC_BASE (cross-checked with the ACPI MADT), software
+/* kernel/apic.c — the local APIC in xAPIC or x2APIC mode (Intel SDM vol. 3
+ * ch. 11; which one, and how to get there, is lib/apic_mode.h's plan: apic=
+ * auto keeps the firmware's choice, xapic and x2apic force one): in xAPIC
+ * mode the registers are the MMIO page located by IA32_APIC_BASE
+ * (cross-checked with the ACPI MADT), in x2APIC mode MSRs 0x800+; software
  * enabled through the Spurious-Interrupt Vector Register, LVT entries set for a
  * system whose devices interrupt by MSI; the 8259 PICs remapped to vectors 32-47
  * (so a spurious IRQ 7/15 lands on a known vector) and fully masked. The timer
  * runs one-shot for the harness's timeouts, calibrated against the TSC.
- * Left out: x2APIC mode (left if firmware chose it), the I/O APIC, other CPUs. */
+ * Left out: the I/O APIC, other CPUs. QEMU 7.2's TCG has no x2APIC (it
+ * drops the CPUID bit), so the x2APIC path runs on no machine in the tests;
+ * the mode plan is host-tested (tests/host/test_apic_mode.c). */
 #include "kernel/apic.h"
 #include "kernel/acpi.h"
+#include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"
 #include "kernel/memory.h"
 #include "kernel/time.h"
+#include "lib/apic_mode.h"
 #include "lib/scale.h"
 
 /* IA32_APIC_BASE, SDM vol. 3 §11.4.4 figure 11-5. */
@@ -23,6 +30,7 @@
 #define APIC_BASE_EN                (1ull << 11)    /* xAPIC global enable */
 #define APIC_BASE_ADDRESS_MASK      0x000ffffffffff000ull
 #define CPUID_1_EDX_APIC            (1u << 9)
+#define CPUID_1_ECX_X2APIC          (1u << 21)
 
 /* Register offsets, SDM vol. 3 table 11-1. */
 #define APIC_REG_ID                 0x020
@@ -91,7 +99,15 @@
 #define TIMER_MAX_DIVIDE_SHIFT      7               /* divide by 128 */
 #define ICR_IDLE_TIMEOUT_US         10000
 
-static volatile void *lapic;
+static const struct cmdline_word apic_words[] = {
+    { "auto", APIC_SETTING_AUTO }, { "xapic", APIC_SETTING_XAPIC }, { "x2apic", APIC_SETTING_X2APIC },
+};
+CMDLINE_ENUM(apic_setting, "apic", APIC_SETTING_AUTO, apic_words,
+             "local APIC mode: auto keeps the firmware's (default), xapic or x2apic switch");
+
+static volatile void *lapic;            /* the xAPIC page; NULL in x2APIC mode */
+static bool apic_up;                    /* apic_init() finished the set-up */
+static enum apic_mode mode = APIC_MODE_XAPIC;
 static uint64_t lapic_phys;
 static uint32_t lapic_id_value;
 static uint64_t timer_hz;               /* divide-by-1 input clock */
@@ -102,32 +118,45 @@ static int timer_vector = IRQ_VECTOR_LAPIC_TIMER;
 
 static uint32_t apic_read(uint32_t reg)
 {
+    if (mode == APIC_MODE_X2APIC)
+        return (uint32_t)rdmsr(x2apic_msr(reg));
     return mmio_read32(lapic, reg);
 }
 
 static void apic_write(uint32_t reg, uint32_t value)
 {
-    mmio_write32(lapic, reg, value);
+    if (mode == APIC_MODE_X2APIC)
+        wrmsr(x2apic_msr(reg), value);
+    else
+        mmio_write32(lapic, reg, value);
 }
 
 /* ---- locating and enabling ---- */
 
-/* The base address from IA32_APIC_BASE, with xAPIC mode globally enabled. A
- * firmware that left x2APIC on must be taken through "disabled" first: §11.12.5
- * forbids going from x2APIC straight to xAPIC. */
-static uint64_t apic_enable_xapic_mode(void)
+/* The base address from IA32_APIC_BASE, in the mode apic= and the firmware's
+ * state decide (lib/apic_mode.h: every MSR write a legal §11.12.5 step). */
+static uint64_t apic_enable_mode(void)
 {
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
     uint64_t msr = rdmsr(MSR_IA32_APIC_BASE);
-    if (msr & APIC_BASE_EXTD) {
-        klog(LOG_INFO, "apic: firmware left x2APIC mode on; switching to xAPIC mode\n");
-        msr &= ~(APIC_BASE_EN | APIC_BASE_EXTD);
-        wrmsr(MSR_IA32_APIC_BASE, msr);
-    }
-    if (!(msr & APIC_BASE_EN))
-        wrmsr(MSR_IA32_APIC_BASE, msr | APIC_BASE_EN);
+    bool fw_x2 = (msr & (APIC_BASE_EN | APIC_BASE_EXTD)) == (APIC_BASE_EN | APIC_BASE_EXTD);
+    uint32_t x2_id = fw_x2 ? (uint32_t)rdmsr(x2apic_msr(APIC_REG_ID)) : 0;
+    struct apic_plan plan;
+    apic_mode_plan((enum apic_setting)apic_setting, msr, (c & CPUID_1_ECX_X2APIC) != 0, x2_id,
+                   &plan);
+    for (unsigned i = 0; i < plan.writes; i++)
+        wrmsr(MSR_IA32_APIC_BASE, plan.msr[i]);
+    if (plan.note[0])
+        klog(LOG_INFO, "apic: %s\n", plan.note);
+    mode = plan.mode;
     msr = rdmsr(MSR_IA32_APIC_BASE);
     if (!(msr & APIC_BASE_EN))
         panic("apic: IA32_APIC_BASE.EN does not stay set (MSR reads %#llx)", (unsigned long long)msr);
+    if (!!(msr & APIC_BASE_EXTD) != (mode == APIC_MODE_X2APIC))
+        panic("apic: IA32_APIC_BASE.EXTD reads %u after the switch to %s mode (MSR %#llx)",
+              (unsigned)!!(msr & APIC_BASE_EXTD), mode == APIC_MODE_X2APIC ? "x2APIC" : "xAPIC",
+              (unsigned long long)msr);
     if (!(msr & APIC_BASE_BSP))
         klog(LOG_WARN, "apic: IA32_APIC_BASE.BSP is clear: not running on the bootstrap processor?\n");
     return msr & APIC_BASE_ADDRESS_MASK;
@@ -260,7 +289,7 @@ static void timer_calibrate(void)
 
 void apic_timer_arm(int vector, uint64_t ns)
 {
-    if (!lapic || timer_hz == 0) {
+    if (!apic_up || timer_hz == 0) {
         klog(LOG_ERR, "apic: timer not available (not calibrated); a %llu ns shot cannot be armed\n",
              (unsigned long long)ns);
         return;
@@ -300,7 +329,7 @@ void apic_timer_oneshot_ns(uint64_t ns)
 
 void apic_timer_cancel(void)
 {
-    if (!lapic)
+    if (!apic_up)
         return;
     /* §11.5.4: an initial count of 0 stops the timer. */
     apic_write(APIC_REG_TIMER_INITIAL, 0);
@@ -309,7 +338,7 @@ void apic_timer_cancel(void)
 
 uint64_t apic_timer_remaining_ns(void)
 {
-    if (!lapic || timer_hz == 0)
+    if (!apic_up || timer_hz == 0)
         return 0;
     uint64_t current = apic_read(APIC_REG_TIMER_CURRENT);
     return scale_apply(&timer_ticks_to_ns, current << timer_divide_shift);
@@ -340,6 +369,8 @@ void apic_eoi(void)
 
 static bool apic_wait_icr_idle(void)
 {
+    if (mode == APIC_MODE_X2APIC)
+        return true;            /* §11.12.9: no delivery status in x2APIC mode */
     uint64_t deadline = deadline_after_us(ICR_IDLE_TIMEOUT_US);
     while (apic_read(APIC_REG_ICR_LOW) & APIC_ICR_DELIVERY_PENDING) {
         if (deadline_passed(deadline)) {
@@ -354,7 +385,7 @@ static bool apic_wait_icr_idle(void)
 
 bool apic_send_self_ipi(int vector)
 {
-    if (!lapic || vector < 16 || vector > 255) {
+    if (!apic_up || vector < 16 || vector > 255) {
         klog(LOG_ERR, "apic: cannot send a self-IPI on vector %d\n", vector);
         return false;
     }
@@ -363,9 +394,14 @@ bool apic_send_self_ipi(int vector)
     if (ok) {
         /* §11.6.1: the high half holds the destination, ignored with the
          * "self" shorthand; writing the low half sends. */
-        apic_write(APIC_REG_ICR_HIGH, 0);
-        apic_write(APIC_REG_ICR_LOW, APIC_ICR_SHORTHAND_SELF | APIC_ICR_LEVEL_ASSERT |
-                                     APIC_ICR_DELIVERY_FIXED | (uint32_t)vector);
+        uint32_t low = APIC_ICR_SHORTHAND_SELF | APIC_ICR_LEVEL_ASSERT |
+                       APIC_ICR_DELIVERY_FIXED | (uint32_t)vector;
+        if (mode == APIC_MODE_X2APIC) {
+            wrmsr(x2apic_msr(APIC_REG_ICR_LOW), low);   /* one 64-bit MSR, §11.12.9 */
+        } else {
+            apic_write(APIC_REG_ICR_HIGH, 0);
+            apic_write(APIC_REG_ICR_LOW, low);
+        }
         ok = apic_wait_icr_idle();
     }
     irq_restore(flags);
@@ -385,22 +421,22 @@ uint32_t apic_msi_data(int vector)
 
 bool apic_vector_in_service(int vector)
 {
-    return lapic && vector >= 0 && vector <= 255 && (apic_read(APIC_REG_ISR(vector / 32)) >> (vector % 32)) & 1;
+    return apic_up && vector >= 0 && vector <= 255 && (apic_read(APIC_REG_ISR(vector / 32)) >> (vector % 32)) & 1;
 }
 
 bool apic_vector_requested(int vector)
 {
-    return lapic && vector >= 0 && vector <= 255 && (apic_read(APIC_REG_IRR(vector / 32)) >> (vector % 32)) & 1;
+    return apic_up && vector >= 0 && vector <= 255 && (apic_read(APIC_REG_IRR(vector / 32)) >> (vector % 32)) & 1;
 }
 
 uint32_t apic_error_status(void)
 {
-    return lapic ? apic_latch_error_status() : 0;
+    return apic_up ? apic_latch_error_status() : 0;
 }
 
 uint32_t apic_spurious_register(void)
 {
-    return lapic ? apic_read(APIC_REG_SVR) : 0;
+    return apic_up ? apic_read(APIC_REG_SVR) : 0;
 }
 
 void apic_init(void)
@@ -410,17 +446,26 @@ void apic_init(void)
     if (!(d & CPUID_1_EDX_APIC))
         panic("apic: CPUID.1:EDX.APIC[bit 9] is clear: no local APIC");
 
-    lapic_phys = apic_enable_xapic_mode();
+    lapic_phys = apic_enable_mode();
     bool have_pics = apic_check_madt(lapic_phys);
-    lapic = mmio_map(lapic_phys, APIC_REGISTER_BLOCK_SIZE);
-    if (!lapic)
-        panic("apic: cannot map the local APIC registers at %#llx", (unsigned long long)lapic_phys);
+    if (mode == APIC_MODE_XAPIC) {
+        lapic = mmio_map(lapic_phys, APIC_REGISTER_BLOCK_SIZE);
+        if (!lapic)
+            panic("apic: cannot map the local APIC registers at %#llx",
+                  (unsigned long long)lapic_phys);
+    }
 
     uint32_t version = apic_read(APIC_REG_VERSION);
     if (version == 0xffffffffu)
         panic("apic: version register reads all ones at %#llx: nothing decodes there",
               (unsigned long long)lapic_phys);
-    lapic_id_value = apic_read(APIC_REG_ID) >> APIC_ID_SHIFT;
+    /* §11.12.5.1: x2APIC mode has the whole 32-bit ID in the register. */
+    lapic_id_value = mode == APIC_MODE_X2APIC ? apic_read(APIC_REG_ID)
+                                              : apic_read(APIC_REG_ID) >> APIC_ID_SHIFT;
+    if (lapic_id_value > 0xff)
+        klog(LOG_WARN, "apic: x2APIC id %u does not fit an MSI address's 8-bit destination: "
+             "device interrupts cannot reach this CPU without interrupt remapping; the drivers "
+             "must poll (nvme.irq=poll ahci.irq=poll)\n", lapic_id_value);
 
     if (have_pics)
         pic_remap_and_mask();
@@ -433,10 +478,12 @@ void apic_init(void)
         klog(LOG_WARN, "apic: error status %#x right after enabling\n", esr);
     apic_drain_in_service();
     irq_eoi_hook = apic_eoi;
+    apic_up = true;
 
     timer_calibrate();
-    kprintf("apic: LAPIC id %u at %#llx, version %#x, %u LVT entries, timer %llu.%03llu MHz; "
-            "8259 PICs %s\n", lapic_id_value, (unsigned long long)lapic_phys,
+    kprintf("apic: LAPIC id %u, %s mode at %#llx, version %#x, %u LVT entries, timer %llu.%03llu MHz; "
+            "8259 PICs %s\n", lapic_id_value, mode == APIC_MODE_X2APIC ? "x2APIC" : "xAPIC",
+            (unsigned long long)lapic_phys,
             APIC_VERSION_VERSION(version), APIC_VERSION_MAX_LVT(version) + 1,
             (unsigned long long)(timer_hz / 1000000), (unsigned long long)(timer_hz / 1000 % 1000),
             have_pics ? "remapped to 32-47 and masked" : "absent (MADT PCAT_COMPAT clear)");

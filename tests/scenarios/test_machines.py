@@ -31,3 +31,24 @@ def test_pci_behind_bridge_and_msi_with_edu(boot, kernel):
     for case in ("pci.pci_devices_behind_bridges_are_found", "pci.pci_msi_delivered_by_edu"):
         r = b.report.find(case)
         assert r is not None and r.status == "pass", f"{case}: {r and r.directive}\n{b.describe()}"
+
+
+def test_apic_x2apic_asked_where_the_cpu_has_none(boot, kernel):
+    """apic=x2apic under -cpu max,+x2apic: QEMU 7.2's TCG drops the x2APIC
+    CPUID bit (it has no x2APIC), so bareio must say it stays in xAPIC mode
+    and still pass its APIC and MSI cases — never write EXTD on a CPU
+    without x2APIC (a #GP). x2APIC mode itself is host-tested
+    (tests/host/test_apic_mode.c): no machine here can run it."""
+    b = boot("--kernel", kernel, "--append", "tests=apic,pci apic=x2apic", "--",
+             "-cpu", "max,+x2apic", timeout=300)
+    assert_clean_pass(b, expect=["apic", "pci"])
+    assert ("apic: apic=x2apic: this CPU has no x2APIC (CPUID.1:ECX[21] clear); staying in xAPIC "
+            "mode") in b.log, b.describe()
+    assert "apic: LAPIC id 0, xAPIC mode at 0xfee00000" in b.log
+
+
+def test_apic_setting_refuses_an_unknown_mode(boot, kernel):
+    from conftest import USAGE
+    b = boot("--kernel", kernel, "--append", "tests=lib apic=x3apic", "--disks", "none")
+    assert b.status == USAGE, b.describe()
+    assert "apic=x3apic" in b.log, b.describe()
