@@ -33,7 +33,7 @@ static void (*reset_hook)(void);
 void exit_set_reset_hook(void (*hook)(void)) { reset_hook = hook; }
 
 static void (*poweroff_hook)(void);
-static const char *poweroff_unavailable = "ACPI was not read (the run ended before it)";
+static const char *poweroff_unavailable = "the run ended before the ACPI power-off was set up";
 
 void exit_set_poweroff_hook(void (*hook)(void)) { poweroff_hook = hook; }
 void exit_set_poweroff_unavailable(const char *why) { poweroff_unavailable = why; }
