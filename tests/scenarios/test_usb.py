@@ -134,17 +134,19 @@ def test_stick_as_made_runs_the_full_default(boot, tmp_path, make_stick, firmwar
 
 @needs_ovmf
 def test_crlf_bom_edit_makes_readonly_the_default(boot, tmp_path, make_stick):
-    """Notepad's way (CR LF, a UTF-8 BOM) under OVMF: default=readonly with a
-    narrow filter runs just that and writes no disk."""
+    """Notepad's way (CR LF, a UTF-8 BOM) under OVMF: default=readonly starts
+    the read-only entry as shipped, which runs its suites and writes no disk."""
     img, bootid = stick_copy(tmp_path, make_stick)
-    text = edit(read_cfg(img), default="readonly", timeout="1", readonly="tests=lib,preflight")
+    text = edit(read_cfg(img), default="readonly", timeout="1")
     write_cfg(img, tmp_path, text, crlf=True, bom=True)
     images, _ = scratch_disks(tmp_path)
     before = [sha256(p) for p in images]
     b = boot_stick(boot, tmp_path, img, "uefi")
-    assert cmdline(b) == f"tests=lib,preflight bootid={bootid}"
-    assert_clean_pass(b, expect=["lib", "preflight"])
-    assert b.report.suites() == ["lib", "preflight"], b.describe()
+    suites = ["lib", "memory", "time", "console", "acpi", "apic", "pci", "preflight"]
+    assert cmdline(b) == f"tests={','.join(suites)} bootid={bootid}"
+    assert f"bareio.cfg: default=readonly timeout=1 bootid={bootid}" in b.log, b.describe()
+    assert_clean_pass(b, expect=suites)
+    assert sorted(b.report.suites()) == sorted(suites), b.describe()
     assert [sha256(p) for p in images] == before, "a read-only run wrote a disk"
 
 
@@ -159,16 +161,16 @@ def test_edited_filter_changes_what_runs(boot, tmp_path, make_stick):
 
 
 def test_bench_entry_as_default(boot, tmp_path, make_stick):
-    """default=bench starts the benchmark entry with its own command line."""
+    """default=bench starts the benchmark entry as shipped: the standard
+    profile's jobs on both scratch disks."""
     img, bootid = stick_copy(tmp_path, make_stick)
-    jobs = "name=r,dev=nvme0n1,rw=randread,bs=4k,iodepth=4,number_ios=2000"
-    write_cfg(img, tmp_path, edit(read_cfg(img), default="bench", timeout="0",
-                                  bench=f"tests=bench bench={jobs}"))
+    write_cfg(img, tmp_path, edit(read_cfg(img), default="bench", timeout="0"))
     b = boot_stick(boot, tmp_path, img, "bios")
-    assert cmdline(b) == f"tests=bench bench={jobs} bootid={bootid}"
+    assert cmdline(b) == f"tests=bench bench=standard bootid={bootid}"
     assert_clean_pass(b, expect=["bench"])
-    assert b.report.find("bench.bench_jobs.r-nvme0n1").status == "pass", b.describe()
-    assert '"jobname":"r","device":"nvme0n1"' in b.log
+    for dev in ("ahci0p0", "nvme0n1"):
+        assert b.report.find(f"bench.bench_jobs.randread-4k-qd1-{dev}").status == "pass", b.describe()
+        assert f'"jobname":"randwrite-4k-qd32","device":"{dev}"' in b.log
 
 
 def test_values_grub_cannot_use_fall_back(boot, tmp_path, make_stick):
