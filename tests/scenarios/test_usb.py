@@ -151,11 +151,13 @@ def test_crlf_bom_edit_makes_readonly_the_default(boot, tmp_path, make_stick):
 
 
 def test_edited_filter_changes_what_runs(boot, tmp_path, make_stick):
-    """A plain LF edit under SeaBIOS: the full entry's tests= narrowed to one case."""
+    """A plain LF edit under SeaBIOS: the full entry's tests= narrowed to one
+    case, its wildcards reaching bareio as typed (GRUB globs nothing)."""
     img, bootid = stick_copy(tmp_path, make_stick)
-    write_cfg(img, tmp_path, edit(read_cfg(img), timeout="0", full="tests=lib.lib_memory_functions"))
+    write_cfg(img, tmp_path, edit(read_cfg(img), timeout="0", full="tests=l?b.lib_memory_f*"))
     b = boot_stick(boot, tmp_path, img, "bios")
-    assert cmdline(b) == f"tests=lib.lib_memory_functions bootid={bootid}"
+    assert cmdline(b) == f"tests=l?b.lib_memory_f* bootid={bootid}"
+    assert b.report.find("lib.lib_memory_functions").status == "pass", b.describe()
     assert_clean_pass(b, expect=["lib"])
     assert (b.report.passed, b.report.failed) == (1, 0), b.describe()
 
