@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # bareio — build the kernel, the boot ISO, the host tools and run the tests.
 #   make            build/bareio.elf and build/bareio.iso
+#   make usb        build/bareio-usb.img, the USB stick image (tools/mkusb)
 #   make run        boot the harness in QEMU on the default scratch disks
 #   make test       every test: host unit tests and QEMU scenarios
 # Toolchain: host gcc by default; CROSS=x86_64-elf- or CC=clang also work.
@@ -35,7 +36,7 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 ISO_CMDLINE ?=
 
 .PHONY: layers
-.PHONY: all kernel iso run bench test host-test host-tools tools-test scenario-test deps clean FORCE \
+.PHONY: all kernel iso usb run bench test host-test host-tools tools-test scenario-test deps clean FORCE \
         fuzz fuzz-build fuzz-regress mutate mutate-check
 all: kernel iso
 kernel: $(BUILD)/bareio.elf
@@ -198,6 +199,22 @@ $(BUILD)/bareio.iso: $(BUILD)/bareio.elf $(BUILD)/iso-cmdline tools/mkiso tools/
 	tools/mkiso $@ '$(subst ','\'',$(ISO_CMDLINE))' $(BUILD)/bareio.elf
 
 iso: $(BUILD)/bareio.iso
+
+# The USB stick image (tools/mkusb): GPT, BIOS and UEFI GRUB, bareio.cfg on a
+# FAT partition the lab edits. USB_ARGS are mkusb's options (e.g.
+# --full "tests=nvme.*" --timeout 2); the stamp file makes a change rebuild it.
+# Each build gets a new boot id unless USB_ARGS gives one (--bootid).
+USB_ARGS ?=
+$(BUILD)/usb-args: FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' '$(subst ','\'',$(USB_ARGS))' | cmp -s - $@ || \
+	    printf '%s\n' '$(subst ','\'',$(USB_ARGS))' > $@
+
+$(BUILD)/bareio-usb.img: $(BUILD)/bareio.elf $(BUILD)/usb-args tools/mkusb tools/bareio.cfg.in \
+                         tools/usb-grub.cfg.in
+	tools/mkusb $(USB_ARGS) $@ $(BUILD)/bareio.elf
+
+usb: $(BUILD)/bareio-usb.img
 
 deps:
 	@tools/install-deps

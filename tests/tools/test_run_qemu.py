@@ -107,6 +107,21 @@ def test_usb_stick_on_xhci(fake):
     assert "qemu-xhci" in joined and "usb-storage" in joined and f"file={iso}" in joined
 
 
+def test_stick_is_a_writable_usb_disk(fake):
+    """--stick (tools/mkusb's image) goes on xHCI as the boot device, without
+    snapshot=on, so a scenario's before/after checksum proves bareio wrote nothing."""
+    img = fake.tmp / "stick.img"
+    img.write_bytes(b"")
+    _, argv = fake("--stick", str(img), "--firmware", "uefi")
+    drive = [argv[i + 1] for i, a in enumerate(argv) if a == "-drive" and "id=stick" in argv[i + 1]]
+    assert drive == [f"if=none,id=stick,format=raw,file={img}"]
+    assert "usb-storage,bus=xhci.0,drive=stick,bootindex=0" in argv and "qemu-xhci,id=xhci" in argv
+    assert not any("ide-cd" in a or "-kernel" == a for a in argv)
+    (fake.tmp / "argv").unlink()
+    p, argv = fake("--stick", str(img), "--append", "tests=lib")
+    assert p.returncode == 2 and argv is None and "bareio.cfg" in p.stderr
+
+
 def test_default_disks_are_created(fake):
     disk_dir = fake.tmp / "disks"
     _, argv = fake("--kernel", "KERNEL", "--disks", "default", "--disk-dir", str(disk_dir))
