@@ -6,6 +6,7 @@
 #include "kernel/exit.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/screen.h"
 #include <stdarg.h>
 
 #define DEBUG_EXIT_PORT 0xf4
@@ -48,6 +49,7 @@ void bareio_exit(enum bareio_exit status)
     if (m == EXIT_AUTO)
         m = qemu_exit_device_present() ? EXIT_QEMU : EXIT_HALT;
     irq_disable();
+    screen_show_verdict(status);    /* stays up while the machine halts */
     switch (m) {
     case EXIT_QEMU:
         outb(DEBUG_EXIT_PORT, (uint8_t)status);

@@ -13,6 +13,7 @@
 #include "kernel/irq.h"
 #include "kernel/stage.h"
 #include "kernel/memory.h"
+#include "kernel/screen.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -37,6 +38,7 @@ static int run_stages(void)
 void kmain(uint32_t magic, uint32_t info_phys)
 {
     console_early_init();
+    screen_early();             /* the console's lines are kept for the screen from here */
     kprintf("\nbareio: booting (x86_64)\n");
     if (!bootinfo_parse(magic, info_phys))
         bareio_exit(BAREIO_EXIT_CRASH);
@@ -70,6 +72,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     if (!cmdline_console_given())
         acpi_console_from_spcr();
     time_init();                /* TSC calibrated against the HPET or the PIT */
+    screen_start(mmio_map, tsc_frequency_hz());    /* framebuffer, VGA text or none */
     apic_init();                /* LAPIC on, legacy PICs masked */
     irq_enable();
     bareio_exit((enum bareio_exit)run_stages());   /* PCI, drivers, harness */

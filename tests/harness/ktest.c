@@ -31,6 +31,7 @@
 #include "kernel/irq.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
+#include "kernel/screen.h"
 #include "kernel/smbios.h"
 #include "kernel/symbols.h"
 #include "kernel/time.h"
@@ -553,9 +554,11 @@ int ktest_run_all(const char *tests)
         }
         suite_result(s, suite_number);
     }
+    screen_keep_begin();        /* the summary and totals go under the verdict on the screen */
     if (end_hook)
         end_hook();
     close_document();
+    screen_keep_end();
     return totals.failed ? BAREIO_EXIT_FAIL : BAREIO_EXIT_PASS;
 }
 
@@ -615,7 +618,9 @@ void ktest_crash(const char *what)
         ktap_result(&ktap, 0, true, ++suite_number, order[suite_index]->name, "not run: the kernel crashed");
         totals.skipped++;           /* one result line, one skip (as above) */
     }
+    screen_keep_begin();        /* under the exception's own lines on the screen */
     kprintf("bareio: CRASH: %s\n", what);
     close_document();
+    screen_keep_end();
     bareio_exit(BAREIO_EXIT_CRASH);
 }
