@@ -69,6 +69,8 @@ static enum screen_state state = STATE_OFF;
 static enum screen_kind kind = KIND_NONE;
 static bool inside;                     /* in the screen code: a reentry means it faulted */
 
+_Static_assert(SCREEN_MAX_COLS >= FB_TEXT_MAX_COLS && SCREEN_MAX_ROWS >= FB_TEXT_MAX_ROWS,
+              "every EGA text mode lib/fbmode.c accepts fits the grid");
 static struct text_cell cells[SCREEN_MAX_COLS * SCREEN_MAX_ROWS];
 static struct text_cell drawn[SCREEN_MAX_COLS * SCREEN_MAX_ROWS];
 static struct textgrid grid;

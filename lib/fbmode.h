@@ -45,6 +45,8 @@ struct fb_mode {
  * loaders follow). */
 #define MB2_FB_TAG_COMMON 32u
 #define MB2_FB_TAG_RGB    (MB2_FB_TAG_COMMON + 6u)
+_Static_assert(MB2_FB_TAG_COMMON == 4 + 4 + 8 + 4 + 4 + 4 + 1 + 1 + 2,
+               "type, size, addr, pitch, width, height, bpp, type, reserved (GRUB's layout)");
 
 /* Parses a whole framebuffer tag (type and size fields included, `size` the
  * bytes available). True with *mode filled; false with the reason in `why`. */

@@ -21,6 +21,9 @@
 #define FONT_CELL_WIDTH   6
 #define FONT_CELL_HEIGHT  12
 #define FONT_CELL_TOP     2         /* blank cell rows above design row 0 */
+_Static_assert(FONT_CELL_WIDTH > FONT_DESIGN_COLS, "a blank column between glyphs");
+_Static_assert(FONT_CELL_TOP + FONT_DESIGN_ROWS < FONT_CELL_HEIGHT, "a blank row between lines");
+_Static_assert(FONT_CELL_WIDTH <= 8, "a cell row's dots fit the byte fb_draw_cell shifts");
 
 /* The design rows of character c ('#' ink, '.' paper; an empty string is a
  * blank row), or NULL when c has no glyph. */

@@ -7,7 +7,8 @@ the halt line on serial, takes a picture of the display through QEMU's monitor
 - under SeaBIOS (QEMU -kernel, Multiboot1) in VGA text mode, a PASS run and a
   FAIL run (a RAM disk with an injected media error);
 - under OVMF (the ISO through GRUB, Multiboot2) on the 1024x768 framebuffer
-  GRUB sets for bareio's header, a PASS run and a CRASH (a page fault);
+  GRUB sets for bareio's header, a PASS run and a CRASH (a page fault), and
+  the same ISO under SeaBIOS on a VBE framebuffer;
 - screen=off leaves the display alone; UEFI without a display has no screen.
 
 The banner is checked twice: its band has the verdict's colour (green for
@@ -264,6 +265,15 @@ def test_screen_crash_on_the_uefi_framebuffer(request, tmp_path, make_iso):
                           "--disks", "none", "--", *VGA, timeout=400)
     assert "bareio: EXCEPTION #PF page fault" in shot.log
     assert_screen(shot, "CRASH", "red", ["EXCEPTION", "page", "fault", "selftest.trigger", "passed"], 1)
+
+
+def test_screen_pass_on_a_vbe_framebuffer_under_seabios(request, tmp_path, make_iso):
+    """The same ISO under SeaBIOS: GRUB sets the VBE mode bareio's header asks for."""
+    shot = boot_and_shoot(request, tmp_path, "--iso", make_iso("tests=lib exit=halt"), "--boot", "cdrom",
+                          "--firmware", "bios", "--disks", "none", "--", *VGA)
+    assert shot.status == PASS, shot.log[-3000:]
+    assert "screen: framebuffer 1024x768, 32 bpp" in shot.log, shot.log[:3000]
+    assert_screen(shot, "PASS", "green", ["passed", "KTAP"], 1)
 
 
 def test_screen_none_under_uefi_without_a_display(boot, make_iso):
