@@ -144,17 +144,20 @@ static void draw_cell(unsigned col, unsigned row, struct text_cell c)
     fb_draw_cell(&surface, col * cw, row * ch, scale, (char)c.ch, palette[c.attr & 15], palette[c.attr >> 4]);
 }
 
+/* `drawn` is in screen order (row 0 at the top), the grid a ring of rows. */
 static void redraw_changed(void)
 {
-    for (unsigned row = 0; row < grid.rows; row++)
+    for (unsigned row = 0; row < grid.rows; row++) {
+        const struct text_cell *line = textgrid_at(&grid, 0, row);
+        struct text_cell *glass = &drawn[(size_t)row * grid.cols];
         for (unsigned col = 0; col < grid.cols; col++) {
-            size_t i = (size_t)row * grid.cols + col;
-            if (cells[i].ch == drawn[i].ch && cells[i].attr == drawn[i].attr)
+            if (line[col].ch == glass[col].ch && line[col].attr == glass[col].attr)
                 continue;
-            draw_cell(col, row, cells[i]);
-            drawn[i] = cells[i];
+            draw_cell(col, row, line[col]);
+            glass[col] = line[col];
             cells_drawn++;
         }
+    }
 }
 
 /* Redraws when due; `force` for the verdict. */
@@ -357,19 +360,21 @@ static unsigned fb_banner_rows(void)
     return (band + row - 1) / row;
 }
 
-/* With no lines kept, the console's last lines move under the banner. */
+/* With no lines kept, the console's last lines move under the banner:
+ * copied out in screen order, the grid cleared, then written back. */
 static void keep_console_tail(unsigned first_row)
 {
+    static struct text_cell tail[SCREEN_MAX_COLS * SCREEN_MAX_ROWS];
     unsigned avail = grid.rows > first_row ? grid.rows - first_row : 0;
     unsigned last = grid.row + 1;       /* rows in use, the cursor's included */
     unsigned n = last < avail ? last : avail;
-    memmove(&cells[(size_t)first_row * grid.cols], &cells[(size_t)(last - n) * grid.cols],
-            (size_t)n * grid.cols * sizeof(cells[0]));
-    for (size_t i = 0; i < (size_t)first_row * grid.cols; i++)
-        cells[i] = (struct text_cell){ ' ', ATTR_TEXT };
-    for (size_t i = (size_t)(first_row + n) * grid.cols; i < (size_t)grid.rows * grid.cols; i++)
-        cells[i] = (struct text_cell){ ' ', ATTR_TEXT };
-    grid.changed = true;
+    for (unsigned r = 0; r < n; r++)
+        memcpy(&tail[(size_t)r * grid.cols], textgrid_at(&grid, 0, last - n + r),
+               grid.cols * sizeof(tail[0]));
+    textgrid_clear(&grid);
+    for (unsigned r = 0; r < n; r++)
+        memcpy(textgrid_at(&grid, 0, first_row + r), &tail[(size_t)r * grid.cols],
+               grid.cols * sizeof(tail[0]));
 }
 
 static void compose_verdict(const struct verdict_look *look)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* lib/textgrid.c — the character grid behind the screen console (see
- * lib/textgrid.h). Scrolling moves the cells in memory and marks the grid
- * changed; what reaches the display is decided by the driver's comparison
+ * lib/textgrid.h). Scrolling turns the ring of rows by one and marks the
+ * grid changed; what reaches the display is decided by the driver's comparison
  * with what it drew, so a burst of scrolls costs one redraw, not one each. */
 #include "lib/textgrid.h"
 #include "lib/font.h"
@@ -26,7 +26,7 @@ static void blank_cells(struct textgrid *g, size_t first, size_t count)
 void textgrid_clear(struct textgrid *g)
 {
     blank_cells(g, 0, (size_t)g->cols * g->rows);
-    g->col = g->row = 0;
+    g->col = g->row = g->top = 0;
     g->changed = true;
 }
 
@@ -34,14 +34,15 @@ struct text_cell *textgrid_at(struct textgrid *g, unsigned col, unsigned row)
 {
     if (col >= g->cols || row >= g->rows)
         return NULL;
-    return &g->cells[(size_t)row * g->cols + col];
+    unsigned physical = row + g->top < g->rows ? row + g->top : row + g->top - g->rows;
+    return &g->cells[(size_t)physical * g->cols + col];
 }
 
+/* The old first row becomes the new last one, blank. */
 static void scroll_up(struct textgrid *g)
 {
-    size_t row_cells = g->cols;
-    memmove(g->cells, g->cells + row_cells, (g->rows - 1) * row_cells * sizeof(*g->cells));
-    blank_cells(g, (g->rows - 1) * row_cells, row_cells);
+    blank_cells(g, (size_t)g->top * g->cols, g->cols);
+    g->top = g->top + 1 < g->rows ? g->top + 1 : 0;
 }
 
 static void new_line(struct textgrid *g)

@@ -2,9 +2,11 @@
 /* lib/textgrid.h — the screen console's text: a grid of character cells with
  * a cursor, written like a terminal that knows only newline, carriage return
  * and tab. A line longer than the grid wraps; writing past the last row
- * scrolls the grid up one row. The grid is memory only: a display driver
- * (kernel/screen.c) draws the cells that differ from what it drew last, so
- * scrolling never reads a framebuffer back. Attributes are VGA text
+ * scrolls the grid up one row. The rows are a ring (`top` is the screen's
+ * first), so a scroll blanks one row instead of moving the whole grid: under
+ * emulation the console scrolls thousands of times a run. The grid is memory
+ * only: a display driver (kernel/screen.c) draws the cells that differ from
+ * what it drew last, so scrolling never reads a framebuffer back. Attributes are VGA text
  * attributes: low nibble foreground, high nibble background colour. */
 #ifndef LIB_TEXTGRID_H
 #define LIB_TEXTGRID_H
@@ -24,6 +26,7 @@ struct textgrid {
     struct text_cell *cells;    /* rows * cols, row-major */
     unsigned cols, rows;
     unsigned col, row;          /* the cursor: where the next character goes */
+    unsigned top;               /* the cells row shown as row 0 */
     uint8_t attr;               /* attribute of what is written */
     bool changed;               /* a cell changed since textgrid_take_changed() */
 };
@@ -34,7 +37,8 @@ void textgrid_init(struct textgrid *g, struct text_cell *cells, unsigned cols, u
 void textgrid_clear(struct textgrid *g);
 /* Writes `len` bytes; a byte outside printable ASCII shows as '?'. */
 void textgrid_write(struct textgrid *g, const char *s, size_t len);
-/* The cell at (col, row); NULL outside the grid. */
+/* The cell at (col, row) of the screen; NULL outside the grid. A row's cells
+ * are contiguous: textgrid_at(g, 0, row)[col]. */
 struct text_cell *textgrid_at(struct textgrid *g, unsigned col, unsigned row);
 /* Whether any cell changed since the last call (and clears the mark). */
 bool textgrid_take_changed(struct textgrid *g);

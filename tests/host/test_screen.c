@@ -134,6 +134,19 @@ HTEST(screen_grid_scrolls_up_at_the_bottom)
     HT_EXPECT_ROW(3, "          ");
     HT_EXPECT_EQ(grid.row, 3);
     HT_EXPECT_EQ(grid.col, 0);
+    /* Many turns of the ring later, still in order, the new row blank. */
+    for (int i = 7; i < 1003; i++) {
+        char line[12];
+        snprintf(line, sizeof(line), "l%d\n", i);
+        grid_write(line);
+    }
+    HT_EXPECT_ROW(0, "l1000     ");
+    HT_EXPECT_ROW(1, "l1001     ");
+    HT_EXPECT_ROW(2, "l1002     ");
+    HT_EXPECT_ROW(3, "          ");
+    textgrid_clear(&grid);
+    grid_write("x");
+    HT_EXPECT_ROW(0, "x         ");
 }
 
 HTEST(screen_grid_text_banner_in_half_blocks)
