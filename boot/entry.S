@@ -12,6 +12,8 @@
 #define MB1_FLAGS      ((1 << 1) | (1 << 16))   /* memory map; address fields valid */
 #define MB2_MAGIC      0xE85250D6
 #define MB2_ARCH_I386  0
+#define MB2_TAG_FRAMEBUFFER 5
+#define MB2_TAG_OPTIONAL    1
 
 #define CR0_PE   (1 << 0)
 #define CR0_WP   (1 << 16)
@@ -41,6 +43,18 @@ mb2_header:
     .long MB2_ARCH_I386
     .long mb2_header_end - mb2_header
     .long -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+    /* Framebuffer tag (Multiboot2 §3.1.10): 1024x768x32 preferred, optional,
+     * so a loader without graphics still boots us (in EGA text or with no
+     * screen). GRUB makes it "1024x768x32,1024x768,auto": another mode where
+     * that one is missing. kernel/screen.c draws what it gets. */
+    .align 8
+    .short MB2_TAG_FRAMEBUFFER
+    .short MB2_TAG_OPTIONAL
+    .long 20
+    .long 1024                  /* width */
+    .long 768                   /* height */
+    .long 32                    /* depth */
+    .align 8                    /* every tag starts on 8 bytes */
     /* end tag */
     .short 0
     .short 0

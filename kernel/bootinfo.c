@@ -48,6 +48,7 @@ struct mb2_tag {
 #define MB2_TAG_CMDLINE    1
 #define MB2_TAG_LOADER     2
 #define MB2_TAG_MMAP       6
+#define MB2_TAG_FRAMEBUFFER 8
 #define MB2_TAG_EFI64      12
 #define MB2_TAG_SMBIOS     13
 #define MB2_TAG_ACPI_OLD   14
@@ -219,6 +220,12 @@ static void parse_mb2(uintptr_t info)
             }
             break;
         }
+        case MB2_TAG_FRAMEBUFFER:
+            /* Copied whole (what fits), checked by lib/fbmode.c when the screen starts. */
+            boot_info.framebuffer_tag_size = tag->size < sizeof(boot_info.framebuffer_tag)
+                                                 ? tag->size : sizeof(boot_info.framebuffer_tag);
+            memcpy(boot_info.framebuffer_tag, tag, boot_info.framebuffer_tag_size);
+            break;
         case MB2_TAG_EFI64:
             boot_info.efi = true;
             if (tag->size >= sizeof(*tag) + 8)

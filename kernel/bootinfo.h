@@ -39,6 +39,10 @@ struct boot_info {
     uint64_t efi_system_table;      /* the EFI System Table (Multiboot2 EFI64 tag), or 0 */
     bool have_smbios;               /* Multiboot2 passes a copy of the SMBIOS entry point */
     uint8_t smbios[32];
+    /* The Multiboot2 framebuffer info tag as the loader gave it (type and
+     * size fields included), for kernel/screen.c to check; size 0: none. */
+    uint8_t framebuffer_tag[64];
+    size_t framebuffer_tag_size;
 };
 
 extern struct boot_info boot_info;

@@ -21,6 +21,10 @@ static void ring_put(const char *s, size_t len)
     ring_total += len;
 }
 
+static void (*mirror)(const char *s, size_t len);
+
+void console_set_mirror(void (*fn)(const char *s, size_t len)) { mirror = fn; }
+
 static void serial_write(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -28,6 +32,8 @@ static void serial_write(const char *s, size_t len)
             serial_putc(&console, '\r');
         serial_putc(&console, s[i]);
     }
+    if (mirror)
+        mirror(s, len);
 }
 
 void console_write(const char *s, size_t len)

@@ -31,6 +31,10 @@ void klog(enum log_level level, const char *fmt, ...) __attribute__((format(prin
 /* Every line klog() writes starts with `prefix` until it is set to NULL (the
  * harness makes log lines inside a test case KTAP diagnostics). */
 void console_set_klog_prefix(const char *prefix);
+/* Every byte written to the serial console is also handed to `mirror` (the
+ * screen console, kernel/screen.c), with interrupts off; NULL for none. A hook,
+ * so that the console, which everything calls, calls nothing above it. */
+void console_set_mirror(void (*mirror)(const char *s, size_t len));
 /* Raw string, no formatting: for exception handlers. */
 void console_write(const char *s, size_t len);
 

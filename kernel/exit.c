@@ -8,6 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/io.h"
 #include "kernel/watchdog.h"
+#include "kernel/screen.h"
 #include <stdarg.h>
 
 #define DEBUG_EXIT_PORT 0xf4
@@ -57,6 +58,7 @@ void bareio_exit(enum bareio_exit status)
         m = qemu_exit_device_present() ? EXIT_QEMU : EXIT_HALT;
     irq_disable();
     watchdog_stop();            /* a machine halted with its results up stays halted */
+    screen_show_verdict(status);    /* stays up while the machine halts */
     switch (m) {
     case EXIT_QEMU:
         outb(DEBUG_EXIT_PORT, (uint8_t)status);

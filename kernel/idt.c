@@ -11,6 +11,7 @@
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/panic.h"
+#include "kernel/screen.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
@@ -238,11 +239,13 @@ static void report_exception(struct irq_frame *f)
     describe_error_code(v, f->error_code, code_words, sizeof(code_words));
     const char *test = crash_current();
 
+    screen_keep_begin();        /* the decoded lines go under the CRASH banner */
     kprintf("bareio: EXCEPTION %s (vector %d) at RIP %#llx%s%s\n", name, v,
             (unsigned long long)f->rip, test ? " in test " : "", test ? test : "");
     kprintf("  error code %#llx: %s\n", (unsigned long long)f->error_code, code_words);
     if (v == 14)
         kprintf("  CR2 0x%016llx (the address that faulted)\n", (unsigned long long)cr2);
+    screen_keep_end();
     kprintf("  RIP 0x%016llx CS 0x%04llx RFLAGS 0x%08llx\n", (unsigned long long)f->rip,
             (unsigned long long)f->cs, (unsigned long long)f->rflags);
     kprintf("  RSP 0x%016llx SS 0x%04llx RBP 0x%016llx\n", (unsigned long long)f->rsp,

@@ -14,6 +14,7 @@
 #include "kernel/stage.h"
 #include "kernel/memory.h"
 #include "kernel/power.h"
+#include "kernel/screen.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -38,6 +39,7 @@ static int run_stages(void)
 void kmain(uint32_t magic, uint32_t info_phys)
 {
     console_early_init();
+    screen_early();             /* the console's lines are kept for the screen from here */
     kprintf("\nbareio: booting (x86_64)\n");
     if (!bootinfo_parse(magic, info_phys))
         bareio_exit(BAREIO_EXIT_CRASH);
@@ -72,6 +74,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
         acpi_console_from_spcr();
     time_init();                /* TSC calibrated against the HPET or the PIT */
     power_init();               /* ACPI S5 for exit=poweroff */
+    screen_start(mmio_map, tsc_frequency_hz());    /* framebuffer, VGA text or none */
     apic_init();                /* LAPIC on, legacy PICs masked */
     irq_enable();
     bareio_exit((enum bareio_exit)run_stages());   /* PCI, drivers, harness */

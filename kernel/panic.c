@@ -7,6 +7,7 @@
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
+#include "kernel/screen.h"
 #include "kernel/symbols.h"
 #include "lib/format.h"
 #include <stdarg.h>
@@ -76,7 +77,9 @@ void panic(const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     const char *test = crash_current();
+    screen_keep_begin();        /* the message goes under the CRASH banner */
     kprintf("bareio: PANIC: %s%s%s\n", msg, test ? " in test " : "", test ? test : "");
+    screen_keep_end();
     /* Start at our caller: its return address and its frame. */
     const uint64_t *frame = __builtin_frame_address(0);
     backtrace_print(frame[1], frame[0], true);

@@ -13,6 +13,7 @@
 #include "kernel/io.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
+#include "kernel/screen.h"
 #include "kernel/stage.h"
 #include "kernel/time.h"
 #include "lib/crc.h"
@@ -343,8 +344,10 @@ enum blk_cause blk_io(struct blk_dev *dev, struct blk_request *req, enum blk_op 
 
 void blk_report_failure(struct blk_dev *dev, const struct blk_request *req, const char *what)
 {
+    screen_keep_begin();        /* what failed, its cause and remedy stay on the screen */
     klog(LOG_ERR, "FAILURE %s: device %s (%s %s, serial %s)\n", what, dev->name, dev->kind,
          dev->model, dev->serial);
+    screen_keep_end();
     klog(LOG_ERR, "  io: %s lba %llu count %u (%llu bytes) flags 0x%x queue %u\n",
          blk_op_name(req->op), (unsigned long long)req->lba, req->count,
          (unsigned long long)req->count * dev->block_size, req->flags, req->queue);
@@ -356,8 +359,10 @@ void blk_report_failure(struct blk_dev *dev, const struct blk_request *req, cons
     klog(LOG_ERR, "  status: 0x%x %s; error lba %llu; %llu bytes transferred\n",
          req->dev_status, req->detail[0] ? req->detail : "(no detail)",
          (unsigned long long)req->error_lba, (unsigned long long)req->bytes);
+    screen_keep_begin();
     klog(LOG_ERR, "  cause: %s\n", blk_cause_name(req->cause));
     klog(LOG_ERR, "  remedy: %s\n", blk_cause_remedy(req->cause));
+    screen_keep_end();
     if (dev->ops->describe)
         dev->ops->describe(dev, req);
     klog(LOG_ERR, "  last commands on %s:\n", dev->name);

@@ -37,6 +37,7 @@
 #include "kernel/irq.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
+#include "kernel/screen.h"
 #include "kernel/smbios.h"
 #include "kernel/symbols.h"
 #include "kernel/time.h"
@@ -598,9 +599,11 @@ int ktest_run_all(const char *tests)
         }
         suite_result(s, suite_number);
     }
+    screen_keep_begin();        /* the summary and totals go under the verdict on the screen */
     if (end_hook)
         end_hook();
     close_document();
+    screen_keep_end();
     return totals.failed ? BAREIO_EXIT_FAIL : BAREIO_EXIT_PASS;
 }
 
@@ -665,8 +668,10 @@ static __attribute__((noreturn)) void end_run_early(const char *what, const char
         ktap_result(&ktap, 0, true, ++suite_number, order[suite_index]->name, how->not_run);
         totals.skipped++;           /* one result line, one skip (as above) */
     }
+    screen_keep_begin();        /* under the verdict on the screen */
     kprintf("bareio: %s: %s\n", how->final, what);
     close_document();
+    screen_keep_end();
     bareio_exit(how->status);
 }
 

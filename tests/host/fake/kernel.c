@@ -10,6 +10,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/screen.h"
 #include "kernel/smbios.h"
 #include "kernel/irq.h"
 #include "kernel/memory.h"
@@ -381,6 +382,11 @@ void machine_describe(void (*line)(void *ctx, const char *text), void *ctx)
 {
     line(ctx, "machine: the host tests' fake kernel (no SMBIOS)");
 }
+
+/* ---- the screen: a fake has none to draw on ---- */
+
+void screen_keep_begin(void) {}
+void screen_keep_end(void) {}
 
 /* ---- command line and start-up ---- */
 
