@@ -51,6 +51,25 @@ static void reset_system(void)
     outb(0x64, 0xfe);           /* 8042 pulse reset line */
 }
 
+static unsigned total_passed, total_failed, total_skipped;
+
+void exit_set_totals(unsigned passed, unsigned failed, unsigned skipped)
+{
+    total_passed = passed;
+    total_failed = failed;
+    total_skipped = skipped;
+}
+
+static const char *verdict_word(enum bareio_exit status)
+{
+    switch (status) {
+    case BAREIO_EXIT_PASS: return "pass";
+    case BAREIO_EXIT_FAIL: return "fail";
+    case BAREIO_EXIT_USAGE: return "usage";
+    default: return "crash";
+    }
+}
+
 void bareio_exit(enum bareio_exit status)
 {
     enum exit_method m = method;
@@ -59,6 +78,8 @@ void bareio_exit(enum bareio_exit status)
     irq_disable();
     watchdog_stop();            /* a machine halted with its results up stays halted */
     screen_show_verdict(status);    /* stays up while the machine halts */
+    kprintf("bareio-result: %s passed=%u failed=%u skipped=%u\n", verdict_word(status),
+            total_passed, total_failed, total_skipped);
     switch (m) {
     case EXIT_QEMU:
         outb(DEBUG_EXIT_PORT, (uint8_t)status);

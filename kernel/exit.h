@@ -23,6 +23,11 @@ void exit_set_reset_hook(void (*hook)(void));
  * cannot, which the exit prints before it halts. */
 void exit_set_poweroff_hook(void (*hook)(void));
 void exit_set_poweroff_unavailable(const char *why);
+/* The totals the harness reported, for the verdict line every exit prints
+ * last before it acts (a stable format, README "The verdict line"):
+ *   bareio-result: pass|fail|crash|usage passed=N failed=N skipped=N
+ * 0/0/0 when the run ended before the harness counted anything. */
+void exit_set_totals(unsigned passed, unsigned failed, unsigned skipped);
 __attribute__((noreturn)) void bareio_exit(enum bareio_exit status);
 /* Panic: prints the message with a backtrace and exits with BAREIO_EXIT_CRASH. */
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);

@@ -397,9 +397,30 @@ static void count_result(struct ktest *t)
 }
 
 /* A case's (or a parameter's) result line, and its count. */
+/* Right before each leaf result (a case, a parameter, a suite reported
+ * whole) one diagnostic that a single pattern maps to LAVA's and CI's words,
+ * with the full dotted path (case names repeat across suites):
+ *   # bareio-case: pass|fail|skip suite.case[.param]
+ * A diagnostic, so KTAP readers (kunit_tool, tools/bareio_ktap.py) take it as
+ * the result's own log line, as KTAP places diagnostics before their result. */
+static void leaf_line(unsigned depth, bool ok, bool skipped, const char *suite, const char *kcase,
+                      const char *param)
+{
+    char line[KTAP_LINE_MAX];
+    int n = snprintf(line, sizeof(line), "bareio-case: %s %s", !ok ? "fail" : skipped ? "skip" : "pass",
+                     suite);
+    if (kcase && n < (int)sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ".%s", kcase);
+    if (param && n < (int)sizeof(line))
+        snprintf(line + n, sizeof(line) - (size_t)n, ".%s", param);
+    ktap_diag(&ktap, depth, line);
+}
+
 static void report_result(struct ktest *t, unsigned number)
 {
     /* A case that failed is reported as failed even if it also asked to skip. */
+    leaf_line(t->depth, !t->failed, t->skipped, t->suite->name, t->kcase->name,
+              t->depth == 2 ? t->name : NULL);
     ktap_result(&ktap, t->depth, !t->failed, number, t->name,
                 (!t->failed && t->skipped) ? t->skip_reason : NULL);
     count_result(t);
@@ -519,6 +540,7 @@ void ktest_set_end_hook(void (*hook)(void)) { end_hook = hook; }
 
 static void close_document(void)
 {
+    exit_set_totals(totals.passed, totals.failed, totals.skipped);
     kprintf("# bareio: %u passed, %u failed, %u skipped\n", totals.passed, totals.failed, totals.skipped);
     kprintf("%s\n", KTEST_BANNER_END);
     ktap_open = false;
@@ -585,6 +607,7 @@ int ktest_run_all(const char *tests)
         if (s->available && !s->available(&reason)) {
             /* One result line, so one skip: kunit_tool, prove and
              * tools/bareio_ktap.py count it so, and the totals must agree. */
+            leaf_line(0, true, true, s->name, NULL, NULL);
             ktap_result(&ktap, 0, true, suite_number, s->name, reason ? reason : "not available");
             totals.skipped++;
             continue;
@@ -651,6 +674,7 @@ static __attribute__((noreturn)) void end_run_early(const char *what, const char
         for (case_index++; case_index < s->count; case_index++) {
             const struct ktest_case *c = &s->cases[case_index];
             if (case_selected(s, c)) {
+                leaf_line(1, true, true, s->name, c->name, NULL);
                 ktap_result(&ktap, 1, true, ++case_number, c->name, how->not_run);
                 totals.skipped++;
             }
@@ -659,12 +683,14 @@ static __attribute__((noreturn)) void end_run_early(const char *what, const char
     } else {
         /* Between cases (or in a suite's availability check): fail the suite. */
         ktap_diag(&ktap, 0, what);
+        leaf_line(0, false, false, s->name, NULL, NULL);
         ktap_result(&ktap, 0, false, suite_number, s->name, NULL);
         totals.failed++;
     }
     for (suite_index++; suite_index < suite_count; suite_index++) {
         if (!selected_cases(order[suite_index]))
             continue;
+        leaf_line(0, true, true, order[suite_index]->name, NULL, NULL);
         ktap_result(&ktap, 0, true, ++suite_number, order[suite_index]->name, how->not_run);
         totals.skipped++;           /* one result line, one skip (as above) */
     }
