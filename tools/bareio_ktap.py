@@ -110,6 +110,13 @@ class Report:
     # `results` (they belong to no suite), but counted, so a failure among them
     # is never lost.
     unclosed: List[Result] = field(default_factory=list)
+    # The kernel's last line, `bareio-result: WORD passed=P failed=F skipped=S`
+    # (kernel/exit.c), as (word, passed, failed, skipped); None when the log
+    # has none (cut off, or a kernel from before the line existed).
+    verdict: Optional[tuple] = None
+    # The report head's `# machine: ...` diagnostics (SMBIOS identity, CPU,
+    # memory), without the prefix.
+    machine: List[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -545,9 +552,13 @@ def _parse_log(report: Report, text: str, expect) -> Report:
             parser.feed(i + 1, lines[i].rstrip(" "))
         parser.finish((end if end is not None else len(lines)) + 1, cut_off=end is None)
         _count(report)
+        report.machine = [line[len("# machine: "):] for line in
+                          lines[first + 1:end if end is not None else len(lines)]
+                          if line.startswith("# machine: ")]
         if end is not None:
             _check_after_end(lines, end, report)
             _check_summary(report)
+            _check_verdict(lines, end, report)
     for suite in expect:
         if suite and report.find(suite) is None:
             report.problems.append(f"expected suite '{suite}' is missing from the report")
@@ -557,6 +568,34 @@ def _parse_log(report: Report, text: str, expect) -> Report:
         del report.problems[MAX_PROBLEMS:]
         report.problems.append(f"... and {left_out} more problems")
     return report
+
+
+VERDICT_PREFIX = "bareio-result: "
+_VERDICT = re.compile(r"bareio-result: (pass|fail|crash|usage) passed=([0-9]{1,9}) "
+                      r"failed=([0-9]{1,9}) skipped=([0-9]{1,9})")
+
+
+def _check_verdict(lines: List[str], end: int, report: Report):
+    """The verdict line after the report, when there is one, must be well
+    formed and agree with the report: its totals the kernel's, `pass` only
+    for a run without failures, `crash` for a crashed one."""
+    at = [i for i in range(end + 1, len(lines)) if lines[i].startswith(VERDICT_PREFIX)]
+    if not at:
+        return
+    i = at[-1]
+    m = _VERDICT.fullmatch(lines[i].rstrip(" "))
+    if not m:
+        report.problems.append(f"line {i + 1}: malformed verdict line {_quote(lines[i])}")
+        return
+    word, counts = m.group(1), tuple(int(m.group(k)) for k in (2, 3, 4))
+    report.verdict = (word,) + counts
+    if report.kernel_summary is not None and counts != tuple(report.kernel_summary):
+        report.problems.append(f"line {i + 1}: the verdict line's totals {counts} are not the "
+                               f"report's {tuple(report.kernel_summary)}")
+    if word == "pass" and (report.failures or report.crash_lines):
+        report.problems.append(f"line {i + 1}: the verdict says pass, the report has failures")
+    if word != "crash" and report.crash_lines:
+        report.problems.append(f"line {i + 1}: the verdict says {word}, the kernel crashed")
 
 
 def _problem_line(problem: str) -> float:

@@ -26,6 +26,7 @@ import pytest
 
 from conftest import BUILD, CRASH, FAIL, assert_clean_pass
 
+TOOLS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools")
 KUNIT_TARBALL = "/usr/src/linux-source-6.1.tar.xz"
 KUNIT_DIR = "linux-source-6.1/tools/testing/kunit"
 
@@ -130,12 +131,50 @@ def check_tap_readers(b):
         f"prove:\n{p.stdout}{p.stderr}"
 
 
+# ---- one line per leaf, the verdict line, and JUnit ---------------------------
+
+CASE_LINE = re.compile(r"^\s*# bareio-case: (pass|fail|skip) (\S+)$")
+
+
+def check_case_lines(b):
+    """Every leaf result has exactly one `# bareio-case:` line, with its full
+    path and its status, the pattern LAVA and CI use; the verdict line agrees
+    with the report."""
+    r = b.report
+    seen = [m.groups() for m in map(CASE_LINE.match, b.log.splitlines()) if m]
+    want = sorted((status, path) for path, status in leaves(r).items())
+    assert sorted(seen) == want, (sorted(seen), want)
+    assert r.verdict is not None, "no bareio-result line after the report\n" + b.describe()
+    word = "crash" if r.crash_lines else "fail" if r.failed else "pass"
+    assert r.verdict == (word, r.passed, r.failed, r.skipped), (r.verdict, b.describe())
+
+
+def check_junit(b, tmp_path):
+    """tools/ktap2junit's XML, read by Debian's junitparser: one testcase per
+    leaf, with the same outcome."""
+    import junitparser
+    out = tmp_path / "junit.xml"
+    p = subprocess.run([os.path.join(TOOLS_DIR, "ktap2junit"), b.log_path, "-o", str(out)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == (0 if b.report.ok else 1), p.stderr
+    xml = junitparser.JUnitXml.fromfile(str(out))
+    got = {}
+    for suite in xml:
+        for c in suite:
+            kinds = {type(x).__name__ for x in c.result}
+            got[c.classname[len("bareio."):] + "." + c.name if c.classname != "bareio" else c.name] = (
+                "fail" if kinds & {"Failure", "Error"} else "skip" if "Skipped" in kinds else "pass")
+    assert got == leaves(b.report), (got, leaves(b.report))
+
+
 def check_readers(b, kunit_py, tmp_path):
     r = b.report
     assert r.problems == [] and r.found_end, b.describe()
     assert r.kernel_summary == (r.passed, r.failed, r.skipped), b.describe()
     check_kunit_tool(kunit_py, b, tmp_path)
     check_tap_readers(b)
+    check_case_lines(b)
+    check_junit(b, tmp_path)
 
 
 # ---- the runs ---------------------------------------------------------------
