@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 START_BANNER = "=== bareio KTAP START ==="
+# The line the kernel prints before each leaf result (tests/harness/ktest.c).
+CASE_PREFIX = "bareio-case: "
 END_BANNER = "=== bareio KTAP END ==="
 # kernel/idt.c, kernel/panic.c and tests/harness/ktest.c print these when a run dies.
 CRASH_MARKERS = ("bareio: EXCEPTION", "bareio: PANIC", "bareio: CRASH", "bareio: crashed outside")
@@ -71,6 +73,9 @@ class Result:
     path: str                 # "suite.case" (dotted names of its parents)
     diagnostics: List[str] = field(default_factory=list)
     children: List["Result"] = field(default_factory=list)
+    # The kernel's `# bareio-case: STATUS PATH` line right before the result
+    # (kept apart from what the case itself said), or "" when there is none.
+    case_line: str = ""
 
     @property
     def keyword(self) -> str:
@@ -385,11 +390,18 @@ class _Parser:
         expected = len(doc.results) + 1
         if number != expected:
             self.problem(lineno, f"test number {number} out of sequence, expected {expected}")
+        said = [d for d in doc.pending_diags if not d.startswith(CASE_PREFIX)]
+        marks = [d for d in doc.pending_diags if d.startswith(CASE_PREFIX)]
         r = Result(number=number, name=name, ok=ok, directive=directive, line=lineno,
                    path=f"{doc.prefix}.{name}" if doc.prefix else name,
-                   diagnostics=doc.pending_diags)
+                   diagnostics=said, case_line=marks[-1] if marks else "")
         doc.pending_diags = []
         self.check_directive(lineno, r)
+        if r.case_line:
+            want = f"{CASE_PREFIX}{r.status} {r.path}"
+            if len(marks) > 1 or r.case_line != want:
+                self.problem(lineno, f"the result's bareio-case line says {_quote(marks[-1])}, "
+                                     f"the result is {r.status} {r.path}")
         if child is not None:
             r.children = child.results
             r.diagnostics = child.pending_diags + r.diagnostics

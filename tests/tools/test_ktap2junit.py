@@ -175,3 +175,21 @@ def test_usage_errors(tmp_path):
     p = subprocess.run([TOOL, str(tmp_path / "s.log"), "-o", str(tmp_path / "no" / "x.xml")],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "cannot write" in p.stderr
+
+
+@pytest.mark.parametrize("change", [
+    ("bareio-case: pass dio.dio_sizes", "bareio-case: fail dio.dio_sizes"),
+    ("bareio-case: pass dio.dio_sizes", "bareio-case: pass dio.dio_size"),
+    ("  # bareio-case: pass dio.dio_sizes\n", "  # bareio-case: pass dio.dio_sizes\n"
+                                             "  # bareio-case: pass dio.dio_sizes\n"),
+])
+def test_a_case_line_that_disagrees_with_its_result_is_a_problem(tmp_path, change):
+    report = bareio_ktap.parse_log(LOG.replace(*change))
+    assert any("bareio-case line says" in p for p in report.problems), report.problems
+    # As printed, the lines agree and are kept apart from what the case said.
+    clean = bareio_ktap.parse_log(LOG)
+    assert not clean.problems, clean.problems
+    assert clean.find("dio.dio_sizes").case_line == "bareio-case: pass dio.dio_sizes"
+    assert clean.find("dio.dio_verify").diagnostics == [
+        "nvme0n1: lba 2048: read back 0x00 where 0x5a was written",
+        "cause: misdirected write; remedy: check the PRP list"]
