@@ -138,6 +138,10 @@ def test_netboot_serves_the_tree_by_tftp_and_boots_the_nic(fake):
     (fake.tmp / "argv").unlink()
     _, argv = fake("--netboot", f"{tree}:boot/core.0", "--nic", "virtio-net-pci", "--firmware", "uefi")
     assert "virtio-net-pci,netdev=n0,bootindex=0" in argv
+    (fake.tmp / "argv").unlink()
+    _, argv = fake("--netboot", f"{tree}:boot/core.0", "--nic", "virtio-net-pci", "--no-nic-rom",
+                   "--firmware", "uefi")
+    assert "virtio-net-pci,netdev=n0,bootindex=0,romfile=" in argv
     assert any("OVMF_CODE_4M.fd" in a for a in argv)
 
 
@@ -146,6 +150,7 @@ def test_netboot_serves_the_tree_by_tftp_and_boots_the_nic(fake):
     (["--netboot", "TREE:"], "give DIR:BOOTFILE"),
     (["--kernel", "KERNEL", "--mac", "52:54:00:00:00:01"], "go with --netboot"),
     (["--kernel", "KERNEL", "--nic", "virtio-net-pci"], "go with --netboot"),
+    (["--kernel", "KERNEL", "--no-nic-rom"], "go with --netboot"),
     (["--netboot", "TREE:core.0", "--append", "tests=lib"], "tools/mknetboot"),
 ])
 def test_netboot_usage_errors(fake, args, words):
