@@ -180,12 +180,23 @@ def test_rebuild_replaces_an_earlier_tree_and_an_empty_dir_is_fine(kernel, tmp_p
     out = tmp_path / "tree"
     out.mkdir()
     assert mknetboot(out, kernel, "--mac", "52:54:00:00:00:02=tests=lib").returncode == 0
-    (out / "left-over").write_text("from the earlier tree's time")
     p = mknetboot(out, kernel, "--default", "tests=pci")
     assert p.returncode == 0, p.stderr
     assert "52:54:00:00:00:02" not in (out / "boot/grub/grub.cfg").read_text()
-    assert not (out / "left-over").exists()
     assert sorted(os.listdir(tmp_path)) == ["tree"]
+
+
+@needs_grub
+@pytest.mark.parametrize("added", ["pxelinux.0", "boot/memtest.bin", "boot/grub/grub.cfg-01-52-54-00-00-00-03"])
+def test_refuses_an_earlier_tree_someone_added_files_to(kernel, tmp_path, added):
+    """A rebuild replaces the tree whole, so a file put beside it would be lost: refused."""
+    out = tmp_path / "tree"
+    assert mknetboot(out, kernel).returncode == 0
+    (out / added).write_text("the admin's")
+    before = listing(tmp_path)
+    p = mknetboot(out, kernel, "--default", "tests=pci")
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and f"({added}, ...)" in p.stderr, p.stderr
+    assert listing(tmp_path) == before and (out / added).read_text() == "the admin's"
 
 
 BAD = [
