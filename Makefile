@@ -2,6 +2,7 @@
 # bareio — build the kernel, the boot ISO, the host tools and run the tests.
 #   make            build/bareio.elf and build/bareio.iso
 #   make usb        build/bareio-usb.img, the USB stick image (tools/mkusb)
+#   make netboot    build/netboot/, the TFTP tree for network boot (tools/mknetboot)
 #   make run        boot the harness in QEMU on the default scratch disks
 #   make test       every test: host unit tests and QEMU scenarios
 # Toolchain: host gcc by default; CROSS=x86_64-elf- or CC=clang also work.
@@ -36,7 +37,7 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS))
 ISO_CMDLINE ?=
 
 .PHONY: layers
-.PHONY: all kernel iso usb run bench test host-test host-tools tools-test scenario-test deps clean FORCE \
+.PHONY: all kernel iso usb netboot run bench test host-test host-tools tools-test scenario-test deps clean FORCE \
         fuzz fuzz-build fuzz-regress mutate mutate-check
 all: kernel iso
 kernel: $(BUILD)/bareio.elf
@@ -215,6 +216,16 @@ $(BUILD)/bareio-usb.img: $(BUILD)/bareio.elf $(BUILD)/usb-args tools/mkusb tools
 	tools/mkusb $(USB_ARGS) $@ $(BUILD)/bareio.elf
 
 usb: $(BUILD)/bareio-usb.img
+
+# The network boot tree (tools/mknetboot): GRUB for BIOS and UEFI PXE
+# (grub-mknetdir), an iPXE script, the kernel and the command lines by MAC.
+# NETBOOT_ARGS are mknetboot's options, e.g.
+#   make netboot NETBOOT_ARGS='--default "tests=* exit=poweroff" --mac 52:54:00:12:34:56="tests=nvme.*"'
+# Made anew every time (well under a second); prints the DHCP filename for
+# each firmware and the iPXE script's, relative to $(BUILD)/netboot.
+NETBOOT_ARGS ?=
+netboot: deps $(BUILD)/bareio.elf
+	@tools/mknetboot $(BUILD)/netboot $(BUILD)/bareio.elf $(NETBOOT_ARGS)
 
 deps:
 	@tools/install-deps

@@ -122,6 +122,48 @@ def test_stick_is_a_writable_usb_disk(fake):
     assert p.returncode == 2 and argv is None and "bareio.cfg" in p.stderr
 
 
+def test_netboot_serves_the_tree_by_tftp_and_boots_the_nic(fake):
+    """--netboot DIR:BOOTFILE: QEMU's user network serves DIR over TFTP and
+    names BOOTFILE in its DHCP offer; the NIC (e1000 unless --nic) is the one
+    boot device, with the MAC asked for; no -kernel, CD or stick."""
+    tree = fake.tmp / "tree,1"
+    (tree / "boot").mkdir(parents=True)
+    (tree / "boot" / "core.0").write_bytes(b"")
+    p, argv = fake("--netboot", f"{tree}:boot/core.0", "--mac", "52:54:00:00:00:07")
+    assert p.returncode == 0, p.stderr
+    assert argv[argv.index("-netdev") + 1] == f"user,id=n0,tftp={str(tree).replace(',', ',,')},bootfile=boot/core.0"
+    assert argv[argv.index("-device", argv.index("-netdev")) + 1] == \
+        "e1000,netdev=n0,bootindex=0,mac=52:54:00:00:00:07"
+    assert not any(a in ("-kernel", "-cdrom") or "usb-storage" in a or "ide-cd" in a for a in argv)
+    (fake.tmp / "argv").unlink()
+    _, argv = fake("--netboot", f"{tree}:boot/core.0", "--nic", "virtio-net-pci", "--firmware", "uefi")
+    assert "virtio-net-pci,netdev=n0,bootindex=0" in argv
+    (fake.tmp / "argv").unlink()
+    _, argv = fake("--netboot", f"{tree}:boot/core.0", "--nic", "virtio-net-pci", "--no-nic-rom",
+                   "--firmware", "uefi")
+    assert "virtio-net-pci,netdev=n0,bootindex=0,romfile=" in argv
+    assert any("OVMF_CODE_4M.fd" in a for a in argv)
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--netboot", "TREE"], "give DIR:BOOTFILE"),
+    (["--netboot", "TREE:"], "give DIR:BOOTFILE"),
+    (["--kernel", "KERNEL", "--mac", "52:54:00:00:00:01"], "go with --netboot"),
+    (["--kernel", "KERNEL", "--nic", "virtio-net-pci"], "go with --netboot"),
+    (["--kernel", "KERNEL", "--no-nic-rom"], "go with --netboot"),
+    (["--netboot", "TREE:core.0", "--append", "tests=lib"], "tools/mknetboot"),
+])
+def test_netboot_usage_errors(fake, args, words):
+    args = [a.replace("TREE", str(fake.tmp)) for a in args]
+    p, argv = fake(*args)
+    assert p.returncode == 2 and words in p.stderr and argv is None
+
+
+def test_netboot_missing_boot_file(fake):
+    p, argv = fake("--netboot", f"{fake.tmp}:boot/grub/i386-pc/core.0")
+    assert p.returncode == 4 and "no such file (make netboot)" in p.stderr and argv is None
+
+
 def test_default_disks_are_created(fake):
     disk_dir = fake.tmp / "disks"
     _, argv = fake("--kernel", "KERNEL", "--disks", "default", "--disk-dir", str(disk_dir))
