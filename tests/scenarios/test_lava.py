@@ -6,7 +6,7 @@ missing, and a machine where that fails fails here, it does not skip) runs
 and the cases LAVA recorded must be the KTAP report's, name for name and
 pass/fail/skip for pass/fail/skip, with the verdict as its own case.
 
-lava-run writes the job's result to OUT/result.yaml and everything else —
+lava-run writes the job's result to OUT/result.yaml and everything else, on stderr —
 the serial lines (`lvl: target`) and each test case (`lvl: results`) — as one
 YAML mapping a line on its output, which the test keeps as OUT/lava.log. The
 serial log is rebuilt from the target lines and read with tools/bareio_ktap.py.
