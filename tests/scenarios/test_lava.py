@@ -192,6 +192,14 @@ def test_scratch_disks_are_attached_and_the_originals_unchanged(lava, kernel, tm
     assert [open(p, "rb").read() for p in (nvme, ahci)] == before
 
 
+def test_iso_boots_from_the_cd(lava, make_iso):
+    """--iso: the ISO (tools/mkiso, GRUB on a CD-ROM on AHCI's ide.5) deployed to tmpfs."""
+    run = lava("--iso", make_iso("tests=time"))
+    assert run.rc == 0 and run.job_result["result"] == "pass", run.describe()
+    check_matches_ktap(run, "pass")
+    assert [n for n, _ in run.recorded()][:1] == ["time.clock_is_monotonic"], run.describe()
+
+
 @pytest.mark.parametrize("template", ["x86-ipxe-job.yaml", "x86-grub-job.yaml"])
 def test_real_device_templates_pass_lavas_schema(template):
     """The templates for lab machines cannot boot here; LAVA's own job
