@@ -167,9 +167,22 @@ def test_crash_fails_the_verdict_case(lava, kernel):
 def test_no_verdict_fails_the_job(lava, kernel):
     """`help` prints the keys and exits before any KTAP: the monitor never
     sees its start, QEMU exits, and LAVA fails the job itself."""
-    run = lava("--kernel", kernel, "--append", "help", "--timeout", "2")
+    run = lava("--kernel", kernel, "--append", "help", "--timeout", "60s")
     assert run.rc == 1 and run.job_result["result"] == "fail", run.describe()
     assert run.recorded() == [], run.describe()
+
+
+def test_hang_fails_the_job_at_the_timeout(lava, kernel, tmp_path):
+    """A case that hangs with interrupts off prints nothing more: no verdict
+    comes, the test action's timeout ends the monitor with a TestError and
+    LAVA fails the job; LAVA's finalize stops the hung QEMU."""
+    run = lava("--kernel", kernel, "--append", "tests=time,selftest.hang_with_interrupts_off", "--timeout", "20s")
+    assert run.rc == 1 and run.job_result["result"] == "fail", run.describe()
+    assert run.job_result["error_type"] == "Test" and "timed out" in run.job_result["error_msg"], run.describe()
+    assert [n for n, _ in run.recorded()] == [n for n, _ in ktap_leaves(run.report)], run.describe()
+    assert "bareio-result" not in dict(run.recorded()), run.describe()
+    left = subprocess.run(["pgrep", "-f", f"{os.path.basename(str(tmp_path))}.*bareio"], capture_output=True, text=True)
+    assert left.stdout == "", f"QEMU left running: {left.stdout}"
 
 
 def test_scratch_disks_are_attached_and_the_originals_unchanged(lava, kernel, tmp_path):
