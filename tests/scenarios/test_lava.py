@@ -124,6 +124,7 @@ def check_matches_ktap(run: LavaRun, verdict: str):
     want = ktap_leaves(r) + [(bareio_lava.VERDICT_CASE, "pass" if verdict == "pass" else "fail")]
     assert run.recorded() == want, run.describe()
     assert [c["case"] for c in run.cases] == [bareio_lava.lava_case_name(n) for n, _ in want], run.describe()
+    assert len({c["case"] for c in run.cases}) == len(run.cases), "two cases share a LAVA name\n" + run.describe()
     assert f"bareio-result: {verdict} passed={r.passed} failed={r.failed} skipped={r.skipped}" in run.serial, \
         run.describe()
 
