@@ -51,11 +51,10 @@ def lava_case_name(name: str) -> str:
     return re.sub(r"\W+", "_", name.strip().lower())
 
 
-def monitor(expected=None) -> dict:
+def monitor() -> dict:
     """The `monitors` entry. LAVA 2023.01 has no `expected` key in monitors
     (its schema rejects one), so an expected list goes into the job's
     metadata instead (see job_metadata)."""
-    del expected
     return {"name": MONITOR_NAME, "start": START, "end": END, "pattern": PATTERN,
             "fixupdict": dict(FIXUPDICT)}
 
