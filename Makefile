@@ -279,7 +279,9 @@ tools-test:
 	BAREIO_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/tools
 
 # Scenarios boot the real kernel under TCG, two at a time when pytest-xdist is there.
+# test_lava.py runs Debian's lava-dispatcher (about 130 packages, 75 s to install once).
 scenario-test: $(BUILD)/bareio.elf $(BUILD)/bareio.iso
+	@tools/install-deps --lava
 	BAREIO_BUILD=$(BUILD) $(PYTHON) -m pytest -q --durations=0 \
 	    $$($(PYTHON) -c 'import xdist' 2>/dev/null && echo '-n 2') tests/scenarios
 
