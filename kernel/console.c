@@ -1,7 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel/console.c — formatted, levelled output to the serial console plus a
- * ring of recent log text kept in memory for failure reports. */
+ * ring of recent log text kept in memory for failure reports.
+ *
+ * Locking rule: one spinlock, the console lock, serialises the UART, the
+ * screen mirror and the ring between CPUs. It is taken with interrupts off
+ * around the write of one buffer (a whole formatted line, or one
+ * console_write()) and nothing else: never across a device wait other than
+ * the UART's own transmit-ready poll, never while calling out of this file
+ * except the mirror. A CPU that already holds it (an exception or NMI while
+ * it was printing) writes on without taking it again, so it cannot deadlock
+ * on itself. A holder that does not let go within CONSOLE_LOCK_SPIN_TSC TSC
+ * ticks is presumed stopped and the lock is taken over, said in the output;
+ * a crash takes it over at once (console_crash_takeover()). */
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/io.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -23,6 +35,52 @@ static void ring_put(const char *s, size_t len)
 
 static void (*mirror)(const char *s, size_t len);
 
+/* The lock word is the holder's CPU index + 1, 0 when free. The spin bound
+ * is in raw TSC ticks because the clock (kernel/time.c) logs through this
+ * file: about 1 s at 4 GHz, more on slower parts, far above the 45 ms one
+ * 512-byte line takes at 115200 baud. */
+#define CONSOLE_LOCK_FREE 0u
+#define CONSOLE_LOCK_SPIN_TSC (1ull << 32)
+static volatile uint32_t console_lock_word = CONSOLE_LOCK_FREE;
+
+/* Takes the lock; false when this CPU held it already (then it must not
+ * release it). Interrupts are off in the caller. */
+static bool console_lock(void)
+{
+    uint32_t me = cpu_index() + 1;
+    if (__atomic_load_n(&console_lock_word, __ATOMIC_RELAXED) == me)
+        return false;
+    uint64_t start = rdtsc();
+    for (;;) {
+        uint32_t expected = CONSOLE_LOCK_FREE;
+        if (__atomic_compare_exchange_n(&console_lock_word, &expected, me, false,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return true;
+        if (rdtsc() - start > CONSOLE_LOCK_SPIN_TSC) {
+            __atomic_exchange_n(&console_lock_word, me, __ATOMIC_ACQUIRE);
+            static const char note[] = "\nconsole: lock not released by another CPU; taken over\n";
+            for (size_t i = 0; i < sizeof(note) - 1; i++)
+                serial_putc(&console, note[i]);
+            return true;
+        }
+        cpu_pause();
+    }
+}
+
+static void console_unlock(bool taken)
+{
+    if (taken)
+        __atomic_store_n(&console_lock_word, CONSOLE_LOCK_FREE, __ATOMIC_RELEASE);
+}
+
+void console_crash_takeover(void)
+{
+    uint32_t me = cpu_index() + 1;
+    uint32_t was = __atomic_exchange_n(&console_lock_word, me, __ATOMIC_ACQUIRE);
+    if (was != CONSOLE_LOCK_FREE && was != me)
+        serial_putc(&console, '\n');    /* the stopped CPU may have been mid-line */
+}
+
 void console_set_mirror(void (*fn)(const char *s, size_t len)) { mirror = fn; }
 
 static void serial_write(const char *s, size_t len)
@@ -39,8 +97,10 @@ static void serial_write(const char *s, size_t len)
 void console_write(const char *s, size_t len)
 {
     uint64_t flags = irq_save();
+    bool taken = console_lock();
     serial_write(s, len);
     ring_put(s, len);
+    console_unlock(taken);
     irq_restore(flags);
 }
 
@@ -100,9 +160,11 @@ static void line_flush(struct line_sink *ls)
     if (!ls->len)
         return;
     uint64_t flags = irq_save();
+    bool taken = console_lock();
     if (ls->to_serial)
         serial_write(ls->buf, ls->len);
     ring_put(ls->buf, ls->len);
+    console_unlock(taken);
     irq_restore(flags);
     ls->len = 0;
 }

@@ -37,6 +37,9 @@ void console_set_klog_prefix(const char *prefix);
 void console_set_mirror(void (*mirror)(const char *s, size_t len));
 /* Raw string, no formatting: for exception handlers. */
 void console_write(const char *s, size_t len);
+/* A crash (kernel/panic.c's crash_claim(), after the other CPUs were sent
+ * their stop) takes the console lock for good for this CPU. */
+void console_crash_takeover(void);
 
 /* The log ring: the last LOG_RING_SIZE bytes of everything logged (including
  * messages below the console level). Copies the newest `max` bytes. */

@@ -8,6 +8,7 @@
  * goes to the console and the harness closes its KTAP document as crashed. */
 #include "kernel/irq.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/panic.h"
@@ -54,10 +55,19 @@ struct descriptor_pointer {
 #define IST_MACHINE_CHECK 3
 #define IST_STACK_SIZE 16384
 
-static uint64_t gdt[5] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
+/* One CPU's GDT and TSS: the BSP's below, each AP's in memory kernel/smp.c
+ * allocates (struct idt_cpu_tables in kernel/irq.h is the room for it). */
+struct cpu_tables {
+    uint64_t gdt[5];
+    struct tss64 tss;
+} __attribute__((aligned(16)));
+_Static_assert(sizeof(struct cpu_tables) <= sizeof(struct idt_cpu_tables),
+               "kernel/irq.h's struct idt_cpu_tables must hold a GDT and a TSS");
+_Static_assert(IDT_IST_STACKS == 3, "double fault, NMI and machine check each have their stack");
+
+static struct cpu_tables bsp_tables;
 static struct idt_gate idt[256] __attribute__((aligned(16)));
-static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t ist_stacks[IDT_IST_STACKS][IST_STACK_SIZE] __attribute__((aligned(16)));
 
 extern const char isr_stubs[], isr_stubs_end[];
 extern void (*isr_dispatch)(struct irq_frame *f);   /* called by every stub (kernel/isr.S) */
@@ -74,24 +84,24 @@ static struct vector_route routes[256];
 
 void (*irq_eoi_hook)(void);
 
-static void load_gdt_and_tss(void)
+static void load_gdt_and_tss(struct cpu_tables *t, const uint64_t ist_top[IDT_IST_STACKS])
 {
-    uint64_t base = (uint64_t)(uintptr_t)&tss;
-    uint64_t limit = sizeof(tss) - 1;
+    uint64_t base = (uint64_t)(uintptr_t)&t->tss;
+    uint64_t limit = sizeof(t->tss) - 1;
 
-    gdt[0] = 0;
-    gdt[1] = 0x00af9a000000ffffull;     /* 64-bit code */
-    gdt[2] = 0x00cf92000000ffffull;     /* data */
+    t->gdt[0] = 0;
+    t->gdt[1] = 0x00af9a000000ffffull;     /* 64-bit code */
+    t->gdt[2] = 0x00cf92000000ffffull;     /* data */
     /* 16-byte TSS descriptor, type 9 (available 64-bit TSS), present. */
-    gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-             (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
-    gdt[4] = base >> 32;
+    t->gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+                (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    t->gdt[4] = base >> 32;
 
-    for (int i = 0; i < 3; i++)
-        tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
-    tss.iomap_base = sizeof(tss);
+    for (int i = 0; i < IDT_IST_STACKS; i++)
+        t->tss.ist[i] = ist_top[i];
+    t->tss.iomap_base = sizeof(t->tss);
 
-    struct descriptor_pointer gdtr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+    struct descriptor_pointer gdtr = { sizeof(t->gdt) - 1, (uint64_t)(uintptr_t)t->gdt };
     __asm__ volatile(
         "lgdt %0\n\t"
         "pushq %1\n\t"
@@ -106,6 +116,20 @@ static void load_gdt_and_tss(void)
         "ltr %w3\n\t"
         :: "m"(gdtr), "i"(GDT_KERNEL_CODE), "i"(GDT_KERNEL_DATA), "r"(GDT_TSS)
         : "rax", "memory");
+}
+
+static void load_idt(void)
+{
+    struct descriptor_pointer idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+    __asm__ volatile("lidt %0" :: "m"(idtr) : "memory");
+}
+
+/* An AP: its own GDT and TSS (ltr marks the TSS descriptor busy, so no two
+ * CPUs may share one), its own IST stacks, the one IDT every CPU shares. */
+void idt_load_cpu(struct idt_cpu_tables *room, const uint64_t ist_top[IDT_IST_STACKS])
+{
+    load_gdt_and_tss((struct cpu_tables *)room, ist_top);
+    load_idt();
 }
 
 static void set_gate(int vector, uint64_t handler, uint8_t ist)
@@ -132,14 +156,16 @@ void idt_init(void)
         panic("kernel/isr.S: stubs take %ld bytes, expected %d", (long)(isr_stubs_end - isr_stubs),
               256 * ISR_STUB_SIZE);
     isr_dispatch = irq_dispatch;
-    load_gdt_and_tss();
+    uint64_t ist_top[IDT_IST_STACKS];
+    for (int i = 0; i < IDT_IST_STACKS; i++)
+        ist_top[i] = (uint64_t)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
+    load_gdt_and_tss(&bsp_tables, ist_top);
     for (int v = 0; v < 256; v++)
         set_gate(v, isr_address(v), 0);
     set_gate(2, isr_address(2), IST_NMI);
     set_gate(8, isr_address(8), IST_DOUBLE_FAULT);
     set_gate(18, isr_address(18), IST_MACHINE_CHECK);
-    struct descriptor_pointer idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
-    __asm__ volatile("lidt %0" :: "m"(idtr) : "memory");
+    load_idt();
 }
 
 /* ---- device vectors ---- */
@@ -242,6 +268,12 @@ static void report_exception(struct irq_frame *f)
     screen_keep_begin();        /* the decoded lines go under the CRASH banner */
     kprintf("bareio: EXCEPTION %s (vector %d) at RIP %#llx%s%s\n", name, v,
             (unsigned long long)f->rip, test ? " in test " : "", test ? test : "");
+    /* Which CPU: an AP's exception is this run's crash as much as the BSP's. */
+    char apic[16] = "unknown";
+    if (cpu_apic_id() != CPU_APIC_ID_UNKNOWN)
+        snprintf(apic, sizeof(apic), "%u", cpu_apic_id());
+    kprintf("  on cpu %u (apic id %s)%s\n", cpu_index(), apic,
+            cpu_index() ? ", an application processor" : ", the bootstrap processor");
     kprintf("  error code %#llx: %s\n", (unsigned long long)f->error_code, code_words);
     if (v == 14)
         kprintf("  CR2 0x%016llx (the address that faulted)\n", (unsigned long long)cr2);
@@ -267,6 +299,10 @@ static void report_exception(struct irq_frame *f)
 
 static void handle_exception(struct irq_frame *f)
 {
+    /* Another CPU's crash came first: this is its stop NMI, or an exception
+     * of our own that would only garble its report. */
+    if (!crash_claim())
+        crash_park();
     if (++exception_depth > 1) {
         /* An exception while reporting one: say the least possible and stop. */
         static const char msg[] = "bareio: EXCEPTION while handling an exception; stopping\n";
@@ -276,9 +312,9 @@ static void handle_exception(struct irq_frame *f)
     report_exception(f);
     char what[64];
     int v = (int)f->vector;
-    snprintf(what, sizeof(what), "%s at %#llx",
+    snprintf(what, sizeof(what), "%s at %#llx on cpu %u",
              (v < 32 && exception_names[v]) ? exception_names[v] : "exception",
-             (unsigned long long)f->rip);
+             (unsigned long long)f->rip, cpu_index());
     crash_end(what);
 }
 

@@ -22,6 +22,15 @@ struct irq_frame {
 typedef void (*irq_handler)(void *ctx, struct irq_frame *frame);
 
 void idt_init(void);
+/* Room for one CPU's GDT and TSS (kernel/idt.c checks it is enough). */
+#define IDT_IST_STACKS 3
+struct idt_cpu_tables {
+    uint64_t room[32];
+} __attribute__((aligned(16)));
+/* On an AP, from kernel/smp.c: loads a GDT and TSS of its own in `room`
+ * (with IST stacks at ist_top: double fault, NMI, machine check) and the
+ * IDT every CPU shares. */
+void idt_load_cpu(struct idt_cpu_tables *room, const uint64_t ist_top[IDT_IST_STACKS]);
 /* Allocates a free device vector and routes it to handler(ctx). Returns the
  * vector, or -1 when none is free. The handler runs with interrupts off; the
  * dispatcher sends the LAPIC EOI after it returns. */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/panic.c — panic() and the frame-pointer backtrace. bareio is built
- * with -fno-omit-frame-pointer, so every frame starts with (saved rbp, return
- * address); boot/entry.S zeroes rbp so the chain ends at kmain. Names come
- * from the table the build embeds (kernel/symbols.c). */
+/* kernel/panic.c — panic(), the frame-pointer backtrace and which CPU owns a
+ * crash. bareio is built with -fno-omit-frame-pointer, so every frame starts
+ * with (saved rbp, return address); boot/entry.S and the AP entry
+ * (kernel/smp_trampoline.S) zero rbp so the chain ends at the entry. Names
+ * come from the table the build embeds (kernel/symbols.c). */
 #include "kernel/panic.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/screen.h"
@@ -18,9 +20,15 @@ extern char __kernel_start[], __kernel_end[];
 
 static int frame_pointer_plausible(uint64_t rbp)
 {
-    /* Stacks live in the kernel image (.bss); anything else is not a frame. */
-    return rbp && !(rbp & 7) && rbp >= (uint64_t)(uintptr_t)__kernel_start &&
-           rbp + 16 <= (uint64_t)(uintptr_t)__kernel_end;
+    /* The BSP's stacks live in the kernel image (.bss), an AP's where
+     * kernel/smp.c allocated it (its cpu_local says); anything else is not
+     * a frame. */
+    if (!rbp || (rbp & 7))
+        return 0;
+    if (rbp >= (uint64_t)(uintptr_t)__kernel_start && rbp + 16 <= (uint64_t)(uintptr_t)__kernel_end)
+        return 1;
+    const struct cpu_local *c = cpu_local();
+    return c && rbp >= c->stack_bottom && rbp + 16 <= c->stack_top;
 }
 
 static void print_frame(int index, uint64_t addr, bool return_address)
@@ -65,10 +73,57 @@ void crash_end(const char *what)
     bareio_exit(BAREIO_EXIT_CRASH);
 }
 
+/* ---- one crash owner ---- */
+
+#define CRASH_NO_OWNER UINT32_MAX
+/* How long the owner waits for the others to say they stopped, in raw TSC
+ * ticks (about 0.25 s at 4 GHz): an NMI arrives in microseconds, and a CPU
+ * that never answers must not hold the report back. */
+#define CRASH_STOP_WAIT_TSC (1ull << 30)
+
+static volatile uint32_t crash_owner = CRASH_NO_OWNER;
+static volatile uint32_t cpus_parked;
+static unsigned (*stopper)(void);
+
+void crash_set_stopper(unsigned (*stop)(void)) { stopper = stop; }
+
+static void stop_the_others(void)
+{
+    unsigned asked = stopper ? stopper() : 0;
+    uint64_t start = rdtsc();
+    while (__atomic_load_n(&cpus_parked, __ATOMIC_ACQUIRE) < asked &&
+           rdtsc() - start < CRASH_STOP_WAIT_TSC)
+        cpu_pause();
+}
+
+bool crash_claim(void)
+{
+    uint32_t me = cpu_index();
+    uint32_t expected = CRASH_NO_OWNER;
+    if (__atomic_compare_exchange_n(&crash_owner, &expected, me, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        stop_the_others();
+        console_crash_takeover();
+        return true;
+    }
+    return expected == me;
+}
+
+void crash_park(void)
+{
+    __atomic_fetch_add(&cpus_parked, 1, __ATOMIC_RELEASE);
+    for (;;) {
+        irq_disable();
+        cpu_halt();
+    }
+}
+
 void panic(const char *fmt, ...)
 {
     static int panicking;
     irq_disable();
+    if (!crash_claim())
+        crash_park();
     if (panicking++)
         bareio_exit(BAREIO_EXIT_CRASH);
     char msg[256];

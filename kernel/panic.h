@@ -28,4 +28,17 @@ const char *crash_current(void);
  * outside any test" and BAREIO_EXIT_CRASH. */
 __attribute__((noreturn)) void crash_end(const char *what);
 
+/* With several CPUs online, one crash report at a time: the first CPU to
+ * crash owns it. crash_claim() returns true on that CPU (again on a nested
+ * crash there), after it has asked the others to stop (the stopper kernel/smp.c
+ * registers sends each an NMI) and waited a bounded while for them; it then
+ * holds the console for good. On any other CPU it returns false and the
+ * caller parks with crash_park(): an NMI that is the stop request, or a
+ * second CPU's own exception, which would only garble the first report. */
+bool crash_claim(void);
+__attribute__((noreturn)) void crash_park(void);
+/* stop(): asks every other CPU running bareio's code to stop, returns how
+ * many it asked (each answers by parking). */
+void crash_set_stopper(unsigned (*stop)(void));
+
 #endif
