@@ -505,6 +505,53 @@ bool acpi_parse_madt(const struct acpi_sdt_header *table, struct acpi_madt_info 
     return true;
 }
 
+/* The enabled processors' entries, in table order. A separate walk with a
+ * caller-sized array, so no fixed table in here limits how many CPUs a
+ * server may list; the total comes back even when `max` is smaller. */
+static bool madt_cpu_entry(const struct acpi_madt_entry_header *e, struct acpi_cpu *cpu)
+{
+    if (e->type == ACPI_MADT_LOCAL_APIC && e->length >= sizeof(struct acpi_madt_local_apic)) {
+        const struct acpi_madt_local_apic *l = (const void *)e;
+        *cpu = (struct acpi_cpu){ .apic_id = l->apic_id, .processor_uid = l->acpi_processor_uid,
+                                  .x2apic_entry = false };
+        return (l->flags & ACPI_MADT_LAPIC_ENABLED) != 0;
+    }
+    if (e->type == ACPI_MADT_LOCAL_X2APIC && e->length >= sizeof(struct acpi_madt_local_x2apic)) {
+        const struct acpi_madt_local_x2apic *x = (const void *)e;
+        *cpu = (struct acpi_cpu){ .apic_id = x->x2apic_id, .processor_uid = x->acpi_processor_uid,
+                                  .x2apic_entry = true };
+        return (x->flags & ACPI_MADT_LAPIC_ENABLED) != 0;
+    }
+    return false;
+}
+
+unsigned acpi_madt_cpus(struct acpi_cpu *out, unsigned max)
+{
+    return have_madt ? acpi_parse_madt_cpus(acpi_find_table("APIC", 0), out, max) : 0;
+}
+
+unsigned acpi_parse_madt_cpus(const struct acpi_sdt_header *table, struct acpi_cpu *out, unsigned max)
+{
+    if (!table || table->length < sizeof(struct acpi_madt))
+        return 0;
+    const uint8_t *p = (const uint8_t *)table + sizeof(struct acpi_madt);
+    const uint8_t *end = (const uint8_t *)table + table->length;
+    unsigned n = 0;
+    while (p + sizeof(struct acpi_madt_entry_header) <= end) {
+        const struct acpi_madt_entry_header *e = (const void *)p;
+        if (e->length < sizeof(*e) || p + e->length > end)
+            break;              /* acpi_parse_madt() said so already */
+        struct acpi_cpu cpu;
+        if (madt_cpu_entry(e, &cpu)) {
+            if (n < max)
+                out[n] = cpu;
+            n++;
+        }
+        p += e->length;
+    }
+    return n;
+}
+
 bool acpi_madt(struct acpi_madt_info *out)
 {
     *out = madt_info;

@@ -94,6 +94,17 @@ struct acpi_madt_info {
 };
 /* False when there is no valid MADT. */
 bool acpi_madt(struct acpi_madt_info *out);
+/* An enabled processor (Processor Local APIC or Local x2APIC entry, flags
+ * bit 0; ACPI 6.4 §5.2.12.2, §5.2.12.12). */
+struct acpi_cpu {
+    uint32_t apic_id;
+    uint32_t processor_uid;
+    bool x2apic_entry;
+};
+/* Fills out[0..max) with the enabled processors in table order and returns
+ * how many the MADT lists (cpu_count; more than max when out is short). */
+unsigned acpi_madt_cpus(struct acpi_cpu *out, unsigned max);
+unsigned acpi_parse_madt_cpus(const struct acpi_sdt_header *table, struct acpi_cpu *out, unsigned max);
 bool acpi_parse_madt(const struct acpi_sdt_header *table, struct acpi_madt_info *out);
 
 /* MCFG (PCI Firmware 3.2 §4.1.2): one ECAM window per allocation. `base` is

@@ -8,7 +8,9 @@
  * system whose devices interrupt by MSI; the 8259 PICs remapped to vectors 32-47
  * (so a spurious IRQ 7/15 lands on a known vector) and fully masked. The timer
  * runs one-shot for the harness's timeouts, calibrated against the TSC.
- * Left out: the I/O APIC, other CPUs. QEMU 7.2's TCG has no x2APIC (it
+ * For kernel/smp.c: INIT, STARTUP and NMI IPIs to one APIC id, and the set-up
+ * of an AP's own LAPIC in the BSP's mode. Left out: the I/O APIC. QEMU 7.2's
+ * TCG has no x2APIC (it
  * drops the CPUID bit), so the x2APIC path runs on no machine in the tests;
  * the mode plan is host-tested (tests/host/test_apic_mode.c). */
 #include "kernel/apic.h"
@@ -71,6 +73,13 @@
 
 /* ICR, §11.6.1 figure 11-12. */
 #define APIC_ICR_DELIVERY_FIXED     (0u << 8)
+#define APIC_ICR_DELIVERY_NMI       (4u << 8)
+#define APIC_ICR_DELIVERY_INIT      (5u << 8)
+#define APIC_ICR_DELIVERY_STARTUP   (6u << 8)
+#define APIC_ICR_TRIGGER_LEVEL      (1u << 15)
+#define APIC_ICR_XAPIC_DEST_SHIFT   24              /* ICR high bits 31:24 */
+#define APIC_ICR_X2APIC_DEST_SHIFT  32              /* the 64-bit MSR's bits 63:32, §11.12.9 */
+#define XAPIC_MAX_ID                0xffu
 #define APIC_ICR_DELIVERY_PENDING   (1u << 12)
 #define APIC_ICR_LEVEL_ASSERT       (1u << 14)
 #define APIC_ICR_SHORTHAND_SELF     (1u << 18)
@@ -406,6 +415,104 @@ bool apic_send_self_ipi(int vector)
     }
     irq_restore(flags);
     return ok;
+}
+
+/* ---- IPIs to other CPUs (kernel/smp.c) ---- */
+
+bool apic_is_x2apic(void) { return mode == APIC_MODE_X2APIC; }
+
+/* One IPI to one physical destination. xAPIC: destination in ICR high bits
+ * 31:24, the low write sends, then delivery status is watched until idle
+ * (bounded). x2APIC: one 64-bit write of MSR 0x830 with the destination in
+ * bits 63:32, no delivery status to watch (§11.12.9) — untested here, QEMU
+ * 7.2's TCG having no x2APIC. */
+static bool apic_send_ipi(uint32_t destination, uint32_t low)
+{
+    if (!apic_up)
+        return false;
+    if (mode == APIC_MODE_XAPIC && destination > XAPIC_MAX_ID) {
+        klog(LOG_ERR, "apic: apic id %u cannot be addressed in xAPIC mode (8-bit destination)\n",
+             destination);
+        return false;
+    }
+    uint64_t flags = irq_save();
+    bool ok = apic_wait_icr_idle();
+    if (ok) {
+        if (mode == APIC_MODE_X2APIC) {
+            wrmsr(x2apic_msr(APIC_REG_ICR_LOW),
+                  ((uint64_t)destination << APIC_ICR_X2APIC_DEST_SHIFT) | low);
+        } else {
+            apic_write(APIC_REG_ICR_HIGH, destination << APIC_ICR_XAPIC_DEST_SHIFT);
+            apic_write(APIC_REG_ICR_LOW, low);
+        }
+        ok = apic_wait_icr_idle();
+    }
+    irq_restore(flags);
+    return ok;
+}
+
+bool apic_send_init(uint32_t destination)
+{
+    /* §8.4.4.1 / MP spec B.4: INIT, level-triggered, asserted. No de-assert
+     * follows: only the 82489DX needed one, and x2APIC mode has none. */
+    return apic_send_ipi(destination, APIC_ICR_DELIVERY_INIT | APIC_ICR_LEVEL_ASSERT |
+                                      APIC_ICR_TRIGGER_LEVEL);
+}
+
+bool apic_send_startup(uint32_t destination, uint8_t page_vector)
+{
+    /* The vector is the start page: the AP begins in real mode at
+     * CS:IP = (vector << 8):0000, i.e. physical vector << 12. */
+    return apic_send_ipi(destination, APIC_ICR_DELIVERY_STARTUP | APIC_ICR_LEVEL_ASSERT | page_vector);
+}
+
+bool apic_send_nmi(uint32_t destination)
+{
+    return apic_send_ipi(destination, APIC_ICR_DELIVERY_NMI | APIC_ICR_LEVEL_ASSERT);
+}
+
+uint32_t apic_error_status_clear(void)
+{
+    if (!apic_up)
+        return 0;
+    apic_latch_error_status();
+    return apic_latch_error_status();
+}
+
+/* The running CPU's LAPIC id, read from its own register. */
+uint32_t apic_read_id(void)
+{
+    return mode == APIC_MODE_X2APIC ? apic_read(APIC_REG_ID) : apic_read(APIC_REG_ID) >> APIC_ID_SHIFT;
+}
+
+uint32_t apic_ap_init(void)
+{
+    /* After INIT the AP's LAPIC is in xAPIC mode at the reset base (EN set,
+     * EXTD clear; §11.4.4, §11.12.5); x2APIC is one legal step from there. */
+    uint64_t msr = rdmsr(MSR_IA32_APIC_BASE);
+    if (!(msr & APIC_BASE_EN)) {
+        msr = (msr & ~APIC_BASE_EXTD) | APIC_BASE_EN;     /* disabled -> xAPIC first */
+        wrmsr(MSR_IA32_APIC_BASE, msr);
+    }
+    if (mode == APIC_MODE_X2APIC && !(msr & APIC_BASE_EXTD))
+        wrmsr(MSR_IA32_APIC_BASE, msr | APIC_BASE_EXTD);
+    uint32_t max_lvt = APIC_VERSION_MAX_LVT(apic_read(APIC_REG_VERSION));
+    /* Every LVT masked, LINT0 and LINT1 included: an AP takes no interrupt
+     * yet, and on PCs only the BSP's LINT pins are wired (MP spec §5.1). */
+    apic_write(APIC_REG_LVT_TIMER, APIC_LVT_MASKED | IRQ_VECTOR_LAPIC_TIMER);
+    apic_write(APIC_REG_LVT_LINT0, APIC_LVT_MASKED);
+    apic_write(APIC_REG_LVT_LINT1, APIC_LVT_MASKED);
+    apic_write(APIC_REG_LVT_ERROR, APIC_LVT_MASKED | IRQ_VECTOR_SPURIOUS);
+    if (max_lvt >= 4)
+        apic_write(APIC_REG_LVT_PERFMON, APIC_LVT_MASKED);
+    if (max_lvt >= 5)
+        apic_write(APIC_REG_LVT_THERMAL, APIC_LVT_MASKED);
+    if (max_lvt >= 6)
+        apic_write(APIC_REG_LVT_CMCI, APIC_LVT_MASKED);
+    apic_write(APIC_REG_TPR, 0);
+    apic_write(APIC_REG_SVR, APIC_SVR_SOFTWARE_ENABLE | IRQ_VECTOR_SPURIOUS);
+    apic_latch_error_status();
+    return apic_read_id();
 }
 
 uint32_t apic_msi_address(void)

@@ -46,4 +46,20 @@ bool apic_vector_requested(int vector);
 uint32_t apic_error_status(void);
 uint32_t apic_spurious_register(void);
 
+/* For kernel/smp.c (Intel SDM vol. 3 §8.4.4, §11.6): INIT (asserted,
+ * level), STARTUP with the start page's number, and NMI, each to one APIC
+ * id in physical destination mode. False when it could not be sent (the ICR
+ * stayed busy, or an id above 255 in xAPIC mode), logged. */
+bool apic_send_init(uint32_t destination);
+bool apic_send_startup(uint32_t destination, uint8_t page_vector);
+bool apic_send_nmi(uint32_t destination);
+/* Latches and returns the Error Status Register, leaving it clear. */
+uint32_t apic_error_status_clear(void);
+bool apic_is_x2apic(void);
+/* The running CPU's APIC id, read from its LAPIC (apic_id() is the BSP's). */
+uint32_t apic_read_id(void);
+/* On an AP: its LAPIC in the BSP's mode, software-enabled, every LVT masked,
+ * TPR 0. Returns its APIC id. */
+uint32_t apic_ap_init(void);
+
 #endif

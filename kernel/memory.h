@@ -77,6 +77,12 @@ const char *dma_placement_name(enum dma_placement placement);
 /* Bytes the allocator has free right now (all placements). */
 uint64_t memory_free_bytes(void);
 
+/* A 4 KiB page below 1 MiB that the memory map calls usable RAM, outside
+ * the IVT, BIOS data area and EBDA, kept for the APs' start-up code
+ * (kernel/smp.c): the allocator never hands out low memory. 0 when the map
+ * has no such page. */
+uint64_t memory_low_page(void);
+
 /* 1 << MAXPHYADDR: the first physical address the CPU cannot reach (0
  * before memory_init). */
 uint64_t paging_physical_limit(void);

@@ -4,7 +4,9 @@
  * Managed: MEM_USABLE only, minus anything another entry calls non-usable (the
  * map may be unsorted and overlapping), minus the low 1 MiB (real-mode data,
  * EBDA, option ROMs) and the kernel image with its bss. RAM is never returned
- * to the firmware and ACPI-reclaimable memory is not reclaimed. */
+ * to the firmware and ACPI-reclaimable memory is not reclaimed. One page of
+ * the low 1 MiB is set aside for the APs' start-up code (memory_low_page()):
+ * usable RAM by the map, not page 0 (IVT, BIOS data area), not the EBDA. */
 #include "kernel/memory.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
@@ -99,12 +101,56 @@ static void build_allocator(const struct span_list *usable)
         panic("memory: cannot reserve the allocator bitmap: %s", pagealloc_status_name(st));
 }
 
+/* ---- the APs' start page ---- */
+
+#define BDA_EBDA_SEGMENT 0x40e          /* BIOS data area: EBDA segment (word) */
+#define REAL_MODE_DATA_END 0x1000ull    /* IVT and BIOS data area */
+#define EBDA_LOWEST 0x80000ull          /* an EBDA pointer below this is not one */
+#define LOW_RAM_END 0xa0000ull          /* VGA window and ROMs above */
+
+static uint64_t low_page;
+
+/* Where the EBDA starts, from the BIOS data area; LOW_RAM_END when there is
+ * none (UEFI fills no BIOS data area) or the pointer is implausible. */
+static uint64_t ebda_start(void)
+{
+    if (boot_info.efi)
+        return LOW_RAM_END;
+    uint64_t where = BDA_EBDA_SEGMENT;
+    __asm__("" : "+r"(where));          /* a real address, not a null-based array to GCC */
+    uint64_t ebda = (uint64_t)*(volatile const uint16_t *)phys_to_virt(where) << 4;
+    return ebda >= EBDA_LOWEST && ebda < LOW_RAM_END ? ebda : LOW_RAM_END;
+}
+
+/* The highest whole page below the EBDA that every map entry covering it
+ * calls usable. Nothing else uses low memory: the allocator never hands it
+ * out (collect_usable), the boot information was copied out at boot. */
+static uint64_t pick_low_page(void)
+{
+    static struct span spans[BOOT_MAX_REGIONS + 8];
+    struct span_list low;
+    span_list_init(&low, spans, sizeof(spans) / sizeof(spans[0]));
+    for (unsigned i = 0; i < boot_info.mem_count; i++)
+        if (boot_info.mem[i].type == MEM_USABLE)
+            span_list_add(&low, boot_info.mem[i].base, region_end(&boot_info.mem[i]));
+    for (unsigned i = 0; i < boot_info.mem_count; i++)
+        if (boot_info.mem[i].type != MEM_USABLE)
+            span_list_remove(&low, boot_info.mem[i].base, region_end(&boot_info.mem[i]));
+    span_list_remove(&low, 0, REAL_MODE_DATA_END);
+    span_list_remove(&low, ebda_start(), UINT64_MAX);
+    span_list_trim_to_pages(&low);
+    return low.count ? low.spans[low.count - 1].end - PAGEALLOC_PAGE_SIZE : 0;
+}
+
+uint64_t memory_low_page(void) { return low_page; }
+
 void memory_init(void)
 {
     static struct span spans[BOOT_MAX_REGIONS + 8];
     struct span_list usable;
 
     log_boot_map();
+    low_page = pick_low_page();
     span_list_init(&usable, spans, sizeof(spans) / sizeof(spans[0]));
     collect_usable(&usable);
     if (!usable.count)

@@ -212,6 +212,17 @@ static void acpi_madt_parser_reads_every_entry_type(struct ktest *t)
     KT_EXPECT_EQ(t, m.override[0].source, 0);
     KT_EXPECT_EQ(t, m.override[0].gsi, 2);
     KT_EXPECT_EQ(t, m.override[0].flags, 0x5);
+
+    /* The CPU list: the enabled LAPIC and the x2APIC, in table order; a
+     * short array still gets the total. */
+    struct acpi_cpu cpus[2];
+    KT_EXPECT_EQ(t, acpi_parse_madt_cpus(h, cpus, 2), 2);
+    KT_EXPECT_EQ(t, cpus[0].apic_id, 0);
+    KT_EXPECT(t, !cpus[0].x2apic_entry);
+    KT_EXPECT_EQ(t, cpus[1].apic_id, 300);
+    KT_EXPECT(t, cpus[1].x2apic_entry);
+    KT_EXPECT_EQ(t, acpi_parse_madt_cpus(h, cpus, 1), 2);
+    KT_EXPECT_EQ(t, acpi_parse_madt_cpus(h, NULL, 0), 2);
 }
 
 static void acpi_mcfg_describes_ecam(struct ktest *t)
