@@ -8,6 +8,7 @@
 #include "kernel/bootinfo.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"
@@ -15,6 +16,7 @@
 #include "kernel/memory.h"
 #include "kernel/power.h"
 #include "kernel/screen.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -38,6 +40,9 @@ static int run_stages(void)
 
 void kmain(uint32_t magic, uint32_t info_phys)
 {
+    /* GS base 0: "the BSP before per-CPU set-up" to the console lock and the
+     * exception report (kernel/cpu.h), whatever the loader left there. */
+    cpu_local_set(NULL);
     console_early_init();
     screen_early();             /* the console's lines are kept for the screen from here */
     kprintf("\nbareio: booting (x86_64)\n");
@@ -76,6 +81,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     power_init();               /* ACPI S5 for exit=poweroff */
     screen_start(mmio_map, tsc_frequency_hz());    /* framebuffer, VGA text or none */
     apic_init();                /* LAPIC on, legacy PICs masked */
+    smp_init();                 /* the APs started and parked */
     irq_enable();
     bareio_exit((enum bareio_exit)run_stages());   /* PCI, drivers, harness */
 }

@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: MIT */
+/* kernel/smp.c — bringing the application processors up and parking them
+ * (Intel SDM vol. 3 §8.4.4, MP spec 1.4 appendix B.4).
+ *
+ * Which CPUs: the enabled Processor Local APIC and Local x2APIC entries of
+ * the MADT (kernel/acpi.c), each APIC id once, in table order; the BSP is
+ * the one whose id its own LAPIC reports. One AP at a time: INIT (asserted),
+ * 10 ms, STARTUP, 200 us, STARTUP, then up to 100 ms for it to say it is
+ * online; one that does not is sent INIT again (so a late one stays in
+ * wait-for-SIPI instead of running on a stack later given to another) and
+ * left out, named by APIC id. Sequential costs ~10 ms per AP; it keeps one
+ * parameters block and makes every answer unambiguous.
+ *
+ * Where an AP runs: kernel/smp_trampoline.S copied to a free page below
+ * 1 MiB (memory_low_page()), 16 → 32 → 64-bit with the BSP's CR3 (checked
+ * below 4 GiB for the 32-bit load), then smp_ap_main() on a stack of its
+ * own, with its own GDT, TSS and IST stacks (idt_load_cpu()), the shared IDT,
+ * its LAPIC in the BSP's mode (apic_ap_init()), GS base at its cpu_local.
+ * It writes what it sees into its struct smp_cpu, sets `online`, and parks:
+ * HLT with interrupts off (only an NMI wakes it: a crash's stop request).
+ * All per-CPU memory is allocated at run time, sized by the MADT: no table
+ * here limits the count.
+ *
+ * Left out: giving APs work, x2APIC bring-up on a real machine (the ICR path
+ * is written, QEMU 7.2's TCG has no x2APIC), CPUs the MADT does not list. */
+#include "kernel/smp.h"
+#include "kernel/acpi.h"
+#include "kernel/apic.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/exit.h"
+#include "kernel/io.h"
+#include "kernel/memory.h"
+#include "kernel/panic.h"
+#include "kernel/smp_trampoline.h"
+#include "kernel/time.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+#define SMP_CPUS_MAX_KEY        1024
+#define AP_STACK_SIZE           16384
+#define AP_IST_STACK_SIZE       8192
+#define INIT_TO_SIPI_MS         10      /* §8.4.4.1: INIT, then 10 ms */
+#define SIPI_TO_SIPI_US         200     /* then 200 us between the two SIPIs */
+#define AP_ANSWER_MS            100     /* after the second SIPI */
+#define FOUR_GIB                0x100000000ull
+
+#define CR0_PE                  (1u << 0)
+#define CR0_NW                  (1u << 29)
+#define CR0_CD                  (1u << 30)
+#define CR0_PG                  (1u << 31)
+#define CR4_PSE                 (1u << 4)
+#define CR4_PAE                 (1u << 5)
+#define CR4_PGE                 (1u << 7)
+#define MSR_EFER                0xc0000080u
+#define MSR_IA32_APIC_BASE      0x1bu
+#define EFER_LME                (1u << 8)
+#define EFER_NXE                (1u << 11)
+
+/* Flat 4 GiB descriptors (SDM vol. 3 §3.4.5): 32-bit code, data, 64-bit code. */
+#define GDT_FLAT_CODE32         0x00cf9a000000ffffull
+#define GDT_FLAT_DATA           0x00cf92000000ffffull
+#define GDT_CODE64              0x00af9a000000ffffull
+
+CMDLINE_BOOL(smp_enabled, "smp", true,
+             "start the application processors (on, default) or leave them as firmware left them (off)");
+CMDLINE_UINT(uint32_t, smp_cpus_max, "cpus", 0, 1, SMP_CPUS_MAX_KEY,
+             "at most N CPUs online, the BSP included (1..1024; default every CPU the MADT lists)");
+CMDLINE_UINT(uint32_t, smp_skip_sipi, "test.smp_skip_sipi", CPU_APIC_ID_UNKNOWN, 0, CPU_APIC_ID_UNKNOWN - 1,
+             "test: send no STARTUP IPI to the CPU with this APIC id, so it is reported left out");
+CMDLINE_UINT(uint32_t, smp_ap_fault, "test.smp_ap_fault", CPU_APIC_ID_UNKNOWN, 0, CPU_APIC_ID_UNKNOWN - 1,
+             "test: the AP with this APIC id executes UD2 once online: its exception must end the run as a crash");
+
+/* The parameters block in the start page (kernel/smp_trampoline.h). */
+struct smp_trampoline_params {
+    uint64_t gdt[4];
+    uint16_t gdtr_limit;
+    uint32_t gdtr_base;
+    uint16_t reserved0;
+    uint32_t far32_offset;
+    uint16_t far32_selector;
+    uint16_t reserved1;
+    uint32_t far64_offset;
+    uint16_t far64_selector;
+    uint16_t reserved2;
+    uint32_t cr3, cr4, cr0, efer_set;
+    uint64_t entry, stack_top, cpu;
+    uint32_t claim;
+    uint32_t reserved3;
+} __attribute__((packed));
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, gdt) == SMP_TP_GDT, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, gdtr_limit) == SMP_TP_GDTR, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, far32_offset) == SMP_TP_FAR32, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, far64_offset) == SMP_TP_FAR64, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, cr3) == SMP_TP_CR3, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, cr4) == SMP_TP_CR4, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, cr0) == SMP_TP_CR0, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, efer_set) == SMP_TP_EFER_SET, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, entry) == SMP_TP_ENTRY, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, stack_top) == SMP_TP_STACK_TOP, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, cpu) == SMP_TP_CPU, "trampoline layout");
+_Static_assert(__builtin_offsetof(struct smp_trampoline_params, claim) == SMP_TP_CLAIM, "trampoline layout");
+_Static_assert(sizeof(struct smp_trampoline_params) == SMP_TP_SIZE, "trampoline layout");
+_Static_assert(SMP_TRAMPOLINE_PARAMS + SMP_TP_SIZE <= 4096, "the start code and its block fit one page");
+
+extern const char smp_trampoline_start[], smp_trampoline_end[];
+extern const char smp_trampoline_code32[], smp_trampoline_code64[];
+
+static struct smp_cpu *cpus;            /* [0] is the BSP */
+static unsigned cpu_count = 1;
+static unsigned online_count = 1;
+static struct smp_cpu lone_bsp;         /* when there is no MADT or no memory for the table */
+static volatile struct smp_trampoline_params *params;
+static uint64_t start_page;
+
+unsigned smp_cpu_count(void) { return cpu_count; }
+unsigned smp_online_count(void) { return online_count; }
+const struct smp_cpu *smp_cpu(unsigned index) { return index < cpu_count ? &cpus[index] : NULL; }
+uint32_t smp_test_skip_sipi(void) { return smp_skip_sipi; }
+
+/* ---- on the AP ---- */
+
+static __attribute__((noreturn)) void ap_park(void)
+{
+    for (;;) {
+        irq_disable();
+        cpu_halt();
+    }
+}
+
+/* Called by kernel/smp_trampoline.S in long mode on the AP's own stack. */
+__attribute__((noreturn, used)) void smp_ap_main(struct smp_cpu *c);
+void smp_ap_main(struct smp_cpu *c)
+{
+    cpu_local_set(&c->local);                   /* first: the exception report names this CPU */
+    idt_load_cpu(&c->tables, c->ist_top);
+    uint32_t id = apic_ap_init();
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr;
+    uint16_t tr;
+    uint64_t rsp;
+    __asm__ volatile("sgdt %0; str %1; mov %%rsp, %2" : "=m"(gdtr), "=r"(tr), "=r"(rsp));
+    c->reported_apic_id = id;
+    c->entry_rsp = rsp;
+    c->gdt_base = gdtr.base;
+    c->task_register = tr;
+    c->gs_base = rdmsr(MSR_IA32_GS_BASE);
+    c->apic_base = rdmsr(MSR_IA32_APIC_BASE);
+    c->spurious_register = apic_spurious_register();
+    c->checkins++;
+    __atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
+    if (id == smp_ap_fault)
+        __asm__ volatile("ud2");                /* test.smp_ap_fault: a crash on an AP */
+    ap_park();
+}
+
+/* ---- the crash stopper (kernel/panic.h) ---- */
+
+/* An NMI to every other CPU that is running bareio's code: the online APs
+ * and the BSP. Never to CPUs left out or not started: those are in
+ * wait-for-SIPI or firmware's own loop, with firmware's IDT. */
+static unsigned smp_stop_others(void)
+{
+    uint32_t me = cpu_index();
+    unsigned asked = 0;
+    for (unsigned i = 0; i < cpu_count; i++) {
+        const struct smp_cpu *c = &cpus[i];
+        bool running = c->state == SMP_CPU_BSP || __atomic_load_n(&c->online, __ATOMIC_ACQUIRE);
+        if (i != me && running && apic_send_nmi(c->local.apic_id))
+            asked++;
+    }
+    return asked;
+}
+
+/* ---- on the BSP ---- */
+
+static void left_out(struct smp_cpu *c, enum smp_cpu_state state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void left_out(struct smp_cpu *c, enum smp_cpu_state state, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->why, sizeof(c->why), fmt, ap);
+    va_end(ap);
+    c->state = state;
+}
+
+/* The MADT's CPUs into cpus[], the BSP first; false (said) when there is no
+ * MADT or no memory for the table. */
+static bool collect_cpus(uint32_t bsp_id)
+{
+    unsigned listed = acpi_madt_cpus(NULL, 0);
+    if (!listed)
+        return false;
+    struct acpi_cpu *madt = memory_alloc_state((uint64_t)listed * sizeof(*madt));
+    cpus = memory_alloc_state((uint64_t)(listed + 1) * sizeof(*cpus));
+    if (!madt || !cpus) {
+        klog(LOG_ERR, "smp: no memory for the table of %u CPUs; running on the BSP only\n", listed);
+        cpus = NULL;
+        return false;
+    }
+    acpi_madt_cpus(madt, listed);
+    unsigned n = 1;
+    bool bsp_listed = false;
+    for (unsigned i = 0; i < listed; i++) {
+        uint32_t id = madt[i].apic_id;
+        bool seen = id == bsp_id && bsp_listed;
+        for (unsigned j = 1; j < n && !seen; j++)
+            seen = cpus[j].local.apic_id == id;
+        if (seen) {
+            klog(LOG_WARN, "smp: MADT lists apic id %u twice; counted once\n", id);
+            continue;
+        }
+        if (id == bsp_id) {
+            bsp_listed = true;
+            continue;
+        }
+        cpus[n].local = (struct cpu_local){ .index = n, .apic_id = id };
+        cpus[n].state = SMP_CPU_NOT_STARTED;
+        n++;
+    }
+    if (!bsp_listed)
+        klog(LOG_WARN, "smp: the BSP's apic id %u is not among the MADT's enabled CPUs; counted anyway\n",
+             bsp_id);
+    cpu_count = n;
+    return true;
+}
+
+/* The start page: code copied once, the constant part of the block filled. */
+static const char *prepare_start_page(void)
+{
+    uint64_t cr0, cr3, cr4;
+    __asm__ volatile("mov %%cr0, %0; mov %%cr3, %1; mov %%cr4, %2" : "=r"(cr0), "=r"(cr3), "=r"(cr4));
+    start_page = memory_low_page();
+    if (!start_page)
+        return "no free page below 1 MiB in the memory map for the start code";
+    if (cr3 >= FOUR_GIB)
+        return "the page tables are above 4 GiB, out of reach of the APs' 32-bit CR3 load";
+    uint64_t code_size = (uint64_t)(smp_trampoline_end - smp_trampoline_start);
+    memcpy(phys_to_virt(start_page), smp_trampoline_start, code_size);
+    params = (volatile struct smp_trampoline_params *)phys_to_virt(start_page + SMP_TRAMPOLINE_PARAMS);
+    params->gdt[0] = 0;
+    params->gdt[1] = GDT_FLAT_CODE32;
+    params->gdt[2] = GDT_FLAT_DATA;
+    params->gdt[3] = GDT_CODE64;
+    params->gdtr_limit = sizeof(params->gdt) - 1;
+    params->gdtr_base = (uint32_t)(start_page + SMP_TRAMPOLINE_PARAMS + SMP_TP_GDT);
+    params->far32_offset = (uint32_t)(start_page + (uint64_t)(smp_trampoline_code32 - smp_trampoline_start));
+    params->far32_selector = SMP_TRAMPOLINE_CODE32_SELECTOR;
+    params->far64_offset = (uint32_t)(start_page + (uint64_t)(smp_trampoline_code64 - smp_trampoline_start));
+    params->far64_selector = SMP_TRAMPOLINE_CODE64_SELECTOR;
+    params->cr3 = (uint32_t)cr3;
+    params->cr4 = (uint32_t)(cr4 & (CR4_PAE | CR4_PSE | CR4_PGE)) | CR4_PAE;
+    /* After INIT an AP has caching off (CD, NW set): the BSP's CR0 turns it on. */
+    params->cr0 = ((uint32_t)cr0 & ~(CR0_CD | CR0_NW)) | CR0_PE | CR0_PG;
+    params->efer_set = EFER_LME | ((uint32_t)rdmsr(MSR_EFER) & EFER_NXE);
+    params->entry = (uint64_t)(uintptr_t)smp_ap_main;
+    return NULL;
+}
+
+/* The AP's stacks and tables; false when there is no memory. */
+static bool prepare_cpu(struct smp_cpu *c)
+{
+    uint8_t *mem = memory_alloc_state(AP_STACK_SIZE + IDT_IST_STACKS * AP_IST_STACK_SIZE);
+    if (!mem)
+        return false;
+    c->local.stack_bottom = (uint64_t)(uintptr_t)mem;
+    c->local.stack_top = c->local.stack_bottom + AP_STACK_SIZE;
+    for (unsigned i = 0; i < IDT_IST_STACKS; i++)
+        c->ist_top[i] = c->local.stack_top + (uint64_t)(i + 1) * AP_IST_STACK_SIZE;
+    return true;
+}
+
+static bool wait_online(struct smp_cpu *c, uint64_t ms)
+{
+    uint64_t deadline = deadline_after_ms(ms);
+    while (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+        if (deadline_passed(deadline))
+            return false;
+        else
+            cpu_pause();
+    return true;
+}
+
+/* INIT, 10 ms, SIPI, 200 us, SIPI (§8.4.4.1), each IPI's delivery checked
+ * by apic.c (xAPIC delivery status); then up to 100 ms for `online`. */
+static void start_cpu(struct smp_cpu *c)
+{
+    uint32_t id = c->local.apic_id;
+    if (id > 0xff && !apic_is_x2apic()) {
+        left_out(c, SMP_CPU_LEFT_OUT, "its apic id needs x2APIC mode, the LAPIC is in xAPIC mode");
+        return;
+    }
+    if (!prepare_cpu(c)) {
+        left_out(c, SMP_CPU_LEFT_OUT, "no memory for its stacks");
+        return;
+    }
+    params->stack_top = c->local.stack_top;
+    params->cpu = (uint64_t)(uintptr_t)c;
+    params->claim = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);   /* the block is written before any IPI */
+    apic_error_status_clear();
+    if (!apic_send_init(id)) {
+        left_out(c, SMP_CPU_LEFT_OUT, "its INIT IPI was not sent (ICR busy)");
+        return;
+    }
+    delay_ms(INIT_TO_SIPI_MS);
+    bool skip = id == smp_skip_sipi;
+    uint8_t vector = (uint8_t)(start_page >> 12);
+    for (int sipi = 0; sipi < 2 && !skip; sipi++) {
+        if (!apic_send_startup(id, vector)) {
+            left_out(c, SMP_CPU_LEFT_OUT, "STARTUP IPI %d was not sent (ICR busy)", sipi + 1);
+            apic_send_init(id);
+            return;
+        }
+        if (sipi == 0)
+            delay_us(SIPI_TO_SIPI_US);
+    }
+    uint32_t esr = apic_error_status_clear();
+    if (esr)
+        klog(LOG_WARN, "smp: apic id %u: error status %#x after its INIT and STARTUP IPIs\n", id, esr);
+    if (wait_online(c, AP_ANSWER_MS)) {
+        c->state = SMP_CPU_ONLINE;
+        online_count++;
+        return;
+    }
+    apic_send_init(id);         /* back to wait-for-SIPI: a late start would use a stale block */
+    if (skip)
+        left_out(c, SMP_CPU_LEFT_OUT, "no answer %u ms after the second SIPI; test.smp_skip_sipi=%u sent it none",
+                 AP_ANSWER_MS, id);
+    else if (params->claim)
+        left_out(c, SMP_CPU_LEFT_OUT, "it entered the start code but was not online %u ms after the "
+                 "second SIPI", AP_ANSWER_MS);
+    else
+        left_out(c, SMP_CPU_LEFT_OUT, "no answer %u ms after the second SIPI", AP_ANSWER_MS);
+}
+
+static void bsp_identity(uint32_t bsp_id)
+{
+    if (!cpus) {
+        cpus = &lone_bsp;
+        cpu_count = 1;
+    }
+    /* The BSP's stack is boot/entry.S's, in the kernel image, where the
+     * backtrace looks anyway: no bounds needed (and naming entry.S's symbols
+     * here would make a circle of calls). */
+    cpus[0].local = (struct cpu_local){ .index = 0, .apic_id = bsp_id };
+    cpus[0].state = SMP_CPU_BSP;
+    cpus[0].reported_apic_id = bsp_id;
+    cpus[0].online = 1;
+    cpu_local_set(&cpus[0].local);
+}
+
+static void report(const char *why_none, uint64_t started_ns)
+{
+    unsigned not_started = 0;
+    for (unsigned i = 1; i < cpu_count; i++) {
+        const struct smp_cpu *c = &cpus[i];
+        if (c->state == SMP_CPU_LEFT_OUT)
+            kprintf("smp: CPU apic id %u did not start (%s); left out\n", c->local.apic_id, c->why);
+        else if (c->state == SMP_CPU_NOT_STARTED)
+            not_started++;
+        else if (c->reported_apic_id != c->local.apic_id)
+            klog(LOG_WARN, "smp: cpu %u: the MADT says apic id %u, its LAPIC says %u\n", i,
+                 c->local.apic_id, c->reported_apic_id);
+    }
+    if (why_none) {
+        kprintf("smp: %u of %u CPUs online (%s)\n", online_count, cpu_count, why_none);
+        return;
+    }
+    char note[48] = "";
+    if (not_started)
+        snprintf(note, sizeof(note), " (cpus=%u)", smp_cpus_max);
+    kprintf("smp: %u of %u CPUs online%s\n", online_count, cpu_count, note);
+    klog(LOG_INFO, "smp: %s mode, start page %#llx, bring-up %llu ms\n",
+         apic_is_x2apic() ? "x2APIC" : "xAPIC", (unsigned long long)start_page,
+         (unsigned long long)((time_ns() - started_ns) / 1000000));
+}
+
+void smp_init(void)
+{
+    uint64_t started = time_ns();
+    uint32_t bsp_id = apic_read_id();
+    bool have_table = collect_cpus(bsp_id);
+    bsp_identity(bsp_id);
+    crash_set_stopper(smp_stop_others);
+    if (!have_table) {
+        report("no MADT", started);
+        return;
+    }
+    if (!smp_enabled) {
+        for (unsigned i = 1; i < cpu_count; i++)
+            left_out(&cpus[i], SMP_CPU_NOT_STARTED, "smp=off");
+        report("smp=off", started);
+        return;
+    }
+    const char *why = cpu_count > 1 ? prepare_start_page() : NULL;
+    if (why) {
+        for (unsigned i = 1; i < cpu_count; i++)
+            left_out(&cpus[i], SMP_CPU_LEFT_OUT, "%s", why);
+        report(why, started);
+        return;
+    }
+    for (unsigned i = 1; i < cpu_count; i++) {
+        if (smp_cpus_max && i >= smp_cpus_max)
+            left_out(&cpus[i], SMP_CPU_NOT_STARTED, "cpus=%u", smp_cpus_max);
+        else
+            start_cpu(&cpus[i]);
+    }
+    report(NULL, started);
+}
