@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/kernel/test_smp.c — the application processors came up as the boot
+ * line says: every CPU the MADT lists is accounted for (online, left out
+ * with a reason, or not started because of smp=/cpus=), each online AP
+ * reported in itself with its own APIC id, ran on its own stack with its own
+ * GDT and TSS, and set its LAPIC up in the BSP's mode. What an AP wrote is
+ * read back from its struct smp_cpu (kernel/smp.h): APs are parked and take
+ * no work, so the cases read, never ask. */
+#include "tests/harness/ktest.h"
+#include "kernel/acpi.h"
+#include "kernel/apic.h"
+#include "kernel/io.h"
+#include "kernel/memory.h"
+#include "kernel/smp.h"
+
+#define MSR_IA32_APIC_BASE  0x1b
+#define APIC_BASE_BSP       (1ull << 8)
+#define APIC_BASE_EXTD      (1ull << 10)
+#define APIC_BASE_EN        (1ull << 11)
+#define APIC_SVR_ENABLE     (1u << 8)
+#define GDT_TSS_SELECTOR    0x18        /* kernel/idt.c */
+#define SPURIOUS_VECTOR     0xff
+
+static const char *state_name(enum smp_cpu_state s)
+{
+    switch (s) {
+    case SMP_CPU_BSP: return "bsp";
+    case SMP_CPU_ONLINE: return "online";
+    case SMP_CPU_LEFT_OUT: return "left out";
+    default: return "not started";
+    }
+}
+
+static bool listed_by_smp(uint32_t apic_id)
+{
+    for (unsigned i = 0; i < smp_cpu_count(); i++)
+        if (smp_cpu(i)->local.apic_id == apic_id)
+            return true;
+    return false;
+}
+
+/* The set smp.c works from is the MADT's enabled CPUs, each once. */
+static void smp_cpu_set_is_the_madts(struct ktest *t)
+{
+    unsigned listed = acpi_madt_cpus(NULL, 0);
+    if (!listed) {
+        ktest_skip(t, "no MADT: one CPU, nothing to compare");
+        return;
+    }
+    struct dma_region buf = ktest_dma_alloc(t, (uint64_t)listed * sizeof(struct acpi_cpu), 0, 0,
+                                            DMA_ANYWHERE);
+    KT_ASSERT(t, buf.virt != NULL);
+    struct acpi_cpu *madt = buf.virt;
+    acpi_madt_cpus(madt, listed);
+    for (unsigned i = 0; i < listed; i++)
+        if (!listed_by_smp(madt[i].apic_id))
+            KT_FAIL(t, "MADT apic id %u is not among smp's CPUs", madt[i].apic_id);
+    KT_EXPECT(t, smp_cpu_count() <= listed);
+    KT_EXPECT_EQ(t, smp_cpu(0)->state, SMP_CPU_BSP);
+    KT_EXPECT_EQ(t, smp_cpu(0)->local.apic_id, apic_read_id());
+}
+
+/* Online is what the CPUs themselves said; everything else has a reason. */
+static void smp_every_online_cpu_reported_in(struct ktest *t)
+{
+    unsigned online = 0;
+    for (unsigned i = 0; i < smp_cpu_count(); i++) {
+        const struct smp_cpu *c = smp_cpu(i);
+        ktest_diag(t, "cpu %u apic id %u: %s%s%s", i, c->local.apic_id, state_name(c->state),
+                   c->why[0] ? ": " : "", c->why);
+        KT_EXPECT_EQ(t, c->local.index, i);
+        if (c->state == SMP_CPU_BSP || c->state == SMP_CPU_ONLINE) {
+            online++;
+            KT_EXPECT_EQ(t, c->online, 1);
+            KT_EXPECT_EQ(t, c->reported_apic_id, c->local.apic_id);
+        } else {
+            KT_EXPECT(t, c->why[0] != '\0');
+            KT_EXPECT_EQ(t, c->online, 0);
+        }
+        if (c->state == SMP_CPU_ONLINE) {
+            KT_EXPECT_EQ(t, c->checkins, 1);        /* once, at bring-up: parked since */
+            KT_EXPECT_EQ(t, c->gs_base, (uint64_t)(uintptr_t)&c->local);
+        }
+    }
+    KT_EXPECT_EQ(t, online, smp_online_count());
+}
+
+static bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; }
+
+static void check_own_tables(struct ktest *t, const struct smp_cpu *c)
+{
+    KT_EXPECT(t, c->local.stack_bottom < c->local.stack_top);
+    KT_EXPECT(t, c->entry_rsp >= c->local.stack_bottom && c->entry_rsp < c->local.stack_top);
+    KT_EXPECT_EQ(t, c->gdt_base, (uint64_t)(uintptr_t)&c->tables);
+    KT_EXPECT_EQ(t, c->task_register, GDT_TSS_SELECTOR);
+    for (unsigned k = 0; k < IDT_IST_STACKS; k++)
+        KT_EXPECT(t, !overlaps(c->ist_top[k] - 1, c->ist_top[k], c->local.stack_bottom,
+                               c->local.stack_top));
+}
+
+/* No two CPUs share a stack, IST stack or GDT. */
+static void smp_ap_stacks_and_tables_are_their_own(struct ktest *t)
+{
+    unsigned checked = 0;
+    for (unsigned i = 1; i < smp_cpu_count(); i++) {
+        const struct smp_cpu *a = smp_cpu(i);
+        if (a->state != SMP_CPU_ONLINE)
+            continue;
+        checked++;
+        check_own_tables(t, a);
+        for (unsigned j = i + 1; j < smp_cpu_count(); j++) {
+            const struct smp_cpu *b = smp_cpu(j);
+            if (b->state != SMP_CPU_ONLINE)
+                continue;
+            if (overlaps(a->local.stack_bottom, a->ist_top[IDT_IST_STACKS - 1], b->local.stack_bottom,
+                         b->ist_top[IDT_IST_STACKS - 1]))
+                KT_FAIL(t, "cpus %u and %u share stack memory", i, j);
+            KT_EXPECT(t, a->gdt_base != b->gdt_base);
+        }
+    }
+    if (!checked)
+        ktest_skip(t, "no AP online (%u CPU(s) listed)", smp_cpu_count());
+}
+
+/* Same mode as the BSP (xAPIC or x2APIC), enabled, not the BSP, SVR on. */
+static void smp_ap_lapic_in_bsp_mode(struct ktest *t)
+{
+    uint64_t bsp = rdmsr(MSR_IA32_APIC_BASE);
+    unsigned checked = 0;
+    for (unsigned i = 1; i < smp_cpu_count(); i++) {
+        const struct smp_cpu *c = smp_cpu(i);
+        if (c->state != SMP_CPU_ONLINE)
+            continue;
+        checked++;
+        KT_EXPECT_EQ(t, c->apic_base & (APIC_BASE_EN | APIC_BASE_EXTD), bsp & (APIC_BASE_EN | APIC_BASE_EXTD));
+        KT_EXPECT_EQ(t, c->apic_base & APIC_BASE_BSP, 0);
+        KT_EXPECT(t, c->spurious_register & APIC_SVR_ENABLE);
+        KT_EXPECT_EQ(t, c->spurious_register & 0xff, SPURIOUS_VECTOR);
+    }
+    if (!checked)
+        ktest_skip(t, "no AP online");
+}
+
+/* test.smp_skip_sipi=ID: that CPU, and only it, is left out, with the reason. */
+static void smp_held_back_cpu_is_left_out(struct ktest *t)
+{
+    uint32_t held = smp_test_skip_sipi();
+    if (held == CPU_APIC_ID_UNKNOWN) {
+        ktest_skip(t, "test.smp_skip_sipi= not given");
+        return;
+    }
+    bool found = false;
+    for (unsigned i = 1; i < smp_cpu_count(); i++) {
+        const struct smp_cpu *c = smp_cpu(i);
+        if (c->local.apic_id == held) {
+            found = true;
+            KT_EXPECT_EQ(t, c->state, SMP_CPU_LEFT_OUT);
+        } else if (c->state == SMP_CPU_LEFT_OUT) {
+            KT_FAIL(t, "apic id %u left out too: %s", c->local.apic_id, c->why);
+        }
+    }
+    if (!found)
+        KT_FAIL(t, "test.smp_skip_sipi=%u names no AP the MADT lists", held);
+}
+
+static const struct ktest_case smp_cases[] = {
+    KTEST_CASE(smp_cpu_set_is_the_madts),
+    KTEST_CASE(smp_every_online_cpu_reported_in),
+    KTEST_CASE(smp_ap_stacks_and_tables_are_their_own),
+    KTEST_CASE(smp_ap_lapic_in_bsp_mode),
+    KTEST_CASE(smp_held_back_cpu_is_left_out),
+};
+KTEST_SUITE(smp, 36, smp_cases);
