@@ -12,6 +12,7 @@
 #include "kernel/io.h"
 #include "kernel/memory.h"
 #include "kernel/smp.h"
+#include "kernel/time.h"
 
 #define MSR_IA32_APIC_BASE  0x1b
 #define APIC_BASE_BSP       (1ull << 8)
@@ -163,11 +164,35 @@ static void smp_held_back_cpu_is_left_out(struct ktest *t)
         KT_FAIL(t, "test.smp_skip_sipi=%u names no AP the MADT lists", held);
 }
 
+/* Explicit (it ends the run): an exception on an AP while a case runs is
+ * that case's crash, reported with the AP's number. The exception is an NMI
+ * sent to the first online AP: parked APs take nothing else, and to the
+ * exception path an NMI nobody asked to stop for is a crash like any other.
+ * The AP's report stops this CPU (its own NMI), so returning is the failure. */
+#define AP_CRASH_WAIT_MS 2000
+static void smp_ap_exception_ends_the_case_as_a_crash(struct ktest *t)
+{
+    const struct smp_cpu *target = NULL;
+    for (unsigned i = 1; i < smp_cpu_count() && !target; i++)
+        if (smp_cpu(i)->state == SMP_CPU_ONLINE)
+            target = smp_cpu(i);
+    if (!target) {
+        ktest_skip(t, "no AP online");
+        return;
+    }
+    ktest_diag(t, "NMI to cpu %u (apic id %u)", target->local.index, target->local.apic_id);
+    KT_ASSERT(t, apic_send_nmi(target->local.apic_id));
+    delay_ms(AP_CRASH_WAIT_MS);
+    KT_FAIL(t, "cpu %u took an NMI and the run did not end as a crash within %u ms",
+            target->local.index, AP_CRASH_WAIT_MS);
+}
+
 static const struct ktest_case smp_cases[] = {
     KTEST_CASE(smp_cpu_set_is_the_madts),
     KTEST_CASE(smp_every_online_cpu_reported_in),
     KTEST_CASE(smp_ap_stacks_and_tables_are_their_own),
     KTEST_CASE(smp_ap_lapic_in_bsp_mode),
     KTEST_CASE(smp_held_back_cpu_is_left_out),
+    KTEST_CASE_EXPLICIT(smp_ap_exception_ends_the_case_as_a_crash),
 };
 KTEST_SUITE(smp, 36, smp_cases);
