@@ -22,7 +22,10 @@
  * here limits the count.
  *
  * Left out: giving APs work, x2APIC bring-up on a real machine (the ICR path
- * is written, QEMU 7.2's TCG has no x2APIC), CPUs the MADT does not list. */
+ * is written, QEMU 7.2's TCG has no x2APIC), CPUs the MADT does not list. A
+ * fault in the start code before smp_ap_main() loads the IDT is a triple
+ * fault on that AP (a reset of it, or of the machine under QEMU's
+ * -no-reboot): there is nothing there yet to report it. */
 #include "kernel/smp.h"
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
@@ -36,6 +39,7 @@
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
+#include <stdarg.h>
 
 #define SMP_CPUS_MAX_KEY        1024
 #define AP_STACK_SIZE           16384
@@ -273,11 +277,11 @@ static bool prepare_cpu(struct smp_cpu *c)
 static bool wait_online(struct smp_cpu *c, uint64_t ms)
 {
     uint64_t deadline = deadline_after_ms(ms);
-    while (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+    while (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE)) {
         if (deadline_passed(deadline))
             return false;
-        else
-            cpu_pause();
+        cpu_pause();
+    }
     return true;
 }
 
