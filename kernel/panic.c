@@ -87,13 +87,16 @@ static unsigned (*stopper)(void);
 
 void crash_set_stopper(unsigned (*stop)(void)) { stopper = stop; }
 
-static void stop_the_others(void)
+/* How many CPUs were asked to stop; *stopped: how many said so in time. */
+static unsigned stop_the_others(unsigned *stopped)
 {
     unsigned asked = stopper ? stopper() : 0;
     uint64_t start = rdtsc();
     while (__atomic_load_n(&cpus_parked, __ATOMIC_ACQUIRE) < asked &&
            rdtsc() - start < CRASH_STOP_WAIT_TSC)
         cpu_pause();
+    *stopped = __atomic_load_n(&cpus_parked, __ATOMIC_ACQUIRE);
+    return asked;
 }
 
 bool crash_claim(void)
@@ -102,8 +105,12 @@ bool crash_claim(void)
     uint32_t expected = CRASH_NO_OWNER;
     if (__atomic_compare_exchange_n(&crash_owner, &expected, me, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE)) {
-        stop_the_others();
+        unsigned stopped;
+        unsigned asked = stop_the_others(&stopped);
         console_crash_takeover();
+        if (asked)          /* a CPU that did not stop may still print: say so */
+            kprintf("bareio: crash on cpu %u: %u of %u other CPU(s) stopped (NMI)\n", me, stopped,
+                    asked);
         return true;
     }
     return expected == me;
