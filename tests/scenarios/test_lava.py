@@ -125,8 +125,14 @@ def check_matches_ktap(run: LavaRun, verdict: str):
     assert run.recorded() == want, run.describe()
     assert [c["case"] for c in run.cases] == [bareio_lava.lava_case_name(n) for n, _ in want], run.describe()
     assert len({c["case"] for c in run.cases}) == len(run.cases), "two cases share a LAVA name\n" + run.describe()
-    assert f"bareio-result: {verdict} passed={r.passed} failed={r.failed} skipped={r.skipped}" in run.serial, \
-        run.describe()
+    # The verdict line's text: LAVA's ShellLogger logs a line only when its
+    # LF has come, and the monitor ends at the line's CR, so under load the
+    # logged serial can stop just before it (seen once in CI on the ISO run).
+    # When the line is there it must carry the report's totals; the verdict
+    # itself is the recorded bareio-result case, checked above either way.
+    verdict_lines = [line for line in run.serial.splitlines() if line.startswith("bareio-result: ")]
+    assert verdict_lines in ([], [f"bareio-result: {verdict} passed={r.passed} failed={r.failed} "
+                                  f"skipped={r.skipped}"]), run.describe()
 
 
 def test_clean_run_is_recorded_case_for_case(lava, kernel):
