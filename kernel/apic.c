@@ -186,14 +186,16 @@ static bool apic_check_madt(uint64_t base)
     return madt.pcat_compat;
 }
 
-/* LVT set-up, §11.5.1: every source masked except LINT1, which on PC systems
- * carries NMI (MP spec §5.1 virtual wire mode wiring); LINT0 is the 8259's
- * ExtINT input and stays masked, so nothing arrives through the PICs. */
-static void apic_setup_lvt(uint32_t max_lvt)
+/* LVT set-up, §11.5.1: every source masked but what `lint0` and `lint1`
+ * say. The BSP passes LINT1 as NMI, which on PC systems it carries (MP spec
+ * §5.1 virtual wire mode wiring), and LINT0, the 8259's ExtINT input,
+ * masked, so nothing arrives through the PICs; an AP masks both (only the
+ * BSP's LINT pins are wired). */
+static void apic_setup_lvt(uint32_t max_lvt, uint32_t lint0, uint32_t lint1)
 {
     apic_write(APIC_REG_LVT_TIMER, APIC_LVT_MASKED | IRQ_VECTOR_LAPIC_TIMER);
-    apic_write(APIC_REG_LVT_LINT0, APIC_LVT_MASKED | APIC_LVT_DELIVERY_EXTINT);
-    apic_write(APIC_REG_LVT_LINT1, APIC_LVT_DELIVERY_NMI);
+    apic_write(APIC_REG_LVT_LINT0, lint0);
+    apic_write(APIC_REG_LVT_LINT1, lint1);
     apic_write(APIC_REG_LVT_ERROR, APIC_LVT_MASKED | IRQ_VECTOR_SPURIOUS);
     /* Entries beyond the version register's Max LVT Entry do not exist. */
     if (max_lvt >= 4)
@@ -499,16 +501,7 @@ uint32_t apic_ap_init(void)
     uint32_t max_lvt = APIC_VERSION_MAX_LVT(apic_read(APIC_REG_VERSION));
     /* Every LVT masked, LINT0 and LINT1 included: an AP takes no interrupt
      * yet, and on PCs only the BSP's LINT pins are wired (MP spec §5.1). */
-    apic_write(APIC_REG_LVT_TIMER, APIC_LVT_MASKED | IRQ_VECTOR_LAPIC_TIMER);
-    apic_write(APIC_REG_LVT_LINT0, APIC_LVT_MASKED);
-    apic_write(APIC_REG_LVT_LINT1, APIC_LVT_MASKED);
-    apic_write(APIC_REG_LVT_ERROR, APIC_LVT_MASKED | IRQ_VECTOR_SPURIOUS);
-    if (max_lvt >= 4)
-        apic_write(APIC_REG_LVT_PERFMON, APIC_LVT_MASKED);
-    if (max_lvt >= 5)
-        apic_write(APIC_REG_LVT_THERMAL, APIC_LVT_MASKED);
-    if (max_lvt >= 6)
-        apic_write(APIC_REG_LVT_CMCI, APIC_LVT_MASKED);
+    apic_setup_lvt(max_lvt, APIC_LVT_MASKED, APIC_LVT_MASKED);
     apic_write(APIC_REG_TPR, 0);
     apic_write(APIC_REG_SVR, APIC_SVR_SOFTWARE_ENABLE | IRQ_VECTOR_SPURIOUS);
     apic_latch_error_status();
@@ -576,7 +569,8 @@ void apic_init(void)
 
     if (have_pics)
         pic_remap_and_mask();
-    apic_setup_lvt(APIC_VERSION_MAX_LVT(version));
+    apic_setup_lvt(APIC_VERSION_MAX_LVT(version), APIC_LVT_MASKED | APIC_LVT_DELIVERY_EXTINT,
+                   APIC_LVT_DELIVERY_NMI);
     apic_write(APIC_REG_TPR, 0);                  /* accept every priority class */
     apic_write(APIC_REG_SVR, APIC_SVR_SOFTWARE_ENABLE | IRQ_VECTOR_SPURIOUS);
     apic_latch_error_status();

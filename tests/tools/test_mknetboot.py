@@ -42,14 +42,6 @@ def listing(path):
 
 
 @pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    """A stand-in kernel: mknetboot copies it, so its bytes must come back."""
-    path = tmp_path_factory.mktemp("kernel") / "bareio.elf"
-    path.write_bytes(b"\x7fELF" + bytes(range(256)) * 64)
-    return path
-
-
-@pytest.fixture(scope="module")
 def tree(kernel, tmp_path_factory):
     out = tmp_path_factory.mktemp("tftp") / "netboot"
     p = mknetboot(out, kernel, "--default", "tests=*  exit=poweroff\twatchdog=600",

@@ -42,14 +42,6 @@ def mkusb(*args):
 
 
 @pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    """A stand-in kernel: mkusb copies it, so its bytes must come back."""
-    path = tmp_path_factory.mktemp("kernel") / "bareio.elf"
-    path.write_bytes(b"\x7fELF" + bytes(range(256)) * 64)
-    return path
-
-
-@pytest.fixture(scope="module")
 def stick(kernel, tmp_path_factory):
     out = tmp_path_factory.mktemp("stick") / "stick.img"
     p = mkusb(out, kernel)
