@@ -473,6 +473,12 @@ bool apic_send_nmi(uint32_t destination)
     return apic_send_ipi(destination, APIC_ICR_DELIVERY_NMI | APIC_ICR_LEVEL_ASSERT);
 }
 
+bool apic_send_fixed(uint32_t destination, int vector)
+{
+    return apic_send_ipi(destination, APIC_ICR_DELIVERY_FIXED | APIC_ICR_LEVEL_ASSERT |
+                                      ((uint32_t)vector & 0xff));
+}
+
 uint32_t apic_error_status_clear(void)
 {
     if (!apic_up)

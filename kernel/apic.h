@@ -53,6 +53,8 @@ uint32_t apic_spurious_register(void);
 bool apic_send_init(uint32_t destination);
 bool apic_send_startup(uint32_t destination, uint8_t page_vector);
 bool apic_send_nmi(uint32_t destination);
+/* A fixed, edge-triggered interrupt with `vector` to one CPU. */
+bool apic_send_fixed(uint32_t destination, int vector);
 /* Latches and returns the Error Status Register, leaving it clear. */
 uint32_t apic_error_status_clear(void);
 bool apic_is_x2apic(void);

@@ -325,7 +325,7 @@ static void irq_dispatch(struct irq_frame *f)
         handle_exception(f);
         return;
     }
-    routes[v].count++;
+    __atomic_fetch_add(&routes[v].count, 1, __ATOMIC_RELAXED);    /* any CPU */
     if (v == IRQ_VECTOR_SPURIOUS)
         return;                 /* SDM vol. 3 §11.9: no EOI for spurious interrupts */
     if (routes[v].handler)

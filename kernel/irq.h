@@ -10,6 +10,7 @@
 #define IRQ_VECTOR_FIRST_DEVICE 48
 #define IRQ_VECTOR_LAST_DEVICE  239
 #define IRQ_VECTOR_LAPIC_TIMER  240
+#define IRQ_VECTOR_SMP_WAKE     241     /* kernel/smp.c: work posted to an idle AP */
 #define IRQ_VECTOR_SPURIOUS     255
 
 struct irq_frame {

@@ -16,12 +16,19 @@
  * below 4 GiB for the 32-bit load), then smp_ap_main() on a stack of its
  * own, with its own GDT, TSS and IST stacks (idt_load_cpu()), the shared IDT,
  * its LAPIC in the BSP's mode (apic_ap_init()), GS base at its cpu_local.
- * It writes what it sees into its struct smp_cpu, sets `online`, and parks:
- * HLT with interrupts off (only an NMI wakes it: a crash's stop request).
+ * It writes what it sees into its struct smp_cpu, sets `online`, and idles:
+ * HLT with interrupts on, woken by the BSP's IRQ_VECTOR_SMP_WAKE IPI when
+ * work is posted in its mailbox (smp_call()), or by an interrupt routed to
+ * it; an NMI there is a crash's stop request and parks it for good.
+ *
+ * Locking rule: none here. Bring-up is the BSP's alone; each mailbox has
+ * one writer per field (the BSP posts, the AP completes), ordered by the
+ * release/acquire pairs on work_posted and work_done.
  * All per-CPU memory is allocated at run time, sized by the MADT: no table
  * here limits the count.
  *
- * Left out: giving APs work, x2APIC bring-up on a real machine (the ICR path
+ * Left out: a per-AP LAPIC timer (work on an AP is bounded by its caller's
+ * deadline, not by a timer there), x2APIC bring-up on a real machine (the ICR path
  * is written, QEMU 7.2's TCG has no x2APIC), CPUs the MADT does not list. A
  * fault in the start code before smp_ap_main() loads the IDT is a triple
  * fault on that AP (a reset of it, or of the machine under QEMU's
@@ -124,12 +131,29 @@ uint32_t smp_test_skip_sipi(void) { return smp_skip_sipi; }
 
 /* ---- on the AP ---- */
 
-static __attribute__((noreturn)) void ap_park(void)
+/* Runs what the mailbox holds, then sleeps until the next wake-up. The
+ * check and the HLT are one step against the wake IPI: interrupts are off
+ * from the check until STI, whose one-instruction shadow covers the HLT, so
+ * an IPI sent after the check wakes the HLT rather than being missed. */
+static __attribute__((noreturn)) void ap_idle(struct smp_cpu *c)
 {
     for (;;) {
         irq_disable();
-        cpu_halt();
+        uint32_t posted = __atomic_load_n(&c->work_posted, __ATOMIC_ACQUIRE);
+        if (posted != c->work_done) {
+            irq_enable();
+            c->work_fn(c->work_arg);
+            __atomic_store_n(&c->work_done, posted, __ATOMIC_RELEASE);
+            continue;
+        }
+        __asm__ volatile("sti; hlt" ::: "memory");
     }
+}
+
+static void wake_handler(void *ctx, struct irq_frame *frame)
+{
+    (void)ctx;
+    (void)frame;        /* the wake-up is the interrupt itself; the dispatcher sends the EOI */
 }
 
 /* Called by kernel/smp_trampoline.S in long mode on the AP's own stack. */
@@ -154,7 +178,56 @@ void smp_ap_main(struct smp_cpu *c)
     __atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
     if (id == smp_ap_fault)
         __asm__ volatile("ud2");                /* test.smp_ap_fault: a crash on an AP */
-    ap_park();
+    ap_idle(c);
+}
+
+/* ---- the work mailbox, from the BSP ---- */
+
+static bool cpu_is_online_ap(unsigned index)
+{
+    return index > 0 && index < cpu_count && cpus[index].state == SMP_CPU_ONLINE;
+}
+
+unsigned smp_online_cpu(unsigned k)
+{
+    for (unsigned i = 0; i < cpu_count; i++) {
+        bool up = i == 0 || cpus[i].state == SMP_CPU_ONLINE;
+        if (up && k-- == 0)
+            return i;
+    }
+    return 0;
+}
+
+bool smp_call_done(unsigned index)
+{
+    if (!cpu_is_online_ap(index))
+        return true;
+    const struct smp_cpu *c = &cpus[index];
+    return __atomic_load_n(&c->work_done, __ATOMIC_ACQUIRE) == c->work_posted;
+}
+
+bool smp_call(unsigned index, void (*fn)(void *arg), void *arg)
+{
+    if (!cpu_is_online_ap(index) || !smp_call_done(index) || !fn)
+        return false;
+    struct smp_cpu *c = &cpus[index];
+    c->work_fn = fn;
+    c->work_arg = arg;
+    __atomic_store_n(&c->work_posted, c->work_posted + 1, __ATOMIC_RELEASE);
+    if (!apic_send_fixed(c->local.apic_id, IRQ_VECTOR_SMP_WAKE))
+        klog(LOG_WARN, "smp: cpu %u: the wake-up IPI was not sent (ICR busy); it finds the work at "
+             "its next interrupt\n", index);
+    return true;
+}
+
+bool smp_call_wait(unsigned index, uint64_t deadline)
+{
+    while (!smp_call_done(index)) {
+        if (deadline_passed(deadline))
+            return false;
+        cpu_pause();
+    }
+    return true;
 }
 
 /* ---- the crash stopper (kernel/panic.h) ---- */
@@ -387,6 +460,7 @@ void smp_init(void)
     bool have_table = collect_cpus(bsp_id);
     bsp_identity(bsp_id);
     crash_set_stopper(smp_stop_others);
+    irq_set_handler(IRQ_VECTOR_SMP_WAKE, wake_handler, NULL);
     if (!have_table) {
         report("no MADT", started);
         return;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* kernel/smp.h — the application processors: started at boot, parked, and
- * what each reported when it came online (kernel/smp.c). No work is given to
- * an AP yet; this is what the smp suite and the boot line read. */
+/* kernel/smp.h — the application processors: started at boot, what each
+ * reported when it came online, and the work mailbox through which the BSP
+ * gives an online AP one function to run at a time (kernel/smp.c). */
 #ifndef KERNEL_SMP_H
 #define KERNEL_SMP_H
 #include <stdbool.h>
@@ -11,7 +11,7 @@
 
 enum smp_cpu_state {
     SMP_CPU_BSP,            /* the bootstrap processor, running this */
-    SMP_CPU_ONLINE,         /* an AP that came up and is parked */
+    SMP_CPU_ONLINE,         /* an AP that came up: idle, or running its work */
     SMP_CPU_LEFT_OUT,       /* an AP that should have started and did not (why says why) */
     SMP_CPU_NOT_STARTED,    /* an AP not asked to start: smp=off or cpus= */
 };
@@ -30,6 +30,12 @@ struct smp_cpu {
     volatile uint64_t apic_base;        /* IA32_APIC_BASE once its LAPIC is set up */
     volatile uint32_t spurious_register;    /* its LAPIC's SVR */
     volatile uint32_t online;
+    /* The work mailbox (smp_call()): fn and arg written by the BSP before it
+     * bumps work_posted (release); the AP bumps work_done to it after fn
+     * returned (release). Only the BSP posts, one work at a time. */
+    void (*volatile work_fn)(void *arg);
+    void *volatile work_arg;
+    volatile uint32_t work_posted, work_done;
     /* Set up by the BSP for it: */
     struct idt_cpu_tables tables;       /* its GDT and TSS */
     uint64_t ist_top[IDT_IST_STACKS];
@@ -44,6 +50,21 @@ unsigned smp_cpu_count(void);
 unsigned smp_online_count(void);
 /* The index'th (0 = BSP), or NULL. */
 const struct smp_cpu *smp_cpu(unsigned index);
+/* The k'th online CPU's index (k = 0 is the BSP), in index order; k must be
+ * below smp_online_count(). */
+unsigned smp_online_cpu(unsigned k);
+
+/* Gives the online AP `index` fn(arg) to run, with interrupts on, and wakes
+ * it (a fixed IPI, IRQ_VECTOR_SMP_WAKE). False, and nothing posted, when
+ * that CPU is the BSP, not online, or still running earlier work. fn must
+ * end on its own: nothing stops it but a crash. */
+bool smp_call(unsigned index, void (*fn)(void *arg), void *arg);
+/* True once the work last posted to `index` has returned (or none was). */
+bool smp_call_done(unsigned index);
+/* Waits, with interrupts as they are, until smp_call_done(index) or time_ns()
+ * reaches `deadline`; false at the deadline (the work is still running). */
+bool smp_call_wait(unsigned index, uint64_t deadline);
+
 /* The APIC id that test.smp_skip_sipi= holds back, or CPU_APIC_ID_UNKNOWN. */
 uint32_t smp_test_skip_sipi(void);
 

@@ -4,14 +4,17 @@
  * with a reason, or not started because of smp=/cpus=), each online AP
  * reported in itself with its own APIC id, ran on its own stack with its own
  * GDT and TSS, and set its LAPIC up in the BSP's mode. What an AP wrote is
- * read back from its struct smp_cpu (kernel/smp.h): APs are parked and take
- * no work, so the cases read, never ask. */
+ * read back from its struct smp_cpu (kernel/smp.h). The mailbox cases then
+ * give every online AP work (smp_call()) and check it ran there, once per
+ * post, and that a spinlock (kernel/spinlock.h) keeps a counter every CPU
+ * hammers at once exact. */
 #include "tests/harness/ktest.h"
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
 #include "kernel/io.h"
 #include "kernel/memory.h"
 #include "kernel/smp.h"
+#include "kernel/spinlock.h"
 #include "kernel/time.h"
 
 #define MSR_IA32_APIC_BASE  0x1b
@@ -187,12 +190,110 @@ static void smp_ap_exception_ends_the_case_as_a_crash(struct ktest *t)
             target->local.index, AP_CRASH_WAIT_MS);
 }
 
+/* ---- the work mailbox ---- */
+
+#define WORK_WAIT_MS        1000    /* one post: an IPI and a few stores, far below this */
+#define WORK_ROUNDS         200
+#define LOCK_ROUNDS         20000
+
+struct work_probe {
+    volatile uint32_t ran_on_index, ran_on_apic_id, runs;
+    volatile uint64_t rflags;
+};
+
+static void probe_work(void *arg)
+{
+    struct work_probe *p = arg;
+    uint64_t rflags;
+    __asm__ volatile("pushfq; pop %0" : "=r"(rflags));
+    p->ran_on_index = cpu_index();
+    p->ran_on_apic_id = apic_read_id();
+    p->rflags = rflags;
+    p->runs++;
+}
+
+/* Every online AP runs what it is given, on itself, with interrupts on, once
+ * per post; back-to-back posts are each run (none lost, none run twice). */
+static void smp_work_runs_on_each_ap(struct ktest *t)
+{
+    if (smp_online_count() < 2) {
+        ktest_skip(t, "no AP online");
+        return;
+    }
+    for (unsigned k = 1; k < smp_online_count(); k++) {
+        unsigned index = smp_online_cpu(k);
+        const struct smp_cpu *c = smp_cpu(index);
+        struct work_probe p = { .ran_on_index = UINT32_MAX };
+        for (unsigned r = 0; r < WORK_ROUNDS; r++) {
+            if (!smp_call(index, probe_work, &p)) {
+                KT_FAIL(t, "cpu %u: post %u refused", index, r);
+                break;
+            }
+            if (!smp_call_wait(index, deadline_after_ms(WORK_WAIT_MS))) {
+                KT_FAIL(t, "cpu %u: post %u not done within %u ms", index, r, WORK_WAIT_MS);
+                return;     /* it may still write p */
+            }
+        }
+        KT_EXPECT_EQ(t, p.runs, WORK_ROUNDS);
+        KT_EXPECT_EQ(t, p.ran_on_index, index);
+        KT_EXPECT_EQ(t, p.ran_on_apic_id, c->local.apic_id);
+        KT_EXPECT(t, p.rflags & (1u << 9));     /* IF: interrupts on while it works */
+    }
+    KT_EXPECT(t, !smp_call(0, probe_work, NULL));   /* the BSP is no AP */
+}
+
+struct lock_hammer {
+    struct spinlock lock;
+    volatile uint64_t counter;
+    volatile uint32_t go;
+};
+
+/* Each round reads, yields and writes back: without the lock two CPUs
+ * interleave and increments are lost. */
+static void hammer(void *arg)
+{
+    struct lock_hammer *h = arg;
+    while (!__atomic_load_n(&h->go, __ATOMIC_ACQUIRE))
+        cpu_pause();
+    for (unsigned i = 0; i < LOCK_ROUNDS; i++) {
+        uint64_t flags = spin_lock(&h->lock);
+        uint64_t v = h->counter;
+        cpu_pause();
+        h->counter = v + 1;
+        spin_unlock(&h->lock, flags);
+    }
+}
+
+static void smp_spinlock_counts_exactly_under_contention(struct ktest *t)
+{
+    unsigned n = smp_online_count();
+    if (n < 2) {
+        ktest_skip(t, "no AP online");
+        return;
+    }
+    static struct lock_hammer h = { .lock = SPINLOCK_INIT("test.hammer") };
+    h.counter = 0;
+    h.go = 0;
+    for (unsigned k = 1; k < n; k++)
+        KT_ASSERT(t, smp_call(smp_online_cpu(k), hammer, &h));
+    __atomic_store_n(&h.go, 1, __ATOMIC_RELEASE);
+    hammer(&h);
+    bool all_done = true;
+    for (unsigned k = 1; k < n; k++)
+        all_done &= KT_EXPECT(t, smp_call_wait(smp_online_cpu(k), deadline_after_ms(30000)));
+    KT_ASSERT(t, all_done);
+    KT_EXPECT_EQ(t, h.counter, (uint64_t)n * LOCK_ROUNDS);
+    KT_EXPECT(t, !spin_held(&h.lock));
+}
+
 static const struct ktest_case smp_cases[] = {
     KTEST_CASE(smp_cpu_set_is_the_madts),
     KTEST_CASE(smp_every_online_cpu_reported_in),
     KTEST_CASE(smp_ap_stacks_and_tables_are_their_own),
     KTEST_CASE(smp_ap_lapic_in_bsp_mode),
     KTEST_CASE(smp_held_back_cpu_is_left_out),
+    KTEST_CASE(smp_work_runs_on_each_ap),
+    KTEST_CASE_TIMEOUT(smp_spinlock_counts_exactly_under_contention, 60000),
     KTEST_CASE_EXPLICIT(smp_ap_exception_ends_the_case_as_a_crash),
 };
 KTEST_SUITE(smp, 36, smp_cases);
