@@ -201,6 +201,8 @@ bool blk_register(struct blk_dev *dev)
     const struct blk_driver *drv = blk_dev_driver(dev);
     if (drv)
         dev->kind = drv->name;
+    if (!dev->cpu_group)
+        dev->cpu_group = dev->pci ? (const void *)dev->pci : (const void *)dev;
     else if (!dev->kind)
         dev->kind = "unknown";
     dev->index = device_count;

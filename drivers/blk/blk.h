@@ -221,6 +221,14 @@ struct blk_dev {
                              * reaps when the caller holds interrupts off. */
     const struct blk_ops *ops;
     void *priv;
+    /* Devices with the same cpu_group are never driven by two CPUs at once:
+     * a parallel harness (tests/harness/dio.c) runs them one after another
+     * on one CPU. blk_register() sets it to the PCI function when the driver
+     * leaves it NULL (the safe default: a controller whose recovery or
+     * shared registers touch every device on it); a driver whose devices
+     * are independent of each other under concurrent use sets it to the
+     * device itself. */
+    const void *cpu_group;
     /* Set by the driver when the device must not be written whatever marks
      * it scratch ("zoned namespace: ..."): the block layer keeps it read-only
      * with this reason. Empty otherwise. */
