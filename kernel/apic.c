@@ -520,6 +520,13 @@ uint32_t apic_msi_address(void)
     return MSI_ADDRESS_BASE | ((lapic_id_value & 0xff) << MSI_ADDRESS_DEST_ID_SHIFT);
 }
 
+uint32_t apic_msi_address_for(uint32_t apic_id)
+{
+    if (apic_id > XAPIC_MAX_ID)
+        return 0;
+    return MSI_ADDRESS_BASE | (apic_id << MSI_ADDRESS_DEST_ID_SHIFT);
+}
+
 uint32_t apic_msi_data(int vector)
 {
     return MSI_DATA_TRIGGER_EDGE | MSI_DATA_DELIVERY_FIXED | ((uint32_t)vector & 0xff);

@@ -36,6 +36,9 @@ uint64_t apic_timer_frequency_hz(void);
 /* MSI (SDM vol. 3 §11.11): fixed delivery, edge triggered, physical
  * destination = this CPU's APIC id. */
 uint32_t apic_msi_address(void);
+/* The MSI address naming the CPU with this APIC id (physical mode), or 0
+ * when a plain MSI cannot name it (an id above 255 needs interrupt remapping). */
+uint32_t apic_msi_address_for(uint32_t apic_id);
 uint32_t apic_msi_data(int vector);
 
 /* For tests: the in-service / request bit of `vector`, the Error Status

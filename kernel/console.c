@@ -11,7 +11,14 @@
  * it was printing) writes on without taking it again, so it cannot deadlock
  * on itself. A holder that does not let go within CONSOLE_LOCK_SPIN_TSC TSC
  * ticks is presumed stopped and the lock is taken over, said in the output;
- * a crash takes it over at once (console_crash_takeover()). */
+ * a crash takes it over at once (console_crash_takeover()).
+ *
+ * Captures (console_capture_begin()): a capture's buffer and counters are
+ * written under the console lock, by the CPU that began it or by whoever
+ * emits it; the list of begun captures is changed under it too. Emitting
+ * writes the buffer in pieces of at most CAPTURE_EMIT_PIECE bytes, taking
+ * the lock once per piece, so that no CPU waits a whole buffer's transmit
+ * time for the lock (the takeover bound above is about 1 s). */
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/io.h"
@@ -73,13 +80,6 @@ static void console_unlock(bool taken)
         __atomic_store_n(&console_lock_word, CONSOLE_LOCK_FREE, __ATOMIC_RELEASE);
 }
 
-void console_crash_takeover(void)
-{
-    uint32_t me = cpu_index() + 1;
-    uint32_t was = __atomic_exchange_n(&console_lock_word, me, __ATOMIC_ACQUIRE);
-    if (was != CONSOLE_LOCK_FREE && was != me)
-        serial_putc(&console, '\n');    /* the stopped CPU may have been mid-line */
-}
 
 void console_set_mirror(void (*fn)(const char *s, size_t len)) { mirror = fn; }
 
@@ -94,11 +94,134 @@ static void serial_write(const char *s, size_t len)
         mirror(s, len);
 }
 
+/* ---- captures ---- */
+
+#define CAPTURE_EMIT_PIECE 512
+static struct console_capture *begun;   /* console lock */
+static bool capture_stopped;            /* after a crash: everything to the UART */
+
+/* Where this CPU's text goes: its capture, or the UART (console lock held). */
+static void out(const char *s, size_t len)
+{
+    const struct cpu_local *me = cpu_local();
+    struct console_capture *cap = me && !capture_stopped ? me->capture : NULL;
+    if (!cap) {
+        serial_write(s, len);
+        return;
+    }
+    size_t room = cap->abandoned ? 0 : cap->size - cap->len;
+    size_t n = len < room ? len : room;
+    memcpy(cap->buf + cap->len, s, n);
+    cap->len += n;
+    cap->dropped += len - n;
+}
+
+bool console_capture_begin(struct console_capture *cap, char *buf, size_t size)
+{
+    struct cpu_local *me = cpu_local_own();
+    if (!me || me->capture || !buf || !size)
+        return false;
+    uint64_t flags = irq_save();
+    bool taken = console_lock();
+    *cap = (struct console_capture){ .buf = buf, .size = size, .next_begun = begun };
+    begun = cap;
+    me->capture = cap;
+    console_unlock(taken);
+    irq_restore(flags);
+    return true;
+}
+
+void console_capture_end(void)
+{
+    struct cpu_local *me = cpu_local_own();
+    if (!me || !me->capture)
+        return;
+    uint64_t flags = irq_save();
+    bool taken = console_lock();
+    for (struct console_capture **pp = &begun; *pp; pp = &(*pp)->next_begun)
+        if (*pp == me->capture) {
+            *pp = me->capture->next_begun;
+            break;
+        }
+    me->capture = NULL;
+    console_unlock(taken);
+    irq_restore(flags);
+}
+
+/* Takes one piece of cap's text out (console lock held): its length. */
+static size_t take_piece(struct console_capture *cap, size_t at)
+{
+    size_t n = cap->len - at;
+    if (n > CAPTURE_EMIT_PIECE)
+        n = CAPTURE_EMIT_PIECE;
+    serial_write(cap->buf + at, n);
+    return n;
+}
+
+static void dropped_note(struct console_capture *cap)
+{
+    if (!cap->dropped)
+        return;
+    char note[112];
+    int n = snprintf(note, sizeof(note), "# console: %llu bytes of this output were dropped (%s)\n",
+                     (unsigned long long)cap->dropped,
+                     cap->abandoned ? "written after its work was given up, or past the buffer"
+                                    : "past the capture buffer");
+    serial_write(note, (size_t)n);
+    cap->dropped = 0;
+}
+
+void console_capture_emit(struct console_capture *cap)
+{
+    for (size_t at = 0;;) {
+        uint64_t flags = irq_save();
+        bool taken = console_lock();
+        bool last = at >= cap->len;
+        if (!last)
+            at += take_piece(cap, at);
+        else {
+            dropped_note(cap);
+            cap->len = 0;
+        }
+        console_unlock(taken);
+        irq_restore(flags);
+        if (last)
+            return;
+    }
+}
+
+void console_capture_abandon(struct console_capture *cap)
+{
+    uint64_t flags = irq_save();
+    bool taken = console_lock();
+    cap->abandoned = true;
+    console_unlock(taken);
+    irq_restore(flags);
+    console_capture_emit(cap);
+}
+
+void console_crash_takeover(void)
+{
+    uint32_t me = cpu_index() + 1;
+    uint32_t was = __atomic_exchange_n(&console_lock_word, me, __ATOMIC_ACQUIRE);
+    if (was != CONSOLE_LOCK_FREE && was != me)
+        serial_putc(&console, '\n');    /* the stopped CPU may have been mid-line */
+    /* What the other CPUs captured is the context of the crash: out first,
+     * whole (the lock is ours for good now). */
+    for (struct console_capture *cap = begun; cap; cap = cap->next_begun) {
+        for (size_t at = 0; at < cap->len;)
+            at += take_piece(cap, at);
+        dropped_note(cap);
+        cap->len = 0;
+    }
+    capture_stopped = true;
+}
+
 void console_write(const char *s, size_t len)
 {
     uint64_t flags = irq_save();
     bool taken = console_lock();
-    serial_write(s, len);
+    out(s, len);
     ring_put(s, len);
     console_unlock(taken);
     irq_restore(flags);
@@ -162,7 +285,7 @@ static void line_flush(struct line_sink *ls)
     uint64_t flags = irq_save();
     bool taken = console_lock();
     if (ls->to_serial)
-        serial_write(ls->buf, ls->len);
+        out(ls->buf, ls->len);
     ring_put(ls->buf, ls->len);
     console_unlock(taken);
     irq_restore(flags);

@@ -41,6 +41,34 @@ void console_write(const char *s, size_t len);
  * their stop) takes the console lock for good for this CPU. */
 void console_crash_takeover(void);
 
+/* Capturing a CPU's output (the parallel harness, tests/harness/dio.c): while
+ * a capture is begun on a CPU, everything that CPU writes (kprintf, klog,
+ * console_write) goes into the capture's buffer instead of the UART and the
+ * screen (the log ring still gets it at once); console_capture_emit() later
+ * writes the buffer out whole, in the order the harness chooses, so the
+ * report of work done by several CPUs at once reads as if done one after
+ * another. Text past the buffer is dropped, counted, and said when emitted.
+ * A crash (console_crash_takeover()) first writes out every capture still
+ * begun, then stops capturing everywhere: the crash report is never held
+ * back. console_capture_abandon() is for work given up while its CPU still
+ * runs (a timed-out case): its text so far is written out, and what that
+ * CPU writes after goes nowhere (counted) until it ends the capture. */
+struct console_capture {
+    char *buf;
+    size_t size, len;
+    uint64_t dropped;           /* bytes that did not fit, or came after abandon */
+    volatile bool abandoned;
+    struct console_capture *next_begun;     /* the list of begun captures (console lock) */
+};
+/* False (nothing changed) when the CPU has no cpu_local yet or a capture is
+ * already begun on it. */
+bool console_capture_begin(struct console_capture *cap, char *buf, size_t size);
+void console_capture_end(void);
+/* Writes out what cap holds and empties it; safe while its CPU still writes
+ * into it (the text after this call is emitted next time). */
+void console_capture_emit(struct console_capture *cap);
+void console_capture_abandon(struct console_capture *cap);
+
 /* The log ring: the last LOG_RING_SIZE bytes of everything logged (including
  * messages below the console level). Copies the newest `max` bytes. */
 #define LOG_RING_SIZE 65536

@@ -16,17 +16,28 @@
 #define MSR_IA32_GS_BASE 0xc0000101u
 #define CPU_APIC_ID_UNKNOWN UINT32_MAX
 
+struct console_capture;
+
 struct cpu_local {
     uint32_t index;             /* 0 = the BSP, then MADT order */
     uint32_t apic_id;
     uint64_t stack_bottom;      /* an AP's kernel stack, [bottom, top); 0 on the BSP */
     uint64_t stack_top;
+    /* Where this CPU's console output goes instead of the UART while it is
+     * set (kernel/console.h console_capture_begin()); only this CPU writes it. */
+    struct console_capture *capture;
 };
 _Static_assert(offsetof(struct cpu_local, stack_bottom) == 8, "no hole before the stack bounds");
 
 static inline const struct cpu_local *cpu_local(void)
 {
     return (const struct cpu_local *)(uintptr_t)rdmsr(MSR_IA32_GS_BASE);
+}
+
+/* The running CPU's own record, for the fields only it writes. */
+static inline struct cpu_local *cpu_local_own(void)
+{
+    return (struct cpu_local *)(uintptr_t)rdmsr(MSR_IA32_GS_BASE);
 }
 
 static inline void cpu_local_set(const struct cpu_local *c)

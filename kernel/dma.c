@@ -5,18 +5,24 @@
  * allocator's head bits are what catch double and foreign frees. Memory is
  * write-back cacheable: x86 DMA is cache coherent, so no flushing is needed.
  * Each live allocation's owner (the caller) is kept, so that a leak report
- * can say whose memory it is. */
+ * can say whose memory it is.
+ *
+ * Locking rule: dma_lock guards the page allocator, `outstanding`, the
+ * owners table and the serial counter, from any CPU; it is held only around
+ * their updates, never across the zeroing memset or a log line. */
 #include "kernel/memory.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/spinlock.h"
 #include "lib/pagealloc.h"
 #include "lib/string.h"
 
 #define FOUR_GIB 0x100000000ull
 
+static struct spinlock dma_lock = SPINLOCK_INIT("dma");
 static uint64_t outstanding;
 /* Live allocations' owners; phys 0 marks a free slot (the low 1 MiB is never
- * handed out). Callers keep interrupts off around each use. */
+ * handed out). Under dma_lock. */
 static struct dma_allocation owners[DMA_OWNERS_TRACKED];
 static uint64_t last_serial;
 
@@ -97,13 +103,13 @@ struct dma_region dma_alloc_for(const void *owner, uint64_t size, uint64_t align
     uint64_t lo = placement == DMA_ABOVE_4G ? FOUR_GIB : 0;
     uint64_t hi = placement == DMA_BELOW_4G ? FOUR_GIB : UINT64_MAX;
     uint64_t phys = 0;
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&dma_lock);
     enum pagealloc_status st = pagealloc_alloc(physmem_allocator(), size, align, boundary, lo, hi, &phys);
     if (st == PAGEALLOC_OK) {
         outstanding++;
         owner_add(phys, size, owner);
     }
-    irq_restore(flags);
+    spin_unlock(&dma_lock, flags);
 
     if (st != PAGEALLOC_OK) {
         klog(LOG_ERR, "dma_alloc: %#llx bytes %s (align %#llx, boundary %#llx) failed: %s\n",
@@ -139,7 +145,7 @@ void dma_free(struct dma_region *region)
         return;
     }
 
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&dma_lock);
     /* A region of the allocator's own (page tables, bitmaps) would pass the
      * allocator's check; with nothing outstanding it cannot be ours. */
     enum pagealloc_status st = outstanding ? pagealloc_free(physmem_allocator(), region->phys, region->size)
@@ -148,7 +154,7 @@ void dma_free(struct dma_region *region)
         outstanding--;
         owner_remove(region->phys);
     }
-    irq_restore(flags);
+    spin_unlock(&dma_lock, flags);
 
     if (st != PAGEALLOC_OK) {
         klog(LOG_ERR, "dma_free: region %#llx (%#llx bytes) not freed: %s\n",
@@ -170,23 +176,23 @@ void *memory_alloc_state(uint64_t bytes)
      * not an outstanding allocation for the harness's leak check. */
     struct dma_region r = dma_alloc(bytes ? bytes : 1, 64, 0, DMA_ANYWHERE);
     if (r.virt) {
-        uint64_t flags = irq_save();
+        uint64_t flags = spin_lock(&dma_lock);
         outstanding--;
         owner_remove(r.phys);
-        irq_restore(flags);
+        spin_unlock(&dma_lock, flags);
     }
     return r.virt;
 }
 
 uint64_t dma_next_serial(void)
 {
-    return last_serial + 1;
+    return __atomic_load_n(&last_serial, __ATOMIC_RELAXED) + 1;
 }
 
 unsigned dma_allocations_since(uint64_t serial, struct dma_allocation *out, unsigned max)
 {
     unsigned n = 0;
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&dma_lock);
 
     /* Insertion by serial: the table is not in allocation order. */
     for (unsigned i = 0; i < DMA_OWNERS_TRACKED; i++) {
@@ -203,6 +209,6 @@ unsigned dma_allocations_since(uint64_t serial, struct dma_allocation *out, unsi
             out[at] = *a;
         n++;
     }
-    irq_restore(flags);
+    spin_unlock(&dma_lock, flags);
     return n;
 }

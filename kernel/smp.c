@@ -49,7 +49,7 @@
 #include <stdarg.h>
 
 #define SMP_CPUS_MAX_KEY        1024
-#define AP_STACK_SIZE           16384
+#define AP_STACK_SIZE           65536   /* the BSP's (boot/entry.S): APs run the same test code */
 #define AP_IST_STACK_SIZE       8192
 #define INIT_TO_SIPI_MS         10      /* §8.4.4.1: INIT, then 10 ms */
 #define SIPI_TO_SIPI_US         200     /* then 200 us between the two SIPIs */

@@ -3,7 +3,14 @@
  * device-independent checks every request passes before a driver sees it
  * (including the write gate that keeps non-scratch disks untouched), the
  * trace ring and the structured failure record. The interface and its rules
- * are described in drivers/blk/blk.h. */
+ * are described in drivers/blk/blk.h.
+ *
+ * Locking rule: the device table is written only by blk_init() on the BSP,
+ * before any AP takes work, and read-only after; a device's own fields
+ * (submitted, its requests) belong to the CPU driving it (blk_dev.cpu_group).
+ * trace_lock guards the trace ring's slot claim and entry, from any CPU;
+ * blk_trace_print() reads without it (a report, racing only with entries of
+ * devices it does not print when its caller drives the device). */
 #include "drivers/blk/access.h"
 #include "drivers/blk/blk.h"
 #include "drivers/blk/check.h"
@@ -14,6 +21,7 @@
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
 #include "kernel/screen.h"
+#include "kernel/spinlock.h"
 #include "kernel/stage.h"
 #include "kernel/time.h"
 #include "lib/crc.h"
@@ -42,12 +50,13 @@ static unsigned device_count, device_capacity;
 
 /* ---- trace ring ---- */
 
+static struct spinlock trace_lock = SPINLOCK_INIT("blk.trace");
 static struct blk_trace_entry trace[BLK_TRACE_SIZE];
 static unsigned trace_next;     /* total entries ever written */
 
 static void trace_record(const struct blk_dev *dev, const struct blk_request *req, bool completion)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&trace_lock);
     struct blk_trace_entry *e = &trace[trace_next++ % BLK_TRACE_SIZE];
 
     e->t_ns = time_ns();
@@ -58,7 +67,7 @@ static void trace_record(const struct blk_dev *dev, const struct blk_request *re
     e->count = req->count;
     e->lba = req->lba;
     e->dev_status = req->dev_status;
-    irq_restore(flags);
+    spin_unlock(&trace_lock, flags);
 }
 
 void blk_trace_print(const struct blk_dev *dev, unsigned n)

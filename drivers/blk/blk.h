@@ -184,6 +184,11 @@ struct blk_ops {
     /* Prints the request's descriptors as sent (PRP entries, PRDT) and the
      * decoded controller state, one klog line each, for a failure record. */
     void (*describe)(struct blk_dev *dev, const struct blk_request *req);
+    /* Routes the device's completion interrupts to the CPU with this APIC
+     * id, called with nothing in flight by the CPU about to drive it (the
+     * parallel harness), so its handler runs where its requests are; false
+     * when it cannot (then that CPU does not drive it). May be NULL. */
+    bool (*bind_cpu)(struct blk_dev *dev, uint32_t apic_id);
     /* Orderly stop at the end of a run (NVMe CC.SHN); may be NULL. */
     void (*shutdown)(struct blk_dev *dev);
 };
@@ -229,6 +234,12 @@ struct blk_dev {
      * are independent of each other under concurrent use sets it to the
      * device itself. */
     const void *cpu_group;
+    /* The driver keeps this device's state right when it is driven from any
+     * CPU while its interrupt handler runs on another (locks, not
+     * irq_save()). False: a parallel harness drives it from another CPU only
+     * after bind_cpu() moved its interrupts there (or it has none: no
+     * irq_completion), otherwise from the BSP only. */
+    bool any_cpu;
     /* Set by the driver when the device must not be written whatever marks
      * it scratch ("zoned namespace: ..."): the block layer keeps it read-only
      * with this reason. Empty otherwise. */

@@ -829,6 +829,26 @@ bool pci_msix_mask(struct pci_device *dev, uint16_t table_index, bool masked)
     return !!(now & PCI_MSIX_ENTRY_MASKED) == masked;
 }
 
+bool pci_msix_retarget(struct pci_device *dev, uint16_t table_index, uint32_t apic_id)
+{
+    if (!msix_ready(dev, table_index))
+        return false;
+    uint32_t address = apic_msi_address_for(apic_id);
+    if (!address) {
+        msi_log(dev, "an MSI-X message cannot name an APIC id above 255 (no interrupt remapping)");
+        return false;
+    }
+    uint64_t entry = (uint64_t)table_index * PCI_MSIX_ENTRY_SIZE;
+    bool was_masked = mmio_read32(dev->msix_table, entry + PCI_MSIX_ENTRY_VECTOR_CONTROL) &
+                      PCI_MSIX_ENTRY_MASKED;
+    /* §6.8.2.9: change an entry's address only while it is masked. */
+    if (!pci_msix_mask(dev, table_index, true))
+        return false;
+    mmio_write32(dev->msix_table, entry + PCI_MSIX_ENTRY_ADDRESS_LO, address);
+    mmio_write32(dev->msix_table, entry + PCI_MSIX_ENTRY_ADDRESS_HI, 0);
+    return was_masked || pci_msix_mask(dev, table_index, false);
+}
+
 bool pci_msix_enable(struct pci_device *dev, uint16_t table_index, uint8_t vector)
 {
     if (!msix_ready(dev, table_index))

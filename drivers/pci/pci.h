@@ -155,6 +155,10 @@ void pci_msi_disable(struct pci_device *dev);
  * clears the function mask) if it was off. */
 bool pci_msix_enable(struct pci_device *dev, uint16_t table_index, uint8_t vector);
 bool pci_msix_mask(struct pci_device *dev, uint16_t table_index, bool masked);
+/* Points an enabled entry at the CPU with this APIC id (its vector kept),
+ * masked while it changes; a message pending meanwhile goes to the new CPU.
+ * False, said, when no plain MSI can name that CPU. */
+bool pci_msix_retarget(struct pci_device *dev, uint16_t table_index, uint32_t apic_id);
 void pci_msix_disable(struct pci_device *dev);
 /* The interrupt capabilities' registers as they are now, for
  * pci_irq_check() (drivers/pci/pci_leftover.h). Reads only. */

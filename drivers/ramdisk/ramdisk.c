@@ -404,6 +404,7 @@ static void ramdisk_init(const struct blk_driver *drv)
     dev->queue_depth = RAMDISK_QUEUE_DEPTH;
     dev->ops = &ramdisk_ops;
     dev->priv = rd;
+    dev->any_cpu = true;        /* no interrupts: the CPU driving it is the only one in it */
     klog(LOG_INFO, "ramdisk: ram0 %s in %u-byte blocks at 0x%llx%s\n", size, ramdisk_block,
          (unsigned long long)rd->store.phys, rd->fault_count ? ", with injected faults" : "");
     if (!blk_register(dev))

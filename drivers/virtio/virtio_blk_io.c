@@ -47,8 +47,6 @@ struct vblk_rq {
 #define VBLK_RQ_HAS_LAST    4u
 BLK_PDU_ACCESSOR(vblk_rq, struct vblk_rq)
 
-/* Scratch for the dry run of a request's split (interrupts off while used). */
-static struct virtq_desc dry_run_table[VIRTIO_BLK_MAX_DATA_DESC];
 
 struct vblk *vblk_of(const struct blk_dev *dev)
 {
@@ -572,7 +570,7 @@ static enum blk_cause dry_run(struct vblk *vb, struct blk_request *req, uint32_t
         uint64_t max = left < (uint64_t)vb->lim.max_transfer * bs
                      ? left : (uint64_t)vb->lim.max_transfer * bs;
         uint64_t got = virtio_blk_map_data(req->segs, req->nsegs, &c, max, bs, vb->lim.seg_max,
-                                           vb->lim.size_max, false, dry_run_table, &n);
+                                           vb->lim.size_max, false, vb->dry_run_table, &n);
         if (!got)
             return blk_refuse(req, BLK_CAUSE_INVALID, "block %llu of the %s (lba %llu) spans more "
                               "than the %u data descriptors of one virtio-blk request (seg_max), "
@@ -842,10 +840,25 @@ static void vblk_shutdown(struct blk_dev *dev)
         klog(LOG_ERR, "%s: shutdown: %s%s\n", vb->dev.name, flushed, why);
 }
 
+/* The queue's and the configuration's MSI-X entries to that CPU: the
+ * driver's state is kept with irq_save(), right only on the CPU its
+ * interrupts reach. Polled: nothing to move. */
+static bool vblk_bind_cpu(struct blk_dev *dev, uint32_t apic_id)
+{
+    struct vblk *vb = dev->priv;
+    if (vb->irq_mode != VBLK_IRQ_MSIX)
+        return true;
+    bool ok = pci_msix_retarget(vb->pci, vb->queue_entry, apic_id);
+    if (ok && vb->config_entry != vb->queue_entry)
+        ok = pci_msix_retarget(vb->pci, vb->config_entry, apic_id);
+    return ok;
+}
+
 const struct blk_ops vblk_blk_ops = {
     .submit = vblk_submit,
     .kick = vblk_kick,
     .poll = vblk_poll,
+    .bind_cpu = vblk_bind_cpu,
     .describe = vblk_describe,
     .shutdown = vblk_shutdown,
 };

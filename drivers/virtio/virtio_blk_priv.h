@@ -69,6 +69,9 @@ struct vblk {
     int bar;                        /* the common configuration's BAR */
     volatile void *common, *notify_base, *isr, *device_cfg;
     volatile void *notify;          /* queue 0's notify address */
+    /* Scratch for the dry run of a request's split: the device's own, since
+     * devices are driven by several CPUs at once (one each). */
+    struct virtq_desc dry_run_table[VIRTIO_BLK_MAX_DATA_DESC];
     struct virtio_pci_layout layout;
     uint64_t offered, accepted;
     struct virtio_blk_config config;

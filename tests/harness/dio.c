@@ -13,13 +13,22 @@
  *
  * The pools are allocated once, before the first case (the harness checks
  * every case for DMA leaks, and a pool is not one), below 4 GiB so any
- * controller reaches them; tests of other placements allocate their own. */
+ * controller reaches them; tests of other placements allocate their own.
+ *
+ * Parallel passes (dio_for_each(), design in dio.h). Locking rule: none is
+ * taken here. A device's record is written by one CPU at a time: the worker
+ * that took it between `started` and `finished` (release/acquire), the BSP
+ * otherwise; the pass itself is written by the BSP before any worker is
+ * posted, and workers share only its group counter (one atomic word holding
+ * the pass's generation and the next group, so that a worker still running
+ * for an abandoned pass can never take a group of a later one). */
 #include "tests/harness/dio.h"
 #include "drivers/blk/storage.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "tests/harness/ktest.h"
 #include "kernel/leftout.h"
+#include "kernel/smp.h"
 #include "kernel/smbios.h"
 #include "kernel/time.h"
 #include "lib/format.h"
@@ -32,9 +41,13 @@
 
 static bool check_expect_key(const struct cmdline_key *key, const struct cmdline_value *value,
                              char *why, size_t why_size);
+static void pass_abandon(struct ktest *t);
 
 CMDLINE_UINT(uint64_t, dio_seed_key, "dio.seed", 0, 0, ~0ull,
              "seed of the harness's data stamps and random choices (0: from the TSC; always printed)");
+CMDLINE_BOOL(dio_parallel_key, "dio.parallel", true,
+             "test the devices on every online CPU at once, one device per CPU (on, default), "
+             "or one after another on the BSP (off)");
 CMDLINE_STRING(dio_expect_key, "dio.expect", 96, "",
                "verify blocks a host tool stamped (tools/verify-image --seed) read-only, first of all",
                .check = check_expect_key, .value_syntax = "LBA:COUNT:SEED:GEN");
@@ -162,10 +175,21 @@ bool dio_prepare(const char **reason)
                 klog(LOG_WARN, "dio: %s: no memory for the buffer pool (%llu MiB free); its "
                      "cases skip\n", dev->name, (unsigned long long)(memory_free_bytes() >> 20));
         }
+        if (dio_parallel_key && smp_online_count() > 1) {
+            d->capture_buf = memory_alloc_state(DIO_CAPTURE_BYTES);
+            d->standin_mem = memory_alloc_state(ktest_standin_size());
+            if (!d->capture_buf || !d->standin_mem) {
+                d->capture_buf = NULL;
+                klog(LOG_WARN, "dio: %s: no memory to run it beside the others; it runs on the "
+                     "BSP after them\n", dev->name);
+            }
+        }
         kprintf("dio: %s (%s, %llu blocks of %u bytes): %s\n", dev->name, dev->kind,
                 (unsigned long long)dev->nblocks, dev->block_size, dev->access);
     }
     prepared = true;
+    if (dio_parallel_key && smp_online_count() > 1)
+        ktest_set_abandon_hook(pass_abandon);
     return true;
 }
 
@@ -218,29 +242,326 @@ void dio_skip(struct ktest *t, struct dio_dev *d, const char *fmt, ...)
     d->case_skipped = true;
 }
 
+/* True (said, as d's skip) when fn does not run on d in this case. */
+static bool skipped_up_front(struct ktest *t, struct dio_dev *d, bool write_test)
+{
+    if (d->busy)
+        dio_skip(t, d, "still running on cpu %u for a case abandoned at its timeout", d->ran_on);
+    else if (write_test && !d->dev->writable)
+        dio_skip(t, d, "%s", d->dev->access);
+    else if (!d->rbuf.virt || (d->dev->writable && !d->wbuf.virt))
+        dio_skip(t, d, "no buffer pool: %u KiB of DMA memory below 4 GiB were not free "
+                 "for it when the suite began", (d->dev->writable ? 2 : 1) *
+                 ((DIO_POOL_BYTES + DIO_POOL_SLACK) >> 10));
+    else
+        return false;
+    return true;
+}
+
+static void tally_case(struct dio_dev *d, unsigned *ran, unsigned *skipped)
+{
+    if (d->case_failed)
+        d->tally.failed++;
+    else if (d->case_skipped)
+        d->tally.skipped++;
+    else
+        d->tally.passed++;
+    (*ran)++;
+    *skipped += d->case_skipped && !d->case_failed;
+}
+
+/* ---- the parallel pass ---- */
+
+/* One pass at a time; its record outlives the case (a worker of an
+ * abandoned pass may still read it), so it is static. */
+struct pass {
+    struct ktest *t;
+    dio_dev_fn fn;
+    bool write_test;
+    unsigned *group_first;      /* per group: its first device (dio_devs index) */
+    unsigned ngroups;
+    volatile uint64_t next;     /* generation << 32 | next group */
+    volatile bool stop;         /* given up: take no more devices */
+    bool active;                /* between its start and its end on the BSP */
+};
+static struct pass pass;
+static uint32_t pass_generation;
+static unsigned *group_room;    /* dio_dev_count entries, allocated at the first pass */
+
+static bool in_group(const struct dio_dev *a, const struct dio_dev *b)
+{
+    return a->dev->cpu_group == b->dev->cpu_group;
+}
+
+/* The next group for a worker of generation gen; false when there is none
+ * (or the pass is no longer gen's). */
+static bool take_group(uint32_t gen, unsigned *group)
+{
+    uint64_t cur = __atomic_load_n(&pass.next, __ATOMIC_ACQUIRE);
+    for (;;) {
+        if ((uint32_t)(cur >> 32) != gen || (uint32_t)cur >= pass.ngroups ||
+            __atomic_load_n(&pass.stop, __ATOMIC_ACQUIRE))
+            return false;
+        if (__atomic_compare_exchange_n(&pass.next, &cur, cur + 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            *group = (uint32_t)cur;
+            return true;
+        }
+    }
+}
+
+static bool needs_binding(const struct blk_dev *dev)
+{
+    return !dev->any_cpu && dev->irq_completion;
+}
+
+/* Its interrupts to this CPU (an AP), or back to the BSP; false when they
+ * cannot be moved. */
+static bool bind(struct blk_dev *dev, uint32_t apic_id)
+{
+    return !needs_binding(dev) || (dev->ops->bind_cpu && dev->ops->bind_cpu(dev, apic_id));
+}
+
+static void run_on_this_cpu(struct dio_dev *d)
+{
+    bool on_ap = cpu_index() != 0;
+    uint32_t bsp_apic_id = smp_cpu(0)->local.apic_id;
+    if (on_ap && !bind(d->dev, cpu_apic_id())) {
+        bind(d->dev, bsp_apic_id);      /* a half-moved pair of entries goes back */
+        d->deferred = true;
+        __atomic_store_n(&d->finished, 1, __ATOMIC_RELEASE);
+        return;
+    }
+    __atomic_store_n(&d->ran_on, cpu_index(), __ATOMIC_RELAXED);
+    __atomic_store_n(&d->started, 1, __ATOMIC_RELEASE);
+    bool captured = console_capture_begin(&d->capture, d->capture_buf, DIO_CAPTURE_BYTES);
+    d->standin = ktest_standin_begin(d->standin_mem, pass.t);
+    pass.fn(d->standin, d);
+    if (captured)
+        console_capture_end();
+    if (on_ap && !bind(d->dev, bsp_apic_id))
+        klog(LOG_ERR, "dio: %s: its interrupts could not be moved back to the BSP\n", d->dev->name);
+    d->busy = false;
+    __atomic_store_n(&d->finished, 1, __ATOMIC_RELEASE);
+}
+
+/* A worker: groups until none is left; in a group its devices in order.
+ * The BSP's first runs the devices that must stay on the BSP. */
+static void worker(void *arg)
+{
+    uint32_t gen = (uint32_t)(uintptr_t)arg;
+    unsigned g;
+    if (cpu_index() == 0)
+        for (struct dio_dev *d = dio_devs; d < dio_devs + dio_dev_count; d++)
+            if (d->in_pass && d->bsp_only)
+                run_on_this_cpu(d);
+    while (take_group(gen, &g)) {
+        struct dio_dev *first = &dio_devs[pass.group_first[g]];
+        for (struct dio_dev *d = first; d < dio_devs + dio_dev_count; d++) {
+            if (!d->in_pass || d->bsp_only || !in_group(d, first))
+                continue;
+            if (__atomic_load_n(&pass.stop, __ATOMIC_ACQUIRE) ||
+                (uint32_t)(__atomic_load_n(&pass.next, __ATOMIC_ACQUIRE) >> 32) != gen)
+                return;
+            run_on_this_cpu(d);
+        }
+    }
+}
+
+/* Sorts the devices into the pass: those fn runs on that can leave the BSP
+ * (a capture buffer, an own pool), grouped by cpu_group. False when fewer
+ * than two groups would run: then there is nothing to win. */
+static bool plan_pass(bool write_test)
+{
+    if (!group_room)
+        group_room = memory_alloc_state((uint64_t)dio_dev_count * sizeof(*group_room));
+    if (!group_room)
+        return false;
+    pass.group_first = group_room;
+    pass.ngroups = 0;
+    for (unsigned i = 0; i < dio_dev_count; i++) {
+        struct dio_dev *d = &dio_devs[i];
+        d->in_pass = false;
+        d->started = d->finished = 0;
+        bool eligible = d->capture_buf && !d->pool_borrowed && !d->busy &&
+                        !(write_test && !d->dev->writable) && d->rbuf.virt &&
+                        (!d->dev->writable || d->wbuf.virt);
+        if (!eligible)
+            continue;
+        d->in_pass = true;
+        d->deferred = false;
+        d->bsp_only = needs_binding(d->dev) && !d->dev->ops->bind_cpu;
+        if (d->bsp_only)
+            continue;
+        bool new_group = true;
+        for (unsigned g = 0; g < pass.ngroups && new_group; g++)
+            new_group = !in_group(&dio_devs[pass.group_first[g]], d);
+        if (new_group)
+            pass.group_first[pass.ngroups++] = i;
+    }
+    bool bsp_work = false;
+    for (unsigned i = 0; i < dio_dev_count; i++)
+        bsp_work |= dio_devs[i].in_pass && dio_devs[i].bsp_only;
+    return pass.ngroups + bsp_work > 1;
+}
+
+/* The end of a device's part in the pass, on the BSP, in device order: its
+ * output, its stand-in's verdict, or, still running, given up. */
+static void settle(struct ktest *t, struct dio_dev *d, bool giving_up)
+{
+    if (__atomic_load_n(&d->finished, __ATOMIC_ACQUIRE) && d->deferred) {
+        if (giving_up)
+            dio_skip(t, d, "not run: the case timed out first");
+        else
+            pass.fn(t, d);      /* its interrupts stay on the BSP: it runs here, in its place */
+        return;
+    }
+    if (__atomic_load_n(&d->finished, __ATOMIC_ACQUIRE)) {
+        console_capture_emit(&d->capture);
+        ktest_standin_end(t, d->standin);
+        return;
+    }
+    if (!__atomic_load_n(&d->started, __ATOMIC_ACQUIRE)) {
+        dio_skip(t, d, "not run: the case %s before its turn", giving_up ? "timed out" : "ended");
+        return;
+    }
+    unsigned cpu = __atomic_load_n(&d->ran_on, __ATOMIC_RELAXED);
+    if (cpu == cpu_index()) {
+        /* The BSP's own, cut by the timeout's jump: nothing of it runs on. */
+        console_capture_emit(&d->capture);
+        ktest_standin_end(t, d->standin);
+    } else {
+        console_capture_abandon(&d->capture);
+        d->busy = true;
+    }
+    DIO_FAIL(t, d, BLK_OK, "still running on cpu %u when the case %s: given up there%s", cpu,
+             giving_up ? "timed out" : "ended",
+             cpu == cpu_index() ? "" : "; later cases skip it until it returns");
+}
+
+/* The pass is over (every device finished), or given up at the case's
+ * deadline: on the BSP, every device in order, so the report reads as a run
+ * one device after another would. A pass device's output and verdict come
+ * from its capture and stand-in; the others run here, on the BSP, in their
+ * place (every pass device has finished, so nothing runs beside them), or,
+ * when giving up, are not run. */
+/* Which CPU drove which device: "dio: in parallel: ahci0p0 cpu 0, nvme0n1
+ * cpu 2, ..." (several lines for many devices), before their outputs. */
+#define PASS_NAMES_PER_LINE 8
+static void say_where(struct ktest *t)
+{
+    char line[160 + PASS_NAMES_PER_LINE * 32];
+    int len = 0;
+    unsigned on_line = 0;
+    for (unsigned i = 0; i < dio_dev_count; i++) {
+        const struct dio_dev *d = &dio_devs[i];
+        if (!d->in_pass || !d->started || d->deferred)
+            continue;
+        unsigned cpu = d->ran_on;
+        if (!on_line)
+            len = snprintf(line, sizeof(line), "dio: in parallel:");
+        len += snprintf(line + len, sizeof(line) - (size_t)len, "%s %s cpu %u", on_line ? "," : "",
+                        d->dev->name, cpu);
+        if (++on_line == PASS_NAMES_PER_LINE) {
+            ktest_diag(t, "%s", line);
+            on_line = 0;
+        }
+    }
+    if (on_line)
+        ktest_diag(t, "%s", line);
+}
+
+static void pass_end(struct ktest *t, bool giving_up)
+{
+    unsigned ran = 0, skipped = 0;
+    __atomic_store_n(&pass.stop, true, __ATOMIC_RELEASE);
+    console_capture_end();              /* the BSP's, when the timeout cut its own device */
+    pass.active = false;
+    say_where(t);
+    for (unsigned i = 0; i < dio_dev_count; i++) {
+        struct dio_dev *d = &dio_devs[i];
+        if (d->in_pass)
+            settle(t, d, giving_up);
+        else if (skipped_up_front(t, d, pass.write_test))
+            ;
+        else if (giving_up)
+            dio_skip(t, d, "not run: the case timed out first");
+        else
+            pass.fn(t, d);
+        tally_case(d, &ran, &skipped);
+    }
+    if (ran && skipped == ran)
+        ktest_skip(t, "no device this case applies to");
+}
+
+/* ktest's abandon hook: the case timed out while a pass ran. */
+static void pass_abandon(struct ktest *t)
+{
+    if (pass.active)
+        pass_end(t, true);
+}
+
+/* Every device of the pass finished, or the deadline: false at the deadline. */
+static bool wait_pass(uint64_t deadline)
+{
+    for (unsigned i = 0; i < dio_dev_count; i++) {
+        const struct dio_dev *d = &dio_devs[i];
+        while (d->in_pass && !__atomic_load_n(&d->finished, __ATOMIC_ACQUIRE)) {
+            if (deadline_passed(deadline))
+                return false;
+            cpu_pause();
+        }
+    }
+    return true;
+}
+
+/* A CPU still running a worker of an abandoned pass could take devices of
+ * a new one: until every AP is back, devices run one after another. */
+static bool every_ap_idle(void)
+{
+    for (unsigned k = 1; k < smp_online_count(); k++)
+        if (!smp_call_done(smp_online_cpu(k)))
+            return false;
+    return true;
+}
+
+/* False (nothing done) when a pass would not help or cannot run. */
+static bool run_parallel(struct ktest *t, bool write_test, dio_dev_fn fn)
+{
+    if (!every_ap_idle() || !plan_pass(write_test))
+        return false;
+    for (unsigned i = 0; i < dio_dev_count; i++)
+        dio_devs[i].case_failed = dio_devs[i].case_skipped = false;
+    pass.t = t;
+    pass.fn = fn;
+    pass.write_test = write_test;
+    pass.stop = false;
+    uint32_t gen = ++pass_generation;
+    __atomic_store_n(&pass.next, (uint64_t)gen << 32, __ATOMIC_RELEASE);
+    pass.active = true;
+    unsigned posted = 0;
+    for (unsigned k = 1; k < smp_online_count() && posted < pass.ngroups; k++)
+        posted += smp_call(smp_online_cpu(k), worker, (void *)(uintptr_t)gen);
+    worker((void *)(uintptr_t)gen);
+    /* The case's timer ends a longer wait (pass_abandon(), from ktest);
+     * a second past it the timer did not come, and the wait ends here. */
+    bool whole = wait_pass(ktest_deadline_ns(t) + 1000000000ull);
+    pass_end(t, !whole);
+    return true;
+}
+
 void dio_for_each(struct ktest *t, bool write_test, dio_dev_fn fn)
 {
     unsigned ran = 0, skipped = 0;
 
+    if (dio_parallel_key && smp_online_count() > 1 && run_parallel(t, write_test, fn))
+        return;
     for (unsigned i = 0; i < dio_dev_count; i++) {
         struct dio_dev *d = &dio_devs[i];
         d->case_failed = d->case_skipped = false;
-        if (write_test && !d->dev->writable)
-            dio_skip(t, d, "%s", d->dev->access);
-        else if (!d->rbuf.virt || (d->dev->writable && !d->wbuf.virt))
-            dio_skip(t, d, "no buffer pool: %u KiB of DMA memory below 4 GiB were not free "
-                     "for it when the suite began", (d->dev->writable ? 2 : 1) *
-                     ((DIO_POOL_BYTES + DIO_POOL_SLACK) >> 10));
-        else
+        if (!skipped_up_front(t, d, write_test))
             fn(t, d);
-        if (d->case_failed)
-            d->tally.failed++;
-        else if (d->case_skipped)
-            d->tally.skipped++;
-        else
-            d->tally.passed++;
-        ran++;
-        skipped += d->case_skipped && !d->case_failed;
+        tally_case(d, &ran, &skipped);
     }
     if (ran && skipped == ran)
         ktest_skip(t, "no device this case applies to");

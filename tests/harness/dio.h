@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "drivers/blk/blk.h"
 #include "kernel/memory.h"
+#include "kernel/console.h"
 #include "lib/stamp.h"
 
 #define DIO_POOL_BYTES      (4u * 1024 * 1024)  /* the largest transfer tested */
@@ -19,6 +20,7 @@
 #define DIO_POOL_RESERVE    (64ull << 20)       /* kept free for the cases' own buffers */
 #define DIO_MAP_CAPACITY    2048
 #define DIO_MISCOMPARE_RECORDS 4                /* full records per request; the rest counted */
+#define DIO_CAPTURE_BYTES   (64u * 1024)        /* one device's output in one case, run in parallel */
 
 struct ktest;
 
@@ -39,6 +41,17 @@ struct dio_dev {
     struct dio_tally tally;
     /* The running case's verdict on this device. */
     bool case_failed, case_skipped;
+    /* The parallel pass (dio_for_each with several CPUs online): */
+    char *capture_buf;              /* DIO_CAPTURE_BYTES, or NULL: never run on another CPU */
+    struct console_capture capture; /* its output while it runs there */
+    void *standin_mem;              /* its stand-in for the case (tests/harness/ktest.h) */
+    struct ktest *standin;
+    bool in_pass;                   /* taken into the running pass */
+    bool bsp_only;                  /* in it, but run by the BSP (see dio_for_each) */
+    volatile bool deferred;         /* its worker could not bind it: the BSP runs it after */
+    volatile uint32_t started, finished;    /* by the worker that took it */
+    volatile uint32_t ran_on;       /* that worker's CPU index */
+    volatile bool busy;             /* still running for a case abandoned at its timeout */
 };
 
 /* Once, before the first dio case: seed, per-device state and buffer pools.
@@ -52,7 +65,19 @@ uint32_t dio_pool_blocks(const struct dio_dev *d);
 
 /* Runs fn for every device (writable ones only when `write_test`; read-only
  * devices are then skipped with the reason from dev->access), and tallies the
- * device's outcome. The case is skipped when every device skipped. */
+ * device's outcome. The case is skipped when every device skipped.
+ *
+ * With several CPUs online (and dio.parallel=on, the default) the devices
+ * run at once, one device per CPU, the BSP among them: the devices of one
+ * blk_dev.cpu_group one after another on one CPU; a device whose driver
+ * is not safe from any CPU (blk_dev.any_cpu false) and takes interrupts has
+ * them moved to the CPU that drives it (blk_ops.bind_cpu) and back to the
+ * BSP after, or runs on the BSP when they cannot move; a device borrowing
+ * another's buffer pool runs on the BSP after the others. Each gets a stand-in
+ * for t (its own verdict and buffers) and its console output is captured
+ * and written out whole, in device order, so the report reads exactly as a
+ * run one device after another would, only sooner. fn must therefore keep
+ * its state in d, on its stack or in its own buffers, never in statics. */
 typedef void (*dio_dev_fn)(struct ktest *t, struct dio_dev *d);
 void dio_for_each(struct ktest *t, bool write_test, dio_dev_fn fn);
 

@@ -302,6 +302,29 @@ static unsigned release_case_buffers(struct ktest *t, bool abandoned)
 }
 const char *ktest_current(void) { return running ? running_name : NULL; }
 
+/* ---- stand-ins for work on other CPUs ---- */
+
+static void (*abandon_hook)(struct ktest *t);
+
+void ktest_set_abandon_hook(void (*hook)(struct ktest *t)) { abandon_hook = hook; }
+
+size_t ktest_standin_size(void) { return sizeof(struct ktest); }
+
+struct ktest *ktest_standin_begin(void *memory, const struct ktest *t)
+{
+    struct ktest *s = memory;
+    *s = (struct ktest){ .suite = t->suite, .kcase = t->kcase, .param = t->param, .depth = t->depth };
+    memcpy(s->name, t->name, sizeof(s->name));
+    return s;
+}
+
+void ktest_standin_end(struct ktest *t, struct ktest *standin)
+{
+    if (standin->failed)
+        t->failed = true;
+    release_case_buffers(standin, false);
+}
+
 /* ---- running ---- */
 
 /* kernel/isr.S: callee-saved registers, stack pointer, return address. */
@@ -360,6 +383,12 @@ static void case_timeout_interrupt(void *ctx, struct irq_frame *frame)
     }
     apic_eoi();
     ktest_longjmp(case_jump, 1);
+}
+
+uint64_t ktest_deadline_ns(const struct ktest *t)
+{
+    (void)t;
+    return case_deadline_ns;
 }
 
 void ktest_set_timeout(struct ktest *t, uint32_t ms)
@@ -476,6 +505,8 @@ static void run_once(struct ktest *t)
         /* Back from case_timeout_interrupt(), on an interrupt gate: IF is clear. */
         irq_enable();
         abandoned = true;
+        if (abandon_hook)
+            abandon_hook(t);
         ktest_fail_at(t, __FILE__, __LINE__, "timed out after %llu ms: the case was abandoned",
                       (unsigned long long)case_timeout_ms);
     }

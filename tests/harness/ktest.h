@@ -134,6 +134,26 @@ struct dma_region ktest_dma_alloc(struct ktest *t, uint64_t size, uint64_t align
                                   uint64_t boundary, enum dma_placement placement);
 void ktest_dma_free(struct ktest *t, struct dma_region *region);
 
+/* Work done on another CPU for the running case (the parallel dio harness):
+ * a stand-in takes the case's identity (its name, depth, parameter) with a
+ * verdict and buffer list of its own, so that the CPU never touches the
+ * case's own state, and a stand-in whose work outlives the case (abandoned
+ * at its timeout) writes only into its own memory. Give it at least
+ * ktest_standin_size() bytes, 16-byte aligned. Everything above that takes a
+ * struct ktest works on a stand-in, from its CPU, except ktest_set_timeout
+ * (the case's clock is the BSP's). */
+size_t ktest_standin_size(void);
+struct ktest *ktest_standin_begin(void *memory, const struct ktest *t);
+/* On the BSP once the stand-in's work returned: its failure becomes t's and
+ * its buffers go back. */
+void ktest_standin_end(struct ktest *t, struct ktest *standin);
+/* When the running case must end: time_ns() at its deadline. */
+uint64_t ktest_deadline_ns(const struct ktest *t);
+/* Called on the BSP when a case is abandoned at its timeout, before its
+ * failure is reported: what runs on other CPUs for it is said and given up
+ * there (tests/harness/dio.c). */
+void ktest_set_abandon_hook(void (*hook)(struct ktest *t));
+
 /* The harness. Returns the exit status (enum bareio_exit in kernel/exit.h). */
 int ktest_run_all(const char *selection);
 /* Called by the exception handler: reports the running case as crashed, closes

@@ -75,7 +75,7 @@ static void expect_on_device(struct ktest *t, struct dio_dev *d)
                  (unsigned long long)lba);
         return;
     }
-    expect_matched++;
+    __atomic_fetch_add(&expect_matched, 1, __ATOMIC_RELAXED);    /* devices run at once */
     struct stamp_key k = dio_key(d, gen);
     k.seed = seed;
     uint32_t chunk = dio_pool_blocks(d);
@@ -361,7 +361,9 @@ static void segments_on_device(struct ktest *t, struct dio_dev *d)
     if (total < PAGE + 2048)
         total += bs;
     uint32_t count = total / bs;
-    static uint8_t linear[3 * PAGE];
+    /* Its own, not a static: devices run on several CPUs at once (dio.h). */
+    struct dma_region linear_mem = ktest_dma_alloc(t, 3 * PAGE, 0, 0, DMA_ANYWHERE);
+    uint8_t *linear = linear_mem.virt;
     struct blk_seg wsegs[3], rsegs[3];
     struct blk_request req;
     bool page_rule = dev->page_segments;
@@ -370,7 +372,11 @@ static void segments_on_device(struct ktest *t, struct dio_dev *d)
         dio_skip(t, d, "takes at most %u segments", dev->max_segs);
         return;
     }
-    if (total > sizeof(linear)) {
+    if (!linear) {
+        DIO_FAIL(t, d, BLK_OK, "no memory for a %u-byte linear buffer", 3 * PAGE);
+        return;
+    }
+    if (total > 3 * PAGE) {
         dio_skip(t, d, "blocks of %u bytes are too large for this layout", bs);
         return;
     }
@@ -526,9 +532,8 @@ struct qd_slot {
     uint64_t gen;
 };
 
-static struct qd_slot qd_slots[QD_MAX];
 
-static bool overlaps_busy(uint64_t lba, uint32_t count)
+static bool overlaps_busy(const struct qd_slot *qd_slots, uint64_t lba, uint32_t count)
 {
     for (unsigned i = 0; i < QD_MAX; i++) {
         const struct blk_request *r = &qd_slots[i].req;
@@ -559,8 +564,8 @@ static void qd_finish(struct ktest *t, struct dio_dev *d, struct qd_slot *s, uns
 /* Issues `total` requests keeping `depth` in flight; never two requests on
  * the same LBA at once, so each write lands before the next one to its LBA
  * is issued and every read has one right answer. */
-static void qd_run(struct ktest *t, struct dio_dev *d, struct rng *rng, unsigned depth,
-                   uint64_t window, uint64_t wcount)
+static void qd_run(struct ktest *t, struct dio_dev *d, struct qd_slot *qd_slots, struct rng *rng,
+                   unsigned depth, uint64_t window, uint64_t wcount)
 {
     struct blk_dev *dev = d->dev;
     uint32_t bs = dev->block_size;
@@ -576,7 +581,7 @@ static void qd_run(struct ktest *t, struct dio_dev *d, struct rng *rng, unsigned
             struct qd_slot *s = &qd_slots[slot];
             uint32_t count = (uint32_t)rng_range(rng, 1, min_u64(QD_MAX_BLOCKS, wcount));
             uint64_t lba = window + rng_below(rng, wcount - count + 1);
-            if (overlaps_busy(lba, count))
+            if (overlaps_busy(qd_slots, lba, count))
                 break;                  /* wait for a completion, then try again */
             bool write = rng_below(rng, 2) == 0;
             const struct dma_region *pool = write ? &d->wbuf : &d->rbuf;
@@ -640,9 +645,14 @@ static void qd_on_device(struct ktest *t, struct dio_dev *d)
     /* Start from known content, so reads of never-written blocks are checked too. */
     if (!dio_write_stamped(t, d, window, (uint32_t)wcount, 0, "queue depth window"))
         return;
-    memset(qd_slots, 0, sizeof(qd_slots));
+    /* The device's own slots, not a static: devices run on several CPUs at once. */
+    struct dma_region slot_mem = ktest_dma_alloc(t, QD_MAX * sizeof(struct qd_slot), 0, 0, DMA_ANYWHERE);
+    if (!slot_mem.virt) {
+        DIO_FAIL(t, d, BLK_OK, "no memory for %d request slots", QD_MAX);
+        return;
+    }
     for (unsigned depth = 1; depth <= max_depth; depth *= 2)
-        qd_run(t, d, &rng, depth, window, wcount);
+        qd_run(t, d, slot_mem.virt, &rng, depth, window, wcount);
     /* The final generation of every block in the window. */
     dio_read_verify(t, d, window, (uint32_t)wcount, "queue depth window after the sweep");
 }
