@@ -123,7 +123,10 @@ bool console_capture_begin(struct console_capture *cap, char *buf, size_t size)
         return false;
     uint64_t flags = irq_save();
     bool taken = console_lock();
-    *cap = (struct console_capture){ .buf = buf, .size = size, .next_begun = begun };
+    /* What an abandoned run of the same capture dropped is said at its next
+     * emit, in its own place in the report. */
+    uint64_t carried = cap->abandoned ? cap->dropped : 0;
+    *cap = (struct console_capture){ .buf = buf, .size = size, .dropped = carried, .next_begun = begun };
     begun = cap;
     me->capture = cap;
     console_unlock(taken);

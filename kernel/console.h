@@ -52,7 +52,9 @@ void console_crash_takeover(void);
  * begun, then stops capturing everywhere: the crash report is never held
  * back. console_capture_abandon() is for work given up while its CPU still
  * runs (a timed-out case): its text so far is written out, and what that
- * CPU writes after goes nowhere (counted) until it ends the capture. */
+ * CPU writes after goes nowhere (counted) until it ends the capture; the
+ * count is said when the same capture is next begun and emitted. A capture
+ * must be zeroed before its first begin. */
 struct console_capture {
     char *buf;
     size_t size, len;

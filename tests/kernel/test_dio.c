@@ -12,6 +12,7 @@
 #include "drivers/blk/blk.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "tests/harness/dio.h"
 #include "tests/harness/ktest.h"
 #include "kernel/memory.h"
@@ -1010,6 +1011,49 @@ static void final_on_device(struct ktest *t, struct dio_dev *d)
 
 static void dio_final_read_back(struct ktest *t) { dio_for_each(t, true, final_on_device); }
 
+/* ---- the parallel pass itself (explicit: they end a case, or the run) ---- */
+
+#define STALL_MS 3000
+
+/* A device an AP drives stalls past the case's 1 s timeout; the BSP's own
+ * return at once. The pass is given up: the stalled devices are named as
+ * still running on their CPU, their text so far comes out in order, and
+ * what they say after is dropped (and counted). */
+static void stall_on_ap(struct ktest *t, struct dio_dev *d)
+{
+    if (cpu_index() == 0)
+        return;
+    ktest_diag(t, "%s: cpu %u stalls %u ms", d->dev->name, cpu_index(), STALL_MS);
+    delay_ms(STALL_MS);
+    ktest_diag(t, "%s: back after the stall (this line must not reach the report)", d->dev->name);
+}
+static void dio_parallel_pass_given_up_at_timeout(struct ktest *t) { dio_for_each(t, false, stall_on_ap); }
+
+/* After that: a device still running for the abandoned case is skipped, by
+ * name and CPU, until it returns; then every device runs again. */
+static void touch(struct ktest *t, struct dio_dev *d)
+{
+    ktest_diag(t, "%s: driven by cpu %u", d->dev->name, cpu_index());
+}
+static void dio_parallel_after_a_given_up_pass(struct ktest *t)
+{
+    dio_for_each(t, false, touch);
+    delay_ms(STALL_MS);
+    ktest_diag(t, "after %u ms:", STALL_MS);
+    dio_for_each(t, false, touch);
+}
+
+/* An exception on an AP in the middle of a pass is a crash of the case,
+ * named with that CPU; the other devices' text so far comes out before
+ * the crash report. */
+static void fault_on_ap(struct ktest *t, struct dio_dev *d)
+{
+    ktest_diag(t, "%s: driven by cpu %u", d->dev->name, cpu_index());
+    if (cpu_index() != 0)
+        __asm__ volatile("ud2");
+}
+static void dio_parallel_exception_on_an_ap(struct ktest *t) { dio_for_each(t, false, fault_on_ap); }
+
 static const struct ktest_case dio_cases[] = {
     KTEST_CASE_TIMEOUT(dio_expect_seeded_blocks, 60000),
     KTEST_CASE(dio_device_access),
@@ -1030,5 +1074,10 @@ static const struct ktest_case dio_cases[] = {
     KTEST_CASE_TIMEOUT(dio_transfer_above_maximum, 120000),
     KTEST_CASE(dio_invalid_namespace),
     KTEST_CASE_TIMEOUT(dio_final_read_back, 120000),
+    { .name = "dio_parallel_pass_given_up_at_timeout", .fn = dio_parallel_pass_given_up_at_timeout,
+      .timeout_ms = 1000, .flags = KTEST_EXPLICIT },
+    { .name = "dio_parallel_after_a_given_up_pass", .fn = dio_parallel_after_a_given_up_pass,
+      .timeout_ms = 20000, .flags = KTEST_EXPLICIT },
+    KTEST_CASE_EXPLICIT(dio_parallel_exception_on_an_ap),
 };
 KTEST_SUITE_FULL(dio, 70, dio_cases, dio_available);
