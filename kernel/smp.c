@@ -198,6 +198,19 @@ unsigned smp_online_cpu(unsigned k)
     return 0;
 }
 
+unsigned smp_this_online_rank(void)
+{
+    unsigned me = cpu_index(), k = 0;
+    for (unsigned i = 0; i < me && i < cpu_count; i++)
+        k += i == 0 || cpus[i].state == SMP_CPU_ONLINE;
+    return k;
+}
+
+uint32_t smp_online_apic_id(unsigned k)
+{
+    return cpus[smp_online_cpu(k)].local.apic_id;
+}
+
 bool smp_call_done(unsigned index)
 {
     if (!cpu_is_online_ap(index))

@@ -53,6 +53,12 @@ const struct smp_cpu *smp_cpu(unsigned index);
 /* The k'th online CPU's index (k = 0 is the BSP), in index order; k must be
  * below smp_online_count(). */
 unsigned smp_online_cpu(unsigned k);
+/* The running CPU's k (its place among the online CPUs, the BSP 0): what a
+ * driver with a queue per CPU picks its queue by. */
+unsigned smp_this_online_rank(void);
+/* The APIC id of the k'th online CPU (k below smp_online_count()): where a
+ * driver routes the interrupts of the queue that CPU uses. */
+uint32_t smp_online_apic_id(unsigned k);
 
 /* Gives the online AP `index` fn(arg) to run, with interrupts on, and wakes
  * it (a fixed IPI, IRQ_VECTOR_SMP_WAKE). False, and nothing posted, when

@@ -21,6 +21,7 @@
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
 #include "kernel/screen.h"
+#include "kernel/smp.h"
 #include "kernel/spinlock.h"
 #include "kernel/stage.h"
 #include "kernel/time.h"
@@ -282,12 +283,17 @@ enum blk_cause blk_submit(struct blk_dev *dev, struct blk_request *req)
     if (rc != BLK_OK)
         return rc;
     req->submit_ns = time_ns();
-    dev->submitted++;
+    __atomic_add_fetch(&dev->submitted, 1, __ATOMIC_RELAXED);  /* CPUs sharing dev */
     trace_record(dev, req, false);
     rc = dev->ops->submit(dev, req);
     if (rc != BLK_OK && req->cause == BLK_OK)
         req->cause = rc;
     return rc;
+}
+
+unsigned blk_queue_of_cpu(const struct blk_dev *dev)
+{
+    return dev->nqueues ? smp_this_online_rank() % dev->nqueues : 0;
 }
 
 void blk_kick(struct blk_dev *dev, unsigned queue)
@@ -344,6 +350,7 @@ enum blk_cause blk_io(struct blk_dev *dev, struct blk_request *req, enum blk_op 
     req->count = count;
     req->segs = segs;
     req->nsegs = nsegs;
+    req->queue = (uint16_t)blk_queue_of_cpu(dev);
     rc = blk_submit(dev, req);
     if (rc != BLK_OK)
         return rc;

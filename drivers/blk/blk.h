@@ -104,8 +104,9 @@ struct blk_seg {
 struct blk_request {
     /* Set by the caller. */
     uint8_t op;             /* enum blk_op */
-    uint8_t queue;          /* queue pair (taken modulo the device's nqueues) */
     uint16_t flags;         /* BLK_F_* */
+    uint16_t queue;         /* queue pair (taken modulo the device's nqueues); one per
+                             * CPU on drivers that have them: blk_queue_of_cpu() */
     uint32_t nsegs;
     uint64_t lba;
     uint32_t count;         /* logical blocks */
@@ -389,6 +390,10 @@ struct blk_dev *blk_find(const char *name);
  * in the trace ring and hands it to the driver. BLK_OK or the refusal's cause
  * (req->cause/detail set too; done() not called). */
 enum blk_cause blk_submit(struct blk_dev *dev, struct blk_request *req);
+/* The queue pair the running CPU uses on dev: its place among the online
+ * CPUs modulo nqueues (a driver with a queue per CPU routes that queue's
+ * interrupts to it). blk_io() submits there. */
+unsigned blk_queue_of_cpu(const struct blk_dev *dev);
 void blk_kick(struct blk_dev *dev, unsigned queue);
 unsigned blk_poll(struct blk_dev *dev, unsigned queue);
 /* Polls until req completes; a bound of timeout_ms (0: the device's

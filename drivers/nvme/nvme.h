@@ -412,8 +412,12 @@ bool nvme_shadow_needs_mmio(uint16_t event_idx, uint16_t new_value, uint16_t old
 #ifndef BAREIO_HOST_TEST
 #include "drivers/blk/fifo.h"
 #include "kernel/memory.h"
+#include "kernel/spinlock.h"
 
-#define NVME_MAX_IO_QUEUES      16
+/* The most I/O queue pairs asked for: one per MSI-X table entry after the
+ * admin queue's (a table holds at most 2048, PCIe 5.0 §7.7.2.2). By default
+ * the driver asks for one per online CPU (nvme.queues=0). */
+#define NVME_MAX_IO_QUEUES      2047
 #define NVME_ADMIN_DEPTH        32
 #define NVME_PAGE_SIZE          4096u
 #define NVME_MAX_TRANSFER_BYTES (4u << 20)  /* our cap when MDTS allows more or is 0 */
@@ -440,7 +444,11 @@ struct nvme_cmd {
     uint16_t last_status;
 };
 
+/* A queue pair's state is kept under its lock: the CPUs submitting on it and
+ * the one its MSI-X vector is routed to all take it (nvme_io.c says what it
+ * guards and where it is dropped). */
 struct nvme_queue {
+    struct spinlock lock;
     struct nvme_ctrl *ctrl;
     uint16_t qid;
     uint16_t depth;             /* entries in the SQ and the CQ */
@@ -462,6 +470,9 @@ struct nvme_queue {
     enum nvme_irq_mode irq_mode;    /* of this queue (a queue falls back to poll) */
     int vector;                 /* MSI-X: kernel vector, else -1 */
     uint16_t msix_index;
+    uint32_t irq_apic_id;       /* the CPU its MSI-X messages go to (MSI-X mode) */
+    uint32_t last_irq_apic_id;  /* the CPU its handler last ran on (tests) */
+    uint64_t irqs_off_target;   /* handler runs on a CPU other than irq_apic_id (tests) */
     uint64_t irq_seen_count;    /* irq_count(vector) when a stale CQE was first seen */
     uint64_t stale_since_ns;    /* a CQE waiting for its interrupt since */
     /* Statistics (tests). */
@@ -511,13 +522,20 @@ struct nvme_ctrl {
     bool shadow_doorbells;      /* Doorbell Buffer Config in effect */
     bool sgl;                   /* reads and writes in one segment go as one SGL data
                                  * block (Identify SGLS, nvme.sgl=) */
-    bool in_recovery;
+    /* Recovery (Abort, reset, the CSTS.CFS check that leads to one) is done
+     * by one CPU at a time: the one that claimed it (nvme_recovery_claim).
+     * While in_recovery is set no queue is touched but by that CPU. */
+    volatile bool in_recovery;
+    volatile uint32_t recovery_owner;   /* claimant's online rank + 1; 0: none */
+    unsigned recovery_depth;            /* nested claims by the owner */
     enum nvme_irq_mode irq_mode;
     uint16_t queue_depth;
     uint16_t nio;               /* I/O queue pairs */
     uint16_t nio_granted;       /* what Number of Queues allowed */
+    uint16_t nio_wanted;        /* what was asked for: nvme.queues, or one per online CPU */
+    uint16_t cpus_at_bring_up;  /* online CPUs when the queues were made */
     struct nvme_queue admin;
-    struct nvme_queue io[NVME_MAX_IO_QUEUES];
+    struct nvme_queue *io;      /* nio of them, allocated at bring-up */
     unsigned nns;               /* namespaces registered */
     unsigned ns_capacity;       /* entries of ns[] (every active NSID found) */
     struct nvme_ns *ns;
@@ -544,6 +562,8 @@ struct nvme_test_view {
     uint32_t max_transfer_bytes;    /* what one command moves (MDTS and the driver's cap) */
     uint32_t mdts_bytes;        /* 0: MDTS says no limit */
     uint16_t nio;               /* I/O queue pairs */
+    uint16_t nio_wanted;        /* asked of Number of Queues */
+    uint16_t nio_granted;       /* what it granted */
     uint16_t queue_depth;       /* entries per I/O queue */
     enum nvme_irq_mode irq_mode;
     bool alive;                 /* enabled and serving */
@@ -556,6 +576,9 @@ struct nvme_test_view {
         uint16_t depth;         /* entries in the SQ and the CQ */
         enum nvme_irq_mode irq_mode;    /* of this queue (it may have fallen back to poll) */
         uint64_t interrupts;    /* MSI-X handler runs, INTx pin assertions seen */
+        uint32_t irq_apic_id;   /* MSI-X: the CPU its messages are routed to */
+        uint32_t last_irq_apic_id;  /* the CPU its handler last ran on */
+        uint64_t irqs_off_target;   /* handler runs on any other CPU */
         uint64_t commands;      /* commands started (a request split in N is N) */
         uint64_t completed;     /* requests completed */
         uint64_t sq_doorbell_writes, cq_doorbell_writes;   /* doorbell updates */
@@ -634,6 +657,12 @@ uint16_t nvme_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid, bool *not_
 uint16_t nvme_doorbell_buffer_config(struct nvme_ctrl *c);
 
 /* nvme_queue.c: queue memory, SQEs, doorbells, CQ primitives. */
+/* Claims recovery of the controller for the running CPU (again, nested, when
+ * it holds it already); false when another CPU holds it: that one's reset
+ * reposts or fails what is in flight, so the caller leaves it alone. No CPU
+ * ever waits for a claim: it is a token, not a lock. */
+bool nvme_recovery_claim(struct nvme_ctrl *c);
+void nvme_recovery_release(struct nvme_ctrl *c);
 uint32_t nvme_read_csts(struct nvme_ctrl *c);
 /* SQ, CQ, `depth` command slots with `pages_per_cmd` PRP list pages each;
  * false (logged) when memory is short. */

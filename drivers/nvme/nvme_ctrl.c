@@ -18,6 +18,7 @@
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
 #include "kernel/mmio.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -28,8 +29,8 @@ static const struct cmdline_word nvme_irq_words[] = {
 CMDLINE_ENUM(nvme_irq_key, "nvme.irq", NVME_IRQ_MSIX, nvme_irq_words,
              "how NVMe completions are noticed: polling, MSI-X, or INTx (pin status polled, "
              "no IOAPIC)");
-CMDLINE_UINT(uint16_t, nvme_queues_key, "nvme.queues", 4, 1, NVME_MAX_IO_QUEUES,
-             "NVMe I/O queue pairs wanted per controller");
+CMDLINE_UINT(uint16_t, nvme_queues_key, "nvme.queues", 0, 0, NVME_MAX_IO_QUEUES,
+             "NVMe I/O queue pairs wanted per controller (0: one per online CPU)");
 CMDLINE_UINT(uint16_t, nvme_qdepth_key, "nvme.qdepth", 256, 2, 4096,
              "NVMe I/O queue entries (capped by CAP.MQES)");
 CMDLINE_BOOL(nvme_sgl_key, "nvme.sgl", true,
@@ -172,10 +173,12 @@ static void setup_shadow_doorbells(struct nvme_ctrl *c)
  * and the MSI-X table has entries for. Entry 0 is the admin queue's, polled
  * here; each I/O queue gets its own entry after it. A table of one entry is
  * shared: the single I/O queue takes entry 0 too (the admin completions it
- * also signals only cost a spurious reap). */
+ * also signals only cost a spurious reap). Fewer queues than CPUs: CPUs
+ * share them (blk_queue_of_cpu: the CPU's rank modulo the count). */
 static bool choose_io_queue_count(struct nvme_ctrl *c, uint16_t wanted, uint16_t granted,
                                   char *why, size_t why_size)
 {
+    c->nio_wanted = wanted;
     c->nio_granted = granted;
     c->nio = wanted < granted ? wanted : granted;
     c->msix_shared = c->irq_mode == NVME_IRQ_MSIX && c->pci->msix_table_size == 1;
@@ -188,7 +191,26 @@ static bool choose_io_queue_count(struct nvme_ctrl *c, uint16_t wanted, uint16_t
                  granted, c->pci->msix_table_size);
         return false;
     }
+    c->io = memory_alloc_state((uint64_t)c->nio * sizeof(*c->io));
+    if (!c->io) {
+        snprintf(why, why_size, "no memory for the state of %u I/O queue pairs", c->nio);
+        return false;
+    }
     return true;
+}
+
+/* How the queues sit with the CPUs, for the boot line. */
+static void format_queue_cpus(const struct nvme_ctrl *c, char *buf, size_t size)
+{
+    unsigned cpus = c->cpus_at_bring_up;
+    const char *s = cpus == 1 ? "" : "s";
+    if (c->nio == cpus)
+        snprintf(buf, size, "one per CPU (%u CPU%s)", cpus, s);
+    else if (c->nio < cpus)
+        snprintf(buf, size, "shared by %u CPU%s (%u wanted)", cpus, s, c->nio_wanted);
+    else
+        snprintf(buf, size, "%u more than the %u CPU%s (nvme.queues=%u)", c->nio - cpus, cpus, s,
+                 c->nio_wanted);
 }
 
 /* PRP list pages each command slot gets: enough for the largest transfer
@@ -243,7 +265,11 @@ static bool setup_io_queues(struct nvme_ctrl *c, bool first, char *why, size_t w
      * already are (addr_align and len_align 4). */
     unsigned sgls = NVME_SGLS_SUPPORT(c->id->sgls);
     c->sgl = nvme_sgl_key && (sgls == 1 || sgls == 2);
-    uint16_t wanted = first ? nvme_queues_key : c->nio;
+    if (first) {
+        unsigned cpus = smp_online_count();
+        c->cpus_at_bring_up = (uint16_t)(cpus < NVME_MAX_IO_QUEUES ? cpus : NVME_MAX_IO_QUEUES);
+    }
+    uint16_t wanted = !first ? c->nio : nvme_queues_key ? nvme_queues_key : c->cpus_at_bring_up;
     uint16_t st = nvme_set_number_of_queues(c, wanted, &granted);
     if (st) {
         nvme_status_describe(st, words, sizeof(words));
@@ -363,6 +389,7 @@ static void fill_namespace(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsi
     d->nqueues = c->nio;
     d->queue_depth = (uint16_t)(c->queue_depth - 1);
     d->irq_completion = c->irq_mode != NVME_IRQ_POLL;
+    d->any_cpu = true;          /* queue locks; each queue's vector goes to the CPU using it */
     d->ops = &nvme_blk_ops;
     d->priv = ns;
 }
@@ -562,16 +589,17 @@ static bool identify_controller(struct nvme_ctrl *c)
 
 static void print_controller(struct nvme_ctrl *c)
 {
-    char mn[4 * 40 + 1], sn[4 * 20 + 1], fr[4 * 8 + 1], mdts[24];
+    char mn[4 * 40 + 1], sn[4 * 20 + 1], fr[4 * 8 + 1], mdts[24], cpus[48];
     nvme_id_string(mn, sizeof(mn), c->id->mn, sizeof(c->id->mn));
     nvme_id_string(sn, sizeof(sn), c->id->sn, sizeof(c->id->sn));
     nvme_id_string(fr, sizeof(fr), c->id->fr, sizeof(c->id->fr));
     format_mdts(c, mdts, sizeof(mdts));
+    format_queue_cpus(c, cpus, sizeof(cpus));
     klog(LOG_INFO, "%s: %02x:%02x.%x %s, serial %s, firmware %s, NVMe %u.%u.%u, mdts %s, "
-         "queues %ux%u (granted %u), %s, shadow doorbells %s, %s, NN %u\n",
+         "queues %ux%u (granted %u), %s, %s, shadow doorbells %s, %s, NN %u\n",
          c->name, c->pci->bus, c->pci->device, c->pci->function, mn, sn, fr,
          NVME_VS_MAJOR(c->vs), NVME_VS_MINOR(c->vs), NVME_VS_TERTIARY(c->vs), mdts, c->nio,
-         c->queue_depth, c->nio_granted, ctrl_irq_name(c),
+         c->queue_depth, c->nio_granted, cpus, ctrl_irq_name(c),
          c->shadow_doorbells ? "on" : !(c->id->oacs & NVME_OACS_DBBUF) ? "off (not supported)"
          : nvme_shadow_db_key ? "off (config failed)" : "off (nvme.shadow_db=off)",
          c->sgl ? "sgl data blocks" : !NVME_SGLS_SUPPORT(c->id->sgls) ? "prp (no SGLs)"
@@ -692,30 +720,47 @@ BLK_DRIVER(nvme) = {
 
 /* ---- recovery ---- */
 
+/* Every queue's lock taken and dropped once: a CPU that was inside one when
+ * in_recovery was set has left it, and any that enters now sees the flag. */
+static void quiesce_queues(struct nvme_ctrl *c)
+{
+    for (uint16_t i = 0; i < c->nio; i++)
+        spin_unlock(&c->io[i].lock, spin_lock(&c->io[i].lock));
+}
+
+/* With the recovery token (claimed here, nested when the caller holds it):
+ * another CPU already recovering the controller does this reset's work, so
+ * this one returns true and leaves it to that one. */
 bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason)
 {
     char why[160];
 
+    if (!nvme_recovery_claim(c))
+        return true;
     c->in_recovery = true;
+    quiesce_queues(c);
     c->resets++;
     strlcpy(c->last_reset, reason, sizeof(c->last_reset));
     c->shadow_doorbells = false;
     klog(LOG_WARN, "%s: controller reset (%s)\n", c->name, reason);
     enum blk_cause rc = nvme_ctrl_enable(c, why, sizeof(why));
     bool ok = rc == BLK_OK && setup_io_queues(c, false, why, sizeof(why));
+    if (!ok)
+        c->alive = false;       /* before the flag drops: no CPU takes up a dead queue */
     c->in_recovery = false;
     if (!ok) {
-        c->alive = false;
         snprintf(c->last_recovery, sizeof(c->last_recovery), "reset failed: %s", why);
         klog(LOG_ERR, "%s: %s; the controller is out of service\n", c->name, c->last_recovery);
         for (uint16_t i = 0; i < c->nio; i++)
             nvme_io_fail_all(&c->io[i], BLK_CAUSE_ABORTED, c->last_recovery);
+        nvme_recovery_release(c);
         return false;
     }
     for (uint16_t i = 0; i < c->nio; i++)
         nvme_io_repost(&c->io[i]);
     klog(LOG_WARN, "%s: reset done, %u I/O queue pairs recreated, commands in flight reposted\n",
          c->name, c->nio);
+    nvme_recovery_release(c);
     return true;
 }
 

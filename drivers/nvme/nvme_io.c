@@ -21,12 +21,29 @@
  *   deadline is aborted; if the abort does not finish it the controller is
  *   reset (through ctrl->ops, which nvme_ctrl.c above registers), the late
  *   command fails with BLK_CAUSE_TIMEOUT and the other commands in flight are
- *   posted again (nvme_io_repost: they complete normally). */
+ *   posted again (nvme_io_repost: they complete normally).
+ * - A queue pair per CPU (nvme_ctrl.c makes one per online CPU by default):
+ *   a CPU submits, kicks and polls on blk_queue_of_cpu(), and the queue's
+ *   MSI-X vector is routed to that CPU (route_to_cpu), so its completions
+ *   are reaped where they were asked for.
+ *
+ * Locking. Each queue's lock (struct nvme_queue.lock) guards everything in
+ * it: the SQ/CQ indexes and doorbells, the command slots, the FIFO of
+ * waiting requests, its counters. submit, kick, poll, the MSI-X handler,
+ * repost and fail-all take it; the functions below the blk_ops run with it
+ * held. It is held across klog lines of queue events (lock order: a queue's
+ * lock, then the console's), never across a device wait: Abort and reset
+ * run with no queue lock held, by the CPU that holds the controller's
+ * recovery token (nvme_recovery_claim), and while in_recovery is set no
+ * other CPU posts, reaps or rings on any of the controller's queues. A CPU
+ * that finds a late command while another holds the token leaves it: that
+ * reset settles it. */
 #include "drivers/nvme/nvme.h"
 #include "drivers/pci/pci.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -235,6 +252,8 @@ static bool issue_part(struct nvme_queue *q, struct blk_request *req)
 static unsigned fill(struct nvme_queue *q)
 {
     unsigned written = 0;
+    if (q->ctrl->in_recovery)
+        return 0;               /* the reset's repost fills the queue again */
     while (!blk_fifo_empty(&q->pending) && q->in_flight < q->depth - 1 &&
            nvme_queue_sq_has_room(q))
         written += issue_part(q, blk_fifo_peek(&q->pending));
@@ -356,9 +375,36 @@ static void msix_handler(void *ctx, struct irq_frame *frame)
 {
     (void)frame;
     struct nvme_queue *q = ctx;
+    uint64_t flags = spin_lock(&q->lock);
+    uint32_t here = cpu_apic_id();
     q->interrupts++;
+    q->last_irq_apic_id = here;
+    if (here != q->irq_apic_id)
+        q->irqs_off_target++;
     if (!q->ctrl->in_recovery)
         reap(q, BLK_OK);
+    spin_unlock(&q->lock, flags);
+}
+
+/* Queue i (qid i + 1) serves the online CPUs of rank i, i + nio, ...
+ * (blk_queue_of_cpu); its messages go to the first of them. Enabling aimed
+ * the entry at the BSP; a CPU that no MSI address can name (APIC id above
+ * 255) leaves it there, said. A shared single entry stays with the BSP. */
+static void route_to_cpu(struct nvme_ctrl *c, struct nvme_queue *q)
+{
+    unsigned cpus = smp_online_count();
+    unsigned rank = c->msix_shared || !cpus ? 0 : (unsigned)(q->qid - 1) % cpus;
+    uint32_t apic_id = smp_online_apic_id(rank);
+
+    q->irq_apic_id = smp_online_apic_id(0);
+    if (rank == 0)
+        return;
+    if (!pci_msix_retarget(c->pci, q->msix_index, apic_id)) {
+        klog(LOG_WARN, "%s: queue %u: MSI-X entry %u cannot be routed to CPU %u (APIC id %u); "
+             "its interrupts go to the BSP\n", c->name, q->qid, q->msix_index, rank, apic_id);
+        return;
+    }
+    q->irq_apic_id = apic_id;
 }
 
 bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q)
@@ -381,6 +427,7 @@ bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q)
         q->irq_mode = NVME_IRQ_POLL;
         return false;
     }
+    route_to_cpu(c, q);
     return true;
 }
 
@@ -477,9 +524,19 @@ static bool abort_ended(struct nvme_queue *q, const struct nvme_cmd *cmd)
     struct nvme_ctrl *c = q->ctrl;
     snprintf(c->last_recovery, sizeof(c->last_recovery), "Abort accepted by the controller");
     uint64_t deadline = deadline_after_ms(c->timeout_ms);
-    while (cmd->in_flight && !deadline_passed(deadline))
+    for (;;) {
+        uint64_t flags = spin_lock(&q->lock);
         reap(q, BLK_OK);
-    return !cmd->in_flight;
+        /* Ended, or ended and the slot already reused (timed_out is cleared
+         * for a new command). */
+        bool ended = !cmd->in_flight || !cmd->timed_out;
+        spin_unlock(&q->lock, flags);
+        if (ended)
+            return true;
+        if (deadline_passed(deadline))
+            return false;
+        cpu_pause();
+    }
 }
 
 /* Why the Abort (status st) did not end its command, in words. */
@@ -498,14 +555,14 @@ static void abort_failure(uint16_t st, char *words, size_t size)
     }
 }
 
-/* A late command: Abort (§5.1), and when that does not end it, a controller
- * reset (§7.3) by the layer above (ctrl->ops), which reposts the rest. */
+/* A late command, marked timed out: Abort (§5.1), and when that does not
+ * end it, a controller reset (§7.3) by the layer above (ctrl->ops), which
+ * reposts the rest. The recovery token held, no queue lock. */
 static void timeout_recover(struct nvme_queue *q, uint16_t cid)
 {
     struct nvme_ctrl *c = q->ctrl;
     bool not_aborted = true;
 
-    mark_timed_out(q, cid);
     c->aborts_sent++;
     uint16_t st = nvme_abort(c, q->qid, cid, &not_aborted);
     if (st == 0 && !not_aborted && abort_ended(q, &q->cmds[cid]))
@@ -519,22 +576,44 @@ static void timeout_recover(struct nvme_queue *q, uint16_t cid)
     c->ops->reset(c, reason);
 }
 
-static void check_deadlines(struct nvme_queue *q)
+static bool is_late(const struct nvme_cmd *cmd, uint64_t now)
 {
-    uint64_t now = time_ns();
-    for (uint16_t cid = 0; cid < q->depth && q->in_flight; cid++) {
-        struct nvme_cmd *cmd = &q->cmds[cid];
-        if (cmd->in_flight && !cmd->timed_out && now >= cmd->deadline_ns) {
-            timeout_recover(q, cid);
-            now = time_ns();
-        }
-    }
+    return cmd->in_flight && !cmd->timed_out && now >= cmd->deadline_ns;
+}
+
+/* The first command in flight past its deadline, or -1 (queue lock held). */
+static int late_command(const struct nvme_queue *q, uint64_t now)
+{
+    for (uint16_t cid = 0; cid < q->depth; cid++)
+        if (is_late(&q->cmds[cid], now))
+            return cid;
+    return -1;
+}
+
+/* A late command seen by a poll, which dropped the queue lock since: with
+ * the recovery token, and when it is still late, marked and recovered.
+ * Without the token another CPU is recovering the controller, and its
+ * reset settles this command too (a later poll looks again). */
+static void recover_late(struct nvme_queue *q, uint16_t cid)
+{
+    struct nvme_ctrl *c = q->ctrl;
+    if (!nvme_recovery_claim(c))
+        return;
+    uint64_t flags = spin_lock(&q->lock);
+    bool late = c->alive && !c->in_recovery && is_late(&q->cmds[cid], time_ns());
+    if (late)
+        mark_timed_out(q, cid);
+    spin_unlock(&q->lock, flags);
+    if (late)
+        timeout_recover(q, cid);
+    nvme_recovery_release(c);
 }
 
 /* ---- after a controller reset ---- */
 
 void nvme_io_repost(struct nvme_queue *q)
 {
+    uint64_t flags = spin_lock(&q->lock);
     uint64_t now = time_ns();
     for (uint16_t cid = 0; cid < q->depth; cid++) {
         struct nvme_cmd *cmd = &q->cmds[cid];
@@ -549,10 +628,12 @@ void nvme_io_repost(struct nvme_queue *q)
     }
     fill(q);
     nvme_ring_sq(q);
+    spin_unlock(&q->lock, flags);
 }
 
 void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why)
 {
+    uint64_t flags = spin_lock(&q->lock);
     for (uint16_t cid = 0; cid < q->depth; cid++) {
         struct nvme_cmd *cmd = &q->cmds[cid];
         if (!cmd->in_flight)
@@ -569,6 +650,7 @@ void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *wh
         }
         fail_unissued(q, req);
     }
+    spin_unlock(&q->lock, flags);
 }
 
 /* ---- blk_ops ---- */
@@ -651,50 +733,59 @@ static enum blk_cause nvme_submit(struct blk_dev *dev, struct blk_request *req)
     struct nvme_queue *q = queue_of(ns, req->queue);
     *nvme_rq(req) = (struct nvme_rq){ .ns = ns, .parts = (uint32_t)parts,
                                       .part_blocks = (uint32_t)part_blocks };
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&q->lock);
     blk_fifo_push(&q->pending, req);
     fill(q);
-    irq_restore(flags);
+    spin_unlock(&q->lock, flags);
     return BLK_OK;
 }
 
 static void nvme_kick(struct blk_dev *dev, unsigned queue)
 {
     struct nvme_ns *ns = dev->priv;
-    uint64_t flags = irq_save();
-    if (ns->ctrl->alive)
-        nvme_ring_sq(queue_of(ns, queue));
-    irq_restore(flags);
+    struct nvme_queue *q = queue_of(ns, queue);
+    uint64_t flags = spin_lock(&q->lock);
+    if (ns->ctrl->alive && !ns->ctrl->in_recovery)
+        nvme_ring_sq(q);        /* in recovery: the repost rings it */
+    spin_unlock(&q->lock, flags);
 }
 
+/* Completions reaped since the queue's last poll (by this CPU, its handler
+ * or another CPU sharing the queue). CSTS.CFS is looked for every
+ * NVME_FATAL_CHECK_NS and deadlines every NVME_DEADLINE_CHECK_NS; what
+ * either leads to (reset, Abort) runs with the queue lock dropped. */
 static unsigned nvme_poll(struct blk_dev *dev, unsigned queue)
 {
     struct nvme_ns *ns = dev->priv;
     struct nvme_ctrl *c = ns->ctrl;
     struct nvme_queue *q = queue_of(ns, queue);
-    uint64_t flags = irq_save();
+    uint64_t now = time_ns();
+    uint64_t flags = spin_lock(&q->lock);
     bool interrupts_were_on = (flags & (1u << 9)) != 0;
+    bool fatal = false;
+    int late = -1;
 
-    if (c->alive && !c->in_recovery) {
-        uint64_t now = time_ns();
-        bool fatal_check = now >= q->next_fatal_check_ns;
-        if (fatal_check)
-            q->next_fatal_check_ns = now + NVME_FATAL_CHECK_NS;
-        if (fatal_check && c->ops->check_fatal(c)) {
-            /* reset done (or the controller is gone) */
-        } else if (q->irq_mode == NVME_IRQ_POLL) {
+    if (c->alive && !c->in_recovery && now >= q->next_fatal_check_ns) {
+        q->next_fatal_check_ns = now + NVME_FATAL_CHECK_NS;
+        spin_unlock(&q->lock, flags);
+        fatal = c->ops->check_fatal(c);     /* reset done, or the controller is gone */
+        flags = spin_lock(&q->lock);
+    }
+    if (!fatal && c->alive && !c->in_recovery) {
+        if (q->irq_mode == NVME_IRQ_POLL)
             reap(q, BLK_OK);
-        } else {
+        else
             check_interrupt_mode(q, interrupts_were_on);
-        }
-        if (q->in_flight && c->alive && now >= q->next_deadline_check_ns) {
+        if (q->in_flight && now >= q->next_deadline_check_ns) {
             q->next_deadline_check_ns = now + NVME_DEADLINE_CHECK_NS;
-            check_deadlines(q);
+            late = late_command(q, time_ns());
         }
     }
     unsigned n = (unsigned)(q->completed - q->polled_completed);
     q->polled_completed = q->completed;
-    irq_restore(flags);
+    spin_unlock(&q->lock, flags);
+    if (late >= 0)
+        recover_late(q, (uint16_t)late);
     return n;
 }
 

@@ -5,12 +5,39 @@
  * doorbells on the CAP.DSTRD grid (through the shadow doorbell buffer when
  * Doorbell Buffer Config is in effect, §5.7), and the CQ primitives both the
  * admin and the I/O path reap with: is an entry posted (phase tag), take it.
+ * Also the recovery token (nvme_recovery_claim): which CPU may run Abort
+ * and reset, claimed with one compare-and-swap and never waited for.
  * The lowest hardware layer of the driver: it knows nothing of requests,
- * admin commands or recovery, and calls only the pure files. */
+ * admin commands or recovery itself, and calls only the pure files. Its
+ * functions on a queue run with that queue's lock held by the caller (or
+ * before the queue is in use). */
 #include "drivers/nvme/nvme.h"
 #include "kernel/console.h"
 #include "kernel/io.h"
+#include "kernel/smp.h"
 #include "lib/string.h"
+
+/* ---- the recovery token ---- */
+
+bool nvme_recovery_claim(struct nvme_ctrl *c)
+{
+    uint32_t me = smp_this_online_rank() + 1, none = 0;
+    if (__atomic_load_n(&c->recovery_owner, __ATOMIC_ACQUIRE) == me) {
+        c->recovery_depth++;
+        return true;
+    }
+    if (!__atomic_compare_exchange_n(&c->recovery_owner, &none, me, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        return false;
+    c->recovery_depth = 1;
+    return true;
+}
+
+void nvme_recovery_release(struct nvme_ctrl *c)
+{
+    if (--c->recovery_depth == 0)
+        __atomic_store_n(&c->recovery_owner, 0, __ATOMIC_RELEASE);
+}
 
 uint32_t nvme_read_csts(struct nvme_ctrl *c)
 {
@@ -37,6 +64,7 @@ static void assign_prp_pages(struct nvme_queue *q)
 bool nvme_queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth,
                       uint32_t pages_per_cmd)
 {
+    q->lock = (struct spinlock)SPINLOCK_INIT(qid ? "nvme I/O queue" : "nvme admin queue");
     q->ctrl = c;
     q->qid = qid;
     q->depth = depth;

@@ -41,6 +41,9 @@ static void view_queue(const struct nvme_ctrl *c, const struct nvme_queue *q,
     v->depth = q->depth;
     v->irq_mode = q->irq_mode;
     v->interrupts = q->interrupts;
+    v->irq_apic_id = q->irq_apic_id;
+    v->last_irq_apic_id = q->last_irq_apic_id;
+    v->irqs_off_target = q->irqs_off_target;
     v->commands = q->commands;
     v->completed = q->completed;
     v->sq_doorbell_writes = q->sq_doorbell_writes;
@@ -70,6 +73,8 @@ static void view_controller(const struct nvme_ns *ns, struct nvme_test_view *v)
     v->max_transfer_bytes = c->max_transfer_bytes;
     v->mdts_bytes = c->mdts_bytes;
     v->nio = c->nio;
+    v->nio_wanted = c->nio_wanted;
+    v->nio_granted = c->nio_granted;
     v->queue_depth = c->queue_depth;
     v->irq_mode = c->irq_mode;
     v->alive = c->alive;

@@ -163,7 +163,7 @@ static bool set_up(struct run *u)
         s->req.ctx = s;
         s->offset = (uint64_t)i * job->bs;
         s->seg = (struct blk_seg){ .phys = u->data.phys + s->offset, .len = job->bs };
-        s->req.queue = (uint8_t)(i / u->depth);
+        s->req.queue = (uint16_t)(i / u->depth);
         s->req.count = u->nblk;
         s->req.segs = &s->seg;
         s->req.nsegs = 1;

@@ -23,6 +23,7 @@
 #include "kernel/console.h"
 #include "kernel/io.h"
 #include "kernel/memory.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -648,7 +649,7 @@ static void every_queue(struct ktest *t, struct blk_dev *dev)
         bt_fill_lba(b.virt, lba, 1, dev->block_size, 60 + qi);
         memset(&req, 0, sizeof(req));
         req.op = BLK_OP_WRITE;
-        req.queue = (uint8_t)qi;
+        req.queue = (uint16_t)qi;
         req.lba = lba;
         req.count = 1;
         req.segs = &s;
@@ -1227,6 +1228,317 @@ static bool nvme_available(const char **reason)
     return false;
 }
 
+/* ---- a queue pair per CPU ---- */
+
+/* Each CPU's share of the per-CPU cases: HAMMER_DEPTH requests of
+ * HAMMER_BLOCKS blocks at once in its own LBA range, written stamped with
+ * its rank and round, read back and compared, on its own queue. Worked on
+ * by that CPU (smp_call), read by the BSP afterwards: the AP asserts
+ * nothing itself. */
+#define HAMMER_DEPTH    4
+#define HAMMER_BLOCKS   8
+#define HAMMER_MS       2000    /* the stress case's length */
+
+struct hammer {
+    struct blk_dev *dev;
+    unsigned rank;
+    uint64_t first_lba;
+    struct dma_region buf;
+    uint64_t deadline_ns;       /* 0: one round */
+    /* Results, written by the CPU that ran it. */
+    unsigned queue;             /* blk_queue_of_cpu() there */
+    uint32_t ran_on_apic_id;
+    uint64_t rounds;
+    enum blk_cause cause;
+    bool miscompared;           /* a block read back differs (detail says where) */
+    char detail[200];
+    bool done;
+};
+
+static uint32_t hammer_tag(const struct hammer *h) { return (uint32_t)(h->rank << 20 | h->rounds); }
+
+/* One batch of `op` on the CPU's own queue, one doorbell; false (recorded)
+ * at the first failure or miscompare. */
+static bool hammer_batch(struct hammer *h, enum blk_op op)
+{
+    struct blk_dev *dev = h->dev;
+    uint32_t bytes = HAMMER_BLOCKS * dev->block_size;
+    struct blk_request req[HAMMER_DEPTH];
+    struct blk_seg seg[HAMMER_DEPTH];
+
+    for (unsigned i = 0; i < HAMMER_DEPTH; i++) {
+        uint8_t *virt = (uint8_t *)h->buf.virt + (uint64_t)i * bytes;
+        uint64_t lba = h->first_lba + (uint64_t)i * HAMMER_BLOCKS;
+        if (op == BLK_OP_WRITE)
+            bt_fill_lba(virt, lba, HAMMER_BLOCKS, dev->block_size, hammer_tag(h));
+        else
+            memset(virt, 0, bytes);
+        seg[i] = (struct blk_seg){ h->buf.phys + (uint64_t)i * bytes, bytes, 0 };
+        memset(&req[i], 0, sizeof(req[i]));
+        req[i] = (struct blk_request){ .op = (uint8_t)op, .queue = (uint16_t)h->queue,
+                                       .lba = lba, .count = HAMMER_BLOCKS, .segs = &seg[i],
+                                       .nsegs = 1 };
+        enum blk_cause rc = blk_submit(dev, &req[i]);
+        if (rc != BLK_OK) {
+            h->cause = rc;
+            snprintf(h->detail, sizeof(h->detail), "submit %s lba %llu: %s", blk_op_name(op),
+                     (unsigned long long)lba, req[i].detail);
+            for (unsigned j = 0; j < i; j++)
+                blk_wait(dev, &req[j], 0);
+            return false;
+        }
+    }
+    blk_kick(dev, h->queue);
+    bool ok = true;
+    for (unsigned i = 0; i < HAMMER_DEPTH; i++) {
+        enum blk_cause rc = blk_wait(dev, &req[i], 0);
+        if (rc != BLK_OK && ok) {
+            h->cause = rc;
+            snprintf(h->detail, sizeof(h->detail), "%s lba %llu: %s", blk_op_name(op),
+                     (unsigned long long)req[i].lba, req[i].detail);
+            ok = false;
+        }
+    }
+    for (unsigned i = 0; ok && op == BLK_OP_READ && i < HAMMER_DEPTH; i++) {
+        const uint8_t *virt = (const uint8_t *)h->buf.virt + (uint64_t)i * bytes;
+        int64_t bad = bt_lba_pattern_difference(virt, req[i].lba, HAMMER_BLOCKS,
+                                                dev->block_size, hammer_tag(h));
+        if (bad >= 0) {
+            h->miscompared = true;
+            snprintf(h->detail, sizeof(h->detail), "read back lba %llu+%u (round %llu) differs "
+                     "from what was written from block %lld", (unsigned long long)req[i].lba,
+                     HAMMER_BLOCKS, (unsigned long long)h->rounds, (long long)bad);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+static void hammer_run(void *arg)
+{
+    struct hammer *h = arg;
+    h->ran_on_apic_id = cpu_apic_id();
+    h->queue = blk_queue_of_cpu(h->dev);
+    do {
+        if (!hammer_batch(h, BLK_OP_WRITE) || !hammer_batch(h, BLK_OP_READ))
+            break;
+        h->rounds++;
+    } while (h->deadline_ns && time_ns() < h->deadline_ns);
+    __atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
+}
+
+/* A hammer for every online CPU, each with its own range and buffer; false
+ * (passed over) when the scratch range or memory is short. */
+static bool hammers_for(struct ktest *t, struct blk_dev *dev, struct hammer *h, unsigned n)
+{
+    uint64_t span = (uint64_t)HAMMER_DEPTH * HAMMER_BLOCKS;
+    if (!room_or_skip(t, dev, span * n))
+        return false;
+    uint64_t first = dev->write_first;
+    for (unsigned k = 0; k < n; k++) {
+        h[k] = (struct hammer){ .dev = dev, .rank = k, .first_lba = first + k * span,
+                                .cause = BLK_OK };
+        if (!buffer_or_skip(t, dev, span * dev->block_size, &h[k].buf))
+            return false;
+    }
+    return true;
+}
+
+/* Runs h on the online CPU of rank k (the BSP itself for 0). */
+static bool hammer_start(struct ktest *t, struct hammer *h, unsigned k)
+{
+    if (k == 0) {
+        hammer_run(h);
+        return true;
+    }
+    if (smp_call(smp_online_cpu(k), hammer_run, h))
+        return true;
+    KT_FAIL(t, "CPU %u (APIC id %u) took no work: still busy with earlier work", k,
+            smp_online_apic_id(k));
+    return false;
+}
+
+static bool hammer_wait(struct ktest *t, struct hammer *h, unsigned k, uint64_t deadline)
+{
+    if (k == 0 || smp_call_wait(smp_online_cpu(k), deadline))
+        return true;
+    KT_FAIL(t, "CPU %u (APIC id %u) still hammering its queue at the deadline", k,
+            smp_online_apic_id(k));
+    (void)h;
+    return false;
+}
+
+/* What each CPU's hammer saw: ran where it was sent, on the queue of its
+ * rank, every batch verified. */
+static void hammer_expect(struct ktest *t, const struct hammer *h, unsigned nqueues)
+{
+    KT_EXPECT_EQ(t, h->ran_on_apic_id, smp_online_apic_id(h->rank));
+    KT_EXPECT_EQ(t, h->queue, h->rank % nqueues);
+    KT_EXPECT(t, h->rounds > 0);
+    if (h->cause != BLK_OK)
+        KT_FAIL(t, "%s cpu %u: %s: %s", h->dev->name, h->rank, blk_cause_name(h->cause),
+                h->detail);
+    if (h->miscompared)
+        KT_FAIL(t, "%s cpu %u: %s", h->dev->name, h->rank, h->detail);
+}
+
+/* Queue q's MSI-X messages go to the CPU of rank q (modulo the CPUs), and
+ * the handler ran on no other; polled queues have no target. */
+static void expect_routed(struct ktest *t, struct blk_dev *dev, unsigned q,
+                          const struct nvme_test_view *before, const struct nvme_test_view *after)
+{
+    if (after->queue.irq_mode != NVME_IRQ_MSIX)
+        return;
+    unsigned cpus = smp_online_count();
+    KT_EXPECT_EQ(t, after->queue.irq_apic_id, smp_online_apic_id(q % cpus));
+    KT_EXPECT_EQ(t, after->queue.irqs_off_target - before->queue.irqs_off_target, 0);
+    if (after->queue.interrupts != before->queue.interrupts)
+        KT_EXPECT_EQ(t, after->queue.last_irq_apic_id, after->queue.irq_apic_id);
+    (void)dev;
+}
+
+/* One CPU at a time, each online CPU writes and reads back on the queue
+ * blk_queue_of_cpu() gives it: exactly that queue's commands move, and with
+ * MSI-X its completions interrupt that CPU. With a pair per CPU (the
+ * default) every queue serves exactly one CPU. */
+static void own_queue(struct ktest *t, struct blk_dev *dev)
+{
+    unsigned cpus = smp_online_count(), nq = dev->nqueues;
+    struct hammer h[8];
+    unsigned n = cpus < 8 ? cpus : 8;
+    if (cpus > 8)
+        ktest_diag(t, "%s: %u CPUs online; the first 8 are checked", dev->name, cpus);
+    if (!hammers_for(t, dev, h, n))
+        return;
+    struct nvme_test_view v;
+    KT_ASSERT(t, view_of(t, dev, 0, &v));
+    if (v.nio_wanted == cpus && cpus <= v.nio_granted)
+        KT_EXPECT_EQ(t, nq, cpus);      /* one pair per CPU asked for, and granted */
+    for (unsigned k = 0; k < n; k++) {
+        struct nvme_test_view before[8], after[8];
+        unsigned vq = nq < 8 ? nq : 8;
+        for (unsigned q = 0; q < vq; q++)
+            KT_ASSERT(t, view_of(t, dev, q, &before[q]));
+        if (!hammer_start(t, &h[k], k) || !hammer_wait(t, &h[k], k, deadline_after_ms(30000)))
+            return;
+        hammer_expect(t, &h[k], nq);
+        for (unsigned q = 0; q < vq; q++) {
+            KT_ASSERT(t, view_of(t, dev, q, &after[q]));
+            uint64_t moved = after[q].queue.commands - before[q].queue.commands;
+            KT_EXPECT_EQ(t, moved, q == k % nq ? 2u * HAMMER_DEPTH : 0u);
+            expect_routed(t, dev, q, &before[q], &after[q]);
+        }
+        const struct nvme_test_queue_view *mine = &after[k % nq].queue;
+        ktest_diag(t, "%s: cpu %u (APIC id %u) on queue %u: %u commands, %s %llu interrupts "
+                   "on APIC id %u", dev->name, k, h[k].ran_on_apic_id, mine->qid,
+                   2 * HAMMER_DEPTH, mine->irq_mode == NVME_IRQ_MSIX ? "msix" : "polled",
+                   (unsigned long long)(mine->interrupts - before[k % nq].queue.interrupts),
+                   mine->last_irq_apic_id);
+    }
+    for (unsigned k = 0; k < n; k++)
+        ktest_dma_free(t, &h[k].buf);
+}
+static void nvme_each_cpu_on_its_own_queue(struct ktest *t) { for_each_writable(t, own_queue); }
+
+/* The stress case: every online CPU at once, for HAMMER_MS, writing and
+ * reading back verified batches on its own queue while the others do the
+ * same on theirs; no error, no miscompare, and every queue's interrupts
+ * only on its CPU. */
+static void hammer_all(struct ktest *t, struct blk_dev *dev)
+{
+    unsigned cpus = smp_online_count(), nq = dev->nqueues;
+    if (cpus < 2) {
+        ns_skip(t, dev, "one CPU online: nothing runs beside it (boot with -smp 2 or more)");
+        return;
+    }
+    struct hammer *h = memory_alloc_state((uint64_t)cpus * sizeof(*h));
+    if (!h) {
+        ns_skip(t, dev, "no memory for %u CPUs' records", cpus);
+        return;
+    }
+    if (!hammers_for(t, dev, h, cpus))
+        return;
+    unsigned vq = nq < 64 ? nq : 64;
+    struct nvme_test_view before[64], after;
+    for (unsigned q = 0; q < vq; q++)
+        KT_ASSERT(t, view_of(t, dev, q, &before[q]));
+    uint64_t deadline = deadline_after_ms(HAMMER_MS);
+    unsigned started = 1;
+    for (unsigned k = 0; k < cpus; k++)
+        h[k].deadline_ns = deadline;
+    for (unsigned k = 1; k < cpus; k++)
+        started += hammer_start(t, &h[k], k);
+    hammer_run(&h[0]);
+    uint64_t rounds = 0;
+    for (unsigned k = 1; k < started; k++)
+        hammer_wait(t, &h[k], k, deadline_after_ms(30000));
+    for (unsigned k = 0; k < started; k++) {
+        if (!__atomic_load_n(&h[k].done, __ATOMIC_ACQUIRE))
+            continue;
+        hammer_expect(t, &h[k], nq);
+        rounds += h[k].rounds;
+        ktest_diag(t, "%s: cpu %u (APIC id %u) on queue %u: %llu verified batches of %u x %u "
+                   "blocks", dev->name, k, h[k].ran_on_apic_id, h[k].queue + 1,
+                   (unsigned long long)h[k].rounds, HAMMER_DEPTH, HAMMER_BLOCKS);
+    }
+    for (unsigned q = 0; q < vq; q++) {
+        KT_ASSERT(t, view_of(t, dev, q, &after));
+        expect_routed(t, dev, q, &before[q], &after);
+    }
+    ktest_diag(t, "%s: %u CPUs, %u queue pairs, %llu rounds in %u ms, every block read back "
+               "as written", dev->name, cpus, nq, (unsigned long long)rounds, HAMMER_MS);
+    for (unsigned k = 0; k < cpus; k++)
+        ktest_dma_free(t, &h[k].buf);
+}
+static void nvme_every_cpu_hammers_its_queue(struct ktest *t) { for_each_writable(t, hammer_all); }
+
+
+/* A controller reset while every AP hammers its queue: the reset quiesces
+ * every queue, recreates them and reposts what was in flight, and no CPU
+ * sees an error or a block other than the one it wrote. */
+static void reset_under_load(struct ktest *t, struct blk_dev *dev)
+{
+    unsigned cpus = smp_online_count();
+    if (cpus < 2) {
+        ns_skip(t, dev, "one CPU online: no queue is busy on another (boot with -smp 2 or more)");
+        return;
+    }
+    struct hammer *h = memory_alloc_state((uint64_t)cpus * sizeof(*h));
+    if (!h) {
+        ns_skip(t, dev, "no memory for %u CPUs' records", cpus);
+        return;
+    }
+    if (!hammers_for(t, dev, h, cpus))
+        return;
+    struct nvme_test_view before, after;
+    KT_ASSERT(t, view_of(t, dev, 0, &before));
+    uint64_t deadline = deadline_after_ms(HAMMER_MS);
+    unsigned started = 1;
+    for (unsigned k = 1; k < cpus; k++) {
+        h[k].deadline_ns = deadline;
+        started += hammer_start(t, &h[k], k);
+    }
+    delay_ms(HAMMER_MS / 4);
+    KT_EXPECT(t, nvme_test_reset(dev, "test: reset while every CPU hammers its queue"));
+    for (unsigned k = 1; k < started; k++)
+        hammer_wait(t, &h[k], k, deadline_after_ms(30000));
+    KT_ASSERT(t, view_of(t, dev, 0, &after));
+    KT_EXPECT_EQ(t, after.resets - before.resets, 1);
+    for (unsigned k = 1; k < started; k++) {
+        if (!__atomic_load_n(&h[k].done, __ATOMIC_ACQUIRE))
+            continue;
+        hammer_expect(t, &h[k], dev->nqueues);
+        ktest_diag(t, "%s: cpu %u on queue %u: %llu verified batches across the reset",
+                   dev->name, k, h[k].queue + 1, (unsigned long long)h[k].rounds);
+    }
+    for (unsigned k = 0; k < cpus; k++)
+        ktest_dma_free(t, &h[k].buf);
+}
+static void nvme_reset_while_every_cpu_hammers(struct ktest *t)
+{
+    for_each_writable(t, reset_under_load);
+}
+
 static const struct ktest_case nvme_cases[] = {
     KTEST_CASE(nvme_namespaces_registered),
     KTEST_CASE(nvme_read_write_one_lba),
@@ -1239,6 +1551,9 @@ static const struct ktest_case nvme_cases[] = {
     KTEST_CASE(nvme_sgl_data_block),
     KTEST_CASE(nvme_batched_submission_one_doorbell),
     KTEST_CASE(nvme_every_queue_pair_serves),
+    KTEST_CASE_TIMEOUT(nvme_each_cpu_on_its_own_queue, 60000),
+    KTEST_CASE_TIMEOUT(nvme_every_cpu_hammers_its_queue, 60000),
+    KTEST_CASE_TIMEOUT(nvme_reset_while_every_cpu_hammers, 60000),
     KTEST_CASE(nvme_cq_wraps_phase_and_sq_head),
     KTEST_CASE(nvme_shadow_doorbells_follow_event_index),
     KTEST_CASE(nvme_missing_interrupt_detected),

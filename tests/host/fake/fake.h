@@ -41,6 +41,11 @@ void fake_advance(uint64_t ns);             /* moves the clock, ticks every mode
  * handler once the clock has passed the shot, interrupts on. */
 void fake_timer_poll(void);
 extern unsigned fake_timer_shots;       /* apic_timer_oneshot_ns() calls */
+/* kernel/smp.h: the CPUs online (1 unless a test says more), and which of
+ * them the running code is (its rank, 0 = the BSP). The k'th has APIC id
+ * 2k + 1, so a mix-up of rank and APIC id shows. */
+extern unsigned fake_online_cpus;
+extern unsigned fake_this_rank;
 
 /* ---- MMIO regions ---- */
 struct fake_mmio_ops {

@@ -376,6 +376,14 @@ int irq_alloc_vector(irq_handler handler, void *ctx)
 void irq_free_vector(int vector) { (void)vector; }
 uint64_t irq_count(int vector) { (void)vector; return 0; }
 
+/* ---- CPUs: one thread plays whichever CPU fake_this_rank names ---- */
+
+unsigned fake_online_cpus = 1;
+unsigned fake_this_rank;
+unsigned smp_online_count(void) { return fake_online_cpus; }
+unsigned smp_this_online_rank(void) { return fake_this_rank; }
+uint32_t smp_online_apic_id(unsigned k) { return 2 * k + 1; }
+
 /* ---- the machine: a fake has none to name ---- */
 
 void machine_describe(void (*line)(void *ctx, const char *text), void *ctx)
@@ -435,7 +443,7 @@ enum blk_cause fake_submit(struct blk_dev *dev, struct fake_io *io, enum blk_op 
 {
     memset(io, 0, sizeof(*io));
     io->req.op = (uint8_t)op;
-    io->req.queue = (uint8_t)queue;
+    io->req.queue = (uint16_t)queue;
     io->req.flags = flags;
     io->req.lba = lba;
     io->req.count = count;

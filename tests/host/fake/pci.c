@@ -187,4 +187,11 @@ bool pci_msix_mask(struct pci_device *dev, uint16_t table_index, bool masked)
     (void)masked;
     return false;
 }
+bool pci_msix_retarget(struct pci_device *dev, uint16_t table_index, uint32_t apic_id)
+{
+    (void)dev;
+    (void)table_index;
+    (void)apic_id;
+    return false;
+}
 void pci_msix_disable(struct pci_device *dev) { (void)dev; }

@@ -170,6 +170,7 @@ static struct blk_dev *up_with_data(struct nvme_model *m)
 HTEST(nvme_shutdown_waits_for_shst_complete)
 {
     struct nvme_model *m = nvme_model_new(8192);
+    fake_online_cpus = 4;           /* a queue pair per CPU: four to delete */
     m->shn_begin_ns = 3 * FAKE_MS;
     m->shn_done_ns = 40 * FAKE_MS;
     HT_ASSERT(up_with_data(m) != NULL);
