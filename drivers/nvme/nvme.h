@@ -626,9 +626,16 @@ extern const struct blk_ops nvme_blk_ops;
 /* The queue's completion mode: its MSI-X vector and table entry, or polled
  * (false, logged, when no vector or entry could be had). */
 bool nvme_io_irq_setup(struct nvme_ctrl *c, struct nvme_queue *q);
-/* After a reset: the queue's in-flight commands, except timed-out ones, are
- * posted again; timed-out ones complete with BLK_CAUSE_TIMEOUT. */
+/* After a reset, while in_recovery is still set (so no CPU adds a command
+ * the repost would post a second time): the queue's in-flight commands,
+ * except timed-out ones, are posted again; timed-out ones complete with
+ * BLK_CAUSE_TIMEOUT; then what waited is issued. */
 void nvme_io_repost(struct nvme_queue *q);
+/* Once in_recovery is clear again: what completed while it was set. The
+ * handler had to leave those completions (an edge-triggered MSI-X message
+ * is not sent again), and a poll would take them for an interrupt never
+ * delivered. */
+void nvme_io_reap_after_recovery(struct nvme_queue *q);
 /* Every command in flight and every request waiting fails with `cause`. */
 void nvme_io_fail_all(struct nvme_queue *q, enum blk_cause cause, const char *why);
 /* The namespace behind dev, NULL when dev is not an NVMe namespace. */

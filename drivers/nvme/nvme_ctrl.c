@@ -745,10 +745,9 @@ bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason)
     klog(LOG_WARN, "%s: controller reset (%s)\n", c->name, reason);
     enum blk_cause rc = nvme_ctrl_enable(c, why, sizeof(why));
     bool ok = rc == BLK_OK && setup_io_queues(c, false, why, sizeof(why));
-    if (!ok)
-        c->alive = false;       /* before the flag drops: no CPU takes up a dead queue */
-    c->in_recovery = false;
     if (!ok) {
+        c->alive = false;       /* before the flag drops: no CPU takes up a dead queue */
+        c->in_recovery = false;
         snprintf(c->last_recovery, sizeof(c->last_recovery), "reset failed: %s", why);
         klog(LOG_ERR, "%s: %s; the controller is out of service\n", c->name, c->last_recovery);
         for (uint16_t i = 0; i < c->nio; i++)
@@ -758,6 +757,9 @@ bool nvme_ctrl_reset(struct nvme_ctrl *c, const char *reason)
     }
     for (uint16_t i = 0; i < c->nio; i++)
         nvme_io_repost(&c->io[i]);
+    c->in_recovery = false;
+    for (uint16_t i = 0; i < c->nio; i++)
+        nvme_io_reap_after_recovery(&c->io[i]);
     klog(LOG_WARN, "%s: reset done, %u I/O queue pairs recreated, commands in flight reposted\n",
          c->name, c->nio);
     nvme_recovery_release(c);

@@ -249,15 +249,22 @@ static bool issue_part(struct nvme_queue *q, struct blk_request *req)
  * SQ always has room too (§4.1.1: full when the tail is one behind the
  * head); the head check keeps that rule visible and guards the accounting.
  * Returns SQEs written. */
-static unsigned fill(struct nvme_queue *q)
+static unsigned fill_now(struct nvme_queue *q)
 {
     unsigned written = 0;
-    if (q->ctrl->in_recovery)
-        return 0;               /* the reset's repost fills the queue again */
     while (!blk_fifo_empty(&q->pending) && q->in_flight < q->depth - 1 &&
            nvme_queue_sq_has_room(q))
         written += issue_part(q, blk_fifo_peek(&q->pending));
     return written;
+}
+
+/* Outside recovery only: a request submitted while the controller is reset
+ * waits in the FIFO, and the reset's repost issues it once, after the
+ * commands that were in flight (posting it now, to a queue about to be
+ * emptied, would have it reposted as one of them: two commands, one CID). */
+static unsigned fill(struct nvme_queue *q)
+{
+    return q->ctrl->in_recovery ? 0 : fill_now(q);
 }
 
 /* After an error: the parts not yet issued are dropped; the request completes
@@ -626,8 +633,16 @@ void nvme_io_repost(struct nvme_queue *q)
         cmd->deadline_ns = now + (uint64_t)cmd->ns->dev.timeout_ms * 1000000ull;
         nvme_queue_post(q, &cmd->sqe);
     }
-    fill(q);
+    fill_now(q);
     nvme_ring_sq(q);
+    spin_unlock(&q->lock, flags);
+}
+
+void nvme_io_reap_after_recovery(struct nvme_queue *q)
+{
+    uint64_t flags = spin_lock(&q->lock);
+    reap(q, BLK_OK);
+    q->stale_since_ns = 0;
     spin_unlock(&q->lock, flags);
 }
 

@@ -113,7 +113,7 @@ def test_nvme_with_one_msix_vector_is_driven(boot, kernel, tmp_path):
              "dio.dio_queue_depth_sweep", "--", *nvme(img, "onevec", ",msix_qsize=1"),
              timeout=180)
     assert_clean_pass(b, expect=["nvme", "dio"])
-    assert re.search(r"^nvme0: .* queues 1x256 \(granted \d+\), msix \(1 vector: admin and I/O "
+    assert re.search(r"^nvme0: .* queues 1x256 \(granted \d+\), one per CPU \(1 CPU\), msix \(1 vector: admin and I/O "
                      r"share it\)", b.log, re.M), b.describe()
     assert dio_summary(b.log)["nvme0n1"][:3] == ("scratch", 1, 0)
 

@@ -600,6 +600,8 @@ static void doorbell(struct nvme_model *m, uint32_t off, uint32_t v)
                          is_cq ? "CQ" : "SQ", qid);
         return;
     }
+    if (m->doorbell_hook)
+        m->doorbell_hook(m, (uint16_t)qid, is_cq, v);
     update(m);
     if (!m->ready)
         fake_model_error("doorbell write at 0x%x while CSTS.RDY is 0", off);

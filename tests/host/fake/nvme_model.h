@@ -80,6 +80,9 @@ struct nvme_model {
     bool abort_works;               /* Abort ends its command with 07h, DW0 bit 0 clear */
     bool cfs_on_enable;             /* CSTS.CFS as soon as CC.EN is set */
     nvme_model_fault_fn fault;
+    /* Called at each doorbell write, before the model acts on it: a test
+     * plays another CPU there, in the middle of what the driver is doing. */
+    void (*doorbell_hook)(struct nvme_model *m, uint16_t qid, bool cq, uint32_t value);
     void *ctx;                      /* for the test's fault hook */
     uint64_t blocks;
     unsigned lba_shift;

@@ -148,3 +148,57 @@ HTEST(nvme_reset_left_to_the_cpu_recovering)
     HT_EXPECT(io_as_cpu(d, 0, 64, 5));
     HT_NO_MODEL_ERRORS();
 }
+
+/* Another CPU submits while the reset reposts: the hook plays the CPU of
+ * rank 1 at the reset's first doorbell (queue 1's repost), sending a read on
+ * its own queue 2. That read must go out once, after the repost of queue 2,
+ * not once by its own submit and again as a command the repost found in
+ * flight (the model names a CID reused while outstanding). */
+static struct blk_dev *hook_dev;
+static bool hook_armed;
+static struct fake_io hook_io;
+static uint8_t hook_buf[4096];
+
+static void submit_as_rank_1(struct nvme_model *m, uint16_t qid, bool cq, uint32_t value)
+{
+    (void)m;
+    (void)value;
+    if (!hook_armed || cq || qid != 1)
+        return;
+    hook_armed = false;
+    fake_this_rank = 1;
+    HT_EXPECT(fake_submit(hook_dev, &hook_io, BLK_OP_READ, 80, 8, hook_buf, 1, 0) == BLK_OK);
+    blk_kick(hook_dev, 1);
+    blk_poll(hook_dev, 1);
+    fake_this_rank = 0;
+}
+
+HTEST(nvme_request_submitted_during_a_reset_goes_out_once)
+{
+    static struct fake_io io;
+    static uint8_t buf[4096];
+    struct nvme_model *m = nvme_model_new(8192);
+    fake_online_cpus = 2;
+    struct blk_dev *d = drivers_start("nvme0n1", NULL);
+    HT_ASSERT(d != NULL);
+    struct nvme_ctrl *c = nvme_controller(0);
+    HT_ASSERT(c != NULL);
+    pattern_fill(nvme_model_block(m, 80), 80, 8, 512, 21);
+    m->io_latency_ns = 50 * FAKE_MS;            /* in flight on queue 1 at the reset */
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_READ, 60, 8, buf, 0, 0) == BLK_OK);
+    blk_kick(d, 0);
+    hook_dev = d;
+    hook_armed = true;
+    m->doorbell_hook = submit_as_rank_1;
+    unsigned reads = m->io_commands[NVME_CMD_READ];
+    HT_EXPECT(nvme_ctrl_reset(c, "test: reset while another CPU submits"));
+    HT_EXPECT(!hook_armed);                     /* the hook ran, inside the reset */
+    HT_EXPECT(fake_wait(d, &io.req, 5 * FAKE_S));
+    HT_EXPECT(fake_wait(d, &hook_io.req, 5 * FAKE_S));
+    HT_EXPECT_EQ(io.req.cause, BLK_OK);
+    HT_EXPECT_EQ(hook_io.req.cause, BLK_OK);
+    HT_EXPECT_EQ(pattern_check(hook_buf, 80, 8, 512, 21), -1);
+    /* The repost of the first read, and the second read once. */
+    HT_EXPECT_EQ(m->io_commands[NVME_CMD_READ] - reads, 2);
+    HT_NO_MODEL_ERRORS();
+}
