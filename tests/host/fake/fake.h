@@ -47,6 +47,24 @@ extern unsigned fake_timer_shots;       /* apic_timer_oneshot_ns() calls */
 extern unsigned fake_online_cpus;
 extern unsigned fake_this_rank;
 
+/* MSI-X (tests/host/fake/pci.c): a function given a table of `entries`
+ * (fake_msix_give) has its entries recorded as the driver enables and
+ * routes them; an APIC id above fake_msix_unreachable_above cannot be named
+ * (as one above 255 without interrupt remapping). With fake_irq_vectors set
+ * irq_alloc_vector() hands out vectors (none is ever delivered). */
+#define FAKE_MSIX_ENTRIES 64
+struct fake_msix_entry {
+    bool enabled;
+    uint8_t vector;
+    uint32_t apic_id;
+    unsigned retargets;
+};
+extern struct fake_msix_entry fake_msix[FAKE_MSIX_ENTRIES];
+extern uint32_t fake_msix_unreachable_above;
+extern bool fake_irq_vectors;
+struct pci_device;
+void fake_msix_give(struct pci_device *dev, uint16_t entries);
+
 /* ---- MMIO regions ---- */
 struct fake_mmio_ops {
     uint32_t (*read)(void *model, uint32_t offset, unsigned size);

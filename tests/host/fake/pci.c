@@ -2,9 +2,12 @@
 /* tests/host/fake/pci.c — drivers/pci/pci.h for the host: functions a test
  * adds (fake_pci_add), each with a 4 KiB configuration space (COMMAND
  * writable, STATUS read-only here) and one memory BAR that is a model's
- * register window. No MSI or MSI-X capability: the drivers poll. */
+ * register window. No MSI or MSI-X capability (the drivers poll) unless a
+ * test gives a function one (fake_msix_give): then MSI-X entries are
+ * recorded as enabled and routed (fake_msix), and no message is ever sent. */
 #include "tests/host/fake/fake.h"
 #include "drivers/pci/pci.h"
+#include "kernel/smp.h"
 
 #define MAX_FUNCTIONS 8
 
@@ -173,12 +176,28 @@ bool pci_msi_enable(struct pci_device *dev, uint8_t vector)
     return false;
 }
 void pci_msi_disable(struct pci_device *dev) { (void)dev; }
+struct fake_msix_entry fake_msix[FAKE_MSIX_ENTRIES];
+uint32_t fake_msix_unreachable_above = UINT32_MAX;
+
+void fake_msix_give(struct pci_device *dev, uint16_t entries)
+{
+    dev->cap_msix = 0x70;       /* an offset only: nothing reads the capability here */
+    dev->msix_table_size = entries;
+}
+
+static bool msix_entry_ok(const struct pci_device *dev, uint16_t table_index)
+{
+    return dev->cap_msix && table_index < dev->msix_table_size && table_index < FAKE_MSIX_ENTRIES;
+}
+
 bool pci_msix_enable(struct pci_device *dev, uint16_t table_index, uint8_t vector)
 {
-    (void)dev;
-    (void)table_index;
-    (void)vector;
-    return false;
+    if (!msix_entry_ok(dev, table_index))
+        return false;
+    /* As the kernel's: aimed at the CPU enabling it, the BSP. */
+    fake_msix[table_index] = (struct fake_msix_entry){ .enabled = true, .vector = vector,
+                                                       .apic_id = smp_online_apic_id(0) };
+    return true;
 }
 bool pci_msix_mask(struct pci_device *dev, uint16_t table_index, bool masked)
 {
@@ -189,9 +208,11 @@ bool pci_msix_mask(struct pci_device *dev, uint16_t table_index, bool masked)
 }
 bool pci_msix_retarget(struct pci_device *dev, uint16_t table_index, uint32_t apic_id)
 {
-    (void)dev;
-    (void)table_index;
-    (void)apic_id;
-    return false;
+    if (!msix_entry_ok(dev, table_index) || !fake_msix[table_index].enabled ||
+        apic_id > fake_msix_unreachable_above)
+        return false;
+    fake_msix[table_index].apic_id = apic_id;
+    fake_msix[table_index].retargets++;
+    return true;
 }
 void pci_msix_disable(struct pci_device *dev) { (void)dev; }

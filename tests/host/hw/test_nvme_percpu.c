@@ -4,9 +4,11 @@
  * sharing what Number of Queues grants, each CPU's I/O on its own queue
  * (blk_queue_of_cpu), and the recovery token: a late command found while
  * another CPU holds recovery is left to that CPU, then recovered once the
- * token is free. One thread plays each CPU in turn (fake_this_rank); the
- * routing of each queue's MSI-X vector to its CPU is QEMU's to show
- * (tests/scenarios/test_nvme_percpu.py), the fake delivers no interrupt. */
+ * token is free; a request another CPU submits mid-reset goes out once; each
+ * queue's MSI-X entry routed to its CPU by APIC id (not by index), and kept
+ * on the BSP, said, when that CPU cannot be named. One thread plays each CPU
+ * in turn (fake_this_rank); the fake delivers no interrupt, so where the
+ * handler really runs is QEMU's to show (tests/scenarios/test_nvme_percpu.py). */
 #include "tests/host/hw/hw.h"
 #include "tests/host/fake/nvme_model.h"
 #include "drivers/nvme/nvme.h"
@@ -201,4 +203,79 @@ HTEST(nvme_request_submitted_during_a_reset_goes_out_once)
     /* The repost of the first read, and the second read once. */
     HT_EXPECT_EQ(m->io_commands[NVME_CMD_READ] - reads, 2);
     HT_NO_MODEL_ERRORS();
+}
+
+/* drivers_start() with nvme.irq=msix in place of its nvme.irq=poll. */
+static struct blk_dev *start_msix(const char *extra)
+{
+    char line[256];
+    snprintf(line, sizeof(line), "nvme.irq=msix blk.timeout=1000 allow_write=* %s",
+             extra ? extra : "");
+    if (!fake_cmdline(line))
+        return NULL;
+    fake_blk_start();
+    return blk_find("nvme0n1");
+}
+
+/* MSI-X: each queue's entry is enabled (aimed at the BSP, as the kernel's
+ * pci_msix_enable does) and then routed to its CPU: queue i to the CPU of
+ * rank i, whose APIC id here is 2i + 1, not i. The admin queue's entry 0
+ * is polled and left alone. */
+HTEST(nvme_msix_entry_of_each_queue_routed_to_its_cpu)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    fake_msix_give(m->pci, 65);
+    fake_irq_vectors = true;
+    fake_online_cpus = 3;
+    struct blk_dev *d = start_msix(NULL);
+    HT_ASSERT(d != NULL);
+    HT_EXPECT_EQ(d->nqueues, 3);
+    HT_EXPECT(!fake_msix[0].enabled);
+    for (unsigned q = 0; q < 3; q++) {
+        HT_EXPECT(fake_msix[q + 1].enabled);
+        HT_EXPECT_EQ(fake_msix[q + 1].apic_id, 2 * q + 1);
+        HT_EXPECT_EQ(fake_msix[q + 1].retargets, q == 0 ? 0u : 1u);   /* the BSP's stays */
+        struct nvme_test_view v;
+        HT_ASSERT(nvme_test_view(d, q, &v));
+        HT_EXPECT_EQ(v.queue.irq_mode, NVME_IRQ_MSIX);
+        HT_EXPECT_EQ(v.queue.irq_apic_id, 2 * q + 1);
+    }
+    HT_EXPECT(!fake_msix[4].enabled);
+    HT_EXPECT_EQ(fake_log_count("cannot be routed"), 0);
+}
+
+/* Four queues on two CPUs (nvme.queues=4): queue 2 shares rank 0's CPU,
+ * queue 3 rank 1's. */
+HTEST(nvme_msix_more_queues_than_cpus_wrap_round_the_cpus)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    fake_msix_give(m->pci, 65);
+    fake_irq_vectors = true;
+    fake_online_cpus = 2;
+    struct blk_dev *d = start_msix("nvme.queues=4");
+    HT_ASSERT(d != NULL);
+    static const uint32_t want[4] = { 1, 3, 1, 3 };
+    for (unsigned q = 0; q < 4; q++)
+        HT_EXPECT_EQ(fake_msix[q + 1].apic_id, want[q]);
+}
+
+/* A CPU no MSI address can name (APIC id above 255 without interrupt
+ * remapping: here above 3): its queue keeps the BSP, and the boot log says
+ * which queue, entry, CPU and APIC id. */
+HTEST(nvme_msix_queue_whose_cpu_cannot_be_named_stays_on_the_bsp)
+{
+    struct nvme_model *m = nvme_model_new(8192);
+    fake_msix_give(m->pci, 65);
+    fake_irq_vectors = true;
+    fake_online_cpus = 3;
+    fake_msix_unreachable_above = 3;
+    struct blk_dev *d = start_msix(NULL);
+    HT_ASSERT(d != NULL);
+    HT_EXPECT_EQ(fake_msix[2].apic_id, 3);
+    HT_EXPECT_EQ(fake_msix[3].apic_id, 1);
+    struct nvme_test_view v;
+    HT_ASSERT(nvme_test_view(d, 2, &v));
+    HT_EXPECT_EQ(v.queue.irq_apic_id, 1);
+    HT_EXPECT(fake_log_find("nvme0: queue 3: MSI-X entry 3 cannot be routed to CPU 2 (APIC id 5); "
+                            "its interrupts go to the BSP") != NULL);
 }
