@@ -103,3 +103,20 @@ def test_nvme_eight_cpus_eight_pairs(boot, kernel, tmp_path):
         {c: (c + 1, c) for c in range(8)}, own
     hammer = hammer_lines(b)
     assert {c: q for c, (q, _) in hammer.items()} == {c: c + 1 for c in range(8)}, hammer
+
+
+def test_nvme_queue_pair_per_cpu_under_ovmf(boot, make_iso, tmp_path):
+    """The same through GRUB under OVMF (the firmware brought the APs up and
+    parked them; bareio starts them again from the MADT), -smp 4."""
+    img = scratch_image(tmp_path, "nvme")
+    iso = make_iso(f"tests={PERCPU} allow_write=percpu-*")
+    b = boot("--iso", iso, "--boot", "cdrom", "--firmware", "uefi", "--disks", "none",
+             "--smp", "4", "--memory", "1G", "--", "-drive", f"if=none,id=n0,format=raw,file={img}",
+             "-device", "nvme,drive=n0,serial=percpu-nvme", timeout=600)
+    assert "via multiboot2" in b.loader_line(), b.describe()
+    assert_clean_pass(b, expect=["nvme"])
+    assert "smp: 4 of 4 CPUs online" in b.log, b.describe()
+    assert "queues 4x256 (granted 64), one per CPU (4 CPUs), msix," in b.log, b.describe()
+    own = own_queue_lines(b)
+    assert {c: (q, irq_apic) for c, (_, q, _, _, irq_apic) in own.items()} == \
+        {c: (c + 1, c) for c in range(4)}, own
