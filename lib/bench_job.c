@@ -28,7 +28,7 @@ struct span {
 enum field_id {
     FIELD_NAME, FIELD_DEV, FIELD_RW, FIELD_RWMIXREAD, FIELD_BS, FIELD_IODEPTH, FIELD_QPAIRS,
     FIELD_RUNTIME, FIELD_NUMBER_IOS, FIELD_RAMP_TIME, FIELD_COMPLETION, FIELD_VERIFY,
-    FIELD_OFFSET, FIELD_SIZE, FIELD_COUNT,
+    FIELD_OFFSET, FIELD_SIZE, FIELD_CPUS, FIELD_COUNT,
 };
 
 struct parser {
@@ -327,6 +327,22 @@ static bool parse_size_field(struct parser *p, const struct span *f, const struc
     return field_number(p, f, v, KIND_SIZE, 0, UINT64_MAX, "0..2^64-1", &job->size);
 }
 
+/* cpus=all is 0 in the job: the engine counts the CPUs online. */
+static bool parse_cpus(struct parser *p, const struct span *f, const struct span *v,
+                       struct bench_job *job)
+{
+    if (span_is(v, "all")) {
+        job->cpus = 0;
+        return true;
+    }
+    uint64_t n;
+    if (parse_decimal(v->text, v->len, &n) == NUMBER_MALFORMED)
+        return fail(p, f, "not a number of CPUs (decimal digits, or all)");
+    return field_u32(p, f, v, 1, BENCH_CPUS_MAX, "1..1024, or all", &job->cpus);
+}
+
+_Static_assert(BENCH_CPUS_MAX == 1024, "parse_cpus names the range");
+
 static const struct {
     const char *name;
     field_parser *parse;
@@ -345,10 +361,11 @@ static const struct {
     [FIELD_VERIFY] = { "verify", parse_verify },
     [FIELD_OFFSET] = { "offset", parse_offset },
     [FIELD_SIZE] = { "size", parse_size_field },
+    [FIELD_CPUS] = { "cpus", parse_cpus },
 };
 
 #define KNOWN_FIELDS "name, dev, rw, rwmixread, bs, iodepth, qpairs, runtime, number_ios, " \
-                     "ramp_time, completion, verify, offset, size"
+                     "ramp_time, completion, verify, offset, size, cpus"
 
 static int find_field(const struct span *key)
 {
@@ -408,9 +425,11 @@ static void job_defaults(struct bench_job *job)
     job->bs = 4096;
     job->iodepth = 1;
     job->qpairs = 1;
+    job->cpus = 1;
 }
 
-/* "<rw>-<bs>-qd<iodepth>", bs as fio writes it: 512, 4k, 128k, 1m. */
+/* "<rw>-<bs>-qd<iodepth>", bs as fio writes it: 512, 4k, 128k, 1m; a job on
+ * more than one CPU ends "-cpus<N>" or "-cpusall". */
 static void default_name(struct bench_job *job)
 {
     char bs[16];
@@ -420,8 +439,13 @@ static void default_name(struct bench_job *job)
         snprintf(bs, sizeof bs, "%uk", (unsigned)(job->bs >> 10));
     else
         snprintf(bs, sizeof bs, "%u", (unsigned)job->bs);
-    snprintf(job->name, sizeof job->name, "%s-%s-qd%u", bench_rw_name(job->rw), bs,
-             (unsigned)job->iodepth);
+    char cpus[16] = "";
+    if (job->cpus == 0)
+        snprintf(cpus, sizeof cpus, "-cpusall");
+    else if (job->cpus > 1)
+        snprintf(cpus, sizeof cpus, "-cpus%u", (unsigned)job->cpus);
+    snprintf(job->name, sizeof job->name, "%s-%s-qd%u%s", bench_rw_name(job->rw), bs,
+             (unsigned)job->iodepth, cpus);
 }
 
 /* Appends `job` when there is room and its name is new. `what` is the job's
@@ -496,6 +520,13 @@ static bool check_job(struct parser *p, struct bench_job *job)
     if (job->verify && bench_rw_writes(job->rw))
         return fail(p, &p->given[FIELD_VERIFY], "only for jobs that only read (this job is "
                     "rw=%s: what it writes is not stamped)", bench_rw_name(job->rw));
+    const struct span *qpairs = &p->given[FIELD_QPAIRS], *cpus = &p->given[FIELD_CPUS];
+    if (job->qpairs > 1 && job->cpus != 1) {
+        bool cpus_later = cpus->text > qpairs->text;
+        return fail(p, cpus_later ? cpus : qpairs, "%s is given too (on several CPUs each CPU "
+                    "drives one queue pair, its own: give one of qpairs and cpus)",
+                    cpus_later ? "qpairs" : "cpus");
+    }
     if (!runtime->text && !ios->text)
         job->runtime_ms = DEFAULT_RUNTIME_MS;
     if (!p->given[FIELD_NAME].text)

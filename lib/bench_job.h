@@ -21,6 +21,11 @@
  *                    read and randread: a benchmark's writes carry no stamps
  *   offset=SIZE      where its LBA range starts on the device (default 0)
  *   size=SIZE        how long it is (default: to the end; writes: the scratch range)
+ *   cpus=N|all       how many CPUs drive the device at once, each its own queue pair
+ *                    (blk_queue_of_cpu) with iodepth I/Os in flight, as fio's numjobs
+ *                    (default 1: the BSP alone); 1..BENCH_CPUS_MAX; not with qpairs > 1.
+ *                    The device's driver must take requests from any CPU (blk_dev.any_cpu)
+ *                    and a count-bounded job shares number_ios out among the CPUs
  *
  *   SIZE: a decimal number with an optional k, m, g suffix (x 2^10, 2^20,
  *   2^30, either case; fio's). TIME: a number with ms or s (no suffix: s).
@@ -46,6 +51,7 @@
 #define BENCH_MAX_JOBS 16
 #define BENCH_NAME_MAX 32
 #define BENCH_DEV_MAX 32
+#define BENCH_CPUS_MAX 1024
 
 enum bench_rw { BENCH_READ, BENCH_WRITE, BENCH_RANDREAD, BENCH_RANDWRITE, BENCH_RANDRW };
 
@@ -57,6 +63,7 @@ struct bench_job {
     uint32_t bs;                    /* bytes */
     uint32_t iodepth;
     uint32_t qpairs;
+    uint32_t cpus;                  /* cpus=: 0 for all online, 1 (the default) the BSP alone */
     uint64_t runtime_ms;            /* 0 when number_ios bounds it */
     uint64_t number_ios;            /* 0 when runtime bounds it */
     uint64_t ramp_ms;

@@ -25,6 +25,28 @@ void bench_count_error(struct bench_result *r, const char *cause)
     }
 }
 
+void bench_merge_errors(struct bench_result *into, const struct bench_result *from)
+{
+    uint64_t named = 0;
+    for (unsigned i = 0; i < from->error_kinds; i++) {
+        const char *cause = from->errors[i].cause;
+        uint64_t count = from->errors[i].count;
+        named += count;
+        into->errors_total += count;
+        unsigned k = 0;
+        while (k < into->error_kinds && strcmp(into->errors[k].cause, cause) != 0)
+            k++;
+        if (k < into->error_kinds) {
+            into->errors[k].count += count;
+        } else if (k < BENCH_ERROR_KINDS) {
+            into->errors[k].cause = cause;
+            into->errors[k].count = count;
+            into->error_kinds++;
+        }
+    }
+    into->errors_total += from->errors_total - named;
+}
+
 uint64_t bench_iops_milli(uint64_t ios, uint64_t elapsed_ns)
 {
     return elapsed_ns ? muldiv_u64(ios, 1000ull * NS_PER_SECOND, elapsed_ns) : 0;
@@ -128,8 +150,9 @@ int bench_report_json(const struct bench_result *r, char *buf, size_t size)
     put_json_string(&o, r->kind);
     put(&o, ",\"rw\":");
     put_json_string(&o, r->rw);
-    put(&o, ",\"bs\":%u,\"iodepth\":%u,\"qpairs\":%u,\"completion\":\"%s\",\"verify\":%u,"
-        "\"elapsed_ns\":%llu,", r->bs, r->iodepth, r->qpairs, r->irq ? "irq" : "poll",
+    put(&o, ",\"bs\":%u,\"iodepth\":%u,\"qpairs\":%u,\"cpus\":%u,\"completion\":\"%s\","
+        "\"verify\":%u,\"elapsed_ns\":%llu,", r->bs, r->iodepth, r->qpairs, r->cpus,
+        r->irq ? "irq" : "poll",
         r->verify ? 1u : 0u, (unsigned long long)r->elapsed_ns);
     put_dir_json(&o, "read", r, &r->dir[BENCH_DIR_READ]);
     put(&o, ",");
@@ -244,8 +267,8 @@ static void human_dir(const struct bench_result *r, const char *name,
 
 void bench_report_human(const struct bench_result *r, bench_line_fn line, void *ctx)
 {
-    emit(line, ctx, "%s %s: rw=%s bs=%u iodepth=%u qpairs=%u completion=%s%s", r->job, r->device,
-         r->rw, r->bs, r->iodepth, r->qpairs, r->irq ? "irq" : "poll",
+    emit(line, ctx, "%s %s: rw=%s bs=%u iodepth=%u qpairs=%u cpus=%u completion=%s%s", r->job,
+         r->device, r->rw, r->bs, r->iodepth, r->qpairs, r->cpus, r->irq ? "irq" : "poll",
          r->verify ? " verify=1" : "");
     static const char *const names[BENCH_DIRS] = { "read", "write" };
     for (unsigned d = 0; d < BENCH_DIRS; d++)

@@ -5,7 +5,7 @@
  * `--output-format=json` read it:
  *
  *   {"jobname":"randread-4k-qd32","device":"nvme0n1","kind":"nvme",
- *    "rw":"randread","bs":4096,"iodepth":32,"qpairs":1,"completion":"poll",
+ *    "rw":"randread","bs":4096,"iodepth":32,"qpairs":1,"cpus":1,"completion":"poll",
  *    "verify":0,"elapsed_ns":...,
  *    "read":{"io_bytes":..,"io_kbytes":..,"bw_bytes":..,"bw":..,"iops":196321.125,
  *            "runtime":..,"total_ios":..,"clat_ns":{"min":..,"max":..,"mean":..,
@@ -18,7 +18,10 @@
  * decimals; mean and stddev are whole nanoseconds. clat_ns runs from
  * blk_submit to blk_complete, so it holds what fio calls `lat` (submission
  * and completion): compare it with fio's lat_ns, not its clat_ns. `errors` names each cause
- * that occurred with its count ("errors":{"total":2,"timeout":2}).
+ * that occurred with its count ("errors":{"total":2,"timeout":2}). A job on
+ * several CPUs reports their sums (I/Os, bytes, one histogram of every
+ * completion, overheads) over the span from the first CPU's start to the
+ * last completion on any CPU, as fio's group_reporting does; iodepth is per CPU.
  *
  * The rates are computed here, once, from exact counts (I/Os, bytes and the
  * measured nanoseconds) in 128-bit integer arithmetic: the kernel has no
@@ -43,6 +46,7 @@ struct bench_result {
     const char *job, *device, *kind;    /* "randread-4k-qd1", "nvme0n1", "nvme" */
     const char *rw;                     /* "randread" */
     uint32_t bs, iodepth, qpairs;       /* as run (iodepth may be the device's limit) */
+    uint32_t cpus;                      /* CPUs that drove it, each its own queue pair */
     bool irq, verify;
     uint64_t elapsed_ns;                /* the measured phase */
     struct bench_dir_result dir[BENCH_DIRS];
@@ -61,6 +65,9 @@ struct bench_result {
 
 /* Counts one failed I/O under its cause's name (a static string). */
 void bench_count_error(struct bench_result *r, const char *cause);
+/* Adds from's failed I/Os to into's, each under its cause (several CPUs'
+ * shares of one job); those from counted in its total only stay unnamed. */
+void bench_merge_errors(struct bench_result *into, const struct bench_result *from);
 
 /* I/Os per second × 1000, and bytes per second, from exact counts. 0 when
  * elapsed_ns is 0; UINT64_MAX when it does not fit. */
@@ -75,7 +82,7 @@ int bench_report_json(const struct bench_result *r, char *buf, size_t size);
 /* The report for people: calls line() once per line (no newline), fio's
  * layout:
  *
- *   randread-4k-qd32 nvme0n1: rw=randread bs=4096 iodepth=32 qpairs=1 completion=poll
+ *   randread-4k-qd32 nvme0n1: rw=randread bs=4096 iodepth=32 qpairs=1 cpus=1 completion=poll
  *     read: IOPS=196.3k, BW=767MiB/s (804MB/s)(38.3MiB/0.050s)
  *       clat (nsec): min=61000, max=412000, avg=162000, stdev=12000
  *       clat percentiles (nsec): 1.00th=[..], 5.00th=[..], ...  (3 lines)

@@ -4,6 +4,7 @@
 #include "kernel/console.h"
 #include "kernel/io.h"
 #include "kernel/memory.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 #include "kernel/watchdog.h"
 #include "lib/format.h"
@@ -34,11 +35,14 @@ struct run {
     struct ktest *t;
     const struct bench_job *job;
     struct blk_dev *dev;
-    struct bench_result *r;
+    struct bench_result *r;     /* its own: a CPU's share counts into its share's */
+    struct hist *clat;          /* [BENCH_DIRS], likewise */
     struct dio_dev *dio;        /* the harness's record of the device, for verify and forget */
     struct slot *slots;
     struct dma_region state, data;
     unsigned qpairs, depth;     /* as run */
+    unsigned rank;              /* the CPU's place among those running the job (0: the BSP) */
+    unsigned qbase;             /* the device queue of its first pair */
     uint32_t nblk;              /* blocks per I/O */
     uint64_t first, end;        /* the LBA range */
     uint64_t positions;         /* bs-aligned places in it */
@@ -54,6 +58,7 @@ struct run {
     unsigned in_flight;
 };
 
+/* The job's histograms as reported: every CPU's merged. */
 static struct hist clat[BENCH_DIRS];
 
 static struct dio_dev *dio_of(struct blk_dev *dev)
@@ -115,8 +120,10 @@ static bool choose_range(struct run *u)
     return true;
 }
 
-/* Queue pairs, depth, slots and buffers: all before the first I/O. */
-static bool set_up(struct run *u)
+/* Queue pairs and depth for `ncpus` CPUs (each one pair then): CPUs that
+ * share a queue (more CPUs than queues) share its depth. False (skipped)
+ * when the job cannot run so. */
+static bool plan(struct run *u, unsigned ncpus)
 {
     const struct bench_job *job = u->job;
     struct blk_dev *dev = u->dev;
@@ -126,11 +133,27 @@ static bool set_up(struct run *u)
                    "driver's .irq= key and its boot line)", dev->name);
         return false;
     }
+    unsigned sharing = ncpus > 1 && dev->nqueues ? (ncpus + dev->nqueues - 1) / dev->nqueues : 1;
+    unsigned depth = dev->queue_depth / sharing;
     u->qpairs = job->qpairs < dev->nqueues ? job->qpairs : dev->nqueues;
-    u->depth = job->iodepth < dev->queue_depth ? job->iodepth : dev->queue_depth;
+    u->depth = job->iodepth < depth ? job->iodepth : depth;
+    if (!u->qpairs || !u->depth) {
+        ktest_skip(u->t, "%s has %u queues of %u: no room for %u I/Os on each of %u CPUs",
+                   dev->name, dev->nqueues, dev->queue_depth, job->iodepth, ncpus);
+        return false;
+    }
     if (u->qpairs < job->qpairs || u->depth < job->iodepth)
-        ktest_diag(u->t, "%s: qpairs=%u iodepth=%u asked, %u x %u run (the device's queues)",
-                   dev->name, job->qpairs, job->iodepth, u->qpairs, u->depth);
+        ktest_diag(u->t, "%s: qpairs=%u iodepth=%u asked, %u x %u run (the device's queues%s)",
+                   dev->name, job->qpairs, job->iodepth, u->qpairs, u->depth,
+                   sharing > 1 ? ", each shared by CPUs" : "");
+    return true;
+}
+
+/* Slots and buffers: all before the first I/O. */
+static bool set_up(struct run *u)
+{
+    const struct bench_job *job = u->job;
+    struct blk_dev *dev = u->dev;
     unsigned nslots = u->qpairs * u->depth;
     uint64_t bytes = (uint64_t)nslots * job->bs;
     if (bytes > BENCH_BUFFER_MAX) {
@@ -168,7 +191,8 @@ static bool set_up(struct run *u)
         s->req.segs = &s->seg;
         s->req.nsegs = 1;
     }
-    rng_seed(&u->rng, dio_seed() ^ (uint64_t)(uintptr_t)job ^ ((uint64_t)dev->index << 32));
+    rng_seed(&u->rng, dio_seed() ^ (uint64_t)(uintptr_t)job ^ ((uint64_t)dev->index << 32) ^
+                          ((uint64_t)u->rank << 48));
     /* Written data is random, so a device that compresses or deduplicates
      * gains nothing from it; it carries no stamps (the range leaves the
      * manifest afterwards). */
@@ -242,13 +266,18 @@ static void fail_once(struct run *u, const struct blk_request *req, const char *
 /* Completed requests reach the engine through their done() callback, which
  * pushes the slot on its queue's list: the engine then touches only what
  * completed, never scans the queue. done() runs inside blk_poll() (polled)
- * or in the driver's interrupt handler on this same CPU (irq), which the
- * engine's atomic exchange of the list head cannot interleave with. */
+ * or in the driver's interrupt handler (irq) — on another CPU when CPUs
+ * share a queue, or when the queue's interrupt stays elsewhere — so the push
+ * is a compare-and-swap and the engine takes the whole list with an atomic
+ * exchange. */
 static void slot_done(struct blk_request *req)
 {
     struct slot *s = req->ctx;
-    s->next_done = *s->done_list;
-    *s->done_list = s;
+    struct slot *head = __atomic_load_n(s->done_list, __ATOMIC_RELAXED);
+    do
+        s->next_done = head;
+    while (!__atomic_compare_exchange_n(s->done_list, &head, s, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
 }
 
 static struct slot *take_done(struct slot **list)
@@ -306,7 +335,7 @@ static void finish(struct run *u, struct slot *s)
     struct bench_dir_result *d = &u->r->dir[dir];
     d->ios++;
     d->bytes += u->job->bs;
-    hist_record(&clat[dir], req->complete_ns - req->submit_ns);
+    hist_record(&u->clat[dir], req->complete_ns - req->submit_ns);
     if (req->complete_ns > u->last_complete_ns)
         u->last_complete_ns = req->complete_ns;
     if (u->job->verify && dir == BENCH_DIR_READ)
@@ -342,7 +371,7 @@ static unsigned reap(struct run *u, unsigned q, uint64_t t)
     }
     if (started) {
         uint64_t t2 = tsc_read();
-        blk_kick(u->dev, q);
+        blk_kick(u->dev, u->qbase + q);
         u->r->kicks++;
         u->r->submit_ns += t2 - t1;
         u->r->doorbell_ns += tsc_read() - t2;
@@ -370,7 +399,7 @@ static void fill(struct run *u)
         }
         uint64_t t1 = tsc_read();
         if (started) {
-            blk_kick(u->dev, q);
+            blk_kick(u->dev, u->qbase + q);
             u->r->kicks++;
         }
         u->r->submit_ns += t1 - t0;
@@ -397,7 +426,8 @@ static void run_loop(struct run *u)
     uint64_t bound = stall_bound_ms(u->dev) * u->ticks_per_ms;
     uint64_t irq_poll = BENCH_IRQ_POLL_NS / 1000000 * u->ticks_per_ms;
     uint64_t t = tsc_read(), last_progress = t, last_poll = t, last_kick = t;
-    uint64_t kick_every = BENCH_KICK_MS * u->ticks_per_ms;
+    /* The BSP's share kicks the watchdog; the others leave it to it. */
+    uint64_t kick_every = u->rank ? UINT64_MAX : BENCH_KICK_MS * u->ticks_per_ms;
 
     fill(u);
     while (u->in_flight) {
@@ -408,7 +438,7 @@ static void run_loop(struct run *u)
              * did. Either way the time from here is bareio's. */
             t = tsc_read();
             if (!u->job->irq)
-                blk_poll(u->dev, q);
+                blk_poll(u->dev, u->qbase + q);
             progress += reap(u, q, t);
         }
         if (progress) {
@@ -418,7 +448,7 @@ static void run_loop(struct run *u)
         t = tsc_read();
         if (u->job->irq && t - last_poll >= irq_poll) {
             for (unsigned q = 0; q < u->qpairs; q++)
-                blk_poll(u->dev, q);
+                blk_poll(u->dev, u->qbase + q);
             last_poll = t;
         }
         if (t - last_progress > bound) {
@@ -446,10 +476,157 @@ static void release(struct run *u)
     dma_free(&u->state);
 }
 
+/* ---- several CPUs ----
+ *
+ * cpus=N: every CPU taking part runs the fast path above on its own queue
+ * pair (blk_queue_of_cpu() there; with more CPUs than queues, CPUs share
+ * one and its depth), with its own slots, buffers, random stream, counts
+ * and histograms: the CPUs share nothing on the fast path but the device.
+ * The BSP runs rank 0 itself and gives each other CPU its share through
+ * smp_call(); an AP works under a stand-in of the case (ktest_standin_begin)
+ * with its output captured, emitted in rank order after the BSP's, so the
+ * report reads the same every run. All start at one TSC instant; the job's
+ * figures are the sums over the span from the earliest start of measuring
+ * to the last completion on any CPU (fio's group_reporting). */
+
+#define BENCH_GO_MS             20      /* from posting the shares to the common start */
+#define BENCH_CAPTURE_BYTES     8192    /* an AP's report: a failure record or a few diags */
+
+struct share {
+    struct run u;
+    struct bench_result r;
+    struct hist clat[BENCH_DIRS];
+    struct ktest *case_t;           /* the case; an AP's u.t is its stand-in */
+    void *standin_mem;
+    struct console_capture cap;
+    uint64_t go_tsc;
+    unsigned cpu;                   /* its index (smp_cpu()) */
+    bool captured;
+    volatile bool finished;
+    char capbuf[BENCH_CAPTURE_BYTES];
+};
+
+/* One share of the job, on the CPU it was given to. */
+static void share_run(struct run *u)
+{
+    const struct bench_job *job = u->job;
+    u->ticks_per_ms = tsc_frequency_hz() / 1000;
+    uint64_t flags = job->irq ? 0 : irq_save();
+    run_loop(u);
+    if (!job->irq)
+        irq_restore(flags);
+}
+
+static void share_work(void *arg)
+{
+    struct share *s = arg;
+    struct run *u = &s->u;
+    if (u->rank) {
+        s->captured = console_capture_begin(&s->cap, s->capbuf, sizeof s->capbuf);
+        u->t = ktest_standin_begin(s->standin_mem, s->case_t);
+    }
+    u->qbase = blk_queue_of_cpu(u->dev);
+    for (unsigned i = 0; i < u->qpairs * u->depth; i++)
+        u->slots[i].req.queue = (uint16_t)(u->qbase + i / u->depth);
+    while (tsc_read() < s->go_tsc)
+        cpu_pause();
+    share_run(u);
+    if (s->captured)
+        console_capture_end();
+    __atomic_store_n(&s->finished, true, __ATOMIC_RELEASE);
+}
+
+/* How many CPUs run the job, each said where fewer run than asked; the
+ * ranks (places among the online CPUs) of the CPUs that take part in
+ * rank_of[0..n), the BSP first. */
+static unsigned cpus_for(struct ktest *t, const struct bench_job *job, const struct blk_dev *dev,
+                         unsigned *rank_of, unsigned max)
+{
+    unsigned online = smp_online_count(), want = job->cpus ? job->cpus : online;
+    if (want == 1)
+        return rank_of[0] = 0, 1;
+    if (!dev->any_cpu) {
+        ktest_diag(t, "%s: cpus=%u asked, 1 run: its driver takes requests on one CPU only",
+                   dev->name, want);
+        return rank_of[0] = 0, 1;
+    }
+    if (want > online)
+        ktest_diag(t, "%s: cpus=%u asked, %u online: %u run", dev->name, want, online, online);
+    unsigned n = 0;
+    for (unsigned k = 0; k < online && n < want && n < max; k++) {
+        if (k && !smp_call_done(smp_online_cpu(k))) {
+            ktest_diag(t, "cpu %u (APIC id %u) is still running work of an earlier case: left "
+                       "out", k, smp_online_apic_id(k));
+            continue;
+        }
+        rank_of[n++] = k;
+    }
+    if (job->number_ios && n > job->number_ios) {
+        ktest_diag(t, "number_ios=%llu: %llu CPUs run", (unsigned long long)job->number_ios,
+                   (unsigned long long)job->number_ios);
+        n = (unsigned)job->number_ios;
+    }
+    return n;
+}
+
+/* A share's figures into the job's. */
+static void add_share(struct bench_result *r, const struct share *s)
+{
+    const struct bench_result *q = &s->r;
+    for (unsigned d = 0; d < BENCH_DIRS; d++) {
+        r->dir[d].ios += q->dir[d].ios;
+        r->dir[d].bytes += q->dir[d].bytes;
+        hist_merge(&clat[d], &s->clat[d]);
+    }
+    r->submit_ns += q->submit_ns;
+    r->submit_ios += q->submit_ios;
+    r->doorbell_ns += q->doorbell_ns;
+    r->kicks += q->kicks;
+    r->complete_ns += q->complete_ns;
+    r->complete_ios += q->complete_ios;
+    r->verified_blocks += q->verified_blocks;
+    bench_merge_errors(r, q);
+}
+
+/* What one CPU did, for the report: the queue its requests went to (its
+ * first slot's: a share's slots are all on one), its I/Os and rate. */
+static void diag_share(struct ktest *t, const struct share *s)
+{
+    const struct run *u = &s->u;
+    uint64_t ios = s->r.dir[BENCH_DIR_READ].ios + s->r.dir[BENCH_DIR_WRITE].ios;
+    uint64_t ns = u->measuring && u->last_complete_ns > u->measure_start_ns
+                      ? u->last_complete_ns - u->measure_start_ns : 0;
+    char iops[24];
+    bench_format_count(iops, sizeof iops, bench_iops_milli(ios, ns));
+    ktest_diag(t, "  cpu %u (APIC id %u): blk queue %u, %llu I/Os, IOPS=%s", u->rank,
+               smp_online_apic_id(u->rank), u->slots[0].req.queue, (unsigned long long)ios, iops);
+}
+
+/* The BSP's wait for an AP's share, up to a second before the case's own
+ * deadline (its timer would end the case with the AP still in our memory).
+ * False: the share still runs, and keeps its memory. */
+static bool share_wait(struct ktest *t, struct share *s)
+{
+    uint64_t deadline = ktest_deadline_ns(t);
+    deadline = deadline > 1000000000ull ? deadline - 1000000000ull : 0;
+    if (smp_call_wait(s->cpu, deadline) && __atomic_load_n(&s->finished, __ATOMIC_ACQUIRE)) {
+        if (s->captured)
+            console_capture_emit(&s->cap);
+        ktest_standin_end(t, s->u.t);
+        return true;
+    }
+    if (s->captured)
+        console_capture_abandon(&s->cap);
+    KT_FAIL(t, "cpu %u (APIC id %u): its share of %s on %s still ran at the case's deadline: "
+            "given up there (its memory stays allocated)", s->u.rank,
+            smp_online_apic_id(s->u.rank), s->u.job->name, s->u.dev->name);
+    return false;
+}
+
 bool bench_run(struct ktest *t, const struct bench_job *job, struct blk_dev *dev,
                struct bench_result *r)
 {
-    struct run u = { .t = t, .job = job, .dev = dev, .r = r };
+    struct run proto = { .t = t, .job = job, .dev = dev, .r = r };
     *r = (struct bench_result){ .job = job->name, .device = dev->name, .kind = dev->kind,
                                 .rw = bench_rw_name(job->rw), .bs = job->bs, .irq = job->irq,
                                 .verify = job->verify };
@@ -464,37 +641,101 @@ bool bench_run(struct ktest *t, const struct bench_job *job, struct blk_dev *dev
             return false;
         }
     }
-    u.dio = dio_of(dev);
-    if (!choose_range(&u))
+    proto.dio = dio_of(dev);
+    static unsigned rank_of[BENCH_CPUS_MAX];
+    unsigned n = cpus_for(t, job, dev, rank_of, BENCH_CPUS_MAX);
+    if (!choose_range(&proto) || !plan(&proto, n))
         return false;
-    if (!set_up(&u)) {
-        release(&u);
+
+    /* The shares' memory: one region, each share's stand-in after it. */
+    uint64_t standin = (ktest_standin_size() + 63) & ~63ull;
+    uint64_t stride = ((sizeof(struct share) + 63) & ~63ull) + standin;
+    struct dma_region mem = dma_alloc(stride * n, 64, 0, DMA_ANYWHERE);
+    if (!mem.virt) {
+        KT_FAIL(t, "%llu KiB for the bookkeeping of %u CPUs were not free",
+                (unsigned long long)(stride * n >> 10), n);
         return false;
     }
-    r->iodepth = u.depth;
-    r->qpairs = u.qpairs;
-    u.to_submit = job->number_ios;
-
-    u.ticks_per_ms = tsc_frequency_hz() / 1000;
-    uint64_t flags = job->irq ? 0 : irq_save();
-    u.measure_start_tsc = tsc_read() + job->ramp_ms * u.ticks_per_ms;
-    run_loop(&u);
-    if (!job->irq)
-        irq_restore(flags);
-
-    r->elapsed_ns = u.last_complete_ns > u.measure_start_ns && u.measuring
-                        ? u.last_complete_ns - u.measure_start_ns : 0;
-    r->submit_ns = tsc_ticks_to_ns(r->submit_ns);
-    r->doorbell_ns = tsc_ticks_to_ns(r->doorbell_ns);
-    r->complete_ns = tsc_ticks_to_ns(r->complete_ns);
-    if (bench_rw_writes(job->rw) && u.dio)
-        dio_forget(u.dio, u.first, u.end - u.first);
-    if (bench_rw_writes(job->rw))
-        ktest_diag(t, "%s: blocks %llu..%llu now hold benchmark data%s", dev->name,
-                   (unsigned long long)u.first, (unsigned long long)u.end,
-                   u.dio ? " (left out of the manifest)" : "");
-    release(&u);
-    return true;
+    static struct share *shares[BENCH_CPUS_MAX];  /* the BSP's alone: cases run there */
+    static bool running[BENCH_CPUS_MAX];           /* posted, and not finished by the wait */
+    bool set = true;
+    for (unsigned i = 0; i < n; i++) {
+        struct share *s = shares[i] = (struct share *)((uint8_t *)mem.virt + stride * i);
+        memset(s, 0, sizeof *s);
+        s->u = proto;
+        s->u.r = &s->r;
+        s->u.clat = s->clat;
+        s->u.rank = rank_of[i];
+        s->u.to_submit = job->number_ios / n + (i < job->number_ios % n);
+        s->case_t = t;
+        s->standin_mem = (uint8_t *)s + stride - standin;
+        running[i] = false;
+        s->cpu = smp_online_cpu(rank_of[i]);
+        for (unsigned d = 0; d < BENCH_DIRS; d++)
+            hist_init(&s->clat[d]);
+        if (set && !set_up(&s->u))
+            set = false;
+    }
+    bool kept = false;      /* an AP still runs its share: the memory stays */
+    if (set) {
+        uint64_t ticks_per_ms = tsc_frequency_hz() / 1000;
+        uint64_t go = tsc_read() + (n > 1 ? BENCH_GO_MS * ticks_per_ms : 0);
+        for (unsigned i = 0; i < n; i++) {
+            shares[i]->go_tsc = go;
+            shares[i]->u.measure_start_tsc = go + job->ramp_ms * ticks_per_ms;
+        }
+        for (unsigned i = 1; i < n; i++) {
+            running[i] = smp_call(shares[i]->cpu, share_work, shares[i]);
+            if (!running[i])
+                KT_FAIL(t, "cpu %u (APIC id %u) took no work: still busy with earlier work",
+                        rank_of[i], smp_online_apic_id(rank_of[i]));
+        }
+        share_work(shares[0]);
+        unsigned ran = 1;
+        bool measured = false;
+        uint64_t first_ns = UINT64_MAX, last_ns = 0;
+        for (unsigned i = 0; i < n; i++) {
+            struct share *s = shares[i];
+            if (i && !running[i])
+                continue;
+            if (i && !share_wait(t, s)) {
+                kept = true;
+                continue;
+            }
+            running[i] = false;
+            ran += i > 0;
+            add_share(r, s);
+            if (n > 1)
+                diag_share(t, s);
+            if (s->u.measuring) {
+                measured = true;
+                first_ns = s->u.measure_start_ns < first_ns ? s->u.measure_start_ns : first_ns;
+            }
+            last_ns = s->u.last_complete_ns > last_ns ? s->u.last_complete_ns : last_ns;
+        }
+        r->iodepth = proto.depth;
+        r->qpairs = proto.qpairs;
+        r->cpus = ran;
+        r->elapsed_ns = measured && last_ns > first_ns ? last_ns - first_ns : 0;
+        r->submit_ns = tsc_ticks_to_ns(r->submit_ns);
+        r->doorbell_ns = tsc_ticks_to_ns(r->doorbell_ns);
+        r->complete_ns = tsc_ticks_to_ns(r->complete_ns);
+        if (bench_rw_writes(job->rw) && proto.dio)
+            dio_forget(proto.dio, proto.first, proto.end - proto.first);
+        if (bench_rw_writes(job->rw))
+            ktest_diag(t, "%s: blocks %llu..%llu now hold benchmark data%s", dev->name,
+                       (unsigned long long)proto.first, (unsigned long long)proto.end,
+                       proto.dio ? " (left out of the manifest)" : "");
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (running[i])
+            continue;
+        shares[i]->u.t = t;
+        release(&shares[i]->u);
+    }
+    if (!kept)
+        dma_free(&mem);
+    return set;
 }
 
 /* ---- the reference: the least a caller of the block interface can do ----
@@ -512,7 +753,7 @@ bool bench_bare_loop(struct ktest *t, struct blk_dev *dev, uint32_t bs, unsigned
     struct run u = { .t = t, .job = &job, .dev = dev, .r = &r };
     memset(&r, 0, sizeof r);
     snprintf(job.name, sizeof job.name, "bare");
-    if (!choose_range(&u))
+    if (!choose_range(&u) || !plan(&u, 1))
         return false;
     if (!set_up(&u)) {
         release(&u);

@@ -49,7 +49,7 @@ static void expect_job(const struct bench_job *j, const char *name, enum bench_r
                        uint32_t iodepth, uint64_t runtime_ms, uint64_t number_ios, int line)
 {
     if (strcmp(j->name, name) != 0 || strcmp(j->dev, "*") != 0 || j->rw != rw ||
-        j->rwmixread != 50 || j->bs != bs || j->iodepth != iodepth || j->qpairs != 1 ||
+        j->rwmixread != 50 || j->bs != bs || j->iodepth != iodepth || j->qpairs != 1 || j->cpus != 1 ||
         j->runtime_ms != runtime_ms || j->number_ios != number_ios || j->ramp_ms != 0 || j->irq ||
         j->verify || j->offset != 0 || j->size != 0)
         htest_fail(__FILE__, line, "job %s dev %s rw %d mix %u bs %u qd %u qpairs %u runtime %llu "
@@ -303,6 +303,37 @@ HTEST(bench_job_count_edges)
                  "bench: job 1: number_ios=1099511627777: out of range (1..2^40)");
 }
 
+HTEST(bench_job_cpus)
+{
+    EXPECT_JOBS("rw=randread,iodepth=32,cpus=all", 1);
+    HT_EXPECT_EQ(jobs[0].cpus, 0);
+    HT_EXPECT_EQ(jobs[0].qpairs, 1);
+    HT_EXPECT_STREQ(jobs[0].name, "randread-4k-qd32-cpusall");
+    EXPECT_JOBS("cpus=4", 1);
+    HT_EXPECT_EQ(jobs[0].cpus, 4);
+    HT_EXPECT_STREQ(jobs[0].name, "read-4k-qd1-cpus4");
+    EXPECT_JOBS("cpus=1", 1);
+    HT_EXPECT_EQ(jobs[0].cpus, 1);
+    HT_EXPECT_STREQ(jobs[0].name, "read-4k-qd1");
+    EXPECT_JOBS("cpus=1024,name=wide", 1);
+    HT_EXPECT_EQ(jobs[0].cpus, 1024);
+    HT_EXPECT_STREQ(jobs[0].name, "wide");
+    /* one queue pair per CPU leaves qpairs=1 as the only company */
+    EXPECT_JOBS("cpus=all,qpairs=1", 1);
+    EXPECT_ERROR("cpus=0", "bench: job 1: cpus=0: out of range (1..1024, or all)");
+    EXPECT_ERROR("cpus=1025", "bench: job 1: cpus=1025: out of range (1..1024, or all)");
+    EXPECT_ERROR("cpus=two", "bench: job 1: cpus=two: not a number of CPUs (decimal digits, or all)");
+    EXPECT_ERROR("cpus=ALL", "bench: job 1: cpus=ALL: not a number of CPUs (decimal digits, or all)");
+    EXPECT_ERROR("cpus=99999999999999999999",
+                 "bench: job 1: cpus=99999999999999999999: too big: does not fit in 64 bits");
+    EXPECT_ERROR("cpus=", "bench: job 1: cpus=: empty value");
+    EXPECT_ERROR("cpus=2,cpus=2", "bench: job 1: cpus=2: cpus given twice");
+    EXPECT_ERROR("qpairs=2,cpus=all", "bench: job 1: cpus=all: qpairs is given too (on several "
+                 "CPUs each CPU drives one queue pair, its own: give one of qpairs and cpus)");
+    EXPECT_ERROR("quick;cpus=2,qpairs=4", "bench: job 2: qpairs=4: cpus is given too (on several "
+                 "CPUs each CPU drives one queue pair, its own: give one of qpairs and cpus)");
+}
+
 HTEST(bench_job_time_edges)
 {
     EXPECT_ERROR("runtime=3601", "bench: job 1: runtime=3601: out of range (1ms..1h)");
@@ -323,7 +354,7 @@ HTEST(bench_job_unknown_field)
 {
     EXPECT_ERROR("rw=read,foo=1", "bench: job 1: foo=1: unknown field (known: name, dev, rw, "
                  "rwmixread, bs, iodepth, qpairs, runtime, number_ios, ramp_time, completion, "
-                 "verify, offset, size)");
+                 "verify, offset, size, cpus)");
     static const char upper[] = "bench: job 2: RW=read: unknown field (known: name,";
     static const char no_name[] = "bench: job 1: =4k: unknown field (known: name,";
     HT_EXPECT(!parse("quick;RW=read"));

@@ -29,7 +29,7 @@ static struct bench_result sample(void)
         hist_record(&rh, i * 1000ull);
     struct bench_result r = {
         .job = "randread-4k-qd1", .device = "nvme0n1", .kind = "nvme", .rw = "randread",
-        .bs = 4096, .iodepth = 1, .qpairs = 1, .elapsed_ns = 1000000,
+        .bs = 4096, .iodepth = 1, .qpairs = 1, .cpus = 1, .elapsed_ns = 1000000,
         .submit_ns = 30000, .submit_ios = 100, .doorbell_ns = 50000, .kicks = 40, .complete_ns = 25000, .complete_ios = 100,
     };
     r.dir[BENCH_DIR_READ] = (struct bench_dir_result){ 100, 409600, &rh };
@@ -57,7 +57,7 @@ HTEST(bench_json_has_fio_fields_and_values)
     HT_EXPECT_EQ((size_t)n, strlen(json));
     HT_EXPECT(json[0] == '{' && json[n - 1] == '}');
     HT_EXPECT(has(json, "{\"jobname\":\"randread-4k-qd1\",\"device\":\"nvme0n1\",\"kind\":\"nvme\","
-                        "\"rw\":\"randread\",\"bs\":4096,\"iodepth\":1,\"qpairs\":1,"
+                        "\"rw\":\"randread\",\"bs\":4096,\"iodepth\":1,\"qpairs\":1,\"cpus\":1,"
                         "\"completion\":\"poll\",\"verify\":0,\"elapsed_ns\":1000000,"));
     HT_EXPECT(has(json, "\"read\":{\"io_bytes\":409600,\"io_kbytes\":400,\"bw_bytes\":409600000,"
                         "\"bw\":400000,\"iops\":100000.000,\"runtime\":1,\"total_ios\":100,"));
@@ -122,6 +122,41 @@ HTEST(bench_errors_beyond_the_kinds_are_counted)
     HT_EXPECT_EQ(r.errors[0].count, 2ull);
 }
 
+HTEST(bench_errors_of_several_cpus_merge)
+{
+    struct bench_result a = sample(), b = sample();
+    bench_count_error(&a, "timeout");
+    bench_count_error(&b, "media error");
+    bench_count_error(&b, "timeout");
+    bench_count_error(&b, "timeout");
+    bench_merge_errors(&a, &b);
+    HT_EXPECT_EQ(a.errors_total, 4ull);
+    HT_EXPECT_EQ(a.error_kinds, 2u);
+    HT_EXPECT_STREQ(a.errors[0].cause, "timeout");
+    HT_EXPECT_EQ(a.errors[0].count, 3ull);
+    HT_EXPECT_STREQ(a.errors[1].cause, "media error");
+    HT_EXPECT_EQ(a.errors[1].count, 1ull);
+    /* b's causes unchanged; an empty share adds nothing */
+    HT_EXPECT_EQ(b.errors_total, 3ull);
+    struct bench_result none = sample();
+    bench_merge_errors(&a, &none);
+    HT_EXPECT_EQ(a.errors_total, 4ull);
+    HT_EXPECT_EQ(a.error_kinds, 2u);
+    /* past the kinds: counted in the total, the named ones kept */
+    static const char *const causes[] = { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j" };
+    struct bench_result many = sample(), into = sample();
+    for (unsigned i = 0; i < 10; i++)
+        bench_count_error(&many, causes[i]);        /* 8 named, 10 in all */
+    bench_count_error(&into, "j");
+    bench_merge_errors(&into, &many);
+    HT_EXPECT_EQ(into.errors_total, 11ull);
+    HT_EXPECT_EQ(into.error_kinds, (unsigned)BENCH_ERROR_KINDS);
+    HT_EXPECT_STREQ(into.errors[0].cause, "j");
+    HT_EXPECT_EQ(into.errors[0].count, 1ull);
+    HT_EXPECT_STREQ(into.errors[1].cause, "a");
+    HT_EXPECT_EQ(into.errors[7].count, 1ull);
+}
+
 HTEST(bench_json_that_does_not_fit_is_refused)
 {
     struct bench_result r = sample();
@@ -169,7 +204,7 @@ HTEST(bench_human_report_in_fio_layout)
     bench_report_human(&r, collect, NULL);
     HT_EXPECT_EQ(nlines, 8u);
     HT_EXPECT_STREQ(lines[0], "randread-4k-qd1 nvme0n1: rw=randread bs=4096 iodepth=1 qpairs=1 "
-                              "completion=poll");
+                              "cpus=1 completion=poll");
     /* 409.6 MB/s is 390.6 MiB/s; 400 KiB moved in 1 ms. */
     HT_EXPECT_STREQ(lines[1], "  read: IOPS=100.0k, BW=390MiB/s (409MB/s)(400KiB/0.001s)");
     HT_EXPECT_STREQ(lines[2], "    clat (nsec): min=1000, max=100000, avg=50500, stdev=28866");

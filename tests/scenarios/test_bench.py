@@ -98,7 +98,7 @@ def test_bench_counts_what_it_was_asked(boot, kernel, tmp_path):
         assert big["read"]["io_bytes"] == 64 * 128 * 1024 and big["bs"] == 131072
         assert all(j["errors"]["total"] == 0 and j["kind"] for j in (rr, sw, mix, big))
         diag = "\n".join(p[f"rr-{d}"].diagnostics)
-        assert f"rr {d}: rw=randread bs=4096 iodepth=4 qpairs=1 completion=poll" in diag
+        assert f"rr {d}: rw=randread bs=4096 iodepth=4 qpairs=1 cpus=1 completion=poll" in diag
         assert re.search(r"read: IOPS=[\d.]+k?, BW=", diag), diag
         assert "clat percentiles (nsec): 1.00th=[" in diag
         assert "now hold benchmark data" in "\n".join(p[f"sw-{d}"].diagnostics)
@@ -183,7 +183,97 @@ def test_bench_bad_jobs_are_refused_before_anything_runs(boot, kernel, tmp_path)
     b = run(boot, kernel, "tests=bench bench=rw=write,verify=1", args)
     assert b.status == USAGE, b.describe()
     assert "verify=1: only for jobs that only read" in b.log
+    b = run(boot, kernel, "tests=bench bench=name=c,cpus=0", args)
+    assert b.status == USAGE, b.describe()
+    assert "bench: job 1: cpus=0: out of range (1..1024, or all)" in b.log, b.describe()
+    b = run(boot, kernel, "tests=bench bench=qpairs=2,cpus=all", args)
+    assert b.status == USAGE, b.describe()
+    assert "bench: job 1: cpus=all: qpairs is given too" in b.log, b.describe()
     assert {n: sha256(p) for n, p in paths.items()} == before
+
+
+def smp_run(boot, kernel, cmdline, qemu_args, smp=4, timeout=300):
+    return boot("--kernel", kernel, "--append", cmdline, "--disks", "none", "--machine", "q35",
+                "--smp", str(smp), "--memory", "1G", "--", *qemu_args, timeout=timeout)
+
+
+def share_lines(b, case):
+    """{rank: (APIC id, blk queue, I/Os)} from a job's per-CPU lines."""
+    return {int(m[1]): (int(m[2]), int(m[3]), int(m[4])) for m in re.finditer(
+        r"  cpu (\d+) \(APIC id (\d+)\): blk queue (\d+), (\d+) I/Os, IOPS=[\d.]+[kMG]?$",
+        case_log(b, case), re.M)}
+
+
+SMP_JOBS = ("name=pr,dev=nvme0n1,rw=randread,iodepth=4,cpus=all,number_ios=2000;"
+            "name=pv,dev=nvme0n1,rw=randread,iodepth=8,size=4m,offset=1m,cpus=all,"
+            "number_ios=2000,verify=1;"
+            "name=pi,dev=nvme0n1,rw=randread,iodepth=4,completion=irq,cpus=all,number_ios=800;"
+            "name=pw,dev=nvme0n1,rw=randwrite,bs=8k,iodepth=2,cpus=2,number_ios=401;"
+            "name=pa,rw=randread,cpus=all,number_ios=100;"
+            "name=pm,dev=nvme0n1,rw=randread,cpus=8,number_ios=100")
+
+
+def test_bench_on_every_cpu(boot, kernel, tmp_path):
+    """cpus=: at -smp 4 on q35 each CPU drives its own NVMe queue pair with
+    its share of the I/Os, the job's counts and histogram are the sums, in
+    poll and irq completion, reads verified against the dio suite's stamps;
+    a device whose driver takes requests on one CPU runs on one, saying so,
+    and more CPUs than are online run on those online."""
+    paths, args = three_disks(tmp_path)
+    before = {n: sha256(p, 0, MiB) for n, p in paths.items()}
+    b = smp_run(boot, kernel, f"tests=dio.dio_write_read_verify,bench bench={SMP_JOBS}", args)
+    assert_clean_pass(b)
+    jobs = by_name(b)
+    case = "bench.bench_jobs.{}-nvme0n1".format
+    pr = jobs["pr-nvme0n1"]
+    assert (pr["cpus"], pr["qpairs"], pr["iodepth"]) == (4, 1, 4), pr
+    assert pr["read"]["total_ios"] == 2000 and pr["read"]["clat_ns"]["N"] == 2000, pr
+    assert pr["errors"]["total"] == 0 and pr["kicks"] >= 4, pr
+    # QEMU numbers the APIC ids as the CPUs; with a pair per CPU, rank k's is k.
+    assert share_lines(b, case("pr")) == {k: (k, k, 500) for k in range(4)}, case_log(b, case("pr"))
+    pv = jobs["pv-nvme0n1"]
+    assert pv["cpus"] == 4 and pv["verify"] == 1 and pv["verified_blocks"] > 0, pv
+    assert f"verified: {pv['verified_blocks']} blocks against their stamps" in case_log(b, case("pv"))
+    pi = jobs["pi-nvme0n1"]
+    assert (pi["cpus"], pi["completion"], pi["read"]["total_ios"]) == (4, "irq", 800), pi
+    assert share_lines(b, case("pi")) == {k: (k, k, 200) for k in range(4)}
+    pw = jobs["pw-nvme0n1"]
+    assert (pw["cpus"], pw["write"]["total_ios"], pw["read"]["total_ios"]) == (2, 401, 0), pw
+    assert pw["write"]["io_bytes"] == 401 * 8192
+    assert share_lines(b, case("pw")) == {0: (0, 0, 201), 1: (1, 1, 200)}
+    assert jobs["pa-nvme0n1"]["cpus"] == 4
+    for d in ("ahci0p0", "vblk0"):
+        j = jobs[f"pa-{d}"]
+        assert j["cpus"] == 1 and j["read"]["total_ios"] == 100, j
+        log = case_log(b, f"bench.bench_jobs.pa-{d}")
+        assert f"{d}: cpus=4 asked, 1 run: its driver takes requests on one CPU only" in log, log
+        assert "blk queue" not in log
+    assert jobs["pm-nvme0n1"]["cpus"] == 4
+    assert "nvme0n1: cpus=8 asked, 4 online: 4 run" in case_log(b, case("pm"))
+    for n, path in paths.items():
+        assert sha256(path, 0, MiB) == before[n], n
+
+
+def test_bench_cpus_share_the_queues_granted(boot, kernel, tmp_path):
+    """Two pairs granted to four CPUs: ranks 0 and 2 share one, 1 and 3 the
+    other, each CPU's slots within its half of the queue's depth (a depth
+    asked beyond it is cut, saying so)."""
+    img = scratch_image(tmp_path, "nvme", 64 * MiB)
+    args = ["-drive", f"if=none,id=n0,format=raw,file={img}",
+            "-device", "nvme,drive=n0,serial=bench-nvme,max_ioqpairs=2"]
+    b = smp_run(boot, kernel, "tests=bench bench=name=s,rw=randread,iodepth=8,cpus=all,"
+                "number_ios=1000;name=si,rw=randread,iodepth=8,cpus=all,number_ios=1000,"
+                "completion=irq;name=deep,rw=randread,iodepth=1024,cpus=all,number_ios=4000", args)
+    assert_clean_pass(b)
+    jobs = by_name(b)
+    for n in ("s", "si"):
+        assert jobs[f"{n}-nvme0n1"]["cpus"] == 4 and jobs[f"{n}-nvme0n1"]["read"]["total_ios"] == 1000
+        assert share_lines(b, f"bench.bench_jobs.{n}-nvme0n1") == \
+            {0: (0, 0, 250), 1: (1, 1, 250), 2: (2, 0, 250), 3: (3, 1, 250)}
+    deep = jobs["deep-nvme0n1"]
+    assert deep["read"]["total_ios"] == 4000 and deep["iodepth"] < 1024, deep
+    assert (f"nvme0n1: qpairs=1 iodepth=1024 asked, 1 x {deep['iodepth']} run (the device's "
+            "queues, each shared by CPUs)") in case_log(b, "bench.bench_jobs.deep-nvme0n1")
 
 
 def test_bench_bare_loop_reference(boot, kernel, tmp_path):

@@ -56,7 +56,7 @@ def job(name="randread-4k-qd1", device="nvme0n1", kind="nvme", rw="randread", io
         bs=4096, qd=1, elapsed=50_000_000):
     reads = ios if rw in ("read", "randread") else 0
     return {"jobname": name, "device": device, "kind": kind, "rw": rw, "bs": bs, "iodepth": qd,
-            "qpairs": 1, "completion": "poll", "verify": 0, "elapsed_ns": elapsed,
+            "qpairs": 1, "cpus": 1, "completion": "poll", "verify": 0, "elapsed_ns": elapsed,
             "read": direction(reads, bs, elapsed, LAT),
             "write": direction(ios - reads, bs, elapsed, LAT),
             "overhead_ns": {"submit": 300, "doorbell": 900, "complete": 200}, "kicks": ios,
