@@ -123,7 +123,7 @@ def problems(r):
     if r.get("completion") not in ("poll", "irq"):
         errs.append(f"completion: {r.get('completion')!r} is not poll or irq")
     bs = _int(r, "bs", "job", errs)
-    for key in ("iodepth", "qpairs", "verify", "verified_blocks", "kicks"):
+    for key in ("iodepth", "qpairs", "cpus", "verify", "verified_blocks", "kicks"):
         _int(r, key, "job", errs)
     elapsed = _int(r, "elapsed_ns", "job", errs)
     reads = _dir_problems(r, "read", elapsed, bs, errs)
