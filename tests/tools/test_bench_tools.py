@@ -184,6 +184,62 @@ def test_summary_medians_best_engine_and_ratios():
     assert "randread-4k-qd1" in text and "4.0x" in text and "libaio" in text
 
 
+def test_scaling_runs_are_checked_for_their_cpus(tmp_path):
+    """A scaling boot's job must have run on every vCPU, and fio's on
+    numjobs=V as one group: anything else is a failure, not a figure."""
+    name = bench.SCALE_JOB[0]
+    on4, on1 = job(name=name, qd=32), job(name=name, qd=32)
+    on4["cpus"] = 4
+    p = tmp_path / "b.log"
+    p.write_text(log_of(on4))
+    results, _, failures = bench.parse_bareio(str(p), vcpus=4)
+    assert ("nvme", name) in results and failures == []
+    p.write_text(log_of(on1))
+    results, _, failures = bench.parse_bareio(str(p), vcpus=4)
+    assert results == {} and failures == [f"{name} on nvme0n1: ran on 1 CPUs, not the 4 vCPUs"]
+    grouped = json.loads(json.dumps(FIO_DOC))
+    grouped["jobs"][0]["job options"]["numjobs"] = "4"
+    apart = json.loads(json.dumps(grouped))
+    apart["jobs"].append(apart["jobs"][0])
+    p.write_text(linux_log([("nvme0n1", "io_uring", name, 0, grouped),
+                            ("nvme0n1", "libaio", name, 0, FIO_DOC),
+                            ("nvme0n1", "io_uring-hipri", name, 0, apart)]))
+    results, failures = bench.parse_linux(str(p), vcpus=4)
+    assert list(results) == [("nvme", name, "io_uring")]
+    assert failures == [f"nvme0n1 libaio {name}: fio ran numjobs=1 as 1 reports, not numjobs=4 grouped",
+                        f"nvme0n1 io_uring-hipri {name}: fio ran numjobs=4 as 2 reports, not "
+                        "numjobs=4 grouped"]
+
+
+def test_scaling_rows_per_vcpus_against_the_smallest():
+    name = bench.SCALE_JOB[0]
+    per = {v: ([{("nvme", name): fig(10000 * v ** 0.5)}],
+               [{("nvme", name, "io_uring"): fig(4000 * v)}]) for v in (1, 2, 4)}
+    per[2][0].clear()       # bareio has no figure at 2
+    rows = bench.summarize_scaling(per, "null")
+    assert [(r["vcpus"], r["job"], r["device"]) for r in rows] == [(1, name, "nvme"), (2, name, "nvme"),
+                                                                   (4, name, "nvme")]
+    assert [r["scaling"] for r in rows] == [{"bareio": 1.0, "linux": 1.0},
+                                            {"bareio": None, "linux": 2.0},
+                                            {"bareio": 2.0, "linux": 4.0}]
+    assert rows[2]["ratio_iops"] == 1.25 and rows[1]["bareio"] is None
+    text = bench.table(rows)
+    head, first = text.splitlines()[:2]
+    assert "vCPUs" in head and "scaling b/L" in head
+    assert first.split()[3] == "1" and first.rstrip().endswith("1.00/1.00")
+    assert text.splitlines()[3].rstrip().endswith("2.00/4.00")
+    # the main rows are at the main machine's vCPUs, with no scaling
+    main = bench.summarize([], [], [], "null")
+    assert all(r["vcpus"] == bench.VCPUS and "scaling" not in r for r in main)
+
+
+def test_bench_refuses_bad_scaling():
+    for bad in ("0", "1,x", "65", ""):
+        p = subprocess.run([sys.executable, os.path.join(TOOLS, "bench"), "--scaling", bad],
+                           capture_output=True, text=True)
+        assert p.returncode == 2 and "--scaling: a comma-separated list" in p.stderr, (bad, p.stderr)
+
+
 def run_report(*args):
     return subprocess.run([sys.executable, os.path.join(TOOLS, "bench-report"), *args],
                           capture_output=True, text=True)
