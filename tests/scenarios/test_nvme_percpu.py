@@ -10,8 +10,16 @@ every block as written, and a controller reset while the APs hammer loses
 nothing. A controller granting two pairs (max_ioqpairs=2) has four CPUs share
 them by rank; polled queues at -smp 2 on the i440FX PC and eight CPUs on q35
 do the same. Where the interrupts of a queue arrive is read from the driver
-(the CPU its handler ran on), never assumed; no timing is asserted."""
+(the CPU its handler ran on), never assumed; no timing is asserted.
+
+QEMU 7.2 itself sometimes dies (SIGSEGV in nvme_rw_complete_cb, its main
+thread, about 1 boot in 10 here) when the controller is reset while the other
+vCPUs' reads and writes are in flight: a use-after-free of a request in the
+emulator, not a fault of the guest. A boot that ends so is run again, up to
+three times, and says so; what bareio reported is checked as strictly on the
+boot that ran to its end."""
 import re
+import warnings
 
 from conftest import assert_clean_pass, case_log, count, scratch_image
 
@@ -19,12 +27,28 @@ PERCPU = ("nvme.nvme_every_queue_pair_serves,nvme.nvme_each_cpu_on_its_own_queue
           "nvme.nvme_every_cpu_hammers_its_queue,nvme.nvme_reset_while_every_cpu_hammers")
 
 
+EMULATOR_ATTEMPTS = 3
+
+
+def boot_past_emulator_crashes(boot, *args, timeout=600):
+    """boot(*args), again when QEMU itself was killed by a signal (see the
+    top of this file), at most EMULATOR_ATTEMPTS times; the last boot."""
+    for attempt in range(1, EMULATOR_ATTEMPTS + 1):
+        b = boot(*args, timeout=timeout)
+        if "QEMU was killed by signal" not in b.stderr or attempt == EMULATOR_ATTEMPTS:
+            return b
+        warnings.warn(f"QEMU died by a signal on attempt {attempt} (QEMU 7.2's NVMe reset "
+                      f"under load): booting again\n{b.stderr.strip()}")
+    return b
+
+
 def boot_nvme(boot, kernel, tmp_path, smp, tests=PERCPU, props="", extra="", machine="q35"):
     img = scratch_image(tmp_path, "nvme")
-    return boot("--kernel", kernel, "--append", f"tests={tests} {extra}".strip(),
-                "--disks", "none", "--machine", machine, "--smp", str(smp), "--memory", "1G",
-                "--", "-drive", f"if=none,id=n0,format=raw,file={img}",
-                "-device", f"nvme,drive=n0,serial=percpu-nvme{props}", timeout=600)
+    return boot_past_emulator_crashes(
+        boot, "--kernel", kernel, "--append", f"tests={tests} {extra}".strip(),
+        "--disks", "none", "--machine", machine, "--smp", str(smp), "--memory", "1G",
+        "--", "-drive", f"if=none,id=n0,format=raw,file={img}",
+        "-device", f"nvme,drive=n0,serial=percpu-nvme{props}")
 
 
 def own_queue_lines(b):
@@ -110,9 +134,10 @@ def test_nvme_queue_pair_per_cpu_under_ovmf(boot, make_iso, tmp_path):
     parked them; bareio starts them again from the MADT), -smp 4."""
     img = scratch_image(tmp_path, "nvme")
     iso = make_iso(f"tests={PERCPU} allow_write=percpu-*")
-    b = boot("--iso", iso, "--boot", "cdrom", "--firmware", "uefi", "--disks", "none",
-             "--smp", "4", "--memory", "1G", "--", "-drive", f"if=none,id=n0,format=raw,file={img}",
-             "-device", "nvme,drive=n0,serial=percpu-nvme", timeout=600)
+    b = boot_past_emulator_crashes(
+        boot, "--iso", iso, "--boot", "cdrom", "--firmware", "uefi", "--disks", "none",
+        "--smp", "4", "--memory", "1G", "--", "-drive", f"if=none,id=n0,format=raw,file={img}",
+        "-device", "nvme,drive=n0,serial=percpu-nvme")
     assert "via multiboot2" in b.loader_line(), b.describe()
     assert_clean_pass(b, expect=["nvme"])
     assert "smp: 4 of 4 CPUs online" in b.log, b.describe()
