@@ -10,8 +10,30 @@
  * Requests wait in a FIFO until a slot is free; a request occupies one slot
  * at a time and its parts run one after another. NCQ and non-queued commands
  * are never outstanding together (SATA forbids it), and a non-queued command
- * runs alone. Everything here runs with interrupts off (irq_save), so the
- * MSI handler and poll() never race on one CPU.
+ * runs alone.
+ *
+ * Locking (issue 16: a port is driven from any CPU, and the HBA's one MSI
+ * reaches one CPU for all its ports). Each port's lock (struct
+ * ahci_port.lock) guards its I/O state: the slots, issued/to_issue, the FIFO
+ * of waiting requests, `dead`, its counters, and its PxIS/PxCI/PxSACT/PxIE
+ * accesses. submit, kick, poll, the interrupt and the test view take it; the
+ * functions below them run with it held, klog lines of port events included
+ * (lock order: a port's lock, then the console's); completions (blk_complete)
+ * are called with it held, and their callbacks must not submit (blk.h).
+ * Error recovery — stopping the engines, COMRESET, READ LOG EXT: device waits
+ * of up to seconds — runs with the lock dropped, by the CPU that found the
+ * error: it takes the failed slots out first, sets `recovering` and masks the
+ * port's interrupts (PxIE 0); while `recovering` is set no other CPU issues,
+ * reaps or reads PxIS on the port (submitted requests wait in the FIFO), and
+ * the lock is taken again to settle what was in flight. Ports of one HBA
+ * share only the HBA's IS register, each port's bit write-1-to-clear.
+ *
+ * The MSI handler runs on the one CPU the HBA's message names, whichever CPU
+ * drives the port: it reaps completions, and leaves an error or an interface
+ * event (PxIS fatal bits, INFS) to the next poll(), which the driving CPU
+ * calls while it waits (blk_wait, the bench engine): recovery then runs there,
+ * out of interrupt context, and its report lands in that CPU's output (the
+ * parallel harness keeps each device's output whole).
  *
  * NCQ errors (AHCI §6.2.2.2, SATA §13.7.4): the device aborts every queued
  * command; with the engine restarted (no COMRESET, which would clear the
@@ -142,6 +164,8 @@ static void issue_waiting(struct ahci_port *p)
     char why[120];
     struct blk_request *req;
 
+    if (p->recovering)
+        return;     /* the recovering CPU issues what waits when it is done */
     while ((req = blk_fifo_peek(&p->waiting)) != NULL) {
         bool ncq = uses_ncq(p, req);
         int s = may_issue(p, ncq) ? free_slot(p) : -1;
@@ -167,7 +191,7 @@ static void issue_waiting(struct ahci_port *p)
  * cannot be described is refused now, before anything reaches the device. */
 static enum blk_cause plan_rw(struct ahci_port *p, struct blk_request *req)
 {
-    static struct ahci_prd scratch[AHCI_PRDT_ENTRIES];
+    struct ahci_prd *scratch = p->plan_scratch;
     uint32_t bs = p->dev.block_size;
     uint64_t done = 0;
     char why[sizeof(req->detail)];
@@ -221,26 +245,28 @@ static enum blk_cause ahci_submit(struct blk_dev *dev, struct blk_request *req)
 
     if (rc != BLK_OK)
         return rc;
-    if (p->dead)
-        return blk_refuse(req, BLK_CAUSE_NOT_READY, "port out of service: %s", p->dead_reason);
     if (p->hba->bus_master_off && !(pci_read16(p->hba->pci, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER))
         return blk_refuse(req, BLK_CAUSE_BUS_MASTER_OFF,
                           "PCI COMMAND.BME is clear: the HBA cannot DMA");
     *ahci_rq(req) = (struct ahci_rq){ 0 };
-    uint64_t flags = irq_save();
-    blk_fifo_push(&p->waiting, req);
-    p->stats.commands++;
-    irq_restore(flags);
-    return BLK_OK;
+    uint64_t flags = spin_lock(&p->lock);
+    if (p->dead) {
+        rc = blk_refuse(req, BLK_CAUSE_NOT_READY, "port out of service: %s", p->dead_reason);
+    } else {
+        blk_fifo_push(&p->waiting, req);
+        p->stats.commands++;
+    }
+    spin_unlock(&p->lock, flags);
+    return rc;
 }
 
 static void ahci_kick(struct blk_dev *dev, unsigned queue)
 {
     struct ahci_port *p = dev->priv;
     (void)queue;
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&p->lock);
     issue_waiting(p);
-    irq_restore(flags);
+    spin_unlock(&p->lock, flags);
 }
 
 /* ---- completion ---- */
@@ -491,8 +517,9 @@ static void take_out_of_service(struct ahci_port *p, const char *reason)
 /* The port stopped on an error (pxis has a fatal bit) or a command ran past
  * its deadline (timed_out >= 0). §6.2.2: reap what finished, work out which
  * command failed, recover the port, re-send or fail everything that was in
- * flight. */
-static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
+ * flight. Called with the port's lock held (*flags from its spin_lock),
+ * which the recovery itself runs without (see the top of this file). */
+static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out, uint64_t *flags)
 {
     struct ahci_error_snapshot snap;
     struct ahci_recovery_plan plan;
@@ -508,7 +535,14 @@ static void handle_error(struct ahci_port *p, uint32_t pxis, int timed_out)
         record_last_error(p, plan.culprit >= 0 ? (unsigned)plan.culprit
                                                : (unsigned)__builtin_ctz(plan.failed), pxis);
     take_failed_slots(p, plan.failed, req);
+    p->recovering = true;
+    uint32_t ie = rd(p, AHCI_PxIE);
+    wr(p, AHCI_PxIE, 0);
+    spin_unlock(&p->lock, *flags);
     recover_port(p, &plan, &log, &result, recovery, sizeof(recovery));
+    *flags = spin_lock(&p->lock);
+    wr(p, AHCI_PxIE, ie);
+    p->recovering = false;
     klog(LOG_WARN, "%s: %s; %u command(s) in flight failed; %s\n", p->dev.name,
          timed_out >= 0 ? "command timeout" : "port error", bits_set32(plan.failed), recovery);
     settle_failed(p, &snap, &plan, &result, req);
@@ -536,12 +570,13 @@ static void note_nonfatal_error(struct ahci_port *p)
          p->dev.name, serr, words);
 }
 
-/* Reaps finished slots; the caller has read (and cleared) pxis. */
-static unsigned process_port(struct ahci_port *p, uint32_t pxis)
+/* Reaps finished slots; the caller holds the lock (*flags) and has read
+ * (and cleared) pxis. */
+static unsigned process_port(struct ahci_port *p, uint32_t pxis, uint64_t *flags)
 {
     unsigned before = (unsigned)bits_set32(p->issued), n;
     if (pxis & AHCI_PxIS_FATAL) {
-        handle_error(p, pxis, -1);
+        handle_error(p, pxis, -1, flags);
         return before;
     }
     if (pxis & AHCI_PxIS_INFS)
@@ -569,8 +604,16 @@ static uint32_t read_and_clear_pxis(struct ahci_port *p)
 
 void ahci_io_interrupt(struct ahci_port *p)
 {
-    p->stats.irqs++;
-    process_port(p, read_and_clear_pxis(p));
+    uint64_t flags = spin_lock(&p->lock);
+    if (!p->recovering) {
+        p->stats.irqs++;
+        uint32_t is = read_and_clear_pxis(p);
+        if (is & (AHCI_PxIS_FATAL | AHCI_PxIS_INFS))
+            p->deferred_is |= is;
+        else
+            process_port(p, is, &flags);
+    }
+    spin_unlock(&p->lock, flags);
 }
 
 /* MSI mode: a slot the HBA finished (or an error it flagged) that the
@@ -602,25 +645,35 @@ static unsigned ahci_poll(struct blk_dev *dev, unsigned queue)
     unsigned n = 0;
     (void)queue;
 
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&p->lock);
+    if (p->recovering) {
+        spin_unlock(&p->lock, flags);
+        return 0;   /* another CPU settles what is in flight */
+    }
     uint64_t now = time_ns();
     bool interrupts_were_on = (flags & (1u << 9)) != 0;
-    if (p->hba->irq_mode == AHCI_IRQ_POLL || !interrupts_were_on) {
+    uint32_t deferred = p->deferred_is;
+    p->deferred_is = 0;
+    if (deferred) {
+        /* What the interrupt handler left: an error to recover from here. */
+        n = process_port(p, deferred | read_and_clear_pxis(p), &flags);
+    } else if (p->hba->irq_mode == AHCI_IRQ_POLL || !interrupts_were_on) {
         /* Polled mode, or a caller that holds interrupts off (a polled
-         * benchmark): no interrupt can come, so no fault of the HBA. */
-        n = process_port(p, read_and_clear_pxis(p));
+         * benchmark): its completions are reaped here, whichever CPU the
+         * MSI would reach; a missing interrupt is no fault of the HBA. */
+        n = process_port(p, read_and_clear_pxis(p), &flags);
     } else if (p->issued && irq_missing(p, now)) {
         p->stats.irq_missed++;
-        n = process_port(p, read_and_clear_pxis(p));
+        n = process_port(p, read_and_clear_pxis(p), &flags);
     }
-    for (unsigned s = 0; s < p->slots; s++) {
+    for (unsigned s = 0; s < p->slots && !p->recovering; s++) {
         if ((p->issued & (1u << s)) && now > p->slot[s].deadline_ns) {
             n += (unsigned)bits_set32(p->issued);
-            handle_error(p, rd(p, AHCI_PxIS), (int)s);
+            handle_error(p, rd(p, AHCI_PxIS), (int)s, &flags);
             break;
         }
     }
-    irq_restore(flags);
+    spin_unlock(&p->lock, flags);
     return n;
 }
 
@@ -687,13 +740,15 @@ static void drain(struct blk_dev *dev, struct ahci_port *p)
 
 static void fail_leftovers(struct blk_dev *dev, struct ahci_port *p)
 {
-    if (port_idle(p))
-        return;
-    klog(LOG_WARN, "%s: shutdown: %u command(s) still in flight after %u ms: failed\n",
-         dev->name, bits_set32(p->issued), dev->timeout_ms);
-    if (p->issued)
-        handle_error(p, rd(p, AHCI_PxIS), __builtin_ctz(p->issued));
-    fail_all_waiting(p, BLK_CAUSE_ABORTED, "failed at shutdown");
+    uint64_t flags = spin_lock(&p->lock);
+    if (!port_idle(p)) {
+        klog(LOG_WARN, "%s: shutdown: %u command(s) still in flight after %u ms: failed\n",
+             dev->name, bits_set32(p->issued), dev->timeout_ms);
+        if (p->issued && !p->recovering)
+            handle_error(p, rd(p, AHCI_PxIS), __builtin_ctz(p->issued), &flags);
+        fail_all_waiting(p, BLK_CAUSE_ABORTED, "failed at shutdown");
+    }
+    spin_unlock(&p->lock, flags);
 }
 
 /* ATA8-ACS §7.14: FLUSH CACHE EXT on a disk with its write cache on that
@@ -730,8 +785,9 @@ static void ahci_shutdown(struct blk_dev *dev)
     if (p->dead && strcmp(p->dead_reason, "shut down") == 0)
         return;
     drain(dev, p);
-    uint64_t flags = irq_save();
     fail_leftovers(dev, p);
+    /* The end of the run: no other CPU drives the port now. */
+    uint64_t flags = irq_save();
     flush_write_cache(dev, p, flushed, sizeof(flushed), why, sizeof(why));
     wr(p, AHCI_PxIE, 0);
     bool stopped = ahci_port_stop(p, stop_why, sizeof(stop_why));

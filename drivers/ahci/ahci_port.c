@@ -324,6 +324,10 @@ static void fill_blk_dev(struct ahci_port *p)
     d->nqueues = 1;
     d->queue_depth = (uint16_t)(depth < p->slots ? depth : p->slots);
     d->irq_completion = p->hba->irq_mode == AHCI_IRQ_MSI;
+    /* Each port has its own lock and registers (ahci_io.c): ports of one
+     * HBA are driven by different CPUs at once, whichever CPU the MSI reaches. */
+    d->any_cpu = true;
+    d->cpu_group = d;
 }
 
 static void print_disk(struct ahci_port *p)
@@ -398,6 +402,7 @@ static struct ahci_port *claim_port_state(struct ahci_hba *hba, unsigned number,
     }
     struct ahci_port *p = &hba->port_states[hba->port_states_used];
     memset(p, 0, sizeof(*p));
+    p->lock = (struct spinlock)SPINLOCK_INIT("ahci port");
     p->hba = hba;
     p->number = number;
     p->regs = ahci_port_regs(hba->abar, number);

@@ -21,6 +21,7 @@
 #include "drivers/ahci/ahci.h"
 #include "drivers/blk/fifo.h"
 #include "kernel/memory.h"
+#include "kernel/spinlock.h"
 
 /* Bounds on waits, from the spec where it gives one. */
 #define AHCI_HR_TIMEOUT_MS          1000    /* §10.4.3: GHC.HR clears within 1 s */
@@ -69,13 +70,17 @@ struct ahci_port {
     bool test_short_prdt;           /* test hook: PRDTs one sector short of the count */
     char dead_reason[120];
 
-    /* I/O state, touched with interrupts off. */
+    /* I/O state, under `lock` (ahci_io.c says how). */
+    struct spinlock lock;
+    bool recovering;                /* a CPU recovers the port with the lock dropped */
+    uint32_t deferred_is;           /* error bits of PxIS the MSI handler left to poll() */
     struct ahci_slot slot[AHCI_MAX_SLOTS];
     uint32_t issued;                /* slots the HBA owns (PxCI/PxSACT set by us) */
     uint32_t to_issue;              /* slots built by kick, not yet written to PxCI */
     bool ncq_active, nonqueued_active;
     struct blk_fifo waiting;        /* submitted, not yet in a slot */
     struct ahci_port_stats stats;
+    struct ahci_prd plan_scratch[AHCI_PRDT_ENTRIES];  /* submit's plan of a request's PRDTs */
 
     /* The last failure's registers, for describe(). */
     struct {
@@ -113,7 +118,9 @@ static inline volatile void *ahci_port_regs(volatile void *abar, unsigned port)
  * Only once completions work: registration reads LBA 0. */
 bool ahci_io_register(struct ahci_port *p);
 /* Called from the HBA's MSI handler with interrupts off, for a port whose
- * IS bit is set: reads and clears PxIS, reaps completions and errors. */
+ * IS bit is set: takes the port's lock, reads and clears PxIS and reaps
+ * completions; errors it leaves to the next poll() (nothing while another
+ * CPU recovers the port). */
 void ahci_io_interrupt(struct ahci_port *p);
 
 /* ahci_port.c: port bring-up, engines and recovery (AHCI 1.3.1 §10.1.2,

@@ -72,11 +72,11 @@ bool ahci_test_view(struct blk_dev *dev, struct ahci_test_view *out)
     if (!p)
         return false;
     memset(out, 0, sizeof(*out));
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&p->lock);
     view_hba(p->hba, out);
     view_port(p, out);
     view_registers(p, &out->regs);
-    irq_restore(flags);
+    spin_unlock(&p->lock, flags);
     return true;
 }
 

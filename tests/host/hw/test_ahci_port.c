@@ -153,6 +153,97 @@ HTEST(ahci_sticky_err_forces_comreset)
     HT_NO_MODEL_ERRORS();
 }
 
+/* Issue 16: the HBA's one MSI reaches one CPU for every port, whichever CPU
+ * drives a port. A failed read seen by the interrupt handler is left to the
+ * next poll (the driving CPU's, out of interrupt context, its report in that
+ * CPU's output): the handler recovers nothing and completes nothing; the
+ * poll recovers the port and fails the read with its cause. */
+HTEST(ahci_error_seen_by_the_interrupt_is_recovered_by_poll)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    ahci_model_attach(m, 0, 16384, 0);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    struct ahci_port *p = port_of(d);
+    arm(m, ATA_CMD_READ_DMA_EXT, 2000, 1, ATA_ERR_UNC);
+    struct fake_io io;
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_READ, 2000, 8, buf, 0, 0) == BLK_OK);
+    blk_kick(d, 0);
+    fake_advance(FAKE_MS);
+    ahci_io_interrupt(p);
+    HT_EXPECT(!io.req.complete);
+    HT_EXPECT_EQ(p->stats.recoveries, 0);
+    HT_EXPECT((p->deferred_is & AHCI_PxIS_TFES) != 0);
+    HT_EXPECT_EQ(fake_log_count("port error"), 0);
+    HT_EXPECT(fake_wait(d, &io.req, 100 * FAKE_MS));
+    HT_EXPECT_EQ(io.req.cause, BLK_CAUSE_MEDIA);
+    HT_EXPECT_EQ(p->stats.recoveries, 1);
+    HT_EXPECT_EQ(p->deferred_is, 0u);
+    HT_EXPECT_EQ(fake_log_count("ahci0p0: port error; 1 command(s) in flight failed"), 1);
+    HT_EXPECT_EQ(fake_rw(d, BLK_OP_READ, 2008, 8, buf), BLK_OK);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* While one CPU recovers a port with its lock dropped (`recovering`), the
+ * interrupt handler and another CPU's poll leave the port alone: PxIS is
+ * not read away from under the recovery, nothing is reaped or issued; once
+ * the recovery is over the completion is reaped as usual. */
+HTEST(ahci_port_in_recovery_left_to_the_cpu_recovering)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    ahci_model_attach(m, 0, 16384, 0);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL);
+    struct ahci_port *p = port_of(d);
+    struct fake_io io, waiting;
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_READ, 100, 8, buf, 0, 0) == BLK_OK);
+    blk_kick(d, 0);
+    fake_advance(FAKE_MS);
+    uint32_t irqs = p->stats.irqs;
+    p->recovering = true;
+    ahci_io_interrupt(p);
+    HT_EXPECT_EQ(blk_poll(d, 0), 0u);
+    HT_EXPECT(!io.req.complete);
+    HT_EXPECT_EQ(p->stats.irqs, irqs);
+    HT_EXPECT(m->port[0].is & AHCI_PxIS_DHRS);      /* still there for the recovery */
+    p->recovering = false;
+    HT_EXPECT(fake_wait(d, &io.req, 100 * FAKE_MS));
+    HT_EXPECT_EQ(io.req.cause, BLK_OK);
+    /* Submitted and kicked mid-recovery on an idle port: it waits. */
+    unsigned reads = m->port[0].commands[ATA_CMD_READ_DMA_EXT];
+    p->recovering = true;
+    HT_ASSERT(fake_submit(d, &waiting, BLK_OP_READ, 200, 8, buf, 0, 0) == BLK_OK);
+    blk_kick(d, 0);
+    fake_advance(FAKE_MS);
+    HT_EXPECT_EQ(m->port[0].ci, 0u);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_READ_DMA_EXT], reads);
+    HT_EXPECT(!blk_fifo_empty(&p->waiting));
+    p->recovering = false;
+    blk_kick(d, 0);
+    HT_EXPECT(fake_wait(d, &waiting.req, 100 * FAKE_MS));
+    HT_EXPECT_EQ(waiting.req.cause, BLK_OK);
+    HT_EXPECT_EQ(m->port[0].commands[ATA_CMD_READ_DMA_EXT], reads + 1);
+    HT_NO_MODEL_ERRORS();
+}
+
+/* Each port is its own CPU group and may be driven from any CPU. */
+HTEST(ahci_ports_driven_from_any_cpu_each_its_own_group)
+{
+    struct ahci_model *m = ahci_model_new(16384);
+    ahci_model_attach(m, 0, 16384, 0);
+    ahci_model_attach(m, 1, 16384, 0);
+    struct blk_dev *a = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(a != NULL);
+    struct blk_dev *b = blk_find("ahci0p1");
+    HT_ASSERT(b != NULL);
+    HT_EXPECT(a->any_cpu && b->any_cpu);
+    HT_EXPECT(a->cpu_group == a && b->cpu_group == b);
+    HT_EXPECT(port_of(a)->lock.name != NULL);
+    HT_NO_MODEL_ERRORS();
+}
+
 /* NCQ, and the disk refuses READ LOG EXT (as QEMU): 8 reads in flight, one
  * with a persistent error. The NCQ error, the refused log read (COMRESET),
  * every tag re-sent without NCQ, the bad one failing alone (COMRESET): 2
