@@ -552,6 +552,9 @@ static unsigned cpus_for(struct ktest *t, const struct bench_job *job, const str
     }
     if (want > online)
         ktest_diag(t, "%s: cpus=%u asked, %u online: %u run", dev->name, want, online, online);
+    if (want > max)
+        ktest_diag(t, "%s: %u CPUs asked, the engine drives at most %u: the first %u run",
+                   dev->name, want, max, max);
     unsigned n = 0;
     for (unsigned k = 0; k < online && n < want && n < max; k++) {
         if (k && !smp_call_done(smp_online_cpu(k))) {
