@@ -550,6 +550,24 @@ static bool run_parallel(struct ktest *t, bool write_test, dio_dev_fn fn)
     return true;
 }
 
+bool dio_pass_wait_for_another_cpu(uint32_t wait_ms)
+{
+    uint64_t deadline = deadline_after_ms(wait_ms);
+    if (!pass.active)
+        return false;
+    for (;;) {
+        for (unsigned i = 0; i < dio_dev_count; i++) {
+            const struct dio_dev *d = &dio_devs[i];
+            if (d->in_pass && __atomic_load_n(&d->started, __ATOMIC_ACQUIRE) &&
+                __atomic_load_n(&d->ran_on, __ATOMIC_RELAXED) != cpu_index())
+                return true;
+        }
+        if (deadline_passed(deadline))
+            return false;
+        cpu_pause();
+    }
+}
+
 void dio_for_each(struct ktest *t, bool write_test, dio_dev_fn fn)
 {
     unsigned ran = 0, skipped = 0;

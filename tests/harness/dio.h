@@ -81,6 +81,12 @@ uint32_t dio_pool_blocks(const struct dio_dev *d);
 typedef void (*dio_dev_fn)(struct ktest *t, struct dio_dev *d);
 void dio_for_each(struct ktest *t, bool write_test, dio_dev_fn fn);
 
+/* In a parallel pass, waits (at most wait_ms) until a device of the pass has
+ * started on a CPU other than the caller's: false when none did (no pass, or
+ * the other CPUs were too slow to take one; the caller's CPU may have taken
+ * them all). For cases that need an AP to act while the BSP's device waits. */
+bool dio_pass_wait_for_another_cpu(uint32_t wait_ms);
+
 /* A failure on device d, attributed to `cause` (BLK_OK: no I/O cause). */
 void dio_fail_at(struct ktest *t, struct dio_dev *d, enum blk_cause cause, const char *file,
                  int line, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

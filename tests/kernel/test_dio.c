@@ -1014,6 +1014,7 @@ static void dio_final_read_back(struct ktest *t) { dio_for_each(t, true, final_o
 /* ---- the parallel pass itself (explicit: they end a case, or the run) ---- */
 
 #define STALL_MS 3000
+#define AP_START_WAIT_MS 500    /* within the given-up case's 1 s */
 
 /* A device an AP drives stalls past the case's 1 s timeout; the BSP's own
  * return at once. The pass is given up: the stalled devices are named as
@@ -1021,8 +1022,13 @@ static void dio_final_read_back(struct ktest *t) { dio_for_each(t, true, final_o
  * what they say after is dropped (and counted). */
 static void stall_on_ap(struct ktest *t, struct dio_dev *d)
 {
-    if (cpu_index() == 0)
+    if (cpu_index() == 0) {
+        /* Quick as it is, the BSP would take every device before a busy
+         * host schedules an AP: it waits for one to have taken its own. */
+        if (!dio_pass_wait_for_another_cpu(AP_START_WAIT_MS))
+            DIO_FAIL(t, d, BLK_OK, "no AP took a device within %u ms: nothing stalls", AP_START_WAIT_MS);
         return;
+    }
     ktest_diag(t, "%s: cpu %u stalls %u ms", d->dev->name, cpu_index(), STALL_MS);
     delay_ms(STALL_MS);
     ktest_diag(t, "%s: back after the stall (this line must not reach the report)", d->dev->name);
@@ -1043,6 +1049,8 @@ static void dio_parallel_after_a_given_up_pass(struct ktest *t)
     dio_for_each(t, false, touch);
 }
 
+#define AP_FAULT_WAIT_MS 3000
+
 /* An exception on an AP in the middle of a pass is a crash of the case,
  * named with that CPU; the other devices' text so far comes out before
  * the crash report. */
@@ -1051,6 +1059,12 @@ static void fault_on_ap(struct ktest *t, struct dio_dev *d)
     ktest_diag(t, "%s: driven by cpu %u", d->dev->name, cpu_index());
     if (cpu_index() != 0)
         __asm__ volatile("ud2");
+    /* As in stall_on_ap: the BSP waits for an AP to take a device (and
+     * fault, which ends the run while it waits). */
+    if (!dio_pass_wait_for_another_cpu(AP_FAULT_WAIT_MS))
+        DIO_FAIL(t, d, BLK_OK, "no AP took a device within %u ms: nothing faults", AP_FAULT_WAIT_MS);
+    else
+        delay_ms(AP_FAULT_WAIT_MS);     /* the AP's fault ends the run in this time */
 }
 static void dio_parallel_exception_on_an_ap(struct ktest *t) { dio_for_each(t, false, fault_on_ap); }
 
