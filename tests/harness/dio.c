@@ -280,7 +280,7 @@ struct pass {
     bool write_test;
     unsigned *group_first;      /* per group: its first device (dio_devs index) */
     unsigned ngroups;
-    volatile uint64_t next;     /* generation << 32 | next group */
+    volatile uint64_t next;     /* generation << 32 | taken from the back << 16 | from the front */
     volatile bool stop;         /* given up: take no more devices */
     bool active;                /* between its start and its end on the BSP */
 };
@@ -293,18 +293,26 @@ static bool in_group(const struct dio_dev *a, const struct dio_dev *b)
     return a->dev->cpu_group == b->dev->cpu_group;
 }
 
+/* Groups are taken from both ends: the APs from the front, the BSP from the
+ * back. The BSP starts at once while the APs are still waking, so taking
+ * the front it would drive the first devices (an NVMe disk, say) in every
+ * short pass, and they would never be driven from an AP. */
+#define PASS_MAX_GROUPS 0xffffu         /* a cursor's 16 bits; more devices run on the BSP after */
+
 /* The next group for a worker of generation gen; false when there is none
  * (or the pass is no longer gen's). */
-static bool take_group(uint32_t gen, unsigned *group)
+static bool take_group(uint32_t gen, bool from_back, unsigned *group)
 {
     uint64_t cur = __atomic_load_n(&pass.next, __ATOMIC_ACQUIRE);
     for (;;) {
-        if ((uint32_t)(cur >> 32) != gen || (uint32_t)cur >= pass.ngroups ||
+        unsigned front = (unsigned)(cur & 0xffff), back = (unsigned)((cur >> 16) & 0xffff);
+        if ((uint32_t)(cur >> 32) != gen || front + back >= pass.ngroups ||
             __atomic_load_n(&pass.stop, __ATOMIC_ACQUIRE))
             return false;
-        if (__atomic_compare_exchange_n(&pass.next, &cur, cur + 1, false, __ATOMIC_ACQ_REL,
+        uint64_t want = cur + (from_back ? 1ull << 16 : 1);
+        if (__atomic_compare_exchange_n(&pass.next, &cur, want, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
-            *group = (uint32_t)cur;
+            *group = from_back ? pass.ngroups - 1 - back : front;
             return true;
         }
     }
@@ -355,7 +363,7 @@ static void worker(void *arg)
         for (struct dio_dev *d = dio_devs; d < dio_devs + dio_dev_count; d++)
             if (d->in_pass && d->bsp_only)
                 run_on_this_cpu(d);
-    while (take_group(gen, &g)) {
+    while (take_group(gen, cpu_index() == 0, &g)) {
         struct dio_dev *first = &dio_devs[pass.group_first[g]];
         for (struct dio_dev *d = first; d < dio_devs + dio_dev_count; d++) {
             if (!d->in_pass || d->bsp_only || !in_group(d, first))
@@ -396,6 +404,10 @@ static bool plan_pass(bool write_test)
         bool new_group = true;
         for (unsigned g = 0; g < pass.ngroups && new_group; g++)
             new_group = !in_group(&dio_devs[pass.group_first[g]], d);
+        if (new_group && pass.ngroups == PASS_MAX_GROUPS) {
+            d->in_pass = false;         /* runs on the BSP after the pass, in its place */
+            continue;
+        }
         if (new_group)
             pass.group_first[pass.ngroups++] = i;
     }
