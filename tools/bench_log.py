@@ -172,6 +172,35 @@ def linux(text):
     return out
 
 
+# What Linux says when a disk misbehaved under it (the nvme driver's
+# "I/O 12 QID 1 timeout, aborting" and "reset controller", libata's
+# "exception Emask" and "failed command", the block layer's "I/O error"):
+# figures measured through that are no baseline.
+TROUBLE = re.compile(r"timeout|abort|reset|I/O error|failed command|exception Emask|"
+                     r"hard resetting|link is slow", re.I)
+
+
+def linux_trouble(text):
+    """The bench-linux-dmesg lines (tools/bench-initramfs) that say a disk
+    misbehaved, as {kind: [lines]}: kind nvme (nvmeN), ahci (ataN, sdX), or
+    "any" when the line names no disk (it then counts against every disk)."""
+    out = {}
+    for line in text.replace("\r", "").split("\n"):
+        if not line.startswith("bench-linux-dmesg:"):
+            continue
+        msg = line[len("bench-linux-dmesg:"):].strip()
+        if not TROUBLE.search(msg):
+            continue
+        if re.search(r"\bnvme\d", msg):
+            kind = "nvme"
+        elif re.search(r"\bata\d|\bsd[a-z]", msg):
+            kind = "ahci"
+        else:
+            kind = "any"
+        out.setdefault(kind, []).append(msg)
+    return out
+
+
 def kind_of(device):
     """nvme0n1 -> nvme, ahci0p0 / sda -> ahci, vblk0 / vda -> vblk."""
     if device.startswith("nvme"):

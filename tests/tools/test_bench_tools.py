@@ -150,6 +150,37 @@ def test_linux_runs_and_lat_preferred(tmp_path):
     assert bench.parse_linux(str(p))[1] == ["the Linux run did not finish (no bench-linux-done)"]
 
 
+def test_linux_disk_trouble_drops_that_disks_figures(tmp_path):
+    """NVMe timeouts, aborts and resets in Linux's dmesg (bench-initramfs
+    prints them as bench-linux-dmesg) make that disk's fio figures no
+    baseline: they are left out and named as a failure; the other disk's
+    stay, and a line naming no disk counts against every disk."""
+    runs = [("nvme0n1", "io_uring", "randread-4k-qd1", 0, FIO_DOC),
+            ("sda", "io_uring", "randread-4k-qd1", 0, FIO_DOC)]
+    benign = ("bench-linux-dmesg: [    1.20] nvme nvme0: 1/0/1 default/read/poll queues\n"
+              "bench-linux-dmesg: [    1.30] ata1: SATA link up 1.5 Gbps (SStatus 113 SControl 300)\n")
+    p = tmp_path / "linux.log"
+    p.write_text(linux_log(runs).replace("bench-linux-done", benign + "bench-linux-done"))
+    results, failures = bench.parse_linux(str(p))
+    assert failures == [] and len(results) == 2
+    nvme_bad = benign + "".join(f"bench-linux-dmesg: [   {30 + i}.5] nvme nvme0: I/O {i} QID 1 timeout, "
+                                f"aborting\n" for i in range(4))
+    nvme_bad += "bench-linux-dmesg: [   61.0] nvme nvme0: I/O 0 QID 1 timeout, reset controller\n"
+    p.write_text(linux_log(runs).replace("bench-linux-done", nvme_bad + "bench-linux-done"))
+    results, failures = bench.parse_linux(str(p))
+    assert list(results) == [("ahci", "randread-4k-qd1", "io_uring")], results
+    assert len(failures) == 1 and "trouble with nvme" in failures[0], failures
+    assert "I/O 0 QID 1 timeout, aborting" in failures[0] and "(and 2 more)" in failures[0]
+    ata_bad = "bench-linux-dmesg: [   9.0] ata1.00: exception Emask 0x0 SAct 0x1 SErr 0x0 action 0x6 frozen\n"
+    p.write_text(linux_log(runs).replace("bench-linux-done", ata_bad + "bench-linux-done"))
+    results, failures = bench.parse_linux(str(p))
+    assert list(results) == [("nvme", "randread-4k-qd1", "io_uring")] and "trouble with ahci" in failures[0]
+    anon = "bench-linux-dmesg: [   9.0] blk_update_request: I/O error, dev ?, sector 8\n"
+    p.write_text(linux_log(runs).replace("bench-linux-done", anon + "bench-linux-done"))
+    results, failures = bench.parse_linux(str(p))
+    assert results == {} and "trouble with a disk" in failures[0] and "2 figure(s)" in failures[0]
+
+
 def test_bareio_log_failures_fail_closed(tmp_path):
     bad = job()
     bad["read"]["io_bytes"] += 1
