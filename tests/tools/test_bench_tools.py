@@ -181,6 +181,41 @@ def test_linux_disk_trouble_drops_that_disks_figures(tmp_path):
     assert results == {} and "trouble with a disk" in failures[0] and "2 figure(s)" in failures[0]
 
 
+def test_linux_boots_again_while_its_disks_are_in_trouble(tmp_path, monkeypatch):
+    """A Linux boot whose kernel timed out a disk boots again (its log kept),
+    up to LINUX_ATTEMPTS in all; the first clean boot's figures count, and a
+    boot troubled to the last leaves them out as a failure."""
+    good = linux_log([("nvme0n1", "io_uring", "randread-4k-qd1", 0, FIO_DOC)])
+    bad = good.replace("bench-linux-done", "bench-linux-dmesg: [ 44.2] nvme nvme0: I/O 0 QID 2 "
+                       "timeout, aborting\nbench-linux-done")
+    boots = []
+
+    def fake_boot(args, backend, images, path, vcpus=None):
+        boots.append(path)
+        with open(path, "w") as f:
+            f.write(plan[len(boots) - 1])
+        return 0, 1.0
+
+    monkeypatch.setattr(bench, "boot_linux", fake_boot)
+    monkeypatch.setattr(bench, "log", lambda msg: None)
+    args = type("A", (), {"out": str(tmp_path)})()
+    logpath = str(tmp_path / "linux-null-smp1-round1.log")
+    plan = [bad, good]
+    res, fails, secs, n = bench.run_linux(args, "null", logpath, vcpus=None)
+    assert n == 2 and fails == [] and ("nvme", "randread-4k-qd1", "io_uring") in res and secs == 2.0
+    assert os.path.exists(str(tmp_path / "linux-null-smp1-round1-boot1.log"))
+    assert "bench-linux-dmesg" not in open(logpath).read()
+    boots.clear()
+    plan = [bad] * bench.LINUX_ATTEMPTS
+    res, fails, secs, n = bench.run_linux(args, "null", logpath, vcpus=None)
+    assert n == bench.LINUX_ATTEMPTS == len(boots) and res == {}
+    assert len(fails) == 1 and "trouble with nvme" in fails[0], fails
+    boots.clear()
+    plan = [good]
+    res, fails, _, n = bench.run_linux(args, "null", logpath, vcpus=None)
+    assert n == 1 and fails == [] and res and open(logpath).read() == good
+
+
 def test_bareio_log_failures_fail_closed(tmp_path):
     bad = job()
     bad["read"]["io_bytes"] += 1
