@@ -697,20 +697,24 @@ static void ahci_describe(struct blk_dev *dev, const struct blk_request *req)
     struct ahci_port *p = dev->priv;
     (void)req;
 
-    if (p->last_error.valid) {
-        unsigned n = p->last_error.prdt_entries;
-        klog(LOG_ERR, "  %s slot %u: PRDT as sent, %u entries%s\n", dev->name, p->last_error.slot,
+    /* A copy: printing runs without the lock, and another CPU's recovery
+     * may record a new failure meanwhile. */
+    uint64_t flags = spin_lock(&p->lock);
+    struct ahci_last_error le = p->last_error;
+    spin_unlock(&p->lock, flags);
+    if (le.valid) {
+        unsigned n = le.prdt_entries;
+        klog(LOG_ERR, "  %s slot %u: PRDT as sent, %u entries%s\n", dev->name, le.slot,
              n, n > 8 ? " (first 8)" : "");
         for (unsigned i = 0; i < n && i < 8; i++) {
-            const struct ahci_prd *e = &p->last_error.prdt[i];
+            const struct ahci_prd *e = &le.prdt[i];
             klog(LOG_ERR, "    PRD %u: DBA 0x%llx DBC %u (%u bytes) I %u\n", i,
                  (unsigned long long)e->dba | (unsigned long long)e->dbau << 32,
                  e->dbc & AHCI_PRD_DBC_MASK, (e->dbc & AHCI_PRD_DBC_MASK) + 1,
                  e->dbc & AHCI_PRD_I ? 1 : 0);
         }
-        describe_registers(dev->name, p->last_error.pxis, p->last_error.pxtfd,
-                           p->last_error.pxserr, p->last_error.pxcmd, p->last_error.pxci,
-                           p->last_error.pxsact, "at the failure");
+        describe_registers(dev->name, le.pxis, le.pxtfd, le.pxserr, le.pxcmd, le.pxci,
+                           le.pxsact, "at the failure");
     }
     describe_registers(dev->name, rd(p, AHCI_PxIS), rd(p, AHCI_PxTFD), rd(p, AHCI_PxSERR),
                        rd(p, AHCI_PxCMD), rd(p, AHCI_PxCI), rd(p, AHCI_PxSACT), "now");

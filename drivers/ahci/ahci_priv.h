@@ -82,8 +82,9 @@ struct ahci_port {
     struct ahci_port_stats stats;
     struct ahci_prd plan_scratch[AHCI_PRDT_ENTRIES];  /* submit's plan of a request's PRDTs */
 
-    /* The last failure's registers, for describe(). */
-    struct {
+    /* The last failure's registers, for describe() (written and copied
+     * under the port's lock: another CPU's recovery may write it). */
+    struct ahci_last_error {
         uint32_t pxis, pxtfd, pxserr, pxcmd, pxci, pxsact;
         unsigned slot;
         unsigned prdt_entries;

@@ -360,6 +360,33 @@ HTEST(ahci_ncq_32_tags_in_flight)
     HT_NO_MODEL_ERRORS();
 }
 
+/* describe(): after a failed read, the failure's registers (PxIS TFES,
+ * PxTFD with ERR) and the failed slot's PRDT as sent (one entry of 4096
+ * bytes), then the registers now. */
+HTEST(ahci_describe_prints_the_failure_record)
+{
+    static uint8_t buf[4096];
+    struct ahci_model *m = ahci_model_new(16384);
+    ahci_model_attach(m, 0, 16384, 0);
+    struct blk_dev *d = drivers_start("ahci0p0", NULL);
+    HT_ASSERT(d != NULL && d->ops->describe != NULL);
+    arm(m, ATA_CMD_READ_DMA_EXT, 3000, 1, ATA_ERR_UNC);
+    struct fake_io io;
+    HT_ASSERT(fake_submit(d, &io, BLK_OP_READ, 3000, 8, buf, 0, 0) == BLK_OK);
+    blk_kick(d, 0);
+    HT_EXPECT(fake_wait(d, &io.req, FAKE_S));
+    HT_EXPECT_EQ(io.req.cause, BLK_CAUSE_MEDIA);
+    HT_EXPECT_EQ(fake_log_count("PRDT as sent"), 0);
+    d->ops->describe(d, &io.req);
+    HT_EXPECT_EQ(fake_log_count("PRDT as sent, 1 entries"), 1);
+    HT_EXPECT(fake_log_find("PRD 0: DBA") != NULL && fake_log_find("(4096 bytes)") != NULL);
+    const char *at = fake_log_find("registers at the failure: PxIS");
+    HT_EXPECT(at != NULL && strstr(at, "TFES") != NULL);
+    HT_EXPECT(fake_log_find("registers now: PxIS") != NULL);
+    HT_EXPECT(fake_log_find("1 recoveries") != NULL);
+    HT_NO_MODEL_ERRORS();
+}
+
 /* The PRDT one sector short of the FIS's count (the driver's test hook): the
  * disk moves what the PRDT holds and PxPRDBC says so; the driver fails the
  * request as a short transfer instead of taking the missing sector as read. */
