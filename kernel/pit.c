@@ -5,7 +5,13 @@
  * bit 5 timer 2 OUT). Channel 0 and its IRQ 0 are left alone: bareio never
  * unmasks the 8259s. Mode 0 starts counting when the count's high byte is
  * written with the gate already high, so this works whether or not the board
- * (or QEMU, which ignores the gate in mode 0) retriggers on a gate edge. */
+ * (or QEMU, which ignores the gate in mode 0) retriggers on a gate edge.
+ *
+ * OUT2 is read through port 0x61 where the chipset has one. A machine without
+ * it (QEMU's microvm: no speaker port, the read is 0xff) shows OUT2 high the
+ * moment the count is loaded; then the 8254's own read-back command (status
+ * byte bit 7 = OUT) is used, and a channel whose OUT reads high both ways
+ * right after arming is reported as unusable instead of timing nothing. */
 #include "kernel/pit.h"
 #include "kernel/io.h"
 #include "kernel/time.h"
@@ -14,6 +20,12 @@
 #define PIT_PORT_CHANNEL2 0x42
 #define PIT_PORT_COMMAND  0x43
 #define PORT_NMI_SC       0x61
+
+/* Read-back (8254 data sheet, "Read-Back Command"): D7-D6 = 11, D5 = 1 (do
+ * not latch the count), D4 = 0 (latch the status), D3 = counter 2. The
+ * status byte's D7 is OUT. */
+#define PIT_CMD_READBACK_STATUS_CH2 0xe8
+#define PIT_STATUS_OUT              (1u << 7)
 
 /* Control word: SC = 10 (counter 2), RW = 11 (LSB then MSB), M = 000 (mode 0), BCD = 0. */
 #define PIT_CMD_CHANNEL2_LOHI_MODE0 0xb0
@@ -46,7 +58,28 @@ static void nmi_sc_write_gate(bool gate)
     outb(PORT_NMI_SC, v);
 }
 
-void pit_oneshot_start_stamped(uint16_t count, uint64_t *tsc_before, uint64_t *tsc_after)
+static enum pit_out_path out_path = PIT_OUT_NMI_SC;
+static uint8_t nmi_sc_seen;
+
+static bool out_via_readback(void)
+{
+    outb(PIT_PORT_COMMAND, PIT_CMD_READBACK_STATUS_CH2);
+    return (inb(PIT_PORT_CHANNEL2) & PIT_STATUS_OUT) != 0;
+}
+
+/* Just after arming OUT2 is low: the first path that says so is used from
+ * then on (decided at each arming, so a path that worked keeps being checked). */
+static enum pit_out_path choose_out_path(void)
+{
+    nmi_sc_seen = inb(PORT_NMI_SC);
+    if (!(nmi_sc_seen & NMI_SC_TIMER2_OUT))
+        return PIT_OUT_NMI_SC;
+    if (!out_via_readback())
+        return PIT_OUT_READBACK;
+    return PIT_OUT_NONE;
+}
+
+bool pit_oneshot_start_stamped(uint16_t count, uint64_t *tsc_before, uint64_t *tsc_after)
 {
     nmi_sc_write_gate(true);
     outb(PIT_PORT_COMMAND, PIT_CMD_CHANNEL2_LOHI_MODE0);   /* OUT goes low */
@@ -54,16 +87,30 @@ void pit_oneshot_start_stamped(uint16_t count, uint64_t *tsc_before, uint64_t *t
     *tsc_before = tsc_read();
     outb(PIT_PORT_CHANNEL2, (uint8_t)(count >> 8));        /* counting starts */
     *tsc_after = tsc_read();
+    out_path = choose_out_path();
+    return out_path != PIT_OUT_NONE;
 }
 
-void pit_oneshot_start(uint16_t count)
+bool pit_oneshot_start(uint16_t count)
 {
     uint64_t before, after;
-    pit_oneshot_start_stamped(count, &before, &after);
+    return pit_oneshot_start_stamped(count, &before, &after);
+}
+
+enum pit_out_path pit_out_path(void)
+{
+    return out_path;
+}
+
+uint8_t pit_nmi_sc_seen(void)
+{
+    return nmi_sc_seen;
 }
 
 bool pit_oneshot_expired(void)
 {
+    if (out_path == PIT_OUT_READBACK)
+        return out_via_readback();
     return (inb(PORT_NMI_SC) & NMI_SC_TIMER2_OUT) != 0;
 }
 

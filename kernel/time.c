@@ -27,6 +27,7 @@
 #define TSC_MIN_HZ 10000000ull
 #define TSC_MAX_HZ 20000000000ull
 #define PROVISIONAL_TSC_HZ 4000000000ull
+#define PIT_ARMINGS 5                   /* OUT high right after each: no PIT */
 
 /* CPUID leaves and bits (SDM vol. 2A CPUID; SDM vol. 3 §18.17.1). */
 #define CPUID_1_EDX_TSC                 (1u << 4)
@@ -189,7 +190,20 @@ static struct calibration_window calibrate_window_pit(void)
 {
     uint16_t count = pit_count_for_us(CALIBRATION_WINDOW_US);
     uint64_t start_lo, start_hi;
-    pit_oneshot_start_stamped(count, &start_lo, &start_hi);
+    /* A host that stalls the CPU past the whole count right after arming
+     * also reads OUT high: only several armings in a row say "no PIT". */
+    unsigned armings = 1;
+    while (!pit_oneshot_start_stamped(count, &start_lo, &start_hi) && armings < PIT_ARMINGS) {
+        pit_oneshot_stop();
+        armings++;
+    }
+    if (pit_out_path() == PIT_OUT_NONE) {
+        pit_oneshot_stop();
+        klog(LOG_ERR, "time: PIT channel 2 OUT reads high just after arming a count of %u, "
+             "through port 0x61 (0x%02x) and through the 8254's read-back status, %u times: "
+             "no usable PIT\n", count, pit_nmi_sc_seen(), armings);
+        return (struct calibration_window){ 0, 0 };
+    }
     uint64_t end_lo = start_hi, end_hi = 0;
     bool expired = false;
     for (uint64_t polls = 0; polls < CALIBRATION_MAX_POLLS && !expired; polls++) {
@@ -272,6 +286,9 @@ void time_init(void)
         calibration_source = "pit";
         hz = calibrate_tsc(calibrate_window_pit);
     }
+    if (hz == 0)
+        panic("time: no reference to calibrate the TSC against: no usable HPET, and PIT "
+              "channel 2 failed (above)");
     if (hz < TSC_MIN_HZ || hz > TSC_MAX_HZ)
         panic("time: TSC calibration against the %s gave %llu Hz, outside %llu..%llu Hz",
               calibration_source, (unsigned long long)hz, (unsigned long long)TSC_MIN_HZ,
@@ -281,7 +298,9 @@ void time_init(void)
 
     kprintf("time: TSC %llu.%03llu GHz calibrated against %s (invariant: %s)\n",
             (unsigned long long)(hz / 1000000000), (unsigned long long)(hz / 1000000 % 1000),
-            calibration_source[0] == 'h' ? "HPET" : "PIT", invariant_tsc ? "yes" : "no");
+            calibration_source[0] == 'h' ? "HPET"
+            : pit_out_path() == PIT_OUT_READBACK ? "PIT (OUT by read-back: no port 0x61)" : "PIT",
+            invariant_tsc ? "yes" : "no");
     klog(LOG_INFO, "time: %d windows of %d us, chosen one within %llu ppm, spread %llu ppm\n",
          windows_used, CALIBRATION_WINDOW_US, (unsigned long long)error_ppm,
          (unsigned long long)spread_ppm);

@@ -79,7 +79,11 @@ static struct rate_sample measure_tsc_rate(struct ktest *t)
     }
     uint16_t count = pit_count_for_us(RATE_WINDOW_MS * 1000);
     uint64_t s_lo, s_hi;
-    pit_oneshot_start_stamped(count, &s_lo, &s_hi);
+    if (!pit_oneshot_start_stamped(count, &s_lo, &s_hi)) {
+        pit_oneshot_stop();
+        KT_FAIL(t, "PIT channel 2 OUT read high just after arming (count %u)", count);
+        return (struct rate_sample){ 0, 0 };
+    }
     uint64_t e_lo = s_hi, e_hi = 0;
     bool expired = false;
     for (uint64_t polls = 0; polls < REFERENCE_MAX_POLLS && !expired; polls++) {

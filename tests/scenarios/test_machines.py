@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """tests/scenarios/test_machines.py — machine shapes the kernel must handle:
-RAM above 4 GiB, and a q35 without an HPET."""
+RAM above 4 GiB, a q35 without an HPET, microvm (no port 0x61, or no PIT)."""
 from conftest import assert_clean_pass
 
 
@@ -20,6 +20,8 @@ def test_q35_without_hpet(boot, kernel):
     b = boot("--kernel", kernel, "--append", "tests=time,memory", "--", "-no-hpet", timeout=300)
     assert_clean_pass(b, expect=["time", "memory"])
     assert "hpet" in b.log.lower(), "the kernel says what it did about the missing HPET"
+    # q35 has port 0x61: channel 2's OUT is read there, not by read-back.
+    assert "calibrated against PIT (invariant" in b.log, b.describe()
 
 
 def test_pci_behind_bridge_and_msi_with_edu(boot, kernel):
@@ -52,3 +54,29 @@ def test_apic_setting_refuses_an_unknown_mode(boot, kernel):
     b = boot("--kernel", kernel, "--append", "tests=lib apic=x3apic", "--disks", "none")
     assert b.status == USAGE, b.describe()
     assert "apic=x3apic" in b.log, b.describe()
+
+
+def test_microvm_without_port_0x61_calibrates_by_read_back(boot, kernel):
+    """QEMU's microvm: no HPET, no PCI, and no port 0x61 (the read is 0xff, so
+    PIT channel 2's OUT looked high at once and the TSC was "calibrated" to
+    2 MHz, a panic). The 8254's read-back status gives OUT instead; the time,
+    apic and smp suites pass on it at -smp 2."""
+    b = boot("--kernel", kernel, "--append", "tests=time,apic,smp", "--machine", "microvm",
+             "--disks", "none", "--smp", "2", timeout=300)
+    assert_clean_pass(b, expect=["time", "apic", "smp"])
+    assert "calibrated against PIT (OUT by read-back: no port 0x61)" in b.log, b.describe()
+    assert "smp: 2 of 2 CPUs online" in b.log, b.describe()
+    case = b.report.find("time.tsc_rate_agrees_with_reference")
+    assert case is not None and case.status == "pass", b.describe()
+
+
+def test_microvm_without_a_pit_says_there_is_no_reference(boot, kernel):
+    """microvm with pit=off: neither an HPET nor a PIT to calibrate the TSC
+    against. The boot ends as a crash that says so, not a clock at a made-up rate."""
+    from conftest import CRASH
+    b = boot("--kernel", kernel, "--append", "tests=time", "--machine", "microvm,pit=off",
+             "--disks", "none", timeout=120)
+    assert b.status == CRASH, b.describe()
+    assert "no usable PIT" in b.log and "no reference to calibrate the TSC against" in b.log, \
+        b.describe()
+    assert "bareio-result: crash" in b.log, b.describe()
