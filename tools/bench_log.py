@@ -150,8 +150,10 @@ def problems(r):
 
 def linux(text):
     """The Linux baseline's runs (tools/bench-initramfs): a list of
-    {"disk", "engine", "job", "status", "fio"} where fio is fio's own JSON
-    document (None when its status was not 0 or it could not be read)."""
+    {"disk", "engine", "job", "status", "fio", "dmesg"} where fio is fio's own
+    JSON document (None when its status was not 0 or it could not be read)
+    and dmesg the bench-linux-dmesg lines printed after the run's end (what
+    the kernel said while it ran)."""
     out = []
     text = text.replace("\r", "")
     for block in text.split("bench-fio-begin ")[1:]:
@@ -162,7 +164,9 @@ def linux(text):
         body, found_end, tail = rest.partition("bench-fio-end ")
         status = tail.split("\n", 1)[0].split() if found_end else []
         run = {"disk": words[0], "engine": words[1], "job": words[2],
-               "status": status[3] if len(status) >= 4 else None, "fio": None}
+               "status": status[3] if len(status) >= 4 else None, "fio": None,
+               "dmesg": [line for line in tail.split("\n")[1:]
+                         if line.startswith("bench-linux-dmesg:")] if found_end else []}
         if run["status"] == "0":
             try:
                 run["fio"] = json.loads(body[body.index("{"):body.rindex("}") + 1])
@@ -183,9 +187,11 @@ TROUBLE = re.compile(r"timeout|abort|reset|I/O error|failed command|exception Em
 def linux_trouble(text):
     """The bench-linux-dmesg lines (tools/bench-initramfs) that say a disk
     misbehaved, as {kind: [lines]}: kind nvme (nvmeN), ahci (ataN, sdX), or
-    "any" when the line names no disk (it then counts against every disk)."""
+    "any" when the line names no disk (it then counts against every disk).
+    text: a log, or a list of lines."""
     out = {}
-    for line in text.replace("\r", "").split("\n"):
+    lines = text if isinstance(text, list) else text.replace("\r", "").split("\n")
+    for line in lines:
         if not line.startswith("bench-linux-dmesg:"):
             continue
         msg = line[len("bench-linux-dmesg:"):].strip()
