@@ -4,16 +4,22 @@
  * what became of it. A function a driver took is "driven as NAME" with the
  * disks it registered (none is said too: a controller with no disk), or "not
  * tested" with its bring-up failure; one no driver takes is "not tested" with
- * the cause and remedy of storage_not_driven(). Its own boot stage, after
- * the drivers' (kernel/stage.h), so the block layer calls nothing of it. */
+ * the cause and remedy of storage_not_driven(). Storage off PCI that ACPI
+ * describes is named too: a virtio-mmio transport (_HID LNRO0005, QEMU's
+ * microvm) whose device is a block or SCSI device is "not tested" (bareio
+ * drives PCI storage only). Its own boot stage, after the drivers'
+ * (kernel/stage.h), so the block layer calls nothing of it. */
 #include "drivers/blk/blk.h"
 #include "drivers/blk/storage.h"
 #include "drivers/pci/pci.h"
+#include "kernel/acpi.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/io.h"
 #include "kernel/leftout.h"
 #include "kernel/memory.h"
 #include "kernel/stage.h"
+#include "lib/aml_hid.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
@@ -127,6 +133,85 @@ static void mark_cut(char *line, size_t size)
         memcpy(line + size - 4, "...", 4);
 }
 
+/* ---- storage off PCI: virtio-mmio transports ACPI describes ---- */
+
+#define VIRTIO_MMIO_HID          "LNRO0005"
+#define VIRTIO_MMIO_MAX          64     /* more are said to be left out */
+#define VIRTIO_MMIO_WINDOW       0x100  /* the registers read below */
+#define VIRTIO_MMIO_MAGIC        0x000  /* virtio 1.2 §4.2.2: "virt" */
+#define VIRTIO_MMIO_VERSION      0x004  /* 1 legacy, 2 */
+#define VIRTIO_MMIO_DEVICE_ID    0x008  /* 0: no device behind the transport */
+#define VIRTIO_MMIO_MAGIC_VALUE  0x74726976u
+#define VIRTIO_ID_BLOCK          2      /* virtio 1.2 §5 */
+#define VIRTIO_ID_SCSI           8
+
+struct mmio_storage {
+    uint32_t base, device_id, version;
+};
+static struct mmio_storage mmio_storage[VIRTIO_MMIO_MAX];
+static unsigned mmio_storage_count;
+
+/* The transport at d: storage behind it (a block or SCSI device) or not. */
+static bool probe_virtio_mmio(const struct aml_hid_device *d, struct mmio_storage *out)
+{
+    if (!d->base || d->length < VIRTIO_MMIO_WINDOW) {
+        klog(LOG_INFO, "storage: ACPI %s device with no plain Memory32Fixed range in its _CRS: "
+             "not probed\n", VIRTIO_MMIO_HID);
+        return false;
+    }
+    volatile void *regs = mmio_map(d->base, VIRTIO_MMIO_WINDOW);
+    if (!regs)
+        return false;
+    uint32_t magic = mmio_read32(regs, VIRTIO_MMIO_MAGIC);
+    if (magic != VIRTIO_MMIO_MAGIC_VALUE) {
+        klog(LOG_INFO, "storage: ACPI %s device at %#x: magic %#x, not virtio-mmio\n",
+             VIRTIO_MMIO_HID, d->base, magic);
+        return false;
+    }
+    *out = (struct mmio_storage){ d->base, mmio_read32(regs, VIRTIO_MMIO_DEVICE_ID),
+                                  mmio_read32(regs, VIRTIO_MMIO_VERSION) };
+    return out->device_id == VIRTIO_ID_BLOCK || out->device_id == VIRTIO_ID_SCSI;
+}
+
+static void find_mmio_storage(void)
+{
+    struct aml_hid_device found[VIRTIO_MMIO_MAX];
+    unsigned total = 0;
+    mmio_storage_count = 0;
+    for (unsigned t = 0; t < acpi_table_count(); t++) {
+        const struct acpi_table_entry *e = acpi_table_at(t);
+        const struct acpi_sdt_header *h = e->table;
+        if (!h || !e->checksum_ok || h->length <= sizeof(*h) ||
+            (memcmp(h->signature, "DSDT", 4) != 0 && memcmp(h->signature, "SSDT", 4) != 0))
+            continue;
+        unsigned n = aml_find_hid((const uint8_t *)(h + 1), h->length - sizeof(*h),
+                                  VIRTIO_MMIO_HID, found, VIRTIO_MMIO_MAX);
+        for (unsigned i = 0; i < n && i < VIRTIO_MMIO_MAX; i++) {
+            struct mmio_storage m;
+            if (!probe_virtio_mmio(&found[i], &m))
+                continue;
+            if (mmio_storage_count < VIRTIO_MMIO_MAX)
+                mmio_storage[mmio_storage_count++] = m;
+            else
+                total++;
+        }
+        total += n > VIRTIO_MMIO_MAX ? n - VIRTIO_MMIO_MAX : 0;
+    }
+    if (total)
+        leftout_report("storage: %u ACPI %s (virtio-mmio) devices not looked at: more than %u",
+                       total, VIRTIO_MMIO_HID, VIRTIO_MMIO_MAX);
+}
+
+static void describe_mmio(struct blk_storage *s, const struct mmio_storage *m)
+{
+    snprintf(s->line, sizeof(s->line), "virtio-mmio at %#x (ACPI %s, version %u) virtio-%s "
+             "device: not tested: bareio has no virtio-mmio driver — give the machine the same "
+             "disk on PCI (QEMU: virtio-blk-pci, or a machine with PCI such as q35)",
+             m->base, VIRTIO_MMIO_HID, m->version,
+             m->device_id == VIRTIO_ID_BLOCK ? "blk" : "scsi");
+    s->mmio_base = m->base;
+}
+
 void blk_storage_inventory(void)
 {
     unsigned n = 0;
@@ -134,6 +219,8 @@ void blk_storage_inventory(void)
         struct storage_ids ids = ids_of(pci_device_at(i));
         n += storage_is_storage(&ids);
     }
+    find_mmio_storage();
+    n += mmio_storage_count;
     inventory_count = untested = 0;
     if (!n)
         return;
@@ -153,6 +240,14 @@ void blk_storage_inventory(void)
         mark_cut(s->line, sizeof(s->line));
         untested += !s->tested;
         klog(s->tested && !s->disks_left_out ? LOG_INFO : LOG_WARN, "storage: %s\n", s->line);
+    }
+    for (unsigned i = 0; i < mmio_storage_count; i++) {
+        struct blk_storage *s = &inventory[inventory_count++];
+        *s = (struct blk_storage){ .pci = NULL };
+        describe_mmio(s, &mmio_storage[i]);
+        mark_cut(s->line, sizeof(s->line));
+        untested++;
+        klog(LOG_WARN, "storage: %s\n", s->line);
     }
     if (untested)
         klog(LOG_WARN, "storage: %u of %u storage functions not tested%s\n", untested,

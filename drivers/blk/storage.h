@@ -39,7 +39,8 @@ void storage_not_driven(const struct storage_ids *f, char *why, size_t size);
 /* ---- the inventory (storage.c) ---- */
 
 struct blk_storage {
-    struct pci_device *pci;
+    struct pci_device *pci;     /* NULL for storage off PCI (virtio-mmio) */
+    uint32_t mmio_base;         /* then: where its registers are */
     bool tested;            /* a driver took it and did not fail to bring it up */
     /* Of a tested one: disks of it left out (blk_disk_left_out), and how
      * many of those for a fault of the device rather than a format bareio

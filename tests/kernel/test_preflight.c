@@ -396,6 +396,10 @@ static uint32_t storage_param_count(void) { return blk_storage_count(); }
 static void storage_param_name(uint32_t param, char *buf, size_t size)
 {
     const struct pci_device *p = blk_storage_at(param)->pci;
+    if (!p) {
+        snprintf(buf, size, "mmio_%08x", blk_storage_at(param)->mmio_base);
+        return;
+    }
     /* The segment only when there is more than one (it is 0 on most machines),
      * so every name stays unique. */
     if (p->segment)

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """tests/scenarios/test_machines.py — machine shapes the kernel must handle:
 RAM above 4 GiB, a q35 without an HPET, microvm (no port 0x61, or no PIT)."""
+import re
+
 from conftest import assert_clean_pass
 
 
@@ -66,6 +68,8 @@ def test_microvm_without_port_0x61_calibrates_by_read_back(boot, kernel):
     assert_clean_pass(b, expect=["time", "apic", "smp"])
     assert "calibrated against PIT (OUT by read-back: no port 0x61)" in b.log, b.describe()
     assert "smp: 2 of 2 CPUs online" in b.log, b.describe()
+    # Its virtio-mmio transports are empty: none is named as storage.
+    assert "storage: virtio-mmio" not in b.log, b.describe()
     case = b.report.find("time.tsc_rate_agrees_with_reference")
     assert case is not None and case.status == "pass", b.describe()
 
@@ -80,3 +84,27 @@ def test_microvm_without_a_pit_says_there_is_no_reference(boot, kernel):
     assert "no usable PIT" in b.log and "no reference to calibrate the TSC against" in b.log, \
         b.describe()
     assert "bareio-result: crash" in b.log, b.describe()
+
+
+def test_microvm_virtio_mmio_disk_is_named_not_tested(boot, kernel, tmp_path):
+    """A virtio-blk disk on microvm's virtio-mmio transport (off PCI, which
+    bareio does not drive) is named from the DSDT's LNRO0005 device and its
+    registers: not tested, with the remedy; a skip of preflight's storage
+    accounting, a failure under blk.require=all; the empty transports are not
+    listed, and the disk is not written."""
+    from conftest import FAIL, PASS
+    img = tmp_path / "mmio.img"
+    img.write_bytes(b"\x5a" * (8 << 20))
+    disk = ["-drive", f"if=none,id=vd,format=raw,file={img}", "-device", "virtio-blk-device,drive=vd"]
+    line = re.compile(r"storage: virtio-mmio at (0x[0-9a-f]+) \(ACPI LNRO0005, version \d\) "
+                      r"virtio-blk device: not tested: bareio has no virtio-mmio driver")
+    for require, want in (("", "skip"), (" blk.require=all", "fail")):
+        b = boot("--kernel", kernel, "--append", "tests=preflight,dio" + require,
+                 "--machine", "microvm", "--disks", "none", "--", *disk, timeout=300)
+        found = line.findall(b.log)
+        assert len(found) == 1, b.describe()
+        case = b.report.find(f"preflight.preflight_storage_accounted.mmio_{int(found[0], 16):08x}")
+        assert case is not None and case.status == want, b.describe()
+        assert f"# dio summary: storage virtio-mmio at {found[0]}" in b.log, b.describe()
+        assert b.status == (FAIL if want == "fail" else PASS), b.describe()
+    assert img.read_bytes() == b"\x5a" * (8 << 20)
