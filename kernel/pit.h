@@ -17,7 +17,9 @@ uint16_t pit_count_for_us(uint64_t us);
 uint64_t pit_count_to_ns(uint64_t count);
 /* Starts a one-shot countdown of `count` clocks on channel 2 (mode 0, gate high,
  * speaker off); OUT2 goes high when it reaches zero. False when OUT2 did not
- * read low just after arming through either path (no usable channel 2). */
+ * read low just after arming through either path, PIT_ARMINGS times in a row
+ * (no usable channel 2). */
+#define PIT_ARMINGS 5
 bool pit_oneshot_start(uint16_t count);
 /* The same, with TSC stamps taken just before and just after the write that
  * starts the countdown. */

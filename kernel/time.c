@@ -27,7 +27,6 @@
 #define TSC_MIN_HZ 10000000ull
 #define TSC_MAX_HZ 20000000000ull
 #define PROVISIONAL_TSC_HZ 4000000000ull
-#define PIT_ARMINGS 5                   /* OUT high right after each: no PIT */
 
 /* CPUID leaves and bits (SDM vol. 2A CPUID; SDM vol. 3 §18.17.1). */
 #define CPUID_1_EDX_TSC                 (1u << 4)
@@ -190,18 +189,11 @@ static struct calibration_window calibrate_window_pit(void)
 {
     uint16_t count = pit_count_for_us(CALIBRATION_WINDOW_US);
     uint64_t start_lo, start_hi;
-    /* A host that stalls the CPU past the whole count right after arming
-     * also reads OUT high: only several armings in a row say "no PIT". */
-    unsigned armings = 1;
-    while (!pit_oneshot_start_stamped(count, &start_lo, &start_hi) && armings < PIT_ARMINGS) {
-        pit_oneshot_stop();
-        armings++;
-    }
-    if (pit_out_path() == PIT_OUT_NONE) {
+    if (!pit_oneshot_start_stamped(count, &start_lo, &start_hi)) {
         pit_oneshot_stop();
         klog(LOG_ERR, "time: PIT channel 2 OUT reads high just after arming a count of %u, "
              "through port 0x61 (0x%02x) and through the 8254's read-back status, %u times: "
-             "no usable PIT\n", count, pit_nmi_sc_seen(), armings);
+             "no usable PIT\n", count, pit_nmi_sc_seen(), PIT_ARMINGS);
         return (struct calibration_window){ 0, 0 };
     }
     uint64_t end_lo = start_hi, end_hi = 0;
