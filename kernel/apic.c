@@ -17,6 +17,7 @@
 #include "kernel/acpi.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/exit.h"
 #include "kernel/io.h"
 #include "kernel/irq.h"
@@ -122,8 +123,25 @@ static uint32_t lapic_id_value;
 static uint64_t timer_hz;               /* divide-by-1 input clock */
 static struct scale ns_to_timer_ticks;
 static struct scale timer_ticks_to_ns;
-static unsigned timer_divide_shift;     /* divide by 2^shift for the pending shot */
-static int timer_vector = IRQ_VECTOR_LAPIC_TIMER;
+/* The pending shot's divider and vector are per CPU (struct cpu_local):
+ * every CPU's LAPIC has a timer of its own, and an AP arms its own (e.g. a
+ * bound on a HLT, kernel/smp.h smp_halt_until()) without touching the BSP's,
+ * which is the harness's case deadline. The rate, calibrated once on the
+ * BSP, is every CPU's: the LAPIC timers of one machine count the same
+ * clock (the bus or core crystal clock, SDM vol. 3 §11.5.4). Before the
+ * BSP's cpu_local is set (kernel/smp.c) its shot is recorded here. */
+static struct cpu_local boot_shot;
+
+static struct cpu_local *shot_record(void)
+{
+    struct cpu_local *c = cpu_local_own();
+    return c ? c : &boot_shot;
+}
+
+static int shot_vector(const struct cpu_local *c)
+{
+    return c->timer_vector ? c->timer_vector : IRQ_VECTOR_LAPIC_TIMER;
+}
 
 static uint32_t apic_read(uint32_t reg)
 {
@@ -327,8 +345,9 @@ void apic_timer_arm(int vector, uint64_t ns)
     apic_write(APIC_REG_TIMER_INITIAL, 0);
     apic_write(APIC_REG_LVT_TIMER, APIC_LVT_TIMER_ONESHOT | (uint32_t)(vector & 0xff));
     apic_write(APIC_REG_TIMER_DIVIDE, timer_divide_config[shift]);
-    timer_divide_shift = shift;
-    timer_vector = vector;
+    struct cpu_local *c = shot_record();
+    c->timer_divide_shift = (uint8_t)shift;
+    c->timer_vector = (uint8_t)vector;
     apic_write(APIC_REG_TIMER_INITIAL, (uint32_t)count);
     irq_restore(flags);
 }
@@ -344,7 +363,7 @@ void apic_timer_cancel(void)
         return;
     /* §11.5.4: an initial count of 0 stops the timer. */
     apic_write(APIC_REG_TIMER_INITIAL, 0);
-    apic_write(APIC_REG_LVT_TIMER, APIC_LVT_MASKED | (uint32_t)(timer_vector & 0xff));
+    apic_write(APIC_REG_LVT_TIMER, APIC_LVT_MASKED | (uint32_t)shot_vector(shot_record()));
 }
 
 uint64_t apic_timer_remaining_ns(void)
@@ -352,12 +371,12 @@ uint64_t apic_timer_remaining_ns(void)
     if (!apic_up || timer_hz == 0)
         return 0;
     uint64_t current = apic_read(APIC_REG_TIMER_CURRENT);
-    return scale_apply(&timer_ticks_to_ns, current << timer_divide_shift);
+    return scale_apply(&timer_ticks_to_ns, current << shot_record()->timer_divide_shift);
 }
 
 int apic_timer_vector(void)
 {
-    return timer_vector;
+    return shot_vector(shot_record());
 }
 
 uint64_t apic_timer_frequency_hz(void)

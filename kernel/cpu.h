@@ -26,6 +26,12 @@ struct cpu_local {
     /* Where this CPU's console output goes instead of the UART while it is
      * set (kernel/console.h console_capture_begin()); only this CPU writes it. */
     struct console_capture *capture;
+    /* This CPU's LAPIC timer shot as last armed (kernel/apic.c): the
+     * divider's shift and the vector (0: never armed, read as the harness's
+     * IRQ_VECTOR_LAPIC_TIMER). Each CPU has a timer of its own, and only
+     * the CPU itself arms it. */
+    uint8_t timer_divide_shift;
+    uint8_t timer_vector;
 };
 _Static_assert(offsetof(struct cpu_local, stack_bottom) == 8, "no hole before the stack bounds");
 

@@ -27,8 +27,11 @@
  * All per-CPU memory is allocated at run time, sized by the MADT: no table
  * here limits the count.
  *
- * Left out: a per-AP LAPIC timer (work on an AP is bounded by its caller's
- * deadline, not by a timer there), x2APIC bring-up on a real machine (the ICR path
+ * An AP's own LAPIC timer bounds its sleeps in smp_halt_until() (a shot on
+ * the wake vector); work on an AP is otherwise bounded by its caller's
+ * deadline, not by a timer there (the harness's case timer is the BSP's).
+ *
+ * Left out: x2APIC bring-up on a real machine (the ICR path
  * is written, QEMU 7.2's TCG has no x2APIC), CPUs the MADT does not list. A
  * fault in the start code before smp_ap_main() loads the IDT is a triple
  * fault on that AP (a reset of it, or of the machine under QEMU's
@@ -241,6 +244,22 @@ bool smp_call_wait(unsigned index, uint64_t deadline)
         cpu_pause();
     }
     return true;
+}
+
+void smp_halt_until(bool (*ready)(void *arg), void *arg, uint64_t max_ns)
+{
+    if (cpu_index() == 0 || !apic_timer_frequency_hz()) {
+        cpu_pause();        /* no timer of its own to bound a HLT with */
+        return;
+    }
+    irq_disable();
+    if (ready(arg)) {
+        irq_enable();
+        return;
+    }
+    /* Armed with interrupts off: the shot cannot fire before the HLT. */
+    apic_timer_arm(IRQ_VECTOR_SMP_WAKE, max_ns);
+    __asm__ volatile("sti; hlt" ::: "memory");
 }
 
 /* ---- the crash stopper (kernel/panic.h) ---- */

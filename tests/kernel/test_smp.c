@@ -6,8 +6,9 @@
  * GDT and TSS, and set its LAPIC up in the BSP's mode. What an AP wrote is
  * read back from its struct smp_cpu (kernel/smp.h). The mailbox cases then
  * give every online AP work (smp_call()) and check it ran there, once per
- * post, and that a spinlock (kernel/spinlock.h) keeps a counter every CPU
- * hammers at once exact. */
+ * post, that a spinlock (kernel/spinlock.h) keeps a counter every CPU
+ * hammers at once exact, and that an AP's bounded HLT (smp_halt_until())
+ * wakes on its own LAPIC timer without touching the BSP's. */
 #include "tests/harness/ktest.h"
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
@@ -286,6 +287,64 @@ static void smp_spinlock_counts_exactly_under_contention(struct ktest *t)
     KT_EXPECT(t, !spin_held(&h.lock));
 }
 
+/* smp_halt_until() on an AP: with nothing to wake it but its own timer, it
+ * sleeps at least the bound and comes back (a HLT with no shot armed would
+ * never return: the post below would time out); when the condition holds
+ * already it returns without sleeping. The AP's shot is its own: the BSP's
+ * timer is still the harness's case deadline afterwards. */
+#define HALT_BOUND_NS       2000000ull
+#define HALT_LATE_MS        1000        /* TCG on a loaded host: far above 2 ms */
+
+struct halt_probe {
+    volatile uint64_t ready_ns, slept_ns;
+    volatile int vector;
+};
+
+static bool never_ready(void *arg) { (void)arg; return false; }
+static bool always_ready(void *arg) { (void)arg; return true; }
+
+static void halt_work(void *arg)
+{
+    struct halt_probe *p = arg;
+    uint64_t t0 = time_ns();
+    smp_halt_until(always_ready, NULL, 60000000000ull);
+    p->ready_ns = time_ns() - t0;
+    t0 = time_ns();
+    smp_halt_until(never_ready, NULL, HALT_BOUND_NS);
+    p->slept_ns = time_ns() - t0;
+    p->vector = apic_timer_vector();
+}
+
+static void smp_ap_halt_is_bounded_by_its_own_timer(struct ktest *t)
+{
+    if (smp_online_count() < 2) {
+        ktest_skip(t, "no AP online");
+        return;
+    }
+    for (unsigned k = 1; k < smp_online_count(); k++) {
+        unsigned index = smp_online_cpu(k);
+        struct halt_probe p = { .vector = -1 };
+        KT_ASSERT(t, smp_call(index, halt_work, &p));
+        if (!smp_call_wait(index, deadline_after_ms(HALT_LATE_MS))) {
+            KT_FAIL(t, "cpu %u: a HLT bounded at %llu us had not returned after %u ms", index,
+                    (unsigned long long)(HALT_BOUND_NS / 1000), HALT_LATE_MS);
+            return;     /* it may still write p */
+        }
+        ktest_diag(t, "cpu %u: slept %llu us (bound %llu us)", index,
+                   (unsigned long long)(p.slept_ns / 1000), (unsigned long long)(HALT_BOUND_NS / 1000));
+        KT_EXPECT(t, p.slept_ns >= HALT_BOUND_NS);
+        KT_EXPECT(t, p.ready_ns < HALT_BOUND_NS);
+        KT_EXPECT_EQ(t, p.vector, IRQ_VECTOR_SMP_WAKE);
+    }
+    /* The BSP's own shot: the case deadline, untouched by the APs'. */
+    KT_EXPECT_EQ(t, apic_timer_vector(), IRQ_VECTOR_LAPIC_TIMER);
+    KT_EXPECT(t, apic_timer_remaining_ns() > 0);
+    /* On the BSP it only pauses: back at once even though never ready. */
+    uint64_t t0 = time_ns();
+    smp_halt_until(never_ready, NULL, 60000000000ull);
+    KT_EXPECT(t, time_ns() - t0 < HALT_BOUND_NS);
+}
+
 static const struct ktest_case smp_cases[] = {
     KTEST_CASE(smp_cpu_set_is_the_madts),
     KTEST_CASE(smp_every_online_cpu_reported_in),
@@ -293,6 +352,7 @@ static const struct ktest_case smp_cases[] = {
     KTEST_CASE(smp_ap_lapic_in_bsp_mode),
     KTEST_CASE(smp_held_back_cpu_is_left_out),
     KTEST_CASE(smp_work_runs_on_each_ap),
+    KTEST_CASE(smp_ap_halt_is_bounded_by_its_own_timer),
     KTEST_CASE_TIMEOUT(smp_spinlock_counts_exactly_under_contention, 60000),
     KTEST_CASE_EXPLICIT(smp_ap_exception_ends_the_case_as_a_crash),
 };

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """tests/scenarios/test_smp.py — the application processors (kernel/smp.c):
-every CPU QEMU gives (-smp N) comes online, runs the work it is given (kernel/smp.h's mailbox) and
-keeps a contended spinlock exact, under SeaBIOS on q35
+every CPU QEMU gives (-smp N) comes online, runs the work it is given (kernel/smp.h's mailbox),
+sleeps in a HLT its own LAPIC timer bounds and keeps a contended spinlock exact, under SeaBIOS on q35
 and on the i440FX PC, and under OVMF through the ISO; smp=off and cpus=N
 start fewer; a CPU held back with test.smp_skip_sipi= is named by APIC id
 and left out; an AP's exception (test.smp_ap_fault=) ends the run as a
@@ -15,7 +15,8 @@ from conftest import CRASH, assert_clean_pass
 
 SMP_CASES = ["smp.smp_cpu_set_is_the_madts", "smp.smp_every_online_cpu_reported_in",
              "smp.smp_ap_stacks_and_tables_are_their_own", "smp.smp_ap_lapic_in_bsp_mode",
-             "smp.smp_work_runs_on_each_ap", "smp.smp_spinlock_counts_exactly_under_contention"]
+             "smp.smp_work_runs_on_each_ap", "smp.smp_ap_halt_is_bounded_by_its_own_timer",
+             "smp.smp_spinlock_counts_exactly_under_contention"]
 
 
 def case_status(b, path):
