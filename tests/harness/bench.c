@@ -421,6 +421,16 @@ static inline void keep_watchdog(uint64_t now, uint64_t *last, uint64_t every)
     }
 }
 
+/* For smp_halt_until(): a completion the handler left for reap(). */
+static bool any_done(void *arg)
+{
+    struct run *u = arg;
+    for (unsigned q = 0; q < u->qpairs; q++)
+        if (__atomic_load_n(&u->done[q], __ATOMIC_ACQUIRE))
+            return true;
+    return false;
+}
+
 static void run_loop(struct run *u)
 {
     uint64_t bound = stall_bound_ms(u->dev) * u->ticks_per_ms;
@@ -458,8 +468,12 @@ static void run_loop(struct run *u)
             bench_count_error(u->r, blk_cause_name(BLK_CAUSE_TIMEOUT));
             return;
         }
+        /* An AP sleeps until the next interrupt (bounded by its own timer
+         * at the poll interval): a CPU spinning here takes a host core
+         * from the device model when QEMU has more vCPUs than host CPUs.
+         * The BSP keeps spinning (its timer is the harness's). */
         if (u->job->irq)
-            cpu_pause();
+            smp_halt_until(any_done, u, BENCH_IRQ_POLL_NS);
     }
 }
 

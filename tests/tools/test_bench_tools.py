@@ -5,6 +5,7 @@ checks is broken once and must be named: it fails closed), tools/bench's
 medians, best engine, ratios and compare.json rows, tools/bench-report's table
 and plots (real PNGs from Debian's matplotlib) and its refusals, and
 tools/bench-initramfs's archive writer and module order."""
+import argparse
 import copy
 import importlib.machinery
 import json
@@ -288,15 +289,21 @@ def test_scaling_runs_are_checked_for_their_cpus(tmp_path):
     """A scaling boot's job must have run on every vCPU, and fio's on
     numjobs=V as one group: anything else is a failure, not a figure."""
     name = bench.SCALE_JOB[0]
-    on4, on1 = job(name=name, qd=32), job(name=name, qd=32)
-    on4["cpus"] = 4
+    on4, on1, polled = (job(name=name, qd=32) for _ in range(3))
+    on4["cpus"] = polled["cpus"] = 4
+    on4["completion"] = on1["completion"] = "irq"
     p = tmp_path / "b.log"
     p.write_text(log_of(on4))
     results, _, failures = bench.parse_bareio(str(p), vcpus=4)
     assert ("nvme", name) in results and failures == []
+    assert results[("nvme", name)]["completion"] == "irq"
     p.write_text(log_of(on1))
     results, _, failures = bench.parse_bareio(str(p), vcpus=4)
     assert results == {} and failures == [f"{name} on nvme0n1: ran on 1 CPUs, not the 4 vCPUs"]
+    # Asked by interrupt: a polled figure is another measurement, not it.
+    p.write_text(log_of(polled))
+    results, _, failures = bench.parse_bareio(str(p), vcpus=4)
+    assert results == {} and failures == [f"{name} on nvme0n1: completion=poll, not the irq asked"]
     grouped = json.loads(json.dumps(FIO_DOC))
     grouped["jobs"][0]["job options"]["numjobs"] = "4"
     apart = json.loads(json.dumps(grouped))
@@ -309,6 +316,16 @@ def test_scaling_runs_are_checked_for_their_cpus(tmp_path):
     assert failures == [f"nvme0n1 libaio {name}: fio ran numjobs=1 as 1 reports, not numjobs=4 grouped",
                         f"nvme0n1 io_uring-hipri {name}: fio ran numjobs=4 as 2 reports, not "
                         "numjobs=4 grouped"]
+
+
+def test_scaling_boot_completes_by_interrupt_the_main_one_polls():
+    """The scaling job asks completion=irq with the drivers in their
+    interrupt mode; the main jobs poll with the drivers polled."""
+    args = argparse.Namespace(runtime=2)
+    scale = bench.bareio_append(args, vcpus=4)
+    assert "cpus=all,completion=irq" in scale and "irq=poll" not in scale, scale
+    main = bench.bareio_append(args)
+    assert "completion=irq" not in main and "nvme.irq=poll ahci.irq=poll" in main, main
 
 
 def test_scaling_rows_per_vcpus_against_the_smallest():
