@@ -32,13 +32,17 @@ static bool any_hid_at(const uint8_t *aml, size_t len, size_t i)
     return len - i >= 5 && aml[i] == AML_NAME_OP && memcmp(aml + i + 1, "_HID", 4) == 0;
 }
 
+/* The device's part of the AML ends at the next Name(_HID, ...); a
+ * descriptor must lie wholly inside it (one whose bytes ran into the next
+ * _HID would be that name read as a base and length). */
 static void first_mem32(const uint8_t *aml, size_t len, size_t from, struct aml_hid_device *d)
 {
     d->base = d->length = 0;
-    for (size_t i = from; i < len; i++) {
-        if (any_hid_at(aml, len, i))
-            return;
-        if (len - i >= MEM32_FIXED_BYTES && aml[i] == MEM32_FIXED_TAG &&
+    size_t end = from;
+    while (end < len && !any_hid_at(aml, len, end))
+        end++;
+    for (size_t i = from; i + MEM32_FIXED_BYTES <= end; i++) {
+        if (aml[i] == MEM32_FIXED_TAG &&
             aml[i + 1] == MEM32_FIXED_LEN && aml[i + 2] == 0 && aml[i + 3] <= 1) {
             d->base = le32(aml + i + 4);
             d->length = le32(aml + i + 8);

@@ -78,6 +78,20 @@ def id_ns(nsze=131072, lbads=9):
     return bytes(page)
 
 
+def virtio_mmio_device(uid, base):
+    """Device (VRnn) { Name (_HID, "LNRO0005") Name (_UID, uid) Name (_CRS,
+    ResourceTemplate () { Memory32Fixed (ReadWrite, base, 0x200) ... }) };
+    base None: a Method (_CRS) instead (no template to read)."""
+    body = b"\x08_HID\x0dLNRO0005\x00" + b"\x08_UID\x0a" + bytes([uid])
+    if base is None:
+        body += b"\x14\x08_CRS\x00\xa4\x00"
+    else:
+        body += (b"\x08_CRS\x11\x17\x0a\x14" + b"\x86\x09\x00\x01" + struct.pack("<II", base, 0x200)
+                 + b"\x89\x06\x00\x01\x01\x10\x00\x00\x00\x79\x00")
+    name = b"VR%02d" % uid
+    return b"\x5b\x82" + bytes([len(body) + 5]) + name + body
+
+
 def main():
     head = gpt_head()
     # cmdline
@@ -125,6 +139,10 @@ def main():
            + b"\x01" + edgy(2048) + edgy(131072))
     req = b"\x01" + struct.pack("<H", 0) + edgy(4096) + edgy(8) + b"\x01" + edgy(0x100000) + edgy(4096)
     write("blk_check", "write", dev + req)
+    # aml_hid: the _HID selector (0: LNRO0005), then AML as QEMU microvm lays
+    # out its virtio-mmio devices, one with a _CRS method between
+    write("aml_hid", "microvm", b"\x00" + b"".join(
+        virtio_mmio_device(i, base) for i, base in enumerate([0xfeb00000, None, 0xfeb00200])))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 /* tests/host/test_aml_hid.c — devices of one _HID out of AML (lib/aml_hid.h):
  * QEMU microvm's virtio-mmio devices (Name(_HID, "LNRO0005") and a _CRS with
  * Memory32Fixed), one whose _CRS is no template (no range, never a guess),
- * a device of another _HID between them, more devices than room, and AML
- * cut short anywhere (never read past the table). */
+ * a device of another _HID between them, more devices than room, AML cut
+ * short anywhere (never read past the table), and a descriptor that runs
+ * into the next device (no range). */
 #include "tests/host/htest.h"
 #include "lib/aml_hid.h"
 #include <stdlib.h>
@@ -90,4 +91,31 @@ HTEST(aml_hid_cut_short_reads_nothing_past_the_table)
             HT_EXPECT_EQ(d[0].base, 0xfeb00000u);   /* a range is whole or none */
         free(aml);
     }
+}
+
+/* A Memory32Fixed tag whose twelve bytes run into the next device's
+ * Name(_HID, ...) is not a range: its "base" would be that name's bytes
+ * (found by fuzz_aml_hid). */
+HTEST(aml_hid_range_running_into_the_next_device_is_none)
+{
+    uint8_t aml[256];
+    size_t n = 0;
+    static const uint8_t head[] = { 0x08, '_', 'H', 'I', 'D', 0x0d, 'L', 'N', 'R', 'O', '0', '0',
+                                    '0', '5', 0x00 };
+    memcpy(aml + n, head, sizeof(head));
+    n += sizeof(head);
+    static const uint8_t cut_tag[] = { 0x86, 0x09, 0x00, 0x01, 0xaa, 0xbb };
+    memcpy(aml + n, cut_tag, sizeof(cut_tag));
+    n += sizeof(cut_tag);
+    memcpy(aml + n, head, sizeof(head));        /* the next device's _HID, 6 bytes on */
+    n += sizeof(head);
+    static const uint8_t mem[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x02, 0xb0, 0xfe, 0x00, 0x02,
+                                   0x00, 0x00 };
+    memcpy(aml + n, mem, sizeof(mem));
+    n += sizeof(mem);
+    struct aml_hid_device d[2];
+    HT_EXPECT_EQ(aml_find_hid(aml, n, "LNRO0005", d, 2), 2);
+    HT_EXPECT_EQ(d[0].base, 0);
+    HT_EXPECT_EQ(d[0].length, 0);
+    HT_EXPECT_EQ(d[1].base, 0xfeb00200u);
 }
