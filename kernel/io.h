@@ -42,6 +42,10 @@ static inline void mmio_write64(volatile void *base, uint64_t off, uint64_t v)
 
 static inline void cpu_pause(void) { __asm__ volatile("pause"); }
 static inline void cpu_halt(void) { __asm__ volatile("hlt"); }
+/* Sleep with interrupts on, after a check made with them off: STI's
+ * one-instruction shadow covers the HLT, so an interrupt arriving after the
+ * check ends the HLT rather than being taken before it (SDM vol. 2, STI). */
+static inline void cpu_irq_enable_and_halt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline uint64_t irq_save(void)

@@ -149,7 +149,7 @@ static __attribute__((noreturn)) void ap_idle(struct smp_cpu *c)
             __atomic_store_n(&c->work_done, posted, __ATOMIC_RELEASE);
             continue;
         }
-        __asm__ volatile("sti; hlt" ::: "memory");
+        cpu_irq_enable_and_halt();
     }
 }
 
@@ -259,7 +259,7 @@ void smp_halt_until(bool (*ready)(void *arg), void *arg, uint64_t max_ns)
     }
     /* Armed with interrupts off: the shot cannot fire before the HLT. */
     apic_timer_arm(IRQ_VECTOR_SMP_WAKE, max_ns);
-    __asm__ volatile("sti; hlt" ::: "memory");
+    cpu_irq_enable_and_halt();
 }
 
 /* ---- the crash stopper (kernel/panic.h) ---- */
