@@ -246,20 +246,21 @@ bool smp_call_wait(unsigned index, uint64_t deadline)
     return true;
 }
 
-void smp_halt_until(bool (*ready)(void *arg), void *arg, uint64_t max_ns)
+bool smp_halt_until(bool (*ready)(void *arg), void *arg, uint64_t max_ns)
 {
     if (cpu_index() == 0 || !apic_timer_frequency_hz()) {
         cpu_pause();        /* no timer of its own to bound a HLT with */
-        return;
+        return false;
     }
     irq_disable();
     if (ready(arg)) {
         irq_enable();
-        return;
+        return false;
     }
     /* Armed with interrupts off: the shot cannot fire before the HLT. */
     apic_timer_arm(IRQ_VECTOR_SMP_WAKE, max_ns);
     cpu_irq_enable_and_halt();
+    return true;
 }
 
 /* ---- the crash stopper (kernel/panic.h) ---- */

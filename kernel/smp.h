@@ -78,11 +78,10 @@ bool smp_call_wait(unsigned index, uint64_t deadline);
  * the sleep at `max_ns` (a shot on IRQ_VECTOR_SMP_WAKE, left to expire
  * when another interrupt ended the sleep: a wake-up of nothing, cheaper
  * than two more register writes per sleep), so a lost interrupt costs
- * `max_ns`, never a hang. The BSP's
- * timer is the harness's case deadline, so there (and without a calibrated
- * timer) it only pauses once. Call
- * with interrupts on; returns with them on. */
-void smp_halt_until(bool (*ready)(void *arg), void *arg, uint64_t max_ns);
+ * `max_ns`, never a hang. The BSP's timer is the harness's case deadline,
+ * so there (and without a calibrated timer) it only pauses once. Call with
+ * interrupts on; returns with them on, true when it slept. */
+bool smp_halt_until(bool (*ready)(void *arg), void *arg, uint64_t max_ns);
 
 /* The APIC id that test.smp_skip_sipi= holds back, or CPU_APIC_ID_UNKNOWN. */
 uint32_t smp_test_skip_sipi(void);

@@ -190,6 +190,11 @@ struct blk_ops {
      * parallel harness), so its handler runs where its requests are; false
      * when it cannot (then that CPU does not drive it). May be NULL. */
     bool (*bind_cpu)(struct blk_dev *dev, uint32_t apic_id);
+    /* The APIC id of the CPU that queue `queue`'s completion interrupts go
+     * to (CPU_APIC_ID_UNKNOWN: none, polled, or not known), so a caller
+     * waiting for them knows whether an interrupt will wake it there. May be
+     * NULL (not known). */
+    uint32_t (*irq_apic_id)(struct blk_dev *dev, unsigned queue);
     /* Orderly stop at the end of a run (NVMe CC.SHN); may be NULL. */
     void (*shutdown)(struct blk_dev *dev);
 };

@@ -855,6 +855,16 @@ static void nvme_describe(struct blk_dev *dev, const struct blk_request *req)
         klog(LOG_ERR, "  %s: %u resets, last: %s\n", c->name, c->resets, c->last_reset);
 }
 
+static uint32_t nvme_irq_apic_id(struct blk_dev *dev, unsigned queue)
+{
+    struct nvme_ns *ns = dev->priv;
+    struct nvme_queue *q = queue_of(ns, queue);
+    /* Set at enable (and again after a reset) with nothing in flight. */
+    if (__atomic_load_n(&q->irq_mode, __ATOMIC_RELAXED) != NVME_IRQ_MSIX)
+        return CPU_APIC_ID_UNKNOWN;
+    return __atomic_load_n(&q->irq_apic_id, __ATOMIC_RELAXED);
+}
+
 static void nvme_shutdown(struct blk_dev *dev)
 {
     struct nvme_ns *ns = dev->priv;
@@ -866,6 +876,7 @@ const struct blk_ops nvme_blk_ops = {
     .kick = nvme_kick,
     .poll = nvme_poll,
     .describe = nvme_describe,
+    .irq_apic_id = nvme_irq_apic_id,
     .shutdown = nvme_shutdown,
 };
 

@@ -2,6 +2,7 @@
 /* tests/harness/bench.c — the benchmark engine (design in bench.h). */
 #include "tests/harness/bench.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/io.h"
 #include "kernel/memory.h"
 #include "kernel/smp.h"
@@ -56,6 +57,8 @@ struct run {
     bool measuring, stopping, failed_reported;
     uint64_t last_complete_ns;
     unsigned in_flight;
+    const char *awake_why;      /* completion=irq: NULL when it sleeps between interrupts */
+    uint64_t slept;             /* HLTs between interrupts */
 };
 
 /* The job's histograms as reported: every CPU's merged. */
@@ -431,8 +434,27 @@ static bool any_done(void *arg)
     return false;
 }
 
+/* completion=irq on an AP: NULL when every queue it uses interrupts this
+ * CPU, so a HLT here ends at its completions; otherwise why it spins (a
+ * sleep would end only at smp_halt_until()'s bound): the BSP (its timer is
+ * the harness's), a queue whose messages go to another CPU (shared, or a
+ * driver whose interrupt stays on the BSP), a driver that does not say. */
+static const char *why_not_asleep(const struct run *u)
+{
+    uint32_t (*irq_apic_id)(struct blk_dev *, unsigned) = u->dev->ops->irq_apic_id;
+    if (!u->rank)
+        return "the BSP";
+    if (!irq_apic_id)
+        return "its driver does not say where its interrupts go";
+    for (unsigned q = 0; q < u->qpairs; q++)
+        if (irq_apic_id(u->dev, u->qbase + q) != cpu_apic_id())
+            return "its queue's interrupts go to another CPU";
+    return NULL;
+}
+
 static void run_loop(struct run *u)
 {
+    u->awake_why = u->job->irq ? why_not_asleep(u) : "";
     uint64_t bound = stall_bound_ms(u->dev) * u->ticks_per_ms;
     uint64_t irq_poll = BENCH_IRQ_POLL_NS / 1000000 * u->ticks_per_ms;
     uint64_t t = tsc_read(), last_progress = t, last_poll = t, last_kick = t;
@@ -468,12 +490,14 @@ static void run_loop(struct run *u)
             bench_count_error(u->r, blk_cause_name(BLK_CAUSE_TIMEOUT));
             return;
         }
-        /* An AP sleeps until the next interrupt (bounded by its own timer
-         * at the poll interval): a CPU spinning here takes a host core
-         * from the device model when QEMU has more vCPUs than host CPUs.
-         * The BSP keeps spinning (its timer is the harness's). */
-        if (u->job->irq)
-            smp_halt_until(any_done, u, BENCH_IRQ_POLL_NS);
+        /* An AP its interrupts reach sleeps until the next one (bounded
+         * by its own timer at the poll interval): a CPU spinning here takes
+         * a host core from the device model when QEMU has more vCPUs than
+         * host CPUs. The BSP keeps spinning (its timer is the harness's). */
+        if (!u->awake_why)
+            u->slept += smp_halt_until(any_done, u, BENCH_IRQ_POLL_NS);
+        else if (u->job->irq)
+            cpu_pause();
     }
 }
 
@@ -615,8 +639,15 @@ static void diag_share(struct ktest *t, const struct share *s)
                       ? u->last_complete_ns - u->measure_start_ns : 0;
     char iops[24];
     bench_format_count(iops, sizeof iops, bench_iops_milli(ios, ns));
-    ktest_diag(t, "  cpu %u (APIC id %u): blk queue %u, %llu I/Os, IOPS=%s", u->rank,
-               smp_online_apic_id(u->rank), u->slots[0].req.queue, (unsigned long long)ios, iops);
+    char waited[96] = "";
+    if (u->job->irq && !u->awake_why)
+        snprintf(waited, sizeof waited, ", slept %llu times between interrupts",
+                 (unsigned long long)u->slept);
+    else if (u->job->irq)
+        snprintf(waited, sizeof waited, ", spun: %s", u->awake_why);
+    ktest_diag(t, "  cpu %u (APIC id %u): blk queue %u, %llu I/Os, IOPS=%s%s", u->rank,
+               smp_online_apic_id(u->rank), u->slots[0].req.queue, (unsigned long long)ios, iops,
+               waited);
 }
 
 /* The BSP's wait for an AP's share, up to a second before the case's own

@@ -19,9 +19,10 @@
  *   the requests and the engine only watches the slots (blk_poll() is
  *   called when nothing has completed for a millisecond, so a missing
  *   interrupt or a deadline is still noticed); between interrupts an AP
- *   sleeps (HLT, bounded by its own LAPIC timer at that millisecond:
- *   kernel/smp.h smp_halt_until()), so CPUs that wait leave the host's
- *   cores to the device model; the BSP spins;
+ *   that its queues' interrupts reach (the driver's irq_apic_id()) sleeps
+ *   (HLT, bounded by its own LAPIC timer at that millisecond: kernel/smp.h
+ *   smp_halt_until()), so CPUs that wait leave the host's cores to the
+ *   device model; the BSP and any other CPU spin;
  * - latency is the block layer's own stamps (submit_ns at blk_submit,
  *   complete_ns at blk_complete, from the TSC) into a log-linear histogram
  *   (lib/hist.h); bareio's own time is the TSC around blk_submit, around

@@ -197,11 +197,24 @@ def smp_run(boot, kernel, cmdline, qemu_args, smp=4, timeout=300):
                 "--smp", str(smp), "--memory", "1G", "--", *qemu_args, timeout=timeout)
 
 
+SHARE_LINE = r"  cpu (\d+) \(APIC id (\d+)\): blk queue (\d+), (\d+) I/Os, IOPS=[\d.]+[kMG]?(?:, (.*))?$"
+
+
 def share_lines(b, case):
     """{rank: (APIC id, blk queue, I/Os)} from a job's per-CPU lines."""
-    return {int(m[1]): (int(m[2]), int(m[3]), int(m[4])) for m in re.finditer(
-        r"  cpu (\d+) \(APIC id (\d+)\): blk queue (\d+), (\d+) I/Os, IOPS=[\d.]+[kMG]?$",
-        case_log(b, case), re.M)}
+    return {int(m[1]): (int(m[2]), int(m[3]), int(m[4]))
+            for m in re.finditer(SHARE_LINE, case_log(b, case), re.M)}
+
+
+def share_waits(b, case):
+    """{rank: how it waited for interrupts} (completion=irq jobs): "slept"
+    with at least one HLT, or the reason it spun."""
+    waits = {}
+    for m in re.finditer(SHARE_LINE, case_log(b, case), re.M):
+        w = m[5] or ""
+        slept = re.fullmatch(r"slept (\d+) times between interrupts", w)
+        waits[int(m[1])] = "slept" if slept and int(slept[1]) > 0 else w
+    return waits
 
 
 SMP_JOBS = ("name=pr,dev=nvme0n1,rw=randread,iodepth=4,cpus=all,number_ios=2000;"
@@ -241,6 +254,10 @@ def test_bench_on_every_cpu(boot, kernel, tmp_path):
     pi = jobs["pi-nvme0n1"]
     assert (pi["cpus"], pi["completion"], pi["read"]["total_ios"]) == (4, "irq", 800), pi
     assert share_lines(b, case("pi")) == {k: (k, k, 200) for k in range(4)}
+    # Each AP's queue interrupts it: it sleeps between them (HLT, its own
+    # timer's bound); the BSP spins.
+    assert share_waits(b, case("pi")) == {0: "spun: the BSP", 1: "slept", 2: "slept", 3: "slept"}, \
+        case_log(b, case("pi"))
     # Four CPUs on one AHCI port: NCQ tags from every CPU, verified reads;
     # with completion=irq the HBA's MSI reaches the BSP for all of them.
     av, ai = jobs["av-ahci0p0"], jobs["ai-ahci0p0"]
@@ -248,6 +265,11 @@ def test_bench_on_every_cpu(boot, kernel, tmp_path):
     assert av["read"]["total_ios"] == 2000
     assert (ai["cpus"], ai["completion"], ai["read"]["total_ios"]) == (4, "irq", 800), ai
     assert share_lines(b, "bench.bench_jobs.ai-ahci0p0") == {k: (k, 0, 200) for k in range(4)}
+    # Its interrupt reaches the BSP only: an AP asleep would wake at its
+    # timer's bound alone, so every AP spins, saying why.
+    assert share_waits(b, "bench.bench_jobs.ai-ahci0p0") == {
+        0: "spun: the BSP", **{k: "spun: its driver does not say where its interrupts go"
+                               for k in (1, 2, 3)}}, case_log(b, "bench.bench_jobs.ai-ahci0p0")
     pw = jobs["pw-nvme0n1"]
     assert (pw["cpus"], pw["write"]["total_ios"], pw["read"]["total_ios"]) == (2, 401, 0), pw
     assert pw["write"]["io_bytes"] == 401 * 8192
@@ -285,6 +307,10 @@ def test_bench_cpus_share_the_queues_granted(boot, kernel, tmp_path):
         assert jobs[f"{n}-nvme0n1"]["cpus"] == 4 and jobs[f"{n}-nvme0n1"]["read"]["total_ios"] == 1000
         assert share_lines(b, f"bench.bench_jobs.{n}-nvme0n1") == \
             {0: (0, 0, 250), 1: (1, 1, 250), 2: (2, 0, 250), 3: (3, 1, 250)}
+    # A queue's messages go to the first CPU on it: ranks 2 and 3 spin.
+    other = "spun: its queue's interrupts go to another CPU"
+    assert share_waits(b, "bench.bench_jobs.si-nvme0n1") == \
+        {0: "spun: the BSP", 1: "slept", 2: other, 3: other}, case_log(b, "bench.bench_jobs.si-nvme0n1")
     deep = jobs["deep-nvme0n1"]
     # The boot line's queue entries, one kept empty (NVMe: a full queue is
     # one entry short of its size), halved between the two CPUs on each queue.
