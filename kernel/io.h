@@ -4,6 +4,7 @@
  * merged, reordered or elided by the compiler. */
 #ifndef KERNEL_IO_H
 #define KERNEL_IO_H
+#include <stdbool.h>
 #include <stdint.h>
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
@@ -54,10 +55,17 @@ static inline uint64_t irq_save(void)
     __asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) :: "memory");
     return flags;
 }
+#define RFLAGS_IF (1u << 9)
 static inline void irq_restore(uint64_t flags)
 {
-    if (flags & (1u << 9))
+    if (flags & RFLAGS_IF)
         __asm__ volatile("sti" ::: "memory");
+}
+static inline bool irq_enabled(void)
+{
+    uint64_t flags;
+    __asm__ volatile("pushfq; popq %0" : "=r"(flags) :: "memory");
+    return (flags & RFLAGS_IF) != 0;
 }
 static inline uint64_t rdmsr(uint32_t msr)
 {

@@ -651,7 +651,7 @@ static unsigned ahci_poll(struct blk_dev *dev, unsigned queue)
         return 0;   /* another CPU settles what is in flight */
     }
     uint64_t now = time_ns();
-    bool interrupts_were_on = (flags & (1u << 9)) != 0;
+    bool interrupts_were_on = (flags & RFLAGS_IF) != 0;
     uint32_t deferred = p->deferred_is;
     p->deferred_is = 0;
     if (deferred) {

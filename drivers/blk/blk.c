@@ -316,11 +316,31 @@ void blk_complete(struct blk_dev *dev, struct blk_request *req, enum blk_cause c
         req->done(req);
 }
 
+/* An AP waiting with interrupts on for a queue whose interrupts it takes
+ * sleeps between polls (smp_halt_until), at most BLK_WAIT_SLEEP_NS, so the
+ * driver's poll still runs its deadline checks that often; every other wait
+ * spins. Under QEMU a spinning vCPU takes a host core from the device
+ * model when there are more vCPUs than cores. */
+#define BLK_WAIT_SLEEP_NS 1000000ull
+
+static bool request_complete(void *arg)
+{
+    return __atomic_load_n(&((struct blk_request *)arg)->complete, __ATOMIC_ACQUIRE);
+}
+
+static bool wait_sleeps(struct blk_dev *dev, unsigned queue)
+{
+    unsigned rank = smp_this_online_rank();
+    return dev->ops->irq_apic_id && rank != 0 && irq_enabled() &&
+           dev->ops->irq_apic_id(dev, queue) == smp_online_apic_id(rank);
+}
+
 enum blk_cause blk_wait(struct blk_dev *dev, struct blk_request *req, uint32_t timeout_ms)
 {
     /* The driver's own deadline plus time for its abort and reset. */
     uint64_t bound = timeout_ms ? timeout_ms : (uint64_t)dev->timeout_ms * 2 + 20000;
     uint64_t deadline = deadline_after_ms(bound);
+    bool sleeps = wait_sleeps(dev, req->queue % dev->nqueues);
 
     while (!__atomic_load_n(&req->complete, __ATOMIC_ACQUIRE)) {
         dev->ops->poll(dev, req->queue % dev->nqueues);
@@ -333,7 +353,10 @@ enum blk_cause blk_wait(struct blk_dev *dev, struct blk_request *req, uint32_t t
             req->cause = BLK_CAUSE_TIMEOUT;
             return req->cause;
         }
-        cpu_pause();
+        if (sleeps && smp_halt_until(request_complete, req, BLK_WAIT_SLEEP_NS))
+            __atomic_fetch_add(&dev->wait_sleeps, 1, __ATOMIC_RELAXED);
+        else
+            cpu_pause();
     }
     return req->cause;
 }

@@ -260,6 +260,7 @@ struct blk_dev {
     uint64_t write_end;
     char access[256];       /* why writable or read-only, in words */
     uint64_t submitted;     /* requests that passed the checks and reached the driver */
+    uint64_t wait_sleeps;   /* blk_wait() sleeps between polls on an AP (atomic; tests) */
     uint8_t identity[16];   /* scratch label UUID (or hash of the serial) for stamps */
 };
 
@@ -403,7 +404,9 @@ void blk_kick(struct blk_dev *dev, unsigned queue);
 unsigned blk_poll(struct blk_dev *dev, unsigned queue);
 /* Polls until req completes; a bound of timeout_ms (0: the device's
  * timeout_ms plus recovery time) that ends in BLK_CAUSE_TIMEOUT if the driver
- * never completed it. Returns req->cause. */
+ * never completed it. Between polls an AP with interrupts on whose queue
+ * interrupts it (ops->irq_apic_id) sleeps, at most 1 ms (counted in
+ * wait_sleeps); any other caller spins. Returns req->cause. */
 enum blk_cause blk_wait(struct blk_dev *dev, struct blk_request *req, uint32_t timeout_ms);
 /* Submit, kick, wait: one synchronous request. `req` is filled in and its
  * result kept for the caller to report. */

@@ -776,7 +776,7 @@ static unsigned nvme_poll(struct blk_dev *dev, unsigned queue)
     struct nvme_queue *q = queue_of(ns, queue);
     uint64_t now = time_ns();
     uint64_t flags = spin_lock(&q->lock);
-    bool interrupts_were_on = (flags & (1u << 9)) != 0;
+    bool interrupts_were_on = (flags & RFLAGS_IF) != 0;
     bool fatal = false;
     int late = -1;
 

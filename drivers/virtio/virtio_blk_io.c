@@ -675,7 +675,7 @@ static unsigned vblk_poll(struct blk_dev *dev, unsigned queue)
     struct vblk *vb = dev->priv;
     (void)queue;
     uint64_t flags = irq_save();
-    bool interrupts_were_on = (flags & (1u << 9)) != 0;
+    bool interrupts_were_on = (flags & RFLAGS_IF) != 0;
 
     if (vb->alive && !vb->in_recovery) {
         if (vb->irq_mode == VBLK_IRQ_POLL)

@@ -15,7 +15,6 @@
 #define ONESHOT_MS 20
 #define ONESHOT_LATE_LIMIT_MS 200
 #define ONESHOT_QUIET_MS 60
-#define RFLAGS_IF (1ull << 9)
 
 struct irq_probe {
     int vector;

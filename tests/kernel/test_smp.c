@@ -238,7 +238,7 @@ static void smp_work_runs_on_each_ap(struct ktest *t)
         KT_EXPECT_EQ(t, p.runs, WORK_ROUNDS);
         KT_EXPECT_EQ(t, p.ran_on_index, index);
         KT_EXPECT_EQ(t, p.ran_on_apic_id, c->local.apic_id);
-        KT_EXPECT(t, p.rflags & (1u << 9));     /* IF: interrupts on while it works */
+        KT_EXPECT(t, p.rflags & RFLAGS_IF);    /* interrupts on while it works */
     }
     KT_EXPECT(t, !smp_call(0, probe_work, NULL));   /* the BSP is no AP */
 }

@@ -386,6 +386,14 @@ unsigned fake_this_rank;
 unsigned smp_online_count(void) { return fake_online_cpus; }
 unsigned smp_this_online_rank(void) { return fake_this_rank; }
 uint32_t smp_online_apic_id(unsigned k) { return 2 * k + 1; }
+/* No HLT on the host: the caller polls again at once. */
+bool smp_halt_until(bool (*ready)(void *arg), void *arg, uint64_t max_ns)
+{
+    (void)ready;
+    (void)arg;
+    (void)max_ns;
+    return false;
+}
 
 /* ---- the machine: a fake has none to name ---- */
 

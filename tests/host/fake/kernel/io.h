@@ -10,6 +10,7 @@
  * widths and the low-dword-first order of the 64-bit ones. */
 #ifndef KERNEL_IO_H
 #define KERNEL_IO_H
+#include <stdbool.h>
 #include <stdint.h>
 
 uint32_t fake_mmio_read(volatile void *addr, unsigned size);
@@ -48,17 +49,19 @@ static inline void cpu_pause(void) { fake_cpu_pause(); }
 static inline void cpu_halt(void) { fake_forbidden("hlt"); }
 static inline void irq_enable(void) { fake_rflags |= 1u << 9; }
 static inline void irq_disable(void) { fake_rflags &= ~(1ull << 9); }
+#define RFLAGS_IF (1u << 9)
 static inline uint64_t irq_save(void)
 {
     uint64_t flags = fake_rflags;
-    fake_rflags &= ~(1ull << 9);
+    fake_rflags &= ~(uint64_t)RFLAGS_IF;
     return flags;
 }
 static inline void irq_restore(uint64_t flags)
 {
-    if (flags & (1u << 9))
-        fake_rflags |= 1u << 9;
+    if (flags & RFLAGS_IF)
+        fake_rflags |= RFLAGS_IF;
 }
+static inline bool irq_enabled(void) { return (fake_rflags & RFLAGS_IF) != 0; }
 
 /* Port I/O goes to the one port model a test installed (fake_port_model:
  * the TCO watchdog's chipset lives in I/O space); without one it aborts. */
