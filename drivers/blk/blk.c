@@ -296,6 +296,19 @@ unsigned blk_queue_of_cpu(const struct blk_dev *dev)
     return dev->nqueues ? smp_this_online_rank() % dev->nqueues : 0;
 }
 
+const char *blk_wait_spins_why(const struct blk_dev *dev, unsigned queue)
+{
+    unsigned rank = smp_this_online_rank();
+    if (rank == 0)
+        return "the BSP";
+    if (!dev->ops->irq_apic_id)
+        return "its driver does not say where its interrupts go";
+    if (dev->ops->irq_apic_id((struct blk_dev *)dev, queue % dev->nqueues) !=
+        smp_online_apic_id(rank))
+        return "its queue's interrupts go to another CPU";
+    return NULL;
+}
+
 void blk_kick(struct blk_dev *dev, unsigned queue)
 {
     dev->ops->kick(dev, queue % dev->nqueues);
@@ -328,19 +341,12 @@ static bool request_complete(void *arg)
     return __atomic_load_n(&((struct blk_request *)arg)->complete, __ATOMIC_ACQUIRE);
 }
 
-static bool wait_sleeps(struct blk_dev *dev, unsigned queue)
-{
-    unsigned rank = smp_this_online_rank();
-    return dev->ops->irq_apic_id && rank != 0 && irq_enabled() &&
-           dev->ops->irq_apic_id(dev, queue) == smp_online_apic_id(rank);
-}
-
 enum blk_cause blk_wait(struct blk_dev *dev, struct blk_request *req, uint32_t timeout_ms)
 {
     /* The driver's own deadline plus time for its abort and reset. */
     uint64_t bound = timeout_ms ? timeout_ms : (uint64_t)dev->timeout_ms * 2 + 20000;
     uint64_t deadline = deadline_after_ms(bound);
-    bool sleeps = wait_sleeps(dev, req->queue % dev->nqueues);
+    bool sleeps = irq_enabled() && !blk_wait_spins_why(dev, req->queue);
 
     while (!__atomic_load_n(&req->complete, __ATOMIC_ACQUIRE)) {
         dev->ops->poll(dev, req->queue % dev->nqueues);

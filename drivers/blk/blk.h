@@ -400,6 +400,13 @@ enum blk_cause blk_submit(struct blk_dev *dev, struct blk_request *req);
  * CPUs modulo nqueues (a driver with a queue per CPU routes that queue's
  * interrupts to it). blk_io() submits there. */
 unsigned blk_queue_of_cpu(const struct blk_dev *dev);
+/* Whether a wait on the running CPU for queue `queue` may sleep until the
+ * queue's interrupt (smp_halt_until()): NULL when it may (an AP the
+ * driver's irq_apic_id() names for that queue), otherwise why it spins: the
+ * BSP (its timer is the harness's case deadline), a driver that does not
+ * say where the interrupts go, a queue whose interrupts go to another CPU
+ * (a sleep there would end only at its bound). */
+const char *blk_wait_spins_why(const struct blk_dev *dev, unsigned queue);
 void blk_kick(struct blk_dev *dev, unsigned queue);
 unsigned blk_poll(struct blk_dev *dev, unsigned queue);
 /* Polls until req completes; a bound of timeout_ms (0: the device's

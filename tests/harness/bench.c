@@ -2,7 +2,6 @@
 /* tests/harness/bench.c — the benchmark engine (design in bench.h). */
 #include "tests/harness/bench.h"
 #include "kernel/console.h"
-#include "kernel/cpu.h"
 #include "kernel/io.h"
 #include "kernel/memory.h"
 #include "kernel/smp.h"
@@ -434,21 +433,15 @@ static bool any_done(void *arg)
     return false;
 }
 
-/* completion=irq on an AP: NULL when every queue it uses interrupts this
- * CPU, so a HLT here ends at its completions; otherwise why it spins (a
- * sleep would end only at smp_halt_until()'s bound): the BSP (its timer is
- * the harness's), a queue whose messages go to another CPU (shared, or a
- * driver whose interrupt stays on the BSP), a driver that does not say. */
+/* completion=irq: NULL when a wait here may sleep for every queue this CPU
+ * uses (blk_wait_spins_why()), otherwise why it spins. */
 static const char *why_not_asleep(const struct run *u)
 {
-    uint32_t (*irq_apic_id)(struct blk_dev *, unsigned) = u->dev->ops->irq_apic_id;
-    if (!u->rank)
-        return "the BSP";
-    if (!irq_apic_id)
-        return "its driver does not say where its interrupts go";
-    for (unsigned q = 0; q < u->qpairs; q++)
-        if (irq_apic_id(u->dev, u->qbase + q) != cpu_apic_id())
-            return "its queue's interrupts go to another CPU";
+    for (unsigned q = 0; q < u->qpairs; q++) {
+        const char *why = blk_wait_spins_why(u->dev, u->qbase + q);
+        if (why)
+            return why;
+    }
     return NULL;
 }
 

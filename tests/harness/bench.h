@@ -19,7 +19,7 @@
  *   the requests and the engine only watches the slots (blk_poll() is
  *   called when nothing has completed for a millisecond, so a missing
  *   interrupt or a deadline is still noticed); between interrupts an AP
- *   that its queues' interrupts reach (the driver's irq_apic_id()) sleeps
+ *   that its queues' interrupts reach (blk_wait_spins_why()) sleeps
  *   (HLT, bounded by its own LAPIC timer at that millisecond: kernel/smp.h
  *   smp_halt_until()), so CPUs that wait leave the host's cores to the
  *   device model; the BSP and any other CPU spin;
